@@ -1,0 +1,1 @@
+"""Offline tools for the fargate-app project: mocks, plan, ops."""
