@@ -1,0 +1,64 @@
+"""fargate-app-bootstrap: what the fargate-app workflows need in an AWS account, run once.
+
+    config -> state bucket (self-managed backend only) -> GitHub OIDC provider and roles -> outputs
+
+The outputs are the values to store as GitHub variables (`githubVariables`).
+"""
+
+import pulumi
+import pulumi_aws as aws
+from ci_bootstrap.config import ConfigError, from_pulumi
+from ci_bootstrap.github_roles import DEPLOY_SUBJECTS, GitHubActionsRoles, GitHubActionsRolesArgs
+from ci_bootstrap.state_bucket import StateBucket, StateBucketArgs
+
+try:
+    cfg = from_pulumi()
+except ConfigError as err:
+    raise pulumi.RunError(str(err)) from None
+
+tags = {
+    "project": "fargate-app",
+    "purpose": "github-actions",
+    "managed-by": "fargate-app-bootstrap",
+}
+
+state = (
+    StateBucket(
+        "state",
+        StateBucketArgs(
+            bucket_name=cfg.state_bucket_name,
+            noncurrent_version_days=cfg.state_version_retention_days,
+            tags=tags,
+        ),
+    )
+    if cfg.state_bucket
+    else None
+)
+github = GitHubActionsRoles(
+    "github",
+    GitHubActionsRolesArgs(
+        repository=cfg.github_repository,
+        deploy_subjects={stack: DEPLOY_SUBJECTS[stack] for stack in cfg.deploy_stacks},
+        preview=cfg.preview_role,
+        create_provider=cfg.create_oidc_provider,
+        deploy_managed_policies=cfg.deploy_policies,
+        state_bucket_arn=state.bucket_arn if state else None,
+        tags=tags,
+    ),
+)
+
+region = aws.get_region().region
+github_variables = {"AWS_REGION": region}
+if github.preview_role_arn is not None:
+    github_variables["AWS_ROLE_ARN_PREVIEW"] = github.preview_role_arn
+for stack, arn in github.deploy_role_arns.items():
+    github_variables[f"AWS_ROLE_ARN_{stack.upper()}"] = arn
+if state is not None:
+    github_variables["PULUMI_BACKEND_URL"] = state.backend_url
+
+pulumi.export("oidcProviderArn", github.provider_arn)
+pulumi.export("previewRoleArn", github.preview_role_arn)
+pulumi.export("deployRoleArns", github.deploy_role_arns)
+pulumi.export("stateBucket", state.bucket_name if state else None)
+pulumi.export("backendUrl", state.backend_url if state else None)
+pulumi.export("githubVariables", github_variables)

@@ -1,0 +1,1 @@
+"""The bootstrap program's parts: its config contract and its two components."""
