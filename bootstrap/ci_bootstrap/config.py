@@ -106,6 +106,10 @@ class BootstrapConfig:
     state_version_retention_days: int = 90
 
 
+def _default(setting: Setting) -> Any:
+    return tuple(setting.default) if isinstance(setting.default, list) else setting.default
+
+
 def _parse(setting: Setting, value: Any) -> Any:
     """A raw value (native, or the CLI's string/JSON form) as the setting's type."""
     if setting.type == "string":
@@ -151,15 +155,13 @@ def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConf
     got: dict[str, Any] = {}
     for setting in SETTINGS:
         if setting.key not in values or values[setting.key] is None:
-            default = setting.default
-            got[setting.key] = tuple(default) if isinstance(default, list) else default
+            got[setting.key] = _default(setting)
             continue
         try:
             got[setting.key] = _parse(setting, values[setting.key])
         except ValueError as err:
             problems.append(f"{setting.key}: {values[setting.key]!r} is not valid: {err}")
-            default = setting.default
-            got[setting.key] = tuple(default) if isinstance(default, list) else default
+            got[setting.key] = _default(setting)
 
     def problem(key: str, message: str) -> None:
         problems.append(f"{key}: {got[key]!r} {message}")
