@@ -7,5 +7,6 @@
 - status.py   the service's state and the health rules
 - logs.py     CloudWatch Logs: follow a stream, latest lines
 - reasons.py  what to check for known stop reasons
+- console.py  stdout/stderr and the injectable clock
 - errors.py   exit codes
 """
