@@ -1,0 +1,98 @@
+"""fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
+
+config -> network -> image -> roles -> cluster -> load balancer -> service -> outputs
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.cluster import Cluster, ClusterArgs
+from components.image import ContainerImage, ContainerImageArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.network import Network, NetworkArgs
+from components.roles import TaskRoles, TaskRolesArgs
+from components.service import FargateService, FargateServiceArgs
+from stack_config import ConfigError, from_pulumi
+
+try:
+    cfg = from_pulumi()
+except ConfigError as err:
+    raise pulumi.RunError(str(err)) from None
+
+# Every resource goes through this provider, so every taggable one carries these tags.
+provider = aws.Provider(
+    "aws",
+    region=cfg.region,
+    default_tags={"tags": {"project": cfg.project, "stack": cfg.stack, **cfg.tags}},
+)
+opts = pulumi.ResourceOptions(providers=[provider])
+
+network = Network(
+    "network",
+    NetworkArgs(
+        cidr=cfg.vpc_cidr,
+        availability_zones=cfg.availability_zones,
+        nat_gateways=cfg.nat_gateways,
+        vpc_endpoints=cfg.vpc_endpoints,
+    ),
+    opts,
+)
+image = ContainerImage(
+    "app",
+    ContainerImageArgs(platform=cfg.platform, prebuilt=cfg.image, protect=cfg.deletion_protection),
+    opts,
+)
+roles = TaskRoles("app", TaskRolesArgs(), opts)
+cluster = Cluster(
+    "cluster",
+    ClusterArgs(container_insights=cfg.container_insights),
+    opts,
+)
+lb = LoadBalancer(
+    "web",
+    LoadBalancerArgs(
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr,
+        subnet_ids=network.public_subnet_ids,
+        deletion_protection=cfg.deletion_protection,
+    ),
+    opts,
+)
+service = FargateService(
+    "app",
+    FargateServiceArgs(
+        cluster_arn=cluster.cluster_arn,
+        cluster_name=cluster.cluster_name,
+        capacity_providers=cluster.capacity_providers,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.task_subnet_ids,
+        assign_public_ip=network.tasks_public_ip,
+        listener_arn=lb.listener_arn,
+        lb_security_group_id=lb.security_group_id,
+        image=image.image_ref,
+        execution_role_arn=roles.execution_role_arn,
+        task_role_arn=roles.task_role_arn,
+        cpu=cfg.cpu,
+        memory=cfg.memory,
+        cpu_architecture=cfg.cpu_architecture,
+        container_port=cfg.container_port,
+        health_check_path=cfg.health_check_path,
+        env=dict(cfg.env),
+        desired_count=cfg.desired_count,
+        min_count=cfg.min_count,
+        max_count=cfg.max_count,
+        cpu_target=cfg.cpu_target,
+        spot=cfg.spot,
+        on_demand_base=cfg.on_demand_base,
+        log_retention_days=cfg.log_retention_days,
+        protect=cfg.deletion_protection,
+    ),
+    opts,
+)
+
+pulumi.export("url", lb.url)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("serviceName", service.service_name)
+pulumi.export("imageRef", image.image_ref)
+pulumi.export("logGroupName", service.log_group_name)
+pulumi.export("repositoryUrl", image.repository_url)

@@ -1,0 +1,1 @@
+"""One Pulumi ComponentResource a file; each takes a typed, documented args dataclass."""

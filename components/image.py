@@ -1,0 +1,187 @@
+"""Container image: the ECR repository and the app's image, built for the task's architecture.
+
+The image tag is a hash of the build context and the platform, so it changes exactly when the
+content does (the repository's tags are immutable), and the task definition refers to the pushed
+image by digest: a deploy happens exactly when the image changed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+TAG_HASH_CHARS = 16  # 64 bits of the content hash: collisions are not a practical concern
+# Always left out of the content hash: caches that change without changing the image.
+ALWAYS_IGNORED = ("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A prebuilt ECR image reference, split into its parts (exactly one of tag and digest)."""
+
+    uri: str
+    account: str
+    region: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+
+def _ignored(rel: str, patterns: list[str]) -> bool:
+    parts = rel.split("/")
+    for pattern in patterns:
+        p = pattern.rstrip("/")
+        if fnmatch.fnmatch(rel, p) or any(fnmatch.fnmatch(part, p) for part in parts):
+            return True
+    return False
+
+
+def context_hash(context: str | Path, platform: str) -> str:
+    """A hash of every file the Docker build sees (honouring .dockerignore) and the platform."""
+    root = Path(context)
+    patterns = list(ALWAYS_IGNORED)
+    ignore_file = root / ".dockerignore"
+    if ignore_file.exists():
+        for line in ignore_file.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and not line.startswith("!"):
+                patterns.append(line.removeprefix("/"))
+    digest = hashlib.sha256(platform.encode())
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel == ".dockerignore" or not _ignored(rel, patterns):
+            digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def image_tag(context: str | Path, platform: str) -> str:
+    """`<content hash>-<arch>`: unique per content and platform, readable in the ECR console."""
+    return f"{context_hash(context, platform)[:TAG_HASH_CHARS]}-{platform.split('/')[-1]}"
+
+
+def lifecycle_policy(keep_images: int) -> str:
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Keep the last {keep_images} images; older ones cannot be "
+                    "rolled back to anyway once their task definitions are gone",
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_images,
+                    },
+                    "action": {"type": "expire"},
+                }
+            ]
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ContainerImageArgs:
+    """Settings of the repository and image.
+
+    context: the Docker build context, relative to the project so that state is the same on every
+        machine (an absolute path would show a diff, and rebuild, on each one). Default "app".
+    platform: linux/amd64 or linux/arm64, matching the task's CPU architecture, so that a build on
+        an Apple Silicon laptop still produces what Fargate runs. Default linux/amd64.
+    prebuilt: deploy this ECR image instead of building `context` (for CI-built images); a tag is
+        resolved to its digest at deploy time. Default None: build.
+    keep_images: images the lifecycle policy keeps. Default 10: enough to roll back a few deploys.
+    protect: protect the repository from deletion and keep its images on `pulumi destroy`.
+        Default False, so that dev stacks can be destroyed in one step.
+    """
+
+    context: str = "app"
+    platform: str = "linux/amd64"
+    prebuilt: ImageRef | None = None
+    keep_images: int = 10
+    protect: bool = False
+
+
+class ContainerImage(pulumi.ComponentResource):
+    """ECR repository (scan on push, immutable tags, encrypted, lifecycle) and the app's image.
+
+    Outputs:
+        repository_url: the repository's URL.
+        repository_arn: the repository's ARN.
+        image_ref: the image by digest (`<repo>@sha256:...`), for the task definition.
+    """
+
+    def __init__(
+        self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fargate-app:image:ContainerImage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        repo = aws.ecr.Repository(
+            f"{name}-repo",
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[{"encryption_type": "AES256"}],
+            force_delete=not args.protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=repo.name,
+            policy=lifecycle_policy(args.keep_images),
+            opts=child,
+        )
+
+        if args.prebuilt is not None:
+            image_ref = self._prebuilt(args.prebuilt)
+        else:
+            token = aws.ecr.get_authorization_token_output(
+                registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self)
+            )
+            tag = image_tag(args.context, args.platform)
+            image = docker.Image(
+                f"{name}-image",
+                image_name=repo.repository_url.apply(lambda url: f"{url}:{tag}"),
+                build=docker.DockerBuildArgs(
+                    context=args.context,
+                    dockerfile=f"{args.context}/Dockerfile",
+                    platform=args.platform,
+                    builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+                ),
+                registry=docker.RegistryArgs(
+                    server=repo.repository_url,
+                    username=token.user_name,
+                    password=pulumi.Output.secret(token.password),
+                ),
+                opts=child,
+            )
+            image_ref = image.repo_digest
+
+        self.repository_url: pulumi.Output[str] = repo.repository_url
+        self.repository_arn: pulumi.Output[str] = repo.arn
+        self.image_ref: pulumi.Output[str] = image_ref
+        self.register_outputs(
+            {
+                "repository_url": self.repository_url,
+                "repository_arn": self.repository_arn,
+                "image_ref": self.image_ref,
+            }
+        )
+
+    def _prebuilt(self, ref: ImageRef) -> pulumi.Output[str]:
+        base = f"{ref.account}.dkr.ecr.{ref.region}.amazonaws.com/{ref.repository}"
+        if ref.digest:
+            return pulumi.Output.from_input(f"{base}@{ref.digest}")
+        found = aws.ecr.get_image_output(
+            repository_name=ref.repository,
+            image_tag=ref.tag,
+            registry_id=ref.account,
+            region=ref.region,
+            opts=pulumi.InvokeOptions(parent=self),
+        )
+        return found.image_digest.apply(lambda digest: f"{base}@{digest}")

@@ -1,0 +1,264 @@
+"""Network: a VPC over N AZs with a public and a private subnet in each, and the ways out.
+
+Subnet plan (fixed per VPC size, so adding an AZ never moves an existing subnet): the VPC is cut
+into 2**new_bits equal slots; AZ i gets public slot i and private slot (half + i). A /16 gives /20
+subnets; a /24 gives /27, the smallest an ALB accepts, and so fits at most 4 AZs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+ALB_MIN_SUBNET_PREFIX = 27  # an ALB needs subnets of at least /27 with 8 free addresses
+MAX_SUBNET_NEW_BITS = 4  # 16 slots: 6 public + 6 private, and 4 spare for a later tier
+IPV6_SUBNET_PREFIX = 64  # AWS assigns a /56 to the VPC and requires /64 subnets
+# Interface endpoints that let private tasks pull images and write logs without a NAT gateway.
+# ECR layers themselves come from S3, through the (free) gateway endpoint.
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
+HTTPS_PORT = 443
+
+
+def subnet_new_bits(vpc_prefix: int) -> int:
+    """Bits added to the VPC prefix for every subnet: as many slots as fit at the ALB's minimum."""
+    return min(MAX_SUBNET_NEW_BITS, ALB_MIN_SUBNET_PREFIX - vpc_prefix)
+
+
+def plan_subnets(vpc_cidr: str, azs: int) -> list[tuple[str, str]]:
+    """(public, private) IPv4 CIDRs for AZ 0..azs-1."""
+    net = ipaddress.ip_network(vpc_cidr)
+    slots = list(net.subnets(prefixlen_diff=subnet_new_bits(net.prefixlen)))
+    half = len(slots) // 2
+    if azs > half:
+        raise ValueError(f"{vpc_cidr} fits subnets for at most {half} AZs")
+    return [(str(slots[i]), str(slots[half + i])) for i in range(azs)]
+
+
+def _nth_ipv6_subnet(vpc_ipv6_cidr: str, index: int) -> str:
+    return str(
+        list(ipaddress.ip_network(vpc_ipv6_cidr).subnets(new_prefix=IPV6_SUBNET_PREFIX))[index]
+    )
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """Settings of the network.
+
+    cidr: the VPC's IPv4 CIDR. Default 10.0.0.0/16, room for /20 subnets.
+    availability_zones: AZs to span. Default 2, the fewest an ALB accepts, and the cheapest.
+    nat_gateways: "none" (default: no NAT cost; tasks run in public subnets with public IPs,
+        reachable only from the ALB's security group), "single" (one NAT, ~$33/month + data) or
+        "perAz" (one NAT per AZ, so an AZ outage cannot cut the others off).
+    vpc_endpoints: add the S3 gateway endpoint and ECR and CloudWatch Logs interface endpoints, so
+        private tasks reach them without a NAT. Default False: interface endpoints cost about $7.30
+        per endpoint per AZ a month, more than a NAT gateway for a small service.
+    """
+
+    cidr: str = "10.0.0.0/16"
+    availability_zones: int = 2
+    nat_gateways: str = "none"
+    vpc_endpoints: bool = False
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, subnets, internet gateway, route tables, NAT gateways and VPC endpoints.
+
+    Outputs:
+        vpc_id, vpc_cidr: the VPC.
+        azs: the AZ names used, in order.
+        public_subnet_ids, private_subnet_ids: one per AZ, in the order of `azs`.
+        task_subnet_ids: where tasks run: private subnets when they have a private way out (a NAT
+            or the endpoints), else public ones.
+        tasks_public_ip: whether tasks need a public IP (only in public subnets).
+    """
+
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fargate-app:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
+        zones = aws.get_availability_zones(
+            state="available",
+            # Local and Wavelength zones are opt-in and cannot host an ALB.
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOptions(parent=self),
+        ).names
+        if len(zones) < args.availability_zones:
+            raise pulumi.RunError(
+                f"availabilityZones: {args.availability_zones} requested but region {region} "
+                f"offers {len(zones)} ({', '.join(zones)}); set it to {len(zones)} or fewer"
+            )
+        azs = list(zones[: args.availability_zones])
+        cidrs = plan_subnets(args.cidr, len(azs))
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
+            enable_dns_support=True,
+            # IPv6 lets the load balancer answer IPv6 clients (dual stack) at no extra cost.
+            assign_generated_ipv6_cidr_block=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=child,
+        )
+        # Security Hub EC2.2: the default security group must allow nothing.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, opts=child)
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=child)
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child
+        )
+        aws.ec2.Route(
+            f"{name}-public-ipv4",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+        aws.ec2.Route(
+            f"{name}-public-ipv6",
+            route_table_id=public_rt.id,
+            destination_ipv6_cidr_block="::/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+
+        public_subnets: list[aws.ec2.Subnet] = []
+        private_subnets: list[aws.ec2.Subnet] = []
+        private_rts: list[aws.ec2.RouteTable] = []
+        for index, (az, (public_cidr, private_cidr)) in enumerate(zip(azs, cidrs, strict=True)):
+            public = aws.ec2.Subnet(
+                f"{name}-public-{az}",
+                vpc_id=vpc.id,
+                availability_zone=az,
+                cidr_block=public_cidr,
+                ipv6_cidr_block=vpc.ipv6_cidr_block.apply(
+                    lambda v6, i=index: _nth_ipv6_subnet(v6, i)
+                ),
+                # Tasks get a public IP only when the service asks for one; nothing else lives here.
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-public-{az}", "tier": "public"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{az}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
+            )
+            private = aws.ec2.Subnet(
+                f"{name}-private-{az}",
+                vpc_id=vpc.id,
+                availability_zone=az,
+                cidr_block=private_cidr,
+                tags={"Name": f"{name}-private-{az}", "tier": "private"},
+                opts=child,
+            )
+            # One private route table per AZ, so moving from a single NAT to one per AZ changes
+            # routes in place rather than replacing tables.
+            private_rt = aws.ec2.RouteTable(
+                f"{name}-private-{az}",
+                vpc_id=vpc.id,
+                tags={"Name": f"{name}-private-{az}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{az}",
+                subnet_id=private.id,
+                route_table_id=private_rt.id,
+                opts=child,
+            )
+            public_subnets.append(public)
+            private_subnets.append(private)
+            private_rts.append(private_rt)
+
+        nat_azs = {"none": [], "single": azs[:1], "perAz": azs}[args.nat_gateways]
+        nats = {}
+        for az in nat_azs:
+            eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", opts=child)
+            nats[az] = aws.ec2.NatGateway(
+                f"{name}-nat-{az}",
+                allocation_id=eip.id,
+                subnet_id=public_subnets[azs.index(az)].id,
+                tags={"Name": f"{name}-nat-{az}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+            )
+        for az, rt in zip(azs, private_rts, strict=True):
+            if nats:
+                nat = nats.get(az, nats[nat_azs[0]])
+                aws.ec2.Route(
+                    f"{name}-private-{az}-nat",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nat.id,
+                    opts=child,
+                )
+
+        if args.vpc_endpoints:
+            self._endpoints(name, region, vpc, private_subnets, private_rts)
+
+        private_tasks = bool(nats) or args.vpc_endpoints
+        self.vpc_id: pulumi.Output[str] = vpc.id
+        self.vpc_cidr: pulumi.Output[str] = vpc.cidr_block
+        self.azs: list[str] = azs
+        self.public_subnet_ids: list[pulumi.Output[str]] = [s.id for s in public_subnets]
+        self.private_subnet_ids: list[pulumi.Output[str]] = [s.id for s in private_subnets]
+        self.task_subnet_ids = self.private_subnet_ids if private_tasks else self.public_subnet_ids
+        self.tasks_public_ip: bool = not private_tasks
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "vpc_cidr": self.vpc_cidr,
+                "azs": self.azs,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+                "task_subnet_ids": self.task_subnet_ids,
+                "tasks_public_ip": self.tasks_public_ip,
+            }
+        )
+
+    def _endpoints(
+        self,
+        name: str,
+        region: str,
+        vpc: aws.ec2.Vpc,
+        subnets: list[aws.ec2.Subnet],
+        route_tables: list[aws.ec2.RouteTable],
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in route_tables],
+            opts=child,
+        )
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints",
+            vpc_id=vpc.id,
+            description="HTTPS from inside the VPC to the AWS service endpoints",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            cidr_ipv4=vpc.cidr_block,
+            description="HTTPS from the VPC",
+            opts=child,
+        )
+        for service in INTERFACE_ENDPOINTS:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[s.id for s in subnets],
+                security_group_ids=[sg.id],
+                opts=child,
+            )

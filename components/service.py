@@ -1,0 +1,381 @@
+"""Service: the app on Fargate behind the shared load balancer, with its logs and autoscaling.
+
+A deploy is a rolling replacement that never drops below the desired count (100% healthy minimum,
+200% maximum), so even a single-task service has no downtime. The timings below are chosen so one
+rolling deploy models at 75 s (see `rolling_deploy_model`), against 6+ minutes with the ALB's
+defaults (30 s health check interval x 5, 300 s drain).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.naming import bounded
+
+CONTAINER_NAME = "app"
+LOG_STREAM_PREFIX = "app"  # streams are app/app/<task-id>
+# Health checks: the ALB's minimum interval, so a new task is found healthy in two checks (10 s).
+HEALTH_CHECK_INTERVAL_S = 5
+HEALTH_CHECK_TIMEOUT_S = 4  # must be below the interval
+HEALTHY_THRESHOLD = 2  # the ALB's minimum
+UNHEALTHY_THRESHOLD = 3  # 15 s of failures before a task is pulled: one slow answer is not enough
+# Requests to this app finish in well under a second; AWS's default of 300 s slows every deploy.
+DEREGISTRATION_DELAY_S = 10
+# gunicorn's graceful_timeout (passed as GRACEFUL_TIMEOUT): in-flight requests get this long after
+# SIGTERM, on top of the drain above.
+APP_GRACEFUL_TIMEOUT_S = 10
+# ECS sends SIGKILL this long after SIGTERM (default 30 s); above the app's own deadline so a clean
+# shutdown is never cut short, and not much above so a stuck one does not hold up the deploy.
+STOP_TIMEOUT_S = APP_GRACEFUL_TIMEOUT_S + 5
+# ECS ignores failing health checks this long after a task starts; the app boots in ~2 s, so this
+# only guards slow cold starts (and does not delay a healthy task: it counts as soon as it passes).
+HEALTH_CHECK_GRACE_PERIOD_S = 30
+MIN_HEALTHY_PERCENT = 100  # never fewer healthy tasks than desired during a deploy...
+MAX_PERCENT = 200  # ...so start the new ones alongside the old
+SCALE_OUT_COOLDOWN_S = 60  # react to load within a minute
+SCALE_IN_COOLDOWN_S = 300  # remove capacity slowly, so a brief lull does not cause flapping
+TMP_VOLUME = "tmp"  # the only writable path: the root filesystem is read-only
+# Typical time from RunTask to a container answering, for a small image on Fargate (pull + start).
+TYPICAL_TASK_LAUNCH_S = 45
+
+
+def rolling_deploy_model(launch_s: int = TYPICAL_TASK_LAUNCH_S) -> dict[str, int]:
+    """Seconds one rolling deploy takes, itemised: the new task launches and passes its health
+    checks, then the old one drains and stops."""
+    return {
+        "launch": launch_s,
+        "healthy": HEALTHY_THRESHOLD * HEALTH_CHECK_INTERVAL_S,
+        "drain": DEREGISTRATION_DELAY_S,
+        "stop": APP_GRACEFUL_TIMEOUT_S,
+    }
+
+
+def capacity_provider_strategy(spot: bool, on_demand_base: int) -> list[dict]:
+    """Tasks up to `on_demand_base` on FARGATE, the rest on FARGATE_SPOT (or all on FARGATE)."""
+    if not spot:
+        return [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}]
+    return [
+        {"capacity_provider": "FARGATE", "base": on_demand_base, "weight": 0},
+        {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": 1},
+    ]
+
+
+def container_definitions(
+    *,
+    image: str,
+    port: int,
+    health_check_path: str,
+    env: dict[str, str],
+    log_group: str,
+    region: str,
+) -> str:
+    """The task's single container, as ECS's RegisterTaskDefinition expects it (JSON)."""
+    environment = {
+        **env,
+        "PORT": str(port),
+        "HEALTH_CHECK_PATH": health_check_path,
+        "GRACEFUL_TIMEOUT": str(APP_GRACEFUL_TIMEOUT_S),
+    }
+    return json.dumps(
+        [
+            {
+                "name": CONTAINER_NAME,
+                "image": image,
+                "essential": True,
+                "portMappings": [
+                    {
+                        "name": "http",
+                        "containerPort": port,
+                        "hostPort": port,
+                        "protocol": "tcp",
+                        "appProtocol": "http",
+                    }
+                ],
+                "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": log_group,
+                        "awslogs-region": region,
+                        "awslogs-stream-prefix": LOG_STREAM_PREFIX,
+                        # A slow CloudWatch never blocks the app's stdout (and so its requests).
+                        "mode": "non-blocking",
+                        "max-buffer-size": "25m",
+                    },
+                },
+                "stopTimeout": STOP_TIMEOUT_S,
+                "readonlyRootFilesystem": True,
+                "mountPoints": [
+                    {"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}
+                ],
+            }
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class FargateServiceArgs:
+    """Settings of one service.
+
+    Wiring (required): cluster_arn, cluster_name, capacity_providers (the cluster's, to depend on),
+        vpc_id, subnet_ids (where tasks run), listener_arn and lb_security_group_id (the shared load
+        balancer), image (by digest), execution_role_arn, task_role_arn.
+    assign_public_ip: give tasks a public IP; only for tasks in public subnets (no NAT). Default
+        False.
+    cpu, memory: task size in CPU units and MiB. Default 256/512, Fargate's smallest.
+    cpu_architecture: X86_64 or ARM64. Default X86_64, the only one Fargate Spot runs.
+    container_port, health_check_path: where the app listens and answers health checks.
+        Default 8000 and /health, the app's own defaults.
+    env: extra environment variables for the app. Default none.
+    desired_count, min_count, max_count: tasks; autoscaling is on when max_count > min_count.
+        Default 1, 1, 1.
+    cpu_target: average CPU percent that autoscaling holds. Default 60: headroom for a spike while
+        new tasks launch.
+    spot, on_demand_base: run tasks beyond on_demand_base on Fargate Spot. Default False, 0.
+    log_retention_days: how long CloudWatch keeps logs. Default 30.
+    protect: protect the log group from deletion. Default False.
+    path_patterns, priority: the listener rule that routes to this service. Default every path at
+        priority 100, so a second service can claim narrower paths at a lower number.
+    family, log_group_name: physical names; default from project, stack and component name.
+    """
+
+    cluster_arn: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    capacity_providers: pulumi.Resource
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[pulumi.Input[str]]]
+    listener_arn: pulumi.Input[str]
+    lb_security_group_id: pulumi.Input[str]
+    image: pulumi.Input[str]
+    execution_role_arn: pulumi.Input[str]
+    task_role_arn: pulumi.Input[str]
+    assign_public_ip: bool = False
+    cpu: int = 256
+    memory: int = 512
+    cpu_architecture: str = "X86_64"
+    container_port: int = 8000
+    health_check_path: str = "/health"
+    env: dict[str, str] = field(default_factory=dict)
+    desired_count: int = 1
+    min_count: int = 1
+    max_count: int = 1
+    cpu_target: int = 60
+    spot: bool = False
+    on_demand_base: int = 0
+    log_retention_days: int = 30
+    protect: bool = False
+    path_patterns: tuple[str, ...] = ("/*",)
+    priority: int = 100
+    family: str = ""
+    log_group_name: str = ""
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.max_count > self.min_count
+
+
+class FargateService(pulumi.ComponentResource):
+    """Log group, target group and routing rule, security group, task definition, ECS service and
+    CPU target-tracking autoscaling.
+
+    Outputs:
+        service_name, service_arn: the ECS service.
+        task_definition_arn, task_family: what it runs.
+        log_group_name: where its logs go.
+        target_group_arn, target_group_arn_suffix: its load balancer targets.
+        security_group_id: the tasks' security group.
+    """
+
+    def __init__(
+        self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fargate-app:service:FargateService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        project, stack = pulumi.get_project(), pulumi.get_stack()
+        region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
+        # Family: letters, digits, - and _, up to 255. Log group: also / and ., up to 512.
+        family = args.family or bounded(f"{project}-{stack}-{name}", 255)
+        log_group_name = args.log_group_name or "/ecs/" + bounded(
+            f"{project}/{stack}/{name}", 500, allowed=r"A-Za-z0-9_./-"
+        )
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=log_group_name,
+            retention_in_days=args.log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg",
+            vpc_id=args.vpc_id,
+            target_type="ip",
+            protocol="HTTP",
+            port=args.container_port,
+            deregistration_delay=DEREGISTRATION_DELAY_S,
+            health_check={
+                "enabled": True,
+                "path": args.health_check_path,
+                "protocol": "HTTP",
+                "port": "traffic-port",
+                "matcher": "200",
+                "interval": HEALTH_CHECK_INTERVAL_S,
+                "timeout": HEALTH_CHECK_TIMEOUT_S,
+                "healthy_threshold": HEALTHY_THRESHOLD,
+                "unhealthy_threshold": UNHEALTHY_THRESHOLD,
+            },
+            opts=child,
+        )
+        listener_rule = aws.lb.ListenerRule(
+            f"{name}-route",
+            listener_arn=args.listener_arn,
+            priority=args.priority,
+            conditions=[{"path_pattern": {"values": list(args.path_patterns)}}],
+            actions=[{"type": "forward", "target_group_arn": target_group.arn}],
+            opts=child,
+        )
+
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="Tasks: the app port from the load balancer only",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-lb",
+            security_group_id=sg.id,
+            referenced_security_group_id=args.lb_security_group_id,
+            ip_protocol="tcp",
+            from_port=args.container_port,
+            to_port=args.container_port,
+            description="App port from the load balancer",
+            opts=child,
+        )
+        # Out: ECR, CloudWatch Logs and whatever the app calls, over HTTPS and other protocols.
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress",
+            security_group_id=sg.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="Outbound: image pulls, logs and the app's own calls",
+            opts=child,
+        )
+
+        task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=family,
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform={
+                "operating_system_family": "LINUX",
+                "cpu_architecture": args.cpu_architecture,
+            },
+            execution_role_arn=args.execution_role_arn,
+            task_role_arn=args.task_role_arn,
+            volumes=[{"name": TMP_VOLUME}],
+            container_definitions=pulumi.Output.all(args.image, log_group.name).apply(
+                lambda a: container_definitions(
+                    image=a[0],
+                    port=args.container_port,
+                    health_check_path=args.health_check_path,
+                    env=dict(args.env),
+                    log_group=a[1],
+                    region=region,
+                )
+            ),
+            opts=child,
+        )
+
+        service = aws.ecs.Service(
+            f"{name}-svc",
+            cluster=args.cluster_arn,
+            task_definition=task_definition.arn,
+            desired_count=args.desired_count,
+            capacity_provider_strategies=capacity_provider_strategy(args.spot, args.on_demand_base),
+            # Changing the capacity provider strategy otherwise replaces the service; with this
+            # set, any service change rolls out as a normal zero-downtime deploy instead.
+            force_new_deployment=True,
+            network_configuration={
+                "subnets": args.subnet_ids,
+                "security_groups": [sg.id],
+                "assign_public_ip": args.assign_public_ip,
+            },
+            load_balancers=[
+                {
+                    "target_group_arn": target_group.arn,
+                    "container_name": CONTAINER_NAME,
+                    "container_port": args.container_port,
+                }
+            ],
+            health_check_grace_period_seconds=HEALTH_CHECK_GRACE_PERIOD_S,
+            deployment_minimum_healthy_percent=MIN_HEALTHY_PERCENT,
+            deployment_maximum_percent=MAX_PERCENT,
+            # A deploy whose tasks never get healthy stops and rolls back by itself...
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            # ...and `pulumi up` waits for it, failing when the new tasks never get healthy.
+            wait_for_steady_state=True,
+            # Interrupting `pulumi up` (Ctrl-C) rolls the deploy back, not leaving it half-way.
+            sigint_rollback=True,
+            availability_zone_rebalancing="ENABLED",
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[listener_rule, args.capacity_providers],
+                # Autoscaling owns the task count; a later `pulumi up` must not reset it.
+                ignore_changes=["desiredCount"] if args.autoscaling else None,
+            ),
+        )
+
+        if args.autoscaling:
+            target = aws.appautoscaling.Target(
+                f"{name}-scaling",
+                service_namespace="ecs",
+                scalable_dimension="ecs:service:DesiredCount",
+                resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
+                min_capacity=args.min_count,
+                max_capacity=args.max_count,
+                opts=child,
+            )
+            aws.appautoscaling.Policy(
+                f"{name}-cpu",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration={
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                    },
+                    "target_value": float(args.cpu_target),
+                    "scale_in_cooldown": SCALE_IN_COOLDOWN_S,
+                    "scale_out_cooldown": SCALE_OUT_COOLDOWN_S,
+                },
+                opts=child,
+            )
+
+        self.service_name: pulumi.Output[str] = service.name
+        self.service_arn: pulumi.Output[str] = service.arn
+        self.task_definition_arn: pulumi.Output[str] = task_definition.arn
+        self.task_family: pulumi.Output[str] = task_definition.family
+        self.log_group_name: pulumi.Output[str] = log_group.name
+        self.target_group_arn: pulumi.Output[str] = target_group.arn
+        self.target_group_arn_suffix: pulumi.Output[str] = target_group.arn_suffix
+        self.security_group_id: pulumi.Output[str] = sg.id
+        self.register_outputs(
+            {
+                "service_name": self.service_name,
+                "service_arn": self.service_arn,
+                "task_definition_arn": self.task_definition_arn,
+                "task_family": self.task_family,
+                "log_group_name": self.log_group_name,
+                "target_group_arn": self.target_group_arn,
+                "target_group_arn_suffix": self.target_group_arn_suffix,
+                "security_group_id": self.security_group_id,
+            }
+        )

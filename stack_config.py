@@ -1,0 +1,491 @@
+"""The stack config contract: every setting, its type, default and limits, validated in one pass.
+
+`load_config()` is pure: it takes the raw key/value pairs (as Pulumi hands them to the program,
+strings and JSON, or native values from tests) and returns a frozen `StackConfig`, or raises
+`ConfigError` listing every problem at once, each naming the setting, the value given and what is
+allowed. Nothing here registers a resource, so a bad config creates nothing.
+
+Pulumi.yaml's `config:` block mirrors `SETTINGS` (tests keep the two in step).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.image import ImageRef
+from components.network import subnet_new_bits
+
+PROJECT = "fargate-app"
+
+# Fargate's task CPU/memory pairings, in CPU units -> allowed MiB.
+# Source: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# CloudWatch Logs accepts only these retention periods (days).
+# Source: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+MIN_AZS = 2  # an ALB must span at least two AZs
+MAX_AZS = 6  # the subnet plan reserves room for six; no AWS region has more usable AZs
+VPC_PREFIX_MIN = 16  # AWS's largest VPC CIDR block
+VPC_PREFIX_MAX = 24  # the smallest VPC in which an ALB's subnets (at least /27 each) still fit
+CPU_TARGET_MIN, CPU_TARGET_MAX = 10, 90  # below 10% thrashes; above 90% leaves no headroom to scale
+NAT_MODES = ("none", "single", "perAz")
+CPU_ARCHITECTURES = ("X86_64", "ARM64")
+# Set by the program from other settings; a user value in `env` would silently disagree with them.
+RESERVED_ENV = frozenset({"PORT", "HEALTH_CHECK_PATH", "GRACEFUL_TIMEOUT"})
+RESERVED_TAGS = frozenset({"project", "stack"})
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256  # AWS tag limits
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+# <account>.dkr.ecr.<region>.amazonaws.com/<repo>(:tag|@sha256:digest)
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+    r"(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$"
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One stack setting: its key under the project namespace, schema type, default and meaning."""
+
+    key: str
+    type: str  # Pulumi.yaml schema type: string, integer, boolean; "map" has no Pulumi schema type
+    default: Any
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("vpcCidr", "string", "10.0.0.0/16", "IPv4 CIDR of the VPC, /16 to /24; subnets are carved from it."),
+    Setting("availabilityZones", "integer", 2, "How many AZs to spread subnets, NAT and tasks over: 2 to 6."),
+    Setting("natGateways", "string", "none", "none (tasks in public subnets, no NAT cost), single or perAz (tasks in private subnets)."),
+    Setting("vpcEndpoints", "boolean", False, "Add S3, ECR and CloudWatch Logs endpoints so private tasks need no NAT."),
+    Setting("cpu", "integer", 256, "Task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384."),
+    Setting("memory", "integer", 512, "Task memory in MiB; must be a valid Fargate pairing with cpu."),
+    Setting("cpuArchitecture", "string", "X86_64", "X86_64 or ARM64 (Graviton, ~20% cheaper; Fargate Spot runs only X86_64)."),
+    Setting("desiredCount", "integer", 1, "Tasks to run; with autoscaling, the count at first deploy."),
+    Setting("minCount", "integer", 1, "Autoscaling lower bound."),
+    Setting("maxCount", "integer", 1, "Autoscaling upper bound; autoscaling is on when it exceeds minCount."),
+    Setting("cpuTarget", "integer", 60, "Average service CPU percent that target tracking holds: 10 to 90."),
+    Setting("spot", "boolean", False, "Run tasks beyond onDemandBase on Fargate Spot (about 70% cheaper, may be interrupted)."),
+    Setting("onDemandBase", "integer", 0, "Tasks always kept on on-demand Fargate when spot is on: 0 to maxCount."),
+    Setting("containerPort", "integer", 8000, "Port the app listens on: 1 to 65535."),
+    Setting("healthCheckPath", "string", "/health", "Path the load balancer health check requests; starts with /."),
+    Setting("logRetentionDays", "integer", 30, "Days CloudWatch keeps the app's logs; one of CloudWatch's allowed values."),
+    Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),
+    Setting("deletionProtection", "boolean", False, "Protect the ECR repository and log group from deletion (pulumi protect); set true in prod."),
+    Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building app/; empty builds app/."),
+    Setting("env", "map", {}, "Environment variables for the app: names of letters, digits and _, not starting with a digit."),
+    Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
+)  # fmt: skip
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The validated settings of one stack. Field defaults match `SETTINGS`."""
+
+    project: str
+    stack: str
+    region: str
+    vpc_cidr: str = "10.0.0.0/16"
+    availability_zones: int = 2
+    nat_gateways: str = "none"
+    vpc_endpoints: bool = False
+    cpu: int = 256
+    memory: int = 512
+    cpu_architecture: str = "X86_64"
+    desired_count: int = 1
+    min_count: int = 1
+    max_count: int = 1
+    cpu_target: int = 60
+    spot: bool = False
+    on_demand_base: int = 0
+    container_port: int = 8000
+    health_check_path: str = "/health"
+    log_retention_days: int = 30
+    container_insights: bool = False
+    deletion_protection: bool = False
+    image: ImageRef | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def private_tasks(self) -> bool:
+        """Tasks run in private subnets without public IPs whenever they have a private way out."""
+        return self.nat_gateways != "none" or self.vpc_endpoints
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.max_count > self.min_count
+
+    @property
+    def platform(self) -> str:
+        """The Docker platform matching the task's CPU architecture."""
+        return "linux/arm64" if self.cpu_architecture == "ARM64" else "linux/amd64"
+
+
+class ConfigError(Exception):
+    """Every problem with a stack's config, reported together."""
+
+    def __init__(self, stack: str, problems: list[str]):
+        self.stack = stack
+        self.problems = problems
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"Stack '{stack}' config has {count}; nothing was created:\n{lines}\n"
+            f"Fix with `pulumi config set <key> <value> --stack {stack}` "
+            f"(see the config table in README.md)."
+        )
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, key: str, value: Any, allowed: str) -> None:
+        self.items.append(f"{key}: {_show(value)} is not allowed; {allowed}")
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else repr(value)
+
+
+# Parsers take the raw value (a string from Pulumi, or a native value from tests) and return the
+# typed value, or raise ValueError with what is allowed.
+def _integer(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+        return int(raw)
+    raise ValueError("expected a whole number")
+
+
+def _boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise ValueError("expected true or false")
+
+
+def _string(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    raise ValueError("expected a string")
+
+
+def _map(raw: Any) -> dict[str, str]:
+    """A map of names to scalar values; numbers and booleans become strings, as env vars are."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            raise ValueError("expected a map of names to values") from None
+    if not isinstance(value, dict):
+        raise ValueError("expected a map of names to values")
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        if isinstance(v, bool):
+            out[str(k)] = "true" if v else "false"
+        elif isinstance(v, str | int | float):
+            out[str(k)] = str(v)
+        else:
+            raise ValueError(f"the value of {k!r} must be a string or number, not {_show(v)}")
+    return out
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "integer": _integer,
+    "boolean": _boolean,
+    "string": _string,
+    "map": _map,
+}
+
+
+def _suggest(key: str) -> str:
+    close = difflib.get_close_matches(key, list(SETTINGS_BY_KEY), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    return "known settings: " + ", ".join(SETTINGS_BY_KEY)
+
+
+def load_config(
+    raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, region: str | None = None
+) -> StackConfig:
+    """Parse and validate a stack's config.
+
+    `raw` maps keys to values; keys may be bare (`cpu`) or namespaced (`fargate-app:cpu`,
+    `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
+    """
+    problems = _Problems()
+    ours: dict[str, Any] = {}
+    for full_key, value in raw.items():
+        namespace, _, key = full_key.rpartition(":")
+        if namespace in ("", project):
+            ours[key] = value
+    if region is None:
+        region = (
+            raw.get("aws:region")
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+        )
+
+    values: dict[str, Any] = {}
+    for key, value in ours.items():
+        setting = SETTINGS_BY_KEY.get(key)
+        if setting is None:
+            problems.items.append(f"{key}: unknown setting; {_suggest(key)}")
+            continue
+        try:
+            values[key] = PARSERS[setting.type](value)
+        except ValueError as err:
+            problems.add(key, value, f"{err} (type {setting.type})")
+    get = {s.key: values.get(s.key, s.default) for s in SETTINGS}
+    ok = {k for k in get if k not in ours or k in values}  # parsed or defaulted
+
+    if not region:
+        problems.items.append(
+            "aws:region: not set; set the AWS region, e.g. `pulumi config set aws:region us-east-1`"
+        )
+    elif not REGION.match(region):
+        problems.add("aws:region", region, "expected an AWS region name such as us-east-1")
+
+    _check_network(get, ok, problems)
+    _check_task(get, ok, problems)
+    _check_counts(get, ok, problems)
+    _check_service(get, ok, problems)
+    image = _check_image(get, ok, problems, region or "")
+    _check_maps(get, ok, problems)
+
+    if problems.items:
+        raise ConfigError(stack, problems.items)
+    return StackConfig(
+        project=project,
+        stack=stack,
+        region=str(region),
+        vpc_cidr=str(ipaddress.ip_network(get["vpcCidr"], strict=True)),
+        availability_zones=get["availabilityZones"],
+        nat_gateways=get["natGateways"],
+        vpc_endpoints=get["vpcEndpoints"],
+        cpu=get["cpu"],
+        memory=get["memory"],
+        cpu_architecture=get["cpuArchitecture"],
+        desired_count=get["desiredCount"],
+        min_count=get["minCount"],
+        max_count=get["maxCount"],
+        cpu_target=get["cpuTarget"],
+        spot=get["spot"],
+        on_demand_base=get["onDemandBase"],
+        container_port=get["containerPort"],
+        health_check_path=get["healthCheckPath"],
+        log_retention_days=get["logRetentionDays"],
+        container_insights=get["containerInsights"],
+        deletion_protection=get["deletionProtection"],
+        image=image,
+        env=dict(get["env"]),
+        tags=dict(get["tags"]),
+    )
+
+
+def max_azs_for_prefix(prefix: int) -> int:
+    """How many AZs' public and private subnets fit, each at least /27 (see components.network)."""
+    slots = 2 ** subnet_new_bits(prefix)
+    return min(MAX_AZS, slots // 2)
+
+
+def _check_network(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
+    prefix = None
+    if "vpcCidr" in ok:
+        cidr = get["vpcCidr"]
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as err:
+            problems.add("vpcCidr", cidr, f"expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
+        else:
+            if net.version != 4:
+                problems.add("vpcCidr", cidr, "expected an IPv4 CIDR such as 10.0.0.0/16")
+            elif not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
+                problems.add(
+                    "vpcCidr", cidr, f"the prefix must be /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}"
+                )
+            else:
+                prefix = net.prefixlen
+    if "availabilityZones" in ok:
+        azs = get["availabilityZones"]
+        if not MIN_AZS <= azs <= MAX_AZS:
+            problems.add(
+                "availabilityZones", azs, f"expected {MIN_AZS} to {MAX_AZS} (an ALB needs two AZs)"
+            )
+        elif prefix is not None and azs > max_azs_for_prefix(prefix):
+            problems.add(
+                "availabilityZones",
+                azs,
+                f"vpcCidr /{prefix} fits subnets (at least /27 each, the ALB's minimum) for "
+                f"at most {max_azs_for_prefix(prefix)} AZs; use a larger vpcCidr such as /23",
+            )
+    if "natGateways" in ok and get["natGateways"] not in NAT_MODES:
+        problems.add("natGateways", get["natGateways"], "expected one of " + ", ".join(NAT_MODES))
+
+
+def _check_task(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
+    cpu_ok = "cpu" in ok and get["cpu"] in FARGATE_MEMORY_BY_CPU
+    if "cpu" in ok and not cpu_ok:
+        problems.add(
+            "cpu", get["cpu"], "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
+        )
+    if cpu_ok and "memory" in ok:
+        allowed = FARGATE_MEMORY_BY_CPU[get["cpu"]]
+        if get["memory"] not in allowed:
+            problems.add(
+                "memory",
+                get["memory"],
+                f"with cpu {get['cpu']} Fargate allows {_ranges(allowed)} MiB",
+            )
+    if "cpuArchitecture" in ok:
+        arch = get["cpuArchitecture"]
+        if arch not in CPU_ARCHITECTURES:
+            problems.add("cpuArchitecture", arch, "expected X86_64 or ARM64")
+        elif arch == "ARM64" and "spot" in ok and get["spot"]:
+            problems.add(
+                "spot",
+                True,
+                "Fargate Spot does not run ARM64 tasks; set spot false or cpuArchitecture X86_64",
+            )
+
+
+def _ranges(values: tuple[int, ...]) -> str:
+    if len(values) <= 3:
+        return ", ".join(map(str, values))
+    step = values[1] - values[0]
+    return f"{values[0]} to {values[-1]} in steps of {step}"
+
+
+def _check_counts(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
+    keys = ("minCount", "desiredCount", "maxCount")
+    for key in keys:
+        if key in ok and get[key] < 1:
+            problems.add(key, get[key], "expected at least 1")
+    if all(k in ok for k in keys):
+        lo, want, hi = (get[k] for k in keys)
+        if lo >= 1 and not lo <= want <= hi:
+            problems.items.append(
+                f"desiredCount: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold; "
+                "adjust the three so that it does"
+            )
+    if "cpuTarget" in ok and not CPU_TARGET_MIN <= get["cpuTarget"] <= CPU_TARGET_MAX:
+        problems.add(
+            "cpuTarget", get["cpuTarget"], f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}"
+        )
+    if "onDemandBase" in ok:
+        base = get["onDemandBase"]
+        hi = get["maxCount"] if "maxCount" in ok else None
+        if base < 0 or (hi is not None and base > hi):
+            problems.add("onDemandBase", base, f"expected 0 to maxCount ({hi})")
+
+
+def _check_service(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
+    if "containerPort" in ok and not 1 <= get["containerPort"] <= 65535:
+        problems.add("containerPort", get["containerPort"], "expected 1 to 65535")
+    if "healthCheckPath" in ok:
+        path = get["healthCheckPath"]
+        # ALB health check paths: up to 1024 chars of URL path characters.
+        if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}", path):
+            problems.add(
+                "healthCheckPath", path, "expected a URL path starting with /, such as /health"
+            )
+    if "logRetentionDays" in ok and get["logRetentionDays"] not in LOG_RETENTION_DAYS:
+        problems.add(
+            "logRetentionDays",
+            get["logRetentionDays"],
+            "CloudWatch allows " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        )
+
+
+def _check_image(
+    get: dict[str, Any], ok: set[str], problems: _Problems, region: str
+) -> ImageRef | None:
+    if "image" not in ok or not get["image"]:
+        return None
+    uri = get["image"]
+    m = ECR_IMAGE.match(uri)
+    if not m:
+        problems.add(
+            "image",
+            uri,
+            "expected an ECR image URI with a tag or digest, such as "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3 or ...@sha256:<64 hex>",
+        )
+        return None
+    ref = ImageRef(uri=uri, **m.groupdict())
+    private_without_nat = get.get("natGateways") == "none" and get.get("vpcEndpoints") is True
+    if private_without_nat and region and ref.region != region:
+        problems.add(
+            "image",
+            uri,
+            f"private tasks here reach ECR only through this VPC's endpoints in {region}; "
+            f"use an image from {region} or set natGateways single or perAz",
+        )
+    return ref
+
+
+def _check_maps(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
+    if "env" in ok:
+        for name in get["env"]:
+            if not ENV_NAME.match(name):
+                problems.add(
+                    f"env.{name}",
+                    name,
+                    "names are letters, digits and _, not starting with a digit",
+                )
+            elif name in RESERVED_ENV:
+                problems.add(
+                    f"env.{name}",
+                    name,
+                    "the program sets it from containerPort/healthCheckPath; remove it from env",
+                )
+    if "tags" in ok:
+        for key, value in get["tags"].items():
+            if key.lower().startswith("aws:"):
+                problems.add(
+                    f"tags.{key}", key, "tag keys may not start with aws: (AWS reserves it)"
+                )
+            elif key in RESERVED_TAGS:
+                problems.add(f"tags.{key}", key, "the program sets project and stack tags itself")
+            elif not 1 <= len(key) <= TAG_KEY_MAX or len(value) > TAG_VALUE_MAX:
+                problems.add(
+                    f"tags.{key}",
+                    value,
+                    f"keys are 1 to {TAG_KEY_MAX} characters, values at most {TAG_VALUE_MAX}",
+                )
+
+
+def from_pulumi() -> StackConfig:
+    """Read the running stack's config from the Pulumi runtime and validate it."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG
+
+    return load_config(dict(CONFIG.get()), stack=pulumi.get_stack(), project=pulumi.get_project())
