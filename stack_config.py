@@ -53,6 +53,23 @@ CPU_ARCHITECTURES = ("X86_64", "ARM64")
 # Set by the program from other settings; a user value in `env` would silently disagree with them.
 RESERVED_ENV = frozenset({"PORT", "HEALTH_CHECK_PATH", "GRACEFUL_TIMEOUT"})
 RESERVED_TAGS = frozenset({"project", "stack"})
+# Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
+SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+DEPLOYMENT_STRATEGIES = ("rolling", "blueGreen", "canary")
+BAKE_TIME_MAX_MIN = 1440  # ECS's limit
+CANARY_PERCENT_MIN, CANARY_PERCENT_MAX = 1, 99
+DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+)
+ACM_ARN = re.compile(
+    r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+# Secrets Manager: ...:secret:<name>[:json-key:version-stage:version-id]; SSM: ...:parameter/<name>.
+SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(:[^:]*:[^:]*:[^:]*)?$"
+)
+SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256  # AWS tag limits
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
@@ -94,10 +111,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),
     Setting("deletionProtection", "boolean", False, "Protect the ECR repository and log group from deletion (pulumi protect); set true in prod."),
     Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building app/; empty builds app/."),
-    Setting("env", "map", {}, "Environment variables for the app: names of letters, digits and _, not starting with a digit."),
+    Setting("env", "map", {}, "Environment variables for the app: names of letters, digits and _, not starting with a digit; secret-looking names belong in secrets."),
+    Setting("domainName", "string", "", "DNS name for the app (app.example.com): an ACM certificate validated by DNS and A/AAAA alias records in hostedZone; needs hostedZone."),
+    Setting("hostedZone", "string", "", "Route 53 public hosted zone name that holds domainName (example.com)."),
+    Setting("certificateArn", "string", "", "An existing ACM certificate (same region) for HTTPS, instead of domainName/hostedZone."),
+    Setting("secrets", "map", {}, "Env var name -> Secrets Manager secret ARN (optionally with :json-key::) or SSM parameter ARN, injected as container secrets."),
+    Setting("secretValues", "map", {}, "Env var name -> value kept in Pulumi's encrypted config; the program stores each in Secrets Manager and injects it as a container secret."),
+    Setting("alarmEmail", "string", "", "Email address subscribed to the alarms' SNS topic; empty subscribes nobody."),
+    Setting("deploymentStrategy", "string", "rolling", "rolling, blueGreen or canary: ECS's native deployment strategies."),
+    Setting("bakeTimeMinutes", "integer", 5, "blueGreen/canary: minutes the new tasks serve before the old ones go (0 to 1440)."),
+    Setting("canaryPercent", "integer", 10, "canary: percent of traffic the new tasks get first (1 to 99)."),
+    Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
+    Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
+    Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
 )  # fmt: skip
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+SECRET_SETTINGS = frozenset({"secretValues"})  # never echoed in an error
 
 
 @dataclass(frozen=True)
@@ -128,6 +158,23 @@ class StackConfig:
     image: ImageRef | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    domain_name: str = ""
+    hosted_zone: str = ""
+    certificate_arn: str = ""
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    secret_values: Mapping[str, str] = field(default_factory=dict)
+    alarm_email: str = ""
+    deployment_strategy: str = "rolling"
+    bake_time_minutes: int = 5
+    canary_percent: int = 10
+    enable_exec: bool = False
+    access_logs: bool = False
+    flow_logs: bool = False
+
+    @property
+    def https(self) -> bool:
+        """HTTPS is served when a certificate is configured or created."""
+        return bool(self.certificate_arn or self.domain_name)
 
     @property
     def private_tasks(self) -> bool:
@@ -263,7 +310,8 @@ def load_config(
         try:
             values[key] = PARSERS[setting.type](value)
         except ValueError as err:
-            problems.add(key, value, f"{err} (type {setting.type})")
+            shown = "<secret>" if key in SECRET_SETTINGS else value
+            problems.add(key, shown, f"{err} (type {setting.type})")
     get = {s.key: values.get(s.key, s.default) for s in SETTINGS}
     ok = {k for k in get if k not in ours or k in values}  # parsed or defaulted
 
@@ -280,6 +328,9 @@ def load_config(
     _check_service(get, ok, problems)
     image = _check_image(get, ok, problems, region or "")
     _check_maps(get, ok, problems)
+    _check_https(get, ok, problems, region or "")
+    _check_secrets(get, ok, problems)
+    _check_operations(get, ok, problems)
 
     if problems.items:
         raise ConfigError(stack, problems.items)
@@ -308,6 +359,18 @@ def load_config(
         image=image,
         env=dict(get["env"]),
         tags=dict(get["tags"]),
+        domain_name=get["domainName"],
+        hosted_zone=get["hostedZone"],
+        certificate_arn=get["certificateArn"],
+        secrets=dict(get["secrets"]),
+        secret_values=dict(get["secretValues"]),
+        alarm_email=get["alarmEmail"],
+        deployment_strategy=get["deploymentStrategy"],
+        bake_time_minutes=get["bakeTimeMinutes"],
+        canary_percent=get["canaryPercent"],
+        enable_exec=get["enableExec"],
+        access_logs=get["accessLogs"],
+        flow_logs=get["flowLogs"],
     )
 
 
@@ -481,6 +544,111 @@ def _check_maps(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
                     value,
                     f"keys are 1 to {TAG_KEY_MAX} characters, values at most {TAG_VALUE_MAX}",
                 )
+
+
+def _check_https(get: dict[str, Any], ok: set[str], problems: _Problems, region: str) -> None:
+    domain = get["domainName"] if "domainName" in ok else ""
+    zone = get["hostedZone"] if "hostedZone" in ok else ""
+    cert = get["certificateArn"] if "certificateArn" in ok else ""
+    for key, value in (("domainName", domain), ("hostedZone", zone)):
+        if value and not DNS_NAME.match(value):
+            problems.add(key, value, "expected a lower-case DNS name such as app.example.com")
+    if domain and not zone:
+        problems.items.append(
+            f"hostedZone: not set; set the Route 53 zone that holds {domain}, e.g. "
+            f"`pulumi config set hostedZone {domain.split('.', 1)[-1]}`"
+        )
+    elif zone and not domain:
+        problems.items.append(f"domainName: not set; set the app's name in {zone}, e.g. app.{zone}")
+    elif (
+        domain
+        and DNS_NAME.match(domain)
+        and DNS_NAME.match(zone)
+        and domain != zone
+        and not domain.endswith("." + zone)
+    ):
+        problems.add("domainName", domain, f"it must be {zone} or a name under it")
+    if cert:
+        m = ACM_ARN.match(cert)
+        if not m:
+            problems.add(
+                "certificateArn",
+                cert,
+                "expected an ACM certificate ARN such as "
+                "arn:aws:acm:us-east-1:123456789012:certificate/<uuid>",
+            )
+        elif region and m["region"] != region:
+            problems.add(
+                "certificateArn", cert, f"an ALB needs a certificate from its own region {region}"
+            )
+        if domain or zone:
+            problems.items.append(
+                "certificateArn: set either certificateArn or domainName with hostedZone, not both"
+            )
+
+
+def _check_secrets(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
+    env = get["env"] if "env" in ok else {}
+    secrets = get["secrets"] if "secrets" in ok else {}
+    values = get["secretValues"] if "secretValues" in ok else {}
+    for name in env:
+        if ENV_NAME.match(name) and any(part in name.upper() for part in SECRET_NAME_PARTS):
+            problems.add(
+                f"env.{name}",
+                name,
+                "it looks like a secret (its name contains "
+                + "/".join(SECRET_NAME_PARTS)
+                + "), and env values are stored in plain text; put its ARN in `secrets` or its "
+                f"value in `pulumi config set --secret --path 'secretValues.{name}' ...`",
+            )
+    for key, entries in (("secrets", secrets), ("secretValues", values)):
+        for name in entries:
+            if not ENV_NAME.match(name):
+                problems.add(
+                    f"{key}.{name}",
+                    name,
+                    "names are letters, digits and _, not starting with a digit",
+                )
+            elif name in RESERVED_ENV:
+                problems.add(f"{key}.{name}", name, "the program sets this variable itself")
+            elif name in env:
+                problems.add(f"{key}.{name}", name, "it is also in env; keep it in one place")
+    for name in set(secrets) & set(values):
+        problems.add(f"secretValues.{name}", name, "it is also in secrets; keep it in one place")
+    for name, arn in secrets.items():
+        if not (SECRET_ARN.match(arn) or SSM_ARN.match(arn)):
+            problems.add(
+                f"secrets.{name}",
+                arn,
+                "expected a Secrets Manager secret ARN (optionally ending :json-key::) or an SSM "
+                "parameter ARN",
+            )
+    for name, value in values.items():
+        if not value:
+            problems.add(f"secretValues.{name}", "", "expected a non-empty value")
+
+
+def _check_operations(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
+    if "alarmEmail" in ok and get["alarmEmail"] and not EMAIL.match(get["alarmEmail"]):
+        problems.add("alarmEmail", get["alarmEmail"], "expected an email address")
+    if "deploymentStrategy" in ok and get["deploymentStrategy"] not in DEPLOYMENT_STRATEGIES:
+        problems.add(
+            "deploymentStrategy",
+            get["deploymentStrategy"],
+            "expected one of " + ", ".join(DEPLOYMENT_STRATEGIES),
+        )
+    if "bakeTimeMinutes" in ok and not 0 <= get["bakeTimeMinutes"] <= BAKE_TIME_MAX_MIN:
+        problems.add(
+            "bakeTimeMinutes", get["bakeTimeMinutes"], f"expected 0 to {BAKE_TIME_MAX_MIN}"
+        )
+    if "canaryPercent" in ok and not (
+        CANARY_PERCENT_MIN <= get["canaryPercent"] <= CANARY_PERCENT_MAX
+    ):
+        problems.add(
+            "canaryPercent",
+            get["canaryPercent"],
+            f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
+        )
 
 
 def from_pulumi() -> StackConfig:
