@@ -44,8 +44,9 @@ proc_name = "webapp"
 bind = [f"0.0.0.0:{settings.port}"]
 workers = settings.web_concurrency
 # gthread keeps connections alive (sync closes after every response), so the ALB reuses them;
-# this subclass also refuses new connections as soon as a shutdown starts.
-worker_class = "webapp.gunicorn_worker.DrainingThreadWorker"
+# this subclass also refuses new connections as soon as a stop begins and never misses the
+# SIGTERM that begins it (see webapp/gunicorn_worker.py).
+worker_class = "webapp.gunicorn_worker.GracefulThreadWorker"
 threads = THREADS_PER_WORKER
 keepalive = KEEPALIVE_S
 # On SIGTERM gunicorn stops accepting, lets in-flight requests finish for up to this long, then
