@@ -168,9 +168,13 @@ def test_settings_report_every_invalid_variable_at_once():
         assert f"{name}={value!r}" in message, f"the error does not name {name}: {message}"
 
 
-def test_settings_reject_the_index_as_health_check_path():
-    with pytest.raises(SettingsError, match="HEALTH_CHECK_PATH"):
-        Settings.from_env({"HEALTH_CHECK_PATH": "/"})
+def test_health_check_on_the_index_path_is_answered_by_the_index():
+    # The stack config allows healthCheckPath "/"; the app must start and answer it.
+    client = create_app(Settings.from_env({"HEALTH_CHECK_PATH": "/"})).test_client()
+
+    response = client.get("/")
+
+    assert response.status_code == 200, f"HEALTH_CHECK_PATH=/ answered {response.status_code}"
 
 
 def test_create_app_reads_the_process_environment(monkeypatch):

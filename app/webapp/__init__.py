@@ -37,7 +37,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    app.add_url_rule(settings.health_check_path, endpoint="health", view_func=health)
+    if settings.health_check_path != "/":  # otherwise the index, also a tiny 200, answers
+        app.add_url_rule(settings.health_check_path, endpoint="health", view_func=health)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

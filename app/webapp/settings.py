@@ -54,6 +54,7 @@ class Settings:
     port: TCP port gunicorn binds on 0.0.0.0 (PORT, default 8000, the image's EXPOSE).
     health_check_path: path the ALB health check requests (HEALTH_CHECK_PATH, default /health);
         answered with a tiny JSON body and logged at debug only, as it is hit every few seconds.
+        "/" is allowed: the index then answers the checks, and its own requests log at debug too.
     graceful_timeout_s: seconds gunicorn lets in-flight requests finish after SIGTERM
         (GRACEFUL_TIMEOUT, default 10; the infra sets ECS stopTimeout a few seconds above it).
     web_concurrency: gunicorn worker processes (WEB_CONCURRENCY, default 2, sized for a
@@ -96,7 +97,7 @@ class Settings:
                 "HEALTH_CHECK_PATH",
                 DEFAULT_HEALTH_CHECK_PATH,
                 _health_check_path,
-                "a path starting with '/', other than '/' itself, without spaces, '?' or '#' "
+                "a path starting with '/', without spaces, '?' or '#' "
                 f"(default {DEFAULT_HEALTH_CHECK_PATH})",
             ),
             graceful_timeout_s=read(
@@ -137,8 +138,7 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 
 
 def _health_check_path(raw: str) -> str:
-    # "/" is the service's own index; a dedicated path keeps the check cheap and its logs apart.
-    if not raw.startswith("/") or raw == "/" or any(c.isspace() or c in "?#" for c in raw):
+    if not raw.startswith("/") or any(c.isspace() or c in "?#" for c in raw):
         raise ValueError(raw)
     return raw
 
