@@ -11,6 +11,10 @@
    signal for the master's loop, one the worker never runs. The worker then serves on,
    unaware of the stop, until the master kills it at graceful_timeout. Such a signal is
    replayed once the worker's handlers are in place.
+
+Both reach into gunicorn's internals (ThreadWorker.set_accept_enabled, the Arbiter's SIG_QUEUE),
+which is why requirements.txt pins gunicorn exactly; tests/test_gunicorn.py checks both
+behaviours on a real process, so an upgrade that changes them fails there.
 """
 
 from __future__ import annotations
