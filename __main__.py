@@ -6,7 +6,10 @@ config -> network -> image -> roles -> cluster -> load balancer -> service -> ou
 import pulumi
 import pulumi_aws as aws
 
+from components.access_logs import AccessLogBucket, AccessLogBucketArgs
+from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
+from components.dns import AliasRecords, AliasRecordsArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
@@ -34,6 +37,9 @@ network = Network(
         availability_zones=cfg.availability_zones,
         nat_gateways=cfg.nat_gateways,
         vpc_endpoints=cfg.vpc_endpoints,
+        flow_logs=cfg.flow_logs,
+        flow_log_retention_days=cfg.log_retention_days,
+        protect=cfg.deletion_protection,
     ),
     opts,
 )
@@ -48,6 +54,16 @@ cluster = Cluster(
     ClusterArgs(container_insights=cfg.container_insights),
     opts,
 )
+certificate = (
+    Certificate("domain", CertificateArgs(cfg.domain_name, cfg.hosted_zone), opts)
+    if cfg.domain_name
+    else None
+)
+access_logs = (
+    AccessLogBucket("alb-logs", AccessLogBucketArgs(protect=cfg.deletion_protection), opts)
+    if cfg.access_logs
+    else None
+)
 lb = LoadBalancer(
     "web",
     LoadBalancerArgs(
@@ -55,9 +71,22 @@ lb = LoadBalancer(
         vpc_cidr=network.vpc_cidr,
         subnet_ids=network.public_subnet_ids,
         deletion_protection=cfg.deletion_protection,
+        certificate_arn=certificate.certificate_arn if certificate else cfg.certificate_arn or None,
+        access_logs=access_logs,
     ),
     opts,
 )
+if certificate:
+    AliasRecords(
+        "domain",
+        AliasRecordsArgs(
+            zone_id=certificate.zone_id,
+            domain_name=cfg.domain_name,
+            target_dns_name=lb.dns_name,
+            target_zone_id=lb.zone_id,
+        ),
+        opts,
+    )
 service = FargateService(
     "app",
     FargateServiceArgs(
@@ -90,7 +119,7 @@ service = FargateService(
     opts,
 )
 
-pulumi.export("url", lb.url)
+pulumi.export("url", f"https://{cfg.domain_name}" if cfg.domain_name else lb.url)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("serviceName", service.service_name)
 pulumi.export("imageRef", image.image_ref)

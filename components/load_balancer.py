@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.access_logs import AccessLogBucket
+
 HTTP_PORT = 80
+HTTPS_PORT = 443
+# TLS 1.3 and 1.2 with forward-secret ciphers only; AWS's recommended policy for new listeners.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ANY_IPV4, ANY_IPV6 = "0.0.0.0/0", "::/0"
 # Requests no service rule matches get a plain 404 rather than reaching some service by accident.
 NOT_FOUND_BODY = '{"error": "not found"}'
@@ -25,6 +31,9 @@ class LoadBalancerArgs:
     idle_timeout_s: seconds an idle client connection stays open. Default 60 (AWS's default); the
         app keeps connections alive longer than this so the ALB never reuses one the app closed.
     deletion_protection: refuse deletion of the ALB (Security Hub ELB.6). Default False.
+    certificate_arn: serve HTTPS on 443 with this ACM certificate, and answer HTTP with a 301 to
+        HTTPS (Security Hub ELB.1). Default None: HTTP only.
+    access_logs: an AccessLogBucket to write access logs to (Security Hub ELB.5). Default None.
     """
 
     vpc_id: pulumi.Input[str]
@@ -32,15 +41,17 @@ class LoadBalancerArgs:
     subnet_ids: pulumi.Input[list[pulumi.Input[str]]]
     idle_timeout_s: int = 60
     deletion_protection: bool = False
+    certificate_arn: pulumi.Input[str] | None = None
+    access_logs: AccessLogBucket | None = None
 
 
 class LoadBalancer(pulumi.ComponentResource):
-    """ALB, its security group and an HTTP listener.
+    """ALB, its security group, an HTTP listener and, with a certificate, an HTTPS listener.
 
     Outputs:
         arn, arn_suffix, dns_name, zone_id: the load balancer (arn_suffix names it in CloudWatch).
         security_group_id: services admit traffic from this group only.
-        listener_arn: the listener services add their routing rules to.
+        listener_arn: the listener services add their routing rules to (HTTPS when configured).
         url: where the app answers.
     """
 
@@ -49,23 +60,26 @@ class LoadBalancer(pulumi.ComponentResource):
     ) -> None:
         super().__init__("fargate-app:lb:LoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        https = args.certificate_arn is not None
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
-            description="Load balancer: HTTP from anywhere, to targets inside the VPC",
+            description="Load balancer: HTTP(S) from anywhere, to targets inside the VPC",
             opts=child,
         )
-        for family, cidr in (("ipv4", ANY_IPV4), ("ipv6", ANY_IPV6)):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-http-{family}",
-                security_group_id=sg.id,
-                ip_protocol="tcp",
-                from_port=HTTP_PORT,
-                to_port=HTTP_PORT,
-                description=f"HTTP from anywhere ({family})",
-                **{f"cidr_{family}": cidr},
-                opts=child,
-            )
+        ports = {"http": HTTP_PORT, "https": HTTPS_PORT} if https else {"http": HTTP_PORT}
+        for proto, port in ports.items():
+            for family, cidr in (("ipv4", ANY_IPV4), ("ipv6", ANY_IPV6)):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-{proto}-{family}",
+                    security_group_id=sg.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"{proto.upper()} from anywhere ({family})",
+                    **{f"cidr_{family}": cidr},
+                    opts=child,
+                )
         # Targets are IP targets inside the VPC; each service's own group decides which port.
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-targets",
@@ -88,25 +102,51 @@ class LoadBalancer(pulumi.ComponentResource):
             drop_invalid_header_fields=True,
             idle_timeout=args.idle_timeout_s,
             enable_deletion_protection=args.deletion_protection,
-            opts=child,
+            access_logs=(
+                {
+                    "enabled": True,
+                    "bucket": args.access_logs.bucket,
+                    "prefix": args.access_logs.prefix,
+                }
+                if args.access_logs
+                else None
+            ),
+            # The load balancer checks that it may write to the bucket when logs are enabled.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[args.access_logs.policy] if args.access_logs else None
+            ),
         )
+        not_found = {
+            "type": "fixed-response",
+            "fixed_response": {
+                "content_type": "application/json",
+                "message_body": NOT_FOUND_BODY,
+                "status_code": "404",
+            },
+        }
+        redirect = {
+            "type": "redirect",
+            "redirect": {"protocol": "HTTPS", "port": str(HTTPS_PORT), "status_code": "HTTP_301"},
+        }
         listener = aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=alb.arn,
             port=HTTP_PORT,
             protocol="HTTP",
-            default_actions=[
-                {
-                    "type": "fixed-response",
-                    "fixed_response": {
-                        "content_type": "application/json",
-                        "message_body": NOT_FOUND_BODY,
-                        "status_code": "404",
-                    },
-                }
-            ],
+            default_actions=[redirect if https else not_found],
             opts=child,
         )
+        if https:
+            listener = aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=alb.arn,
+                port=HTTPS_PORT,
+                protocol="HTTPS",
+                ssl_policy=TLS_POLICY,
+                certificate_arn=args.certificate_arn,
+                default_actions=[not_found],
+                opts=child,
+            )
 
         self.arn: pulumi.Output[str] = alb.arn
         self.arn_suffix: pulumi.Output[str] = alb.arn_suffix
@@ -114,7 +154,9 @@ class LoadBalancer(pulumi.ComponentResource):
         self.zone_id: pulumi.Output[str] = alb.zone_id
         self.security_group_id: pulumi.Output[str] = sg.id
         self.listener_arn: pulumi.Output[str] = listener.arn
-        self.url: pulumi.Output[str] = pulumi.Output.concat("http://", alb.dns_name)
+        self.url: pulumi.Output[str] = pulumi.Output.concat(
+            "https://" if https else "http://", alb.dns_name
+        )
         self.register_outputs(
             {
                 "arn": self.arn,

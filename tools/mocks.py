@@ -171,6 +171,28 @@ class AwsMocks(pulumi_mocks.Mocks):
                 "repositoryName": repo,
                 "imageUri": f"{registry}.dkr.ecr.{region}.amazonaws.com/{repo}@{digest}",
             }, []
+        if token == "aws:route53/getZone:getZone":
+            zone = str(args.args.get("name", "example.com")).rstrip(".")
+            zone_id = "Z" + _hex("zone", zone, n=20).upper()
+            return {
+                "id": zone_id,
+                "zoneId": zone_id,
+                "name": zone,
+                "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+                "privateZone": False,
+                "nameServers": [f"ns-{i}.awsdns-{i:02d}.net" for i in (1, 2)],
+                "resourceRecordSetCount": 2,
+            }, []
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            # The us-east-1 ELB account that delivers access logs (AWS's documented value).
+            elb_account = {"us-east-1": "127311923021", "us-west-2": "797873946194"}.get(
+                region, "127311923021"
+            )
+            return {
+                "id": elb_account,
+                "arn": f"arn:aws:iam::{elb_account}:root",
+                "region": region,
+            }, []
         raise NotImplementedError(f"tools/mocks.py does not answer the invoke {token}; add it")
 
     # -- resources -----------------------------------------------------------------------------
@@ -350,6 +372,13 @@ class AwsMocks(pulumi_mocks.Mocks):
                     }
                 ],
             }
+        if typ == "aws:acm/certificateValidation:CertificateValidation":
+            return f"{inputs.get('certificateArn')}", {}
+        if typ == "aws:route53/record:Record":
+            fqdn = str(inputs.get("name", "")).rstrip(".")
+            return f"{inputs.get('zoneId')}_{fqdn}_{inputs.get('type')}", {"fqdn": fqdn}
+        if typ.startswith("aws:s3/bucket") and typ not in ("aws:s3/bucket:Bucket",):
+            return str(inputs.get("bucket", h)), {}
         if typ == "aws:sns/topic:Topic":
             ident = arn("sns", str(name))
             return ident, {"arn": ident}

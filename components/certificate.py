@@ -1,0 +1,72 @@
+"""Certificate: an ACM certificate for the app's domain, validated through Route 53 DNS.
+
+DNS validation renews by itself for as long as the validation record stays, unlike email
+validation, which needs a person every year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+VALIDATION_TTL_S = 300  # the validation CNAME never changes; the TTL hardly matters
+
+
+@dataclass(frozen=True)
+class CertificateArgs:
+    """Settings of the certificate.
+
+    domain_name: the name the certificate covers (app.example.com). Required.
+    hosted_zone: the public Route 53 zone that holds it (example.com). Required.
+    """
+
+    domain_name: str
+    hosted_zone: str
+
+
+class Certificate(pulumi.ComponentResource):
+    """ACM certificate, its DNS validation record, and the wait for it to be issued.
+
+    Outputs:
+        certificate_arn: the validated certificate (listeners that use it wait for validation).
+        zone_id: the hosted zone's ID, for the app's alias records.
+    """
+
+    def __init__(
+        self, name: str, args: CertificateArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fargate-app:certificate:Certificate", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        zone = aws.route53.get_zone(
+            name=args.hosted_zone, private_zone=False, opts=pulumi.InvokeOptions(parent=self)
+        )
+        certificate = aws.acm.Certificate(
+            f"{name}-cert",
+            domain_name=args.domain_name,
+            validation_method="DNS",
+            # A new certificate is issued before the old one goes, so HTTPS never lapses.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
+        )
+        # One domain name gives exactly one validation record.
+        option = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{name}-validation",
+            zone_id=zone.zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=VALIDATION_TTL_S,
+            allow_overwrite=True,  # the same record may already exist from an earlier certificate
+            opts=child,
+        )
+        validation = aws.acm.CertificateValidation(
+            f"{name}-validated",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=child,
+        )
+        self.certificate_arn: pulumi.Output[str] = validation.certificate_arn
+        self.zone_id: str = zone.zone_id
+        self.register_outputs({"certificate_arn": self.certificate_arn, "zone_id": self.zone_id})

@@ -1,0 +1,57 @@
+"""DNS: the app's name in Route 53, as alias records (A and AAAA) to the load balancer.
+
+Alias records cost nothing to query and follow the load balancer's addresses as they change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class AliasRecordsArgs:
+    """Settings of the records.
+
+    zone_id, domain_name: where and what to publish. Required.
+    target_dns_name, target_zone_id: the load balancer's DNS name and hosted zone. Required.
+    """
+
+    zone_id: pulumi.Input[str]
+    domain_name: str
+    target_dns_name: pulumi.Input[str]
+    target_zone_id: pulumi.Input[str]
+
+
+class AliasRecords(pulumi.ComponentResource):
+    """A (IPv4) and AAAA (IPv6, the load balancer is dual-stack) alias records.
+
+    Outputs:
+        fqdn: the published name.
+    """
+
+    def __init__(
+        self, name: str, args: AliasRecordsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fargate-app:dns:AliasRecords", name, None, opts)
+        records = [
+            aws.route53.Record(
+                f"{name}-{record_type.lower()}",
+                zone_id=args.zone_id,
+                name=args.domain_name,
+                type=record_type,
+                aliases=[
+                    {
+                        "name": args.target_dns_name,
+                        "zone_id": args.target_zone_id,
+                        "evaluate_target_health": True,
+                    }
+                ],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for record_type in ("A", "AAAA")
+        ]
+        self.fqdn: pulumi.Output[str] = records[0].fqdn
+        self.register_outputs({"fqdn": self.fqdn})
