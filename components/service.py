@@ -72,8 +72,14 @@ def container_definitions(
     env: dict[str, str],
     log_group: str,
     region: str,
+    command: list[str] | None = None,
+    log_stream_prefix: str = LOG_STREAM_PREFIX,
 ) -> str:
-    """The task's single container, as ECS's RegisterTaskDefinition expects it (JSON)."""
+    """The task's single container, as ECS's RegisterTaskDefinition expects it (JSON).
+
+    `command` replaces the image's CMD (scheduled jobs); `log_stream_prefix` keeps their streams
+    apart from the service's.
+    """
     environment = {
         **env,
         "PORT": str(port),
@@ -86,6 +92,7 @@ def container_definitions(
                 "name": CONTAINER_NAME,
                 "image": image,
                 "essential": True,
+                **({"command": list(command)} if command else {}),
                 "portMappings": [
                     {
                         "name": "http",
@@ -101,7 +108,7 @@ def container_definitions(
                     "options": {
                         "awslogs-group": log_group,
                         "awslogs-region": region,
-                        "awslogs-stream-prefix": LOG_STREAM_PREFIX,
+                        "awslogs-stream-prefix": log_stream_prefix,
                         # A slow CloudWatch never blocks the app's stdout (and so its requests).
                         "mode": "non-blocking",
                         "max-buffer-size": "25m",
