@@ -77,7 +77,8 @@ class LoadBalancer(pulumi.ComponentResource):
                     from_port=port,
                     to_port=port,
                     description=f"{proto.upper()} from anywhere ({family})",
-                    **{f"cidr_{family}": cidr},
+                    cidr_ipv4=cidr if family == "ipv4" else None,
+                    cidr_ipv6=cidr if family == "ipv6" else None,
                     opts=child,
                 )
         # Targets are IP targets inside the VPC; each service's own group decides which port.
@@ -116,7 +117,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 parent=self, depends_on=[args.access_logs.policy] if args.access_logs else None
             ),
         )
-        not_found = {
+        not_found: aws.lb.ListenerDefaultActionArgsDict = {
             "type": "fixed-response",
             "fixed_response": {
                 "content_type": "application/json",
@@ -124,7 +125,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 "status_code": "404",
             },
         }
-        redirect = {
+        redirect: aws.lb.ListenerDefaultActionArgsDict = {
             "type": "redirect",
             "redirect": {"protocol": "HTTPS", "port": str(HTTPS_PORT), "status_code": "HTTP_301"},
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_aws as aws
@@ -41,7 +42,7 @@ def plan_subnets(vpc_cidr: str, azs: int) -> list[tuple[str, str]]:
     return [(str(slots[i]), str(slots[half + i])) for i in range(azs)]
 
 
-def _nth_ipv6_subnet(vpc_ipv6_cidr: str, index: int) -> str:
+def _nth_ipv6_subnet(vpc_ipv6_cidr: str, *, index: int) -> str:
     return str(
         list(ipaddress.ip_network(vpc_ipv6_cidr).subnets(new_prefix=IPV6_SUBNET_PREFIX))[index]
     )
@@ -148,9 +149,7 @@ class Network(pulumi.ComponentResource):
                 vpc_id=vpc.id,
                 availability_zone=az,
                 cidr_block=public_cidr,
-                ipv6_cidr_block=vpc.ipv6_cidr_block.apply(
-                    lambda v6, i=index: _nth_ipv6_subnet(v6, i)
-                ),
+                ipv6_cidr_block=vpc.ipv6_cidr_block.apply(partial(_nth_ipv6_subnet, index=index)),
                 # Tasks get a public IP only when the service asks for one; nothing else lives here.
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{name}-public-{az}", "tier": "public"},
