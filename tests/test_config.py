@@ -1,0 +1,399 @@
+"""The stack config contract (stack_config.py, Pulumi.yaml, the committed stack files).
+
+What a user relies on: the documented defaults; every bad value caught before anything is
+created, each problem naming the setting, the value given and what is allowed, all reported at
+once; values typed by the Pulumi CLI (strings, JSON maps) read like native ones; a wrong type is an
+error, never a crash; and `pulumi config` shows the same settings the program reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from stack_config import SETTINGS, ConfigError, StackConfig, load_config
+from tools.mocks import load_stack_config
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ("dev", "prod")
+REGION = "us-east-1"
+ECR = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def load(**settings: Any) -> StackConfig:
+    """Given these settings (bare keys) in us-east-1, when the config is loaded."""
+    return load_config({"aws:region": REGION, **settings}, stack="test")
+
+
+def problems(raw: dict[str, Any], region: str | None = REGION) -> list[str]:
+    """The problems reported for `raw`; fails if the config is accepted."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw, stack="test", region=region)
+    return caught.value.problems
+
+
+def problem_about(key: str, **settings: Any) -> str:
+    """The problems about `key` (one a line) when these settings are loaded."""
+    found = problems(settings)
+    about = [p for p in found if p.startswith(f"{key}:")]
+    assert about, f"expected a problem about {key!r} for {settings}, got {found}"
+    return "\n".join(about)
+
+
+def field_name(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+# --- defaults -------------------------------------------------------------------------------------
+
+
+def test_given_no_settings_every_setting_takes_its_documented_default() -> None:
+    cfg = load()
+    by_field = {f.name for f in fields(StackConfig)}
+    for setting in SETTINGS:
+        name = field_name(setting.key)
+        assert name in by_field, f"StackConfig has no field for the setting {setting.key}"
+        value = getattr(cfg, name)
+        if setting.type == "map":
+            assert not value, f"{setting.key} defaults to {value!r}, documented as empty"
+            continue
+        want = None if setting.key == "image" and setting.default == "" else setting.default
+        assert value == want, f"{setting.key} defaults to {value!r}, documented as {want!r}"
+
+
+def test_the_defaults_are_the_cheap_public_single_task_profile() -> None:
+    cfg = load()
+    assert (cfg.vpc_cidr, cfg.availability_zones, cfg.nat_gateways) == ("10.0.0.0/16", 2, "none")
+    assert not cfg.vpc_endpoints and not cfg.private_tasks, "by default tasks need no NAT"
+    assert (cfg.cpu, cfg.memory, cfg.cpu_architecture) == (256, 512, "X86_64")
+    assert (cfg.min_count, cfg.desired_count, cfg.max_count) == (1, 1, 1)
+    assert not cfg.autoscaling and not cfg.spot and cfg.on_demand_base == 0
+    assert (cfg.container_port, cfg.health_check_path) == (8000, "/health")
+    assert cfg.log_retention_days == 30 and cfg.cpu_target == 60
+    assert cfg.image is None and cfg.platform == "linux/amd64"
+
+
+# --- every rule of the table ----------------------------------------------------------------------
+
+# (setting, bad value, other settings, what the message must say is allowed)
+BAD_VALUES = [
+    ("vpcCidr", "10.0.0.0/8", {}, "/16 to /24"),
+    ("vpcCidr", "10.0.0.0/25", {}, "/16 to /24"),
+    ("vpcCidr", "fd00::/56", {}, "IPv4 CIDR"),
+    ("vpcCidr", "10.0.0.1/16", {}, "IPv4 CIDR"),
+    ("vpcCidr", "ten-dot-zero", {}, "IPv4 CIDR"),
+    ("availabilityZones", 1, {}, "2 to 6"),
+    ("availabilityZones", 7, {}, "2 to 6"),
+    ("natGateways", "perAZ", {}, "none, single, perAz"),
+    ("vpcEndpoints", "yes", {}, "true or false"),
+    ("cpu", 300, {}, "256, 512, 1024, 2048, 4096, 8192, 16384"),
+    ("memory", 4096, {"cpu": 256}, "512, 1024, 2048"),
+    ("memory", 1536, {"cpu": 512}, "1024 to 4096"),
+    ("memory", 8192, {"cpu": 8192}, "16384 to 61440 in steps of 4096"),
+    ("cpuArchitecture", "arm64", {}, "X86_64 or ARM64"),
+    ("desiredCount", 0, {}, "at least 1"),
+    ("minCount", 0, {}, "at least 1"),
+    ("maxCount", 0, {}, "at least 1"),
+    ("cpuTarget", 9, {}, "10 to 90"),
+    ("cpuTarget", 91, {}, "10 to 90"),
+    ("spot", "sometimes", {}, "true or false"),
+    ("onDemandBase", -1, {}, "0 to maxCount"),
+    ("containerPort", 0, {}, "1 to 65535"),
+    ("containerPort", 65536, {}, "1 to 65535"),
+    ("healthCheckPath", "health", {}, "starting with /"),
+    ("healthCheckPath", "/health check", {}, "starting with /"),
+    ("logRetentionDays", 10, {}, "1, 3, 5, 7, 14, 30, 60, 90"),
+    ("logRetentionDays", 0, {}, "1, 3, 5, 7, 14, 30, 60, 90"),
+    ("containerInsights", "on", {}, "true or false"),
+    ("image", "nginx:latest", {}, "ECR image URI"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "others", "allowed"),
+    BAD_VALUES,
+    ids=[f"{k}={v}" for k, v, _, _ in BAD_VALUES],
+)
+def test_a_bad_value_is_reported_with_the_setting_the_value_and_what_is_allowed(
+    key: str, value: Any, others: dict[str, Any], allowed: str
+) -> None:
+    message = problem_about(key, **others, **{key: value})
+    assert str(value) in message, f"the message does not show the value given: {message}"
+    assert allowed in message, f"the message does not say what is allowed ({allowed}): {message}"
+
+
+@pytest.mark.parametrize("cpu", [256, 512, 1024, 2048, 4096, 8192, 16384])
+def test_every_fargate_cpu_size_is_accepted_with_its_smallest_memory(cpu: int) -> None:
+    smallest = {256: 512, 512: 1024, 1024: 2048, 2048: 4096, 4096: 8192, 8192: 16384}
+    cfg = load(cpu=cpu, memory=smallest.get(cpu, 32768))
+    assert (cfg.cpu, cfg.memory) == (cpu, smallest.get(cpu, 32768))
+
+
+def test_arm64_tasks_on_fargate_spot_are_refused() -> None:
+    message = problem_about("spot", cpuArchitecture="ARM64", spot=True)
+    assert "ARM64" in message and "Spot" in message, message
+
+
+def test_arm64_tasks_on_demand_are_accepted() -> None:
+    cfg = load(cpuArchitecture="ARM64", spot=False)
+    assert cfg.cpu_architecture == "ARM64" and cfg.platform == "linux/arm64"
+
+
+@pytest.mark.parametrize(
+    ("low", "want", "high"),
+    [(2, 1, 3), (1, 4, 3), (3, 2, 2)],
+    ids=["below-min", "above-max", "min>max"],
+)
+def test_desired_count_must_lie_between_min_and_max(low: int, want: int, high: int) -> None:
+    found = problems({"minCount": low, "desiredCount": want, "maxCount": high})
+    message = next((p for p in found if "minCount" in p and "maxCount" in p), None)
+    assert message, f"min {low} <= desired {want} <= max {high} was not refused: {found}"
+    for value in (low, want, high):
+        assert str(value) in message, message
+
+
+def test_min_equal_desired_equal_max_is_a_fixed_count_without_autoscaling() -> None:
+    cfg = load(minCount=3, desiredCount=3, maxCount=3)
+    assert cfg.desired_count == 3 and not cfg.autoscaling
+
+
+def test_on_demand_base_may_not_exceed_max_count() -> None:
+    message = problem_about("onDemandBase", onDemandBase=4, maxCount=3, spot=True)
+    assert "4" in message and "maxCount" in message and "3" in message, message
+    assert load(onDemandBase=3, minCount=1, desiredCount=1, maxCount=3).on_demand_base == 3
+
+
+def test_a_slash_24_vpc_refuses_more_azs_than_its_subnets_fit() -> None:
+    message = problem_about("availabilityZones", vpcCidr="10.0.0.0/24", availabilityZones=5)
+    assert "/24" in message and "4" in message, f"say how many AZs fit: {message}"
+    assert load(vpcCidr="10.0.0.0/24", availabilityZones=4).availability_zones == 4
+    assert load(vpcCidr="10.0.0.0/23", availabilityZones=6).availability_zones == 6
+
+
+@pytest.mark.parametrize(
+    ("uri", "tag", "digest"),
+    [
+        (f"{ECR}/app:1.2.3", "1.2.3", None),
+        (f"{ECR}/team/app:v1_rc-2", "v1_rc-2", None),
+        (f"{ECR}/app@{DIGEST}", None, DIGEST),
+    ],
+    ids=["tag", "nested-repo", "digest"],
+)
+def test_an_ecr_image_with_a_tag_or_a_digest_is_accepted_and_split(
+    uri: str, tag: str | None, digest: str | None
+) -> None:
+    image = load(image=uri).image
+    assert image is not None and image.uri == uri
+    assert (image.account, image.region) == ("123456789012", REGION)
+    assert (image.tag, image.digest) == (tag, digest)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "nginx:latest",
+        "docker.io/library/nginx:1.27",
+        f"{ECR}/app",
+        f"{ECR}/app@sha256:abc",
+        f"{ECR}/App:1",
+        f"{ECR}/app:-bad",
+        f"{ECR}/app:1@{DIGEST}",
+        f"12345.dkr.ecr.{REGION}.amazonaws.com/app:1",
+    ],
+)
+def test_an_image_that_is_not_an_ecr_uri_with_a_tag_or_digest_is_refused(uri: str) -> None:
+    message = problem_about("image", image=uri)
+    assert uri in message and "tag or digest" in message, message
+
+
+def test_an_empty_image_means_build_app() -> None:
+    assert load(image="").image is None
+
+
+@pytest.mark.parametrize("name", ["LOG_LEVEL", "_PRIVATE", "feature_flag", "A1"])
+def test_env_names_of_letters_digits_and_underscores_are_accepted(name: str) -> None:
+    assert load(env={name: "x"}).env == {name: "x"}
+
+
+@pytest.mark.parametrize("name", ["1ST", "MY-VAR", "A B", "ÄPFEL", ""])
+def test_other_env_names_are_refused(name: str) -> None:
+    message = problem_about(f"env.{name}", env={name: "x"})
+    assert "letters, digits and _" in message, message
+
+
+@pytest.mark.parametrize("name", ["PORT", "HEALTH_CHECK_PATH", "GRACEFUL_TIMEOUT"])
+def test_env_may_not_set_what_the_program_sets_from_other_settings(name: str) -> None:
+    message = problem_about(f"env.{name}", env={name: "1"})
+    assert name in message and "remove it from env" in message, message
+
+
+@pytest.mark.parametrize("key", ["aws:team", "AWS:team", "aws:cloudformation:stack-name"])
+def test_tag_keys_may_not_start_with_aws(key: str) -> None:
+    message = problem_about(f"tags.{key}", tags={key: "x"})
+    assert "aws:" in message, message
+
+
+@pytest.mark.parametrize("key", ["project", "stack"])
+def test_tags_may_not_override_the_project_and_stack_tags(key: str) -> None:
+    assert problem_about(f"tags.{key}", tags={key: "other"})
+
+
+def test_tags_beyond_aws_limits_are_refused() -> None:
+    assert "128" in problem_about("tags." + "k" * 129, tags={"k" * 129: "v"})
+    assert "256" in problem_about("tags.team", tags={"team": "v" * 257})
+
+
+def test_a_missing_region_is_reported_with_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    found = problems({}, region=None)
+    message = next((p for p in found if p.startswith("aws:region")), None)
+    assert message and "pulumi config set aws:region" in message, found
+
+
+def test_a_malformed_region_is_refused() -> None:
+    found = problems({"aws:region": "US East"}, region=None)
+    assert any(p.startswith("aws:region") and "US East" in p for p in found), found
+
+
+# --- values as the Pulumi CLI hands them over -----------------------------------------------------
+
+
+def test_strings_from_the_pulumi_cli_read_like_native_values() -> None:
+    native = load_config(
+        {
+            "aws:region": REGION,
+            "fargate-app:cpu": 512,
+            "fargate-app:memory": 1024,
+            "fargate-app:spot": True,
+            "fargate-app:vpcEndpoints": False,
+            "fargate-app:availabilityZones": 3,
+            "fargate-app:env": {"LOG_LEVEL": "debug", "WORKERS": 4, "VERBOSE": True},
+            "fargate-app:tags": {"team": "payments"},
+        },
+        stack="test",
+    )
+    from_cli = load_config(
+        {
+            "aws:region": REGION,
+            "fargate-app:cpu": "512",
+            "fargate-app:memory": "1024",
+            "fargate-app:spot": "true",
+            "fargate-app:vpcEndpoints": "False",
+            "fargate-app:availabilityZones": " 3 ",
+            "fargate-app:env": '{"LOG_LEVEL": "debug", "WORKERS": "4", "VERBOSE": "true"}',
+            "fargate-app:tags": '{"team": "payments"}',
+        },
+        stack="test",
+    )
+    assert from_cli == native
+    assert native.env == {"LOG_LEVEL": "debug", "WORKERS": "4", "VERBOSE": "true"}
+
+
+def test_settings_of_other_namespaces_are_left_to_their_owners() -> None:
+    cfg = load_config(
+        {"aws:region": REGION, "aws:profile": "ops", "other-project:cpu": "7"}, stack="test"
+    )
+    assert cfg.cpu == 256
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("cpu", "abc", "whole number"),
+        ("cpu", True, "whole number"),
+        ("cpu", 256.5, "whole number"),
+        ("cpu", None, "whole number"),
+        ("cpu", [256], "whole number"),
+        ("availabilityZones", {"n": 2}, "whole number"),
+        ("spot", "yes", "true or false"),
+        ("spot", 1, "true or false"),
+        ("vpcCidr", 10, "string"),
+        ("healthCheckPath", ["/health"], "string"),
+        ("env", "LOG_LEVEL=debug", "map"),
+        ("env", ["LOG_LEVEL"], "map"),
+        ("env", {"LOG_LEVEL": {"nested": 1}}, "string or number"),
+        ("tags", 5, "map"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_an_error_not_a_crash(
+    key: str, value: Any, expected: str
+) -> None:
+    message = problem_about(key, **{key: value})
+    assert expected in message, message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            {
+                "aws:region": REGION,
+                "cpu": 300,
+                "natGateways": "two",
+                "containerPort": 0,
+                "logRetentionDays": 10,
+                "desiredCont": 2,
+                "tags": {"aws:x": "y"},
+            },
+            stack="dev",
+        )
+    err = caught.value
+    for key in ("cpu", "natGateways", "containerPort", "logRetentionDays", "desiredCont", "tags"):
+        assert any(p.startswith(key) for p in err.problems), f"{key} not reported: {err.problems}"
+        assert key in str(err)
+    assert "nothing was created" in str(err) and "pulumi config set" in str(err), str(err)
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("desiredCont", "desiredCount"),
+        ("natGateway", "natGateways"),
+        ("logRetention", "logRetentionDays"),
+        ("healthcheckPath", "healthCheckPath"),
+        ("fargate-app:containerport", "containerPort"),
+    ],
+)
+def test_a_misspelt_setting_suggests_the_right_one(typo: str, meant: str) -> None:
+    found = problems({typo: "1"})
+    message = next((p for p in found if p.startswith(typo.rpartition(":")[2])), "")
+    assert f"did you mean `{meant}`" in message, found
+
+
+# --- Pulumi.yaml and the committed stacks ---------------------------------------------------------
+
+
+def test_pulumi_yaml_declares_every_scalar_setting_exactly_as_the_program_reads_it() -> None:
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    scalar = {s.key: s for s in SETTINGS if s.type != "map"}
+    assert set(declared) == set(scalar), (
+        f"Pulumi.yaml lacks {sorted(set(scalar) - set(declared))}, "
+        f"declares unknown {sorted(set(declared) - set(scalar))}"
+    )
+    for key, setting in scalar.items():
+        decl = declared[key]
+        assert decl == {
+            "type": setting.type,
+            "default": setting.default,
+            "description": setting.description,
+        }, f"Pulumi.yaml's {key} differs from stack_config.SETTINGS: {decl}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_committed_stack_config_is_valid(stack: str) -> None:
+    cfg = load_config(load_stack_config(ROOT, stack), stack=stack)
+    assert cfg.stack == stack and cfg.region
+
+
+def test_a_bad_config_registers_no_resource_and_says_what_to_fix(run_stack) -> None:
+    run = run_stack("dev", {"cpu": 300, "desiredCont": 2}, check=False)
+    assert isinstance(run.error, pulumi.RunError), f"expected a RunError, got {run.error!r}"
+    assert "cpu: 300" in str(run.error) and "desiredCount" in str(run.error), str(run.error)
+    assert not run.resources, f"a bad config created {[r.urn for r in run.resources]}"

@@ -1,0 +1,342 @@
+"""The network (components/network.py), built alone and inside the whole program.
+
+What a user relies on: one public and one private subnet in each AZ, carved from vpcCidr without
+overlap, that keep their names and ranges when an AZ is added; the ways out that `natGateways`
+and `vpcEndpoints` promise (and no NAT cost when they say none); tasks in private subnets exactly
+when they have a private way out; a default security group that admits nothing; and a clear error
+when the region has fewer AZs than asked for.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+import pulumi
+import pytest
+
+from components.network import Network, NetworkArgs
+from tools.mocks import AZ_COUNT, ProgramRun, RegisteredResource
+
+REGION = "us-east-1"
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+ROUTE = "aws:ec2/route:Route"
+NAT = "aws:ec2/natGateway:NatGateway"
+EIP = "aws:ec2/eip:Eip"
+IGW = "aws:ec2/internetGateway:InternetGateway"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+ANY_IPV4, ANY_IPV6 = "0.0.0.0/0", "::/0"
+
+BuildNetwork = Callable[..., ProgramRun]
+
+
+@pytest.fixture(scope="module")
+def network(run_component) -> BuildNetwork:
+    """Given NetworkArgs, when the Network component is created on its own (cached)."""
+    cache: dict[tuple, ProgramRun] = {}
+
+    def build(*, az_count: int = AZ_COUNT, check: bool = True, **args) -> ProgramRun:
+        key = (az_count, check, tuple(sorted(args.items())))
+        if key not in cache:
+            cache[key] = run_component(
+                lambda: Network("network", NetworkArgs(**args)), az_count=az_count, check=check
+            )
+        return cache[key]
+
+    return build
+
+
+# --- how subnets reach the internet, read from the routes actually registered ---------------------
+
+
+def route_table_of(run: ProgramRun, subnet: RegisteredResource) -> RegisteredResource:
+    assoc = [a for a in run.of_type(ASSOCIATION) if a.inputs["subnetId"] == subnet.id]
+    assert len(assoc) == 1, f"{subnet.urn} is associated with {len(assoc)} route tables, want 1"
+    return next(t for t in run.of_type(ROUTE_TABLE) if t.id == assoc[0].inputs["routeTableId"])
+
+
+def routes_of(run: ProgramRun, table: RegisteredResource) -> list[RegisteredResource]:
+    return [r for r in run.of_type(ROUTE) if r.inputs["routeTableId"] == table.id]
+
+
+def default_route(run: ProgramRun, subnet: RegisteredResource) -> RegisteredResource | None:
+    found = [
+        r
+        for r in routes_of(run, route_table_of(run, subnet))
+        if r.inputs.get("destinationCidrBlock") == ANY_IPV4
+    ]
+    assert len(found) <= 1, f"{subnet.urn} has {len(found)} IPv4 default routes"
+    return found[0] if found else None
+
+
+def is_public(run: ProgramRun, subnet: RegisteredResource) -> bool:
+    route = default_route(run, subnet)
+    igw = run.one(IGW)
+    return route is not None and route.inputs.get("gatewayId") == igw.id
+
+
+def public_subnets(run: ProgramRun) -> list[RegisteredResource]:
+    return [s for s in run.of_type(SUBNET) if is_public(run, s)]
+
+
+def private_subnets(run: ProgramRun) -> list[RegisteredResource]:
+    return [s for s in run.of_type(SUBNET) if not is_public(run, s)]
+
+
+def az_of(subnet: RegisteredResource) -> str:
+    return subnet.inputs["availabilityZone"]
+
+
+def azs(n: int) -> list[str]:
+    return [f"{REGION}{c}" for c in "abcdef"[:n]]
+
+
+# --- subnets --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [2, 3, 6])
+def test_each_az_gets_one_public_and_one_private_subnet_named_by_its_az(
+    network: BuildNetwork, count: int
+) -> None:
+    run = network(availability_zones=count)
+    for tier, subnets in (("public", public_subnets(run)), ("private", private_subnets(run))):
+        assert sorted(az_of(s) for s in subnets) == azs(count), (
+            f"{tier} subnets are in {[az_of(s) for s in subnets]}, want one in each of {azs(count)}"
+        )
+        for s in subnets:
+            assert s.name.endswith(az_of(s)), f"{s.urn} must be keyed by its AZ {az_of(s)}"
+
+
+@pytest.mark.parametrize(
+    ("cidr", "count"),
+    [("10.0.0.0/16", 2), ("10.0.0.0/16", 6), ("172.16.0.0/20", 6), ("10.1.2.0/24", 4),
+     ("192.168.0.0/23", 6)],
+)  # fmt: skip
+def test_subnets_are_carved_from_the_vpc_cidr_without_overlap(
+    network: BuildNetwork, cidr: str, count: int
+) -> None:
+    run = network(cidr=cidr, availability_zones=count)
+    vpc_net = ipaddress.ip_network(run.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"])
+    assert str(vpc_net) == cidr
+    nets = {s.urn: ipaddress.ip_network(s.inputs["cidrBlock"]) for s in run.of_type(SUBNET)}
+    assert len(nets) == 2 * count
+    for urn, net in nets.items():
+        assert net.subnet_of(vpc_net), f"{urn}: {net} is outside the VPC's {vpc_net}"
+        assert net.prefixlen <= 27, f"{urn}: {net} is smaller than the /27 an ALB needs"
+    for urn, net in nets.items():
+        for other_urn, other in nets.items():
+            assert urn == other_urn or not net.overlaps(other), f"{urn} {net} overlaps {other_urn}"
+
+
+@pytest.mark.parametrize("nat", ["none", "perAz"])
+def test_adding_an_az_keeps_every_existing_subnet_and_route_as_it_was(
+    network: BuildNetwork, nat: str
+) -> None:
+    before = network(availability_zones=2, nat_gateways=nat)
+    after = {r.urn: r for r in network(availability_zones=3, nat_gateways=nat).resources}
+    for r in before.resources:
+        assert r.urn in after, f"{r.urn} would be deleted when availabilityZones goes 2 -> 3"
+    for s in before.of_type(SUBNET):
+        assert after[s.urn].inputs["cidrBlock"] == s.inputs["cidrBlock"], (
+            f"{s.urn} would move from {s.inputs['cidrBlock']} to "
+            f"{after[s.urn].inputs['cidrBlock']} (a replacement) when an AZ is added"
+        )
+        assert after[s.urn].inputs["availabilityZone"] == az_of(s), s.urn
+
+
+def test_public_subnets_get_distinct_ipv6_ranges_from_the_vpc(network: BuildNetwork) -> None:
+    run = network(availability_zones=3)
+    vpc = run.one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs.get("assignGeneratedIpv6CidrBlock") is True, f"{vpc.urn} has no IPv6 block"
+    vpc_v6 = ipaddress.ip_network(vpc.outputs["ipv6CidrBlock"])
+    ranges = [ipaddress.ip_network(s.inputs["ipv6CidrBlock"]) for s in public_subnets(run)]
+    assert len(set(ranges)) == 3, f"the public subnets share IPv6 ranges: {ranges}"
+    for net in ranges:
+        assert net.prefixlen == 64 and net.subnet_of(vpc_v6), f"{net} is not a /64 of {vpc_v6}"
+
+
+def test_the_vpc_resolves_private_dns_names(network: BuildNetwork) -> None:
+    vpc = network().one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs.get("enableDnsSupport") is True, vpc.urn
+    assert vpc.inputs.get("enableDnsHostnames") is True, (
+        f"{vpc.urn}: interface endpoints' private DNS names need DNS hostnames"
+    )
+
+
+# --- routes and NAT -------------------------------------------------------------------------------
+
+
+def test_public_subnets_route_ipv4_and_ipv6_to_the_internet_gateway(network: BuildNetwork) -> None:
+    run = network(availability_zones=3)
+    igw = run.one(IGW)
+    assert igw.inputs["vpcId"] == run.one("aws:ec2/vpc:Vpc").id
+    for s in public_subnets(run):
+        routes = routes_of(run, route_table_of(run, s))
+        by_destination = {
+            r.inputs.get("destinationCidrBlock") or r.inputs.get("destinationIpv6CidrBlock"): r
+            for r in routes
+        }
+        for destination in (ANY_IPV4, ANY_IPV6):
+            route = by_destination.get(destination)
+            assert route and route.inputs.get("gatewayId") == igw.id, (
+                f"{s.urn}: no route for {destination} to the internet gateway"
+            )
+
+
+def test_no_nat_means_no_nat_gateway_no_eip_and_no_way_out_from_private_subnets(
+    network: BuildNetwork,
+) -> None:
+    run = network(nat_gateways="none")
+    assert not run.of_type(NAT) and not run.of_type(EIP), "natGateways none must cost nothing"
+    for s in private_subnets(run):
+        assert default_route(run, s) is None, f"{s.urn} has a default route without a NAT"
+
+
+def test_a_single_nat_in_the_first_az_serves_every_private_subnet(network: BuildNetwork) -> None:
+    run = network(nat_gateways="single", availability_zones=3)
+    nat = run.one(NAT)
+    first_public = next(s for s in public_subnets(run) if az_of(s) == azs(3)[0])
+    assert nat.inputs["subnetId"] == first_public.id, f"{nat.urn} is not in a public subnet"
+    assert nat.inputs["allocationId"] == run.one(EIP).id, f"{nat.urn} has no Elastic IP"
+    for s in private_subnets(run):
+        route = default_route(run, s)
+        assert route and route.inputs.get("natGatewayId") == nat.id, (
+            f"{s.urn} does not reach the internet through {nat.urn}"
+        )
+
+
+def test_per_az_nat_gives_each_private_subnet_the_nat_of_its_own_az(
+    network: BuildNetwork,
+) -> None:
+    run = network(nat_gateways="perAz", availability_zones=3)
+    nats = run.of_type(NAT)
+    assert len(nats) == 3 and len(run.of_type(EIP)) == 3, f"{len(nats)} NATs for 3 AZs"
+    public_by_id = {s.id: s for s in public_subnets(run)}
+    nat_az = {n.id: az_of(public_by_id[n.inputs["subnetId"]]) for n in nats}
+    assert sorted(nat_az.values()) == azs(3), f"NATs are in {sorted(nat_az.values())}"
+    for s in private_subnets(run):
+        route = default_route(run, s)
+        assert route, f"{s.urn} has no way out"
+        assert nat_az[route.inputs["natGatewayId"]] == az_of(s), (
+            f"{s.urn} in {az_of(s)} goes out through a NAT in another AZ, "
+            "so an outage there cuts it off"
+        )
+
+
+# --- VPC endpoints --------------------------------------------------------------------------------
+
+
+def test_no_endpoints_unless_asked_for(network: BuildNetwork) -> None:
+    assert not network().of_type(ENDPOINT), "interface endpoints cost ~$7/month each per AZ"
+
+
+def test_vpc_endpoints_add_the_s3_gateway_for_every_private_route_table(
+    network: BuildNetwork,
+) -> None:
+    run = network(vpc_endpoints=True, availability_zones=3)
+    s3 = [
+        e for e in run.of_type(ENDPOINT) if e.inputs["serviceName"] == f"com.amazonaws.{REGION}.s3"
+    ]
+    assert len(s3) == 1, "ECR image layers come from S3: a gateway endpoint is needed"
+    assert s3[0].inputs["vpcEndpointType"] == "Gateway", s3[0].urn
+    private_tables = {route_table_of(run, s).id for s in private_subnets(run)}
+    assert set(s3[0].inputs["routeTableIds"]) == private_tables, (
+        f"{s3[0].urn} is not on every private route table"
+    )
+
+
+@pytest.mark.parametrize("service", ["ecr.api", "ecr.dkr", "logs"])
+def test_vpc_endpoints_add_private_dns_interface_endpoints_in_the_private_subnets(
+    network: BuildNetwork, service: str
+) -> None:
+    run = network(vpc_endpoints=True, availability_zones=3)
+    found = [
+        e for e in run.of_type(ENDPOINT)
+        if e.inputs["serviceName"] == f"com.amazonaws.{REGION}.{service}"
+    ]  # fmt: skip
+    assert len(found) == 1, f"no {service} endpoint: private tasks could not pull or log"
+    endpoint = found[0]
+    assert endpoint.inputs["vpcEndpointType"] == "Interface", endpoint.urn
+    assert endpoint.inputs.get("privateDnsEnabled") is True, (
+        f"{endpoint.urn}: without private DNS, ECS still resolves the public endpoint"
+    )
+    assert sorted(endpoint.inputs["subnetIds"]) == sorted(s.id for s in private_subnets(run))
+    vpc_cidr = run.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"]
+    for group in endpoint.inputs["securityGroupIds"]:
+        rules = [r for r in run.of_type(INGRESS) if r.inputs["securityGroupId"] == group]
+        assert rules, f"{endpoint.urn}: its security group admits nothing"
+        for rule in rules:
+            assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (443, 443), rule.urn
+            assert rule.inputs.get("cidrIpv4") == vpc_cidr, (
+                f"{rule.urn} must admit HTTPS from the VPC only"
+            )
+
+
+# --- security and errors --------------------------------------------------------------------------
+
+
+def test_the_default_security_group_allows_nothing(network: BuildNetwork) -> None:
+    run = network()
+    default = run.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert default.inputs["vpcId"] == run.one("aws:ec2/vpc:Vpc").id, default.urn
+    assert not default.inputs.get("ingress") and not default.inputs.get("egress"), (
+        f"{default.urn} must have no rules (Security Hub EC2.2)"
+    )
+
+
+def test_a_region_with_fewer_azs_than_requested_is_a_clear_error(network: BuildNetwork) -> None:
+    run = network(availability_zones=3, az_count=2, check=False)
+    assert isinstance(run.error, pulumi.RunError), f"expected a RunError, got {run.error!r}"
+    message = str(run.error)
+    for words in ("availabilityZones", "3", REGION, "2"):
+        assert words in message, f"the error does not say {words!r}: {message}"
+    assert not run.of_type(SUBNET), "nothing should be half-built"
+
+
+# --- where tasks run, in the whole program --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nat", "endpoints", "private"),
+    [("none", False, False), ("single", False, True), ("perAz", False, True), ("none", True, True)],
+)
+def test_tasks_run_in_private_subnets_without_public_ip_exactly_when_they_have_a_way_out(
+    run_stack, nat: str, endpoints: bool, private: bool
+) -> None:
+    run = run_stack("dev", {"natGateways": nat, "vpcEndpoints": endpoints})
+    service = next(s for s in run.of_type("aws:ecs/service:Service") if s.name == "app-svc")
+    network_config = service.inputs["networkConfiguration"]
+    want = private_subnets(run) if private else public_subnets(run)
+    assert sorted(network_config["subnets"]) == sorted(s.id for s in want), (
+        f"{service.urn}: tasks must run in the {'private' if private else 'public'} subnets "
+        f"with natGateways={nat}, vpcEndpoints={endpoints}"
+    )
+    assert network_config.get("assignPublicIp", False) is (not private), (
+        f"{service.urn}: assignPublicIp must be {not private} with natGateways={nat}, "
+        f"vpcEndpoints={endpoints}"
+    )
+
+
+@pulumi.runtime.test
+def test_the_component_tells_services_where_tasks_run(pulumi_mocks) -> pulumi.Output:
+    public = Network("public", NetworkArgs(nat_gateways="none"))
+    private = Network("private", NetworkArgs(nat_gateways="single"))
+    assert public.tasks_public_ip is True and private.tasks_public_ip is False
+    assert public.azs == azs(2)
+
+    def check(ids: list) -> None:
+        pub_tasks, pub_public, priv_tasks, priv_private, priv_public = ids
+        assert pub_tasks == pub_public, "without a NAT, tasks run in the public subnets"
+        assert priv_tasks == priv_private, "with a NAT, tasks run in the private subnets"
+        assert not set(priv_tasks) & set(priv_public)
+
+    return pulumi.Output.all(
+        pulumi.Output.all(*public.task_subnet_ids),
+        pulumi.Output.all(*public.public_subnet_ids),
+        pulumi.Output.all(*private.task_subnet_ids),
+        pulumi.Output.all(*private.private_subnet_ids),
+        pulumi.Output.all(*private.public_subnet_ids),
+    ).apply(check)
