@@ -1,0 +1,274 @@
+"""The container image (components/image.py): ECR repository, build and push, what tasks run.
+
+What a user relies on: a repository that scans, encrypts, keeps tags immutable and prunes old
+images; an image built for the CPU the tasks run on (also from an Apple Silicon laptop); a tag
+that changes exactly when the image content does, so the immutable repository accepts every real
+change and a deploy happens only then; credentials from ECR kept secret; and the task definition
+pinned to the pushed image's digest, or to a prebuilt image's digest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+from components.image import ContainerImage, ContainerImageArgs, ImageRef, image_tag
+from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app"
+REGION = "us-east-1"
+REPOSITORY = "aws:ecr/repository:Repository"
+LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+DOCKER_IMAGE = "docker:index/image:Image"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+GET_TOKEN = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
+GET_IMAGE = "aws:ecr/getImage:getImage"
+DIGEST_REF = re.compile(
+    rf"^{ACCOUNT_ID}\.dkr\.ecr\.{REGION}\.amazonaws\.com/[a-z0-9._/-]+@sha256:[0-9a-f]{{64}}$"
+)
+PREBUILT_REPO = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/team/web"
+PREBUILT_DIGEST = "sha256:" + "ab" * 32
+
+
+def image_component(run: ProgramRun) -> RegisteredResource:
+    found = [r for r in run.of_type("fargate-app:image:ContainerImage") if r.name == "app"]
+    assert len(found) == 1, f"expected the ContainerImage 'app', found {len(found)}"
+    return found[0]
+
+
+def child(run: ProgramRun, type_token: str) -> RegisteredResource:
+    """The one resource of `type_token` inside the app's ContainerImage component."""
+    found = [r for r in run.children(image_component(run)) if r.type == type_token]
+    assert len(found) == 1, f"expected one {type_token} in the image component, got {len(found)}"
+    return found[0]
+
+
+def app_task_definition(run: ProgramRun) -> RegisteredResource:
+    service = next(s for s in run.of_type("aws:ecs/service:Service") if s.name == "app-svc")
+    return next(
+        t
+        for t in run.of_type(TASK_DEFINITION)
+        if t.outputs.get("arn") == service.inputs["taskDefinition"]
+    )
+
+
+def container_image(run: ProgramRun) -> str:
+    containers = json.loads(app_task_definition(run).inputs["containerDefinitions"])
+    return containers[0]["image"]
+
+
+def is_secret(value: Any) -> bool:
+    """Whether the engine received `value` marked secret (so state stores it encrypted)."""
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+# --- the repository -------------------------------------------------------------------------------
+
+
+def test_the_repository_keeps_tags_immutable_scans_on_push_and_encrypts(dev: ProgramRun) -> None:
+    repo = child(dev, REPOSITORY)
+    assert repo.inputs["imageTagMutability"] == "IMMUTABLE", (
+        f"{repo.urn}: a pushed tag must never be overwritten by other content"
+    )
+    assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}, repo.urn
+    encryption = repo.inputs.get("encryptionConfigurations") or []
+    assert encryption and encryption[0]["encryptionType"] in ("AES256", "KMS"), repo.urn
+
+
+def lifecycle_rules(run: ProgramRun) -> list[dict[str, Any]]:
+    policy = child(run, LIFECYCLE)
+    repo = child(run, REPOSITORY)
+    assert policy.inputs["repository"] == repo.outputs["name"], f"{policy.urn} is for another repo"
+    return json.loads(policy.inputs["policy"])["rules"]
+
+
+def test_the_lifecycle_policy_keeps_the_last_ten_images_by_default(dev: ProgramRun) -> None:
+    rules = lifecycle_rules(dev)
+    assert len(rules) == 1, rules
+    rule = rules[0]
+    assert rule["selection"]["tagStatus"] == "any"
+    assert rule["selection"]["countType"] == "imageCountMoreThan"
+    assert rule["selection"]["countNumber"] == 10 and rule["action"] == {"type": "expire"}
+
+
+def test_the_lifecycle_policy_keeps_as_many_images_as_asked(run_component) -> None:
+    run = run_component(
+        lambda: ContainerImage(
+            "app", ContainerImageArgs(keep_images=3, prebuilt=ImageRef(
+                uri=f"{PREBUILT_REPO}@{PREBUILT_DIGEST}", account=ACCOUNT_ID, region=REGION,
+                repository="team/web", digest=PREBUILT_DIGEST,
+            ))
+        )
+    )  # fmt: skip
+    assert [r["selection"]["countNumber"] for r in lifecycle_rules(run)] == [3]
+
+
+# --- the build: platform and tag ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arch", "platform"), [("X86_64", "linux/amd64"), ("ARM64", "linux/arm64")]
+)
+def test_the_image_is_built_for_the_tasks_cpu_architecture(
+    run_stack, arch: str, platform: str
+) -> None:
+    run = run_stack("dev", {"cpuArchitecture": arch, "spot": False})
+    image = child(run, DOCKER_IMAGE)
+    assert image.inputs["build"]["platform"] == platform, (
+        f"{image.urn}: tasks run {arch}, so the image must be built for {platform} "
+        "whatever machine runs `pulumi up`"
+    )
+    runtime = app_task_definition(run).inputs["runtimePlatform"]
+    assert runtime == {"cpuArchitecture": arch, "operatingSystemFamily": "LINUX"}
+
+
+def test_the_image_is_built_from_app_with_its_dockerfile(dev: ProgramRun) -> None:
+    build = child(dev, DOCKER_IMAGE).inputs["build"]
+    assert build["context"] == "app" and build["dockerfile"] == "app/Dockerfile", (
+        "paths relative to the project keep the state identical on every machine"
+    )
+
+
+def test_the_pushed_tag_is_the_content_tag_of_app(dev: ProgramRun) -> None:
+    image = child(dev, DOCKER_IMAGE)
+    repo_url = child(dev, REPOSITORY).outputs["repositoryUrl"]
+    assert image.inputs["imageName"] == f"{repo_url}:{image_tag(APP, 'linux/amd64')}", image.urn
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Path:
+    """A copy of app/ (its .dockerignore included), without local caches."""
+    copy = tmp_path / "app"
+    shutil.copytree(APP, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return copy
+
+
+def test_the_tag_is_the_same_for_the_same_content_anywhere(context: Path, tmp_path: Path) -> None:
+    elsewhere = shutil.copytree(context, tmp_path / "elsewhere" / "app")
+    assert image_tag(context, "linux/amd64") == image_tag(elsewhere, "linux/amd64")
+    assert image_tag(context, "linux/amd64") == image_tag(APP, "linux/amd64")
+
+
+@pytest.mark.parametrize("path", ["webapp/__init__.py", "gunicorn.conf.py", "requirements.txt"])
+def test_the_tag_changes_when_a_file_the_image_copies_changes(context: Path, path: str) -> None:
+    before = image_tag(context, "linux/amd64")
+    with (context / path).open("a") as f:
+        f.write("\n# changed\n")
+    assert image_tag(context, "linux/amd64") != before, (
+        f"changing app/{path} keeps the tag {before}: the immutable repository refuses the "
+        "new image under the old tag, or the service keeps running the old one"
+    )
+
+
+def test_the_tag_changes_when_the_dockerfile_changes(context: Path) -> None:
+    before = image_tag(context, "linux/amd64")
+    with (context / "Dockerfile").open("a") as f:
+        f.write('\nLABEL changed="yes"\n')
+    assert image_tag(context, "linux/amd64") != before, (
+        "a Dockerfile change builds a different image, so it needs a new tag"
+    )
+
+
+def test_the_tag_changes_in_a_context_without_dockerignore(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY app.py /\n")
+    (tmp_path / "app.py").write_text("print('v1')\n")
+    before = image_tag(tmp_path, "linux/amd64")
+    (tmp_path / "app.py").write_text("print('v2')\n")
+    assert image_tag(tmp_path, "linux/amd64") != before
+
+
+def test_python_caches_do_not_change_the_tag(context: Path) -> None:
+    before = image_tag(context, "linux/amd64")
+    cache = context / "webapp" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "wsgi.cpython-312.pyc").write_bytes(b"\x00compiled")
+    (context / ".pytest_cache").mkdir(exist_ok=True)
+    (context / ".pytest_cache" / "README.md").write_text("cache")
+    assert image_tag(context, "linux/amd64") == before, "a local cache would force a rebuild"
+
+
+def test_files_the_dockerignore_leaves_out_do_not_change_the_tag(context: Path) -> None:
+    before = image_tag(context, "linux/amd64")
+    (context / "NOTES.md").write_text("not part of the image\n")
+    assert image_tag(context, "linux/amd64") == before
+
+
+def test_the_tag_differs_by_platform(context: Path) -> None:
+    amd, arm = image_tag(context, "linux/amd64"), image_tag(context, "linux/arm64")
+    assert amd != arm and amd.endswith("-amd64") and arm.endswith("-arm64")
+
+
+# --- push credentials and what the task runs ------------------------------------------------------
+
+
+def test_the_push_uses_a_secret_ecr_authorization_token_for_this_registry(dev: ProgramRun) -> None:
+    repo = child(dev, REPOSITORY)
+    tokens = [args for token, args in dev.invokes if token == GET_TOKEN]
+    assert tokens, "the registry credentials must come from aws.ecr.get_authorization_token"
+    assert all(a.get("registryId") == repo.outputs["registryId"] for a in tokens), tokens
+    image = child(dev, DOCKER_IMAGE)
+    registry = image.inputs["registry"]
+    assert registry["username"] == "AWS" and registry["password"] == "mock-ecr-password", (
+        f"{image.urn} does not log in with the token's user and password"
+    )
+    assert registry["server"].startswith(repo.outputs["registryId"]), registry["server"]
+    wire = image.outputs["registry"]
+    assert is_secret(wire) or is_secret(wire.get("password")), (
+        f"{image.urn}: the registry password would be stored in plain text in the state"
+    )
+
+
+def test_the_task_runs_the_pushed_image_by_digest(dev: ProgramRun) -> None:
+    pushed = child(dev, DOCKER_IMAGE).outputs["repoDigest"]
+    assert DIGEST_REF.match(pushed), pushed
+    assert container_image(dev) == pushed, (
+        f"{app_task_definition(dev).urn} runs {container_image(dev)}, not the pushed {pushed}: "
+        "by digest, a deploy happens exactly when the image changed"
+    )
+    assert dev.outputs["imageRef"] == pushed
+
+
+def test_a_prebuilt_image_by_digest_is_deployed_as_is_without_a_build(run_stack) -> None:
+    uri = f"{PREBUILT_REPO}@{PREBUILT_DIGEST}"
+    run = run_stack("dev", {"image": uri})
+    assert not run.of_type(DOCKER_IMAGE), "a prebuilt image must not be built again"
+    assert container_image(run) == uri and run.outputs["imageRef"] == uri
+    assert not [t for t, _ in run.invokes if t == GET_IMAGE], "a digest needs no lookup"
+
+
+def test_a_prebuilt_image_by_tag_is_pinned_to_its_digest_at_deploy_time(run_stack) -> None:
+    run = run_stack("dev", {"image": f"{PREBUILT_REPO}:v1.2.3"})
+    assert not run.of_type(DOCKER_IMAGE), "a prebuilt image must not be built again"
+    lookups = [a for t, a in run.invokes if t == GET_IMAGE]
+    assert len(lookups) == 1, f"expected one ecr getImage lookup, got {lookups}"
+    lookup = lookups[0]
+    assert (lookup["repositoryName"], lookup["imageTag"]) == ("team/web", "v1.2.3"), lookup
+    assert lookup.get("registryId") == ACCOUNT_ID, lookup
+    image = container_image(run)
+    assert image.startswith(f"{PREBUILT_REPO}@sha256:") and DIGEST_REF.match(image), (
+        f"the task must run the tag's digest, not the movable tag: {image}"
+    )
+    assert run.outputs["imageRef"] == image
+
+
+@pulumi.runtime.test
+def test_the_component_exposes_a_prebuilt_digest_as_its_image_ref(pulumi_mocks) -> pulumi.Output:
+    uri = f"{PREBUILT_REPO}@{PREBUILT_DIGEST}"
+    ref = ImageRef(uri=uri, account=ACCOUNT_ID, region=REGION, repository="team/web",
+                   digest=PREBUILT_DIGEST)  # fmt: skip
+    image = ContainerImage("app", ContainerImageArgs(prebuilt=ref))
+
+    def check(values: list[str]) -> None:
+        image_ref, repository_url = values
+        assert image_ref == uri
+        assert repository_url.startswith(f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/")
+
+    return pulumi.Output.all(image.image_ref, image.repository_url).apply(check)
