@@ -1,0 +1,141 @@
+"""The task roles (components/roles.py), as the task definition uses them.
+
+What a user relies on: the ECS agent's execution role and the app's own task role are separate;
+both can be assumed only by ECS tasks of this account (the confused-deputy guard); the execution
+role has exactly AWS's managed execution policy; the app's role starts with nothing and never
+holds a wildcard.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.roles import TaskRoles, TaskRolesArgs
+from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource
+
+REGION = "us-east-1"
+ROLE = "aws:iam/role:Role"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+INLINE = "aws:iam/rolePolicy:RolePolicy"
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def task_definition(run: ProgramRun) -> RegisteredResource:
+    service = next(s for s in run.of_type("aws:ecs/service:Service") if s.name == "app-svc")
+    return next(
+        t
+        for t in run.of_type("aws:ecs/taskDefinition:TaskDefinition")
+        if t.outputs.get("arn") == service.inputs["taskDefinition"]
+    )
+
+
+def role_with_arn(run: ProgramRun, arn: str) -> RegisteredResource:
+    found = [r for r in run.of_type(ROLE) if r.outputs.get("arn") == arn]
+    assert len(found) == 1, f"no single role has the ARN {arn}"
+    return found[0]
+
+
+def execution_role(run: ProgramRun) -> RegisteredResource:
+    return role_with_arn(run, task_definition(run).inputs["executionRoleArn"])
+
+
+def task_role(run: ProgramRun) -> RegisteredResource:
+    return role_with_arn(run, task_definition(run).inputs["taskRoleArn"])
+
+
+def of_role(run: ProgramRun, type_token: str, role: RegisteredResource) -> list[RegisteredResource]:
+    """Attachments or inline policies of `role` (they name it by its name)."""
+    return [r for r in run.of_type(type_token) if r.inputs["role"] == role.outputs["name"]]
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(params=["execution", "task"])
+def either_role(request: pytest.FixtureRequest, dev: ProgramRun) -> RegisteredResource:
+    return execution_role(dev) if request.param == "execution" else task_role(dev)
+
+
+def test_the_execution_role_and_the_task_role_are_separate(dev: ProgramRun) -> None:
+    assert execution_role(dev).urn != task_role(dev).urn, (
+        "the app must not hold the ECS agent's permissions (image pulls, log writes)"
+    )
+
+
+def test_each_role_is_trusted_only_by_ecs_tasks(either_role: RegisteredResource) -> None:
+    trust = json.loads(either_role.inputs["assumeRolePolicy"])
+    statements = trust["Statement"]
+    assert len(statements) == 1, f"{either_role.urn}: {len(statements)} trust statements, want 1"
+    statement = statements[0]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}, (
+        f"{either_role.urn} trusts {statement['Principal']}, want ecs-tasks.amazonaws.com only"
+    )
+    assert statement.get("Sid"), f"{either_role.urn}: say why the statement exists"
+
+
+def test_each_role_trusts_only_tasks_of_this_account(either_role: RegisteredResource) -> None:
+    condition = json.loads(either_role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]
+    assert condition["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID, (
+        f"{either_role.urn}: without aws:SourceAccount another account's tasks could assume it"
+    )
+    source_arn = condition["ArnLike"]["aws:SourceArn"]
+    assert source_arn == f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:*", (
+        f"{either_role.urn}: aws:SourceArn {source_arn} is not this account's ECS in {REGION}"
+    )
+
+
+def test_the_execution_role_has_the_aws_managed_execution_policy(dev: ProgramRun) -> None:
+    role = execution_role(dev)
+    attached = [a.inputs["policyArn"] for a in of_role(dev, ATTACHMENT, role)]
+    assert EXECUTION_POLICY in attached, f"{role.urn} cannot pull the image or write logs"
+
+
+def test_the_task_role_has_no_managed_policy(dev: ProgramRun) -> None:
+    role = task_role(dev)
+    attached = [a.inputs["policyArn"] for a in of_role(dev, ATTACHMENT, role)]
+    assert not attached, f"{role.urn}: managed policies grant wildcards; grant what the app needs"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_task_role_never_allows_wildcard_actions_or_resources(run_stack, stack: str) -> None:
+    run = run_stack(stack)
+    role = task_role(run)
+    for policy in of_role(run, INLINE, role):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            if statement.get("Effect") != "Allow":
+                continue
+            for action in as_list(statement.get("Action", [])):
+                assert "*" not in action, f"{policy.urn} allows the wildcard action {action}"
+            for resource in as_list(statement.get("Resource", [])):
+                assert resource != "*" and not resource.endswith(":*"), (
+                    f"{policy.urn} allows {resource}: name the app's resources"
+                )
+            assert "NotAction" not in statement and "NotResource" not in statement, policy.urn
+
+
+def test_the_apps_own_grants_go_to_the_task_role_only(run_component) -> None:
+    grant = {
+        "Sid": "ReadTheAppsBucket",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": ["arn:aws:s3:::app-data/*"],
+    }
+    run = run_component(lambda: TaskRoles("app", TaskRolesArgs(task_policy_statements=(grant,))))
+    roles = {r.name: r for r in run.of_type(ROLE)}
+    inline = run.one(INLINE)
+    assert inline.inputs["role"] == roles["app-task"].outputs["name"], (
+        f"{inline.urn} must attach to the app's role, not the execution role"
+    )
+    assert json.loads(inline.inputs["policy"])["Statement"] == [grant]
+
+
+def test_without_grants_the_task_role_can_do_nothing(run_component) -> None:
+    run = run_component(lambda: TaskRoles("app", TaskRolesArgs()))
+    assert not run.of_type(INLINE), "least privilege starts at zero"
+    attachments = run.of_type(ATTACHMENT)
+    assert [a.inputs["policyArn"] for a in attachments] == [EXECUTION_POLICY], attachments
