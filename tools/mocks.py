@@ -390,6 +390,15 @@ class AwsMocks(pulumi_mocks.Mocks):
                 "arn": arn("sqs", str(name)),
                 "url": f"https://sqs.{region}.amazonaws.com/{acct}/{name}",
             }
+        if typ == "aws:sqs/queuePolicy:QueuePolicy":
+            return str(inputs.get("queueUrl")), {}  # the provider's ID is the queue's URL
+        if typ == "aws:scheduler/schedule:Schedule":
+            # ID "<group>/<name>"; ARN arn:aws:scheduler:<region>:<account>:schedule/<group>/<name>
+            group = inputs.get("groupName") or "default"
+            return f"{group}/{name}", {
+                "arn": arn("scheduler", f"schedule/{group}/{name}"),
+                "groupName": group,
+            }
         # Anything else: an ID and an ARN in AWS's usual shape.
         service = typ.split(":")[1].split("/")[0]
         ident = f"{name or logical}-{h[:8]}"

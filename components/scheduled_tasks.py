@@ -1,0 +1,429 @@
+"""Scheduled tasks: the app's image run to completion on a timetable by EventBridge Scheduler.
+
+Each job gets:
+- its own task definition: the service's image, roles, environment, log group and read-only root
+  filesystem, with the job's command and size, logging under its own stream prefix;
+- an EventBridge Scheduler schedule that calls ECS RunTask on Fargate in the service's subnets and
+  security group, with a bounded retry policy;
+- a dead-letter queue (SQS, SSE) that receives the invocations still failing after the retries;
+- its own role, trusted by EventBridge Scheduler for this account only, that may run only this
+  job's task definition in this cluster, pass only the task's two roles to ECS, tag the task it
+  starts and write to its dead-letter queue.
+
+The schedule starts the task; it does not wait for it. A job that starts and then exits non-zero is
+not a failed invocation (nothing goes to the dead-letter queue): its exit code and logs are in ECS
+and CloudWatch like any task's. A run that outlasts its interval overlaps the next one, so jobs
+should be idempotent or short.
+
+AWS references: execution role and its confused-deputy conditions
+(https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role),
+dead-letter queues (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html),
+the permissions RunTask from EventBridge needs
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/CWE_IAM_role.html).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.naming import bounded
+from components.roles import ECS_TASKS_PRINCIPAL
+from components.service import TMP_VOLUME, container_definitions
+
+SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
+# Schedules go in the account's default group; the trust policy's aws:SourceArn names it, because
+# Scheduler presents the schedule *group's* ARN when it assumes the role, not the schedule's.
+SCHEDULE_GROUP = "default"
+# Scheduler's retry policy. RunTask fails for passing reasons (API throttling, a moment without
+# Fargate capacity, an ENI limit); a few retries with Scheduler's backoff ride those out. Its
+# defaults (185 attempts over 24 h) would start a nightly job the next morning, or pile retries
+# onto the next runs of a frequent one.
+MAXIMUM_RETRY_ATTEMPTS = 5
+# A run not started within an hour of its slot is late enough for a person to decide; the
+# dead-letter queue tells them. Scheduler allows 60 to 86400 s.
+MAXIMUM_EVENT_AGE_S = 60 * 60
+# SQS's maximum: a failure over a long weekend is still there to read on Monday.
+DEAD_LETTER_RETENTION_S = 14 * 24 * 60 * 60
+LOG_STREAM_PREFIX = "scheduled"  # a job's streams are scheduled-<name>/app/<task-id>
+# Names: letters, digits, - and _ fit every name derived from them (task family, schedule, role,
+# queue, log stream prefix). The length bound keeps the longest auto-named child, the role
+# "<component>-<name>-role" plus Pulumi's 8-character suffix, within IAM's 64 characters for a
+# component name of up to 18 characters.
+TASK_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+TASK_NAME_MAX = 32
+IAM_ROLE_NAME_MAX = 64
+AUTONAME_SUFFIX_LEN = 8  # "-" and 7 random hex characters
+SCHEDULE_NAME_MAX = 64  # letters, digits, ., - and _
+SCHEDULE_DESCRIPTION_MAX = 512
+TASK_FAMILY_MAX = 255
+
+
+@dataclass(frozen=True)
+class ScheduledTask:
+    """One job, as the stack config's `scheduledTasks` describes it (validated there).
+
+    name: the job's key in `scheduledTasks`; names its resources.
+    schedule: an EventBridge Scheduler expression: cron(...), rate(...) or at(...).
+    command: the container's command, replacing the image's CMD (no shell runs it).
+    cpu, memory: the task's size. Default 256/512, Fargate's smallest; the config defaults them
+        to the service's size.
+    timezone: IANA time zone the expression is evaluated in. Default UTC, Scheduler's own.
+    enabled: False keeps the schedule but pauses it (state DISABLED). Default True.
+    """
+
+    name: str
+    schedule: str
+    command: tuple[str, ...]
+    cpu: int = 256
+    memory: int = 512
+    timezone: str = "UTC"
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ScheduledTasksArgs:
+    """Settings of the scheduled jobs of one service.
+
+    Wiring (required): cluster_arn (where tasks run), subnet_ids, security_group_id and
+        assign_public_ip (the service's network placement, so a job reaches what the service
+        reaches), image (by digest), execution_role_arn and task_role_arn (the service's),
+        log_group_name (the service's log group; jobs log under their own stream prefix).
+    tasks: the jobs. Default none.
+    cpu_architecture: must match the image. Default X86_64.
+    container_port, health_check_path, env: the service's, so a job's app settings load exactly as
+        the service's do. Default 8000, /health, no extra variables.
+    maximum_retry_attempts, maximum_event_age_s: Scheduler's retry policy. Default 5 attempts
+        within one hour (see the constants' reasons).
+    dead_letter_retention_s: how long failed invocations stay in the queue. Default 14 days,
+        SQS's maximum.
+    """
+
+    cluster_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[pulumi.Input[str]]]
+    security_group_id: pulumi.Input[str]
+    image: pulumi.Input[str]
+    execution_role_arn: pulumi.Input[str]
+    task_role_arn: pulumi.Input[str]
+    log_group_name: pulumi.Input[str]
+    assign_public_ip: bool = False
+    tasks: tuple[ScheduledTask, ...] = ()
+    cpu_architecture: str = "X86_64"
+    container_port: int = 8000
+    health_check_path: str = "/health"
+    env: Mapping[str, str] = field(default_factory=dict)
+    maximum_retry_attempts: int = MAXIMUM_RETRY_ATTEMPTS
+    maximum_event_age_s: int = MAXIMUM_EVENT_AGE_S
+    dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
+
+
+def scheduler_trust_policy(account_id: str, partition: str, region: str) -> str:
+    """EventBridge Scheduler, acting for a schedule of this account's default group only."""
+    group_arn = f"arn:{partition}:scheduler:{region}:{account_id}:schedule-group/{SCHEDULE_GROUP}"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "SchedulerForThisAccountsSchedulesOnly",
+                    "Effect": "Allow",
+                    "Principal": {"Service": SCHEDULER_PRINCIPAL},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnEquals": {"aws:SourceArn": group_arn},
+                    },
+                }
+            ],
+        }
+    )
+
+
+def schedule_role_policy(
+    *,
+    task_family_arn: str,
+    cluster_arn: str,
+    execution_role_arn: str,
+    task_role_arn: str,
+    dead_letter_queue_arn: str,
+) -> str:
+    """What the schedule's role may do: start this job and nothing else."""
+    # Tasks are named arn:...:task/<cluster name>/<id>; tagging is confined to this cluster's.
+    cluster_tasks = cluster_arn.replace(":cluster/", ":task/", 1) + "/*"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    # Every revision of this job's family: a deploy registers a new revision and
+                    # repoints the schedule, and a run in between must not fail.
+                    "Sid": "RunOnlyThisJobsTaskDefinitionInThisCluster",
+                    "Effect": "Allow",
+                    "Action": "ecs:RunTask",
+                    "Resource": f"{task_family_arn}:*",
+                    "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
+                },
+                {
+                    "Sid": "PassOnlyTheJobsExecutionAndTaskRolesToEcsTasks",
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": [execution_role_arn, task_role_arn],
+                    "Condition": {"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}},
+                },
+                {
+                    # ECS authorizes tags on create separately: propagating the task
+                    # definition's tags (project, stack) to the task it starts needs this.
+                    "Sid": "TagOnlyTheTasksItStartsInThisCluster",
+                    "Effect": "Allow",
+                    "Action": "ecs:TagResource",
+                    "Resource": cluster_tasks,
+                    "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+                },
+                {
+                    # Scheduler delivers dead letters as the schedule's role.
+                    "Sid": "SendFailedInvocationsToItsDeadLetterQueue",
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": dead_letter_queue_arn,
+                },
+            ],
+        }
+    )
+
+
+def _job_containers(
+    args: ScheduledTasksArgs, task: ScheduledTask, region: str
+) -> pulumi.Output[str]:
+    """The service's container, with the job's command and its own log stream prefix."""
+    return pulumi.Output.all(args.image, args.log_group_name).apply(
+        lambda a: container_definitions(
+            image=a[0],
+            port=args.container_port,
+            health_check_path=args.health_check_path,
+            env=dict(args.env),
+            log_group=a[1],
+            region=region,
+            command=list(task.command),
+            log_stream_prefix=f"{LOG_STREAM_PREFIX}-{task.name}",
+        )
+    )
+
+
+def dead_letter_queue_policy(*, queue_arn: str, role_arn: str) -> str:
+    """Only the schedule's role writes to its queue, and only over TLS.
+
+    Scheduler sends dead letters as the schedule's role, not as scheduler.amazonaws.com, so the
+    policy names the role; a condition on aws:SourceArn would never match those requests.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "TheSchedulesRoleSendsDeadLetters",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role_arn},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                },
+                {
+                    # A dead letter means "this job did not start"; nobody else may forge one.
+                    "Sid": "NoOneElseSendsDeadLetters",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnNotEquals": {"aws:PrincipalArn": role_arn}},
+                },
+                {
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": queue_arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        }
+    )
+
+
+class ScheduledTasks(pulumi.ComponentResource):
+    """Per job: task definition, schedule, scheduler role and its policy, dead-letter queue and
+    its policy. Children are keyed by the job's name, so adding or removing a job leaves the
+    others untouched.
+
+    Outputs (dicts keyed by job name):
+        task_definition_arns, task_families: what each job runs.
+        schedule_names: each job's schedule (in the default schedule group).
+        role_arns: each schedule's role.
+        dead_letter_queue_urls, dead_letter_queue_arns: where each job's failed invocations go.
+    """
+
+    def __init__(
+        self, name: str, args: ScheduledTasksArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fargate-app:scheduled:ScheduledTasks", name, None, opts)
+        self._check_names(name, args.tasks)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        project, stack = pulumi.get_project(), pulumi.get_stack()
+        account_id = aws.get_caller_identity(opts=invoke).account_id
+        partition = aws.get_partition(opts=invoke).partition
+        region = aws.get_region(opts=invoke).region
+        trust = scheduler_trust_policy(account_id, partition, region)
+
+        self.task_definition_arns: dict[str, pulumi.Output[str]] = {}
+        self.task_families: dict[str, pulumi.Output[str]] = {}
+        self.schedule_names: dict[str, pulumi.Output[str]] = {}
+        self.role_arns: dict[str, pulumi.Output[str]] = {}
+        self.dead_letter_queue_urls: dict[str, pulumi.Output[str]] = {}
+        self.dead_letter_queue_arns: dict[str, pulumi.Output[str]] = {}
+
+        for task in args.tasks:
+            base = f"{name}-{task.name}"
+            task_definition = aws.ecs.TaskDefinition(
+                f"{base}-task",
+                family=bounded(f"{project}-{stack}-{base}", TASK_FAMILY_MAX),
+                cpu=str(task.cpu),
+                memory=str(task.memory),
+                network_mode="awsvpc",
+                requires_compatibilities=["FARGATE"],
+                runtime_platform={
+                    "operating_system_family": "LINUX",
+                    "cpu_architecture": args.cpu_architecture,
+                },
+                execution_role_arn=args.execution_role_arn,
+                task_role_arn=args.task_role_arn,
+                volumes=[{"name": TMP_VOLUME}],
+                container_definitions=_job_containers(args, task, region),
+                opts=child,
+            )
+
+            queue = aws.sqs.Queue(
+                f"{base}-dlq",
+                message_retention_seconds=args.dead_letter_retention_s,
+                sqs_managed_sse_enabled=True,
+                opts=child,
+            )
+            role = aws.iam.Role(
+                f"{base}-role",
+                description=f"EventBridge Scheduler: starts the scheduled job {task.name}"[:1000],
+                assume_role_policy=trust,
+                opts=child,
+            )
+            role_policy = aws.iam.RolePolicy(
+                f"{base}-policy",
+                role=role.name,
+                policy=pulumi.Output.all(
+                    task_definition.arn_without_revision,
+                    args.cluster_arn,
+                    args.execution_role_arn,
+                    args.task_role_arn,
+                    queue.arn,
+                ).apply(
+                    lambda a: schedule_role_policy(
+                        task_family_arn=a[0],
+                        cluster_arn=a[1],
+                        execution_role_arn=a[2],
+                        task_role_arn=a[3],
+                        dead_letter_queue_arn=a[4],
+                    )
+                ),
+                opts=child,
+            )
+            queue_policy = aws.sqs.QueuePolicy(
+                f"{base}-dlq-policy",
+                queue_url=queue.url,
+                policy=pulumi.Output.all(queue.arn, role.arn).apply(
+                    lambda a: dead_letter_queue_policy(queue_arn=a[0], role_arn=a[1])
+                ),
+                opts=child,
+            )
+
+            schedule = aws.scheduler.Schedule(
+                f"{base}-schedule",
+                name=bounded(
+                    f"{project}-{stack}-{base}", SCHEDULE_NAME_MAX, allowed=r"0-9A-Za-z._-"
+                ),
+                group_name=SCHEDULE_GROUP,
+                description=f"Runs the scheduled job {task.name}: {shlex.join(task.command)}"[
+                    :SCHEDULE_DESCRIPTION_MAX
+                ],
+                schedule_expression=task.schedule,
+                schedule_expression_timezone=task.timezone,
+                state="ENABLED" if task.enabled else "DISABLED",
+                # Exactly on time: jobs such as reports expect their slot, and it is free.
+                flexible_time_window={"mode": "OFF"},
+                # A one-time at() schedule stays after it runs; DELETE would make Pulumi see it
+                # vanish and create it again on the next `pulumi up`.
+                action_after_completion="NONE",
+                target={
+                    "arn": args.cluster_arn,
+                    "role_arn": role.arn,
+                    "ecs_parameters": {
+                        "task_definition_arn": task_definition.arn,
+                        "task_count": 1,
+                        "launch_type": "FARGATE",
+                        "network_configuration": {
+                            "subnets": args.subnet_ids,
+                            "security_groups": [args.security_group_id],
+                            "assign_public_ip": args.assign_public_ip,
+                        },
+                        # The task carries the task definition's tags (project, stack, ...) and
+                        # ECS's own (cluster), for cost allocation and finding it.
+                        "propagate_tags": "TASK_DEFINITION",
+                        "enable_ecs_managed_tags": True,
+                    },
+                    "retry_policy": {
+                        "maximum_retry_attempts": args.maximum_retry_attempts,
+                        "maximum_event_age_in_seconds": args.maximum_event_age_s,
+                    },
+                    "dead_letter_config": {"arn": queue.arn},
+                },
+                # The first run must find its permissions in place.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, queue_policy]),
+            )
+
+            self.task_definition_arns[task.name] = task_definition.arn
+            self.task_families[task.name] = task_definition.family
+            self.schedule_names[task.name] = schedule.name
+            self.role_arns[task.name] = role.arn
+            self.dead_letter_queue_urls[task.name] = queue.url
+            self.dead_letter_queue_arns[task.name] = queue.arn
+
+        self.register_outputs(
+            {
+                "task_definition_arns": self.task_definition_arns,
+                "task_families": self.task_families,
+                "schedule_names": self.schedule_names,
+                "role_arns": self.role_arns,
+                "dead_letter_queue_urls": self.dead_letter_queue_urls,
+                "dead_letter_queue_arns": self.dead_letter_queue_arns,
+            }
+        )
+
+    @staticmethod
+    def _check_names(name: str, tasks: tuple[ScheduledTask, ...]) -> None:
+        """Fail before creating anything when a derived name would be refused by AWS."""
+        seen: set[str] = set()
+        for task in tasks:
+            if not TASK_NAME.match(task.name) or task.name in seen:
+                raise ValueError(
+                    f"scheduled task name {task.name!r}: names are unique and use letters, "
+                    "digits, - and _"
+                )
+            seen.add(task.name)
+            role = f"{name}-{task.name}-role"
+            if len(role) + AUTONAME_SUFFIX_LEN > IAM_ROLE_NAME_MAX:
+                raise ValueError(
+                    f"scheduled task {task.name!r} in component {name!r}: the role name {role!r} "
+                    f"plus Pulumi's suffix exceeds IAM's {IAM_ROLE_NAME_MAX} characters; use a "
+                    "shorter task or component name"
+                )
