@@ -1,6 +1,7 @@
 """fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
 
-config -> network -> image -> roles -> cluster -> load balancer -> service -> outputs
+config -> network -> image -> roles -> cluster -> load balancer -> service -> scheduled jobs
+-> outputs
 """
 
 import pulumi
@@ -14,6 +15,7 @@ from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.roles import TaskRoles, TaskRolesArgs
+from components.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
 from components.service import FargateService, FargateServiceArgs
 from stack_config import ConfigError, from_pulumi
 
@@ -119,9 +121,46 @@ service = FargateService(
     opts,
 )
 
+# Scheduled jobs: the service's image, network and roles, run to completion on a timetable.
+jobs = (
+    ScheduledTasks(
+        "jobs",
+        ScheduledTasksArgs(
+            tasks=cfg.scheduled_tasks,
+            cluster_arn=cluster.cluster_arn,
+            subnet_ids=network.task_subnet_ids,
+            security_group_id=service.security_group_id,
+            assign_public_ip=network.tasks_public_ip,
+            image=image.image_ref,
+            execution_role_arn=roles.execution_role_arn,
+            task_role_arn=roles.task_role_arn,
+            log_group_name=service.log_group_name,
+            cpu_architecture=cfg.cpu_architecture,
+            container_port=cfg.container_port,
+            health_check_path=cfg.health_check_path,
+            env=dict(cfg.env),
+        ),
+        opts,
+    )
+    if cfg.scheduled_tasks
+    else None
+)
+
 pulumi.export("url", f"https://{cfg.domain_name}" if cfg.domain_name else lb.url)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("serviceName", service.service_name)
 pulumi.export("imageRef", image.image_ref)
 pulumi.export("logGroupName", service.log_group_name)
 pulumi.export("repositoryUrl", image.repository_url)
+if jobs:
+    pulumi.export(
+        "scheduledTasks",
+        {
+            name: {
+                "scheduleName": jobs.schedule_names[name],
+                "taskFamily": jobs.task_families[name],
+                "deadLetterQueueUrl": jobs.dead_letter_queue_urls[name],
+            }
+            for name in jobs.schedule_names
+        },
+    )
