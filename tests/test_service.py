@@ -1,0 +1,447 @@
+"""The service (components/service.py): task definition, ECS service, target group, autoscaling.
+
+What a user relies on: only the load balancer reaches the tasks, on the app's port; health checks
+on the app's path that find a new task healthy fast; a rolling deploy that never drops below the
+desired count, rolls itself back, makes `pulumi up` wait, and models at 75 s or less with the
+settings actually registered; Spot and on-demand as configured; autoscaling only when the bounds
+differ, without `pulumi up` undoing it; logs kept as long as asked; and a task definition that ECS
+accepts, running the app with the environment its settings promise.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.model import Shape
+from botocore.validate import ParamValidator
+
+from components.service import rolling_deploy_model
+from tools.mocks import ProgramRun, RegisteredResource
+
+REGION = "us-east-1"
+SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+REGISTER_TASK_DEFINITION = (
+    botocore.session.get_session()
+    .get_service_model("ecs")
+    .operation_model("RegisterTaskDefinition")
+)
+FARGATE_MAX_STOP_TIMEOUT_S = 120  # ECS's limit for stopTimeout on Fargate
+LAUNCH_S = 45  # the issue's assumed task launch time
+DEPLOY_BUDGET_S = 75  # the issue's limit for one modelled rolling deploy
+CUSTOM = {"containerPort": 9000, "healthCheckPath": "/ready", "env": {"FEATURE_FLAG": "on"}}
+
+
+# --- finding the app's resources by how they are wired --------------------------------------------
+
+
+def ecs_service(run: ProgramRun) -> RegisteredResource:
+    component = [r for r in run.of_type("fargate-app:service:FargateService") if r.name == "app"]
+    assert len(component) == 1, "expected the FargateService component 'app'"
+    found = [r for r in run.children(component[0]) if r.type == SERVICE]
+    assert len(found) == 1, f"expected one ECS service in {component[0].urn}, got {len(found)}"
+    return found[0]
+
+
+def with_output(run: ProgramRun, type_token: str, key: str, value: Any) -> RegisteredResource:
+    found = [r for r in run.of_type(type_token) if r.outputs.get(key) == value]
+    assert len(found) == 1, f"expected one {type_token} with {key}={value}, found {len(found)}"
+    return found[0]
+
+
+def task_definition(run: ProgramRun) -> RegisteredResource:
+    return with_output(run, TASK_DEFINITION, "arn", ecs_service(run).inputs["taskDefinition"])
+
+
+def container(run: ProgramRun) -> dict[str, Any]:
+    """The container the load balancer sends traffic to."""
+    name = ecs_service(run).inputs["loadBalancers"][0]["containerName"]
+    containers = json.loads(task_definition(run).inputs["containerDefinitions"])
+    found = [c for c in containers if c["name"] == name]
+    assert len(found) == 1, f"no single container named {name} in {task_definition(run).urn}"
+    return found[0]
+
+
+def environment(run: ProgramRun) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(run).get("environment", [])}
+
+
+def target_group(run: ProgramRun) -> RegisteredResource:
+    [attachment] = ecs_service(run).inputs["loadBalancers"]
+    return with_output(run, TARGET_GROUP, "arn", attachment["targetGroupArn"])
+
+
+def task_security_group(run: ProgramRun) -> RegisteredResource:
+    [group] = ecs_service(run).inputs["networkConfiguration"]["securityGroups"]
+    return next(g for g in run.of_type(SECURITY_GROUP) if g.id == group)
+
+
+def lb_security_group_id(run: ProgramRun) -> str:
+    alb = next(r for r in run.of_type("aws:lb/loadBalancer:LoadBalancer") if r.name == "web-alb")
+    [group] = alb.inputs["securityGroups"]
+    return group
+
+
+def log_group(run: ProgramRun) -> RegisteredResource:
+    name = container(run)["logConfiguration"]["options"]["awslogs-group"]
+    return with_output(run, LOG_GROUP, "name", name)
+
+
+def scaling(run: ProgramRun, type_token: str) -> list[RegisteredResource]:
+    """Autoscaling resources that act on the app's service."""
+    service = ecs_service(run)
+    resource_id = f"service/{run.outputs['clusterName']}/{service.outputs['name']}"
+    return [r for r in run.of_type(type_token) if r.inputs.get("resourceId") == resource_id]
+
+
+@pytest.fixture(params=["dev", "prod"])
+def run(request: pytest.FixtureRequest, run_stack) -> ProgramRun:
+    return run_stack(request.param)
+
+
+@pytest.fixture(scope="module")
+def custom(run_stack) -> ProgramRun:
+    """dev with another port, health check path and an extra env var."""
+    return run_stack("dev", CUSTOM)
+
+
+# --- who reaches the tasks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod", "custom"])
+def test_only_the_load_balancer_reaches_the_tasks_on_the_container_port(
+    run_stack, variant: str
+) -> None:
+    run = run_stack("dev", CUSTOM) if variant == "custom" else run_stack(variant)
+    port = container(run)["portMappings"][0]["containerPort"]
+    group = task_security_group(run)
+    assert not group.inputs.get("ingress"), f"{group.urn} has inline ingress rules"
+    ingress = [r for r in run.of_type(INGRESS) if r.inputs["securityGroupId"] == group.id]
+    assert len(ingress) == 1, f"{group.urn} has {len(ingress)} ingress rules, want 1"
+    [rule] = ingress
+    assert rule.inputs.get("referencedSecurityGroupId") == lb_security_group_id(run), (
+        f"{rule.urn} admits something other than the load balancer's security group"
+    )
+    assert not (rule.inputs.get("cidrIpv4") or rule.inputs.get("cidrIpv6")), rule.urn
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
+        "tcp",
+        port,
+        port,
+    ), f"{rule.urn} must open tcp {port} only"
+
+
+# --- target group and health checks ---------------------------------------------------------------
+
+
+def test_the_target_group_sends_to_task_ips_on_the_container_port(custom: ProgramRun) -> None:
+    group = target_group(custom)
+    assert group.inputs["targetType"] == "ip", f"{group.urn}: awsvpc tasks register by IP"
+    assert (group.inputs["protocol"], group.inputs["port"]) == ("HTTP", 9000), group.urn
+    assert group.inputs["vpcId"] == custom.one("aws:ec2/vpc:Vpc").id, group.urn
+
+
+def test_the_health_check_requests_the_health_check_path(custom: ProgramRun) -> None:
+    check = target_group(custom).inputs["healthCheck"]
+    assert check.get("enabled", True) and check["path"] == "/ready", check
+    assert check.get("port", "traffic-port") in ("traffic-port", "9000"), check
+    assert check.get("matcher", "200") == "200", "only a 200 means healthy"
+
+
+def test_the_health_check_finds_a_new_task_healthy_within_ten_seconds(run: ProgramRun) -> None:
+    group = target_group(run)
+    check = group.inputs["healthCheck"]
+    assert check["interval"] == 5 and check["healthyThreshold"] == 2, (
+        f"{group.urn}: the ALB's minimums (5 s x 2) find a task healthy fastest; got "
+        f"{check['interval']} s x {check['healthyThreshold']}"
+    )
+    assert check["timeout"] < check["interval"], f"{group.urn}: timeout must be below interval"
+    assert check["unhealthyThreshold"] >= 2, f"{group.urn}: one slow answer must not kill a task"
+
+
+def test_old_tasks_drain_in_seconds_not_the_aws_default_five_minutes(run: ProgramRun) -> None:
+    group = target_group(run)
+    delay = int(group.inputs["deregistrationDelay"])
+    assert 0 < delay <= 30, f"{group.urn}: deregistration delay {delay} s"
+
+
+def test_the_listener_routes_to_the_apps_target_group(run: ProgramRun) -> None:
+    group = target_group(run)
+    rules = [
+        r
+        for r in run.of_type(LISTENER_RULE)
+        if any(a.get("targetGroupArn") == group.outputs["arn"] for a in r.inputs["actions"])
+    ]
+    assert len(rules) == 1, f"no listener rule forwards to {group.urn}"
+    listener = next(x for x in run.of_type("aws:lb/listener:Listener") if x.inputs["port"] == 80)
+    assert rules[0].inputs["listenerArn"] == listener.outputs["arn"], rules[0].urn
+    assert rules[0].urn in ecs_service(run).depends_on, (
+        f"{ecs_service(run).urn} must wait for {rules[0].urn}: ECS refuses a target group "
+        "that no listener uses"
+    )
+
+
+# --- the rolling deploy ---------------------------------------------------------------------------
+
+
+def test_a_rolling_deploy_models_at_75_seconds_or_less() -> None:
+    model = rolling_deploy_model(launch_s=LAUNCH_S)
+    assert model["launch"] == LAUNCH_S
+    assert sum(model.values()) <= DEPLOY_BUDGET_S, f"{model} adds up to {sum(model.values())} s"
+
+
+def test_each_term_of_the_deploy_model_is_what_is_registered(run: ProgramRun) -> None:
+    model = rolling_deploy_model(launch_s=LAUNCH_S)
+    group = target_group(run)
+    check = group.inputs["healthCheck"]
+    assert model["healthy"] == check["interval"] * check["healthyThreshold"], (
+        f"the model assumes {model['healthy']} s to healthy; {group.urn} takes "
+        f"{check['interval']} x {check['healthyThreshold']}"
+    )
+    assert model["drain"] == int(group.inputs["deregistrationDelay"]), (
+        f"the model drains in {model['drain']} s; {group.urn} in "
+        f"{group.inputs['deregistrationDelay']} s"
+    )
+    graceful = int(environment(run)["GRACEFUL_TIMEOUT"])
+    assert model["stop"] == graceful, (
+        f"the model stops in {model['stop']} s; the app is given {graceful} s (GRACEFUL_TIMEOUT)"
+    )
+    stop_timeout = container(run)["stopTimeout"]
+    assert graceful < stop_timeout <= FARGATE_MAX_STOP_TIMEOUT_S, (
+        f"{task_definition(run).urn}: ECS kills the container {stop_timeout} s after SIGTERM, "
+        f"which must leave the app its {graceful} s graceful shutdown"
+    )
+
+
+def test_a_deploy_never_drops_below_the_desired_count(run: ProgramRun) -> None:
+    service = ecs_service(run)
+    assert service.inputs["deploymentMinimumHealthyPercent"] == 100, service.urn
+    assert service.inputs["deploymentMaximumPercent"] == 200, (
+        f"{service.urn}: new tasks must start alongside the old, even with one task"
+    )
+
+
+def test_a_failing_deploy_rolls_back_and_fails_pulumi_up(run: ProgramRun) -> None:
+    service = ecs_service(run)
+    assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}, (
+        f"{service.urn}: tasks that never get healthy must roll back by themselves"
+    )
+    assert service.inputs.get("waitForSteadyState") is True, (
+        f"{service.urn}: `pulumi up` must wait for the deploy and fail when it fails"
+    )
+
+
+def test_new_tasks_get_a_health_check_grace_period(run: ProgramRun) -> None:
+    service = ecs_service(run)
+    grace = service.inputs.get("healthCheckGracePeriodSeconds", 0)
+    assert 0 < grace <= 120, f"{service.urn}: grace period {grace} s"
+
+
+# --- capacity, counts and autoscaling -------------------------------------------------------------
+
+
+def on_demand_tasks(strategy: list[dict[str, Any]], tasks: int) -> int:
+    """How many of `tasks` ECS places on FARGATE under `strategy` (base first, then by weight)."""
+    placed = {s["capacityProvider"]: 0 for s in strategy}
+    left = tasks
+    for s in strategy:
+        take = min(s.get("base", 0), left)
+        placed[s["capacityProvider"]] += take
+        left -= take
+    total = sum(s.get("weight", 0) for s in strategy)
+    if left and total:
+        for s in strategy:
+            placed[s["capacityProvider"]] += left * s.get("weight", 0) // total
+    return placed.get("FARGATE", 0)
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides", "tasks", "on_demand"),
+    [
+        ("dev", {}, 1, 0),
+        ("dev", {"spot": False}, 1, 1),
+        ("prod", {}, 2, 2),
+        ("prod", {}, 6, 2),
+        ("prod", {"spot": False}, 6, 6),
+    ],
+    ids=["dev-spot", "dev-on-demand", "prod-base", "prod-scaled-out", "prod-on-demand"],
+)
+def test_tasks_are_placed_on_spot_and_on_demand_as_configured(
+    run_stack, stack: str, overrides: dict, tasks: int, on_demand: int
+) -> None:
+    run = run_stack(stack, overrides)
+    service = ecs_service(run)
+    strategy = service.inputs["capacityProviderStrategies"]
+    assert {s["capacityProvider"] for s in strategy} <= {"FARGATE", "FARGATE_SPOT"}, strategy
+    got = on_demand_tasks(strategy, tasks)
+    assert got == on_demand, (
+        f"{service.urn}: with {tasks} tasks, {got} run on on-demand Fargate, want {on_demand}"
+    )
+
+
+def test_the_service_waits_for_the_clusters_capacity_providers(run: ProgramRun) -> None:
+    service = ecs_service(run)
+    capacity = run.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
+    assert capacity.urn in service.depends_on, (
+        f"{service.urn} uses a capacity provider strategy before the cluster has the providers"
+    )
+    assert service.inputs["cluster"] == run.one("aws:ecs/cluster:Cluster").outputs["arn"]
+
+
+def test_the_service_starts_with_the_desired_count(run: ProgramRun) -> None:
+    want = {"dev": 1, "prod": 2}[run.stack]
+    assert ecs_service(run).inputs["desiredCount"] == want
+
+
+def test_no_autoscaling_when_min_equals_max(dev: ProgramRun) -> None:
+    assert not scaling(dev, SCALING_TARGET) and not scaling(dev, SCALING_POLICY), (
+        "dev has minCount == maxCount: nothing to scale"
+    )
+    assert "desiredCount" not in ecs_service(dev).ignore_changes, (
+        "without autoscaling, `pulumi up` must apply a new desiredCount"
+    )
+
+
+def test_autoscaling_holds_the_service_between_min_and_max(prod: ProgramRun) -> None:
+    [target] = scaling(prod, SCALING_TARGET)
+    assert target.inputs["serviceNamespace"] == "ecs"
+    assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 6), target.urn
+
+
+@pytest.mark.parametrize("cpu_target", [60, 45])
+def test_autoscaling_tracks_the_cpu_target(run_stack, cpu_target: int) -> None:
+    run = run_stack("prod", {"cpuTarget": cpu_target})
+    [policy] = scaling(run, SCALING_POLICY)
+    assert policy.inputs["policyType"] == "TargetTrackingScaling", policy.urn
+    config = policy.inputs["targetTrackingScalingPolicyConfiguration"]
+    metric = config["predefinedMetricSpecification"]["predefinedMetricType"]
+    assert metric == "ECSServiceAverageCPUUtilization", policy.urn
+    assert config["targetValue"] == cpu_target, f"{policy.urn} holds {config['targetValue']}%"
+
+
+def test_pulumi_up_does_not_reset_the_count_autoscaling_chose(prod: ProgramRun) -> None:
+    service = ecs_service(prod)
+    assert "desiredCount" in service.ignore_changes, (
+        f"{service.urn}: each `pulumi up` would reset the task count to desiredCount"
+    )
+
+
+# --- logs -----------------------------------------------------------------------------------------
+
+
+def test_logs_are_kept_for_log_retention_days(run: ProgramRun) -> None:
+    want = {"dev": 7, "prod": 90}[run.stack]
+    group = log_group(run)
+    assert group.inputs["retentionInDays"] == want, f"{group.urn}: logRetentionDays is {want}"
+    assert run.outputs["logGroupName"] == group.outputs["name"]
+
+
+def test_the_container_logs_to_its_log_group_with_awslogs(run: ProgramRun) -> None:
+    logging = container(run)["logConfiguration"]
+    options = logging["options"]
+    assert logging["logDriver"] == "awslogs"
+    assert options["awslogs-region"] == REGION and options.get("awslogs-stream-prefix"), options
+    assert options["awslogs-group"] == log_group(run).outputs["name"]
+
+
+# --- the task definition --------------------------------------------------------------------------
+
+
+def register_task_definition_request(definition: RegisteredResource) -> dict[str, Any]:
+    """The RegisterTaskDefinition request the provider makes from the registered inputs."""
+    members = REGISTER_TASK_DEFINITION.input_shape.members
+    request: dict[str, Any] = {}
+    for key, value in definition.inputs.items():
+        if key not in members:
+            continue  # provider-only inputs such as skipDestroy
+        if key == "containerDefinitions":
+            value = json.loads(value)
+        elif key == "tags":
+            value = [{"key": k, "value": v} for k, v in value.items()]
+        request[key] = value
+    return request
+
+
+def enum_problems(value: Any, shape: Shape, path: str = "") -> list[str]:
+    """Values outside the enums of ECS's model (ParamValidator checks types, not enums)."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return [
+            p
+            for key, item in value.items()
+            if key in shape.members
+            for p in enum_problems(item, shape.members[key], f"{path}.{key}")
+        ]
+    if shape.type_name == "list" and isinstance(value, list):
+        return [
+            p for i, v in enumerate(value) for p in enum_problems(v, shape.member, f"{path}[{i}]")
+        ]
+    if shape.type_name == "string" and shape.enum and value not in shape.enum:
+        return [f"{path}: {value!r} is not one of {shape.enum}"]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides"),
+    [
+        ("dev", {}),
+        ("prod", {}),
+        ("dev", CUSTOM),
+        ("dev", {"cpuArchitecture": "ARM64", "spot": False}),
+    ],
+    ids=["dev", "prod", "custom", "arm64"],
+)
+def test_ecs_accepts_the_task_definition(run_stack, stack: str, overrides: dict) -> None:
+    definition = task_definition(run_stack(stack, overrides))
+    request = register_task_definition_request(definition)
+    shape = REGISTER_TASK_DEFINITION.input_shape
+    report = ParamValidator().validate(request, shape)
+    assert not report.has_errors(), f"{definition.urn}: {report.generate_report()}"
+    assert not enum_problems(request, shape), f"{definition.urn}: {enum_problems(request, shape)}"
+    for c in request["containerDefinitions"]:
+        for mapping in c.get("portMappings", []):
+            assert mapping.get("hostPort", mapping["containerPort"]) == mapping["containerPort"], (
+                f"{definition.urn}: awsvpc tasks need hostPort == containerPort"
+            )
+
+
+def test_the_task_is_a_fargate_task_of_the_configured_size(run: ProgramRun) -> None:
+    definition = task_definition(run)
+    size = {"dev": ("256", "512"), "prod": ("512", "1024")}[run.stack]
+    assert (definition.inputs["cpu"], definition.inputs["memory"]) == size, definition.urn
+    assert definition.inputs["networkMode"] == "awsvpc", definition.urn
+    assert definition.inputs["requiresCompatibilities"] == ["FARGATE"], definition.urn
+
+
+def test_the_app_gets_its_port_health_path_and_graceful_timeout(custom: ProgramRun) -> None:
+    env = environment(custom)
+    assert env["PORT"] == "9000" and env["HEALTH_CHECK_PATH"] == "/ready", env
+    assert int(env["GRACEFUL_TIMEOUT"]) > 0, env
+    [mapping] = container(custom)["portMappings"]
+    assert mapping["containerPort"] == 9000 and mapping.get("protocol", "tcp") == "tcp"
+    assert ecs_service(custom).inputs["loadBalancers"][0]["containerPort"] == 9000
+
+
+def test_the_env_from_config_reaches_the_container(dev: ProgramRun, custom: ProgramRun) -> None:
+    assert environment(dev)["LOG_LEVEL"] == "debug", "Pulumi.dev.yaml sets env.LOG_LEVEL"
+    assert environment(custom)["FEATURE_FLAG"] == "on"
+
+
+def test_the_root_filesystem_is_read_only_with_a_writable_tmp(run: ProgramRun) -> None:
+    definition = task_definition(run)
+    c = container(run)
+    assert c.get("readonlyRootFilesystem") is True, f"{definition.urn} (Security Hub ECS.5)"
+    volumes = {v["name"] for v in definition.inputs.get("volumes", [])}
+    tmp = [m for m in c.get("mountPoints", []) if m["containerPath"] == "/tmp"]
+    assert tmp and tmp[0]["sourceVolume"] in volumes and not tmp[0].get("readOnly"), (
+        f"{definition.urn}: gunicorn needs a writable /tmp"
+    )
