@@ -213,6 +213,13 @@ def test_an_image_that_is_not_an_ecr_uri_with_a_tag_or_digest_is_refused(uri: st
     assert uri in message and "tag or digest" in message, message
 
 
+def test_a_prebuilt_image_from_another_region_needs_a_nat_when_tasks_use_endpoints() -> None:
+    uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"
+    message = problem_about("image", image=uri, natGateways="none", vpcEndpoints=True)
+    assert uri in message and REGION in message and "natGateways" in message, message
+    assert load(image=uri, natGateways="single").image is not None
+
+
 def test_an_empty_image_means_build_app() -> None:
     assert load(image="").image is None
 

@@ -320,6 +320,33 @@ def test_tasks_run_in_private_subnets_without_public_ip_exactly_when_they_have_a
     )
 
 
+@pytest.mark.parametrize(
+    ("nat", "endpoints"),
+    [(nat, endpoints) for nat in ("none", "single", "perAz") for endpoints in (False, True)],
+)
+def test_tasks_can_always_pull_their_image_and_write_logs(
+    run_stack, nat: str, endpoints: bool
+) -> None:
+    run = run_stack("dev", {"natGateways": nat, "vpcEndpoints": endpoints})
+    service = next(s for s in run.of_type("aws:ecs/service:Service") if s.name == "app-svc")
+    config = service.inputs["networkConfiguration"]
+    services = {e.inputs["serviceName"].removeprefix(f"com.amazonaws.{REGION}.")
+                for e in run.of_type(ENDPOINT)}  # fmt: skip
+    for subnet in (s for s in run.of_type(SUBNET) if s.id in config["subnets"]):
+        if is_public(run, subnet):
+            assert config.get("assignPublicIp") is True, (
+                f"{service.urn}: tasks in the public {subnet.urn} need a public IP to reach ECR"
+            )
+            continue
+        route = default_route(run, subnet)
+        via_nat = route is not None and route.inputs.get("natGatewayId")
+        assert via_nat or {"ecr.api", "ecr.dkr", "s3", "logs"} <= services, (
+            f"{service.urn}: tasks in {subnet.urn} have neither a NAT route nor the ECR, S3 "
+            f"and Logs endpoints (natGateways={nat}, vpcEndpoints={endpoints}), so they "
+            "cannot pull their image"
+        )
+
+
 @pulumi.runtime.test
 def test_the_component_tells_services_where_tasks_run(pulumi_mocks) -> pulumi.Output:
     public = Network("public", NetworkArgs(nat_gateways="none"))
