@@ -374,6 +374,18 @@ def test_a_misspelt_setting_suggests_the_right_one(typo: str, meant: str) -> Non
     assert f"did you mean `{meant}`" in message, found
 
 
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("CPU", "cpu"), ("Memory", "memory"), ("SPOT", "spot")]
+)
+def test_a_setting_in_the_wrong_case_suggests_the_right_one(typo: str, meant: str) -> None:
+    found = problems({typo: "1"})
+    message = next((p for p in found if p.startswith(f"{typo}:")), "")
+    assert f"did you mean `{meant}`" in message, (
+        f"Pulumi config keys are case-sensitive, so {typo!r} is silently different from "
+        f"{meant!r}; the error must point to it: {found}"
+    )
+
+
 # --- Pulumi.yaml and the committed stacks ---------------------------------------------------------
 
 
