@@ -1,0 +1,212 @@
+"""ECS controls: tasks without public IPs, containers that are unprivileged, read-only, non-root,
+logged and free of plaintext secrets, and clusters with Container Insights."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs, Severity
+
+from .environment import everywhere, prod_mandatory_else_advisory, prod_only
+from .props import TASK_DEFINITION, container_definitions, container_label, get, truthy
+
+Report = Callable[..., None]
+
+SERVICE_TYPES = frozenset({"aws:ecs/service:Service", "aws:ecs/taskSet:TaskSet"})
+CLUSTER = "aws:ecs/cluster:Cluster"
+
+# ECS.8: names that say "this is a secret" (matched anywhere in the name, case-insensitively)...
+SECRET_NAME_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+# ...and values shaped like AWS credentials: an access key ID (AKIA long-term, ASIA temporary) or a
+# 40-character secret access key. The latter needs both letter cases and a digit, so that a
+# 40-character hex digest (a git SHA, say) is not taken for one.
+AWS_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")
+AWS_SECRET_KEY = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z0-9/+]{40}$")
+CONTAINER_INSIGHTS_ON = ("enabled", "enhanced")
+ROOT_USERS = ("root", "0")
+
+
+def _containers(args: ResourceValidationArgs) -> list[tuple[str, Mapping[str, Any]]]:
+    if args.resource_type != TASK_DEFINITION:
+        return []
+    return [(container_label(c, i), c) for i, c in enumerate(container_definitions(args.props))]
+
+
+# -- ECS.2 / ECS.16 -------------------------------------------------------------------------------
+def no_public_ip(args: ResourceValidationArgs, report_violation: Report) -> None:
+    if args.resource_type not in SERVICE_TYPES:
+        return
+    if truthy(get(args.props, "networkConfiguration", "assignPublicIp")):
+        kind = "service" if args.resource_type.endswith("Service") else "task set"
+        report_violation(
+            f"This ECS {kind} gives its tasks public IP addresses (networkConfiguration."
+            "assignPublicIp is true). Run production tasks in private subnets with a NAT "
+            "gateway or VPC endpoints (`pulumi config set natGateways perAz`)."
+        )
+
+
+# -- ECS.4 ----------------------------------------------------------------------------------------
+def not_privileged(args: ResourceValidationArgs, report_violation: Report) -> None:
+    for label, container in _containers(args):
+        if truthy(container.get("privileged")):
+            report_violation(
+                f"{label} runs privileged (root on the host). Remove `privileged`; Fargate "
+                "does not need it."
+            )
+
+
+# -- ECS.5 ----------------------------------------------------------------------------------------
+def read_only_root(args: ResourceValidationArgs, report_violation: Report) -> None:
+    for label, container in _containers(args):
+        if not truthy(container.get("readonlyRootFilesystem")):
+            report_violation(
+                f"{label} can write to its root filesystem. Set readonlyRootFilesystem: true and "
+                "mount a volume where the app must write (/tmp)."
+            )
+
+
+# -- ECS.8 ----------------------------------------------------------------------------------------
+def secret_like_name(name: str) -> str | None:
+    upper = name.upper()
+    return next((word for word in SECRET_NAME_WORDS if word in upper), None)
+
+
+def aws_credential_like(value: str) -> bool:
+    return bool(AWS_ACCESS_KEY_ID.search(value) or AWS_SECRET_KEY.match(value.strip()))
+
+
+def no_secrets_in_environment(args: ResourceValidationArgs, report_violation: Report) -> None:
+    for label, container in _containers(args):
+        for variable in container.get("environment") or []:
+            if not isinstance(variable, Mapping):
+                continue
+            name = str(variable.get("name") or "")
+            value = str(variable.get("value") or "")
+            word = secret_like_name(name)
+            if word:
+                report_violation(
+                    f"{label} gets {name} (a name containing {word}) as a plain environment "
+                    "variable, readable by anyone who can describe the task definition. Pass it "
+                    "through `secrets` instead "
+                    f"(`pulumi config set --path 'secrets.{name}' <ARN>`)."
+                )
+            elif aws_credential_like(value):
+                report_violation(
+                    f"{label} gets {name} with a value that looks like an AWS access key. Never "
+                    "put credentials in a task definition; give the task role the permissions."
+                )
+
+
+# -- ECS.9 ----------------------------------------------------------------------------------------
+def logging_configured(args: ResourceValidationArgs, report_violation: Report) -> None:
+    for label, container in _containers(args):
+        log_config = container.get("logConfiguration")
+        if not isinstance(log_config, Mapping) or not log_config.get("logDriver"):
+            report_violation(
+                f"{label} has no logConfiguration with a logDriver: its output is lost. "
+                "Use the awslogs driver with a CloudWatch log group."
+            )
+
+
+# -- ECS.20 ---------------------------------------------------------------------------------------
+def runs_as_root(user: str) -> bool:
+    """`user` is "user", "uid", "user:group" or "uid:gid"; root is the user root or uid 0."""
+    return user.split(":", 1)[0].strip() in ROOT_USERS
+
+
+def non_root_user(args: ResourceValidationArgs, report_violation: Report) -> None:
+    os_family = get(args.props, "runtimePlatform", "operatingSystemFamily", default="LINUX")
+    if not str(os_family).startswith("LINUX"):
+        return  # Windows containers have no `user` (their own control is ECS.21)
+    for label, container in _containers(args):
+        user = str(container.get("user") or "").strip()
+        if not user:
+            report_violation(
+                f"{label} sets no `user`, so it runs as whatever the image says, root by default. "
+                "Set `user` to the image's non-root uid:gid."
+            )
+        elif runs_as_root(user):
+            report_violation(f"{label} runs as root (user {user!r}). Use a non-root uid:gid.")
+
+
+# -- ECS.12 ---------------------------------------------------------------------------------------
+def container_insights(args: ResourceValidationArgs, report_violation: Report) -> None:
+    if args.resource_type != CLUSTER:
+        return
+    values = [
+        str(s.get("value") or "")
+        for s in get(args.props, "settings", default=[])
+        if isinstance(s, Mapping) and s.get("name") == "containerInsights"
+    ]
+    if not any(v in CONTAINER_INSIGHTS_ON for v in values):
+        report_violation(
+            "Container Insights is off on this cluster (settings containerInsights is "
+            f"{values[0] if values else 'not set'}). `pulumi config set containerInsights true`."
+        )
+
+
+POLICIES: list[Any] = [
+    *prod_only(
+        name="ecs-no-public-ip",
+        control="ECS.2/ECS.16",
+        description="ECS.2/ECS.16: production ECS services and task sets do not assign public IPs "
+        "to their tasks.",
+        validate=no_public_ip,
+        severity=Severity.HIGH,
+        remediation="Run tasks in private subnets: `pulumi config set natGateways perAz` (or "
+        "single, or vpcEndpoints true).",
+    ),
+    *everywhere(
+        name="ecs-container-not-privileged",
+        control="ECS.4",
+        description="ECS.4: ECS containers do not run privileged.",
+        validate=not_privileged,
+        severity=Severity.HIGH,
+        remediation="Remove `privileged` from the container definition.",
+    ),
+    *everywhere(
+        name="ecs-container-read-only-root",
+        control="ECS.5",
+        description="ECS.5: ECS containers have a read-only root filesystem.",
+        validate=read_only_root,
+        severity=Severity.HIGH,
+        remediation="Set readonlyRootFilesystem: true; mount a task volume at each path the "
+        "app writes.",
+    ),
+    *everywhere(
+        name="ecs-no-secrets-in-environment",
+        control="ECS.8",
+        description="ECS.8: no secrets in container environment variables (names containing "
+        "PASSWORD, SECRET, TOKEN or KEY, or values that look like AWS keys).",
+        validate=no_secrets_in_environment,
+        severity=Severity.HIGH,
+        remediation="Move the value to Secrets Manager or SSM and pass it through the `secrets` "
+        "setting.",
+    ),
+    *everywhere(
+        name="ecs-container-logging",
+        control="ECS.9",
+        description="ECS.9: every ECS container has a logConfiguration.",
+        validate=logging_configured,
+        severity=Severity.HIGH,
+        remediation="Give each container a logConfiguration (awslogs to a CloudWatch log group).",
+    ),
+    *everywhere(
+        name="ecs-container-non-root-user",
+        control="ECS.20",
+        description="ECS.20: Linux ECS containers set a `user` that is not root.",
+        validate=non_root_user,
+        severity=Severity.MEDIUM,
+        remediation="Set the container definition's `user` to the image's non-root uid:gid.",
+    ),
+    *prod_mandatory_else_advisory(
+        name="ecs-cluster-container-insights",
+        control="ECS.12",
+        description="ECS.12: ECS clusters have Container Insights enabled.",
+        validate=container_insights,
+        severity=Severity.MEDIUM,
+        remediation="`pulumi config set containerInsights true`.",
+    ),
+]
