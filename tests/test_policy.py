@@ -1,0 +1,1250 @@
+"""The security policy pack (policy/): each policy against passing and failing resources, the
+whole pack against both committed stacks (and prod with a domain), and the pack loading as the CLI
+runs it.
+
+What a user relies on: a prod stack that violates a listed Security Hub control cannot be deployed
+with `--policy-pack policy`; dev deploys with advisories for the controls it skips to save money.
+Resources here are given as the engine hands them to policies: wire (camelCase) names, JSON strings
+where the API takes JSON, through tests/policy_fixtures.py's emulation of the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy import EnforcementLevel, StackValidationPolicy
+
+from tests.policy_fixtures import (
+    ADVISORY,
+    MANDATORY,
+    POLICIES,
+    POLICY_DIR,
+    Outcome,
+    Res,
+    check,
+    evaluate,
+    policy_named,
+    resources_from_run,
+)
+from tools.mocks import UNKNOWN, ProgramRun
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TASK_DEF = "aws:ecs/taskDefinition:TaskDefinition"
+SERVICE = "aws:ecs/service:Service"
+TASK_SET = "aws:ecs/taskSet:TaskSet"
+CLUSTER = "aws:ecs/cluster:Cluster"
+REPO = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+RULE = "aws:lb/listenerRule:ListenerRule"
+BUCKET = "aws:s3/bucket:Bucket"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+VPC = "aws:ec2/vpc:Vpc"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+# The controls issue 4 lists, and the container's non-root user (Security Hub ECS.20).
+REQUIRED_CONTROLS = {
+    "ECS.2",
+    "ECS.16",
+    "ECS.4",
+    "ECS.5",
+    "ECS.8",
+    "ECS.9",
+    "ECS.12",
+    "ECS.20",
+    "ECR.1",
+    "ECR.2",
+    "ECR.3",
+    "ELB.1",
+    "ELB.4",
+    "ELB.5",
+    "ELB.6",
+    "EC2.2",
+    "EC2.6",
+}
+CONTROL = re.compile(r"\b(?:ECS|ECR|ELB|EC2)\.\d+\b")
+# Controls whose cost dev may skip: mandatory in prod, advisory elsewhere.
+COSTED = ("ecs-cluster-container-insights", "elb-access-logs", "ec2-vpc-flow-logs")
+PROD_ONLY = ("ecs-no-public-ip", "elb-deletion-protection", "prod-stateful-resources-protected")
+
+
+def names(outcome: Outcome) -> list[str]:
+    return sorted({f.policy for f in outcome.findings})
+
+
+def assert_passes(outcome: Outcome, what: str = "expected no violation") -> None:
+    if outcome.findings:
+        pytest.fail(f"{what}, got:\n{outcome.report()}", pytrace=False)
+
+
+def assert_fails(outcome: Outcome, *, level: str = MANDATORY, count: int = 1) -> None:
+    at_level = [f for f in outcome.findings if f.level == level]
+    if len(at_level) != count or len(outcome.findings) != count:
+        pytest.fail(
+            f"expected exactly {count} {level} violation(s), got:\n{outcome.report()}",
+            pytrace=False,
+        )
+
+
+# -- resources, valid unless a test changes them ---------------------------------------------------
+def container(**overrides: Any) -> dict[str, Any]:
+    """A container definition that meets every control, as the service component writes it."""
+    base = {
+        "name": "app",
+        "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "a" * 64,
+        "essential": True,
+        "user": "10001:10001",
+        "readonlyRootFilesystem": True,
+        "environment": [{"name": "LOG_LEVEL", "value": "info"}],
+        "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}],
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/app"}},
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def task_def(*containers: Mapping[str, Any], **props: Any) -> Res:
+    return Res(
+        TASK_DEF,
+        {"containerDefinitions": json.dumps(list(containers or [container()])), **props},
+        name="task",
+    )
+
+
+def cluster(insights: str | None = "enabled") -> Res:
+    props = {"settings": [{"name": "containerInsights", "value": insights}]} if insights else {}
+    return Res(CLUSTER, props, name="cluster")
+
+
+def repo(**props: Any) -> Res:
+    base = {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}}
+    return Res(REPO, {**base, **props}, name="repo", outputs={**base, **props, "name": "app-repo"})
+
+
+def ecr_lifecycle(repository: str = "app-repo", rules: int = 1) -> Res:
+    policy = {
+        "rules": [{"rulePriority": i + 1, "action": {"type": "expire"}} for i in range(rules)]
+    }
+    return Res(ECR_LIFECYCLE, {"repository": repository, "policy": json.dumps(policy)}, "repo-lc")
+
+
+def alb(name: str = "alb", **props: Any) -> Res:
+    base = {
+        "loadBalancerType": "application",
+        "dropInvalidHeaderFields": True,
+        "enableDeletionProtection": True,
+        "accessLogs": {"enabled": True, "bucket": "logs-bucket", "prefix": "alb"},
+    }
+    arn = f"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/{name}/1"
+    merged = {k: v for k, v in {**base, **props}.items() if v is not None}
+    return Res(LB, merged, name=name, outputs={**merged, "arn": arn, "id": arn})
+
+
+def listener(name: str, lb: Res, protocol: str, actions: list[dict[str, Any]], **props: Any) -> Res:
+    arn = f"arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/{lb.name}/1/{name}"
+    inputs = {
+        "loadBalancerArn": lb.outputs["arn"],  # type: ignore[index]
+        "protocol": protocol,
+        "defaultActions": actions,
+        **props,
+    }
+    return Res(LISTENER, inputs, name=name, outputs={**inputs, "arn": arn, "id": arn})
+
+
+REDIRECT = {
+    "type": "redirect",
+    "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"},
+}
+NOT_FOUND = {
+    "type": "fixed-response",
+    "fixedResponse": {"statusCode": "404", "contentType": "text/plain"},
+}
+FORWARD = {
+    "type": "forward",
+    "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/1",
+}
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def https_stack(http_actions: list[dict[str, Any]] | None = None) -> list[Res]:
+    lb = alb()
+    return [
+        lb,
+        listener("https", lb, "HTTPS", [NOT_FOUND], certificateArn=CERT),
+        listener("http", lb, "HTTP", http_actions if http_actions is not None else [REDIRECT]),
+    ]
+
+
+def rule(name: str, on: Res, actions: list[dict[str, Any]]) -> Res:
+    return Res(RULE, {"listenerArn": on.outputs["arn"], "actions": actions}, name=name)  # type: ignore[index]
+
+
+ELB_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "ElbDeliversAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::127311923021:root"},
+            "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::logs-bucket/alb/AWSLogs/123456789012/*",
+        }
+    ],
+}
+
+
+def log_bucket_stack(**replace_parts: Res | None) -> list[Res]:
+    """An ALB logging to a bucket that meets ELB.5; `replace_parts` swaps or drops one part."""
+    parts: dict[str, Res | None] = {
+        "lb": alb(),
+        "bucket": Res(
+            BUCKET, {}, name="logs", outputs={"bucket": "logs-bucket", "id": "logs-bucket"}
+        ),
+        "sse": Res(
+            SSE,
+            {
+                "bucket": "logs-bucket",
+                "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
+            },
+            name="sse",
+        ),
+        "pab": Res(
+            PAB,
+            {
+                "bucket": "logs-bucket",
+                "blockPublicAcls": True,
+                "blockPublicPolicy": True,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+            name="pab",
+        ),
+        "policy": Res(
+            BUCKET_POLICY,
+            {"bucket": "logs-bucket", "policy": json.dumps(ELB_POLICY)},
+            name="policy",
+        ),
+        "lifecycle": Res(
+            S3_LIFECYCLE,
+            {
+                "bucket": "logs-bucket",
+                "rules": [{"id": "expire", "status": "Enabled", "expiration": {"days": 90}}],
+            },
+            name="lifecycle",
+        ),
+    }
+    parts.update(replace_parts)
+    return [r for r in parts.values() if r is not None]
+
+
+def vpc(name: str = "vpc", vpc_id: str = "vpc-1") -> Res:
+    return Res(
+        VPC,
+        {"cidrBlock": "10.0.0.0/16"},
+        name=name,
+        outputs={"id": vpc_id, "defaultSecurityGroupId": f"sg-default-{vpc_id}"},
+    )
+
+
+def default_sg(vpc_id: str = "vpc-1", **props: Any) -> Res:
+    return Res(
+        DEFAULT_SG,
+        {"vpcId": vpc_id, **props},
+        name=f"dsg-{vpc_id}",
+        outputs={"vpcId": vpc_id, "id": f"sg-adopted-{vpc_id}", **props},
+    )
+
+
+def flow_log(vpc_id: str = "vpc-1", traffic: str = "ALL") -> Res:
+    return Res(
+        FLOW_LOG,
+        {"vpcId": vpc_id, "trafficType": traffic, "logDestinationType": "cloud-watch-logs"},
+        name=f"fl-{vpc_id}-{traffic}",
+    )
+
+
+# == the pack's shape ==============================================================================
+def test_policy_names_are_unique_kebab_case() -> None:
+    all_names = [p.name for p in POLICIES]
+    assert len(all_names) == len(set(all_names)), f"duplicate policy names: {all_names}"
+    bad = [n for n in all_names if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", n)]
+    assert not bad, f"policy names must be kebab-case: {bad}"
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_every_policy_cites_its_control_in_its_description(policy: Any) -> None:
+    cited = CONTROL.findall(policy.description)
+    if policy.framework is None:
+        assert policy.description.startswith("Issue 4"), policy.description
+    else:
+        assert cited, f"{policy.name}: the description names no control: {policy.description!r}"
+        assert set(policy.framework.reference.split("/")) <= set(cited)
+        assert policy.url.startswith("https://docs.aws.amazon.com/securityhub/")
+    assert policy.remediation_steps
+
+
+def test_every_listed_control_has_a_policy() -> None:
+    cited = {c for p in POLICIES for c in CONTROL.findall(p.description)}
+    assert cited >= REQUIRED_CONTROLS, f"no policy for {sorted(REQUIRED_CONTROLS - cited)}"
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_policies_are_mandatory_except_the_nonprod_twins(policy: Any) -> None:
+    if policy.name.endswith("-nonprod"):
+        assert policy.enforcement_level == EnforcementLevel.ADVISORY
+        twin = policy_named(policy.name.removesuffix("-nonprod"))
+        assert twin.enforcement_level == EnforcementLevel.MANDATORY
+        assert twin.name in COSTED
+    else:
+        assert policy.enforcement_level == EnforcementLevel.MANDATORY
+
+
+def test_the_readme_table_lists_every_policy() -> None:
+    readme = (POLICY_DIR / "README.md").read_text()
+    listed = set(re.findall(r"^\| [^|]+ \| `([a-z0-9-]+)` \|", readme, re.MULTILINE))
+    mandatory = {p.name for p in POLICIES if not p.name.endswith("-nonprod")}
+    assert listed == mandatory, f"README.md table out of step: {sorted(listed ^ mandatory)}"
+
+
+# == prod or not ===================================================================================
+PUBLIC_SERVICE = Res(SERVICE, {"networkConfiguration": {"assignPublicIp": True, "subnets": ["s"]}})
+
+
+def test_prod_only_policy_applies_in_the_prod_stack() -> None:
+    assert_fails(check("ecs-no-public-ip", [PUBLIC_SERVICE], stack="prod"))
+
+
+def test_prod_only_policy_is_not_applicable_in_dev() -> None:
+    outcome = check("ecs-no-public-ip", [PUBLIC_SERVICE], stack="dev")
+    assert_passes(outcome)
+    assert outcome.not_applicable == [
+        ("ecs-no-public-ip", "stack 'dev' is not a production stack (prodStacks: prod)")
+    ]
+
+
+def test_prod_stacks_come_from_policy_config() -> None:
+    config = {"prodStacks": ["production", "prod-eu"]}
+    assert_fails(check("ecs-no-public-ip", [PUBLIC_SERVICE], stack="prod-eu", config=config))
+    assert_passes(check("ecs-no-public-ip", [PUBLIC_SERVICE], stack="prod", config=config))
+
+
+def test_a_pack_run_without_a_stack_name_applies_prod_rules() -> None:
+    assert_fails(check("ecs-no-public-ip", [PUBLIC_SERVICE], stack=None))
+
+
+@pytest.mark.parametrize("name", COSTED)
+def test_costed_controls_are_advisory_outside_prod(name: str) -> None:
+    failing = {
+        "ecs-cluster-container-insights": [cluster(insights="disabled")],
+        "elb-access-logs": [alb(accessLogs=None)],
+        "ec2-vpc-flow-logs": [vpc(), default_sg()],
+    }[name]
+    prod = evaluate(
+        failing, stack="prod", policies=[policy_named(name), policy_named(name + "-nonprod")]
+    )
+    dev = evaluate(
+        failing, stack="dev", policies=[policy_named(name), policy_named(name + "-nonprod")]
+    )
+    assert [(f.policy, f.level) for f in prod.findings] == [(name, MANDATORY)], prod.report()
+    assert [(f.policy, f.level) for f in dev.findings] == [(name + "-nonprod", ADVISORY)], (
+        dev.report()
+    )
+
+
+# == ECS ===========================================================================================
+@pytest.mark.parametrize("typ", [SERVICE, TASK_SET])
+@pytest.mark.parametrize(
+    ("assign", "fails"), [(True, True), ("true", True), (False, False), (None, False)]
+)
+def test_ecs_2_16_no_public_ip_in_prod(typ: str, assign: Any, fails: bool) -> None:
+    network = {"subnets": ["subnet-1"], "assignPublicIp": assign}
+    outcome = check("ecs-no-public-ip", [Res(typ, {"networkConfiguration": network})])
+    if fails:
+        assert_fails(outcome)
+        assert "natGateways" in outcome.findings[0].message
+    else:
+        assert_passes(outcome)
+
+
+@pytest.mark.parametrize(("privileged", "fails"), [(True, True), (False, False), (None, False)])
+def test_ecs_4_not_privileged(privileged: Any, fails: bool) -> None:
+    outcome = check("ecs-container-not-privileged", [task_def(container(privileged=privileged))])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_ecs_4_names_the_privileged_container_among_several() -> None:
+    outcome = check(
+        "ecs-container-not-privileged",
+        [task_def(container(), container(name="sidecar", privileged=True))],
+    )
+    assert_fails(outcome)
+    assert "'sidecar'" in outcome.findings[0].message
+
+
+@pytest.mark.parametrize(("read_only", "fails"), [(True, False), (False, True), (None, True)])
+def test_ecs_5_read_only_root_filesystem(read_only: Any, fails: bool) -> None:
+    outcome = check(
+        "ecs-container-read-only-root", [task_def(container(readonlyRootFilesystem=read_only))]
+    )
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        {"name": "DB_PASSWORD", "value": "hunter2"},
+        {"name": "api_token", "value": "x"},
+        {"name": "CLIENT_SECRET", "value": "x"},
+        {"name": "STRIPE_KEY", "value": "x"},
+        {"name": "AWS_ACCESS_KEY_ID", "value": "AKIAIOSFODNN7EXAMPLE"},
+        {"name": "UPSTREAM", "value": "AKIAIOSFODNN7EXAMPLE"},
+        {"name": "CREDS", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+    ],
+    ids=lambda v: v["name"],
+)
+def test_ecs_8_secret_looking_environment_variables_fail(variable: dict[str, str]) -> None:
+    outcome = check("ecs-no-secrets-in-environment", [task_def(container(environment=[variable]))])
+    assert_fails(outcome)
+    assert variable["name"] in outcome.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        {"name": "LOG_LEVEL", "value": "debug"},
+        {"name": "GIT_SHA", "value": "3f786850e387550fdab836ed7e6dc881de23001b"},
+        {"name": "HEALTH_CHECK_PATH", "value": "/health"},
+    ],
+    ids=lambda v: v["name"],
+)
+def test_ecs_8_ordinary_environment_variables_pass(variable: dict[str, str]) -> None:
+    outcome = check("ecs-no-secrets-in-environment", [task_def(container(environment=[variable]))])
+    assert_passes(outcome)
+
+
+def test_ecs_8_secrets_passed_through_secrets_pass() -> None:
+    # container() passes DB_PASSWORD through `secrets`, which is what ECS.8 asks for.
+    assert_passes(check("ecs-no-secrets-in-environment", [task_def()]))
+
+
+@pytest.mark.parametrize(
+    ("log_configuration", "fails"),
+    [
+        ({"logDriver": "awslogs", "options": {"awslogs-group": "g"}}, False),
+        ({"options": {"awslogs-group": "g"}}, True),
+        (None, True),
+    ],
+)
+def test_ecs_9_every_container_logs(log_configuration: Any, fails: bool) -> None:
+    outcome = check(
+        "ecs-container-logging", [task_def(container(logConfiguration=log_configuration))]
+    )
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+@pytest.mark.parametrize(
+    ("user", "fails"),
+    [
+        ("10001:10001", False),
+        ("app", False),
+        ("1000", False),
+        (None, True),
+        ("", True),
+        ("root", True),
+        ("0", True),
+        ("0:0", True),
+        ("root:app", True),
+    ],
+)
+def test_ecs_20_containers_run_as_a_non_root_user(user: Any, fails: bool) -> None:
+    outcome = check("ecs-container-non-root-user", [task_def(container(user=user))])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_ecs_20_does_not_apply_to_windows_containers() -> None:
+    windows = task_def(
+        container(user=None), runtimePlatform={"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}
+    )
+    assert_passes(check("ecs-container-non-root-user", [windows]))
+
+
+@pytest.mark.parametrize(
+    ("insights", "fails"),
+    [("enabled", False), ("enhanced", False), ("disabled", True), (None, True)],
+)
+def test_ecs_12_container_insights_in_prod(insights: str | None, fails: bool) -> None:
+    outcome = check("ecs-cluster-container-insights", [cluster(insights)])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_task_definition_unknown_in_preview_is_reported_as_cannot_run() -> None:
+    """The image digest is unknown until the image is pushed: the engine says the policy cannot
+    run during the preview (advisory), and it runs for real during `pulumi up`."""
+    unknown = Res(TASK_DEF, {"containerDefinitions": UNKNOWN}, name="task")
+    outcome = check("ecs-container-not-privileged", [unknown])
+    assert_fails(outcome, level=ADVISORY)
+    assert "can't run during preview" in outcome.findings[0].message
+
+
+# == ECR ===========================================================================================
+@pytest.mark.parametrize(
+    ("scan", "fails"), [({"scanOnPush": True}, False), ({"scanOnPush": False}, True), (None, True)]
+)
+def test_ecr_1_scan_on_push(scan: Any, fails: bool) -> None:
+    props = {"imageScanningConfiguration": scan} if scan is not None else {}
+    outcome = check("ecr-scan-on-push", [Res(REPO, props)])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+@pytest.mark.parametrize(
+    ("mutability", "fails"),
+    [("IMMUTABLE", False), ("MUTABLE", True), ("IMMUTABLE_WITH_EXCLUSION", True), (None, True)],
+)
+def test_ecr_2_immutable_tags(mutability: str | None, fails: bool) -> None:
+    props = {"imageTagMutability": mutability} if mutability else {}
+    outcome = check("ecr-immutable-tags", [Res(REPO, props)])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_ecr_3_repository_with_a_lifecycle_policy_passes() -> None:
+    assert_passes(check("ecr-lifecycle-policy", [repo(), ecr_lifecycle()]))
+
+
+def test_ecr_3_repository_without_a_lifecycle_policy_fails_on_the_repository() -> None:
+    outcome = check("ecr-lifecycle-policy", [repo()])
+    assert_fails(outcome)
+    assert outcome.findings[0].urn == repo().the_urn
+
+
+def test_ecr_3_another_repositorys_lifecycle_policy_does_not_count() -> None:
+    assert_fails(check("ecr-lifecycle-policy", [repo(), ecr_lifecycle(repository="other-repo")]))
+
+
+def test_ecr_3_lifecycle_policy_without_rules_fails() -> None:
+    outcome = check("ecr-lifecycle-policy", [repo(), ecr_lifecycle(rules=0)])
+    assert_fails(outcome)
+    assert "no rules" in outcome.findings[0].message
+
+
+def test_ecr_3_links_by_the_engines_record_when_names_are_unknown() -> None:
+    """In a preview of a new stack the repository's name is unknown; the engine records that the
+    lifecycle policy's `repository` was computed from the repository."""
+    new_repo = replace(repo(), outputs={"name": UNKNOWN, "arn": UNKNOWN})
+    policy = Res(
+        ECR_LIFECYCLE,
+        {"repository": UNKNOWN, "policy": UNKNOWN},
+        name="repo-lc",
+        prop_deps={"repository": ["repo"]},
+    )
+    assert_passes(check("ecr-lifecycle-policy", [new_repo, policy]))
+
+
+# == ELB ===========================================================================================
+def test_elb_1_http_redirecting_to_https_passes() -> None:
+    assert_passes(check("elb-http-redirects-to-https", https_stack()))
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [
+        [NOT_FOUND],
+        [FORWARD],
+        [{"type": "redirect", "redirect": {"protocol": "#{protocol}", "port": "443"}}],
+        [],
+    ],
+    ids=["fixed-response", "forward", "redirect-keeping-http", "no-action"],
+)
+def test_elb_1_http_listener_that_does_not_redirect_fails(actions: list[dict[str, Any]]) -> None:
+    outcome = check("elb-http-redirects-to-https", https_stack(actions))
+    assert_fails(outcome)
+    assert outcome.findings[0].urn.endswith("::http")
+
+
+def test_elb_1_http_only_load_balancer_is_not_required_to_redirect() -> None:
+    lb = alb()
+    assert_passes(
+        check("elb-http-redirects-to-https", [lb, listener("http", lb, "HTTP", [NOT_FOUND])])
+    )
+
+
+def test_elb_1_forwarding_rule_left_on_the_http_listener_fails() -> None:
+    lb, https, http = https_stack()
+    outcome = check("elb-http-redirects-to-https", [lb, https, http, rule("app", http, [FORWARD])])
+    assert_fails(outcome)
+    assert outcome.findings[0].urn.endswith("::app")
+
+
+def test_elb_1_forwarding_rule_on_the_https_listener_passes() -> None:
+    lb, https, http = https_stack()
+    assert_passes(
+        check("elb-http-redirects-to-https", [lb, https, http, rule("app", https, [FORWARD])])
+    )
+
+
+def test_elb_1_another_load_balancers_certificate_does_not_apply() -> None:
+    secure, plain = alb("secure"), alb("plain")
+    resources = [
+        secure,
+        listener("secure-https", secure, "HTTPS", [NOT_FOUND], certificateArn=CERT),
+        listener("secure-http", secure, "HTTP", [REDIRECT]),
+        plain,
+        listener("plain-http", plain, "HTTP", [FORWARD]),
+    ]
+    assert_passes(check("elb-http-redirects-to-https", resources))
+
+
+@pytest.mark.parametrize(
+    ("props", "fails"),
+    [
+        ({"dropInvalidHeaderFields": True}, False),
+        ({"dropInvalidHeaderFields": False}, True),
+        ({}, True),
+        ({"loadBalancerType": "network"}, False),
+    ],
+)
+def test_elb_4_drop_invalid_header_fields(props: dict[str, Any], fails: bool) -> None:
+    lb = Res(LB, props)
+    outcome = check("elb-drop-invalid-headers", [lb])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+@pytest.mark.parametrize(
+    ("access_logs", "fails"),
+    [
+        ({"enabled": True, "bucket": "logs-bucket"}, False),
+        ({"enabled": True, "bucket": UNKNOWN}, False),
+        ({"enabled": False, "bucket": "logs-bucket"}, True),
+        ({"enabled": True, "bucket": ""}, True),
+        (None, True),
+    ],
+)
+def test_elb_5_access_logs_in_prod(access_logs: Any, fails: bool) -> None:
+    outcome = check("elb-access-logs", [alb(accessLogs=access_logs)])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_elb_5_compliant_access_log_bucket_passes() -> None:
+    assert_passes(check("elb-access-log-bucket", log_bucket_stack()))
+
+
+def test_elb_5_bucket_links_through_the_engines_record_in_a_preview() -> None:
+    lb = alb(accessLogs={"enabled": True, "bucket": UNKNOWN})
+    lb = replace(lb, prop_deps={"accessLogs": ["logs"]})
+    bucket = Res(BUCKET, {}, name="logs", outputs={"bucket": UNKNOWN, "id": UNKNOWN})
+    parts = {
+        k: replace(r, props={**r.props, "bucket": UNKNOWN}, prop_deps={"bucket": ["logs"]})
+        for k, r in zip(("sse", "pab", "policy", "lifecycle"), log_bucket_stack()[2:], strict=True)
+    }
+    assert_passes(check("elb-access-log-bucket", log_bucket_stack(lb=lb, bucket=bucket, **parts)))
+
+
+@pytest.mark.parametrize(
+    ("part", "replacement", "problem"),
+    [
+        ("sse", None, "not encrypted"),
+        (
+            "sse",
+            Res(
+                SSE,
+                {
+                    "bucket": "logs-bucket",
+                    "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}],
+                },
+                name="sse",
+            ),
+            "not encrypted",
+        ),
+        ("pab", None, "not private"),
+        (
+            "pab",
+            Res(
+                PAB,
+                {
+                    "bucket": "logs-bucket",
+                    "blockPublicAcls": True,
+                    "blockPublicPolicy": False,
+                    "ignorePublicAcls": True,
+                    "restrictPublicBuckets": True,
+                },
+                name="pab",
+            ),
+            "not private",
+        ),
+        ("policy", None, "no bucket policy"),
+        (
+            "policy",
+            Res(
+                BUCKET_POLICY,
+                {
+                    "bucket": "logs-bucket",
+                    "policy": json.dumps(
+                        {
+                            "Statement": [
+                                {
+                                    **ELB_POLICY["Statement"][0],
+                                    "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                                }
+                            ]
+                        }
+                    ),
+                },
+                name="policy",
+            ),
+            "no bucket policy",
+        ),
+        (
+            "policy",
+            Res(
+                BUCKET_POLICY,
+                {
+                    "bucket": "logs-bucket",
+                    "policy": json.dumps(
+                        {"Statement": [{**ELB_POLICY["Statement"][0], "Effect": "Deny"}]}
+                    ),
+                },
+                name="policy",
+            ),
+            "no bucket policy",
+        ),
+        ("lifecycle", None, "keeps logs forever"),
+        (
+            "lifecycle",
+            Res(
+                S3_LIFECYCLE,
+                {
+                    "bucket": "logs-bucket",
+                    "rules": [{"id": "x", "status": "Disabled", "expiration": {"days": 90}}],
+                },
+                name="lifecycle",
+            ),
+            "keeps logs forever",
+        ),
+        (
+            "sse",
+            Res(
+                SSE,
+                {
+                    "bucket": "another-bucket",
+                    "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
+                },
+                name="sse",
+            ),
+            "not encrypted",
+        ),
+    ],
+    ids=[
+        "no-encryption",
+        "sse-kms",
+        "no-public-access-block",
+        "public-access-partly-blocked",
+        "no-bucket-policy",
+        "policy-for-another-account",
+        "policy-denies",
+        "no-lifecycle",
+        "lifecycle-disabled",
+        "encryption-of-another-bucket",
+    ],
+)
+def test_elb_5_access_log_bucket_problems(part: str, replacement: Res | None, problem: str) -> None:
+    outcome = check("elb-access-log-bucket", log_bucket_stack(**{part: replacement}))
+    assert_fails(outcome)
+    assert problem in outcome.findings[0].message
+    assert outcome.findings[0].urn.endswith("::logs")
+
+
+def test_elb_5_log_delivery_service_principal_is_accepted() -> None:
+    statement = {
+        **ELB_POLICY["Statement"][0],
+        "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+    }
+    policy = Res(
+        BUCKET_POLICY,
+        {"bucket": "logs-bucket", "policy": json.dumps({"Statement": [statement]})},
+        name="policy",
+    )
+    assert_passes(check("elb-access-log-bucket", log_bucket_stack(policy=policy)))
+
+
+def test_elb_5_bucket_outside_the_stack_fails_on_the_load_balancer() -> None:
+    outcome = check("elb-access-log-bucket", [alb()])
+    assert_fails(outcome)
+    assert "does not manage" in outcome.findings[0].message
+    assert outcome.findings[0].urn.endswith("::alb")
+
+
+def test_elb_5_no_bucket_checks_without_access_logs() -> None:
+    assert_passes(check("elb-access-log-bucket", [alb(accessLogs={"enabled": False})]))
+
+
+@pytest.mark.parametrize(
+    ("props", "fails"),
+    [
+        ({"enableDeletionProtection": True}, False),
+        ({"enableDeletionProtection": False}, True),
+        ({}, True),
+        ({"loadBalancerType": "network"}, True),
+    ],
+)
+def test_elb_6_deletion_protection_in_prod(props: dict[str, Any], fails: bool) -> None:
+    outcome = check("elb-deletion-protection", [Res(LB, props)])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_elb_6_not_applied_in_dev() -> None:
+    assert_passes(check("elb-deletion-protection", [Res(LB, {})], stack="dev"))
+
+
+# == EC2 ===========================================================================================
+@pytest.mark.parametrize(
+    ("props", "fails"),
+    [
+        ({}, False),
+        ({"ingress": [], "egress": []}, False),
+        ({"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]}, True),
+        (
+            {
+                "egress": [
+                    {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}
+                ]
+            },
+            True,
+        ),
+    ],
+)
+def test_ec2_2_default_security_group_has_no_rules(props: dict[str, Any], fails: bool) -> None:
+    outcome = check("ec2-default-sg-no-rules", [Res(DEFAULT_SG, {"vpcId": "vpc-1", **props})])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_ec2_2_vpc_with_its_default_security_group_adopted_passes() -> None:
+    assert_passes(check("ec2-default-sg-closed", [vpc(), default_sg()]))
+
+
+def test_ec2_2_vpc_without_an_adopted_default_security_group_fails() -> None:
+    outcome = check("ec2-default-sg-closed", [vpc(), vpc("other", "vpc-2"), default_sg("vpc-2")])
+    assert_fails(outcome)
+    assert outcome.findings[0].urn.endswith("::vpc")
+
+
+@pytest.mark.parametrize(
+    "rule_type",
+    [
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "aws:ec2/securityGroupRule:SecurityGroupRule",
+    ],
+)
+@pytest.mark.parametrize("target", ["sg-default-vpc-1", "sg-adopted-vpc-1"])
+def test_ec2_2_rule_opening_the_default_security_group_fails(rule_type: str, target: str) -> None:
+    opening = Res(rule_type, {"securityGroupId": target, "ipProtocol": "-1"}, name="opening")
+    outcome = check("ec2-default-sg-closed", [vpc(), default_sg(), opening])
+    assert_fails(outcome)
+    assert outcome.findings[0].urn.endswith("::opening")
+
+
+def test_ec2_2_rules_on_other_security_groups_pass() -> None:
+    other = Res(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        {"securityGroupId": "sg-app"},
+        name="app",
+    )
+    assert_passes(check("ec2-default-sg-closed", [vpc(), default_sg(), other]))
+
+
+@pytest.mark.parametrize(
+    ("traffic", "fails"), [("ALL", False), ("REJECT", False), ("ACCEPT", True)]
+)
+def test_ec2_6_vpc_flow_logs_in_prod(traffic: str, fails: bool) -> None:
+    outcome = check("ec2-vpc-flow-logs", [vpc(), flow_log(traffic=traffic)])
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_ec2_6_each_vpc_needs_its_own_flow_log() -> None:
+    outcome = check("ec2-vpc-flow-logs", [vpc(), vpc("other", "vpc-2"), flow_log("vpc-2")])
+    assert_fails(outcome)
+    assert outcome.findings[0].urn.endswith("::vpc")
+
+
+# == protection (issue 4) ==========================================================================
+@pytest.mark.parametrize("typ", [REPO, LOG_GROUP, BUCKET])
+@pytest.mark.parametrize("protect", [True, False])
+def test_prod_stateful_resources_are_protected(typ: str, protect: bool) -> None:
+    outcome = check("prod-stateful-resources-protected", [Res(typ, {}, protect=protect)])
+    assert_passes(outcome) if protect else assert_fails(outcome)
+
+
+def test_protection_is_not_required_in_dev_or_of_stateless_resources() -> None:
+    assert_passes(check("prod-stateful-resources-protected", [Res(REPO, {})], stack="dev"))
+    assert_passes(check("prod-stateful-resources-protected", [Res(LB, {})], stack="prod"))
+
+
+# == the committed stacks ==========================================================================
+def evaluate_run(run: ProgramRun) -> Outcome:
+    assert run.error is None, f"stack {run.stack!r} failed under the mocks: {run.error}"
+    return evaluate(resources_from_run(run), stack=run.stack)
+
+
+def test_prod_violates_no_policy(prod: ProgramRun) -> None:
+    assert_passes(evaluate_run(prod), "prod must pass every policy")
+
+
+def test_dev_violates_no_mandatory_policy(dev: ProgramRun) -> None:
+    assert_passes(Outcome(evaluate_run(dev).mandatory), "dev must pass every mandatory policy")
+
+
+def test_dev_advisories_are_only_the_controls_it_skips_to_save_money(dev: ProgramRun) -> None:
+    outcome = evaluate_run(dev)
+    allowed = {f"{name}-nonprod" for name in COSTED}
+    assert set(names(outcome)) <= allowed, outcome.report()
+
+
+def test_prod_preview_violates_no_mandatory_policy(prod_preview: ProgramRun) -> None:
+    """A preview knows fewer values (no IDs, no image digest): the stack policies link resources
+    through dependencies instead, and container policies wait for `pulumi up`."""
+    outcome = evaluate_run(prod_preview)
+    assert not outcome.mandatory, outcome.report()
+    waiting = {f.policy for f in outcome.advisory}
+    assert all("can't run during preview" in f.message for f in outcome.advisory), outcome.report()
+    assert waiting <= {p.name for p in POLICIES if not isinstance(p, StackValidationPolicy)}
+
+
+DOMAIN_CONFIGS: dict[str, dict[str, Any]] = {
+    "domain": {"domainName": "app.example.com", "hostedZone": "example.com"},
+    "certificate": {"certificateArn": CERT},
+}
+
+
+def _require_settings(*keys: str) -> None:
+    from stack_config import SETTINGS_BY_KEY
+
+    missing = [k for k in keys if k not in SETTINGS_BY_KEY]
+    if missing:
+        pytest.skip(f"stack_config has no {', '.join(missing)} setting yet")
+
+
+@pytest.fixture(params=sorted(DOMAIN_CONFIGS), scope="module")
+def prod_https(request: pytest.FixtureRequest, run_stack: Any) -> ProgramRun:
+    overrides = DOMAIN_CONFIGS[request.param]
+    _require_settings(*overrides)
+    return run_stack("prod", overrides)
+
+
+def test_prod_with_https_violates_no_policy(prod_https: ProgramRun) -> None:
+    assert_passes(evaluate_run(prod_https), "prod with HTTPS must pass every policy")
+
+
+def test_prod_with_https_is_checked_for_the_redirect(prod_https: ProgramRun) -> None:
+    """The ELB.1 policy really sees the program's listeners: the HTTP listener turned into a
+    forwarder is caught."""
+    resources = resources_from_run(prod_https)
+    http = [r for r in resources if r.type == LISTENER and r.props.get("protocol") == "HTTP"]
+    assert len(http) == 1, "expected one HTTP listener"
+    forwarding = replace(
+        http[0],
+        props={**http[0].props, "defaultActions": [FORWARD]},
+        outputs={**(http[0].outputs or {}), "defaultActions": [FORWARD]},
+    )
+    tampered = [forwarding if r is http[0] else r for r in resources]
+    outcome = check("elb-http-redirects-to-https", tampered, stack="prod")
+    assert [f.urn for f in outcome.findings] == [http[0].urn], outcome.report()
+
+
+# Other optional features, all at once: whatever the program can build must meet the controls.
+FEATURE_CONFIGS: dict[str, dict[str, Any]] = {
+    "blue-green-with-domain": {
+        "deploymentStrategy": "blueGreen",
+        "domainName": "app.example.com",
+        "hostedZone": "example.com",
+    },
+    "canary-with-certificate": {"deploymentStrategy": "canary", "certificateArn": CERT},
+    "secrets-exec-alarms-jobs": {
+        "secrets": {
+            "DB_PASSWORD": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+        },
+        "enableExec": True,
+        "alarmEmail": "oncall@example.com",
+        "scheduledTasks": {"nightly": {"schedule": "cron(0 3 * * ? *)", "command": ["true"]}},
+    },
+}
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+@pytest.mark.parametrize("features", sorted(FEATURE_CONFIGS))
+def test_optional_features_meet_the_controls(run_stack: Any, stack: str, features: str) -> None:
+    overrides = FEATURE_CONFIGS[features]
+    _require_settings(*overrides)
+    outcome = evaluate_run(run_stack(stack, overrides))
+    if stack == "prod":
+        assert_passes(outcome, f"prod with {features} must pass every policy")
+    else:
+        assert_passes(Outcome(outcome.mandatory), f"dev with {features}: no mandatory violation")
+
+
+def _without(run: ProgramRun, typ: str) -> list[Res]:
+    resources = resources_from_run(run)
+    assert any(r.type == typ for r in resources), f"prod has no {typ}"
+    return [r for r in resources if r.type != typ]
+
+
+@pytest.mark.parametrize(
+    ("missing", "policy", "on"),
+    [
+        (BUCKET_POLICY, "elb-access-log-bucket", BUCKET),
+        (SSE, "elb-access-log-bucket", BUCKET),
+        (PAB, "elb-access-log-bucket", BUCKET),
+        (S3_LIFECYCLE, "elb-access-log-bucket", BUCKET),
+        (FLOW_LOG, "ec2-vpc-flow-logs", VPC),
+        (ECR_LIFECYCLE, "ecr-lifecycle-policy", REPO),
+        (DEFAULT_SG, "ec2-default-sg-closed", VPC),
+    ],
+)
+def test_prod_stack_policies_see_the_programs_resources(
+    prod: ProgramRun, missing: str, policy: str, on: str
+) -> None:
+    """The stack policies link the program's real resources: take one away and they notice."""
+    outcome = check(policy, _without(prod, missing), stack="prod")
+    assert len(outcome.findings) == 1, outcome.report()
+    assert f"${on}::" in outcome.findings[0].urn or f"::{on}::" in outcome.findings[0].urn
+
+
+# == resources built with the installed pulumi-aws ================================================
+def build_with_sdk(compliant: bool) -> None:
+    """Every resource type the pack checks, built with pulumi_aws (so with the SDK's own wire
+    names), meeting every control or breaking every one."""
+    import pulumi
+    import pulumi_aws as aws
+
+    good = compliant
+    keep = pulumi.ResourceOptions(protect=good)
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16")
+    aws.ec2.DefaultSecurityGroup(
+        "default-sg",
+        vpc_id=vpc.id,
+        ingress=[] if good else [{"protocol": "-1", "from_port": 0, "to_port": 0, "self": True}],
+    )
+    if not good:
+        aws.vpc.SecurityGroupIngressRule(
+            "open-default",
+            security_group_id=vpc.default_security_group_id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+        )
+    aws.ec2.FlowLog(
+        "flow-log",
+        vpc_id=vpc.id,
+        traffic_type="ALL" if good else "ACCEPT",
+        log_destination="arn:aws:logs:us-east-1:123456789012:log-group:flow",
+        iam_role_arn="arn:aws:iam::123456789012:role/flow",
+    )
+    repo = aws.ecr.Repository(
+        "repo",
+        image_tag_mutability="IMMUTABLE" if good else "MUTABLE",
+        image_scanning_configuration={"scan_on_push": good},
+        opts=keep,
+    )
+    if good:
+        aws.ecr.LifecyclePolicy(
+            "repo-lifecycle",
+            repository=repo.name,
+            policy=json.dumps({"rules": [{"rulePriority": 1, "action": {"type": "expire"}}]}),
+        )
+    cluster = aws.ecs.Cluster(
+        "cluster",
+        settings=[{"name": "containerInsights", "value": "enabled" if good else "disabled"}],
+    )
+    log_group = aws.cloudwatch.LogGroup("logs", retention_in_days=30, opts=keep)
+    bad_container = container(
+        privileged=True,
+        readonlyRootFilesystem=False,
+        environment=[{"name": "API_TOKEN", "value": "x"}],
+        logConfiguration=None,
+        user=None,
+    )
+    task = aws.ecs.TaskDefinition(
+        "task",
+        family="app",
+        cpu="256",
+        memory="512",
+        network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        container_definitions=log_group.name.apply(
+            lambda _: json.dumps([container() if good else bad_container])
+        ),
+    )
+    aws.ecs.Service(
+        "service",
+        cluster=cluster.arn,
+        task_definition=task.arn,
+        network_configuration={"subnets": ["subnet-1"], "assign_public_ip": not good},
+    )
+    bucket = aws.s3.Bucket("access-logs", opts=keep)
+    if good:
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            "access-logs-sse",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        )
+        aws.s3.BucketPublicAccessBlock(
+            "access-logs-private",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        aws.s3.BucketPolicy("access-logs-policy", bucket=bucket.id, policy=json.dumps(ELB_POLICY))
+        aws.s3.BucketLifecycleConfiguration(
+            "access-logs-expiry",
+            bucket=bucket.id,
+            rules=[{"id": "expire", "status": "Enabled", "expiration": {"days": 90}}],
+        )
+    lb = aws.lb.LoadBalancer(
+        "alb",
+        load_balancer_type="application",
+        drop_invalid_header_fields=good,
+        enable_deletion_protection=good,
+        access_logs={"bucket": bucket.bucket, "enabled": True},
+    )
+    if not good:  # and one without access logs at all
+        aws.lb.LoadBalancer("alb-unlogged", load_balancer_type="application")
+    aws.lb.Listener(
+        "https",
+        load_balancer_arn=lb.arn,
+        port=443,
+        protocol="HTTPS",
+        certificate_arn=CERT,
+        ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        default_actions=[
+            {
+                "type": "fixed-response",
+                "fixed_response": {"content_type": "text/plain", "status_code": "404"},
+            }
+        ],
+    )
+    redirect = {
+        "type": "redirect",
+        "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"},
+    }
+    forward = {
+        "type": "forward",
+        "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1",
+    }
+    http = aws.lb.Listener(
+        "http", load_balancer_arn=lb.arn, port=80, protocol="HTTP", default_actions=[redirect]
+    )
+    if not good:
+        aws.lb.ListenerRule(
+            "route-over-http",
+            listener_arn=http.arn,
+            priority=100,
+            conditions=[{"path_pattern": {"values": ["/*"]}}],
+            actions=[forward],
+        )
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["compliant", "noncompliant"])
+def sdk_built(request: pytest.FixtureRequest, run_component: Any) -> tuple[bool, list[Res]]:
+    run = run_component(lambda: build_with_sdk(request.param))
+    return request.param, resources_from_run(run)
+
+
+def test_sdk_built_resources_meet_or_break_every_policy(sdk_built: tuple[bool, list[Res]]) -> None:
+    """The property names the policies read are the installed SDK's: resources built with
+    pulumi_aws pass every policy when compliant, and trip every one when not."""
+    compliant, resources = sdk_built
+    prod, dev = evaluate(resources, stack="prod"), evaluate(resources, stack="dev")
+    if compliant:
+        assert_passes(prod, "compliant resources in prod")
+        assert_passes(dev, "compliant resources in dev")
+        return
+    mandatory = {p.name for p in POLICIES if not p.name.endswith("-nonprod")}
+    tripped = {f.policy for f in prod.mandatory}
+    assert tripped == mandatory, (
+        f"policies that missed their violation: {sorted(mandatory - tripped)}"
+    )
+    assert {f.policy for f in dev.advisory} == {f"{n}-nonprod" for n in COSTED}, dev.report()
+
+
+# == the pack loads and answers as the CLI drives it ===============================================
+@pytest.fixture(scope="module")
+def pack_server() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """policy/ started the way the CLI starts a Python policy pack (`python -m pulumi.policy
+    <engine> .` in the pack's directory, with the stack in the environment)."""
+    import grpc
+
+    env = {
+        **os.environ,
+        "PULUMI_STACK": "prod",
+        "PULUMI_PROJECT": "fargate-app",
+        "PULUMI_DRY_RUN": "true",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+        cwd=POLICY_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first_line: list[bytes] = []
+    reader = threading.Thread(target=lambda: first_line.append(process.stdout.readline()))  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout=60)
+    port = first_line[0].decode().strip() if first_line else ""
+    if not port.isdigit():
+        process.kill()
+        _, stderr = process.communicate(timeout=10)
+        pytest.fail(f"the policy pack did not start (stdout {port!r}):\n{stderr.decode()}")
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield analyzer_pb2_grpc.AnalyzerStub(channel)
+    finally:
+        channel.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_pack_starts_and_describes_every_policy(pack_server: Any) -> None:
+    info = pack_server.GetAnalyzerInfo(empty_pb2.Empty())
+    assert info.name == "fargate-app-security"
+    described = {p.name: p for p in info.policies}
+    assert set(described) == {p.name for p in POLICIES}
+    for policy in POLICIES:
+        level = (
+            analyzer_pb2.ADVISORY if policy.name.endswith("-nonprod") else analyzer_pb2.MANDATORY
+        )
+        assert described[policy.name].enforcementLevel == level, policy.name
+
+
+def test_pack_reports_a_violation_over_grpc(pack_server: Any) -> None:
+    props = struct_pb2.Struct()
+    props.update({"containerDefinitions": json.dumps([container(privileged=True)])})
+    response = pack_server.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            urn="urn:pulumi:prod::p::t::task", type=TASK_DEF, name="task", properties=props
+        )
+    )
+    found = [(d.policyName, d.enforcementLevel) for d in response.diagnostics]
+    assert found == [("ecs-container-not-privileged", analyzer_pb2.MANDATORY)]
