@@ -1,0 +1,933 @@
+"""The resource tree: every resource under its component, with the settings that matter.
+
+Order: the component tree (a resource under its parent), and among siblings providers first, then
+resources, then child components, each by type and name. Registration order under the mocks is
+not deterministic; this order is, so the committed snapshots only change when the program does.
+
+Settings: `SHOWN` maps a resource type to a function returning its key settings as
+(name, value) pairs. A type without one still prints, with its type, name and its simple inputs
+(`generic_settings`), so a newly added resource is visible before anyone writes a formatter.
+To show a new type well, add a function decorated with `@shows("aws:<module>/<x>:<X>")`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from tools.mocks import RegisteredResource
+from tools.plan.refs import Index, is_provider, short_type
+
+# What a formatter returns: (name, value) pairs; a value of None or "" is left out.
+Settings = list[tuple[str, Any]]
+Formatter = Callable[[RegisteredResource, Index], Settings]
+
+SHOWN: dict[str, Formatter] = {}
+
+# Generic display: at most this many simple inputs, each value cut to this many characters.
+GENERIC_MAX_SETTINGS = 8
+GENERIC_MAX_CHARS = 60
+# Inputs never shown by the generic display: noise (tags) or values that may be secret.
+GENERIC_SKIP = frozenset({"tags", "tagsAll", "name", "namePrefix", "region"})
+SECRET_KEY = re.compile(r"password|secret|token|private|credential", re.IGNORECASE)
+# AWS defaults the plan shows when an input is left unset.
+# Source: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
+TG_DEFAULT_INTERVAL_S = 30
+TG_DEFAULT_TIMEOUT_S = 5
+TG_DEFAULT_HEALTHY = 5
+TG_DEFAULT_UNHEALTHY = 2
+TG_DEFAULT_DEREGISTRATION_S = 300
+ECS_DEFAULT_STOP_TIMEOUT_S = 30
+# The image tag is a hash of app/: shown as a placeholder so that editing the app does not change
+# the committed plans (the infrastructure did not change).
+CONTENT_HASH_TAG = re.compile(r":[0-9a-f]{12,64}-(amd64|arm64)$")
+
+
+def shows(*types: str) -> Callable[[Formatter], Formatter]:
+    def register(fn: Formatter) -> Formatter:
+        for t in types:
+            SHOWN[t] = fn
+        return fn
+
+    return register
+
+
+# -- order ---------------------------------------------------------------------------------------
+
+
+def _rank(r: RegisteredResource) -> int:
+    if is_provider(r):
+        return 0
+    return 1 if r.custom else 2
+
+
+def sort_key(r: RegisteredResource) -> tuple[int, str, str]:
+    return (_rank(r), r.type, r.name)
+
+
+def ordered(index: Index) -> list[tuple[int, RegisteredResource]]:
+    """(depth, resource) in display order: depth 0 are the stack's direct children."""
+    children: dict[str, list[RegisteredResource]] = {}
+    roots = []
+    for r in index.resources:
+        if r.parent in index.by_urn:
+            children.setdefault(r.parent, []).append(r)
+        else:
+            roots.append(r)
+    out: list[tuple[int, RegisteredResource]] = []
+
+    def walk(nodes: list[RegisteredResource], depth: int) -> None:
+        for node in sorted(nodes, key=sort_key):
+            out.append((depth, node))
+            walk(children.get(node.urn, []), depth + 1)
+
+    walk(roots, 0)
+    return out
+
+
+def flags(r: RegisteredResource) -> list[str]:
+    out = []
+    if r.protect:
+        out.append("protected")
+    if r.retain_on_delete:
+        out.append("retained on delete")
+    if r.delete_before_replace:
+        out.append("deleted before replace")
+    if r.ignore_changes:
+        out.append("ignores changes to " + ", ".join(sorted(r.ignore_changes)))
+    return out
+
+
+def tree(index: Index) -> list[dict[str, Any]]:
+    """The resource tree as plain data (for JSON and for the text renderer)."""
+    providers = [r for r in index.resources if is_provider(r)]
+    out = []
+    for depth, r in ordered(index):
+        settings = settings_of(r, index)
+        if r.custom and not is_provider(r) and len(providers) > 1 and r.provider:
+            settings.append(("provider", r.provider.split("::")[-2]))
+        out.append(
+            {
+                "depth": depth,
+                "type": r.type,
+                "display_type": short_type(r.type),
+                "name": r.name,
+                "urn": r.urn,
+                "component": not r.custom,
+                "flags": flags(r),
+                "settings": dict(settings),
+            }
+        )
+    return out
+
+
+def settings_of(r: RegisteredResource, index: Index) -> list[tuple[str, str]]:
+    if not r.custom:
+        return []
+    fn = SHOWN.get(r.type, generic_settings)
+    return [(k, str(v)) for k, v in fn(r, index) if v is not None and v != ""]
+
+
+def generic_settings(r: RegisteredResource, index: Index) -> Settings:
+    """Simple inputs (strings, numbers, booleans, short lists) of a type without a formatter."""
+    out: Settings = []
+    for key in sorted(r.inputs):
+        value = r.inputs[key]
+        if key in GENERIC_SKIP or SECRET_KEY.search(key):
+            continue
+        if isinstance(value, dict):
+            continue
+        if isinstance(value, list) and not all(isinstance(v, str | int | float) for v in value):
+            continue
+        document = _json(value) if isinstance(value, str) and value[:1] in "{[" else None
+        if isinstance(document, dict | list):
+            # A JSON document (a policy, usually): its statements' Sids say what it allows.
+            out.append((key, statement_ids(document) or "(JSON document)"))
+            continue
+        text = index.label(value)
+        if len(text) > GENERIC_MAX_CHARS:
+            text = text[: GENERIC_MAX_CHARS - 3] + "..."
+        out.append((key, text))
+        if len(out) == GENERIC_MAX_SETTINGS:
+            break
+    return out
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def dig(value: Any, *path: str | int, default: Any = None) -> Any:
+    for step in path:
+        if isinstance(value, dict) and isinstance(step, str):
+            value = value.get(step)
+        elif isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
+            value = value[step]
+        else:
+            return default
+        if value is None:
+            return default
+    return value
+
+
+def yes_no(value: Any) -> str:
+    return "yes" if value else "no"
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _ports(protocol: Any, lo: Any, hi: Any) -> str:
+    proto = str(protocol)
+    if proto in ("-1", "all"):
+        return "all traffic"
+    if lo is None or (lo == 0 and hi in (0, 65535) and proto != "icmp"):
+        return f"{proto} all ports"
+    return f"{proto} {lo}" if lo == hi or hi is None else f"{proto} {lo}-{hi}"
+
+
+def _peer(rule: dict[str, Any], index: Index) -> str:
+    for key in ("cidrIpv4", "cidrIpv6", "prefixListId"):
+        if rule.get(key):
+            return index.label(rule[key])
+    if rule.get("referencedSecurityGroupId"):
+        return index.label(rule["referencedSecurityGroupId"])
+    for key in ("cidrBlocks", "ipv6CidrBlocks", "securityGroups", "prefixListIds"):
+        if rule.get(key):
+            return index.label(rule[key])
+    return "itself" if rule.get("self") else "nothing"
+
+
+def _gib(mib: Any) -> str:
+    return f"{int(mib) / 1024:g} GB"
+
+
+def _vcpu(units: Any) -> str:
+    return f"{int(units) / 1024:g} vCPU"
+
+
+# -- providers and networking --------------------------------------------------------------------
+
+
+@shows("pulumi:providers:aws")
+def _aws_provider(r: RegisteredResource, ix: Index) -> Settings:
+    tags = dig(_json(r.inputs.get("defaultTags")), "tags", default={})
+    return [
+        ("region", r.inputs.get("region")),
+        ("default tags", ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "none"),
+    ]
+
+
+@shows("aws:ec2/vpc:Vpc")
+def _vpc(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("cidr", r.inputs.get("cidrBlock")),
+        ("ipv6", "Amazon-provided /56" if r.inputs.get("assignGeneratedIpv6CidrBlock") else "no"),
+        (
+            "dns",
+            f"hostnames {yes_no(r.inputs.get('enableDnsHostnames'))}, "
+            f"resolution {yes_no(r.inputs.get('enableDnsSupport', True))}",
+        ),
+    ]
+
+
+@shows("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+def _default_sg(r: RegisteredResource, ix: Index) -> Settings:
+    rules = len(r.inputs.get("ingress") or []) + len(r.inputs.get("egress") or [])
+    return [("rules", f"{rules}" if rules else "none: the default group allows nothing")]
+
+
+@shows("aws:ec2/subnet:Subnet")
+def _subnet(r: RegisteredResource, ix: Index) -> Settings:
+    tier = dig(r.inputs, "tags", "tier")
+    return [
+        ("az", r.inputs.get("availabilityZone")),
+        (
+            "cidr",
+            f"{r.inputs.get('cidrBlock')}"
+            + (", IPv6 /64" if r.inputs.get("ipv6CidrBlock") else ""),
+        ),
+        ("tier", tier),
+        ("public IP on launch", yes_no(r.inputs.get("mapPublicIpOnLaunch"))),
+    ]
+
+
+@shows("aws:ec2/routeTable:RouteTable")
+def _route_table(r: RegisteredResource, ix: Index) -> Settings:
+    inline = r.inputs.get("routes") or []
+    routes = [ix.label(i) for i in inline]
+    routes += [
+        _route_text(x, ix)
+        for x in ix.of_type("aws:ec2/route:Route")
+        if ix.resolve(x.inputs.get("routeTableId")) is r
+    ]
+    return [("routes", "; ".join(sorted(routes)) or "local only")]
+
+
+def _route_text(route: RegisteredResource, ix: Index) -> str:
+    dest = route.inputs.get("destinationCidrBlock") or route.inputs.get("destinationIpv6CidrBlock")
+    targets = (
+        "gatewayId",
+        "natGatewayId",
+        "egressOnlyGatewayId",
+        "transitGatewayId",
+        "vpcEndpointId",
+        "networkInterfaceId",
+        "vpcPeeringConnectionId",
+    )
+    target = next((route.inputs[k] for k in targets if route.inputs.get(k)), None)
+    return f"{ix.label(dest)} via {ix.label(target)}"
+
+
+@shows("aws:ec2/route:Route")
+def _route(r: RegisteredResource, ix: Index) -> Settings:
+    return [("route", _route_text(r, ix)), ("table", ix.label(r.inputs.get("routeTableId")))]
+
+
+@shows("aws:ec2/routeTableAssociation:RouteTableAssociation")
+def _rta(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("subnet", ix.label(r.inputs.get("subnetId") or r.inputs.get("gatewayId"))),
+        ("table", ix.label(r.inputs.get("routeTableId"))),
+    ]
+
+
+@shows("aws:ec2/internetGateway:InternetGateway")
+def _igw(r: RegisteredResource, ix: Index) -> Settings:
+    return [("vpc", ix.label(r.inputs.get("vpcId")))]
+
+
+@shows("aws:ec2/eip:Eip")
+def _eip(r: RegisteredResource, ix: Index) -> Settings:
+    users = [
+        n.name
+        for n in ix.of_type("aws:ec2/natGateway:NatGateway")
+        if ix.resolve(n.inputs.get("allocationId")) is r
+    ]
+    return [("public IPv4", "1 (Elastic IP)"), ("used by", ", ".join(users) or "nothing")]
+
+
+@shows("aws:ec2/natGateway:NatGateway")
+def _nat(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("connectivity", r.inputs.get("connectivityType", "public")),
+        ("subnet", ix.label(r.inputs.get("subnetId"))),
+        ("elastic IP", ix.label(r.inputs.get("allocationId"))),
+    ]
+
+
+@shows("aws:ec2/vpcEndpoint:VpcEndpoint")
+def _endpoint(r: RegisteredResource, ix: Index) -> Settings:
+    kind = r.inputs.get("vpcEndpointType", "Gateway")
+    out = [("service", r.inputs.get("serviceName")), ("type", kind)]
+    if kind == "Interface":
+        subnets = r.inputs.get("subnetIds") or []
+        out += [
+            ("subnets", f"{len(subnets)}: {ix.label(subnets)}"),
+            ("private DNS", yes_no(r.inputs.get("privateDnsEnabled"))),
+            ("security groups", ix.label(r.inputs.get("securityGroupIds") or [])),
+        ]
+    else:
+        out.append(("route tables", ix.label(r.inputs.get("routeTableIds") or [])))
+    return out
+
+
+@shows("aws:ec2/securityGroup:SecurityGroup")
+def _sg(r: RegisteredResource, ix: Index) -> Settings:
+    out = [("description", r.inputs.get("description"))]
+    for direction, key, word in (("in", "ingress", "from"), ("out", "egress", "to")):
+        for rule in r.inputs.get(key) or []:
+            ports = _ports(rule.get("protocol"), rule.get("fromPort"), rule.get("toPort"))
+            out.append((f"inline {direction}", f"{ports} {word} {_peer(rule, ix)}"))
+    rules = [
+        x
+        for x in ix.of_type(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        )
+        if ix.resolve(x.inputs.get("securityGroupId")) is r
+    ]
+    out.append(("rule resources", ", ".join(sorted(x.name for x in rules)) or "none"))
+    return out
+
+
+@shows(
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+)
+def _sg_rule(r: RegisteredResource, ix: Index) -> Settings:
+    ingress = r.type.endswith("IngressRule")
+    ports = _ports(r.inputs.get("ipProtocol"), r.inputs.get("fromPort"), r.inputs.get("toPort"))
+    return [
+        (
+            "allows",
+            f"{'in' if ingress else 'out'}: {ports} "
+            f"{'from' if ingress else 'to'} {_peer(r.inputs, ix)}",
+        ),
+        ("group", ix.label(r.inputs.get("securityGroupId"))),
+        ("description", r.inputs.get("description")),
+    ]
+
+
+@shows("aws:ec2/flowLog:FlowLog")
+def _flow_log(r: RegisteredResource, ix: Index) -> Settings:
+    source = next(
+        (
+            r.inputs[k]
+            for k in ("vpcId", "subnetId", "eniId", "transitGatewayId")
+            if r.inputs.get(k)
+        ),
+        None,
+    )
+    destination = r.inputs.get("logDestination") or r.inputs.get("logGroupName")
+    return [
+        ("captures", f"{r.inputs.get('trafficType', 'ALL')} traffic of {ix.label(source)}"),
+        ("to", f"{r.inputs.get('logDestinationType', 'cloud-watch-logs')} {ix.label(destination)}"),
+        (
+            "aggregation",
+            f"{r.inputs['maxAggregationInterval']} s"
+            if r.inputs.get("maxAggregationInterval")
+            else None,
+        ),
+    ]
+
+
+# -- image, roles, cluster ---------------------------------------------------------------------
+
+
+@shows("aws:ecr/repository:Repository")
+def _repo(r: RegisteredResource, ix: Index) -> Settings:
+    enc = dig(r.inputs, "encryptionConfigurations", 0, "encryptionType", default="AES256")
+    return [
+        ("tags", "immutable" if r.inputs.get("imageTagMutability") == "IMMUTABLE" else "mutable"),
+        ("scan on push", yes_no(dig(r.inputs, "imageScanningConfiguration", "scanOnPush"))),
+        ("encryption", enc),
+        ("force delete", yes_no(r.inputs.get("forceDelete"))),
+    ]
+
+
+@shows("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+def _lifecycle(r: RegisteredResource, ix: Index) -> Settings:
+    rules = dig(_json(r.inputs.get("policy")), "rules", default=[])
+    shown = []
+    for rule in rules:
+        sel = rule.get("selection", {})
+        if sel.get("countType") == "imageCountMoreThan":
+            tags = sel.get("tagStatus", "any")
+            shown.append(f"keep the last {sel.get('countNumber')} images (tags: {tags})")
+        else:
+            shown.append(rule.get("description", "rule"))
+    return [("repository", ix.label(r.inputs.get("repository"))), ("rules", "; ".join(shown))]
+
+
+@shows("docker:index/image:Image")
+def _image(r: RegisteredResource, ix: Index) -> Settings:
+    name = CONTENT_HASH_TAG.sub(r":<hash of the build context>-\1", str(r.inputs.get("imageName")))
+    build = r.inputs.get("build") or {}
+    return [
+        ("build", f"{build.get('context')} ({build.get('dockerfile')})"),
+        ("platform", build.get("platform")),
+        ("pushed as", ix.label(name)),
+    ]
+
+
+@shows("aws:iam/role:Role")
+def _role(r: RegisteredResource, ix: Index) -> Settings:
+    out = [("description", r.inputs.get("description"))]
+    for st in dig(_json(r.inputs.get("assumeRolePolicy")), "Statement", default=[]):
+        principal = st.get("Principal", {})
+        who = principal.get("Service") or principal.get("Federated") or principal.get("AWS")
+        conditions = sorted(key for op in (st.get("Condition") or {}).values() for key in op)
+        out.append(
+            (
+                f"trust {st.get('Sid', '')}".strip(),
+                f"{ix.label(who)}" + (f" if {', '.join(conditions)}" if conditions else ""),
+            )
+        )
+    return out
+
+
+@shows("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def _attachment(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("role", ix.label(r.inputs.get("role"))),
+        ("policy", ix.label(r.inputs.get("policyArn")).rsplit("/", 1)[-1]),
+    ]
+
+
+def statement_ids(document: Any) -> str:
+    """A policy's statements by Sid (or effect and actions): what it allows, in a line."""
+    statements = dig(document, "Statement", default=[])
+    if isinstance(statements, dict):
+        statements = [statements]
+    return "; ".join(
+        str(s.get("Sid") or f"{s.get('Effect')} {s.get('Action')}")
+        for s in statements
+        if isinstance(s, dict)
+    )
+
+
+@shows(
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/policy:Policy",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:sns/topicPolicy:TopicPolicy",
+    "aws:sqs/queuePolicy:QueuePolicy",
+)
+def _policy(r: RegisteredResource, ix: Index) -> Settings:
+    target = next((k for k in ("role", "bucket", "arn", "queueUrl") if r.inputs.get(k)), None)
+    return [
+        (target or "attached to", ix.label(r.inputs.get(target)) if target else None),
+        ("statements", statement_ids(_json(r.inputs.get("policy"))) or "none"),
+    ]
+
+
+@shows("aws:kms/key:Key")
+def _kms_key(r: RegisteredResource, ix: Index) -> Settings:
+    spec = r.inputs.get("keySpec") or r.inputs.get("customerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    return [
+        ("description", r.inputs.get("description")),
+        (
+            "usage",
+            f"{r.inputs.get('keyUsage', 'ENCRYPT_DECRYPT')} {spec}",
+        ),
+        ("rotation", "yearly" if r.inputs.get("enableKeyRotation") else "off"),
+        ("deletion window", f"{r.inputs.get('deletionWindowInDays', 30)} days"),
+        ("policy", statement_ids(_json(r.inputs.get("policy"))) or "the account's default"),
+    ]
+
+
+@shows("aws:ecs/cluster:Cluster")
+def _cluster(r: RegisteredResource, ix: Index) -> Settings:
+    insights = next(
+        (
+            s.get("value")
+            for s in r.inputs.get("settings") or []
+            if s.get("name") == "containerInsights"
+        ),
+        "disabled",
+    )
+    return [("name", r.inputs.get("name")), ("container insights", insights)]
+
+
+def _strategy_text(strategies: list[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"{s.get('capacityProvider')} base {s.get('base', 0)} weight {s.get('weight', 0)}"
+        for s in strategies
+    )
+
+
+@shows("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
+def _capacity(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("cluster", ix.label(r.inputs.get("clusterName"))),
+        ("capacity providers", ", ".join(r.inputs.get("capacityProviders") or [])),
+        (
+            "default strategy",
+            _strategy_text(r.inputs.get("defaultCapacityProviderStrategies") or []),
+        ),
+    ]
+
+
+# -- load balancing --------------------------------------------------------------------------------
+
+
+@shows("aws:lb/loadBalancer:LoadBalancer")
+def _alb(r: RegisteredResource, ix: Index) -> Settings:
+    subnets = r.inputs.get("subnets") or [
+        m.get("subnetId") for m in r.inputs.get("subnetMappings") or []
+    ]
+    logs = r.inputs.get("accessLogs") or {}
+    return [
+        ("type", r.inputs.get("loadBalancerType", "application")),
+        ("scheme", "internal" if r.inputs.get("internal") else "internet-facing"),
+        ("ip address type", r.inputs.get("ipAddressType", "ipv4")),
+        ("subnets", f"{len(subnets)}: {ix.label(subnets)}"),
+        ("security groups", ix.label(r.inputs.get("securityGroups") or [])),
+        ("idle timeout", f"{r.inputs.get('idleTimeout', 60)} s"),
+        ("drop invalid headers", yes_no(r.inputs.get("dropInvalidHeaderFields"))),
+        ("deletion protection", yes_no(r.inputs.get("enableDeletionProtection"))),
+        (
+            "access logs",
+            f"to {ix.label(logs.get('bucket'))}"
+            + (f"/{logs['prefix']}" if logs.get("prefix") else "")
+            if logs.get("enabled")
+            else "off",
+        ),
+    ]
+
+
+def _action_text(action: dict[str, Any], ix: Index) -> str:
+    kind = action.get("type")
+    if kind == "forward":
+        groups = [action.get("targetGroupArn")] if action.get("targetGroupArn") else []
+        groups += [g.get("arn") for g in dig(action, "forward", "targetGroups", default=[])]
+        return f"forward to {ix.label(groups)}"
+    if kind == "fixed-response":
+        fixed = action.get("fixedResponse") or {}
+        return f"fixed {fixed.get('statusCode')} {fixed.get('contentType', '')}".strip()
+    if kind == "redirect":
+        red = action.get("redirect") or {}
+        where = f"{red.get('protocol', '#{protocol}')}:{red.get('port', '#{port}')}"
+        return f"redirect {red.get('statusCode')} to {where}"
+    return str(kind)
+
+
+@shows("aws:lb/listener:Listener")
+def _listener(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("listens", f"{r.inputs.get('protocol')} {r.inputs.get('port')}"),
+        ("load balancer", ix.label(r.inputs.get("loadBalancerArn"))),
+        ("default", "; ".join(_action_text(a, ix) for a in r.inputs.get("defaultActions") or [])),
+        (
+            "certificate",
+            ix.label(r.inputs["certificateArn"]) if r.inputs.get("certificateArn") else None,
+        ),
+        ("tls policy", r.inputs.get("sslPolicy")),
+    ]
+
+
+@shows("aws:lb/listenerRule:ListenerRule")
+def _listener_rule(r: RegisteredResource, ix: Index) -> Settings:
+    conditions = []
+    for c in r.inputs.get("conditions") or []:
+        for key, value in sorted(c.items()):
+            values = value.get("values") if isinstance(value, dict) else value
+            conditions.append(f"{key} {ix.label(values)}")
+    return [
+        ("listener", ix.label(r.inputs.get("listenerArn"))),
+        ("priority", str(r.inputs.get("priority", "next free"))),
+        ("when", "; ".join(conditions)),
+        ("then", "; ".join(_action_text(a, ix) for a in r.inputs.get("actions") or [])),
+    ]
+
+
+@shows("aws:lb/targetGroup:TargetGroup")
+def _target_group(r: RegisteredResource, ix: Index) -> Settings:
+    hc = r.inputs.get("healthCheck") or {}
+    interval = hc.get("interval", TG_DEFAULT_INTERVAL_S)
+    healthy = hc.get("healthyThreshold", TG_DEFAULT_HEALTHY)
+    unhealthy = hc.get("unhealthyThreshold", TG_DEFAULT_UNHEALTHY)
+    return [
+        (
+            "targets",
+            f"{r.inputs.get('targetType', 'instance')} on "
+            f"{r.inputs.get('protocol')} {r.inputs.get('port')}",
+        ),
+        (
+            "health check",
+            f"{hc.get('protocol', 'HTTP')} {hc.get('path', '/')} expects "
+            f"{hc.get('matcher', '200')}, every {interval} s, timeout "
+            f"{hc.get('timeout', TG_DEFAULT_TIMEOUT_S)} s",
+        ),
+        ("healthy after", f"{healthy} passes ({healthy * interval} s)"),
+        ("unhealthy after", f"{unhealthy} failures ({unhealthy * interval} s)"),
+        (
+            "deregistration delay",
+            f"{r.inputs.get('deregistrationDelay', TG_DEFAULT_DEREGISTRATION_S)} s",
+        ),
+    ]
+
+
+# -- service ---------------------------------------------------------------------------------------
+
+
+@shows("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(r: RegisteredResource, ix: Index) -> Settings:
+    days = r.inputs.get("retentionInDays")
+    return [
+        ("name", r.inputs.get("name")),
+        ("retention", f"{days} days" if days else "never expires"),
+        ("kms key", ix.label(r.inputs["kmsKeyId"]) if r.inputs.get("kmsKeyId") else None),
+    ]
+
+
+def container_definitions(task_definition: RegisteredResource) -> list[dict[str, Any]]:
+    return _json(task_definition.inputs.get("containerDefinitions")) or []
+
+
+@shows("aws:ecs/taskDefinition:TaskDefinition")
+def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
+    platform = r.inputs.get("runtimePlatform") or {}
+    out = [
+        ("family", r.inputs.get("family")),
+        ("size", f"{_vcpu(r.inputs.get('cpu', 256))}, {_gib(r.inputs.get('memory', 512))}"),
+        (
+            "platform",
+            f"{platform.get('operatingSystemFamily', 'LINUX')} "
+            f"{platform.get('cpuArchitecture', 'X86_64')}",
+        ),
+        (
+            "roles",
+            f"execution {ix.label(r.inputs.get('executionRoleArn'))}, "
+            f"task {ix.label(r.inputs.get('taskRoleArn'))}",
+        ),
+    ]
+    if r.inputs.get("ephemeralStorage"):
+        out.append(("ephemeral storage", f"{dig(r.inputs, 'ephemeralStorage', 'sizeInGib')} GiB"))
+    for c in container_definitions(r):
+        name = c.get("name")
+        ports = ", ".join(
+            f"{p.get('containerPort')}/{p.get('protocol', 'tcp')}"
+            for p in c.get("portMappings") or []
+        )
+        env = ", ".join(
+            f"{e['name']}={e['value']}"
+            for e in sorted(c.get("environment") or [], key=lambda e: e["name"])
+        )
+        secrets = ", ".join(sorted(s["name"] for s in c.get("secrets") or []))
+        logs = c.get("logConfiguration") or {}
+        out += [
+            (f"{name}: image", ix.label(c.get("image"))),
+            (f"{name}: ports", ports or "none"),
+            (f"{name}: environment", env or "none"),
+            (f"{name}: secrets", secrets or None),
+            (
+                f"{name}: logs",
+                f"{logs.get('logDriver')} to {dig(logs, 'options', 'awslogs-group')}"
+                if logs
+                else "none",
+            ),
+            (f"{name}: stop timeout", f"{c.get('stopTimeout', ECS_DEFAULT_STOP_TIMEOUT_S)} s"),
+            (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
+            (
+                f"{name}: health check",
+                " ".join(map(str, dig(c, "healthCheck", "command", default=[]))) or None,
+            ),
+        ]
+    return out
+
+
+def scaling_target(service: RegisteredResource, ix: Index) -> RegisteredResource | None:
+    """The Application Auto Scaling target of an ECS service, if it has one."""
+    name = service.outputs.get("name") or service.inputs.get("name")
+    if not name:
+        return None
+    for t in ix.of_type("aws:appautoscaling/target:Target"):
+        rid = str(t.inputs.get("resourceId", ""))
+        if t.inputs.get("serviceNamespace") == "ecs" and rid.endswith(f"/{name}"):
+            return t
+    return None
+
+
+@shows("aws:ecs/service:Service")
+def _service(r: RegisteredResource, ix: Index) -> Settings:
+    net = r.inputs.get("networkConfiguration") or {}
+    subnets = net.get("subnets") or []
+    resolved = [ix.resolve(s) for s in subnets]
+    tiers = {dig(s.inputs, "tags", "tier") if s else None for s in resolved}
+    tier = next(iter(tiers)) if len(tiers) == 1 and None not in tiers else None
+    target = scaling_target(r, ix)
+    strategies = r.inputs.get("capacityProviderStrategies") or []
+    lbs = [
+        f"{ix.label(lb.get('targetGroupArn'))} -> "
+        f"{lb.get('containerName')}:{lb.get('containerPort')}"
+        for lb in r.inputs.get("loadBalancers") or []
+    ]
+    breaker = r.inputs.get("deploymentCircuitBreaker") or {}
+    deploy = dig(r.inputs, "deploymentConfiguration", "strategy", default="ROLLING")
+    controller = dig(r.inputs, "deploymentController", "type", default="ECS")
+    return [
+        ("cluster", ix.label(r.inputs.get("cluster"))),
+        ("task definition", ix.label(r.inputs.get("taskDefinition"))),
+        (
+            "tasks",
+            f"desired {r.inputs.get('desiredCount', 0)}"
+            + (
+                f", autoscaled {target.inputs.get('minCapacity')} to "
+                f"{target.inputs.get('maxCapacity')} ({target.name})"
+                if target
+                else ", no autoscaling"
+            ),
+        ),
+        (
+            "capacity",
+            _strategy_text(strategies)
+            if strategies
+            else r.inputs.get("launchType", "cluster default"),
+        ),
+        ("subnets", f"{len(subnets)}" + (f" {tier}" if tier else "") + f": {ix.label(subnets)}"),
+        ("public IP", yes_no(net.get("assignPublicIp"))),
+        ("security groups", ix.label(net.get("securityGroups") or [])),
+        ("load balancer", "; ".join(lbs) or "none"),
+        (
+            "deployment",
+            f"{controller} {deploy}, {r.inputs.get('deploymentMinimumHealthyPercent', 100)}%"
+            f" to {r.inputs.get('deploymentMaximumPercent', 200)}% of desired",
+        ),
+        (
+            "circuit breaker",
+            ("on, with rollback" if breaker.get("rollback") else "on")
+            if breaker.get("enable")
+            else "off",
+        ),
+        ("health check grace", f"{r.inputs.get('healthCheckGracePeriodSeconds', 0)} s"),
+        ("waits for steady state", yes_no(r.inputs.get("waitForSteadyState"))),
+    ]
+
+
+@shows("aws:appautoscaling/target:Target")
+def _scaling_target(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        (
+            "scales",
+            f"{r.inputs.get('scalableDimension')} from {r.inputs.get('minCapacity')} "
+            f"to {r.inputs.get('maxCapacity')}",
+        ),
+        ("resource", ix.label(r.inputs.get("resourceId"))),
+    ]
+
+
+@shows("aws:appautoscaling/policy:Policy")
+def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
+    tt = r.inputs.get("targetTrackingScalingPolicyConfiguration") or {}
+    metric = dig(tt, "predefinedMetricSpecification", "predefinedMetricType") or dig(
+        tt, "customizedMetricSpecification", "metricName"
+    )
+    out = [("type", r.inputs.get("policyType", "StepScaling"))]
+    if tt:
+        out += [
+            ("holds", f"{metric} at {tt.get('targetValue'):g}"),
+            (
+                "cooldowns",
+                f"out {tt.get('scaleOutCooldown', 300)} s, in {tt.get('scaleInCooldown', 300)} s",
+            ),
+            ("scale in", "disabled" if tt.get("disableScaleIn") else "enabled"),
+        ]
+    return out
+
+
+# -- certificates, DNS, secrets, alarms, notifications, buckets, schedules ------------------------
+
+
+@shows("aws:acm/certificate:Certificate")
+def _certificate(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("domain", r.inputs.get("domainName")),
+        ("also", ", ".join(r.inputs.get("subjectAlternativeNames") or []) or None),
+        ("validation", r.inputs.get("validationMethod")),
+    ]
+
+
+@shows("aws:acm/certificateValidation:CertificateValidation")
+def _cert_validation(r: RegisteredResource, ix: Index) -> Settings:
+    return [("certificate", ix.label(r.inputs.get("certificateArn")))]
+
+
+@shows("aws:route53/record:Record")
+def _record(r: RegisteredResource, ix: Index) -> Settings:
+    aliases = r.inputs.get("aliases") or []
+    value = (
+        "alias " + ix.label([a.get("name") for a in aliases])
+        if aliases
+        else ix.label(r.inputs.get("records") or [])
+    )
+    return [
+        ("record", f"{ix.label(r.inputs.get('name'))} {r.inputs.get('type')}"),
+        ("zone", ix.label(r.inputs.get("zoneId"))),
+        ("value", value),
+    ]
+
+
+@shows("aws:secretsmanager/secret:Secret")
+def _secret(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("name", r.inputs.get("name")),
+        (
+            "recovery window",
+            f"{r.inputs['recoveryWindowInDays']} days"
+            if "recoveryWindowInDays" in r.inputs
+            else None,
+        ),
+        ("kms key", ix.label(r.inputs["kmsKeyId"]) if r.inputs.get("kmsKeyId") else None),
+    ]
+
+
+@shows("aws:secretsmanager/secretVersion:SecretVersion")
+def _secret_version(r: RegisteredResource, ix: Index) -> Settings:
+    return [("secret", ix.label(r.inputs.get("secretId"))), ("value", "(secret, not shown)")]
+
+
+@shows("aws:cloudwatch/metricAlarm:MetricAlarm")
+def _alarm(r: RegisteredResource, ix: Index) -> Settings:
+    metric = f"{r.inputs.get('namespace', '')}/{r.inputs.get('metricName', '')}".strip("/")
+    if not metric:
+        queried = [dig(q, "metric", "metricName") for q in r.inputs.get("metricQueries") or []]
+        names = list(dict.fromkeys(str(n) for n in queried if n))
+        count = sum(1 for n in queried if n)
+        metric = f"metric math over {', '.join(names)} ({count} metric{'s' * (count != 1)})"
+    stat = r.inputs.get("statistic") or r.inputs.get("extendedStatistic") or ""
+    return [
+        ("watches", f"{metric} {stat}".strip()),
+        (
+            "alarm when",
+            f"{r.inputs.get('comparisonOperator')} {r.inputs.get('threshold')} for "
+            f"{r.inputs.get('datapointsToAlarm', r.inputs.get('evaluationPeriods'))} of "
+            f"{r.inputs.get('evaluationPeriods')} x {r.inputs.get('period', 60)} s",
+        ),
+        ("missing data", r.inputs.get("treatMissingData", "missing")),
+        (
+            "notifies",
+            ix.label(
+                sorted(
+                    set((r.inputs.get("alarmActions") or []) + (r.inputs.get("okActions") or []))
+                )
+            ),
+        ),
+    ]
+
+
+@shows("aws:sns/topic:Topic")
+def _topic(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("name", r.inputs.get("name")),
+        (
+            "kms key",
+            ix.label(r.inputs["kmsMasterKeyId"]) if r.inputs.get("kmsMasterKeyId") else "none",
+        ),
+    ]
+
+
+@shows("aws:sns/topicSubscription:TopicSubscription")
+def _subscription(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("topic", ix.label(r.inputs.get("topic"))),
+        ("delivers to", f"{r.inputs.get('protocol')} {ix.label(r.inputs.get('endpoint'))}"),
+    ]
+
+
+@shows("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+def _bucket(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("bucket", r.inputs.get("bucket")),
+        ("force destroy", yes_no(r.inputs.get("forceDestroy"))),
+    ]
+
+
+@shows("aws:scheduler/schedule:Schedule")
+def _schedule(r: RegisteredResource, ix: Index) -> Settings:
+    target = r.inputs.get("target") or {}
+    ecs = target.get("ecsParameters") or {}
+    window = r.inputs.get("flexibleTimeWindow") or {}
+    return [
+        (
+            "when",
+            f"{r.inputs.get('scheduleExpression')} "
+            f"({r.inputs.get('scheduleExpressionTimezone', 'UTC')})",
+        ),
+        ("state", r.inputs.get("state", "ENABLED")),
+        (
+            "runs",
+            ix.label(ecs.get("taskDefinitionArn") or target.get("arn"))
+            + (f" x {ecs['taskCount']}" if ecs.get("taskCount") else ""),
+        ),
+        ("on", ix.label(target.get("arn")) if ecs else None),
+        ("window", window.get("mode")),
+    ]
