@@ -1,0 +1,11 @@
+"""Offline plan: `python -m tools.plan <stack>` shows a stack's resources, monthly idle cost and
+deploy time without an AWS account, the Pulumi CLI or Docker (the program runs under the mocks).
+
+- cli.py     arguments, progress on stderr, exit codes, `--update-snapshots`
+- model.py   find the project and its stacks, run a stack's program, build the plan (plain data)
+- refs.py    lookups from AWS IDs/ARNs back to resources, and how values print
+- tree.py    the resource tree and each type's key settings (`@shows`)
+- cost.py    prices (named constants with sources) and each type's idle cost (`@prices`)
+- deploy.py  the time of one rolling deploy, from the target group and task definition
+- render.py  plain text of one plan, and of two side by side (`--compare`)
+"""

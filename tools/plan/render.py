@@ -1,0 +1,229 @@
+"""Plain-text rendering of a plan, and of two plans side by side.
+
+Both work from the plan's plain data (what `--json` prints), so the text and the JSON cannot
+disagree. The layout is fixed-width ASCII with one setting a line: it reads in a terminal, pastes
+into a pull request inside a code block, and a change to one setting is a one-line diff.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+WIDTH = 100
+INDENT = "  "
+ITEM_COL = 28
+QTY_COL = 20
+AMOUNT_COL = 9
+STEP_COL = 9
+# --compare: label column, then one column per stack.
+LABEL_COL = 36
+VALUE_COL = 30
+
+
+def money(usd: float) -> str:
+    return f"${usd:,.2f}"
+
+
+def number(x: float) -> str:
+    """1.0 -> "1", 0.00370275 -> "0.00370275": as short as exact."""
+    return f"{x:.8f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+def unit_price(usd: float) -> str:
+    """Whole cents as money ($0.10, $1.00), finer prices in full ($0.0225)."""
+    cents = round(usd * 100, 6)
+    return f"${usd:.2f}" if cents == int(cents) else f"${number(usd)}"
+
+
+def _wrapped(label: str, text: str) -> list[str]:
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=f"{INDENT}{label}: ",
+        subsequent_indent=INDENT * 3,
+        break_on_hyphens=False,
+    )
+
+
+# -- one plan ------------------------------------------------------------------------------------
+
+
+def headline(plan: dict[str, Any]) -> str:
+    s = plan["summary"]
+    deploy = (
+        f"rolling deploy {s['deploy_seconds']} s" if plan["deploy"]["services"] else "no service"
+    )
+    return (
+        f"{s['resources']} resources in {s['components']} components, "
+        f"{money(s['monthly_idle_usd'])}/month idle, {deploy}"
+    )
+
+
+def render(plan: dict[str, Any]) -> str:
+    lines = [
+        f"Plan of stack {plan['stack']} (project {plan['project']}, {plan['region']}), "
+        "offline: Pulumi mocks, no AWS calls",
+        INDENT + headline(plan),
+        "",
+        "Resources",
+    ]
+    lines += _resources(plan["resources"])
+    lines += ["", *_cost(plan["cost"]), "", *_deploy(plan["deploy"]), "", "Outputs"]
+    lines += [f"{INDENT}{k}: {v}" for k, v in plan["outputs"].items()] or [f"{INDENT}none"]
+    return "\n".join(lines) + "\n"
+
+
+def _resources(resources: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for r in resources:
+        pad = INDENT * (r["depth"] + 1)
+        flags = f"  [{'; '.join(r['flags'])}]" if r["flags"] else ""
+        out.append(f"{pad}{r['display_type']}  {r['name']}{flags}")
+        for key, value in r["settings"].items():
+            out.append(f"{pad}{INDENT * 2}{key}: {value}")
+    return out
+
+
+def _cost(cost: dict[str, Any]) -> list[str]:
+    out = [
+        f"Monthly idle cost: {money(cost['total'])} ({cost['prices_region']} list prices, "
+        f"checked {cost['prices_checked']}; {cost['hours_per_month']} h a month)"
+    ]
+    for item in cost["items"]:
+        per = "h" if item["per"] == "hour" else "month"
+        qty = f"{number(item['quantity'])} x {unit_price(item['unit_price'])}/{per}"
+        where = ", ".join(item["resources"]) + (f" ({item['note']})" if item["note"] else "")
+        amount = money(item["monthly"])
+        head = f"{INDENT}{item['item']:<{ITEM_COL}}{qty:<{QTY_COL}}{amount:>{AMOUNT_COL}}"
+        out += textwrap.wrap(
+            where,
+            WIDTH,
+            initial_indent=f"{head}  ",
+            subsequent_indent=" " * (len(head) + 2),
+            break_on_hyphens=False,
+        )
+    if not cost["items"]:
+        out.append(f"{INDENT}nothing with an idle price")
+    rule_at = len(INDENT) + ITEM_COL + QTY_COL
+    out.append(" " * rule_at + "-" * AMOUNT_COL)
+    out.append(f"{INDENT}{'Total':<{ITEM_COL + QTY_COL}}{money(cost['total']):>{AMOUNT_COL}}")
+    out += _wrapped("Not included (traffic or volume)", "; ".join(cost["excluded"]))
+    out += _wrapped("Assumes", "; ".join(cost["assumptions"]))
+    return out
+
+
+def _deploy(deploy: dict[str, Any]) -> list[str]:
+    if not deploy["services"]:
+        return ["Deploy: no ECS service"]
+    out = []
+    for s in deploy["services"]:
+        kind = "Rolling deploy" if s["strategy"] == "ROLLING" else f"{s['strategy']} deploy"
+        out.append(f"{kind} of {s['service']}: {s['total']} s")
+        for step in s["steps"]:
+            out.append(f"{INDENT}{step['step']:<{STEP_COL}}{step['seconds']:>4} s  {step['why']}")
+        out.append(f"{INDENT}{'total':<{STEP_COL}}{s['total']:>4} s")
+    return out
+
+
+# -- two plans side by side ----------------------------------------------------------------------
+
+
+def _row(label: str, a: str, b: str, depth: int = 1) -> list[str]:
+    head = f"{INDENT * depth}{label}"
+    if len(head) < LABEL_COL and len(a) < VALUE_COL and len(b) < VALUE_COL:
+        return [f"{head:<{LABEL_COL}}{a:<{VALUE_COL}}{b}".rstrip()]
+    return [head, f"{INDENT * (depth + 1)}< {a}", f"{INDENT * (depth + 1)}> {b}"]
+
+
+def _resource_key(r: dict[str, Any], stack: str) -> str:
+    """The URN without the stack, so the same resource in two stacks has the same key."""
+    return r["urn"].replace(f"urn:pulumi:{stack}::", "urn:pulumi:", 1)
+
+
+def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
+    sa, sb = a["stack"], b["stack"]
+    lines = [
+        f"Compare stacks {sa} (<) and {sb} (>), project {a['project']}, "
+        "offline: Pulumi mocks, no AWS calls",
+        "",
+        f"{'':<{LABEL_COL}}{sa:<{VALUE_COL}}{sb}",
+        "Summary",
+    ]
+    lines += _row("region", a["region"], b["region"])
+    for key, label in (("resources", "resources"), ("components", "components")):
+        lines += _row(label, str(a["summary"][key]), str(b["summary"][key]))
+    lines += _row("monthly idle", money(a["cost"]["total"]), money(b["cost"]["total"]))
+    lines += _row("deploy", f"{a['deploy']['total']} s", f"{b['deploy']['total']} s")
+
+    lines.append("Monthly idle cost")
+    costs = [_cost_by_item(p["cost"]) for p in (a, b)]
+    for item in sorted(set(costs[0]) | set(costs[1]), key=_cost_order(a, b)):
+        ca, cb = (money(c[item]) if item in c else "-" for c in costs)
+        lines += _row(item, ca, cb)
+    lines += _row("Total", money(a["cost"]["total"]), money(b["cost"]["total"]))
+
+    lines.append("Deploy")
+    steps = [_steps(p["deploy"]) for p in (a, b)]
+    for step in list(dict.fromkeys([*steps[0], *steps[1]])):
+        da, db = (f"{s[step]} s" if step in s else "-" for s in steps)
+        lines += _row(step, da, db)
+
+    ra = {_resource_key(r, sa): r for r in a["resources"]}
+    rb = {_resource_key(r, sb): r for r in b["resources"]}
+    for stack, mine, theirs in ((sa, ra, rb), (sb, rb, ra)):
+        only = [r for k, r in mine.items() if k not in theirs]
+        lines.append(f"Resources only in {stack}: {len(only)}")
+        lines += [f"{INDENT}{r['display_type']}  {r['name']}" for r in only]
+
+    lines.append("Settings that differ (beyond the stack's name in names and tags)")
+    differ = 0
+    for k, r in ra.items():
+        other = rb.get(k)
+        if other is None:
+            continue
+        keys = list(dict.fromkeys([*r["settings"], *other["settings"]]))
+        changed = [
+            s for s in keys if _renamed(r["settings"].get(s), sa, sb) != other["settings"].get(s)
+        ]
+        changed_flags = r["flags"] != other["flags"]
+        if not changed and not changed_flags:
+            continue
+        differ += 1
+        lines.append(f"{INDENT}{r['display_type']}  {r['name']}")
+        if changed_flags:
+            lines += _row(
+                "flags", "; ".join(r["flags"]) or "-", "; ".join(other["flags"]) or "-", 2
+            )
+        for s in changed:
+            lines += _row(s, r["settings"].get(s, "-"), other["settings"].get(s, "-"), 2)
+    if not differ:
+        lines.append(f"{INDENT}none")
+    return "\n".join(lines) + "\n"
+
+
+def _renamed(value: str | None, old: str, new: str) -> str | None:
+    """`value` as it would read in the other stack if only the stack name changed."""
+    return value.replace(old, new) if value is not None else None
+
+
+def _cost_by_item(cost: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in cost["items"]:
+        out[item["item"]] = round(out.get(item["item"], 0) + item["monthly"], 2)
+    return out
+
+
+def _cost_order(*plans: dict[str, Any]) -> Any:
+    order: dict[str, int] = {}
+    for p in plans:
+        for item in p["cost"]["items"]:
+            order.setdefault(item["item"], len(order))
+    return lambda item: order[item]
+
+
+def _steps(deploy: dict[str, Any]) -> dict[str, int]:
+    if not deploy["services"]:
+        return {}
+    slowest = max(deploy["services"], key=lambda s: s["total"])
+    return {**{s["step"]: s["seconds"] for s in slowest["steps"]}, "total": slowest["total"]}
