@@ -1,0 +1,428 @@
+"""`python -m tools.plan`: the offline plan of a stack (resources, idle cost, deploy time).
+
+What a reviewer relies on: each committed stack's plan is kept in tests/snapshots/<stack>.txt, so a
+change to the infrastructure shows as a readable diff (update them with
+`python -m tools.plan --update-snapshots`); the dev stack stays at or under $31 a month idle and
+every stack deploys in 75 s or less, both computed from what the program registers; the JSON says
+what the text says; config errors read exactly as `pulumi up` prints them, with exit status 1.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import itertools
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.service import rolling_deploy_model
+from stack_config import ConfigError, load_config
+from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, load_stack_config
+from tools.plan import cost, render
+from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
+from tools.plan.model import Project, find_project, plan_of
+from tools.plan.refs import Index
+from tools.plan.tree import tree
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = find_project(ROOT)
+STACKS = PROJECT.stacks()
+DEV_IDLE_BUDGET_USD = 31  # dev is about $30 a month idle; more means something got expensive
+DEPLOY_BUDGET_S = 75  # one rolling deploy, as components/service.py promises
+
+
+@pytest.fixture(scope="module")
+def plans(run_stack: Callable[..., ProgramRun]) -> dict[str, dict[str, Any]]:
+    """The plan of every committed stack, from the session's cached program runs."""
+    return {stack: plan_of(run_stack(stack), PROJECT) for stack in STACKS}
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+# --- snapshots -----------------------------------------------------------------------------------
+
+
+def test_the_committed_stacks_are_found() -> None:
+    assert {"dev", "prod"} <= set(STACKS), f"expected dev and prod among {STACKS}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_matches_its_snapshot(plans: dict[str, dict[str, Any]], stack: str) -> None:
+    path = snapshot_path(PROJECT, stack)
+    assert path.exists(), f"no snapshot for stack {stack}: run `{UPDATE_COMMAND}` and commit it"
+    want, got = path.read_text(), render.render(plans[stack])
+    if got != want:
+        diff = difflib.unified_diff(
+            want.splitlines(), got.splitlines(), f"{path.name} (committed)", "plan now", lineterm=""
+        )
+        shown = "\n".join(list(diff)[:80])
+        pytest.fail(
+            f"the plan of stack {stack} changed. If the change is intended, run "
+            f"`{UPDATE_COMMAND}` and commit the diff:\n{shown}"
+        )
+
+
+def test_every_snapshot_belongs_to_a_stack() -> None:
+    stale = [
+        p.name for p in snapshot_path(PROJECT, "x").parent.glob("*.txt") if p.stem not in STACKS
+    ]
+    assert not stale, f"snapshots without a Pulumi.<stack>.yaml: {stale}; run `{UPDATE_COMMAND}`"
+
+
+def test_the_order_does_not_depend_on_registration_order(dev: ProgramRun) -> None:
+    shuffled = list(dev.resources)
+    random.Random(7).shuffle(shuffled)
+    again = plan_of(replace(dev, resources=shuffled), PROJECT)
+    assert render.render(again) == render.render(plan_of(dev, PROJECT))
+
+
+# --- cost ----------------------------------------------------------------------------------------
+
+
+def test_dev_costs_at_most_31_dollars_a_month_idle(
+    plans: dict[str, dict[str, Any]], dev: ProgramRun
+) -> None:
+    estimate = plans["dev"]["cost"]
+    names = {r.name for r in dev.resources}
+    for item in estimate["items"]:
+        assert set(item["resources"]) <= names, f"{item['item']} prices resources dev lacks"
+    assert estimate["total"] == pytest.approx(sum(i["monthly"] for i in estimate["items"]))
+    assert estimate["total"] <= DEV_IDLE_BUDGET_USD, (
+        f"dev costs ${estimate['total']:.2f}/month idle, over ${DEV_IDLE_BUDGET_USD}: "
+        + "; ".join(f"{i['item']} ${i['monthly']:.2f}" for i in estimate["items"])
+    )
+
+
+def test_dev_pays_for_the_load_balancer_its_addresses_and_one_spot_task(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    items = {i["item"]: i for i in plans["dev"]["cost"]["items"]}
+    assert items["Application Load Balancer"]["monthly"] == 16.43
+    assert items["Public IPv4: load balancer"]["quantity"] == 2, "one address per AZ"
+    assert items["Public IPv4: tasks"]["quantity"] == 1, "the one task has a public IP"
+    assert "Fargate Spot X86_64" in items and "NAT gateway" not in items
+
+
+def fake(
+    type_: str, name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None = None
+) -> RegisteredResource:
+    """A registered resource as the mocks record it (ID `<name>-id`, ARN `arn:<name>`)."""
+    return RegisteredResource(
+        type=type_,
+        name=name,
+        urn=f"urn:pulumi:t::p::{type_}::{name}",
+        id=f"{name}-id",
+        inputs=inputs,
+        outputs={**inputs, "arn": f"arn:{name}", **(outputs or {})},
+        custom=True,
+        parent="",
+        provider="",
+        protect=False,
+        ignore_changes=[],
+        depends_on=[],
+        delete_before_replace=False,
+        retain_on_delete=False,
+    )
+
+
+def synthetic() -> list[RegisteredResource]:
+    return [
+        fake("aws:lb/loadBalancer:LoadBalancer", "public-alb", {"subnets": ["a", "b", "c"]}),
+        fake(
+            "aws:lb/loadBalancer:LoadBalancer",
+            "inner-alb",
+            {"internal": True, "subnets": ["a", "b"]},
+        ),
+        fake("aws:ec2/eip:Eip", "nat-ip", {"domain": "vpc"}),
+        fake("aws:ec2/natGateway:NatGateway", "nat", {"allocationId": "nat-ip-id"}),
+        fake(
+            "aws:ec2/vpcEndpoint:VpcEndpoint",
+            "ecr",
+            {
+                "vpcEndpointType": "Interface",
+                "serviceName": "com.amazonaws.us-east-1.ecr.api",
+                "subnetIds": ["a", "b"],
+            },
+        ),
+        fake("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", {"vpcEndpointType": "Gateway"}),
+        fake(
+            "aws:ecs/taskDefinition:TaskDefinition",
+            "arm-task",
+            {
+                "cpu": "1024",
+                "memory": "2048",
+                "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+            },
+        ),
+        fake(
+            "aws:ecs/service:Service",
+            "arm-svc",
+            {
+                "taskDefinition": "arn:arm-task",
+                "desiredCount": 3,
+                "launchType": "FARGATE",
+                "networkConfiguration": {"assignPublicIp": True},
+            },
+            {"name": "arm-svc-1"},
+        ),
+        fake("aws:ecs/taskDefinition:TaskDefinition", "x86-task", {"cpu": "256", "memory": "512"}),
+        fake(
+            "aws:ecs/service:Service",
+            "x86-svc",
+            {
+                "taskDefinition": "arn:x86-task",
+                "desiredCount": 5,
+                "capacityProviderStrategies": [
+                    {"capacityProvider": "FARGATE", "base": 1, "weight": 0},
+                    {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 1},
+                ],
+            },
+            {"name": "x86-svc-1"},
+        ),
+        fake(
+            "aws:appautoscaling/target:Target",
+            "x86-scaling",
+            {
+                "serviceNamespace": "ecs",
+                "resourceId": "service/c/x86-svc-1",
+                "minCapacity": 3,
+                "maxCapacity": 9,
+            },
+        ),
+        fake("aws:cloudwatch/metricAlarm:MetricAlarm", "slow", {"period": 60}),
+        fake("aws:cloudwatch/metricAlarm:MetricAlarm", "fast", {"period": 10}),
+    ]
+
+
+def test_the_cost_model_adds_up_a_synthetic_stack() -> None:
+    estimate = cost.estimate(Index(synthetic()), "us-east-1")
+    got = {(i["item"], i["note"]): (i["quantity"], i["monthly"]) for i in estimate["items"]}
+    # Each: quantity x hourly price x 730 h, rounded to the cent.
+    want = {
+        ("Application Load Balancer", ""): (2, 32.86),  # 2 x 0.0225 x 730 = 16.425 each
+        ("Public IPv4: load balancer", "one per AZ"): (3, 10.95),  # internal: none
+        ("NAT gateway", ""): (1, 32.85),
+        ("Public IPv4: NAT gateway", ""): (1, 3.65),
+        ("Interface VPC endpoints", "ecr.api, one per AZ"): (2, 14.60),  # gateway: free
+        # 3 x (1 vCPU x 0.03238 + 2 GB x 0.00356) x 730 = 86.505
+        ("Fargate on-demand ARM64", "1 vCPU + 2 GB"): (3, 86.51),
+        ("Public IPv4: tasks", ""): (3, 10.95),
+        # autoscaling minimum 3: the on-demand base of 1, then 2 on Spot
+        ("Fargate on-demand X86_64", "0.25 vCPU + 0.5 GB"): (1, 9.01),  # 0.0123425 x 730
+        ("Fargate Spot X86_64", "0.25 vCPU + 0.5 GB, 70% off"): (2, 5.41),  # x 0.3
+        ("CloudWatch alarms", ""): (1, 0.10),
+        ("CloudWatch alarms", "high resolution"): (1, 0.30),
+    }
+    assert got == want
+    assert estimate["total"] == pytest.approx(sum(m for _, m in want.values()))
+    assert Decimal(str(estimate["total"])) == Decimal("207.19")
+
+
+def test_traffic_dependent_charges_are_named_not_priced() -> None:
+    excluded = " ".join(cost.estimate(Index(synthetic()), "us-east-1")["excluded"])
+    for charge in (
+        "capacity units",
+        "NAT gateway data processing",
+        "endpoint data processing",
+        "data transfer out",
+    ):
+        assert charge in excluded
+
+
+@pytest.mark.parametrize(
+    ("count", "strategy", "want"),
+    [
+        (1, [("FARGATE", 0, 0), ("FARGATE_SPOT", 0, 1)], {"FARGATE_SPOT": 1}),
+        (2, [("FARGATE", 2, 0), ("FARGATE_SPOT", 0, 1)], {"FARGATE": 2}),
+        (5, [("FARGATE", 1, 1), ("FARGATE_SPOT", 0, 3)], {"FARGATE": 2, "FARGATE_SPOT": 3}),
+        (3, [("FARGATE", 0, 1), ("FARGATE_SPOT", 0, 1)], {"FARGATE": 2, "FARGATE_SPOT": 1}),
+        (4, [], {"FARGATE": 4}),
+    ],
+)
+def test_tasks_spread_over_capacity_providers_as_ecs_places_them(
+    count: int, strategy: list[tuple[str, int, int]], want: dict[str, int]
+) -> None:
+    strategies = [{"capacityProvider": cp, "base": b, "weight": w} for cp, b, w in strategy]
+    assert cost.split_by_capacity_provider(count, strategies) == want
+
+
+# --- deploy time ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_deploy_time_is_what_the_service_component_models(
+    plans: dict[str, dict[str, Any]], stack: str
+) -> None:
+    services = plans[stack]["deploy"]["services"]
+    assert services, f"stack {stack} has no ECS service to deploy"
+    for service in services:
+        steps = {s["step"]: s["seconds"] for s in service["steps"]}
+        assert steps == rolling_deploy_model(), (
+            f"{stack}/{service['service']}: the registered target group and task definition give "
+            f"{steps}, components.service.rolling_deploy_model() says {rolling_deploy_model()}"
+        )
+        assert service["total"] <= DEPLOY_BUDGET_S, (
+            f"{stack}/{service['service']} deploys in {service['total']} s, "
+            f"over {DEPLOY_BUDGET_S} s"
+        )
+
+
+# --- the resource tree ---------------------------------------------------------------------------
+
+
+def settings_of(plan: dict[str, Any], type_: str, name: str) -> dict[str, str]:
+    found = [r for r in plan["resources"] if r["type"] == type_ and r["name"] == name]
+    assert len(found) == 1, f"expected one {type_} {name} in the plan, found {len(found)}"
+    return found[0]["settings"]
+
+
+def test_the_tree_shows_where_tasks_run_and_whether_they_are_public(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    dev = settings_of(plans["dev"], "aws:ecs/service:Service", "app-svc")
+    prod = settings_of(plans["prod"], "aws:ecs/service:Service", "app-svc")
+    assert (dev["public IP"], prod["public IP"]) == ("yes", "no"), "only dev tasks are public"
+    assert dev["subnets"].startswith("2 public:") and prod["subnets"].startswith("2 private:")
+    assert "autoscaled 2 to 6" in prod["tasks"]
+
+
+def test_the_tree_shows_every_protected_resource_as_protected(
+    plans: dict[str, dict[str, Any]], prod: ProgramRun
+) -> None:
+    flagged = {r["urn"] for r in plans["prod"]["resources"] if "protected" in r["flags"]}
+    assert flagged == {r.urn for r in prod.resources if r.protect}
+
+
+def test_the_tree_puts_every_resource_under_its_component(plans: dict[str, dict[str, Any]]) -> None:
+    resources = plans["prod"]["resources"]
+    for before, after in itertools.pairwise(resources):
+        assert after["depth"] <= before["depth"] + 1, f"{after['urn']} is not under its parent"
+
+
+def test_an_unknown_resource_type_prints_its_type_name_and_simple_inputs() -> None:
+    widget = fake(
+        "aws:newservice/widget:Widget",
+        "my-widget",
+        {"size": 3, "mode": "fast", "password": "hunter2", "nested": {"a": 1}},
+    )
+    (entry,) = tree(Index([widget]))
+    assert (entry["display_type"], entry["name"]) == ("aws:newservice:Widget", "my-widget")
+    assert entry["settings"] == {"mode": "fast", "size": "3"}, "no secrets, no nested values"
+
+
+def test_ids_and_arns_print_as_the_names_of_their_resources(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    text = render.render(plans["prod"])
+    made_up = re.findall(r"\b(?:subnet|sg|vpc|igw|rtb|nat|eipalloc)-[0-9a-f]{8,}|arn:aws:\S+", text)
+    assert not made_up, f"the plan shows mock values instead of resource names: {made_up[:5]}"
+    assert ACCOUNT_ID not in text, "the plan shows the mocks' account ID"
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_json_says_what_the_text_says() -> None:
+    code, text, _ = cli("dev", "-q")
+    assert code == 0
+    code, doc, _ = cli("dev", "--json", "-q")
+    assert code == 0
+    assert render.render(json.loads(doc)) == text
+
+
+def test_progress_goes_to_stderr_and_the_plan_to_stdout() -> None:
+    code, out, err = cli("dev")
+    assert code == 0
+    assert out.startswith("Plan of stack dev") and "plan:" not in out
+    assert re.search(r"^plan: dev: \d+ resources .* \(\d+\.\d s\)$", err, re.M), err
+
+
+def test_compare_shows_both_stacks_side_by_side(plans: dict[str, dict[str, Any]]) -> None:
+    code, out, _ = cli("--compare", "dev", "prod", "-q")
+    assert code == 0
+    assert re.search(r"^\s+dev\s+prod$", out, re.M), "a header with both stacks"
+    dev_total, prod_total = (render.money(plans[s]["cost"]["total"]) for s in ("dev", "prod"))
+    total = rf"^  Total\s+{re.escape(dev_total)}\s+{re.escape(prod_total)}$"
+    assert re.search(total, out, re.M), "both totals on one line"
+    assert re.search(r"^    public IP\s+yes\s+no$", out, re.M), "the settings that differ"
+    assert "Resources only in prod" in out
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """This project with its own stacks: the program and Pulumi.yaml linked, no stack files."""
+    for entry in ("__main__.py", "Pulumi.yaml", "components", "stack_config.py", "app"):
+        (tmp_path / entry).symlink_to(ROOT / entry)
+    return tmp_path
+
+
+def test_config_errors_print_as_pulumi_up_prints_them_and_exit_1(project_copy: Path) -> None:
+    (project_copy / "Pulumi.broken.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  fargate-app:cpu: 300\n  fargate-app:spto: true\n"
+    )
+    with pytest.raises(ConfigError) as expected:
+        load_config(load_stack_config(project_copy, "broken"), stack="broken")
+    code, out, err = cli("-C", str(project_copy), "broken", "-q")
+    assert (code, out) == (1, "")
+    assert err == f"error: {expected.value}\n"
+    code, out, _ = cli("-C", str(project_copy), "broken", "--json", "-q")
+    assert code == 1
+    assert json.loads(out) == {"error": str(expected.value), "problems": expected.value.problems}
+
+
+def test_any_stack_file_can_be_planned(project_copy: Path) -> None:
+    (project_copy / "Pulumi.staging.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  fargate-app:vpcEndpoints: true\n"
+        "  fargate-app:cpuArchitecture: ARM64\n"
+    )
+    code, out, _ = cli("-C", str(project_copy), "staging", "--json", "-q")
+    assert code == 0
+    items = {i["item"]: i for i in json.loads(out)["cost"]["items"]}
+    assert items["Fargate on-demand ARM64"]["quantity"] == 1
+    endpoint_azs = sum(
+        i["quantity"] for i in items.values() if i["item"] == "Interface VPC endpoints"
+    )
+    assert endpoint_azs >= 2, "interface endpoints are priced per AZ"
+
+
+def test_an_unknown_stack_is_a_usage_error_that_names_the_stacks() -> None:
+    code, out, err = cli("qa", "-q")
+    assert (code, out) == (2, "")
+    assert "no stack 'qa'" in err and all(s in err for s in STACKS)
+
+
+def test_no_stack_is_a_usage_error() -> None:
+    code, _, err = cli("-q")
+    assert code == 2 and "name one stack" in err
+
+
+def test_snapshots_update_with_one_command(project_copy: Path) -> None:
+    (project_copy / "Pulumi.dev.yaml").symlink_to(ROOT / "Pulumi.dev.yaml")
+    stale = project_copy / "tests" / "snapshots" / "gone.txt"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old\n")
+    code, out, _ = cli("-C", str(project_copy), "--update-snapshots", "-q")
+    assert code == 0, out
+    assert (
+        (project_copy / "tests" / "snapshots" / "dev.txt")
+        .read_text()
+        .startswith("Plan of stack dev")
+    )
+    assert not stale.exists() and "gone.txt: removed" in out
+
+
+def test_the_project_is_found_from_the_working_directory(project_copy: Path) -> None:
+    (project_copy / "docs").mkdir()
+    assert find_project(project_copy / "docs") == Project.at(project_copy.resolve())
