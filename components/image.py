@@ -7,9 +7,10 @@ image by digest: a deploy happens exactly when the image changed.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
+import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,13 @@ import pulumi_docker as docker
 
 TAG_HASH_CHARS = 16  # 64 bits of the content hash: collisions are not a practical concern
 # Always left out of the content hash: caches that change without changing the image.
-ALWAYS_IGNORED = ("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+ALWAYS_IGNORED = (
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/.ruff_cache",
+)
 
 
 @dataclass(frozen=True)
@@ -34,29 +41,63 @@ class ImageRef:
     digest: str | None = None
 
 
-def _ignored(rel: str, patterns: list[str]) -> bool:
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as Docker reads it: `*` and `?` stay within a path segment, `**`
+    spans segments."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[" and "]" in pattern[i:]:
+            close = pattern.index("]", i)
+            out, i = out + "[" + pattern[i + 1 : close].replace("!", "^", 1) + "]", close + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + "$")
+
+
+def dockerignore_rules(context: str | Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """(re-include, pattern) pairs in file order, then the caches that never count."""
+    rules: list[tuple[bool, re.Pattern[str]]] = []
+    ignore_file = Path(context) / ".dockerignore"
+    lines = ignore_file.read_text().splitlines() if ignore_file.exists() else []
+    for line in [*lines, *ALWAYS_IGNORED]:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = posixpath.normpath(line.removeprefix("!").strip().lstrip("/"))
+        rules.append((negate, _pattern_regex(pattern)))
+    return rules
+
+
+def sent_to_docker(rel: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Whether Docker sends `rel` in the build context: the last matching rule wins, and a rule
+    that matches a directory matches everything under it."""
     parts = rel.split("/")
-    for pattern in patterns:
-        p = pattern.rstrip("/")
-        if fnmatch.fnmatch(rel, p) or any(fnmatch.fnmatch(part, p) for part in parts):
-            return True
-    return False
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    excluded = False
+    for negate, regex in rules:
+        if any(regex.match(prefix) for prefix in prefixes):
+            excluded = not negate
+    return not excluded
 
 
-def context_hash(context: str | Path, platform: str) -> str:
-    """A hash of every file the Docker build sees (honouring .dockerignore) and the platform."""
+def context_hash(context: str | Path, platform: str, dockerfile: str = "Dockerfile") -> str:
+    """A hash of every file the Docker build sees (as .dockerignore decides), the Dockerfile
+    (which Docker always reads, ignored or not) and the platform."""
     root = Path(context)
-    patterns = list(ALWAYS_IGNORED)
-    ignore_file = root / ".dockerignore"
-    if ignore_file.exists():
-        for line in ignore_file.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and not line.startswith("!"):
-                patterns.append(line.removeprefix("/"))
+    rules = dockerignore_rules(root)
     digest = hashlib.sha256(platform.encode())
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        if rel == ".dockerignore" or not _ignored(rel, patterns):
+        if rel == dockerfile or sent_to_docker(rel, rules):
             digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
