@@ -1,13 +1,15 @@
 """fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
 
-config -> network -> image -> roles -> cluster -> load balancer -> service -> scheduled jobs
--> outputs
+config -> network -> image -> secrets -> roles -> cluster -> load balancer -> alarm topic
+-> service (with its deployment alarms) -> alarms -> scheduled jobs -> outputs
 """
 
 import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import AccessLogBucket, AccessLogBucketArgs
+from components.alarm_topic import AlarmTopic, AlarmTopicArgs
+from components.alarms import Alarms, AlarmsArgs
 from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
@@ -16,6 +18,7 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.roles import TaskRoles, TaskRolesArgs
 from components.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
+from components.secrets import AppSecrets, AppSecretsArgs
 from components.service import FargateService, FargateServiceArgs
 from stack_config import ConfigError, from_pulumi
 
@@ -50,7 +53,19 @@ image = ContainerImage(
     ContainerImageArgs(platform=cfg.platform, prebuilt=cfg.image, protect=cfg.deletion_protection),
     opts,
 )
-roles = TaskRoles("app", TaskRolesArgs(), opts)
+secrets = AppSecrets(
+    "app", AppSecretsArgs(values=cfg.secret_values, protect=cfg.deletion_protection), opts
+)
+secret_arns = {**cfg.secrets, **secrets.arns}  # env var name -> ARN, injected by ECS at start
+roles = TaskRoles(
+    "app",
+    TaskRolesArgs(
+        secret_arns=tuple(secret_arns.values()),
+        enable_exec=cfg.enable_exec,
+        load_balancer_infrastructure=cfg.deployment_strategy != "rolling",
+    ),
+    opts,
+)
 cluster = Cluster(
     "cluster",
     ClusterArgs(container_insights=cfg.container_insights),
@@ -89,6 +104,10 @@ if certificate:
         ),
         opts,
     )
+# Protected (prod-grade) stacks also encrypt alarm notifications with their own key ($1 a month).
+alarm_topic = AlarmTopic(
+    "alarms", AlarmTopicArgs(email=cfg.alarm_email, encrypted=cfg.deletion_protection), opts
+)
 service = FargateService(
     "app",
     FargateServiceArgs(
@@ -117,6 +136,25 @@ service = FargateService(
         on_demand_base=cfg.on_demand_base,
         log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
+        secrets=secret_arns,
+        enable_exec=cfg.enable_exec,
+        deployment_strategy=cfg.deployment_strategy,
+        bake_time_minutes=cfg.bake_time_minutes,
+        canary_percent=cfg.canary_percent,
+        infrastructure_role_arn=roles.infrastructure_role_arn,
+        lb_arn_suffix=lb.arn_suffix,
+        alarm_topic_arn=alarm_topic.topic_arn,
+    ),
+    opts,
+)
+Alarms(
+    "app",
+    AlarmsArgs(
+        topic_arn=alarm_topic.topic_arn,
+        cluster_name=cluster.cluster_name,
+        service_name=service.service_name,
+        lb_arn_suffix=lb.arn_suffix,
+        target_group_arn_suffixes=tuple(service.target_group_arn_suffixes),
     ),
     opts,
 )

@@ -1,8 +1,12 @@
-"""Roles: the task execution role (ECS's agent pulls the image, writes logs) and the app's own role.
+"""Roles: the task execution role (ECS's agent pulls the image, writes logs, reads the app's
+secrets), the app's own role, and, for blue/green and canary deploys, the ECS infrastructure role.
 
-Both trust only ecs-tasks.amazonaws.com acting for this account, so another account's task cannot
-assume them (the confused-deputy guard AWS recommends:
+The task roles trust only ecs-tasks.amazonaws.com acting for this account, so another account's task
+cannot assume them (the confused-deputy guard AWS recommends:
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html#create_task_iam_policy_and_role).
+The infrastructure role trusts ecs.amazonaws.com for this account, with the AWS managed policy ECS
+needs to shift load balancer traffic:
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
 """
 
 from __future__ import annotations
@@ -13,9 +17,47 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.secrets import read_statements
+
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
+ECS_PRINCIPAL = "ecs.amazonaws.com"
 # The AWS managed policy for the ECS agent: pull from ECR and write to CloudWatch Logs.
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+# What ECS needs to move traffic between target groups during blue/green and canary deploys
+# (modify the production listener rule, describe target groups and health). No service-role/ path.
+LOAD_BALANCER_INFRASTRUCTURE_POLICY = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+# ECS Exec: the SSM agent in the task opens its session channels with these, and nothing else.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-required-iam-permissions
+EXEC_ACTIONS = (
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+EXEC_SID = "EcsExecSessionChannelsAwsOffersNoResourceScopeForThese"
+
+
+def exec_statements() -> list[dict]:
+    """The task role's grant for ECS Exec. ssmmessages has no resource types, so "*" is the only
+    resource IAM accepts; the actions are what limits it."""
+    return [{"Sid": EXEC_SID, "Effect": "Allow", "Action": list(EXEC_ACTIONS), "Resource": "*"}]
+
+
+def ecs_infrastructure_trust_policy(account_id: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EcsOfThisAccountShiftsLoadBalancerTraffic",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ECS_PRINCIPAL},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
+        }
+    )
 
 
 def ecs_tasks_trust_policy(account_id: str, partition: str, region: str) -> str:
@@ -47,17 +89,31 @@ class TaskRolesArgs:
     task_policy_statements: IAM statements the app itself needs (each with a Sid saying why, and
         specific resources). Default none: the sample app calls no AWS API, so its role can do
         nothing; least privilege starts at zero.
+    secret_arns: Secrets Manager secret and SSM parameter ARNs the container gets as `secrets`;
+        the execution role may read exactly these (see components.secrets). Default none: no
+        statement at all.
+    enable_exec: let the task role open ECS Exec sessions (four ssmmessages actions). Default
+        False: nobody can shell into a task.
+    load_balancer_infrastructure: create the role ECS assumes to shift load balancer traffic in
+        blue/green and canary deploys. Default False: rolling deploys need no such role.
     """
 
     task_policy_statements: tuple[dict, ...] = field(default_factory=tuple)
+    secret_arns: tuple[pulumi.Input[str], ...] = field(default_factory=tuple)
+    enable_exec: bool = False
+    load_balancer_infrastructure: bool = False
 
 
 class TaskRoles(pulumi.ComponentResource):
-    """Execution role (AWS managed execution policy) and a separate, least-privilege task role.
+    """Execution role (AWS managed execution policy, plus reading the app's secrets), a separate,
+    least-privilege task role, and the ECS infrastructure role when asked.
 
     Outputs:
-        execution_role_arn, execution_role_name: for the task definition and extra grants.
-        task_role_arn, task_role_name: the app's own role.
+        execution_role_arn, execution_role_name: for the task definition and extra grants. The ARN
+            resolves only once the role's policies exist, so a task that uses it never starts
+            without them.
+        task_role_arn, task_role_name: the app's own role (ARN likewise after its policies).
+        infrastructure_role_arn: the ECS infrastructure role for load balancers, or None.
     """
 
     def __init__(
@@ -73,32 +129,78 @@ class TaskRoles(pulumi.ComponentResource):
 
         execution = aws.iam.Role(
             f"{name}-exec",
-            description="ECS agent: pulls the app's image and writes its logs",
+            description="ECS agent: pulls the app's image, writes its logs, reads its secrets",
             assume_role_policy=trust,
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-exec-policy", role=execution.name, policy_arn=EXECUTION_POLICY_ARN, opts=child
-        )
+        execution_grants: list[pulumi.Resource] = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-exec-policy",
+                role=execution.name,
+                policy_arn=EXECUTION_POLICY_ARN,
+                opts=child,
+            )
+        ]
+        if args.secret_arns:
+            execution_grants.append(
+                aws.iam.RolePolicy(
+                    f"{name}-exec-secrets",
+                    role=execution.name,
+                    policy=pulumi.Output.all(*args.secret_arns).apply(
+                        lambda arns: json.dumps(
+                            {"Version": "2012-10-17", "Statement": read_statements(arns)}
+                        )
+                    ),
+                    opts=child,
+                )
+            )
         task = aws.iam.Role(
             f"{name}-task",
             description="The app's own AWS permissions (none unless granted)",
             assume_role_policy=trust,
             opts=child,
         )
+        task_grants: list[pulumi.Resource] = []
         if args.task_policy_statements:
-            aws.iam.RolePolicy(
-                f"{name}-task-policy",
-                role=task.name,
-                policy=json.dumps(
-                    {"Version": "2012-10-17", "Statement": list(args.task_policy_statements)}
-                ),
+            task_grants.append(
+                aws.iam.RolePolicy(
+                    f"{name}-task-policy",
+                    role=task.name,
+                    policy=json.dumps(
+                        {"Version": "2012-10-17", "Statement": list(args.task_policy_statements)}
+                    ),
+                    opts=child,
+                )
+            )
+        if args.enable_exec:
+            # Its own policy, so switching exec off removes exactly this grant.
+            task_grants.append(
+                aws.iam.RolePolicy(
+                    f"{name}-task-exec",
+                    role=task.name,
+                    policy=json.dumps({"Version": "2012-10-17", "Statement": exec_statements()}),
+                    opts=child,
+                )
+            )
+        self.infrastructure_role_arn: pulumi.Output[str] | None = None
+        if args.load_balancer_infrastructure:
+            infrastructure = aws.iam.Role(
+                f"{name}-ecs-infra",
+                description="ECS: shifts load balancer traffic in blue/green and canary deploys",
+                assume_role_policy=ecs_infrastructure_trust_policy(account_id),
                 opts=child,
             )
+            attachment = aws.iam.RolePolicyAttachment(
+                f"{name}-ecs-infra-policy",
+                role=infrastructure.name,
+                policy_arn=f"arn:{partition}:iam::aws:policy/{LOAD_BALANCER_INFRASTRUCTURE_POLICY}",
+                opts=child,
+            )
+            self.infrastructure_role_arn = _after(infrastructure.arn, [attachment])
 
-        self.execution_role_arn: pulumi.Output[str] = execution.arn
+        self.execution_role_arn: pulumi.Output[str] = _after(execution.arn, execution_grants)
         self.execution_role_name: pulumi.Output[str] = execution.name
-        self.task_role_arn: pulumi.Output[str] = task.arn
+        self.task_role_arn: pulumi.Output[str] = _after(task.arn, task_grants)
         self.task_role_name: pulumi.Output[str] = task.name
         self.register_outputs(
             {
@@ -106,5 +208,14 @@ class TaskRoles(pulumi.ComponentResource):
                 "execution_role_name": self.execution_role_name,
                 "task_role_arn": self.task_role_arn,
                 "task_role_name": self.task_role_name,
+                "infrastructure_role_arn": self.infrastructure_role_arn,
             }
         )
+
+
+def _after(arn: pulumi.Output[str], grants: list[pulumi.Resource]) -> pulumi.Output[str]:
+    """`arn`, resolving only once `grants` exist: whatever uses it depends on them too (a role
+    without its policies would fail a task's start, or leave a deleted service draining)."""
+    if not grants:
+        return arn
+    return pulumi.Output.all(arn, *[g.id for g in grants]).apply(lambda a: a[0])

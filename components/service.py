@@ -4,16 +4,25 @@ A deploy is a rolling replacement that never drops below the desired count (100%
 200% maximum), so even a single-task service has no downtime. The timings below are chosen so one
 rolling deploy models at 75 s (see `rolling_deploy_model`), against 6+ minutes with the ALB's
 defaults (30 s health check interval x 5, 300 s drain).
+
+With `deployment_strategy` blueGreen or canary, ECS's native strategies replace the rolling update:
+the new tasks start in an alternate target group, ECS shifts the listener rule's weights to it (all
+at once, or `canary_percent` first), keeps the old tasks for the bake time, then removes them
+(`traffic_shift_deploy_model`). Either way, a deploy that trips the 5xx-rate or unhealthy-hosts
+alarm (components.alarms) rolls back.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import deploy_alarm_specs, notify
 from components.naming import bounded
 
 CONTAINER_NAME = "app"
@@ -39,8 +48,27 @@ MAX_PERCENT = 200  # ...so start the new ones alongside the old
 SCALE_OUT_COOLDOWN_S = 60  # react to load within a minute
 SCALE_IN_COOLDOWN_S = 300  # remove capacity slowly, so a brief lull does not cause flapping
 TMP_VOLUME = "tmp"  # the only writable path: the root filesystem is read-only
+# ECS Exec's SSM agent writes under these paths. AWS documents exec as unsupported with a read-only
+# root filesystem; giving the agent these writable volumes is the known way to keep both
+# (aws-containers/amazon-ecs-exec-checker#71, containers-roadmap#1359). Mounted only with exec.
+EXEC_AGENT_VOLUMES = {
+    "exec-managed-agents": "/managed-agents",
+    "exec-ssm-state": "/var/lib/amazon/ssm",
+    "exec-ssm-logs": "/var/log/amazon/ssm",
+}
+# The app image's numeric non-root user and group (app/Dockerfile: USER 10001:10001). Stated in the
+# task definition too, so ECS, Security Hub (ECS.20) and the policy pack can see it is not root.
+APP_USER = "10001:10001"
 # Typical time from RunTask to a container answering, for a small image on Fargate (pull + start).
 TYPICAL_TASK_LAUNCH_S = 45
+DEPLOYMENT_STRATEGIES = {"rolling": "ROLLING", "blueGreen": "BLUE_GREEN", "canary": "CANARY"}
+# ALB weighted forward: the production target group takes everything until ECS shifts traffic.
+FULL_WEIGHT, NO_WEIGHT = 100, 0
+# A listener rule change reaches the ALB's nodes within seconds.
+TRAFFIC_SHIFT_S = 5
+# `pulumi up` waits for each deploy (wait_for_steady_state), by default up to 20 minutes; a
+# blueGreen or canary deploy gets its modelled length plus those 20, so a long bake cannot time out.
+DEPLOY_TIMEOUT_MARGIN_MIN = 20
 
 
 def rolling_deploy_model(launch_s: int = TYPICAL_TASK_LAUNCH_S) -> dict[str, int]:
@@ -52,6 +80,60 @@ def rolling_deploy_model(launch_s: int = TYPICAL_TASK_LAUNCH_S) -> dict[str, int
         "drain": DEREGISTRATION_DELAY_S,
         "stop": APP_GRACEFUL_TIMEOUT_S,
     }
+
+
+def traffic_shift_deploy_model(
+    strategy: str, bake_time_minutes: int, launch_s: int = TYPICAL_TASK_LAUNCH_S
+) -> dict[str, int]:
+    """Seconds one blueGreen or canary deploy takes, itemised: the new tasks launch and pass their
+    health checks in the alternate target group; a canary first gets its share of traffic and bakes;
+    all traffic shifts; both revisions run for the bake time; then the old tasks drain and stop.
+    (ECS watches the deployment alarms throughout.)"""
+    if strategy not in ("blueGreen", "canary"):
+        raise ValueError(f"{strategy!r} shifts no traffic; see rolling_deploy_model")
+    bake_s = bake_time_minutes * 60
+    canary = (
+        {"canary_shift": TRAFFIC_SHIFT_S, "canary_bake": bake_s} if strategy == "canary" else {}
+    )
+    return {
+        "launch": launch_s,
+        "healthy": HEALTHY_THRESHOLD * HEALTH_CHECK_INTERVAL_S,
+        **canary,
+        "shift": TRAFFIC_SHIFT_S,
+        "bake": bake_s,
+        "drain": DEREGISTRATION_DELAY_S,
+        "stop": APP_GRACEFUL_TIMEOUT_S,
+    }
+
+
+def deploy_model(
+    strategy: str, bake_time_minutes: int = 0, launch_s: int = TYPICAL_TASK_LAUNCH_S
+) -> dict[str, int]:
+    """Seconds one deploy takes under `strategy` (rolling, blueGreen or canary), itemised."""
+    if strategy == "rolling":
+        return rolling_deploy_model(launch_s)
+    return traffic_shift_deploy_model(strategy, bake_time_minutes, launch_s)
+
+
+def deployment_configuration(strategy: str, bake_time_minutes: int, canary_percent: int) -> dict:
+    """The service's `deployment_configuration`. Always explicit, ROLLING included: ECS keeps the
+    last strategy it was given, so leaving it out would not switch a service back to rolling."""
+    config: dict = {"strategy": DEPLOYMENT_STRATEGIES[strategy]}
+    if strategy != "rolling":
+        # ECS requires a bake time for BLUE_GREEN; pulumi-aws takes these minutes as strings.
+        config["bake_time_in_minutes"] = str(bake_time_minutes)
+    if strategy == "canary":
+        config["canary_configuration"] = {
+            "canary_percent": float(canary_percent),
+            "canary_bake_time_in_minutes": str(bake_time_minutes),
+        }
+    return config
+
+
+def task_volumes(enable_exec: bool = False) -> list[dict]:
+    """The task definition's volumes: the app's /tmp, and with exec the SSM agent's paths."""
+    names = [TMP_VOLUME, *(EXEC_AGENT_VOLUMES if enable_exec else ())]
+    return [{"name": n} for n in names]
 
 
 def capacity_provider_strategy(spot: bool, on_demand_base: int) -> list[dict]:
@@ -74,12 +156,20 @@ def container_definitions(
     region: str,
     command: list[str] | None = None,
     log_stream_prefix: str = LOG_STREAM_PREFIX,
+    secrets: Mapping[str, str] | None = None,
+    user: str = APP_USER,
+    enable_exec: bool = False,
 ) -> str:
     """The task's single container, as ECS's RegisterTaskDefinition expects it (JSON).
 
     `command` replaces the image's CMD (scheduled jobs); `log_stream_prefix` keeps their streams
-    apart from the service's.
+    apart from the service's. `secrets` maps env var names to Secrets Manager or SSM ARNs that ECS
+    injects at start (never plain `environment`). `user` is the image's non-root UID:GID.
+    `enable_exec` adds what ECS Exec needs: an init process (AWS's recommendation, so sessions'
+    child processes are reaped) and the SSM agent's writable paths (see `task_volumes`).
+    `privileged` is never set: Fargate rejects it (Security Hub ECS.4).
     """
+    mounts = {TMP_VOLUME: "/tmp", **(EXEC_AGENT_VOLUMES if enable_exec else {})}
     environment = {
         **env,
         "PORT": str(port),
@@ -103,6 +193,14 @@ def container_definitions(
                     }
                 ],
                 "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+                # Only when there are some: AWS drops an empty list, which would read as a change.
+                **(
+                    {"secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())]}
+                    if secrets
+                    else {}
+                ),
+                "user": user,
+                **({"linuxParameters": {"initProcessEnabled": True}} if enable_exec else {}),
                 "logConfiguration": {
                     "logDriver": "awslogs",
                     "options": {
@@ -117,7 +215,8 @@ def container_definitions(
                 "stopTimeout": STOP_TIMEOUT_S,
                 "readonlyRootFilesystem": True,
                 "mountPoints": [
-                    {"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}
+                    {"sourceVolume": volume, "containerPath": path, "readOnly": False}
+                    for volume, path in mounts.items()
                 ],
             }
         ]
@@ -148,6 +247,21 @@ class FargateServiceArgs:
     path_patterns, priority: the listener rule that routes to this service. Default every path at
         priority 100, so a second service can claim narrower paths at a lower number.
     family, log_group_name: physical names; default from project, stack and component name.
+    secrets: env var name -> Secrets Manager secret or SSM parameter ARN, injected by ECS at task
+        start (the execution role must be allowed to read them). Default none.
+    user: the container's UID:GID. Default APP_USER, the app image's non-root user.
+    enable_exec: ECS Exec into the tasks (the task role must allow it; see components.roles).
+        Default False.
+    deployment_strategy: rolling, blueGreen or canary (ECS's native strategies). Default rolling:
+        the fastest (75 s), with no second target group or infrastructure role.
+    bake_time_minutes: blueGreen/canary: minutes both revisions run after all traffic has shifted
+        (and, for canary, minutes the canary serves alone). Default 5.
+    canary_percent: canary: percent of traffic the new revision gets first. Default 10.
+    infrastructure_role_arn: the role ECS assumes to shift traffic; required for blueGreen/canary.
+    lb_arn_suffix: the load balancer as CloudWatch names it. With it, the service gets its two
+        deployment alarms (5xx rate, unhealthy hosts; components.alarms) and rolls back a deploy
+        that trips them. Default None: no deployment alarms.
+    alarm_topic_arn: SNS topic the deployment alarms notify. Default None: they notify nobody.
     """
 
     cluster_arn: pulumi.Input[str]
@@ -179,21 +293,39 @@ class FargateServiceArgs:
     priority: int = 100
     family: str = ""
     log_group_name: str = ""
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    user: str = APP_USER
+    enable_exec: bool = False
+    deployment_strategy: str = "rolling"
+    bake_time_minutes: int = 5
+    canary_percent: int = 10
+    infrastructure_role_arn: pulumi.Input[str] | None = None
+    lb_arn_suffix: pulumi.Input[str] | None = None
+    alarm_topic_arn: pulumi.Input[str] | None = None
 
     @property
     def autoscaling(self) -> bool:
         return self.max_count > self.min_count
 
+    @property
+    def shifts_traffic(self) -> bool:
+        """blueGreen and canary: two target groups, and ECS moves traffic between them."""
+        return self.deployment_strategy != "rolling"
+
 
 class FargateService(pulumi.ComponentResource):
-    """Log group, target group and routing rule, security group, task definition, ECS service and
-    CPU target-tracking autoscaling.
+    """Log group, target group(s) and routing rule, deployment alarms, security group, task
+    definition, ECS service and CPU target-tracking autoscaling.
 
     Outputs:
         service_name, service_arn: the ECS service.
         task_definition_arn, task_family: what it runs.
         log_group_name: where its logs go.
-        target_group_arn, target_group_arn_suffix: its load balancer targets.
+        target_group_arn, target_group_arn_suffix: its (production) load balancer targets.
+        target_group_arn_suffixes: every target group it uses, as CloudWatch names them (two for
+            blueGreen/canary), for alarms.
+        listener_rule_arn: the rule that routes to it (ECS's production listener rule).
+        deploy_alarm_names: the alarms a deploy must not trip (none without lb_arn_suffix).
         security_group_id: the tasks' security group.
     """
 
@@ -216,34 +348,84 @@ class FargateService(pulumi.ComponentResource):
             retention_in_days=args.log_retention_days,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            vpc_id=args.vpc_id,
-            target_type="ip",
-            protocol="HTTP",
-            port=args.container_port,
-            deregistration_delay=DEREGISTRATION_DELAY_S,
-            health_check={
-                "enabled": True,
-                "path": args.health_check_path,
-                "protocol": "HTTP",
-                "port": "traffic-port",
-                "matcher": "200",
-                "interval": HEALTH_CHECK_INTERVAL_S,
-                "timeout": HEALTH_CHECK_TIMEOUT_S,
-                "healthy_threshold": HEALTHY_THRESHOLD,
-                "unhealthy_threshold": UNHEALTHY_THRESHOLD,
-            },
-            opts=child,
-        )
+        if args.deployment_strategy not in DEPLOYMENT_STRATEGIES:
+            raise ValueError(
+                f"deployment_strategy {args.deployment_strategy!r}: expected one of "
+                + ", ".join(DEPLOYMENT_STRATEGIES)
+            )
+        if args.shifts_traffic and args.infrastructure_role_arn is None:
+            raise ValueError(
+                f"deployment_strategy {args.deployment_strategy} needs infrastructure_role_arn, "
+                "the role ECS assumes to shift traffic "
+                "(TaskRolesArgs(load_balancer_infrastructure=True))"
+            )
+
+        def make_target_group(suffix: str) -> aws.lb.TargetGroup:
+            return aws.lb.TargetGroup(
+                f"{name}-{suffix}",
+                vpc_id=args.vpc_id,
+                target_type="ip",
+                protocol="HTTP",
+                port=args.container_port,
+                deregistration_delay=DEREGISTRATION_DELAY_S,
+                health_check={
+                    "enabled": True,
+                    "path": args.health_check_path,
+                    "protocol": "HTTP",
+                    "port": "traffic-port",
+                    "matcher": "200",
+                    "interval": HEALTH_CHECK_INTERVAL_S,
+                    "timeout": HEALTH_CHECK_TIMEOUT_S,
+                    "healthy_threshold": HEALTHY_THRESHOLD,
+                    "unhealthy_threshold": UNHEALTHY_THRESHOLD,
+                },
+                opts=child,
+            )
+
+        target_group = make_target_group("tg")
+        # blueGreen/canary: ECS starts each new revision in the other group, then moves the rule's
+        # weights over; both groups are identical.
+        alternate = make_target_group("tg-alt") if args.shifts_traffic else None
+        if alternate is None:
+            actions = [{"type": "forward", "target_group_arn": target_group.arn}]
+        else:
+            actions = [
+                {
+                    "type": "forward",
+                    "forward": {
+                        "target_groups": [
+                            {"arn": target_group.arn, "weight": FULL_WEIGHT},
+                            {"arn": alternate.arn, "weight": NO_WEIGHT},
+                        ]
+                    },
+                }
+            ]
         listener_rule = aws.lb.ListenerRule(
             f"{name}-route",
             listener_arn=args.listener_arn,
             priority=args.priority,
             conditions=[{"path_pattern": {"values": list(args.path_patterns)}}],
-            actions=[{"type": "forward", "target_group_arn": target_group.arn}],
-            opts=child,
+            actions=actions,
+            # ECS owns the weights once it shifts traffic: after a deploy the live revision may sit
+            # in either group, and resetting the weights would send users to the empty one.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["actions"] if alternate is not None else None
+            ),
         )
+        target_groups = [target_group] if alternate is None else [target_group, alternate]
+
+        specs: dict[str, dict] = {}
+        deploy_alarms: list[aws.cloudwatch.MetricAlarm] = []
+        if args.lb_arn_suffix is not None:
+            specs = deploy_alarm_specs(
+                name, args.lb_arn_suffix, [tg.arn_suffix for tg in target_groups]
+            )
+            deploy_alarms = [
+                aws.cloudwatch.MetricAlarm(
+                    f"{name}-{what}", **spec, **notify(args.alarm_topic_arn), opts=child
+                )
+                for what, spec in specs.items()
+            ]
 
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
@@ -284,15 +466,22 @@ class FargateService(pulumi.ComponentResource):
             },
             execution_role_arn=args.execution_role_arn,
             task_role_arn=args.task_role_arn,
-            volumes=[{"name": TMP_VOLUME}],
-            container_definitions=pulumi.Output.all(args.image, log_group.name).apply(
+            volumes=task_volumes(args.enable_exec),
+            container_definitions=pulumi.Output.all(
+                image=args.image,
+                log_group=log_group.name,
+                secrets=pulumi.Output.from_input(dict(args.secrets)),
+            ).apply(
                 lambda a: container_definitions(
-                    image=a[0],
+                    image=a["image"],
                     port=args.container_port,
                     health_check_path=args.health_check_path,
                     env=dict(args.env),
-                    log_group=a[1],
+                    log_group=a["log_group"],
                     region=region,
+                    secrets=a["secrets"],
+                    user=args.user,
+                    enable_exec=args.enable_exec,
                 )
             ),
             opts=child,
@@ -317,13 +506,42 @@ class FargateService(pulumi.ComponentResource):
                     "target_group_arn": target_group.arn,
                     "container_name": CONTAINER_NAME,
                     "container_port": args.container_port,
+                    **(
+                        {
+                            "advanced_configuration": {
+                                "alternate_target_group_arn": alternate.arn,
+                                "production_listener_rule": listener_rule.arn,
+                                "role_arn": args.infrastructure_role_arn,
+                            }
+                        }
+                        if alternate is not None
+                        else {}
+                    ),
                 }
             ],
             health_check_grace_period_seconds=HEALTH_CHECK_GRACE_PERIOD_S,
+            # The native strategies need ECS's own controller (not CodeDeploy or EXTERNAL).
+            deployment_controller={"type": "ECS"},
+            deployment_configuration=deployment_configuration(
+                args.deployment_strategy, args.bake_time_minutes, args.canary_percent
+            ),
+            # Rolling: the batch sizes. blueGreen/canary start a full set of new tasks beside the
+            # old ones, which these same values (100% healthy, 200% running) allow.
             deployment_minimum_healthy_percent=MIN_HEALTHY_PERCENT,
             deployment_maximum_percent=MAX_PERCENT,
-            # A deploy whose tasks never get healthy stops and rolls back by itself...
+            # A deploy whose tasks never get healthy stops and rolls back by itself (ECS's failure
+            # detection covers rolling and blue/green deployments)...
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # ...as does one that trips the 5xx-rate or unhealthy-hosts alarm...
+            alarms=(
+                {
+                    "alarm_names": [s["name"] for s in specs.values()],
+                    "enable": True,
+                    "rollback": True,
+                }
+                if specs
+                else None
+            ),
             # ...and `pulumi up` waits for it, failing when the new tasks never get healthy.
             wait_for_steady_state=True,
             # Interrupting `pulumi up` (Ctrl-C) rolls the deploy back, not leaving it half-way.
@@ -331,11 +549,15 @@ class FargateService(pulumi.ComponentResource):
             availability_zone_rebalancing="ENABLED",
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
+            enable_execute_command=args.enable_exec,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[listener_rule, args.capacity_providers],
+                # ECS checks the alarms it is given exist; the service's name, which the other
+                # alarms need, only exists after it.
+                depends_on=[listener_rule, args.capacity_providers, *deploy_alarms],
                 # Autoscaling owns the task count; a later `pulumi up` must not reset it.
                 ignore_changes=["desiredCount"] if args.autoscaling else None,
+                custom_timeouts=deploy_timeouts(args),
             ),
         )
 
@@ -373,6 +595,11 @@ class FargateService(pulumi.ComponentResource):
         self.log_group_name: pulumi.Output[str] = log_group.name
         self.target_group_arn: pulumi.Output[str] = target_group.arn
         self.target_group_arn_suffix: pulumi.Output[str] = target_group.arn_suffix
+        self.target_group_arn_suffixes: list[pulumi.Output[str]] = [
+            tg.arn_suffix for tg in target_groups
+        ]
+        self.listener_rule_arn: pulumi.Output[str] = listener_rule.arn
+        self.deploy_alarm_names: list[pulumi.Output[str]] = [a.name for a in deploy_alarms]
         self.security_group_id: pulumi.Output[str] = sg.id
         self.register_outputs(
             {
@@ -383,6 +610,21 @@ class FargateService(pulumi.ComponentResource):
                 "log_group_name": self.log_group_name,
                 "target_group_arn": self.target_group_arn,
                 "target_group_arn_suffix": self.target_group_arn_suffix,
+                "target_group_arn_suffixes": self.target_group_arn_suffixes,
+                "listener_rule_arn": self.listener_rule_arn,
+                "deploy_alarm_names": self.deploy_alarm_names,
                 "security_group_id": self.security_group_id,
             }
         )
+
+
+def deploy_timeouts(args: FargateServiceArgs) -> pulumi.CustomTimeouts | None:
+    """How long `pulumi up` waits for a deploy: the provider's default for rolling, the modelled
+    blueGreen/canary deploy plus that default otherwise (their bake times can exceed it alone)."""
+    if not args.shifts_traffic:
+        return None
+    model_s = sum(
+        traffic_shift_deploy_model(args.deployment_strategy, args.bake_time_minutes).values()
+    )
+    minutes = f"{math.ceil(model_s / 60) + DEPLOY_TIMEOUT_MARGIN_MIN}m"
+    return pulumi.CustomTimeouts(create=minutes, update=minutes)

@@ -385,6 +385,25 @@ class AwsMocks(pulumi_mocks.Mocks):
         if typ == "aws:secretsmanager/secret:Secret":
             ident = arn("secretsmanager", f"secret:{name}-{h[:6]}")
             return ident, {"arn": ident}
+        if typ == "aws:secretsmanager/secretVersion:SecretVersion":
+            secret, version = str(inputs.get("secretId")), _uuid(logical)
+            return f"{secret}|{version}", {
+                "arn": secret,
+                "versionId": version,
+                "versionStages": ["AWSCURRENT"],
+            }
+        if typ == "aws:kms/key:Key":
+            key_id = _uuid(logical)
+            return key_id, {"arn": arn("kms", f"key/{key_id}"), "keyId": key_id}
+        if typ == "aws:sns/topicSubscription:TopicSubscription":
+            ident = f"{inputs.get('topic')}:{_uuid(logical)}"
+            return ident, {
+                "arn": ident,
+                "ownerId": acct,
+                "pendingConfirmation": inputs.get("protocol") == "email",
+            }
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return str(name), {"arn": arn("cloudwatch", f"alarm:{name}")}
         if typ == "aws:sqs/queue:Queue":
             return f"https://sqs.{region}.amazonaws.com/{acct}/{name}", {
                 "arn": arn("sqs", str(name)),

@@ -1,0 +1,276 @@
+"""Alarms: what pages someone, with every threshold and window in one place.
+
+Five alarms watch the service, all notifying one SNS topic (components.alarm_topic) on ALARM and
+on OK:
+- target 5xx rate and unhealthy targets: these two are also ECS deployment alarms, so a deploy
+  that trips either rolls back. They watch the service's target groups, so components.service
+  creates them before the service (ECS wants the alarms to exist) from the specs below;
+- p99 target response time, service CPU high and memory high: this module's `Alarms` component,
+  created after the service, whose name only exists then.
+Every alarm has a fixed name (project, stack, component, what), so an operator finds it by name and
+ECS can refer to it before it exists. Missing data (no traffic) is not breaching: an idle dev stack
+stays quiet.
+
+Under blue/green and canary deploys the service alternates between two target groups, so the
+target-group alarms combine both with metric math (a target group without traffic adds nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+
+import pulumi
+import pulumi_aws as aws
+
+from components.naming import bounded
+
+ALB_NAMESPACE = "AWS/ApplicationELB"
+ECS_NAMESPACE = "AWS/ECS"
+ALARM_NAME_MAX = 255  # CloudWatch's limit
+PERIOD_S = 60  # ALB and ECS publish these metrics every minute; a shorter period would be empty
+# 5xx rate: one request in twenty failing is an outage to users, not noise...
+ERROR_RATE_PERCENT = 5.0
+# ...once there is enough traffic to speak of a rate: one error in three requests is not 33%.
+ERROR_RATE_MIN_REQUESTS = 20
+# Two bad minutes in three: a bad deploy rolls back within about three minutes, one blip does not.
+ERROR_RATE_EVALUATION_PERIODS = 3
+ERROR_RATE_DATAPOINTS = 2
+# Unhealthy targets: the ALB already pulls a failing task after 15 s (3 checks 5 s apart), so any
+# target unhealthy for two whole minutes means tasks keep failing, not one slow start.
+UNHEALTHY_HOSTS_MAX = 0
+UNHEALTHY_EVALUATION_PERIODS = 2
+# p99 latency: the app answers in well under a second; a p99 above one second for three of five
+# minutes is a real slowdown, while a single slow minute (a cold start, a GC pause) is not.
+LATENCY_P99_S = 1.0
+LATENCY_EVALUATION_PERIODS = 5
+LATENCY_DATAPOINTS = 3
+# CPU: autoscaling holds the average at cpuTarget (at most 90%), so five minutes above 90% means it
+# cannot keep up (at maxCount, or Spot capacity short).
+CPU_HIGH_PERCENT = 90.0
+# Memory does not autoscale: five minutes above 85% is a leak or an undersized task, before the
+# kernel kills it at 100%.
+MEMORY_HIGH_PERCENT = 85.0
+UTILIZATION_EVALUATION_PERIODS = 5
+NOT_BREACHING = "notBreaching"
+
+
+def alarm_name(component: str, what: str) -> str:
+    """A stable, readable alarm name: `<project>-<stack>-<component>-<what>`, within CloudWatch's
+    limit."""
+    return bounded(
+        f"{pulumi.get_project()}-{pulumi.get_stack()}-{component}-{what}", ALARM_NAME_MAX
+    )
+
+
+def _target_group_metric(
+    query_id: str, metric: str, stat: str, lb_arn_suffix: pulumi.Input[str], tg: pulumi.Input[str]
+) -> dict:
+    return {
+        "id": query_id,
+        "return_data": False,
+        "metric": {
+            "namespace": ALB_NAMESPACE,
+            "metric_name": metric,
+            "stat": stat,
+            "period": PERIOD_S,
+            "dimensions": {"LoadBalancer": lb_arn_suffix, "TargetGroup": tg},
+        },
+    }
+
+
+def _sum(ids: Sequence[str]) -> str:
+    return " + ".join(f"FILL({i}, 0)" for i in ids)
+
+
+def error_rate_queries(
+    lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
+) -> list[dict]:
+    """Metric math: target 5xx responses as a percent of requests, over all `target_groups`, and 0
+    below ERROR_RATE_MIN_REQUESTS requests a minute."""
+    queries = []
+    for i, tg in enumerate(target_groups):
+        queries.append(
+            _target_group_metric(
+                f"errors{i}", "HTTPCode_Target_5XX_Count", "Sum", lb_arn_suffix, tg
+            )
+        )
+        queries.append(
+            _target_group_metric(f"requests{i}", "RequestCount", "Sum", lb_arn_suffix, tg)
+        )
+    errors = _sum([f"errors{i}" for i in range(len(target_groups))])
+    requests = _sum([f"requests{i}" for i in range(len(target_groups))])
+    queries.append(
+        {
+            "id": "rate",
+            "expression": (
+                f"IF(({requests}) >= {ERROR_RATE_MIN_REQUESTS}, 100 * ({errors}) / ({requests}), 0)"
+            ),
+            "label": "Target 5xx responses (% of requests)",
+            "return_data": True,
+        }
+    )
+    return queries
+
+
+def unhealthy_hosts_queries(
+    lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
+) -> list[dict]:
+    """Metric math: unhealthy targets over all `target_groups`."""
+    queries = [
+        _target_group_metric(f"unhealthy{i}", "UnHealthyHostCount", "Maximum", lb_arn_suffix, tg)
+        for i, tg in enumerate(target_groups)
+    ]
+    queries.append(
+        {
+            "id": "unhealthy",
+            "expression": _sum([f"unhealthy{i}" for i in range(len(target_groups))]),
+            "label": "Unhealthy targets",
+            "return_data": True,
+        }
+    )
+    return queries
+
+
+def latency_p99_queries(
+    lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
+) -> list[dict]:
+    """Metric math: the larger p99 target response time of `target_groups`, in seconds (percentiles
+    cannot be added, and the slower revision is the one to know about)."""
+    queries = [
+        _target_group_metric(f"p99_{i}", "TargetResponseTime", "p99", lb_arn_suffix, tg)
+        for i, tg in enumerate(target_groups)
+    ]
+    filled = [f"FILL(p99_{i}, 0)" for i in range(len(target_groups))]
+    expression = reduce(lambda a, b: f"IF({a} > {b}, {a}, {b})", filled)
+    queries.append(
+        {
+            "id": "latency",
+            "expression": expression,
+            "label": "p99 target response time (s)",
+            "return_data": True,
+        }
+    )
+    return queries
+
+
+def deploy_alarm_specs(
+    component: str, lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
+) -> dict[str, dict]:
+    """The two alarms a deploy must not trip, by short name: MetricAlarm arguments without actions.
+    components.service creates them, before the service that names them."""
+    return {
+        "5xx-rate": {
+            "name": alarm_name(component, "5xx-rate"),
+            "alarm_description": (
+                f"More than {ERROR_RATE_PERCENT:g}% of requests to the app's targets answered 5xx "
+                f"in {ERROR_RATE_DATAPOINTS} of {ERROR_RATE_EVALUATION_PERIODS} minutes. "
+                "A deploy that trips this rolls back."
+            ),
+            "comparison_operator": "GreaterThanThreshold",
+            "threshold": ERROR_RATE_PERCENT,
+            "evaluation_periods": ERROR_RATE_EVALUATION_PERIODS,
+            "datapoints_to_alarm": ERROR_RATE_DATAPOINTS,
+            "metric_queries": error_rate_queries(lb_arn_suffix, target_groups),
+            "treat_missing_data": NOT_BREACHING,
+        },
+        "unhealthy-hosts": {
+            "name": alarm_name(component, "unhealthy-hosts"),
+            "alarm_description": (
+                f"A target of the app failed the load balancer's health checks for "
+                f"{UNHEALTHY_EVALUATION_PERIODS} minutes. A deploy that trips this rolls back."
+            ),
+            "comparison_operator": "GreaterThanThreshold",
+            "threshold": float(UNHEALTHY_HOSTS_MAX),
+            "evaluation_periods": UNHEALTHY_EVALUATION_PERIODS,
+            "datapoints_to_alarm": UNHEALTHY_EVALUATION_PERIODS,
+            "metric_queries": unhealthy_hosts_queries(lb_arn_suffix, target_groups),
+            "treat_missing_data": NOT_BREACHING,
+        },
+    }
+
+
+def notify(topic_arn: pulumi.Input[str] | None) -> dict:
+    """Alarm and OK actions to `topic_arn` (none without a topic)."""
+    actions = [topic_arn] if topic_arn is not None else []
+    return {"alarm_actions": actions, "ok_actions": actions}
+
+
+@dataclass(frozen=True)
+class AlarmsArgs:
+    """What the alarms watch and whom they notify. All required.
+
+    topic_arn: the SNS topic for ALARM and OK notifications (components.alarm_topic).
+    cluster_name, service_name: the ECS service (AWS/ECS CPUUtilization, MemoryUtilization).
+    lb_arn_suffix, target_group_arn_suffixes: the load balancer and the service's target groups
+        (one for rolling deploys, two for blue/green and canary), as CloudWatch names them.
+    """
+
+    topic_arn: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    service_name: pulumi.Input[str]
+    lb_arn_suffix: pulumi.Input[str]
+    target_group_arn_suffixes: tuple[pulumi.Input[str], ...]
+
+
+class Alarms(pulumi.ComponentResource):
+    """p99 target response time, service CPU high and memory high alarms.
+
+    Outputs:
+        alarm_names: the three alarms' names.
+    """
+
+    def __init__(
+        self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fargate-app:alarms:Alarms", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        actions = notify(args.topic_arn)
+        latency = aws.cloudwatch.MetricAlarm(
+            f"{name}-latency-p99",
+            name=alarm_name(name, "latency-p99"),
+            alarm_description=(
+                f"p99 target response time above {LATENCY_P99_S:g} s in {LATENCY_DATAPOINTS} of "
+                f"{LATENCY_EVALUATION_PERIODS} minutes."
+            ),
+            comparison_operator="GreaterThanThreshold",
+            threshold=LATENCY_P99_S,
+            evaluation_periods=LATENCY_EVALUATION_PERIODS,
+            datapoints_to_alarm=LATENCY_DATAPOINTS,
+            metric_queries=latency_p99_queries(args.lb_arn_suffix, args.target_group_arn_suffixes),
+            treat_missing_data=NOT_BREACHING,
+            **actions,
+            opts=child,
+        )
+        service_dimensions = {"ClusterName": args.cluster_name, "ServiceName": args.service_name}
+        utilization = []
+        for what, metric, threshold, why in (
+            ("cpu-high", "CPUUtilization", CPU_HIGH_PERCENT, "autoscaling cannot keep up"),
+            ("memory-high", "MemoryUtilization", MEMORY_HIGH_PERCENT, "a leak or too small a task"),
+        ):
+            utilization.append(
+                aws.cloudwatch.MetricAlarm(
+                    f"{name}-{what}",
+                    name=alarm_name(name, what),
+                    alarm_description=(
+                        f"Service {metric} above {threshold:g}% for "
+                        f"{UTILIZATION_EVALUATION_PERIODS} minutes: {why}."
+                    ),
+                    namespace=ECS_NAMESPACE,
+                    metric_name=metric,
+                    dimensions=service_dimensions,
+                    statistic="Average",
+                    period=PERIOD_S,
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=threshold,
+                    evaluation_periods=UTILIZATION_EVALUATION_PERIODS,
+                    datapoints_to_alarm=UTILIZATION_EVALUATION_PERIODS,
+                    treat_missing_data=NOT_BREACHING,
+                    **actions,
+                    opts=child,
+                )
+            )
+
+        self.alarm_names: list[pulumi.Output[str]] = [a.name for a in (latency, *utilization)]
+        self.register_outputs({"alarm_names": self.alarm_names})
