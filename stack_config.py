@@ -17,7 +17,7 @@ import os
 import re
 import shlex
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -279,11 +279,16 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _suggest(key: str) -> str:
-    close = difflib.get_close_matches(key, list(SETTINGS_BY_KEY), n=1, cutoff=0.6)
+def _suggest(
+    key: str, known: Iterable[str] = SETTINGS_BY_KEY, label: str = "known settings"
+) -> str:
+    """`did you mean ...?` for a misspelt key; case slips (`CPU`) count as misspellings."""
+    names = list(known)
+    by_lower = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
     if close:
-        return f"did you mean `{close[0]}`?"
-    return "known settings: " + ", ".join(SETTINGS_BY_KEY)
+        return f"did you mean `{by_lower[close[0]]}`?"
+    return f"{label} " + ", ".join(names)
 
 
 def load_config(
@@ -536,7 +541,8 @@ def _check_maps(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
                 problems.add(
                     f"env.{name}",
                     name,
-                    "the program sets it from containerPort/healthCheckPath; remove it from env",
+                    "the program sets PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT itself "
+                    "(from containerPort and healthCheckPath); remove it from env",
                 )
     if "tags" in ok:
         for key, value in get["tags"].items():
@@ -850,12 +856,7 @@ def _check_scheduled_tasks(
             continue
         for field_name in entry:
             if field_name not in SCHEDULED_TASK_FIELDS:
-                close = difflib.get_close_matches(field_name, SCHEDULED_TASK_FIELDS, n=1)
-                hint = (
-                    f"did you mean `{close[0]}`?"
-                    if close
-                    else "fields are " + ", ".join(SCHEDULED_TASK_FIELDS)
-                )
+                hint = _suggest(field_name, SCHEDULED_TASK_FIELDS, label="fields are")
                 problems.items.append(f"{key}.{field_name}: unknown field; {hint}")
 
         schedule = entry.get("schedule")
