@@ -1,0 +1,202 @@
+"""ECS Exec (`enableExec`) and the container's security controls (components/service.py,
+components/roles.py).
+
+What a user relies on: nobody can open a shell in a task unless the stack turns exec on; with it
+on, the app's role can open exec sessions and nothing more, the task definition has what exec needs
+(an init process, the SSM agent's writable paths) while the root filesystem stays read-only; and
+in every case the container runs as the image's non-root user and is never privileged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from components.roles import EXEC_ACTIONS
+from components.service import APP_USER, EXEC_AGENT_VOLUMES
+from tools.mocks import ProgramRun, RegisteredResource
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ("dev", "prod")
+ON = {"enableExec": True}
+SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+SSM_PATHS = {"/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm"}
+REGISTER_TASK_DEFINITION = (
+    botocore.session.get_session()
+    .get_service_model("ecs")
+    .operation_model("RegisterTaskDefinition")
+)
+
+
+def child(run: ProgramRun, type_token: str) -> RegisteredResource:
+    [service] = [r for r in run.of_type("fargate-app:service:FargateService") if r.name == "app"]
+    [found] = [r for r in run.children(service) if r.type == type_token]
+    return found
+
+
+def container(run: ProgramRun) -> dict[str, Any]:
+    [app] = json.loads(child(run, TASK_DEFINITION).inputs["containerDefinitions"])
+    return app
+
+
+def role(run: ProgramRun, key: str) -> RegisteredResource:
+    arn = child(run, TASK_DEFINITION).inputs[key]
+    [found] = [r for r in run.of_type(ROLE) if r.outputs["arn"] == arn]
+    return found
+
+
+def granted(run: ProgramRun, role_: RegisteredResource) -> list[dict[str, Any]]:
+    policies = [p for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == role_.outputs["name"]]
+    return [s for p in policies for s in json.loads(p.inputs["policy"])["Statement"]]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return value if isinstance(value, list) else [value]
+
+
+# --- off by default -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_exec_is_off_in_the_committed_stacks(run_stack, stack: str) -> None:
+    run = run_stack(stack)
+    service = child(run, SERVICE)
+    assert service.inputs.get("enableExecuteCommand") is False, f"{service.urn}: exec must be off"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_without_exec_no_role_may_open_sessions(run_stack, stack: str) -> None:
+    run = run_stack(stack)
+    everything = json.dumps([p.inputs.get("policy") for p in run.of_type(ROLE_POLICY)])
+    assert "ssmmessages" not in everything, "exec permissions without enableExec"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_without_exec_the_task_definition_is_unchanged(run_stack, stack: str) -> None:
+    run = run_stack(stack)
+    app = container(run)
+    assert "linuxParameters" not in app
+    assert {m["containerPath"] for m in app["mountPoints"]} == {"/tmp"}
+    assert [v["name"] for v in child(run, TASK_DEFINITION).inputs["volumes"]] == ["tmp"]
+
+
+# --- on -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_exec_turns_on_execute_command_on_the_service(run_stack, stack: str) -> None:
+    service = child(run_stack(stack, ON), SERVICE)
+    assert service.inputs["enableExecuteCommand"] is True, service.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_app_role_gets_exactly_the_session_channel_actions(run_stack, stack: str) -> None:
+    run = run_stack(stack, ON)
+    task_role = role(run, "taskRoleArn")
+    statements = granted(run, task_role)
+    assert len(statements) == 1, f"{task_role.urn}: {statements}"
+    [statement] = statements
+    assert (
+        sorted(actions(statement))
+        == sorted(EXEC_ACTIONS)
+        == sorted(
+            [
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+            ]
+        )
+    )
+    # ssmmessages has no resource types: "*" is the only resource IAM takes, and the Sid says so.
+    assert statement["Resource"] == "*" and statement["Effect"] == "Allow"
+    assert "NoResourceScope" in statement["Sid"], statement["Sid"]
+    assert not any(a.endswith("*") for a in actions(statement)), "no wildcard actions"
+
+
+def test_the_execution_role_gets_no_exec_permission(run_stack) -> None:
+    run = run_stack("prod", ON)
+    assert "ssmmessages" not in json.dumps(granted(run, role(run, "executionRoleArn")))
+
+
+def test_the_task_role_is_ready_before_the_tasks(run_stack) -> None:
+    run = run_stack("prod", ON)
+    [policy] = [p for p in run.of_type(ROLE_POLICY) if "ssmmessages" in p.inputs["policy"]]
+    assert policy.urn in child(run, TASK_DEFINITION).depends_on, (
+        "a task started before the grant cannot open sessions until it is replaced"
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_exec_runs_an_init_process(run_stack, stack: str) -> None:
+    assert container(run_stack(stack, ON))["linuxParameters"] == {"initProcessEnabled": True}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_root_filesystem_stays_read_only_with_writable_agent_paths(run_stack, stack) -> None:
+    run = run_stack(stack, ON)
+    app = container(run)
+    assert app["readonlyRootFilesystem"] is True, "Security Hub ECS.5 holds with exec on"
+    volumes = {v["name"] for v in child(run, TASK_DEFINITION).inputs["volumes"]}
+    mounts = {m["containerPath"]: m for m in app["mountPoints"]}
+    assert SSM_PATHS | {"/tmp"} == set(mounts)
+    for path in SSM_PATHS:
+        assert mounts[path]["sourceVolume"] in volumes and mounts[path]["readOnly"] is False, path
+    assert set(EXEC_AGENT_VOLUMES.values()) == SSM_PATHS
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("overrides", [{}, ON], ids=["default", "exec"])
+def test_ecs_accepts_the_task_definition(run_stack, stack: str, overrides: dict) -> None:
+    definition = child(run_stack(stack, overrides), TASK_DEFINITION)
+    members = REGISTER_TASK_DEFINITION.input_shape.members
+    request = {k: v for k, v in definition.inputs.items() if k in members and k != "tags"}
+    request["containerDefinitions"] = json.loads(request["containerDefinitions"])
+    report = ParamValidator().validate(request, REGISTER_TASK_DEFINITION.input_shape)
+    assert not report.has_errors(), f"{definition.urn}: {report.generate_report()}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_preview_plans_exec_with_its_grant(run_stack, stack: str) -> None:
+    run = run_stack(stack, ON, preview=True)
+    assert child(run, SERVICE).inputs["enableExecuteCommand"] is True
+    assert [p for p in run.of_type(ROLE_POLICY) if p.name == "app-task-exec"]
+
+
+# --- the container's security controls -----------------------------------------------------------
+
+
+def dockerfile_user() -> str:
+    users = re.findall(r"^USER\s+(\S+)", (ROOT / "app" / "Dockerfile").read_text(), re.M)
+    assert users, "app/Dockerfile sets no USER"
+    return users[-1]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("overrides", [{}, ON], ids=["default", "exec"])
+def test_the_container_runs_as_the_images_non_root_user(run_stack, stack, overrides) -> None:
+    user = container(run_stack(stack, overrides)).get("user")
+    assert user == APP_USER == dockerfile_user(), "the task definition names app/Dockerfile's USER"
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and int(uid) != 0 and gid.isdigit() and int(gid) != 0, (
+        "a numeric, non-root UID:GID (Security Hub ECS.20)"
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("overrides", [{}, ON], ids=["default", "exec"])
+def test_the_container_is_never_privileged(run_stack, stack, overrides) -> None:
+    app = container(run_stack(stack, overrides))
+    assert "privileged" not in app, "Fargate rejects privileged containers (Security Hub ECS.4)"
+    capabilities = app.get("linuxParameters", {}).get("capabilities", {})
+    assert not capabilities.get("add"), "no added Linux capabilities"
