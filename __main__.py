@@ -177,6 +177,8 @@ jobs = (
             container_port=cfg.container_port,
             health_check_path=cfg.health_check_path,
             env=dict(cfg.env),
+            secrets=secret_arns,
+            enable_exec=cfg.enable_exec,
         ),
         opts,
     )

@@ -1,8 +1,9 @@
 """Scheduled tasks: the app's image run to completion on a timetable by EventBridge Scheduler.
 
 Each job gets:
-- its own task definition: the service's image, roles, environment, log group and read-only root
-  filesystem, with the job's command and size, logging under its own stream prefix;
+- its own task definition: the service's container (image, roles, environment and secrets, log
+  group, non-root user, read-only root filesystem, ECS Exec setting) with the job's command and
+  size, logging under its own stream prefix;
 - an EventBridge Scheduler schedule that calls ECS RunTask on Fargate in the service's subnets and
   security group, with a bounded retry policy;
 - a dead-letter queue (SQS, SSE) that receives the invocations still failing after the retries;
@@ -35,7 +36,7 @@ import pulumi_aws as aws
 
 from components.naming import bounded
 from components.roles import ECS_TASKS_PRINCIPAL
-from components.service import TMP_VOLUME, container_definitions
+from components.service import container_definitions, task_volumes
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # Schedules go in the account's default group; the trust policy's aws:SourceArn names it, because
@@ -97,8 +98,10 @@ class ScheduledTasksArgs:
         log_group_name (the service's log group; jobs log under their own stream prefix).
     tasks: the jobs. Default none.
     cpu_architecture: must match the image. Default X86_64.
-    container_port, health_check_path, env: the service's, so a job's app settings load exactly as
-        the service's do. Default 8000, /health, no extra variables.
+    container_port, health_check_path, env, secrets: the service's, so a job's app settings load
+        exactly as the service's do. Default 8000, /health, no extra variables, no secrets.
+    enable_exec: the service's ECS Exec setting, so a long job can be inspected like the service
+        (the shared task role carries the permissions). Default False.
     maximum_retry_attempts, maximum_event_age_s: Scheduler's retry policy. Default 5 attempts
         within one hour (see the constants' reasons).
     dead_letter_retention_s: how long failed invocations stay in the queue. Default 14 days,
@@ -118,6 +121,8 @@ class ScheduledTasksArgs:
     container_port: int = 8000
     health_check_path: str = "/health"
     env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    enable_exec: bool = False
     maximum_retry_attempts: int = MAXIMUM_RETRY_ATTEMPTS
     maximum_event_age_s: int = MAXIMUM_EVENT_AGE_S
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
@@ -201,16 +206,22 @@ def _job_containers(
     args: ScheduledTasksArgs, task: ScheduledTask, region: str
 ) -> pulumi.Output[str]:
     """The service's container, with the job's command and its own log stream prefix."""
-    return pulumi.Output.all(args.image, args.log_group_name).apply(
+    return pulumi.Output.all(
+        image=args.image,
+        log_group=args.log_group_name,
+        secrets=pulumi.Output.from_input(dict(args.secrets)),
+    ).apply(
         lambda a: container_definitions(
-            image=a[0],
+            image=a["image"],
             port=args.container_port,
             health_check_path=args.health_check_path,
             env=dict(args.env),
-            log_group=a[1],
+            log_group=a["log_group"],
             region=region,
             command=list(task.command),
             log_stream_prefix=f"{LOG_STREAM_PREFIX}-{task.name}",
+            secrets=a["secrets"],
+            enable_exec=args.enable_exec,
         )
     )
 
@@ -301,7 +312,7 @@ class ScheduledTasks(pulumi.ComponentResource):
                 },
                 execution_role_arn=args.execution_role_arn,
                 task_role_arn=args.task_role_arn,
-                volumes=[{"name": TMP_VOLUME}],
+                volumes=task_volumes(args.enable_exec),
                 container_definitions=_job_containers(args, task, region),
                 opts=child,
             )
@@ -380,6 +391,7 @@ class ScheduledTasks(pulumi.ComponentResource):
                         # ECS's own (cluster), for cost allocation and finding it.
                         "propagate_tags": "TASK_DEFINITION",
                         "enable_ecs_managed_tags": True,
+                        "enable_execute_command": args.enable_exec,
                     },
                     "retry_policy": {
                         "maximum_retry_attempts": args.maximum_retry_attempts,

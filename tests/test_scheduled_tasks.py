@@ -97,6 +97,15 @@ def dev_preview() -> ProgramRun:
     return ok(run_program("dev", JOBS, preview=True))
 
 
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:app/db-url-AbCdEf"
+
+
+@pytest.fixture(scope="module")
+def dev_secrets_exec() -> ProgramRun:
+    """dev with a secret injected into the app and ECS Exec on."""
+    return ok(run_program("dev", JOBS, secrets={"DATABASE_URL": SECRET_ARN}, enableExec=True))
+
+
 # --- validation ----------------------------------------------------------------------------------
 
 
@@ -632,10 +641,14 @@ def test_the_role_may_do_nothing_else(grants):
         )
 
 
-def test_each_job_runs_the_services_container_with_its_own_command_and_log_stream(dev):
-    (service,) = service_containers(dev)
+@pytest.mark.parametrize("variant", ["dev", "dev with secrets and exec"])
+def test_each_job_runs_the_services_container_with_its_own_command_and_log_stream(
+    variant, dev, dev_secrets_exec
+):
+    run = dev if variant == "dev" else dev_secrets_exec
+    (service,) = service_containers(run)
     for job_name, spec in JOBS.items():
-        (container,) = job_containers(dev, job_name)
+        (container,) = job_containers(run, job_name)
         expected_command = (
             spec["command"]
             if isinstance(spec["command"], list)
@@ -645,8 +658,8 @@ def test_each_job_runs_the_services_container_with_its_own_command_and_log_strea
         prefix = container["logConfiguration"]["options"]["awslogs-stream-prefix"]
         assert prefix == f"scheduled-{job_name}", job_name
         assert prefix != service["logConfiguration"]["options"]["awslogs-stream-prefix"]
-        # Everything else, image, environment (and secrets), log group, read-only root, is the
-        # service's: a job loads its settings exactly as the service does.
+        # Everything else (image, environment and secrets, log group, user, read-only root, exec
+        # agent paths) is the service's: a job loads its settings exactly as the service does.
         same = {k: v for k, v in container.items() if k != "command"}
         same["logConfiguration"] = json.loads(json.dumps(same["logConfiguration"]))
         same["logConfiguration"]["options"]["awslogs-stream-prefix"] = service["logConfiguration"][
@@ -737,6 +750,7 @@ def create_schedule_request(inputs: dict[str, Any]) -> dict[str, Any]:
                 "LaunchType": ecs["launchType"],
                 "PropagateTags": ecs["propagateTags"],
                 "EnableECSManagedTags": ecs["enableEcsManagedTags"],
+                "EnableExecuteCommand": ecs["enableExecuteCommand"],
                 "NetworkConfiguration": {
                     "awsvpcConfiguration": {
                         "Subnets": network["subnets"],
@@ -756,7 +770,7 @@ def create_schedule_request(inputs: dict[str, Any]) -> dict[str, Any]:
     assert set(target) == target_keys, f"unmapped target inputs: {set(target) ^ target_keys}"
     ecs_keys = {
         "taskDefinitionArn", "taskCount", "launchType", "propagateTags", "enableEcsManagedTags",
-        "networkConfiguration",
+        "enableExecuteCommand", "networkConfiguration",
     }  # fmt: skip
     assert set(ecs) == ecs_keys, f"unmapped ecsParameters inputs: {set(ecs) ^ ecs_keys}"
     assert set(network) == {"subnets", "securityGroups", "assignPublicIp"}
@@ -900,3 +914,18 @@ def strict_problems(value: Any, shape: Shape, path: str = "") -> list[str]:
     elif shape.type_name in ("integer", "long") and "max" in meta and value > meta["max"]:
         out.append(f"{path}: {value} above {meta['max']}")
     return out
+
+
+def test_jobs_share_the_services_secrets_and_exec_setting(dev, dev_secrets_exec):
+    service = service_task_definition(dev_secrets_exec).inputs
+    (service_container,) = service_containers(dev_secrets_exec)
+    assert service_container["secrets"] == [{"name": "DATABASE_URL", "valueFrom": SECRET_ARN}]
+    for job_name in JOBS:
+        task = dev_secrets_exec.named(f"jobs-{job_name}-task").inputs
+        (container,) = job_containers(dev_secrets_exec, job_name)
+        assert container["secrets"] == service_container["secrets"], job_name
+        assert task["volumes"] == service["volumes"], f"{job_name}: exec agent volumes missing"
+        ecs = schedule_of(dev_secrets_exec, job_name).inputs["target"]["ecsParameters"]
+        assert ecs["enableExecuteCommand"] is True, job_name
+        off = schedule_of(dev, job_name).inputs["target"]["ecsParameters"]
+        assert off["enableExecuteCommand"] is False, f"{job_name}: exec on without enableExec"
