@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -54,6 +55,8 @@ CPU_HIGH_PERCENT = 90.0
 MEMORY_HIGH_PERCENT = 85.0
 UTILIZATION_EVALUATION_PERIODS = 5
 NOT_BREACHING = "notBreaching"
+# pulumi-aws's own shape of a metric query, so the type checker holds every key to the SDK.
+Query = aws.cloudwatch.MetricAlarmMetricQueryArgsDict
 
 
 def alarm_name(component: str, what: str) -> str:
@@ -66,7 +69,7 @@ def alarm_name(component: str, what: str) -> str:
 
 def _target_group_metric(
     query_id: str, metric: str, stat: str, lb_arn_suffix: pulumi.Input[str], tg: pulumi.Input[str]
-) -> dict:
+) -> Query:
     return {
         "id": query_id,
         "return_data": False,
@@ -86,10 +89,10 @@ def _sum(ids: Sequence[str]) -> str:
 
 def error_rate_queries(
     lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
-) -> list[dict]:
+) -> list[Query]:
     """Metric math: target 5xx responses as a percent of requests, over all `target_groups`, and 0
     below ERROR_RATE_MIN_REQUESTS requests a minute."""
-    queries = []
+    queries: list[Query] = []
     for i, tg in enumerate(target_groups):
         queries.append(
             _target_group_metric(
@@ -116,7 +119,7 @@ def error_rate_queries(
 
 def unhealthy_hosts_queries(
     lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
-) -> list[dict]:
+) -> list[Query]:
     """Metric math: unhealthy targets over all `target_groups`."""
     queries = [
         _target_group_metric(f"unhealthy{i}", "UnHealthyHostCount", "Maximum", lb_arn_suffix, tg)
@@ -135,7 +138,7 @@ def unhealthy_hosts_queries(
 
 def latency_p99_queries(
     lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
-) -> list[dict]:
+) -> list[Query]:
     """Metric math: the larger p99 target response time of `target_groups`, in seconds (percentiles
     cannot be added, and the slower revision is the one to know about)."""
     queries = [
@@ -157,7 +160,7 @@ def latency_p99_queries(
 
 def deploy_alarm_specs(
     component: str, lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """The two alarms a deploy must not trip, by short name: MetricAlarm arguments without actions.
     components.service creates them, before the service that names them."""
     return {
@@ -191,10 +194,9 @@ def deploy_alarm_specs(
     }
 
 
-def notify(topic_arn: pulumi.Input[str] | None) -> dict:
-    """Alarm and OK actions to `topic_arn` (none without a topic)."""
-    actions = [topic_arn] if topic_arn is not None else []
-    return {"alarm_actions": actions, "ok_actions": actions}
+def notify(topic_arn: pulumi.Input[str] | None) -> list[pulumi.Input[str]]:
+    """The alarm and OK actions that notify `topic_arn` (none without a topic)."""
+    return [topic_arn] if topic_arn is not None else []
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,8 @@ class Alarms(pulumi.ComponentResource):
             datapoints_to_alarm=LATENCY_DATAPOINTS,
             metric_queries=latency_p99_queries(args.lb_arn_suffix, args.target_group_arn_suffixes),
             treat_missing_data=NOT_BREACHING,
-            **actions,
+            alarm_actions=actions,
+            ok_actions=actions,
             opts=child,
         )
         service_dimensions = {"ClusterName": args.cluster_name, "ServiceName": args.service_name}
@@ -267,7 +270,8 @@ class Alarms(pulumi.ComponentResource):
                     evaluation_periods=UTILIZATION_EVALUATION_PERIODS,
                     datapoints_to_alarm=UTILIZATION_EVALUATION_PERIODS,
                     treat_missing_data=NOT_BREACHING,
-                    **actions,
+                    alarm_actions=actions,
+                    ok_actions=actions,
                     opts=child,
                 )
             )

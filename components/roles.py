@@ -133,7 +133,7 @@ class TaskRoles(pulumi.ComponentResource):
             assume_role_policy=trust,
             opts=child,
         )
-        execution_grants: list[pulumi.Resource] = [
+        execution_grants: list[pulumi.CustomResource] = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-exec-policy",
                 role=execution.name,
@@ -160,7 +160,7 @@ class TaskRoles(pulumi.ComponentResource):
             assume_role_policy=trust,
             opts=child,
         )
-        task_grants: list[pulumi.Resource] = []
+        task_grants: list[pulumi.CustomResource] = []
         if args.task_policy_statements:
             task_grants.append(
                 aws.iam.RolePolicy(
@@ -213,7 +213,7 @@ class TaskRoles(pulumi.ComponentResource):
         )
 
 
-def _after(arn: pulumi.Output[str], grants: list[pulumi.Resource]) -> pulumi.Output[str]:
+def _after(arn: pulumi.Output[str], grants: list[pulumi.CustomResource]) -> pulumi.Output[str]:
     """`arn`, resolving only once `grants` exist: whatever uses it depends on them too (a role
     without its policies would fail a task's start, or leave a deleted service draining)."""
     if not grants:

@@ -115,10 +115,14 @@ def deploy_model(
     return traffic_shift_deploy_model(strategy, bake_time_minutes, launch_s)
 
 
-def deployment_configuration(strategy: str, bake_time_minutes: int, canary_percent: int) -> dict:
+def deployment_configuration(
+    strategy: str, bake_time_minutes: int, canary_percent: int
+) -> aws.ecs.ServiceDeploymentConfigurationArgsDict:
     """The service's `deployment_configuration`. Always explicit, ROLLING included: ECS keeps the
     last strategy it was given, so leaving it out would not switch a service back to rolling."""
-    config: dict = {"strategy": DEPLOYMENT_STRATEGIES[strategy]}
+    config: aws.ecs.ServiceDeploymentConfigurationArgsDict = {
+        "strategy": DEPLOYMENT_STRATEGIES[strategy]
+    }
     if strategy != "rolling":
         # ECS requires a bake time for BLUE_GREEN; pulumi-aws takes these minutes as strings.
         config["bake_time_in_minutes"] = str(bake_time_minutes)
@@ -130,7 +134,7 @@ def deployment_configuration(strategy: str, bake_time_minutes: int, canary_perce
     return config
 
 
-def task_volumes(enable_exec: bool = False) -> list[dict]:
+def task_volumes(enable_exec: bool = False) -> list[aws.ecs.TaskDefinitionVolumeArgsDict]:
     """The task definition's volumes: the app's /tmp, and with exec the SSM agent's paths."""
     names = [TMP_VOLUME, *(EXEC_AGENT_VOLUMES if enable_exec else ())]
     return [{"name": n} for n in names]
@@ -386,6 +390,7 @@ class FargateService(pulumi.ComponentResource):
         # blueGreen/canary: ECS starts each new revision in the other group, then moves the rule's
         # weights over; both groups are identical.
         alternate = make_target_group("tg-alt") if args.shifts_traffic else None
+        actions: list[aws.lb.ListenerRuleActionArgsDict]
         if alternate is None:
             actions = [{"type": "forward", "target_group_arn": target_group.arn}]
         else:
@@ -422,7 +427,11 @@ class FargateService(pulumi.ComponentResource):
             )
             deploy_alarms = [
                 aws.cloudwatch.MetricAlarm(
-                    f"{name}-{what}", **spec, **notify(args.alarm_topic_arn), opts=child
+                    f"{name}-{what}",
+                    **spec,
+                    alarm_actions=notify(args.alarm_topic_arn),
+                    ok_actions=notify(args.alarm_topic_arn),
+                    opts=child,
                 )
                 for what, spec in specs.items()
             ]
@@ -487,6 +496,22 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
+        attachment: aws.ecs.ServiceLoadBalancerArgsDict = {
+            "target_group_arn": target_group.arn,
+            "container_name": CONTAINER_NAME,
+            "container_port": args.container_port,
+        }
+        if alternate is not None and args.infrastructure_role_arn is not None:
+            attachment["advanced_configuration"] = {
+                "alternate_target_group_arn": alternate.arn,
+                "production_listener_rule": listener_rule.arn,
+                "role_arn": args.infrastructure_role_arn,
+            }
+        rollback_alarms: aws.ecs.ServiceAlarmsArgsDict | None = (
+            {"alarm_names": [s["name"] for s in specs.values()], "enable": True, "rollback": True}
+            if specs
+            else None
+        )
         service = aws.ecs.Service(
             f"{name}-svc",
             cluster=args.cluster_arn,
@@ -501,24 +526,7 @@ class FargateService(pulumi.ComponentResource):
                 "security_groups": [sg.id],
                 "assign_public_ip": args.assign_public_ip,
             },
-            load_balancers=[
-                {
-                    "target_group_arn": target_group.arn,
-                    "container_name": CONTAINER_NAME,
-                    "container_port": args.container_port,
-                    **(
-                        {
-                            "advanced_configuration": {
-                                "alternate_target_group_arn": alternate.arn,
-                                "production_listener_rule": listener_rule.arn,
-                                "role_arn": args.infrastructure_role_arn,
-                            }
-                        }
-                        if alternate is not None
-                        else {}
-                    ),
-                }
-            ],
+            load_balancers=[attachment],
             health_check_grace_period_seconds=HEALTH_CHECK_GRACE_PERIOD_S,
             # The native strategies need ECS's own controller (not CodeDeploy or EXTERNAL).
             deployment_controller={"type": "ECS"},
@@ -533,15 +541,7 @@ class FargateService(pulumi.ComponentResource):
             # detection covers rolling and blue/green deployments)...
             deployment_circuit_breaker={"enable": True, "rollback": True},
             # ...as does one that trips the 5xx-rate or unhealthy-hosts alarm...
-            alarms=(
-                {
-                    "alarm_names": [s["name"] for s in specs.values()],
-                    "enable": True,
-                    "rollback": True,
-                }
-                if specs
-                else None
-            ),
+            alarms=rollback_alarms,
             # ...and `pulumi up` waits for it, failing when the new tasks never get healthy.
             wait_for_steady_state=True,
             # Interrupting `pulumi up` (Ctrl-C) rolls the deploy back, not leaving it half-way.
