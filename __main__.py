@@ -179,6 +179,7 @@ jobs = (
             env=dict(cfg.env),
             secrets=secret_arns,
             enable_exec=cfg.enable_exec,
+            alarm_topic_arn=alarm_topic.topic_arn,
         ),
         opts,
     )

@@ -6,7 +6,8 @@ Each job gets:
   size, logging under its own stream prefix;
 - an EventBridge Scheduler schedule that calls ECS RunTask on Fargate in the service's subnets and
   security group, with a bounded retry policy;
-- a dead-letter queue (SQS, SSE) that receives the invocations still failing after the retries;
+- a dead-letter queue (SQS, SSE) that receives the invocations still failing after the retries,
+  and an alarm that notifies the stack's alarm topic as soon as one arrives;
 - its own role, trusted by EventBridge Scheduler for this account only, that may run only this
   job's task definition in this cluster, pass only the task's two roles to ECS, tag the task it
   starts and write to its dead-letter queue.
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import NOT_BREACHING, alarm_name, notify
 from components.naming import bounded
 from components.roles import ECS_TASKS_PRINCIPAL
 from components.service import container_definitions, task_volumes
@@ -52,6 +54,9 @@ MAXIMUM_RETRY_ATTEMPTS = 5
 MAXIMUM_EVENT_AGE_S = 60 * 60
 # SQS's maximum: a failure over a long weekend is still there to read on Monday.
 DEAD_LETTER_RETENTION_S = 14 * 24 * 60 * 60
+# One dead letter is a job that did not run: alarm on the first. SQS publishes queue metrics every
+# five minutes; the alarm stays on until someone reads or purges the queue.
+DEAD_LETTER_ALARM_PERIOD_S = 300
 LOG_STREAM_PREFIX = "scheduled"  # a job's streams are scheduled-<name>/app/<task-id>
 # Names: letters, digits, - and _ fit every name derived from them (task family, schedule, role,
 # queue, log stream prefix). The length bound keeps the longest auto-named child, the role
@@ -106,6 +111,8 @@ class ScheduledTasksArgs:
         within one hour (see the constants' reasons).
     dead_letter_retention_s: how long failed invocations stay in the queue. Default 14 days,
         SQS's maximum.
+    alarm_topic_arn: SNS topic the dead-letter alarms notify (components.alarm_topic). Default
+        None: the alarms exist but notify nobody.
     """
 
     cluster_arn: pulumi.Input[str]
@@ -126,6 +133,7 @@ class ScheduledTasksArgs:
     maximum_retry_attempts: int = MAXIMUM_RETRY_ATTEMPTS
     maximum_event_age_s: int = MAXIMUM_EVENT_AGE_S
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
+    alarm_topic_arn: pulumi.Input[str] | None = None
 
 
 def scheduler_trust_policy(account_id: str, partition: str, region: str) -> str:
@@ -266,15 +274,16 @@ def dead_letter_queue_policy(*, queue_arn: str, role_arn: str) -> str:
 
 
 class ScheduledTasks(pulumi.ComponentResource):
-    """Per job: task definition, schedule, scheduler role and its policy, dead-letter queue and
-    its policy. Children are keyed by the job's name, so adding or removing a job leaves the
-    others untouched.
+    """Per job: task definition, schedule, scheduler role and its policy, dead-letter queue, its
+    policy and its alarm. Children are keyed by the job's name, so adding or removing a job leaves
+    the others untouched.
 
     Outputs (dicts keyed by job name):
         task_definition_arns, task_families: what each job runs.
         schedule_names: each job's schedule (in the default schedule group).
         role_arns: each schedule's role.
         dead_letter_queue_urls, dead_letter_queue_arns: where each job's failed invocations go.
+        dead_letter_alarm_names: the alarm on each queue.
     """
 
     def __init__(
@@ -296,6 +305,7 @@ class ScheduledTasks(pulumi.ComponentResource):
         self.role_arns: dict[str, pulumi.Output[str]] = {}
         self.dead_letter_queue_urls: dict[str, pulumi.Output[str]] = {}
         self.dead_letter_queue_arns: dict[str, pulumi.Output[str]] = {}
+        self.dead_letter_alarm_names: dict[str, pulumi.Output[str]] = {}
 
         for task in args.tasks:
             base = f"{name}-{task.name}"
@@ -402,6 +412,27 @@ class ScheduledTasks(pulumi.ComponentResource):
                 # The first run must find its permissions in place.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, queue_policy]),
             )
+            actions = notify(args.alarm_topic_arn)
+            alarm = aws.cloudwatch.MetricAlarm(
+                f"{base}-dead-letters",
+                name=alarm_name(name, f"{task.name}-dead-letters"),
+                alarm_description=(
+                    f"The scheduled job {task.name} could not be started (RunTask kept failing "
+                    "after the retries); the dead-letter queue holds the error."
+                ),
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": queue.name},
+                statistic="Maximum",
+                period=DEAD_LETTER_ALARM_PERIOD_S,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                treat_missing_data=NOT_BREACHING,
+                alarm_actions=actions,
+                ok_actions=actions,
+                opts=child,
+            )
 
             self.task_definition_arns[task.name] = task_definition.arn
             self.task_families[task.name] = task_definition.family
@@ -409,6 +440,7 @@ class ScheduledTasks(pulumi.ComponentResource):
             self.role_arns[task.name] = role.arn
             self.dead_letter_queue_urls[task.name] = queue.url
             self.dead_letter_queue_arns[task.name] = queue.arn
+            self.dead_letter_alarm_names[task.name] = alarm.name
 
         self.register_outputs(
             {
@@ -418,6 +450,7 @@ class ScheduledTasks(pulumi.ComponentResource):
                 "role_arns": self.role_arns,
                 "dead_letter_queue_urls": self.dead_letter_queue_urls,
                 "dead_letter_queue_arns": self.dead_letter_queue_arns,
+                "dead_letter_alarm_names": self.dead_letter_alarm_names,
             }
         )
 

@@ -50,6 +50,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 QUEUE = "aws:sqs/queue:Queue"
 QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 COMPONENT = "fargate-app:scheduled:ScheduledTasks"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 JOBS = {
     "nightly-report": {
@@ -453,6 +454,7 @@ def test_no_jobs_no_scheduler_resources():
     for token in (SCHEDULE, QUEUE, QUEUE_POLICY):
         assert not run.of_type(token), f"{token} created without scheduledTasks"
     assert "scheduledTasks" not in run.outputs
+    assert not [a for a in run.of_type(ALARM) if a.name.endswith("-dead-letters")]
 
 
 def test_one_schedule_per_job_with_its_expression_timezone_and_state(dev):
@@ -800,12 +802,20 @@ def test_a_schedule_waits_for_its_permissions(dev):
 def test_every_job_resource_belongs_to_the_component_and_is_named_after_the_job(dev):
     (component,) = dev.of_type(COMPONENT)
     children = dev.children(component)
-    assert len(children) == 6 * len(JOBS), [c.name for c in children]
+    assert len(children) == 7 * len(JOBS), [c.name for c in children]
     for job_name in JOBS:
         names = sorted(c.name for c in children if c.name.startswith(f"jobs-{job_name}-"))
         assert names == sorted(
             f"jobs-{job_name}-{suffix}"
-            for suffix in ("task", "dlq", "role", "policy", "dlq-policy", "schedule")
+            for suffix in (
+                "task",
+                "dlq",
+                "role",
+                "policy",
+                "dlq-policy",
+                "schedule",
+                "dead-letters",
+            )
         ), job_name
 
 
@@ -929,3 +939,43 @@ def test_jobs_share_the_services_secrets_and_exec_setting(dev, dev_secrets_exec)
         assert ecs["enableExecuteCommand"] is True, job_name
         off = schedule_of(dev, job_name).inputs["target"]["ecsParameters"]
         assert off["enableExecuteCommand"] is False, f"{job_name}: exec on without enableExec"
+
+
+def test_a_dead_letter_alarms_the_stacks_topic_at_once(dev):
+    topic = dev.one("aws:sns/topic:Topic").outputs["arn"]
+    cloudwatch = botocore.session.get_session().get_service_model("cloudwatch")
+    shape = cloudwatch.operation_model("PutMetricAlarm").input_shape
+    for job_name in JOBS:
+        alarm = dev.named(f"jobs-{job_name}-dead-letters")
+        i = alarm.inputs
+        queue = of_job(dev, QUEUE, job_name)
+        assert (i["namespace"], i["metricName"]) == (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+        )
+        assert i["dimensions"] == {"QueueName": queue.outputs["name"]}, f"{alarm.urn}: wrong queue"
+        assert (i["comparisonOperator"], i["threshold"]) == ("GreaterThanThreshold", 0), (
+            f"{alarm.urn}: must fire on the first dead letter"
+        )
+        assert i["evaluationPeriods"] == 1
+        assert i["treatMissingData"] == "notBreaching", f"{alarm.urn}: an idle queue is fine"
+        assert i["alarmActions"] == i["okActions"] == [topic], f"{alarm.urn}: notifies nobody"
+        assert i["name"] == f"fargate-app-dev-jobs-{job_name}-dead-letters"
+        request = {
+            "AlarmName": i["name"],
+            "AlarmDescription": i["alarmDescription"],
+            "Namespace": i["namespace"],
+            "MetricName": i["metricName"],
+            "Dimensions": [{"Name": k, "Value": v} for k, v in i["dimensions"].items()],
+            "Statistic": i["statistic"],
+            "Period": i["period"],
+            "EvaluationPeriods": i["evaluationPeriods"],
+            "Threshold": float(i["threshold"]),
+            "ComparisonOperator": i["comparisonOperator"],
+            "TreatMissingData": i["treatMissingData"],
+            "AlarmActions": i["alarmActions"],
+            "OKActions": i["okActions"],
+        }
+        report = ParamValidator().validate(request, shape)
+        assert not report.has_errors(), f"{alarm.urn}: {report.generate_report()}"
+        assert not strict_problems(request, shape), strict_problems(request, shape)
