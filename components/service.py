@@ -555,8 +555,7 @@ class FargateService(pulumi.ComponentResource):
                 # ECS checks the alarms it is given exist; the service's name, which the other
                 # alarms need, only exists after it.
                 depends_on=[listener_rule, args.capacity_providers, *deploy_alarms],
-                # Autoscaling owns the task count; a later `pulumi up` must not reset it.
-                ignore_changes=["desiredCount"] if args.autoscaling else None,
+                ignore_changes=service_ignore_changes(args) or None,
                 custom_timeouts=deploy_timeouts(args),
             ),
         )
@@ -616,6 +615,20 @@ class FargateService(pulumi.ComponentResource):
                 "security_group_id": self.security_group_id,
             }
         )
+
+
+def service_ignore_changes(args: FargateServiceArgs) -> list[str]:
+    """Service inputs something other than `pulumi up` owns once the service runs."""
+    ignored = []
+    if args.autoscaling:
+        ignored.append("desiredCount")  # autoscaling sets the count; `pulumi up` must not reset it
+    if args.shifts_traffic:
+        # After each blueGreen/canary deploy ECS records the group now live as the service's target
+        # group; writing the original back would make the next deploy reuse the live group
+        # (hashicorp/terraform-provider-aws#45678). So a changed container port or target group
+        # needs the service replaced, or a switch to rolling first.
+        ignored.append("loadBalancers")
+    return ignored
 
 
 def deploy_timeouts(args: FargateServiceArgs) -> pulumi.CustomTimeouts | None:

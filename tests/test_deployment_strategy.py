@@ -152,6 +152,23 @@ def test_pulumi_up_leaves_the_weights_ecs_moved(run_stack, name: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("name", SHIFTING)
+def test_pulumi_up_leaves_the_target_group_ecs_made_live(run_stack, stack, name) -> None:
+    service = ecs_service(run_stack(stack, strategy(name)))
+    assert "loadBalancers" in service.ignore_changes, (
+        f"{service.urn}: ECS records the live group after each deploy; writing the original back "
+        "would make the next deploy reuse it (hashicorp/terraform-provider-aws#45678)"
+    )
+    autoscaled = stack == "prod"
+    assert ("desiredCount" in service.ignore_changes) == autoscaled
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rolling_leaves_the_load_balancers_to_pulumi(run_stack, stack: str) -> None:
+    assert "loadBalancers" not in ecs_service(run_stack(stack)).ignore_changes
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("name", SHIFTING)
 def test_the_service_names_the_alternate_group_rule_and_role(run_stack, stack, name) -> None:
     run = run_stack(stack, strategy(name))
     [attachment] = ecs_service(run).inputs["loadBalancers"]
