@@ -42,6 +42,7 @@ network = Network(
         availability_zones=cfg.availability_zones,
         nat_gateways=cfg.nat_gateways,
         vpc_endpoints=cfg.vpc_endpoints,
+        extra_endpoints=cfg.endpoint_services,
         flow_logs=cfg.flow_logs,
         flow_log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
@@ -104,9 +105,8 @@ if certificate:
         ),
         opts,
     )
-# Protected (prod-grade) stacks also encrypt alarm notifications with their own key ($1 a month).
 alarm_topic = AlarmTopic(
-    "alarms", AlarmTopicArgs(email=cfg.alarm_email, encrypted=cfg.deletion_protection), opts
+    "alarms", AlarmTopicArgs(email=cfg.alarm_email, encrypted=cfg.alarm_topic_encryption), opts
 )
 service = FargateService(
     "app",

@@ -122,8 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secrets", "map", {}, "Env var name -> Secrets Manager secret ARN (optionally with :json-key::) or SSM parameter ARN, injected as container secrets."),
     Setting("secretValues", "map", {}, "Env var name -> value kept in Pulumi's encrypted config; the program stores each in Secrets Manager and injects it as a container secret."),
     Setting("alarmEmail", "string", "", "Email address subscribed to the alarms' SNS topic; empty subscribes nobody."),
+    Setting("alarmTopicEncryption", "boolean", True, "Encrypt alarm notifications with the topic's own KMS key (about $1/month; CloudWatch cannot publish to the aws/sns key)."),
     Setting("deploymentStrategy", "string", "rolling", "rolling, blueGreen or canary: ECS's native deployment strategies."),
-    Setting("bakeTimeMinutes", "integer", 5, "blueGreen/canary: minutes the new tasks serve before the old ones go (0 to 1440)."),
+    Setting("bakeTimeMinutes", "integer", 5, "blueGreen/canary: minutes the new tasks serve before the old ones go (0 to 1440); a canary bakes twice, before and after the full shift."),
     Setting("canaryPercent", "integer", 10, "canary: percent of traffic the new tasks get first (1 to 99)."),
     Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
@@ -169,6 +170,7 @@ class StackConfig:
     secrets: Mapping[str, str] = field(default_factory=dict)
     secret_values: Mapping[str, str] = field(default_factory=dict)
     alarm_email: str = ""
+    alarm_topic_encryption: bool = True
     deployment_strategy: str = "rolling"
     bake_time_minutes: int = 5
     canary_percent: int = 10
@@ -176,6 +178,19 @@ class StackConfig:
     access_logs: bool = False
     flow_logs: bool = False
     scheduled_tasks: tuple[ScheduledTask, ...] = ()
+
+    @property
+    def endpoint_services(self) -> tuple[str, ...]:
+        """Interface endpoints that private tasks without a NAT need beyond ECR and Logs, for the
+        features turned on: secrets are fetched at task start, exec opens SSM sessions."""
+        services = []
+        if self.secret_values or any(SECRET_ARN.match(a) for a in self.secrets.values()):
+            services.append("secretsmanager")
+        if any(SSM_ARN.match(a) for a in self.secrets.values()):
+            services.append("ssm")
+        if self.enable_exec:
+            services.append("ssmmessages")
+        return tuple(services)
 
     @property
     def https(self) -> bool:
@@ -377,6 +392,7 @@ def load_config(
         secrets=dict(get["secrets"]),
         secret_values=dict(get["secretValues"]),
         alarm_email=get["alarmEmail"],
+        alarm_topic_encryption=get["alarmTopicEncryption"],
         deployment_strategy=get["deploymentStrategy"],
         bake_time_minutes=get["bakeTimeMinutes"],
         canary_percent=get["canaryPercent"],

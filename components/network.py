@@ -61,6 +61,8 @@ class NetworkArgs:
         private tasks reach them without a NAT. Default False: interface endpoints cost about $7.30
         per endpoint per AZ a month, more than a NAT gateway for a small service.
 
+    extra_endpoints: further interface endpoints (service names such as "secretsmanager") when
+        vpc_endpoints is on, for what the tasks use beyond ECR and Logs. Default none.
     flow_logs: record all the VPC's traffic (accepted and rejected) to CloudWatch Logs (Security
         Hub EC2.6). Default False: ingestion costs $0.50/GB, worth it in prod.
     flow_log_retention_days: how long flow logs are kept. Default 30.
@@ -71,6 +73,7 @@ class NetworkArgs:
     availability_zones: int = 2
     nat_gateways: str = "none"
     vpc_endpoints: bool = False
+    extra_endpoints: tuple[str, ...] = ()
     flow_logs: bool = False
     flow_log_retention_days: int = 30
     protect: bool = False
@@ -207,7 +210,8 @@ class Network(pulumi.ComponentResource):
                 )
 
         if args.vpc_endpoints:
-            self._endpoints(name, region, vpc, private_subnets, private_rts)
+            services = (*INTERFACE_ENDPOINTS, *args.extra_endpoints)
+            self._endpoints(name, region, vpc, private_subnets, private_rts, services)
         if args.flow_logs:
             self._flow_logs(name, vpc, args)
 
@@ -308,6 +312,7 @@ class Network(pulumi.ComponentResource):
         vpc: aws.ec2.Vpc,
         subnets: list[aws.ec2.Subnet],
         route_tables: list[aws.ec2.RouteTable],
+        services: tuple[str, ...],
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         aws.ec2.VpcEndpoint(
@@ -334,7 +339,7 @@ class Network(pulumi.ComponentResource):
             description="HTTPS from the VPC",
             opts=child,
         )
-        for service in INTERFACE_ENDPOINTS:
+        for service in services:
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}",
                 vpc_id=vpc.id,

@@ -367,3 +367,27 @@ def test_the_component_tells_services_where_tasks_run(pulumi_mocks) -> pulumi.Ou
         pulumi.Output.all(*private.private_subnet_ids),
         pulumi.Output.all(*private.public_subnet_ids),
     ).apply(check)
+
+
+@pytest.mark.parametrize(
+    "extra,wanted",
+    [
+        ({}, set()),
+        (
+            {"secrets": {"DB": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}},
+            {"secretsmanager"},
+        ),
+        ({"secretValues": {"DB_PASSWORD": "s3cr3t"}}, {"secretsmanager"}),
+        ({"secrets": {"URL": "arn:aws:ssm:us-east-1:123456789012:parameter/app/url"}}, {"ssm"}),
+        ({"enableExec": True}, {"ssmmessages"}),
+    ],
+)
+def test_endpoints_cover_what_private_tasks_fetch_without_a_nat(run_config, extra, wanted):
+    """Private tasks that reach AWS only through endpoints still get their secrets and exec."""
+    run = run_config({"aws:region": "us-east-1", "vpcEndpoints": True, **extra})
+    services = {
+        r.inputs["serviceName"].removeprefix("com.amazonaws.us-east-1.")
+        for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if r.inputs["vpcEndpointType"] == "Interface"
+    }
+    assert services == {"ecr.api", "ecr.dkr", "logs"} | wanted

@@ -90,10 +90,13 @@ APP_IAM_ACTIONS: tuple[str, ...] = (
     "iam:TagPolicy",
     "iam:UntagPolicy",
 )
-# The services the app's roles are handed to: ECS tasks, and EventBridge rules and schedules
-# that start tasks.
+# The services the app's roles are handed to: ECS tasks, ECS itself (the infrastructure role of
+# blue/green and canary deploys), VPC flow logs, and EventBridge rules and schedules that start
+# tasks.
 PASSABLE_TO_SERVICES: tuple[str, ...] = (
     "ecs-tasks.amazonaws.com",
+    "ecs.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
     "events.amazonaws.com",
     "scheduler.amazonaws.com",
 )
