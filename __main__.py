@@ -57,7 +57,10 @@ image = ContainerImage(
 secrets = AppSecrets(
     "app", AppSecretsArgs(values=cfg.secret_values, protect=cfg.deletion_protection), opts
 )
-secret_arns = {**cfg.secrets, **secrets.arns}  # env var name -> ARN, injected by ECS at start
+secret_arns: dict[str, pulumi.Input[str]] = {
+    **cfg.secrets,
+    **secrets.arns,
+}  # env var name -> ARN, injected by ECS at start
 roles = TaskRoles(
     "app",
     TaskRolesArgs(

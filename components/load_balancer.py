@@ -6,6 +6,7 @@ a second service shares this load balancer rather than paying for another (~$16/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -38,7 +39,7 @@ class LoadBalancerArgs:
 
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
-    subnet_ids: pulumi.Input[list[pulumi.Input[str]]]
+    subnet_ids: Sequence[pulumi.Input[str]]
     idle_timeout_s: int = 60
     deletion_protection: bool = False
     certificate_arn: pulumi.Input[str] | None = None

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -116,7 +116,7 @@ class ScheduledTasksArgs:
     """
 
     cluster_arn: pulumi.Input[str]
-    subnet_ids: pulumi.Input[list[pulumi.Input[str]]]
+    subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
     image: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -140,7 +140,9 @@ def task_volumes(enable_exec: bool = False) -> list[aws.ecs.TaskDefinitionVolume
     return [{"name": n} for n in names]
 
 
-def capacity_provider_strategy(spot: bool, on_demand_base: int) -> list[dict]:
+def capacity_provider_strategy(
+    spot: bool, on_demand_base: int
+) -> list[aws.ecs.ServiceCapacityProviderStrategyArgsDict]:
     """Tasks up to `on_demand_base` on FARGATE, the rest on FARGATE_SPOT (or all on FARGATE)."""
     if not spot:
         return [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}]
@@ -272,7 +274,7 @@ class FargateServiceArgs:
     cluster_name: pulumi.Input[str]
     capacity_providers: pulumi.Resource
     vpc_id: pulumi.Input[str]
-    subnet_ids: pulumi.Input[list[pulumi.Input[str]]]
+    subnet_ids: Sequence[pulumi.Input[str]]
     listener_arn: pulumi.Input[str]
     lb_security_group_id: pulumi.Input[str]
     image: pulumi.Input[str]
@@ -512,6 +514,11 @@ class FargateService(pulumi.ComponentResource):
             if specs
             else None
         )
+        network: aws.ecs.ServiceNetworkConfigurationArgsDict = {
+            "subnets": args.subnet_ids,
+            "security_groups": [sg.id],
+            "assign_public_ip": args.assign_public_ip,
+        }
         service = aws.ecs.Service(
             f"{name}-svc",
             cluster=args.cluster_arn,
@@ -521,11 +528,7 @@ class FargateService(pulumi.ComponentResource):
             # Changing the capacity provider strategy otherwise replaces the service; with this
             # set, any service change rolls out as a normal zero-downtime deploy instead.
             force_new_deployment=True,
-            network_configuration={
-                "subnets": args.subnet_ids,
-                "security_groups": [sg.id],
-                "assign_public_ip": args.assign_public_ip,
-            },
+            network_configuration=network,
             load_balancers=[attachment],
             health_check_grace_period_seconds=HEALTH_CHECK_GRACE_PERIOD_S,
             # The native strategies need ECS's own controller (not CodeDeploy or EXTERNAL).
