@@ -38,7 +38,7 @@ import pulumi_aws as aws
 from components.alarms import NOT_BREACHING, alarm_name, notify
 from components.naming import bounded
 from components.roles import ECS_TASKS_PRINCIPAL
-from components.service import container_definitions, task_volumes
+from components.service import app_containers, fargate_task_definition
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # Schedules go in the account's default group; the trust policy's aws:SourceArn names it, because
@@ -210,30 +210,6 @@ def schedule_role_policy(
     )
 
 
-def _job_containers(
-    args: ScheduledTasksArgs, task: ScheduledTask, region: str
-) -> pulumi.Output[str]:
-    """The service's container, with the job's command and its own log stream prefix."""
-    return pulumi.Output.all(
-        image=args.image,
-        log_group=args.log_group_name,
-        secrets=pulumi.Output.from_input(dict(args.secrets)),
-    ).apply(
-        lambda a: container_definitions(
-            image=a["image"],
-            port=args.container_port,
-            health_check_path=args.health_check_path,
-            env=dict(args.env),
-            log_group=a["log_group"],
-            region=region,
-            command=list(task.command),
-            log_stream_prefix=f"{LOG_STREAM_PREFIX}-{task.name}",
-            secrets=a["secrets"],
-            enable_exec=args.enable_exec,
-        )
-    )
-
-
 def dead_letter_queue_policy(*, queue_arn: str, role_arn: str) -> str:
     """Only the schedule's role writes to its queue, and only over TLS.
 
@@ -309,21 +285,28 @@ class ScheduledTasks(pulumi.ComponentResource):
 
         for task in args.tasks:
             base = f"{name}-{task.name}"
-            task_definition = aws.ecs.TaskDefinition(
+            task_definition = fargate_task_definition(
                 f"{base}-task",
                 family=bounded(f"{project}-{stack}-{base}", TASK_FAMILY_MAX),
-                cpu=str(task.cpu),
-                memory=str(task.memory),
-                network_mode="awsvpc",
-                requires_compatibilities=["FARGATE"],
-                runtime_platform={
-                    "operating_system_family": "LINUX",
-                    "cpu_architecture": args.cpu_architecture,
-                },
+                cpu=task.cpu,
+                memory=task.memory,
+                cpu_architecture=args.cpu_architecture,
                 execution_role_arn=args.execution_role_arn,
                 task_role_arn=args.task_role_arn,
-                volumes=task_volumes(args.enable_exec),
-                container_definitions=_job_containers(args, task, region),
+                enable_exec=args.enable_exec,
+                # The service's container, with the job's command and its own log streams.
+                containers=app_containers(
+                    image=args.image,
+                    log_group=args.log_group_name,
+                    secrets=args.secrets,
+                    port=args.container_port,
+                    health_check_path=args.health_check_path,
+                    env=dict(args.env),
+                    region=region,
+                    command=list(task.command),
+                    log_stream_prefix=f"{LOG_STREAM_PREFIX}-{task.name}",
+                    enable_exec=args.enable_exec,
+                ),
                 opts=child,
             )
 

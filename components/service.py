@@ -18,6 +18,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -226,6 +227,54 @@ def container_definitions(
                 ],
             }
         ]
+    )
+
+
+def app_containers(
+    *,
+    image: pulumi.Input[str],
+    log_group: pulumi.Input[str],
+    secrets: Mapping[str, pulumi.Input[str]],
+    **options: Any,
+) -> pulumi.Output[str]:
+    """`container_definitions` once the image, the log group and the secret ARNs are known."""
+    return pulumi.Output.all(
+        image=image, log_group=log_group, secrets=pulumi.Output.from_input(dict(secrets))
+    ).apply(
+        lambda a: container_definitions(
+            image=a["image"], log_group=a["log_group"], secrets=a["secrets"], **options
+        )
+    )
+
+
+def fargate_task_definition(
+    resource_name: str,
+    *,
+    family: str,
+    cpu: int,
+    memory: int,
+    cpu_architecture: str,
+    execution_role_arn: pulumi.Input[str],
+    task_role_arn: pulumi.Input[str],
+    enable_exec: bool,
+    containers: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> aws.ecs.TaskDefinition:
+    """A Fargate task definition for the app's container (awsvpc networking, the writable
+    volumes): the service's, and each scheduled job's."""
+    return aws.ecs.TaskDefinition(
+        resource_name,
+        family=family,
+        cpu=str(cpu),
+        memory=str(memory),
+        network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": cpu_architecture},
+        execution_role_arn=execution_role_arn,
+        task_role_arn=task_role_arn,
+        volumes=task_volumes(enable_exec),
+        container_definitions=containers,
+        opts=opts,
     )
 
 
@@ -464,36 +513,25 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
-        task_definition = aws.ecs.TaskDefinition(
+        task_definition = fargate_task_definition(
             f"{name}-task",
             family=family,
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            runtime_platform={
-                "operating_system_family": "LINUX",
-                "cpu_architecture": args.cpu_architecture,
-            },
+            cpu=args.cpu,
+            memory=args.memory,
+            cpu_architecture=args.cpu_architecture,
             execution_role_arn=args.execution_role_arn,
             task_role_arn=args.task_role_arn,
-            volumes=task_volumes(args.enable_exec),
-            container_definitions=pulumi.Output.all(
+            enable_exec=args.enable_exec,
+            containers=app_containers(
                 image=args.image,
                 log_group=log_group.name,
-                secrets=pulumi.Output.from_input(dict(args.secrets)),
-            ).apply(
-                lambda a: container_definitions(
-                    image=a["image"],
-                    port=args.container_port,
-                    health_check_path=args.health_check_path,
-                    env=dict(args.env),
-                    log_group=a["log_group"],
-                    region=region,
-                    secrets=a["secrets"],
-                    user=args.user,
-                    enable_exec=args.enable_exec,
-                )
+                secrets=args.secrets,
+                port=args.container_port,
+                health_check_path=args.health_check_path,
+                env=dict(args.env),
+                region=region,
+                user=args.user,
+                enable_exec=args.enable_exec,
             ),
             opts=child,
         )
