@@ -684,9 +684,12 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: _Problems) ->
 def from_pulumi() -> StackConfig:
     """Read the running stack's config from the Pulumi runtime and validate it."""
     import pulumi
-    from pulumi.runtime.config import CONFIG
+    from pulumi.runtime.config import CONFIG, get_config_env
 
-    return load_config(dict(CONFIG.get()), stack=pulumi.get_stack(), project=pulumi.get_project())
+    # The CLI hands a program its config as JSON in PULUMI_CONFIG; tests and the automation API
+    # set the runtime's config map instead, which wins.
+    raw = {**get_config_env(), **CONFIG.get()}
+    return load_config(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
 
 
 # --- scheduledTasks: jobs run on a timetable (components/scheduled_tasks.py) ----------------------
