@@ -49,6 +49,7 @@ MAX_PERCENT = 200  # ...so start the new ones alongside the old
 SCALE_OUT_COOLDOWN_S = 60  # react to load within a minute
 SCALE_IN_COOLDOWN_S = 300  # remove capacity slowly, so a brief lull does not cause flapping
 TMP_VOLUME = "tmp"  # the only writable path: the root filesystem is read-only
+TMP_PATH = "/tmp"  # app/Dockerfile declares it a VOLUME, so the app user may write it
 # ECS Exec's SSM agent writes under these paths. AWS documents exec as unsupported with a read-only
 # root filesystem; giving the agent these writable volumes is the known way to keep both
 # (aws-containers/amazon-ecs-exec-checker#71, containers-roadmap#1359). Mounted only with exec.
@@ -176,7 +177,7 @@ def container_definitions(
     child processes are reaped) and the SSM agent's writable paths (see `task_volumes`).
     `privileged` is never set: Fargate rejects it (Security Hub ECS.4).
     """
-    mounts = {TMP_VOLUME: "/tmp", **(EXEC_AGENT_VOLUMES if enable_exec else {})}
+    mounts = {TMP_VOLUME: TMP_PATH, **(EXEC_AGENT_VOLUMES if enable_exec else {})}
     environment = {
         **env,
         "PORT": str(port),
