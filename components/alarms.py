@@ -2,7 +2,7 @@
 
 Five alarms watch the service, all notifying one SNS topic (components.alarm_topic) on ALARM and
 on OK:
-- target 5xx rate and unhealthy targets: these two are also ECS deployment alarms, so a deploy
+- 5xx rate (the app's and the load balancer's own) and unhealthy targets: these two are also ECS deployment alarms, so a deploy
   that trips either rolls back. They watch the service's target groups, so components.service
   creates them before the service (ECS wants the alarms to exist) from the specs below;
 - p99 target response time, service CPU high and memory high: this module's `Alarms` component,
@@ -90,8 +90,13 @@ def _sum(ids: Sequence[str]) -> str:
 def error_rate_queries(
     lb_arn_suffix: pulumi.Input[str], target_groups: Sequence[pulumi.Input[str]]
 ) -> list[Query]:
-    """Metric math: target 5xx responses as a percent of requests, over all `target_groups`, and 0
-    below ERROR_RATE_MIN_REQUESTS requests a minute."""
+    """Metric math: 5xx responses as a percent of requests, over all `target_groups`, and 0 below
+    ERROR_RATE_MIN_REQUESTS requests a minute.
+
+    The 5xx count adds the load balancer's own (502, 503, 504 when tasks crash, time out or none is
+    healthy: the typical bad deploy) to the app's. The load balancer publishes those per load
+    balancer only, so with several services behind one, they count for each; and since they never
+    reach a target, they count among the requests too."""
     queries: list[Query] = []
     for i, tg in enumerate(target_groups):
         queries.append(
@@ -102,15 +107,28 @@ def error_rate_queries(
         queries.append(
             _target_group_metric(f"requests{i}", "RequestCount", "Sum", lb_arn_suffix, tg)
         )
-    errors = _sum([f"errors{i}" for i in range(len(target_groups))])
-    requests = _sum([f"requests{i}" for i in range(len(target_groups))])
+    queries.append(
+        {
+            "id": "lberrors",
+            "return_data": False,
+            "metric": {
+                "namespace": ALB_NAMESPACE,
+                "metric_name": "HTTPCode_ELB_5XX_Count",
+                "stat": "Sum",
+                "period": PERIOD_S,
+                "dimensions": {"LoadBalancer": lb_arn_suffix},
+            },
+        }
+    )
+    errors = _sum([*(f"errors{i}" for i in range(len(target_groups))), "lberrors"])
+    requests = _sum([*(f"requests{i}" for i in range(len(target_groups))), "lberrors"])
     queries.append(
         {
             "id": "rate",
             "expression": (
                 f"IF(({requests}) >= {ERROR_RATE_MIN_REQUESTS}, 100 * ({errors}) / ({requests}), 0)"
             ),
-            "label": "Target 5xx responses (% of requests)",
+            "label": "5xx responses from the app or the load balancer (% of requests)",
             "return_data": True,
         }
     )
@@ -167,7 +185,8 @@ def deploy_alarm_specs(
         "5xx-rate": {
             "name": alarm_name(component, "5xx-rate"),
             "alarm_description": (
-                f"More than {ERROR_RATE_PERCENT:g}% of requests to the app's targets answered 5xx "
+                f"More than {ERROR_RATE_PERCENT:g}% of requests to the app answered 5xx, by the app "
+                "or by the load balancer (no healthy task, a crash or a timeout), "
                 f"in {ERROR_RATE_DATAPOINTS} of {ERROR_RATE_EVALUATION_PERIODS} minutes. "
                 "A deploy that trips this rolls back."
             ),
