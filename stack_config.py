@@ -17,7 +17,7 @@ import os
 import re
 import shlex
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -307,12 +307,19 @@ def _suggest(
 
 
 def load_config(
-    raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, region: str | None = None
+    raw: Mapping[str, Any],
+    *,
+    stack: str,
+    project: str = PROJECT,
+    region: str | None = None,
+    secret_keys: Collection[str] | None = None,
 ) -> StackConfig:
     """Parse and validate a stack's config.
 
     `raw` maps keys to values; keys may be bare (`cpu`) or namespaced (`fargate-app:cpu`,
     `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
+    `secret_keys` are the keys Pulumi holds encrypted (`pulumi config set --secret`), as the CLI
+    lists them; given, values that must be secret (SECRET_SETTINGS) are refused in plain text.
     """
     problems = _Problems()
     ours: dict[str, Any] = {}
@@ -356,6 +363,8 @@ def load_config(
     _check_maps(get, ok, problems)
     _check_https(get, ok, problems, region or "")
     _check_secrets(get, ok, problems)
+    if secret_keys is not None:
+        _check_encrypted(ours, secret_keys, project, stack, problems)
     _check_operations(get, ok, problems)
     scheduled_tasks = _check_scheduled_tasks(get, ok, problems)
 
@@ -658,6 +667,25 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: _Problems) -> No
             problems.add(f"secretValues.{name}", "", "expected a non-empty value")
 
 
+def _check_encrypted(
+    ours: Mapping[str, Any],
+    secret_keys: Collection[str],
+    project: str,
+    stack: str,
+    problems: _Problems,
+) -> None:
+    """Settings whose values are secrets must be kept encrypted, not in Pulumi.<stack>.yaml's
+    plain text (which is committed)."""
+    for key in sorted(SECRET_SETTINGS & set(ours)):
+        if ours[key] in (None, "", {}, "{}") or {key, f"{project}:{key}"} & set(secret_keys):
+            continue
+        problems.items.append(
+            f"{key}: stored in plain text in Pulumi.{stack}.yaml; set each value encrypted with "
+            f"`pulumi config set --secret --path '{key}.NAME' VALUE` "
+            f"(and remove the plain one: `pulumi config rm --path '{key}.NAME'` first)"
+        )
+
+
 def _check_operations(get: dict[str, Any], ok: set[str], problems: _Problems) -> None:
     if "alarmEmail" in ok and get["alarmEmail"] and not EMAIL.match(get["alarmEmail"]):
         problems.add("alarmEmail", get["alarmEmail"], "expected an email address")
@@ -684,12 +712,22 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: _Problems) ->
 def from_pulumi() -> StackConfig:
     """Read the running stack's config from the Pulumi runtime and validate it."""
     import pulumi
-    from pulumi.runtime.config import CONFIG, get_config_env
+    from pulumi.runtime.config import (
+        CONFIG,
+        get_config_env,
+        get_config_secret_keys_env,
+        is_config_secret,
+    )
 
     # The CLI hands a program its config as JSON in PULUMI_CONFIG; tests and the automation API
     # set the runtime's config map instead, which wins.
     raw = {**get_config_env(), **CONFIG.get()}
-    return load_config(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
+    # The CLI lists the encrypted keys in PULUMI_CONFIG_SECRET_KEYS (absent when there are none);
+    # the runtime's own list holds those the tests and the automation API set.
+    secret_keys = {*get_config_secret_keys_env(), *(k for k in raw if is_config_secret(k))}
+    return load_config(
+        raw, stack=pulumi.get_stack(), project=pulumi.get_project(), secret_keys=secret_keys
+    )
 
 
 # --- scheduledTasks: jobs run on a timetable (components/scheduled_tasks.py) ----------------------

@@ -28,7 +28,13 @@ from components.secrets import (
     read_permission,
     read_statements,
 )
-from tools.mocks import ProgramRun, RecordingMonitor, RegisteredResource
+from tools.mocks import (
+    OFFLINE_SECRET,
+    ProgramRun,
+    RecordingMonitor,
+    RegisteredResource,
+    Secure,
+)
 
 ACCOUNT = "123456789012"
 SM = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret"
@@ -44,7 +50,7 @@ SECRETS = {
 }
 VALUE = "correct-horse-battery-staple"  # a value kept in Pulumi's encrypted config
 SECRET_VALUES = {"SESSION_SECRET": VALUE}
-ON = {"secrets": SECRETS, "secretValues": SECRET_VALUES}
+ON = {"secrets": SECRETS, "secretValues": Secure(SECRET_VALUES)}
 STACKS = ("dev", "prod")
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -180,12 +186,38 @@ def test_a_config_value_appears_in_no_resource_but_its_secret_version(run_stack,
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_one_secrets_manager_secret_per_config_value(run_stack, stack: str) -> None:
-    run = run_stack(stack, {"secretValues": {"A_SECRET": "a", "B_SECRET": "b"}})
+    run = run_stack(stack, {"secretValues": Secure({"A_SECRET": "a", "B_SECRET": "b"})})
     secrets, versions = run.of_type(SECRET), run.of_type(SECRET_VERSION)
     assert len(secrets) == len(versions) == 2
     by_id = {s.id: s for s in secrets}
     assert {v.inputs["secretId"] for v in versions} == set(by_id), "each value in its own secret"
     assert {v.inputs["secretString"] for v in versions} == {"a", "b"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_config_value_kept_in_plain_text_is_refused(run_stack, stack: str) -> None:
+    """`pulumi config set --path secretValues.X v` without --secret would commit the password to
+    Pulumi.<stack>.yaml in plain text: refused before anything is created."""
+    run = run_stack(stack, {"secretValues": {"DB_PASSWORD": VALUE}}, check=False)
+
+    assert run.error is not None, "a plain-text secretValues was accepted"
+    message = str(run.error)
+    assert f"secretValues: stored in plain text in Pulumi.{stack}.yaml" in message, message
+    assert "pulumi config set --secret --path 'secretValues.NAME' VALUE" in message, message
+    assert VALUE not in message, "the error repeats the secret"
+    assert not run.resources, "resources were registered despite the bad config"
+
+
+def test_an_encrypted_value_from_a_stack_file_runs_offline(run_stack) -> None:
+    """Pulumi.<stack>.yaml holds `{secure: v1:...}`; offline there is no key, so the program gets
+    a placeholder and still creates the secret (tools.plan runs such stacks)."""
+    ciphertext = "v1:AbCdEf0123456789:QUJDREVGR0hJSktMTU5PUA=="
+    run = run_stack("dev", {"secretValues": {"DB_PASSWORD": {"secure": ciphertext}}})
+
+    [version] = run.of_type(SECRET_VERSION)
+    assert version.inputs["secretString"] == OFFLINE_SECRET
+    assert ciphertext not in json.dumps([r.inputs for r in run.resources]), "ciphertext leaked"
+    assert container(run)["secrets"][0]["name"] == "DB_PASSWORD"
 
 
 def test_prod_secrets_are_protected_and_restorable_for_a_month(run_stack) -> None:

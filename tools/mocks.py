@@ -553,21 +553,67 @@ class ProgramRun:
         ]
 
 
+@dataclass(frozen=True)
+class Secure:
+    """A config value kept encrypted (`pulumi config set --secret`): the program gets the plain
+    value, and its key is among the secret keys, as the CLI hands them over."""
+
+    value: Any
+
+
+# Pulumi.<stack>.yaml's form of an encrypted value. Offline there is no key to decrypt it, so the
+# program gets a placeholder: any non-empty string, or one of the right form where a setting's
+# form is checked.
+SECURE_FIELD = "secure"
+OFFLINE_SECRET = "secret-not-decrypted-offline"
+OFFLINE_SECRET_PLACEHOLDERS = {"alarmEmail": "secret-not-decrypted@offline.invalid"}
+
+
+def _reveal(value: Any, placeholder: str) -> tuple[Any, bool]:
+    """`value` as the program sees it, and whether any of it was a secret."""
+    if isinstance(value, Secure):
+        return _reveal(value.value, placeholder)[0], True
+    if isinstance(value, dict):
+        if set(value) == {SECURE_FIELD} and isinstance(value[SECURE_FIELD], str):
+            return placeholder, True
+        pairs = {k: _reveal(v, OFFLINE_SECRET) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_reveal(v, OFFLINE_SECRET) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _runtime_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+def _full_key(project: str, key: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
 def config_for_runtime(project: str, config: Mapping[str, Any]) -> dict[str, str]:
     """Config as the Pulumi CLI hands it to a program: namespaced keys, string values, JSON for
-    maps and lists (Pulumi.<stack>.yaml's `fargate-app:cpu: 256` arrives as "256")."""
+    maps and lists (Pulumi.<stack>.yaml's `fargate-app:cpu: 256` arrives as "256"), secrets
+    decrypted (`Secure` values; `{secure: ...}` ones become placeholders offline)."""
     out = {}
     for key, value in config.items():
-        full = key if ":" in key else f"{project}:{key}"
-        if isinstance(value, str):
-            out[full] = value
-        elif isinstance(value, bool):
-            out[full] = "true" if value else "false"
-        elif isinstance(value, int | float):
-            out[full] = str(value)
-        else:
-            out[full] = json.dumps(value)
+        full = _full_key(project, key)
+        placeholder = OFFLINE_SECRET_PLACEHOLDERS.get(full.rpartition(":")[2], OFFLINE_SECRET)
+        out[full] = _runtime_value(_reveal(value, placeholder)[0])
     return out
+
+
+def config_secret_keys(project: str, config: Mapping[str, Any]) -> list[str]:
+    """The keys whose values are (or hold) secrets, as the CLI lists them in
+    PULUMI_CONFIG_SECRET_KEYS."""
+    return sorted(_full_key(project, key) for key, value in config.items() if _reveal(value, "")[1])
 
 
 def run_program(
@@ -591,7 +637,7 @@ def run_program(
     region = region or runtime_config.get("aws:region") or DEFAULT_REGION
     mocks = AwsMocks(region=region, preview=preview, az_count=az_count)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_all_config(runtime_config)
+    pulumi.runtime.set_all_config(runtime_config, config_secret_keys(project, config or {}))
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     settings.SETTINGS.rpc_manager.clear()
@@ -655,12 +701,16 @@ def load_stack_config(project_dir: str | Path, stack: str) -> dict[str, Any]:
 
 __all__ = [
     "ACCOUNT_ID",
+    "OFFLINE_SECRET",
     "UNKNOWN",
     "AwsMocks",
     "ProgramRun",
     "RecordingMonitor",
     "RegisteredResource",
+    "Secure",
     "Unknown",
+    "config_for_runtime",
+    "config_secret_keys",
     "load_stack_config",
     "run_program",
 ]
