@@ -35,14 +35,20 @@ BuildNetwork = Callable[..., ProgramRun]
 
 @pytest.fixture(scope="module")
 def network(run_component) -> BuildNetwork:
-    """Given NetworkArgs, when the Network component is created on its own (cached)."""
+    """Given NetworkArgs, when the Network component is created on its own, by `pulumi up` or
+    (`preview=True`) by `pulumi preview` (cached)."""
     cache: dict[tuple, ProgramRun] = {}
 
-    def build(*, az_count: int = AZ_COUNT, check: bool = True, **args) -> ProgramRun:
-        key = (az_count, check, tuple(sorted(args.items())))
+    def build(
+        *, az_count: int = AZ_COUNT, check: bool = True, preview: bool = False, **args
+    ) -> ProgramRun:
+        key = (az_count, check, preview, tuple(sorted(args.items())))
         if key not in cache:
             cache[key] = run_component(
-                lambda: Network("network", NetworkArgs(**args)), az_count=az_count, check=check
+                lambda: Network("network", NetworkArgs(**args)),
+                az_count=az_count,
+                check=check,
+                preview=preview,
             )
         return cache[key]
 
@@ -391,3 +397,202 @@ def test_endpoints_cover_what_private_tasks_fetch_without_a_nat(run_config, extr
         if r.inputs["vpcEndpointType"] == "Interface"
     }
     assert services == {"ecr.api", "ecr.dkr", "logs"} | wanted
+
+
+# --- preview: what `pulumi preview` shows before any ID exists ------------------------------------
+# Every ID is unknown in preview, so wiring is read from the resources each one takes inputs from
+# (its dependencies), which the engine knows before anything exists.
+
+
+def uses(
+    run: ProgramRun, resource: RegisteredResource, type_token: str
+) -> list[RegisteredResource]:
+    """The resources of `type_token` that `resource` depends on (takes inputs from)."""
+    return [r for r in run.of_type(type_token) if r.urn in resource.depends_on]
+
+
+def planned_route_table_of(run: ProgramRun, subnet: RegisteredResource) -> RegisteredResource:
+    assoc = [a for a in run.of_type(ASSOCIATION) if subnet.urn in a.depends_on]
+    assert len(assoc) == 1, f"{subnet.urn} is planned with {len(assoc)} route tables, want 1"
+    tables = uses(run, assoc[0], ROUTE_TABLE)
+    assert len(tables) == 1, f"{assoc[0].urn} associates {len(tables)} route tables, want 1"
+    return tables[0]
+
+
+def planned_default_route(run: ProgramRun, subnet: RegisteredResource) -> RegisteredResource | None:
+    table = planned_route_table_of(run, subnet)
+    found = [
+        r
+        for r in run.of_type(ROUTE)
+        if table.urn in r.depends_on and r.inputs.get("destinationCidrBlock") == ANY_IPV4
+    ]
+    assert len(found) <= 1, f"{subnet.urn} is planned with {len(found)} IPv4 default routes"
+    return found[0] if found else None
+
+
+def planned_public(run: ProgramRun) -> list[RegisteredResource]:
+    """Subnets whose planned default route goes to the internet gateway."""
+    igw = run.one(IGW)
+    return [
+        s
+        for s in run.of_type(SUBNET)
+        if (route := planned_default_route(run, s)) is not None and igw.urn in route.depends_on
+    ]
+
+
+def planned_private(run: ProgramRun) -> list[RegisteredResource]:
+    public = {s.urn for s in planned_public(run)}
+    return [s for s in run.of_type(SUBNET) if s.urn not in public]
+
+
+PREVIEW_VARIANTS = [
+    {"nat_gateways": "none"},
+    {"nat_gateways": "single", "availability_zones": 3},
+    {"nat_gateways": "perAz", "availability_zones": 3},
+    {"vpc_endpoints": True, "extra_endpoints": ("secretsmanager",)},
+    {"flow_logs": True},
+]
+
+
+@pytest.mark.parametrize(
+    "args", PREVIEW_VARIANTS, ids=["none", "single", "perAz", "endpoints", "flow-logs"]
+)
+def test_preview_plans_exactly_the_network_an_update_creates(network: BuildNetwork, args) -> None:
+    up = {r.urn for r in network(**args).resources}
+    planned = {r.urn for r in network(preview=True, **args).resources}
+    assert planned == up, (
+        f"with {args}, `pulumi preview` hides {sorted(up - planned)} that `pulumi up` creates "
+        f"and shows {sorted(planned - up)} that it does not"
+    )
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_preview_shows_each_azs_public_and_private_subnet_with_its_final_range(
+    network: BuildNetwork, count: int
+) -> None:
+    up = {s.urn: s.inputs["cidrBlock"] for s in network(availability_zones=count).of_type(SUBNET)}
+    run = network(availability_zones=count, preview=True)
+    for tier, subnets in (("public", planned_public(run)), ("private", planned_private(run))):
+        assert sorted(az_of(s) for s in subnets) == azs(count), (
+            f"preview plans {tier} subnets in {[az_of(s) for s in subnets]}, "
+            f"want one in each of {azs(count)}"
+        )
+    for s in run.of_type(SUBNET):
+        assert s.inputs["cidrBlock"] == up[s.urn], (
+            f"preview shows {s.urn} as {s.inputs['cidrBlock']}, but `pulumi up` creates "
+            f"{up[s.urn]}: the plan a reviewer approves must be the one applied"
+        )
+
+
+@pytest.mark.parametrize(("nat", "count"), [("none", 0), ("single", 1), ("perAz", 3)])
+def test_preview_shows_the_nat_gateways_and_private_routes_natgateways_asks_for(
+    network: BuildNetwork, nat: str, count: int
+) -> None:
+    run = network(nat_gateways=nat, availability_zones=3, preview=True)
+    nats = run.of_type(NAT)
+    assert len(nats) == count and len(run.of_type(EIP)) == count, (
+        f"preview of natGateways={nat} over 3 AZs shows {len(nats)} NAT gateways and "
+        f"{len(run.of_type(EIP))} Elastic IPs, want {count} of each (~$33/month a NAT)"
+    )
+    public_az = {s.urn: az_of(s) for s in planned_public(run)}
+    nat_az = {}
+    for n in nats:
+        subnets = uses(run, n, SUBNET)
+        assert len(subnets) == 1 and subnets[0].urn in public_az, (
+            f"{n.urn} is not planned in a public subnet, so it could not reach the internet"
+        )
+        assert len(uses(run, n, EIP)) == 1, f"{n.urn} is planned without its Elastic IP"
+        nat_az[n.urn] = public_az[subnets[0].urn]
+    for s in planned_private(run):
+        route = planned_default_route(run, s)
+        if not count:
+            assert route is None, f"{s.urn} is planned with a default route but no NAT"
+            continue
+        via = uses(run, route, NAT) if route else []
+        assert len(via) == 1, f"{s.urn} is planned without a route through a NAT gateway"
+        want = az_of(s) if nat == "perAz" else azs(3)[0]
+        assert nat_az[via[0].urn] == want, (
+            f"preview routes {s.urn} through the NAT in {nat_az[via[0].urn]}, want {want}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("nat", "endpoints", "public_ip"),
+    [
+        ("none", False, True),
+        ("single", False, False),
+        ("perAz", False, False),
+        ("none", True, False),
+    ],
+)
+def test_preview_already_knows_whether_tasks_get_a_public_ip(
+    network: BuildNetwork, nat: str, endpoints: bool, public_ip: bool
+) -> None:
+    run = network(nat_gateways=nat, vpc_endpoints=endpoints, preview=True)
+    outputs = run.one("fargate-app:network:Network").component_outputs
+    assert outputs["tasks_public_ip"] is public_ip, (
+        f"in preview the network says tasks_public_ip={outputs['tasks_public_ip']!r} with "
+        f"natGateways={nat}, vpcEndpoints={endpoints}; want {public_ip}"
+    )
+    assert outputs["azs"] == azs(2), f"preview names the AZs {outputs['azs']}"
+    assert len(outputs["task_subnet_ids"]) == 2, (
+        f"preview gives services {len(outputs['task_subnet_ids'])} task subnets, want one per AZ"
+    )
+
+
+def test_preview_plans_the_endpoints_in_the_private_subnets(network: BuildNetwork) -> None:
+    run = network(vpc_endpoints=True, availability_zones=3, preview=True)
+    private = {s.urn for s in planned_private(run)}
+    private_tables = {planned_route_table_of(run, s).urn for s in planned_private(run)}
+    for endpoint in run.of_type(ENDPOINT):
+        if endpoint.inputs["vpcEndpointType"] == "Gateway":
+            tables = {t.urn for t in uses(run, endpoint, ROUTE_TABLE)}
+            assert tables == private_tables, f"{endpoint.urn} is not on every private route table"
+            continue
+        assert endpoint.inputs.get("privateDnsEnabled") is True, endpoint.urn
+        assert {s.urn for s in uses(run, endpoint, SUBNET)} == private, (
+            f"preview plans {endpoint.urn} outside the private subnets"
+        )
+
+
+def test_preview_reports_too_few_azs_with_the_same_clear_error(network: BuildNetwork) -> None:
+    run = network(availability_zones=3, az_count=2, check=False, preview=True)
+    assert isinstance(run.error, pulumi.RunError), f"expected a RunError, got {run.error!r}"
+    for words in ("availabilityZones", "3", REGION, "2"):
+        assert words in str(run.error), f"the preview error does not say {words!r}: {run.error}"
+    assert not run.of_type(SUBNET), "preview must not plan a half-built network"
+
+
+@pytest.mark.parametrize(
+    ("nat", "endpoints", "private"),
+    [("none", False, False), ("single", False, True), ("perAz", False, True), ("none", True, True)],
+)
+def test_preview_plans_tasks_in_the_subnets_and_with_the_public_ip_an_update_uses(
+    run_stack, nat: str, endpoints: bool, private: bool
+) -> None:
+    run = run_stack("dev", {"natGateways": nat, "vpcEndpoints": endpoints}, preview=True)
+    service = next(s for s in run.of_type("aws:ecs/service:Service") if s.name == "app-svc")
+    want = planned_private(run) if private else planned_public(run)
+    assert {s.urn for s in uses(run, service, SUBNET)} == {s.urn for s in want}, (
+        f"preview plans {service.urn}'s tasks outside the {'private' if private else 'public'} "
+        f"subnets (natGateways={nat}, vpcEndpoints={endpoints})"
+    )
+    assign = service.inputs["networkConfiguration"].get("assignPublicIp", False)
+    assert assign is (not private), (
+        f"preview shows assignPublicIp={assign!r} for {service.urn}, want {not private}"
+    )
+
+
+def test_prod_preview_plans_private_tasks_without_public_ip_in_two_azs(prod_preview) -> None:
+    service = next(
+        s for s in prod_preview.of_type("aws:ecs/service:Service") if s.name == "app-svc"
+    )
+    subnets = uses(prod_preview, service, SUBNET)
+    private = {s.urn for s in planned_private(prod_preview)}
+    assert subnets and {s.urn for s in subnets} <= private, (
+        f"prod's preview plans {service.urn}'s tasks in a public subnet"
+    )
+    assert len({az_of(s) for s in subnets}) >= 2, f"prod tasks span {len(subnets)} AZ(s), want 2+"
+    assert service.inputs["networkConfiguration"].get("assignPublicIp") is False, (
+        f"prod's preview gives {service.urn}'s tasks a public IP"
+    )
