@@ -59,6 +59,8 @@ RESERVED_ENV = frozenset({"PORT", "HEALTH_CHECK_PATH", "GRACEFUL_TIMEOUT"})
 RESERVED_TAGS = frozenset({"project", "stack"})
 # Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
 SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+# Names Security Hub ECS.8 checks that hold no such part: the ECS agent's registry credentials.
+SECRET_ENV_NAMES = ("ECS_ENGINE_AUTH_DATA",)
 DEPLOYMENT_STRATEGIES = ("rolling", "blueGreen", "canary")
 BAKE_TIME_MAX_MIN = 1440  # ECS's limit
 CANARY_PERCENT_MIN, CANARY_PERCENT_MAX = 1, 99
@@ -631,15 +633,20 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: _Problems) -> No
     secrets = get["secrets"] if "secrets" in ok else {}
     values = get["secretValues"] if "secretValues" in ok else {}
     for name in env:
-        if ENV_NAME.match(name) and any(part in name.upper() for part in SECRET_NAME_PARTS):
-            problems.add(
-                f"env.{name}",
-                name,
-                "it looks like a secret (its name contains "
-                + "/".join(SECRET_NAME_PARTS)
-                + "), and env values are stored in plain text; put its ARN in `secrets` or its "
-                f"value in `pulumi config set --secret --path 'secretValues.{name}' ...`",
-            )
+        if not ENV_NAME.match(name):
+            continue
+        if name.upper() in SECRET_ENV_NAMES:
+            why = "it holds credentials (Security Hub ECS.8 checks this name)"
+        elif any(part in name.upper() for part in SECRET_NAME_PARTS):
+            why = "it looks like a secret (its name contains " + "/".join(SECRET_NAME_PARTS) + ")"
+        else:
+            continue
+        problems.add(
+            f"env.{name}",
+            name,
+            f"{why}, and env values are stored in plain text; put its ARN in `secrets` or its "
+            f"value in `pulumi config set --secret --path 'secretValues.{name}' ...`",
+        )
     for key, entries in (("secrets", secrets), ("secretValues", values)):
         for name in entries:
             if not ENV_NAME.match(name):

@@ -82,7 +82,9 @@ def test_an_existing_certificate_turns_on_https():
     assert load_config({"aws:region": "us-east-1", "certificateArn": CERT}, stack="x").https
 
 
-@pytest.mark.parametrize("name", ["DB_PASSWORD", "STRIPE_SECRET", "GITHUB_TOKEN", "API_KEY"])
+@pytest.mark.parametrize(
+    "name", ["DB_PASSWORD", "STRIPE_SECRET", "GITHUB_TOKEN", "API_KEY", "ECS_ENGINE_AUTH_DATA"]
+)
 def test_a_secret_looking_env_var_is_refused_with_a_pointer_to_secrets(name):
     message = only_problem(env={name: "hunter2"})
     assert message.startswith(f"env.{name}:")

@@ -416,6 +416,7 @@ def test_ecs_5_read_only_root_filesystem(read_only: Any, fails: bool) -> None:
         {"name": "CLIENT_SECRET", "value": "x"},
         {"name": "STRIPE_KEY", "value": "x"},
         {"name": "AWS_ACCESS_KEY_ID", "value": "AKIAIOSFODNN7EXAMPLE"},
+        {"name": "ECS_ENGINE_AUTH_DATA", "value": '{"registry": {"auth": "x"}}'},
         {"name": "UPSTREAM", "value": "AKIAIOSFODNN7EXAMPLE"},
         {"name": "CREDS", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
     ],

@@ -19,6 +19,9 @@ CLUSTER = "aws:ecs/cluster:Cluster"
 
 # ECS.8: names that say "this is a secret" (matched anywhere in the name, case-insensitively)...
 SECRET_NAME_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+# ...and names Security Hub's ECS.8 checks that hold no such word (the ECS agent's registry
+# credentials).
+SECRET_NAMES = ("ECS_ENGINE_AUTH_DATA",)
 # ...and values shaped like AWS credentials: an access key ID (AKIA long-term, ASIA temporary) or a
 # 40-character secret access key. The latter needs both letter cases and a digit, so that a
 # 40-character hex digest (a git SHA, say) is not taken for one.
@@ -70,6 +73,8 @@ def read_only_root(args: ResourceValidationArgs, report_violation: Report) -> No
 # -- ECS.8 ----------------------------------------------------------------------------------------
 def secret_like_name(name: str) -> str | None:
     upper = name.upper()
+    if upper in SECRET_NAMES:
+        return upper
     return next((word for word in SECRET_NAME_WORDS if word in upper), None)
 
 
