@@ -20,7 +20,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.image import ContainerImage, ContainerImageArgs, ImageRef, image_tag
-from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource
+from tools.mocks import ACCOUNT_ID, UNKNOWN, ProgramRun, RegisteredResource, Unknown
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app"
@@ -272,3 +272,127 @@ def test_the_component_exposes_a_prebuilt_digest_as_its_image_ref(pulumi_mocks) 
         assert repository_url.startswith(f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/")
 
     return pulumi.Output.all(image.image_ref, image.repository_url).apply(check)
+
+
+# --- preview: what `pulumi preview` shows before the image is pushed ------------------------------
+
+PREBUILT_BY_DIGEST = ImageRef(
+    uri=f"{PREBUILT_REPO}@{PREBUILT_DIGEST}",
+    account=ACCOUNT_ID,
+    region=REGION,
+    repository="team/web",
+    digest=PREBUILT_DIGEST,
+)
+PREBUILT_BY_TAG = ImageRef(
+    uri=f"{PREBUILT_REPO}:v1.2.3",
+    account=ACCOUNT_ID,
+    region=REGION,
+    repository="team/web",
+    tag="v1.2.3",
+)
+IMAGE_VARIANTS = {
+    "amd64": ContainerImageArgs(),
+    "arm64": ContainerImageArgs(platform="linux/arm64"),
+    "protected": ContainerImageArgs(protect=True),
+    "prebuilt-digest": ContainerImageArgs(prebuilt=PREBUILT_BY_DIGEST),
+    "prebuilt-tag": ContainerImageArgs(prebuilt=PREBUILT_BY_TAG),
+}
+
+
+def planned_task_definition(run: ProgramRun) -> RegisteredResource:
+    """The task definition the app's service is planned with (read from its dependencies, since
+    its ARN is unknown in preview)."""
+    service = next(s for s in run.of_type("aws:ecs/service:Service") if s.name == "app-svc")
+    found = [t for t in run.of_type(TASK_DEFINITION) if t.urn in service.depends_on]
+    assert len(found) == 1, f"{service.urn} is planned with {len(found)} task definitions, want 1"
+    return found[0]
+
+
+@pytest.mark.parametrize("variant", IMAGE_VARIANTS)
+def test_preview_plans_exactly_the_image_resources_an_update_creates(
+    run_component, variant: str
+) -> None:
+    def build() -> None:
+        ContainerImage("app", IMAGE_VARIANTS[variant])
+
+    up = {r.urn for r in run_component(build).resources}
+    planned = {r.urn for r in run_component(build, preview=True).resources}
+    assert planned == up, (
+        f"{variant}: `pulumi preview` hides {sorted(up - planned)} that `pulumi up` creates "
+        f"and shows {sorted(planned - up)} that it does not"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arch", "platform"), [("X86_64", "linux/amd64"), ("ARM64", "linux/arm64")]
+)
+def test_preview_shows_the_image_built_for_the_tasks_cpu_architecture(
+    run_stack, arch: str, platform: str
+) -> None:
+    run = run_stack("dev", {"cpuArchitecture": arch, "spot": False}, preview=True)
+    image = child(run, DOCKER_IMAGE)
+    assert image.inputs["build"]["platform"] == platform, (
+        f"preview shows {image.urn} built for {image.inputs['build']['platform']}, but tasks "
+        f"run {arch}: want {platform}"
+    )
+    runtime = planned_task_definition(run).inputs["runtimePlatform"]
+    assert runtime == {"cpuArchitecture": arch, "operatingSystemFamily": "LINUX"}, runtime
+
+
+def test_preview_shows_the_tasks_image_as_known_after_the_push(dev_preview: ProgramRun) -> None:
+    image = child(dev_preview, DOCKER_IMAGE)
+    definition = planned_task_definition(dev_preview)
+    assert image.urn in definition.depends_on, (
+        f"{definition.urn} is not planned with the pushed image {image.urn}"
+    )
+    containers = definition.inputs.get("containerDefinitions")
+    assert containers == UNKNOWN, (
+        f"{definition.urn}: until the image is pushed its digest is unknown, so preview must "
+        f"show the container definitions as known after apply, not {containers!r}"
+    )
+    assert dev_preview.outputs["imageRef"] == Unknown(), (
+        f"imageRef shows {dev_preview.outputs['imageRef']!r} before the image is pushed"
+    )
+    assert image.inputs.get("buildOnPreview") is not True, (
+        f"{image.urn}: `pulumi preview` (read-only in pull requests) must not build and push"
+    )
+
+
+def test_preview_shows_the_exact_prebuilt_image_the_tasks_will_run(run_stack) -> None:
+    uri = f"{PREBUILT_REPO}@{PREBUILT_DIGEST}"
+    run = run_stack("dev", {"image": uri}, preview=True)
+    assert not run.of_type(DOCKER_IMAGE), "preview plans a build of a prebuilt image"
+    containers = json.loads(planned_task_definition(run).inputs["containerDefinitions"])
+    assert [c["image"] for c in containers] == [uri], (
+        f"preview shows the tasks running {[c['image'] for c in containers]}, want {uri}"
+    )
+    assert run.outputs["imageRef"] == uri
+
+
+def test_preview_pins_a_prebuilt_tag_to_the_digest_an_update_deploys(run_stack) -> None:
+    config = {"image": f"{PREBUILT_REPO}:v1.2.3"}
+    run = run_stack("dev", config, preview=True)
+    containers = json.loads(planned_task_definition(run).inputs["containerDefinitions"])
+    image = containers[0]["image"]
+    assert DIGEST_REF.match(image) and image.startswith(f"{PREBUILT_REPO}@sha256:"), (
+        f"preview shows the tasks running {image}, not the tag's digest"
+    )
+    assert image == container_image(run_stack("dev", config)), (
+        "preview shows another digest than `pulumi up` deploys"
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_preview_shows_the_repositorys_protections(run_stack, stack: str) -> None:
+    run = run_stack(stack, preview=True)
+    repo = child(run, REPOSITORY)
+    assert repo.inputs["imageTagMutability"] == "IMMUTABLE", repo.urn
+    assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}, repo.urn
+    assert repo.inputs["encryptionConfigurations"][0]["encryptionType"] in ("AES256", "KMS")
+    assert repo.protect is (stack == "prod"), (
+        f"preview of {stack} shows {repo.urn} with protect={repo.protect}"
+    )
+    policy = child(run, LIFECYCLE)
+    assert repo.urn in policy.depends_on, f"{policy.urn} is planned for another repository"
+    [rule] = json.loads(policy.inputs["policy"])["rules"]
+    assert rule["selection"]["countNumber"] == 10, f"{policy.urn} keeps {rule['selection']}"
