@@ -66,6 +66,13 @@ TYPICAL_TASK_LAUNCH_S = 45
 DEPLOYMENT_STRATEGIES = {"rolling": "ROLLING", "blueGreen": "BLUE_GREEN", "canary": "CANARY"}
 # ALB weighted forward: the production target group takes everything until ECS shifts traffic.
 FULL_WEIGHT, NO_WEIGHT = 100, 0
+# What ECS rewrites under blueGreen/canary, so `pulumi up` leaves it alone (Pulumi property paths;
+# an ignored path the old state lacks takes the program's value, pulumi/pulumi#20278).
+RULE_WEIGHTS = "actions[0].forward"
+SWAPPED_TARGET_GROUPS = [
+    "loadBalancers[0].targetGroupArn",
+    "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn",
+]
 # A listener rule change reaches the ALB's nodes within seconds.
 TRAFFIC_SHIFT_S = 5
 # `pulumi up` waits for each deploy (wait_for_steady_state), by default up to 20 minutes; a
@@ -464,9 +471,10 @@ class FargateService(pulumi.ComponentResource):
             conditions=[{"path_pattern": {"values": list(args.path_patterns)}}],
             actions=actions,
             # ECS owns the weights once it shifts traffic: after a deploy the live revision may sit
-            # in either group, and resetting the weights would send users to the empty one.
+            # in either group, and resetting the weights would send users to the empty one. Only
+            # the weighted block: a rule that had none (a switch from rolling) still gets it.
             opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=["actions"] if alternate is not None else None
+                parent=self, ignore_changes=[RULE_WEIGHTS] if alternate is not None else None
             ),
         )
         target_groups = [target_group] if alternate is None else [target_group, alternate]
@@ -665,11 +673,11 @@ def service_ignore_changes(args: FargateServiceArgs) -> list[str]:
     if args.autoscaling:
         ignored.append("desiredCount")  # autoscaling sets the count; `pulumi up` must not reset it
     if args.shifts_traffic:
-        # After each blueGreen/canary deploy ECS records the group now live as the service's target
-        # group; writing the original back would make the next deploy reuse the live group
-        # (hashicorp/terraform-provider-aws#45678). So a changed container port or target group
-        # needs the service replaced, or a switch to rolling first.
-        ignored.append("loadBalancers")
+        # After each blueGreen/canary deploy ECS swaps the service's two target groups, recording
+        # the group now live as its target group; writing the original back would make the next
+        # deploy reuse the live group (hashicorp/terraform-provider-aws#45678). Only those two
+        # paths: a service switching from rolling has no alternate yet, so it gets the program's.
+        ignored += SWAPPED_TARGET_GROUPS
     return ignored
 
 

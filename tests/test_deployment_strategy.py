@@ -11,7 +11,9 @@ inputs are what pulumi-aws and ECS's CreateService accept; a failed deploy still
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 from typing import Any
 
 import botocore.session
@@ -22,6 +24,8 @@ from botocore.validate import ParamValidator
 
 from components.service import (
     DEPLOY_TIMEOUT_MARGIN_MIN,
+    FULL_WEIGHT,
+    RULE_WEIGHTS,
     FargateService,
     FargateServiceArgs,
     deploy_model,
@@ -141,10 +145,89 @@ def test_the_rule_forwards_to_both_groups_all_traffic_to_the_primary(run_stack, 
     }
 
 
+# --- what `pulumi up` sends after ECS has moved things -------------------------------------------
+# The engine's ignoreChanges rule (pulumi.com/docs/iac/concepts/options/ignorechanges): for each
+# ignored property path, the old inputs' value replaces the program's; a path the old inputs lack
+# keeps the program's value (pulumi/pulumi#20278). `pulumi up` then diffs what remains.
+
+_PATH_STEP = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+def _steps(path: str) -> list[str | int]:
+    return [int(i) if i else name for name, i in _PATH_STEP.findall(path)]
+
+
+def _lookup(value: Any, steps: list[str | int]) -> tuple[bool, Any]:
+    for step in steps:
+        if isinstance(step, int) and isinstance(value, list) and step < len(value):
+            value = value[step]
+        elif isinstance(step, str) and isinstance(value, dict) and step in value:
+            value = value[step]
+        else:
+            return False, None
+    return True, value
+
+
+def after_ignore_changes(old: dict, new: dict, ignored: list[str]) -> dict:
+    """The inputs `pulumi up` goes on with: `new` with each ignored path that `old` has taken
+    from `old`."""
+    result = copy.deepcopy(new)
+    for path in ignored:
+        steps = _steps(path)
+        found, value = _lookup(old, steps)
+        if not found:
+            continue
+        parent_found, parent = _lookup(result, steps[:-1])
+        assert parent_found, f"{path}: the program has no {steps[:-1]}"
+        parent[steps[-1]] = copy.deepcopy(value)
+    return result
+
+
+def swapped(inputs: dict) -> dict:
+    """The service's inputs as ECS records them after a blueGreen/canary deploy: the groups
+    swapped."""
+    swapped_inputs = copy.deepcopy(inputs)
+    [attachment] = swapped_inputs["loadBalancers"]
+    advanced = attachment["advancedConfiguration"]
+    attachment["targetGroupArn"], advanced["alternateTargetGroupArn"] = (
+        advanced["alternateTargetGroupArn"],
+        attachment["targetGroupArn"],
+    )
+    return swapped_inputs
+
+
+def shifted(inputs: dict) -> dict:
+    """The rule as ECS leaves it after moving all traffic to the alternate group."""
+    moved = copy.deepcopy(inputs)
+    for group in moved["actions"][0]["forward"]["targetGroups"]:
+        group["weight"] = FULL_WEIGHT - group["weight"]
+    return moved
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("name", SHIFTING)
+def test_pulumi_up_leaves_the_target_groups_ecs_swapped(run_stack, stack, name) -> None:
+    """After a deploy ECS records the live group as the service's target group; writing the
+    original back would make the next deploy reuse it (hashicorp/terraform-provider-aws#45678)."""
+    service = ecs_service(run_stack(stack, strategy(name)))
+    live = swapped(service.inputs)  # the state after a deploy and `pulumi refresh`
+
+    sent = after_ignore_changes(live, service.inputs, service.ignore_changes)
+
+    assert sent["loadBalancers"] == live["loadBalancers"], (
+        f"{service.urn}: pulumi up would swap the target groups back: {sent['loadBalancers']}"
+    )
+    assert ("desiredCount" in service.ignore_changes) == (stack == "prod")
+
+
 @pytest.mark.parametrize("name", SHIFTING)
 def test_pulumi_up_leaves_the_weights_ecs_moved(run_stack, name: str) -> None:
     found = rule(run_stack("prod", strategy(name)))
-    assert found.ignore_changes == ["actions"], (
+    live = shifted(found.inputs)
+
+    sent = after_ignore_changes(live, found.inputs, found.ignore_changes)
+
+    assert sent["actions"] == live["actions"], (
         f"{found.urn}: after a deploy the live tasks may be in either group; resetting the "
         "weights would send users to the empty one"
     )
@@ -152,19 +235,38 @@ def test_pulumi_up_leaves_the_weights_ecs_moved(run_stack, name: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("name", SHIFTING)
-def test_pulumi_up_leaves_the_target_group_ecs_made_live(run_stack, stack, name) -> None:
-    service = ecs_service(run_stack(stack, strategy(name)))
-    assert "loadBalancers" in service.ignore_changes, (
-        f"{service.urn}: ECS records the live group after each deploy; writing the original back "
-        "would make the next deploy reuse it (hashicorp/terraform-provider-aws#45678)"
+def test_switching_from_rolling_gives_the_service_its_alternate_group(run_stack, stack, name):
+    """A running rolling service has no advanced configuration: the switch must add it, or ECS
+    refuses the BLUE_GREEN/CANARY update."""
+    rolling = run_stack(stack)
+    shifting = run_stack(stack, strategy(name))
+    service, was = ecs_service(shifting), ecs_service(rolling)
+
+    sent = after_ignore_changes(was.inputs, service.inputs, service.ignore_changes)
+
+    [attachment] = sent["loadBalancers"]
+    assert attachment == service.inputs["loadBalancers"][0], (
+        f"{service.urn}: switching from rolling would keep the old load balancer block: "
+        f"{attachment}"
     )
-    autoscaled = stack == "prod"
-    assert ("desiredCount" in service.ignore_changes) == autoscaled
+    assert attachment["advancedConfiguration"]["alternateTargetGroupArn"]
+
+
+@pytest.mark.parametrize("name", SHIFTING)
+def test_switching_from_rolling_gives_the_rule_both_groups(run_stack, name: str) -> None:
+    was, found = rule(run_stack("prod")), rule(run_stack("prod", strategy(name)))
+
+    sent = after_ignore_changes(was.inputs, found.inputs, found.ignore_changes)
+
+    assert sent["actions"] == found.inputs["actions"], (
+        f"{found.urn}: switching from rolling would keep the single-group forward"
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_rolling_leaves_the_load_balancers_to_pulumi(run_stack, stack: str) -> None:
-    assert "loadBalancers" not in ecs_service(run_stack(stack)).ignore_changes
+    service = ecs_service(run_stack(stack))
+    assert not [p for p in service.ignore_changes if p.startswith("loadBalancers")]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -363,7 +465,7 @@ def test_preview_plans_both_groups_and_the_role(run_stack, stack: str, name: str
     run = run_stack(stack, strategy(name), preview=True)
     assert sorted(groups(run)) == ["app-tg", "app-tg-alt"]
     assert len(infrastructure_roles(run)) == 1
-    assert rule(run).ignore_changes == ["actions"]
+    assert rule(run).ignore_changes == [RULE_WEIGHTS]
 
 
 # --- the deploy model and how long pulumi up waits ------------------------------------------------
