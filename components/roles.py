@@ -21,8 +21,9 @@ from components.secrets import read_statements
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 ECS_PRINCIPAL = "ecs.amazonaws.com"
-# The AWS managed policy for the ECS agent: pull from ECR and write to CloudWatch Logs.
-EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+# The AWS managed policy for the ECS agent: pull from ECR and write to CloudWatch Logs. Its ARN's
+# partition is the account's (aws, aws-cn, aws-us-gov).
+EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
 # What ECS needs to move traffic between target groups during blue/green and canary deploys
 # (modify the production listener rule, describe target groups and health). No service-role/ path.
 LOAD_BALANCER_INFRASTRUCTURE_POLICY = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
@@ -137,7 +138,7 @@ class TaskRoles(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{name}-exec-policy",
                 role=execution.name,
-                policy_arn=EXECUTION_POLICY_ARN,
+                policy_arn=f"arn:{partition}:iam::aws:policy/{EXECUTION_POLICY}",
                 opts=child,
             )
         ]
