@@ -139,3 +139,134 @@ def test_without_grants_the_task_role_can_do_nothing(run_component) -> None:
     assert not run.of_type(INLINE), "least privilege starts at zero"
     attachments = run.of_type(ATTACHMENT)
     assert [a.inputs["policyArn"] for a in attachments] == [EXECUTION_POLICY], attachments
+
+
+# --- preview: what `pulumi preview` shows before the roles exist ----------------------------------
+# Role names and ARNs are unknown in preview, so roles are found by their resource names and their
+# policies by what they depend on.
+
+GRANT = {
+    "Sid": "ReadTheAppsBucket",
+    "Effect": "Allow",
+    "Action": ["s3:GetObject"],
+    "Resource": ["arn:aws:s3:::app-data/*"],
+}
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:db-AbCdEf"
+ROLE_VARIANTS = {
+    "default": TaskRolesArgs(),
+    "grant": TaskRolesArgs(task_policy_statements=(GRANT,)),
+    "secrets": TaskRolesArgs(secret_arns=(SECRET_ARN,)),
+    "exec": TaskRolesArgs(enable_exec=True),
+    "blue-green": TaskRolesArgs(load_balancer_infrastructure=True),
+}
+
+
+@pytest.fixture(scope="module")
+def roles(run_component):
+    """Given TaskRolesArgs (by variant), when TaskRoles 'app' is created alone (cached)."""
+    cache: dict[tuple[str, bool], ProgramRun] = {}
+
+    def build(variant: str = "default", *, preview: bool = False) -> ProgramRun:
+        if (variant, preview) not in cache:
+            cache[variant, preview] = run_component(
+                lambda: TaskRoles("app", ROLE_VARIANTS[variant]), preview=preview
+            )
+        return cache[variant, preview]
+
+    return build
+
+
+def planned_role(run: ProgramRun, name: str) -> RegisteredResource:
+    found = [r for r in run.of_type(ROLE) if r.name == name]
+    assert len(found) == 1, f"expected one role {name!r}, found {len(found)}"
+    return found[0]
+
+
+def planned_for(run: ProgramRun, type_token: str, role: RegisteredResource) -> list:
+    """Attachments or inline policies planned for `role` (they take its name as input)."""
+    return [r for r in run.of_type(type_token) if role.urn in r.depends_on]
+
+
+@pytest.mark.parametrize("variant", ROLE_VARIANTS)
+def test_preview_plans_exactly_the_roles_an_update_creates(roles, variant: str) -> None:
+    up = {r.urn for r in roles(variant).resources}
+    planned = {r.urn for r in roles(variant, preview=True).resources}
+    assert planned == up, (
+        f"{variant}: `pulumi preview` hides {sorted(up - planned)} that `pulumi up` creates "
+        f"and shows {sorted(planned - up)} that it does not"
+    )
+
+
+@pytest.mark.parametrize("name", ["app-exec", "app-task"])
+def test_preview_shows_each_role_trusted_only_by_this_accounts_ecs_tasks(roles, name: str) -> None:
+    role = planned_role(roles(preview=True), name)
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    [statement] = trust["Statement"]
+    assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}, (
+        f"preview shows {role.urn} trusted by {statement['Principal']}"
+    )
+    condition = statement["Condition"]
+    assert condition["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID, (
+        f"preview shows {role.urn} without the aws:SourceAccount guard"
+    )
+    assert condition["ArnLike"]["aws:SourceArn"] == f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:*"
+    up = planned_role(roles(), name)
+    assert trust == json.loads(up.inputs["assumeRolePolicy"]), (
+        f"preview shows another trust policy for {role.urn} than `pulumi up` applies"
+    )
+
+
+def test_preview_attaches_the_execution_policy_to_the_execution_role_only(roles) -> None:
+    run = roles(preview=True)
+    execution, task = planned_role(run, "app-exec"), planned_role(run, "app-task")
+    attached = [a.inputs["policyArn"] for a in planned_for(run, ATTACHMENT, execution)]
+    assert attached == [EXECUTION_POLICY], (
+        f"preview shows {execution.urn} with {attached}: it could not pull the image"
+    )
+    assert not planned_for(run, ATTACHMENT, task) and not planned_for(run, INLINE, task), (
+        f"preview shows grants on {task.urn}, which must start with nothing"
+    )
+
+
+def test_preview_gives_the_apps_grants_to_the_task_role(roles) -> None:
+    run = roles("grant", preview=True)
+    execution, task = planned_role(run, "app-exec"), planned_role(run, "app-task")
+    [policy] = planned_for(run, INLINE, task)
+    assert json.loads(policy.inputs["policy"])["Statement"] == [GRANT], policy.urn
+    assert not planned_for(run, INLINE, execution), (
+        f"preview gives the app's grant to {execution.urn}"
+    )
+
+
+def test_preview_shows_the_infrastructure_role_trusted_only_by_this_accounts_ecs(roles) -> None:
+    run = roles("blue-green", preview=True)
+    role = planned_role(run, "app-ecs-infra")
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "ecs.amazonaws.com"}, role.urn
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID, role.urn
+    attached = [a.inputs["policyArn"] for a in planned_for(run, ATTACHMENT, role)]
+    assert attached == [
+        "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+    ], f"preview shows {role.urn} with {attached}"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_preview_plans_the_task_definition_after_its_roles_policies(run_stack, stack: str) -> None:
+    run = run_stack(stack, preview=True)
+    service = next(s for s in run.of_type("aws:ecs/service:Service") if s.name == "app-svc")
+    [definition] = [
+        t
+        for t in run.of_type("aws:ecs/taskDefinition:TaskDefinition")
+        if t.urn in service.depends_on
+    ]
+    used = [r for r in run.of_type(ROLE) if r.urn in definition.depends_on]
+    assert sorted(r.name for r in used) == ["app-exec", "app-task"], (
+        f"preview plans {definition.urn} with the roles {[r.name for r in used]}"
+    )
+    execution = planned_role(run, "app-exec")
+    grants = planned_for(run, ATTACHMENT, execution) + planned_for(run, INLINE, execution)
+    assert grants, f"preview shows {execution.urn} without its execution policy"
+    for grant in grants:
+        assert grant.urn in definition.depends_on, (
+            f"{definition.urn} is planned before {grant.urn}: its tasks could start without it"
+        )
