@@ -278,14 +278,30 @@ def _map(raw: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError("expected a map of names to values")
     out: dict[str, str] = {}
+    bad: list[str] = []
     for k, v in value.items():
         if isinstance(v, bool):
             out[str(k)] = "true" if v else "false"
         elif isinstance(v, str | int | float):
             out[str(k)] = str(v)
         else:
-            raise ValueError(f"the value of {k!r} must be a string or number, not {_show(v)}")
+            out[str(k)] = BAD_VALUE
+            bad.append(f"the value of {k!r} must be a string or number, not {_show(v)}")
+    if bad:
+        raise PartialMap("; ".join(bad), out)
     return out
+
+
+BAD_VALUE = "<invalid>"  # stands in for a value of the wrong type while the names are checked
+
+
+class PartialMap(ValueError):
+    """A map with values of the wrong type; `parsed` holds every name, so that the names' own rules
+    are checked (and reported) too."""
+
+    def __init__(self, message: str, parsed: dict[str, str]) -> None:
+        super().__init__(message)
+        self.parsed = parsed
 
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -337,6 +353,7 @@ def load_config(
         )
 
     values: dict[str, Any] = {}
+    partial: dict[str, dict[str, str]] = {}
     for key, value in ours.items():
         setting = SETTINGS_BY_KEY.get(key)
         if setting is None:
@@ -347,8 +364,11 @@ def load_config(
         except ValueError as err:
             shown = "<secret>" if key in SECRET_SETTINGS else value
             problems.add(key, shown, f"{err} (type {setting.type})")
-    get = {s.key: values.get(s.key, s.default) for s in SETTINGS}
-    ok = {k for k in get if k not in ours or k in values}  # parsed or defaulted
+            if isinstance(err, PartialMap):
+                partial[key] = err.parsed
+    get = {s.key: values.get(s.key, partial.get(s.key, s.default)) for s in SETTINGS}
+    # parsed or defaulted; a map with bad values still has its names checked
+    ok = {k for k in get if k not in ours or k in values or k in partial}
 
     if not region:
         problems.items.append(

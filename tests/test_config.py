@@ -416,3 +416,17 @@ def test_a_bad_config_registers_no_resource_and_says_what_to_fix(run_stack) -> N
     assert isinstance(run.error, pulumi.RunError), f"expected a RunError, got {run.error!r}"
     assert "cpu: 300" in str(run.error) and "desiredCount" in str(run.error), str(run.error)
     assert not run.resources, f"a bad config created {[r.urn for r in run.resources]}"
+
+
+def test_every_bad_entry_of_a_map_is_reported_with_its_bad_names() -> None:
+    """A value of the wrong type does not hide the map's other problems."""
+    found = problems(
+        {"env": {"1BAD": "x", "NESTED": {"a": 1}, "LIST": [1], "PORT": "80", "OK": "fine"}}
+    )
+
+    assert any("'NESTED'" in p and "'LIST'" in p for p in found), found
+    assert any(p.startswith("env.1BAD:") for p in found), f"a bad name went unreported: {found}"
+    assert any(p.startswith("env.PORT:") for p in found), (
+        f"a reserved name went unreported: {found}"
+    )
+    assert not any(p.startswith("env.OK") for p in found), found
