@@ -12,8 +12,10 @@ import re
 import pulumi
 import pytest
 
+from components.access_logs import AccessLogBucket, AccessLogBucketArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
-from tools.mocks import ProgramRun, RegisteredResource
+from components.network import Network, NetworkArgs
+from tools.mocks import UNKNOWN, ProgramRun, RegisteredResource, Unknown
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -151,3 +153,153 @@ def test_the_component_exposes_its_url_and_security_group(pulumi_mocks) -> pulum
         assert group.startswith("sg-")
 
     return pulumi.Output.all(lb.url, lb.dns_name, lb.security_group_id).apply(check)
+
+
+# --- preview: what `pulumi preview` shows before the load balancer exists ------------------------
+# Built over a real Network, so its VPC and subnets are unknown in preview as they are in a stack;
+# wiring is read from what each resource depends on.
+
+CERTIFICATE_ARN = (
+    "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+)
+LB_VARIANTS = ("http", "https", "access-logs")
+
+
+@pytest.fixture(scope="module")
+def lb_over_network(run_component):
+    """Given a Network, when LoadBalancer 'web' is created over its public subnets (cached)."""
+    cache: dict[tuple[str, bool], ProgramRun] = {}
+
+    def build(variant: str = "http", *, preview: bool = False) -> ProgramRun:
+        def program() -> None:
+            network = Network("network", NetworkArgs(availability_zones=3))
+            logs = (
+                AccessLogBucket("alb-logs", AccessLogBucketArgs())
+                if variant == "access-logs"
+                else None
+            )
+            LoadBalancer(
+                "web",
+                LoadBalancerArgs(
+                    vpc_id=network.vpc_id,
+                    vpc_cidr=network.vpc_cidr,
+                    subnet_ids=network.public_subnet_ids,
+                    certificate_arn=CERTIFICATE_ARN if variant == "https" else None,
+                    access_logs=logs,
+                ),
+            )
+
+        if (variant, preview) not in cache:
+            cache[variant, preview] = run_component(program, preview=preview)
+        return cache[variant, preview]
+
+    return build
+
+
+def lb_uses(run: ProgramRun, resource: RegisteredResource, type_token: str) -> list:
+    return [r for r in run.of_type(type_token) if r.urn in resource.depends_on]
+
+
+def planned_sg(run: ProgramRun) -> RegisteredResource:
+    groups = lb_uses(run, alb(run), SECURITY_GROUP)
+    assert len(groups) == 1, f"preview plans {alb(run).urn} with {len(groups)} security groups"
+    return groups[0]
+
+
+def planned_rules(run: ProgramRun, type_token: str) -> list[RegisteredResource]:
+    group = planned_sg(run)
+    return [r for r in run.of_type(type_token) if group.urn in r.depends_on]
+
+
+@pytest.mark.parametrize("variant", LB_VARIANTS)
+def test_preview_plans_exactly_the_load_balancer_an_update_creates(
+    lb_over_network, variant: str
+) -> None:
+    up = {r.urn for r in lb_over_network(variant).resources}
+    planned = {r.urn for r in lb_over_network(variant, preview=True).resources}
+    assert planned == up, (
+        f"{variant}: `pulumi preview` hides {sorted(up - planned)} that `pulumi up` creates "
+        f"and shows {sorted(planned - up)} that it does not"
+    )
+
+
+def test_preview_shows_an_internet_facing_alb_on_every_public_subnet(lb_over_network) -> None:
+    run = lb_over_network(preview=True)
+    lb = alb(run)
+    assert lb.inputs.get("internal") is False and lb.inputs["ipAddressType"] == "dualstack", (
+        f"preview shows {lb.urn} internal={lb.inputs.get('internal')}, "
+        f"ipAddressType={lb.inputs.get('ipAddressType')}"
+    )
+    assert lb.inputs.get("dropInvalidHeaderFields") is True, lb.urn
+    subnets = lb_uses(run, lb, SUBNET)
+    assert sorted(s.name for s in subnets) == [f"network-public-us-east-1{az}" for az in "abc"], (
+        f"preview plans {lb.urn} on {sorted(s.name for s in subnets)}, want the public subnets"
+    )
+
+
+@pytest.mark.parametrize(("variant", "ports"), [("http", {80}), ("https", {80, 443})])
+def test_preview_shows_the_alb_open_to_anyone_on_its_listener_ports_only(
+    lb_over_network, variant: str, ports: set[int]
+) -> None:
+    run = lb_over_network(variant, preview=True)
+    admitted = {
+        (
+            r.inputs["ipProtocol"],
+            r.inputs["fromPort"],
+            r.inputs["toPort"],
+            r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6"),
+        )
+        for r in planned_rules(run, INGRESS)
+    }
+    want = {("tcp", p, p, cidr) for p in ports for cidr in ("0.0.0.0/0", "::/0")}
+    assert admitted == want, (
+        f"preview shows {planned_sg(run).urn} admitting {sorted(admitted)}, want {sorted(want)}"
+    )
+    egress = planned_rules(run, EGRESS)
+    assert [r.inputs.get("cidrIpv4") for r in egress] == ["10.0.0.0/16"], (
+        f"preview shows the load balancer reaching {[r.inputs for r in egress]}, want the VPC only"
+    )
+
+
+def test_preview_shows_the_http_listener_answering_404(lb_over_network) -> None:
+    run = lb_over_network(preview=True)
+    [listener] = lb_child(run, LISTENER)
+    assert alb(run).urn in listener.depends_on, f"{listener.urn} is planned on another ALB"
+    assert (listener.inputs["port"], listener.inputs["protocol"]) == (80, "HTTP"), listener.urn
+    [action] = listener.inputs["defaultActions"]
+    assert action["type"] == "fixed-response", f"preview shows {listener.urn} forwarding"
+    assert action["fixedResponse"]["statusCode"] == "404", listener.urn
+
+
+def test_preview_shows_https_with_the_certificate_and_http_redirected(lb_over_network) -> None:
+    run = lb_over_network("https", preview=True)
+    listeners = {x.inputs["port"]: x for x in lb_child(run, LISTENER)}
+    assert sorted(listeners) == [80, 443], f"preview shows listeners on {sorted(listeners)}"
+    https = listeners[443]
+    assert https.inputs["protocol"] == "HTTPS", https.urn
+    assert https.inputs["certificateArn"] == CERTIFICATE_ARN, https.urn
+    assert https.inputs["sslPolicy"].startswith("ELBSecurityPolicy-TLS13"), https.urn
+    [redirect] = listeners[80].inputs["defaultActions"]
+    assert redirect["type"] == "redirect" and redirect["redirect"]["statusCode"] == "HTTP_301", (
+        f"preview shows {listeners[80].urn} serving plain HTTP beside HTTPS"
+    )
+    outputs = run.one("fargate-app:lb:LoadBalancer").component_outputs
+    assert outputs["listener_arn"] == UNKNOWN, "services must attach to a planned listener"
+
+
+def test_preview_shows_the_url_as_known_after_apply(lb_over_network, dev_preview) -> None:
+    outputs = lb_over_network(preview=True).one("fargate-app:lb:LoadBalancer").component_outputs
+    assert outputs["url"] == UNKNOWN and outputs["dns_name"] == UNKNOWN, (
+        f"preview shows the url {outputs['url']!r} before the ALB has a DNS name"
+    )
+    assert dev_preview.outputs["url"] == Unknown(), dev_preview.outputs["url"]
+
+
+def test_preview_shows_access_logs_going_to_the_bucket_after_its_policy(lb_over_network) -> None:
+    run = lb_over_network("access-logs", preview=True)
+    lb = alb(run)
+    assert lb.inputs["accessLogs"]["enabled"] is True, f"preview shows {lb.urn} without logs"
+    policies = lb_uses(run, lb, "aws:s3/bucketPolicy:BucketPolicy")
+    assert len(policies) == 1, (
+        f"preview plans {lb.urn} before the bucket policy: the ALB would refuse to enable logs"
+    )
