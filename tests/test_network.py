@@ -16,7 +16,7 @@ import pulumi
 import pytest
 
 from components.network import Network, NetworkArgs
-from tools.mocks import AZ_COUNT, ProgramRun, RegisteredResource
+from tools.mocks import AZ_COUNT, ProgramRun, RegisteredResource, Secure
 
 REGION = "us-east-1"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -383,7 +383,7 @@ def test_the_component_tells_services_where_tasks_run(pulumi_mocks) -> pulumi.Ou
             {"secrets": {"DB": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}},
             {"secretsmanager"},
         ),
-        ({"secretValues": {"DB_PASSWORD": "s3cr3t"}}, {"secretsmanager"}),
+        ({"secretValues": Secure({"DB_PASSWORD": "s3cr3t"})}, {"secretsmanager"}),
         ({"secrets": {"URL": "arn:aws:ssm:us-east-1:123456789012:parameter/app/url"}}, {"ssm"}),
         ({"enableExec": True}, {"ssmmessages"}),
     ],
