@@ -20,6 +20,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ WORKFLOW_FILES = sorted(WORKFLOWS_DIR.glob("*.yml"))
 PR_WORKFLOW = WORKFLOWS_DIR / "pull-request.yml"
 DEPLOY_WORKFLOW = WORKFLOWS_DIR / "deploy.yml"
 CHECKS_WORKFLOW = WORKFLOWS_DIR / "checks.yml"
+CI_SCRIPT = ROOT / ".ci" / "run"
+# What the type check covers: the program, the ops tool and the bootstrap program's components.
+TYPE_CHECKED = (
+    "components",
+    "stack_config.py",
+    "__main__.py",
+    "tools/ops",
+    "bootstrap/ci_bootstrap",
+)
 
 STACKS = ["dev", "prod"]
 FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
@@ -291,6 +301,34 @@ def test_the_checks_run_pytest_once_with_the_documented_setup() -> None:
     assert "venv/bin/pip install -r requirements-dev.txt" in scripts
     assert "npm ci" in scripts
     assert scripts.count("venv/bin/python -m pytest") == 1, "run pytest once"
+
+
+def check_commands(lines: Iterable[str]) -> list[str]:
+    """The lint, type-check and test commands among shell lines: every `venv/bin/...` command
+    except the installs, comments dropped and spaces normalised."""
+    commands = []
+    for line in lines:
+        command = " ".join(line.split("#", 1)[0].split())
+        installs = command.startswith("venv/bin/pip ") or " -m pip " in command
+        if command.startswith("venv/bin/") and not installs:
+            commands.append(command)
+    return commands
+
+
+def test_the_checks_workflow_runs_what_ci_run_runs() -> None:
+    local = check_commands(CI_SCRIPT.read_text().splitlines())
+    job = load(CHECKS_WORKFLOW)["jobs"]["test"]
+    remote = check_commands(
+        line for s in job["steps"] if "run" in s for line in s["run"].split("\n")
+    )
+    assert local, f"found no checks in {CI_SCRIPT}"
+    assert remote == local, (
+        "checks.yml must run the same lint, type-check and test commands as .ci/run, in order:\n"
+        f"  .ci/run:    {local}\n  checks.yml: {remote}"
+    )
+    (mypy,) = [c for c in local if c.startswith("venv/bin/mypy ")]
+    missing = [p for p in TYPE_CHECKED if p not in mypy.split()]
+    assert not missing, f"the type check skips {missing}: {mypy}"
 
 
 def test_the_image_is_built_and_smoke_tested_also_read_only() -> None:
