@@ -44,7 +44,6 @@ TYPE_CHECKED = (
 )
 
 STACKS = ["dev", "prod"]
-FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
 PULUMI_ACTION = "pulumi/actions"
 PULUMI_ACTION_MAJOR = "v7"  # the current major (v7.0.0, May 2026: Node 24 runtime)
 AWS_CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
@@ -272,6 +271,129 @@ def test_no_run_script_expands_expressions_inline() -> None:
         assert "${{" not in script, f"{where}: pass expressions through env:, not inline"
 
 
+# --- `if:` expressions ---------------------------------------------------------------------------
+
+EXPRESSION_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\))|(?P<path>[A-Za-z_][\w.-]*))"
+)
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    """A job's `if:` under `context`, for the part of GitHub's expression language the workflows
+    use: 'strings', context paths, ==, !=, !, &&, || and parentheses. As on GitHub, strings
+    compare case-insensitively and a missing context value is null."""
+    text = expression.strip()
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2]
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while text[position:].strip():
+        m = EXPRESSION_TOKEN.match(text, position)
+        assert m, f"cannot read {expression!r} at {text[position:]!r}"
+        kind = m.lastgroup or ""
+        tokens.append((kind, m.group(kind)))
+        position = m.end()
+
+    def peek() -> str | None:
+        return tokens[0][1] if tokens else None
+
+    def take(expected: str | None = None) -> tuple[str, str]:
+        assert tokens, f"{expression!r} ends early"
+        token = tokens.pop(0)
+        assert expected is None or token[1] == expected, f"{expression!r}: expected {expected}"
+        return token
+
+    def value() -> Any:
+        kind, text = take()
+        if text == "(":
+            inner = either()
+            take(")")
+            return inner
+        if kind == "string":
+            return text[1:-1].replace("''", "'")
+        assert kind == "path", f"{expression!r}: unexpected {text!r}"
+        if text in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[text]
+        found: Any = context
+        for part in text.split("."):
+            found = found.get(part) if isinstance(found, dict) else None
+        return found
+
+    def comparison() -> Any:
+        if peek() == "!":
+            take()
+            return not comparison()
+        left = value()
+        if peek() in ("==", "!="):
+            op = take()[1]
+            right = value()
+            fold = [v.lower() if isinstance(v, str) else v for v in (left, right)]
+            return (fold[0] == fold[1]) == (op == "==")
+        return left
+
+    def both() -> Any:
+        result = comparison()
+        while peek() == "&&":
+            take()
+            right = comparison()
+            result = result and right
+        return result
+
+    def either() -> Any:
+        result = both()
+        while peek() == "||":
+            take()
+            right = both()
+            result = result or right
+        return result
+
+    result = either()
+    assert not tokens, f"{expression!r}: unread {tokens}"
+    return bool(result)
+
+
+REPOSITORY = "acme/fargate-app"
+
+
+def pull_request_run(
+    *, head_repository: str = REPOSITORY, author: str = "jane", actor: str | None = None
+) -> dict[str, Any]:
+    """The `github` context of a pull_request run, as far as the `if:` expressions read it."""
+    return {
+        "github": {
+            "repository": REPOSITORY,
+            "actor": actor or author,
+            "triggering_actor": actor or author,
+            "event": {
+                "pull_request": {
+                    "user": {"login": author},
+                    "head": {"repo": {"full_name": head_repository}},
+                }
+            },
+        }
+    }
+
+
+def runs(job: dict[str, Any], context: dict[str, Any]) -> bool:
+    return "if" not in job or evaluate(str(job["if"]), context)
+
+
+SAME_REPOSITORY_PR = pull_request_run()
+FORK_PR = pull_request_run(head_repository="mallory/fargate-app", author="mallory")
+DEPENDABOT_PR = pull_request_run(author="dependabot[bot]")
+# Runs without Actions secrets or an AWS role: previews must be skipped, the checks must run.
+UNCREDENTIALED_RUNS = {"a fork's pull request": FORK_PR, "a Dependabot pull request": DEPENDABOT_PR}
+
+
+def test_the_expression_reader_reads_what_github_does() -> None:
+    context = {"github": {"actor": "Dependabot[bot]", "ref": "refs/heads/main"}}
+    assert evaluate("${{ github.actor == 'dependabot[bot]' }}", context), "case-insensitive"
+    assert evaluate("github.ref == 'refs/heads/main' && !(github.actor == 'x')", context)
+    assert not evaluate("github.event.number == 'x' || github.ref != 'refs/heads/main'", context)
+    with pytest.raises(AssertionError):
+        evaluate("github.ref == ", context)
+
+
 # --- triggers ------------------------------------------------------------------------------------
 
 
@@ -491,20 +613,34 @@ def test_preview_posts_a_diff_comment_edited_in_place() -> None:
     )
 
 
-def test_forks_get_the_checks_but_no_credentials() -> None:
+def test_forks_and_dependabot_get_the_checks_but_no_credentials() -> None:
     workflow = load(PR_WORKFLOW)
     assert "secrets" not in CHECKS_WORKFLOW.read_text(), "the checks must not need any secret"
     for name, job in workflow["jobs"].items():
         text = yaml.safe_dump(job)
         credentialed = "secrets." in text or job.get("permissions", {}).get("id-token") == "write"
-        if credentialed:
-            assert job.get("if") == FORK_GUARD, (
-                f"pull-request.yml job {name} uses credentials, so it must skip forks: "
-                f"if: {FORK_GUARD}"
-            )
-        else:
-            assert "if" not in job, f"pull-request.yml job {name} should run for forks too"
+        assert runs(job, SAME_REPOSITORY_PR), f"pull-request.yml job {name} must run for branches"
+        for who, context in UNCREDENTIALED_RUNS.items():
+            if credentialed:
+                assert not runs(job, context), (
+                    f"pull-request.yml job {name} uses secrets or an AWS role, which {who} does "
+                    f"not get: it must be skipped, not fail (if: {job.get('if')})"
+                )
+            else:
+                assert runs(job, context), f"pull-request.yml job {name} must run for {who}"
     assert "if" not in workflow["jobs"]["checks"]
+
+
+def test_who_gets_a_preview() -> None:
+    job = preview_job()
+    assert runs(job, SAME_REPOSITORY_PR), "a branch of this repository gets previews"
+    assert not runs(job, FORK_PR), "a fork's run has no secrets and no OIDC token"
+    assert not runs(job, DEPENDABOT_PR), "Dependabot's runs get Dependabot secrets only"
+    rerun = pull_request_run(author="dependabot[bot]", actor="dependabot[bot]")
+    rerun["github"]["triggering_actor"] = "jane"
+    assert not runs(job, rerun), "a maintainer's re-run of a Dependabot run keeps its actor"
+    pushed = pull_request_run(author="dependabot[bot]", actor="jane")
+    assert runs(job, pushed), "a maintainer's push to a Dependabot branch runs as them, secrets too"
 
 
 def test_pull_request_runs_may_cancel_each_other_but_change_nothing() -> None:
