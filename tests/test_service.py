@@ -18,8 +18,13 @@ import pytest
 from botocore.model import Shape
 from botocore.validate import ParamValidator
 
-from components.service import rolling_deploy_model
-from tools.mocks import ProgramRun, RegisteredResource
+from components.cluster import Cluster, ClusterArgs
+from components.image import ContainerImage, ContainerImageArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.network import Network, NetworkArgs
+from components.roles import TaskRoles, TaskRolesArgs
+from components.service import FargateService, FargateServiceArgs, rolling_deploy_model
+from tools.mocks import UNKNOWN, ProgramRun, RegisteredResource
 
 REGION = "us-east-1"
 SERVICE = "aws:ecs/service:Service"
@@ -445,3 +450,259 @@ def test_the_root_filesystem_is_read_only_with_a_writable_tmp(run: ProgramRun) -
     assert tmp and tmp[0]["sourceVolume"] in volumes and not tmp[0].get("readOnly"), (
         f"{definition.urn}: gunicorn needs a writable /tmp"
     )
+
+
+# --- the component in a stack of its own: preview, and a second service ---------------------------
+# The service built over real Network, Cluster, LoadBalancer, TaskRoles and ContainerImage
+# components, as __main__.py wires them, so that in preview its inputs are as unknown as in a stack.
+# Every ID and ARN is unknown in preview, so wiring is read from what each resource depends on.
+
+Services = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]  # (name, FargateServiceArgs fields)
+SERVICE_VARIANTS: dict[str, dict[str, Any]] = {
+    "rolling": {},
+    "autoscaling": {"desired_count": 2, "min_count": 2, "max_count": 6, "spot": True},
+    "blue-green": {"deployment_strategy": "blueGreen"},
+    "canary": {"deployment_strategy": "canary"},
+    "exec": {"enable_exec": True},
+}
+API = {
+    "path_patterns": ("/api/*",),
+    "priority": 10,
+    "container_port": 9000,
+    "health_check_path": "/api/health",
+}
+TWO_SERVICES: Services = (("app", ()), ("api", tuple(API.items())))
+LISTENER = "aws:lb/listener:Listener"
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+CLUSTER = "aws:ecs/cluster:Cluster"
+CAPACITY = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+SUBNET = "aws:ec2/subnet:Subnet"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+@pytest.fixture(scope="module")
+def services(run_component):
+    """Given FargateServiceArgs fields per service, when those services are created in one stack
+    beside one network, cluster, load balancer, set of roles and image (cached)."""
+    cache: dict[tuple, ProgramRun] = {}
+
+    def build(specs: Services, *, preview: bool = False, nat: str = "none") -> ProgramRun:
+        def program() -> None:
+            network = Network("network", NetworkArgs(nat_gateways=nat))
+            image = ContainerImage("app", ContainerImageArgs())
+            roles = TaskRoles("app", TaskRolesArgs(load_balancer_infrastructure=True))
+            cluster = Cluster("cluster", ClusterArgs())
+            lb = LoadBalancer(
+                "web",
+                LoadBalancerArgs(
+                    vpc_id=network.vpc_id,
+                    vpc_cidr=network.vpc_cidr,
+                    subnet_ids=network.public_subnet_ids,
+                ),
+            )
+            for name, fields in specs:
+                FargateService(
+                    name,
+                    FargateServiceArgs(
+                        cluster_arn=cluster.cluster_arn,
+                        cluster_name=cluster.cluster_name,
+                        capacity_providers=cluster.capacity_providers,
+                        vpc_id=network.vpc_id,
+                        subnet_ids=network.task_subnet_ids,
+                        assign_public_ip=network.tasks_public_ip,
+                        listener_arn=lb.listener_arn,
+                        lb_security_group_id=lb.security_group_id,
+                        image=image.image_ref,
+                        execution_role_arn=roles.execution_role_arn,
+                        task_role_arn=roles.task_role_arn,
+                        infrastructure_role_arn=roles.infrastructure_role_arn,
+                        lb_arn_suffix=lb.arn_suffix,
+                        **dict(fields),
+                    ),
+                )
+
+        key = (specs, preview, nat)
+        if key not in cache:
+            cache[key] = run_component(program, preview=preview)
+        return cache[key]
+
+    return build
+
+
+def one_service(variant: str) -> Services:
+    return (("app", tuple(SERVICE_VARIANTS[variant].items())),)
+
+
+def part_of(run: ProgramRun, service: str, type_token: str) -> list[RegisteredResource]:
+    """The `type_token` resources inside the FargateService named `service`."""
+    [component] = [
+        r for r in run.of_type("fargate-app:service:FargateService") if r.name == service
+    ]
+    return [r for r in run.children(component) if r.type == type_token]
+
+
+def only(run: ProgramRun, service: str, type_token: str) -> RegisteredResource:
+    found = part_of(run, service, type_token)
+    assert len(found) == 1, f"service {service!r} has {len(found)} {type_token}, want its own one"
+    return found[0]
+
+
+def depends(resource: RegisteredResource, on: RegisteredResource) -> bool:
+    return on.urn in resource.depends_on
+
+
+def unknown_free_mismatches(planned: Any, applied: Any, path: str = "") -> list[str]:
+    """Where a value preview already knows differs from the one `pulumi up` uses."""
+    if planned == UNKNOWN:
+        return []
+    if isinstance(planned, dict) and isinstance(applied, dict):
+        keys = set(planned) | set(applied)
+        return [
+            m
+            for k in sorted(keys)
+            for m in unknown_free_mismatches(planned.get(k), applied.get(k), f"{path}.{k}")
+        ]
+    if isinstance(planned, list) and isinstance(applied, list) and len(planned) == len(applied):
+        return [
+            m
+            for i, (p, a) in enumerate(zip(planned, applied, strict=True))
+            for m in unknown_free_mismatches(p, a, f"{path}[{i}]")
+        ]
+    return [] if planned == applied else [f"{path}: preview {planned!r}, up {applied!r}"]
+
+
+@pytest.mark.parametrize("variant", SERVICE_VARIANTS)
+def test_preview_plans_exactly_the_service_resources_an_update_creates(
+    services, variant: str
+) -> None:
+    up = {r.urn for r in services(one_service(variant)).resources}
+    planned = {r.urn for r in services(one_service(variant), preview=True).resources}
+    assert planned == up, (
+        f"{variant}: `pulumi preview` hides {sorted(up - planned)} that `pulumi up` creates "
+        f"and shows {sorted(planned - up)} that it does not"
+    )
+
+
+@pytest.mark.parametrize("variant", SERVICE_VARIANTS)
+@pytest.mark.parametrize(
+    "type_token", [SERVICE, TARGET_GROUP, LISTENER_RULE, TASK_DEFINITION, LOG_GROUP, INGRESS]
+)
+def test_what_preview_already_knows_is_what_an_update_applies(
+    services, variant: str, type_token: str
+) -> None:
+    up = {r.urn: r for r in services(one_service(variant)).of_type(type_token)}
+    for planned in services(one_service(variant), preview=True).of_type(type_token):
+        differences = unknown_free_mismatches(planned.inputs, up[planned.urn].inputs)
+        assert not differences, f"{planned.urn} ({variant}): {differences}"
+        assert planned.ignore_changes == up[planned.urn].ignore_changes, planned.urn
+
+
+def test_preview_shows_the_health_check_that_finds_a_new_task_healthy_fast(services) -> None:
+    run = services(TWO_SERVICES, preview=True)
+    for name, path, port in (("app", "/health", 8000), ("api", "/api/health", 9000)):
+        group = only(run, name, TARGET_GROUP)
+        assert (group.inputs["targetType"], group.inputs["port"]) == ("ip", port), group.urn
+        check = group.inputs["healthCheck"]
+        assert (check["path"], check["matcher"]) == (path, "200"), (
+            f"preview shows {group.urn} checking {check['path']} for {check['matcher']}"
+        )
+        assert (check["interval"], check["healthyThreshold"]) == (5, 2), (
+            f"preview shows {group.urn} finding a task healthy in "
+            f"{check['interval']} s x {check['healthyThreshold']}, want 5 s x 2"
+        )
+        assert 0 < int(group.inputs["deregistrationDelay"]) <= 30, group.urn
+
+
+@pytest.mark.parametrize("variant", ["rolling", "autoscaling", "blue-green"])
+def test_preview_shows_the_zero_downtime_deploy_settings(services, variant: str) -> None:
+    service = only(services(one_service(variant), preview=True), "app", SERVICE)
+    inputs = service.inputs
+    assert (inputs["deploymentMinimumHealthyPercent"], inputs["deploymentMaximumPercent"]) == (
+        100,
+        200,
+    ), f"preview shows {service.urn} able to drop below the desired count during a deploy"
+    assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}, service.urn
+    assert inputs.get("waitForSteadyState") is True, (
+        f"preview shows {service.urn} letting `pulumi up` finish before the deploy does"
+    )
+    assert 0 < inputs["healthCheckGracePeriodSeconds"] <= 120, service.urn
+    want = {"rolling": "ROLLING", "autoscaling": "ROLLING", "blue-green": "BLUE_GREEN"}[variant]
+    assert inputs["deploymentConfiguration"]["strategy"] == want, service.urn
+    alarms = inputs["alarms"]
+    assert alarms["rollback"] is True and sorted(alarms["alarmNames"]) == [
+        "fargate-app-test-app-5xx-rate",
+        "fargate-app-test-app-unhealthy-hosts",
+    ], f"preview shows {service.urn} rolling back on {alarms}"
+
+
+SWAPPED_BY_ECS = [
+    "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn",
+    "loadBalancers[0].targetGroupArn",
+]
+
+
+@pytest.mark.parametrize(
+    ("variant", "ignored", "rule_ignored"),
+    [
+        ("rolling", [], []),
+        ("autoscaling", ["desiredCount"], []),
+        ("blue-green", SWAPPED_BY_ECS, ["actions[0].forward"]),
+        ("canary", SWAPPED_BY_ECS, ["actions[0].forward"]),
+    ],
+)
+def test_preview_shows_what_pulumi_up_leaves_to_ecs_and_autoscaling(
+    services, variant: str, ignored: list[str], rule_ignored: list[str]
+) -> None:
+    run = services(one_service(variant), preview=True)
+    service = only(run, "app", SERVICE)
+    assert sorted(service.ignore_changes) == ignored, (
+        f"preview shows {service.urn} ignoring {service.ignore_changes}, want {ignored}: "
+        "`pulumi up` would undo what autoscaling or ECS's deploys set"
+    )
+    rule = only(run, "app", LISTENER_RULE)
+    assert sorted(rule.ignore_changes) == rule_ignored, (
+        f"preview shows {rule.urn} ignoring {rule.ignore_changes}, want {rule_ignored}: "
+        "`pulumi up` would reset the weights ECS shifted"
+    )
+    targets = part_of(run, "app", SCALING_TARGET)
+    if variant != "autoscaling":
+        assert not targets, f"preview shows autoscaling for {variant}"
+        return
+    [target] = targets
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 6), target.urn
+    assert depends(target, service), f"{target.urn} is not planned for {service.urn}"
+    [policy] = part_of(run, "app", SCALING_POLICY)
+    config = policy.inputs["targetTrackingScalingPolicyConfiguration"]
+    assert config["targetValue"] == 60, f"preview shows {policy.urn} holding {config}"
+
+
+@pytest.mark.parametrize(("nat", "public_ip"), [("none", True), ("single", False)])
+def test_preview_shows_where_tasks_run_and_whether_they_get_a_public_ip(
+    services, nat: str, public_ip: bool
+) -> None:
+    run = services(one_service("rolling"), preview=True, nat=nat)
+    service = only(run, "app", SERVICE)
+    network = service.inputs["networkConfiguration"]
+    assert network.get("assignPublicIp", False) is public_ip, (
+        f"preview shows {service.urn} with assignPublicIp={network.get('assignPublicIp')!r} "
+        f"and natGateways={nat}, want {public_ip}"
+    )
+    tier = "public" if public_ip else "private"
+    subnets = sorted(s.name for s in run.of_type(SUBNET) if depends(service, s))
+    assert subnets == [f"network-{tier}-us-east-1a", f"network-{tier}-us-east-1b"], (
+        f"preview plans {service.urn}'s tasks in {subnets}, want the {tier} subnets"
+    )
+
+
+def test_preview_admits_only_the_load_balancer_to_the_tasks(services) -> None:
+    run = services(TWO_SERVICES, preview=True)
+    lb_group = next(g for g in run.of_type(SECURITY_GROUP) if g.name == "web-sg")
+    for name, port in (("app", 8000), ("api", 9000)):
+        group = only(run, name, SECURITY_GROUP)
+        service = only(run, name, SERVICE)
+        assert depends(service, group), f"{service.urn} is planned without {group.urn}"
+        [rule] = [r for r in run.of_type(INGRESS) if depends(r, group)]
+        assert depends(rule, lb_group) and not rule.inputs.get("cidrIpv4"), (
+            f"preview shows {rule.urn} admitting something other than the load balancer"
+        )
+        assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (port, port), rule.urn
