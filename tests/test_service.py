@@ -706,3 +706,107 @@ def test_preview_admits_only_the_load_balancer_to_the_tasks(services) -> None:
             f"preview shows {rule.urn} admitting something other than the load balancer"
         )
         assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (port, port), rule.urn
+
+
+# --- a second service in the same stack -----------------------------------------------------------
+
+UP_AND_PREVIEW = pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+
+
+@UP_AND_PREVIEW
+def test_a_second_service_collides_with_no_name(services, preview: bool) -> None:
+    run = services(TWO_SERVICES, preview=preview)
+    urns = [r.urn for r in run.resources]
+    assert len(urns) == len(set(urns)), (
+        f"duplicate URNs: {sorted(u for u in urns if urns.count(u) > 1)}"
+    )
+    seen: dict[tuple[str, str], str] = {}
+    for r in run.custom_resources:
+        name = r.inputs.get("name") or r.outputs.get("name")
+        if not isinstance(name, str) or name == UNKNOWN:
+            continue
+        assert (r.type, name) not in seen, (
+            f"{r.urn} and {seen[r.type, name]} would both be called {name!r} in AWS"
+        )
+        seen[r.type, name] = r.urn
+    families = sorted(r.inputs["family"] for r in run.of_type(TASK_DEFINITION))
+    assert families == ["fargate-app-test-api", "fargate-app-test-app"], (
+        f"the services' task definitions share a family: {families}"
+    )
+    if not preview:
+        for type_token in (SERVICE, TARGET_GROUP, SECURITY_GROUP, LOG_GROUP, ALARM):
+            names = [r.outputs.get("name") for r in run.of_type(type_token)]
+            assert len(set(names)) == len(names), f"{type_token} names collide: {names}"
+
+
+@UP_AND_PREVIEW
+def test_each_service_has_its_own_target_group_security_group_log_group_and_rule(
+    services, preview: bool
+) -> None:
+    run = services(TWO_SERVICES, preview=preview)
+    for type_token in (TARGET_GROUP, SECURITY_GROUP, LOG_GROUP, LISTENER_RULE, TASK_DEFINITION):
+        app, api = only(run, "app", type_token), only(run, "api", type_token)
+        assert app.urn != api.urn, f"the services share {app.urn}"
+    logs = {n: only(run, n, LOG_GROUP).inputs["name"] for n in ("app", "api")}
+    assert logs == {"app": "/ecs/fargate-app/test/app", "api": "/ecs/fargate-app/test/api"}, logs
+    for name in ("app", "api"):
+        service, group = only(run, name, SERVICE), only(run, name, TARGET_GROUP)
+        assert depends(service, group) and depends(service, only(run, name, SECURITY_GROUP)), (
+            f"{service.urn} is not wired to its own target group and security group"
+        )
+        [attachment] = service.inputs["loadBalancers"]
+        if not preview:
+            assert attachment["targetGroupArn"] == group.outputs["arn"], service.urn
+            [task_group] = service.inputs["networkConfiguration"]["securityGroups"]
+            assert task_group == only(run, name, SECURITY_GROUP).id, service.urn
+        definition = only(run, name, TASK_DEFINITION)
+        if not preview:
+            [c] = json.loads(definition.inputs["containerDefinitions"])
+            assert c["logConfiguration"]["options"]["awslogs-group"] == logs[name], (
+                f"{definition.urn} logs to another service's log group"
+            )
+
+
+@UP_AND_PREVIEW
+def test_both_services_route_from_the_one_listener_with_distinct_priorities(
+    services, preview: bool
+) -> None:
+    run = services(TWO_SERVICES, preview=preview)
+    [alb] = run.of_type(ALB)
+    [listener] = run.of_type(LISTENER)
+    rules = {n: only(run, n, LISTENER_RULE) for n in ("app", "api")}
+    for name, rule in rules.items():
+        assert depends(rule, listener), f"{rule.urn} is not on the load balancer's listener"
+        if not preview:
+            assert rule.inputs["listenerArn"] == listener.outputs["arn"], rule.urn
+        group = only(run, name, TARGET_GROUP)
+        [action] = rule.inputs["actions"]
+        assert depends(rule, group) and action["type"] == "forward", (
+            f"{rule.urn} does not forward to {group.urn}"
+        )
+        if not preview:
+            assert action["targetGroupArn"] == group.outputs["arn"], rule.urn
+    got = {n: (r.inputs["priority"], r.inputs["conditions"]) for n, r in rules.items()}
+    assert got == {
+        "app": (100, [{"pathPattern": {"values": ["/*"]}}]),
+        "api": (10, [{"pathPattern": {"values": ["/api/*"]}}]),
+    }, got
+    assert len({p for p, _ in got.values()}) == 2, "the ALB refuses two rules at one priority"
+    assert depends(listener, alb) and len(run.of_type(ALB)) == 1, "one load balancer for both"
+
+
+@UP_AND_PREVIEW
+def test_both_services_run_on_the_one_cluster(services, preview: bool) -> None:
+    run = services(TWO_SERVICES, preview=preview)
+    [cluster] = run.of_type(CLUSTER)
+    [capacity] = run.of_type(CAPACITY)
+    for name in ("app", "api"):
+        service = only(run, name, SERVICE)
+        assert depends(service, cluster) and depends(service, capacity), (
+            f"{service.urn} is not planned on {cluster.urn} after its capacity providers"
+        )
+        if not preview:
+            assert service.inputs["cluster"] == cluster.outputs["arn"], service.urn
+    if not preview:
+        names = {only(run, n, SERVICE).outputs["name"] for n in ("app", "api")}
+        assert len(names) == 2, f"both services would be named {names} in one cluster"
