@@ -183,6 +183,42 @@ def test_the_deploy_subjects_are_what_the_deploy_workflow_presents() -> None:
     assert DEPLOY_SUBJECTS["prod"] == f"environment:{name}"
 
 
+# configure-aws-credentials' own default for role-duration-seconds (one hour).
+ACTION_DEFAULT_DURATION_S = 3600
+# IAM's bounds for a role's MaxSessionDuration.
+IAM_MAX_SESSION_S = (3600, 12 * 3600)
+# (workflow, job) -> the role it assumes (suffix of the role's name).
+JOB_ROLES = {
+    ("pull-request.yml", "preview"): "-preview",
+    ("deploy.yml", "deploy-dev"): "-deploy-dev",
+    ("deploy.yml", "deploy-prod"): "-deploy-prod",
+}
+
+
+def test_credentials_outlive_every_job_that_uses_them(run: ProgramRun) -> None:
+    for (workflow, name), suffix in JOB_ROLES.items():
+        job = yaml.safe_load((ROOT / ".github/workflows" / workflow).read_text())["jobs"][name]
+        (step,) = [
+            s
+            for s in job["steps"]
+            if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+        ]
+        duration_s = int(step["with"].get("role-duration-seconds", ACTION_DEFAULT_DURATION_S))
+        timeout_s = int(job["timeout-minutes"]) * 60
+        assumed = role(run, suffix)
+        max_session_s = assumed.inputs["maxSessionDuration"]
+        where = f"{workflow} job {name} assuming {assumed.urn}"
+        assert IAM_MAX_SESSION_S[0] <= max_session_s <= IAM_MAX_SESSION_S[1], where
+        assert timeout_s < duration_s, (
+            f"{where}: credentials for {duration_s} s expire before the job's "
+            f"{timeout_s} s timeout; a long pulumi up would fail half-way with ExpiredToken"
+        )
+        assert duration_s <= max_session_s, (
+            f"{where}: asks for {duration_s} s but the role allows {max_session_s} s; "
+            "AssumeRoleWithWebIdentity would refuse it"
+        )
+
+
 # --- what each role may do -----------------------------------------------------------------------
 
 

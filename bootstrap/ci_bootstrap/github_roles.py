@@ -36,8 +36,13 @@ DEPLOY_SUBJECTS: dict[str, str] = {
 PREVIEW_SUBJECT = "pull_request"
 # Every CI role lives under this path, so one Deny keeps the deploy roles off all of them.
 ROLE_PATH = "/github-actions/"
-# configure-aws-credentials asks for one hour by default; a deploy of this stack fits well within.
-MAX_SESSION_S = 3600
+# Longest session a role hands out (IAM allows 1 to 12 hours). Each workflow job asks for exactly
+# this (configure-aws-credentials' role-duration-seconds) and a test holds job timeout < duration
+# <= this. A deploy job may run its full 60-minute timeout: credentials that expire first would
+# stop `pulumi up` half-way with ExpiredToken and leave pending operations in the state, so the
+# deploy roles give two hours. Previews (30-minute timeout) keep IAM's default hour.
+DEPLOY_MAX_SESSION_S = 2 * 3600
+PREVIEW_MAX_SESSION_S = 3600
 PREVIEW_MANAGED_POLICY = "ReadOnlyAccess"
 # ReadOnlyAccess also reads data. A pull request runs its own code with the preview role, so the
 # role is denied what returns data rather than configuration (a preview never needs it).
@@ -263,7 +268,9 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                 f"arn:{partition}:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
             )
 
-        def role(logical: str, suffix: str, sid: str, description: str) -> aws.iam.Role:
+        def role(
+            logical: str, suffix: str, sid: str, description: str, max_session_s: int
+        ) -> aws.iam.Role:
             return aws.iam.Role(
                 logical,
                 path=ROLE_PATH,
@@ -271,7 +278,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                 assume_role_policy=provider_arn.apply(
                     lambda arn: json.dumps(trust_policy(arn, args.repository, suffix, sid))
                 ),
-                max_session_duration=MAX_SESSION_S,
+                max_session_duration=max_session_s,
                 tags=tags,
                 opts=child,
             )
@@ -283,6 +290,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                 PREVIEW_SUBJECT,
                 "PullRequestsFromThisRepository",
                 f"pulumi preview for pull requests of {args.repository}: read-only",
+                PREVIEW_MAX_SESSION_S,
             )
             aws.iam.RolePolicyAttachment(
                 f"{name}-preview-{_slug(PREVIEW_MANAGED_POLICY)}",
@@ -307,6 +315,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                 suffix,
                 f"Deploy{stack.capitalize()}FromThisRepository",
                 f"pulumi up of the {stack} stack by {args.repository} ({suffix})",
+                DEPLOY_MAX_SESSION_S,
             )
             for policy in args.deploy_managed_policies:
                 aws.iam.RolePolicyAttachment(
