@@ -197,6 +197,65 @@ def test_run_of_a_task_that_cannot_pull_its_image_explains_why(outputs: str, cap
     assert "ecr:BatchGetImage" in err
 
 
+@pytest.mark.parametrize(
+    ("outcome", "reason", "hint"),
+    [
+        (
+            Outcome(
+                exit_code=None,
+                container_reason="OutOfMemoryError: Container killed due to memory usage",
+            ),
+            "Essential container in task exited; container: OutOfMemoryError: Container killed",
+            "what to check: the container used more memory than the task has",
+        ),
+        (
+            Outcome(
+                exit_code=None,
+                stop_code="SpotInterruption",
+                stopped_reason="Your Spot Task was interrupted.",
+            ),
+            "Your Spot Task was interrupted.",
+            "what to check: FARGATE_SPOT capacity was reclaimed",
+        ),
+    ],
+    ids=["out-of-memory", "spot-reclaimed"],
+)
+def test_run_of_a_task_killed_without_an_exit_code_exits_137(
+    outputs: str, capsys: Any, outcome: Outcome, reason: str, hint: str
+) -> None:
+    # The exit code is left out as ECS leaves it out: set on moto's task by the fixtures.
+    script = TaskScript(
+        [Step("PENDING"), Step("RUNNING", ("Applying 0004_big_backfill...",)), Step("STOPPED")],
+        outcome,
+    )
+
+    code = run_ops(["run", "--json", "--outputs", outputs, "--", "python", "-m", "migrate"], script)
+
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert code == errors.EXIT_KILLED == 137, (
+        f"a command that ran and was killed must exit 137, not 125 (never ran); got {code}:\n{err}"
+    )
+    assert "stopped without an exit code: " + reason in err, err
+    assert hint in err
+    assert doc["outcome"] == "no-exit-code" and doc["exitCode"] == 137
+    assert doc["containerExitCode"] is None
+
+
+def test_every_exit_code_is_documented() -> None:
+    codes = {
+        name: value
+        for name, value in vars(errors).items()
+        if name.startswith("EXIT_") and isinstance(value, int) and value != errors.EXIT_OK
+    }
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Operations: `python -m tools.ops`", 1)[1].split("\n## ", 1)[0]
+    table = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
+    for name, value in codes.items():
+        assert str(value) in table, f"README's exit code table has no row for {value} ({name})"
+        assert re.search(rf"\b{value}\b", errors.EXIT_CODES_HELP), f"--help omits {value} ({name})"
+
+
 def test_run_of_a_task_stuck_pending_stops_it(outputs: str, capsys: Any) -> None:
     script = TaskScript([Step("PROVISIONING"), Step("PENDING")])
 

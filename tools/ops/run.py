@@ -283,8 +283,8 @@ class TaskRun:
             detail += f"; container: {container['reason']}"
         what = "did not start" if not ran else "stopped without an exit code"
         return RunResult(
-            errors.EXIT_DID_NOT_START,
-            "did-not-start" if not ran else "no-exit-code",
+            errors.EXIT_KILLED if ran else errors.EXIT_DID_NOT_START,
+            "no-exit-code" if ran else "did-not-start",
             message=f"task {short} {what}: {detail}",
             hint=hint_for(*texts) or "read the task's stopped reason and events in the ECS console",
             task=task,
