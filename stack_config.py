@@ -111,7 +111,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cpuTarget", "integer", 60, "Average service CPU percent that target tracking holds: 10 to 90."),
     Setting("spot", "boolean", False, "Run tasks beyond onDemandBase on Fargate Spot (about 70% cheaper, may be interrupted)."),
     Setting("onDemandBase", "integer", 0, "Tasks always kept on on-demand Fargate when spot is on: 0 to maxCount."),
-    Setting("containerPort", "integer", 8000, "Port the app listens on: 1 to 65535."),
+    Setting("containerPort", "integer", 8000, "Port the app listens on: 1 to 65535. Below 1024 the task lowers Linux's privileged-port bound in its own network namespace, so the non-root app may bind it."),
     Setting("healthCheckPath", "string", "/health", "Path the load balancer health check requests; starts with /."),
     Setting("logRetentionDays", "integer", 30, "Days CloudWatch keeps the app's logs; one of CloudWatch's allowed values."),
     Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),

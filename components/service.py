@@ -61,6 +61,11 @@ EXEC_AGENT_VOLUMES = {
 # The app image's numeric non-root user and group (app/Dockerfile: USER 10001:10001). Stated in the
 # task definition too, so ECS, Security Hub (ECS.20) and the policy pack can see it is not root.
 APP_USER = "10001:10001"
+# Linux lets only root bind ports below this, and ECS adds no capability for it
+# (containers-roadmap#1721). For such a containerPort the task lowers the bound to that port in its
+# own network namespace (a per-namespace sysctl; Fargate 1.4 takes net.* systemControls).
+UNPRIVILEGED_PORT_START = 1024
+UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
 # Typical time from RunTask to a container answering, for a small image on Fargate (pull + start).
 TYPICAL_TASK_LAUNCH_S = 45
 DEPLOYMENT_STRATEGIES = {"rolling": "ROLLING", "blueGreen": "BLUE_GREEN", "canary": "CANARY"}
@@ -215,6 +220,15 @@ def container_definitions(
                     else {}
                 ),
                 "user": user,
+                **(
+                    {
+                        "systemControls": [
+                            {"namespace": UNPRIVILEGED_PORT_SYSCTL, "value": str(port)}
+                        ]
+                    }
+                    if port < UNPRIVILEGED_PORT_START
+                    else {}
+                ),
                 **({"linuxParameters": {"initProcessEnabled": True}} if enable_exec else {}),
                 "logConfiguration": {
                     "logDriver": "awslogs",

@@ -23,7 +23,12 @@ from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.roles import TaskRoles, TaskRolesArgs
-from components.service import FargateService, FargateServiceArgs, rolling_deploy_model
+from components.service import (
+    UNPRIVILEGED_PORT_SYSCTL,
+    FargateService,
+    FargateServiceArgs,
+    rolling_deploy_model,
+)
 from tools.mocks import UNKNOWN, ProgramRun, RegisteredResource
 
 REGION = "us-east-1"
@@ -402,8 +407,9 @@ def enum_problems(value: Any, shape: Shape, path: str = "") -> list[str]:
         ("prod", {}),
         ("dev", CUSTOM),
         ("dev", {"cpuArchitecture": "ARM64", "spot": False}),
+        ("dev", {"containerPort": 80}),
     ],
-    ids=["dev", "prod", "custom", "arm64"],
+    ids=["dev", "prod", "custom", "arm64", "port-80"],
 )
 def test_ecs_accepts_the_task_definition(run_stack, stack: str, overrides: dict) -> None:
     definition = task_definition(run_stack(stack, overrides))
@@ -810,3 +816,20 @@ def test_both_services_run_on_the_one_cluster(services, preview: bool) -> None:
     if not preview:
         names = {only(run, n, SERVICE).outputs["name"] for n in ("app", "api")}
         assert len(names) == 2, f"both services would be named {names} in one cluster"
+
+
+@pytest.mark.parametrize(
+    ("port", "lowered"), [(80, True), (1023, True), (1024, False), (8000, False)]
+)
+def test_a_port_below_1024_is_one_the_non_root_app_may_bind(run_stack, port, lowered) -> None:
+    """The app runs as user 10001, and Linux lets only root bind ports below 1024: for such a
+    containerPort the task lowers that bound to the port in its own network namespace."""
+    app = container(run_stack("dev", {"containerPort": port}))
+    controls = {c["namespace"]: c["value"] for c in app.get("systemControls", [])}
+
+    if lowered:
+        assert controls == {UNPRIVILEGED_PORT_SYSCTL: str(port)}, (
+            f"port {port}: the app (user {app['user']}) could not bind it: {controls}"
+        )
+    else:
+        assert not controls, f"port {port} needs no system control, got {controls}"
