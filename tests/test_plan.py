@@ -23,10 +23,11 @@ from typing import Any
 
 import pytest
 
-from components.service import rolling_deploy_model
+from components.alarms import ERROR_RATE_EVALUATION_PERIODS, PERIOD_S
+from components.service import deploy_model, rolling_deploy_model
 from stack_config import ConfigError, load_config
 from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, load_stack_config
-from tools.plan import cost, render
+from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
 from tools.plan.model import Project, find_project, plan_of
 from tools.plan.refs import Index
@@ -277,6 +278,158 @@ def test_deploy_time_is_what_the_service_component_models(
             f"{stack}/{service['service']} deploys in {service['total']} s, "
             f"over {DEPLOY_BUDGET_S} s"
         )
+
+
+@pytest.mark.parametrize(
+    ("strategy", "bake_minutes", "canary_percent"), [("blueGreen", 3, 10), ("canary", 4, 20)]
+)
+def test_traffic_shifting_deploy_time_is_what_the_service_component_models(
+    run_stack: Callable[..., ProgramRun], strategy: str, bake_minutes: int, canary_percent: int
+) -> None:
+    overrides = {
+        "deploymentStrategy": strategy,
+        "bakeTimeMinutes": bake_minutes,
+        "canaryPercent": canary_percent,
+    }
+    for stack in ("dev", "prod"):
+        plan = plan_of(run_stack(stack, overrides), PROJECT)
+        (service,) = plan["deploy"]["services"]
+        steps = {s["step"]: s["seconds"] for s in service["steps"]}
+        want = deploy_model(strategy, bake_minutes)
+        assert steps == want, (
+            f"{stack} with {overrides}: the registered service, target group and task definition "
+            f"give {steps}, components.service.deploy_model says {want}"
+        )
+        assert service["total"] == sum(want.values())
+        assert service["alarm_watch"] is None, "ECS watches the alarms during the bake, counted"
+
+
+def test_a_canary_of_five_minutes_takes_685_s() -> None:
+    """Both bakes, both shifts: what components.service.traffic_shift_deploy_model('canary', 5)
+    says, from the service's canaryConfiguration and bakeTimeInMinutes."""
+    assert sum(deploy_model("canary", 5).values()) == 685
+    resources = [
+        *deploy_fixture(),
+        fake(
+            "aws:ecs/service:Service",
+            "svc",
+            {
+                "taskDefinition": "arn:task",
+                "loadBalancers": [{"targetGroupArn": "arn:tg"}],
+                "deploymentConfiguration": {
+                    "strategy": "CANARY",
+                    "bakeTimeInMinutes": "5",
+                    "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "7"},
+                },
+            },
+        ),
+    ]
+    (service,) = deploy.model(Index(resources))["services"]
+    steps = {s["step"]: s["seconds"] for s in service["steps"]}
+    assert steps["canary_bake"] == 7 * 60, "the canary bakes canaryBakeTimeInMinutes"
+    assert steps["bake"] == 5 * 60, "after the full shift it bakes bakeTimeInMinutes"
+    assert service["total"] == 45 + 10 + 5 + 420 + 5 + 300 + 10 + 10
+
+
+def test_a_linear_deploy_shifts_in_steps_with_a_bake_between_them() -> None:
+    resources = [
+        *deploy_fixture(),
+        fake(
+            "aws:ecs/service:Service",
+            "svc",
+            {
+                "taskDefinition": "arn:task",
+                "loadBalancers": [{"targetGroupArn": "arn:tg"}],
+                "deploymentConfiguration": {
+                    "strategy": "LINEAR",
+                    "bakeTimeInMinutes": "2",
+                    "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": "3"},
+                },
+            },
+        ),
+    ]
+    (service,) = deploy.model(Index(resources))["services"]
+    steps = {s["step"]: s["seconds"] for s in service["steps"]}
+    assert steps["shift"] == 4 * 5, "four shifts of 25%"
+    assert steps["step_bake"] == 3 * 3 * 60, "a step bake between shifts, none after the last"
+    assert steps["bake"] == 2 * 60
+
+
+def deploy_fixture() -> list[RegisteredResource]:
+    """A target group and a task definition as the service component registers them."""
+    return [
+        fake(
+            "aws:lb/targetGroup:TargetGroup",
+            "tg",
+            {"healthCheck": {"interval": 5, "healthyThreshold": 2}, "deregistrationDelay": 10},
+        ),
+        fake(
+            "aws:ecs/taskDefinition:TaskDefinition",
+            "task",
+            {
+                "containerDefinitions": json.dumps(
+                    [
+                        {
+                            "essential": True,
+                            "environment": [{"name": "GRACEFUL_TIMEOUT", "value": "10"}],
+                        }
+                    ]
+                )
+            },
+        ),
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_rolling_deploy_then_waits_for_ecs_to_watch_the_deployment_alarms(
+    plans: dict[str, dict[str, Any]], run_stack: Callable[..., ProgramRun], stack: str
+) -> None:
+    run = run_stack(stack)
+    by_name = {
+        r.inputs.get("name"): r for r in run.resources if r.type.endswith("metricAlarm:MetricAlarm")
+    }
+    for service in plans[stack]["deploy"]["services"]:
+        registered = next(r for r in run.resources if r.name == service["service"])
+        names = registered.inputs["alarms"]["alarmNames"]
+        windows = [
+            by_name[n].inputs["evaluationPeriods"]
+            * max(
+                q["metric"]["period"] for q in by_name[n].inputs["metricQueries"] if "metric" in q
+            )
+            for n in names
+        ]
+        watch = service["alarm_watch"]
+        assert watch is not None, f"{stack}/{service['service']} has deployment alarms {names}"
+        assert watch["seconds"] == max(windows) == ERROR_RATE_EVALUATION_PERIODS * PERIOD_S, (
+            f"{stack}: ECS watches the alarms for about the longest window, {max(windows)} s"
+        )
+        assert watch["estimate"] is True
+        assert service["until_completed"] == service["total"] + watch["seconds"]
+        assert service["total"] <= DEPLOY_BUDGET_S, "the rollout itself stays the headline"
+    text = render.render(plans[stack])
+    assert re.search(r"^  alarm watch +180 s  estimated: users are already on the new", text, re.M)
+    assert re.search(r"rolling deploy \d+ s \+ 180 s alarm watch$", text.splitlines()[1])
+
+
+def test_no_alarm_watch_without_enabled_deployment_alarms() -> None:
+    alarm = fake(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "slow",
+        {"name": "slow", "period": 300, "evaluationPeriods": 4},
+    )
+    for alarms, want in (
+        ({"alarmNames": ["slow"], "enable": True}, 1200),
+        ({"alarmNames": ["slow"], "enable": False}, None),
+        (None, None),
+    ):
+        service = fake(
+            "aws:ecs/service:Service",
+            "svc",
+            {"taskDefinition": "arn:task", "loadBalancers": [{"targetGroupArn": "arn:tg"}]}
+            | ({"alarms": alarms} if alarms else {}),
+        )
+        (got,) = deploy.model(Index([*deploy_fixture(), alarm, service]))["services"]
+        assert (got["alarm_watch"] or {}).get("seconds") == want, f"alarms {alarms}"
 
 
 # --- the resource tree ---------------------------------------------------------------------------

@@ -3,22 +3,42 @@
 A rolling deploy with minimumHealthyPercent 100 starts the new tasks alongside the old ones
 (all at once when maximumPercent allows 200%), so its time does not grow with the task count:
     launch   the new task starts: image pull and app boot (a typical figure, not a setting)
-    healthy  the target group sees `healthyThreshold` passing checks, `interval` apart
+    healthy  the target group sees `healthyThreshold` passing checks, `interval` apart. This counts
+             every check on purpose, not one interval: a target takes traffic only after
+             healthyThreshold consecutive passes, so one interval would be optimistic
     drain    the old task is deregistered and waits the target group's deregistration delay
     stop     the old task gets SIGTERM and finishes in-flight requests (the app's graceful timeout,
              else the container's stopTimeout, after which ECS sends SIGKILL)
-Blue/green, linear and canary strategies add their bake time between healthy and drain.
+That is the rollout: after it every user is on the new version. With deployment alarms attached
+(`alarms` on the service), ECS then keeps the deployment IN_PROGRESS while it watches them, for a
+"bake time" it computes from the alarms' configuration (AWS: deployment-alarm-failure), and
+`pulumi up` (wait_for_steady_state) waits for that too. The plan shows it apart from the rollout,
+as `alarm_watch`, estimated as the longest deployment alarm's evaluation window (period x
+evaluation periods): an estimate, since ECS computes the real figure.
 
-This reads the target group and task definition the program registered, so the figure is what is
-configured; `components.service.rolling_deploy_model` is the same model from the constants, and a
-test keeps the two in step.
+ECS's traffic-shifting strategies (BLUE_GREEN, CANARY, LINEAR) start the new tasks in the alternate
+target group (launch, healthy as above), then:
+    canary_shift, canary_bake   CANARY: canaryPercent of traffic moves to the new tasks, which
+                                serve it alone for canaryBakeTimeInMinutes
+    shift, step_bake            LINEAR: ceil(100 / stepPercent) shifts, stepBakeTimeInMinutes
+                                between them (not after the last)
+    shift                       BLUE_GREEN, CANARY: (the rest of) the traffic moves
+    bake                        bakeTimeInMinutes with both revisions running; ECS watches the
+                                deployment alarms during it, so there is no separate alarm watch
+    drain, stop                 the old tasks, as above
+A traffic shift is a listener rule change (`TRAFFIC_SHIFT_S`, a typical figure like the launch).
+
+This reads the service, target group, task definition and alarms the program registered, so the
+figure is what is configured; `components.service.deploy_model` is the same model from the
+constants, and a test keeps the two in step for every strategy.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from components.service import TYPICAL_TASK_LAUNCH_S
+from components.service import TRAFFIC_SHIFT_S, TYPICAL_TASK_LAUNCH_S
 from tools.mocks import RegisteredResource
 from tools.plan.refs import Index
 from tools.plan.tree import (
@@ -32,7 +52,16 @@ from tools.plan.tree import (
 
 # The environment variable through which the app learns its graceful shutdown deadline.
 GRACEFUL_TIMEOUT_ENV = "GRACEFUL_TIMEOUT"
-BAKE_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
+TRAFFIC_SHIFT_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
+# ECS's defaults when a setting is left out. Source: the ECS API reference, CanaryConfiguration and
+# LinearConfiguration (and CDK's TrafficShiftConfig, which documents the same).
+ECS_DEFAULT_CANARY_PERCENT = 5.0
+ECS_DEFAULT_CANARY_BAKE_MIN = 10
+ECS_DEFAULT_LINEAR_STEP_PERCENT = 10.0
+ECS_DEFAULT_LINEAR_STEP_BAKE_MIN = 6
+# CloudWatch's defaults for an alarm: one period of 60 s (metric math takes its metrics' period).
+ALARM_DEFAULT_PERIOD_S = 60
+ALARM_DEFAULT_EVALUATION_PERIODS = 1
 
 
 def _essential_container(task_def: RegisteredResource | None) -> dict[str, Any]:
@@ -51,6 +80,87 @@ def _stop_seconds(container: dict[str, Any]) -> tuple[int, str]:
     return int(stop_timeout), "the container's stopTimeout after SIGTERM"
 
 
+def _minutes(value: Any, default: int) -> int:
+    """A bake time in minutes as registered (pulumi-aws takes them as strings)."""
+    return int(value) if value not in (None, "") else default
+
+
+def _step(step: str, seconds: int, why: str) -> dict[str, Any]:
+    return {"step": step, "seconds": seconds, "why": why}
+
+
+def _traffic_shift_steps(strategy: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps between the new tasks being healthy and the old ones draining."""
+    steps = []
+    if strategy == "CANARY":
+        canary = config.get("canaryConfiguration") or {}
+        percent = float(canary.get("canaryPercent") or ECS_DEFAULT_CANARY_PERCENT)
+        bake = _minutes(canary.get("canaryBakeTimeInMinutes"), ECS_DEFAULT_CANARY_BAKE_MIN)
+        share = f"{percent:g}% of traffic"
+        steps += [
+            _step("canary_shift", TRAFFIC_SHIFT_S, f"{share} moves to the new tasks"),
+            _step("canary_bake", bake * 60, f"the new tasks serve {share} alone ({bake} min)"),
+            _step("shift", TRAFFIC_SHIFT_S, "the rest of the traffic moves"),
+        ]
+    elif strategy == "LINEAR":
+        linear = config.get("linearConfiguration") or {}
+        percent = float(linear.get("stepPercent") or ECS_DEFAULT_LINEAR_STEP_PERCENT)
+        bake = _minutes(linear.get("stepBakeTimeInMinutes"), ECS_DEFAULT_LINEAR_STEP_BAKE_MIN)
+        shifts = math.ceil(100 / percent)
+        steps += [
+            _step("shift", shifts * TRAFFIC_SHIFT_S, f"{shifts} shifts of {percent:g}% of traffic"),
+            _step("step_bake", (shifts - 1) * bake * 60, f"{bake} min between shifts"),
+        ]
+    else:
+        steps.append(_step("shift", TRAFFIC_SHIFT_S, "all traffic moves to the new tasks"))
+    bake = _minutes(config.get("bakeTimeInMinutes"), 0)
+    steps.append(
+        _step("bake", bake * 60, f"both revisions run ({bake} min); ECS watches the alarms")
+    )
+    return steps
+
+
+def _alarm_window(alarm: RegisteredResource) -> tuple[int, int, int]:
+    """(seconds, evaluation periods, period) of one alarm's evaluation window."""
+    periods = [
+        int(p)
+        for q in alarm.inputs.get("metricQueries") or []
+        if (p := dig(q, "metric", "period")) is not None
+    ]
+    period = int(alarm.inputs.get("period") or max(periods, default=ALARM_DEFAULT_PERIOD_S))
+    evaluations = int(alarm.inputs.get("evaluationPeriods") or ALARM_DEFAULT_EVALUATION_PERIODS)
+    return evaluations * period, evaluations, period
+
+
+def alarm_watch(service: RegisteredResource, index: Index) -> dict[str, Any] | None:
+    """How long ECS watches a rolling deploy's alarms after the rollout: an estimate."""
+    alarms = service.inputs.get("alarms") or {}
+    if not alarms.get("enable") or not alarms.get("alarmNames"):
+        return None
+    names = set(alarms["alarmNames"])
+    found = [
+        a
+        for a in index.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs.get("name") in names
+    ]
+    if not found:
+        return None
+    longest = max(sorted(found, key=lambda a: a.name), key=lambda a: _alarm_window(a)[0])
+    seconds, evaluations, period = _alarm_window(longest)
+    return {
+        "seconds": seconds,
+        "estimate": True,
+        "alarms": sorted(a.name for a in found),
+        "longest": longest.name,
+        "why": (
+            "estimated: users are already on the new version; ECS keeps the deployment "
+            "IN_PROGRESS while it watches the alarms, for a time it computes from their "
+            f"configuration (here: the longest window, {evaluations} x {period} s of "
+            f"{longest.name}); pulumi up waits for it"
+        ),
+    }
+
+
 def service_deploy(service: RegisteredResource, index: Index) -> dict[str, Any]:
     """The itemised deploy time of one service."""
     lb = dig(service.inputs, "loadBalancers", 0, default={})
@@ -64,43 +174,42 @@ def service_deploy(service: RegisteredResource, index: Index) -> dict[str, Any]:
     tg_name = tg.name if tg else "no target group"
 
     steps = [
-        {
-            "step": "launch",
-            "seconds": TYPICAL_TASK_LAUNCH_S,
-            "why": "typical start of a small image on Fargate (pull + boot)",
-        },
-        {
-            "step": "healthy",
-            "seconds": healthy * interval if tg else 0,
-            "why": f"{healthy} passing health checks {interval} s apart ({tg_name})"
+        _step(
+            "launch",
+            TYPICAL_TASK_LAUNCH_S,
+            "typical start of a small image on Fargate (pull + boot)",
+        ),
+        _step(
+            "healthy",
+            healthy * interval if tg else 0,
+            f"{healthy} passing health checks {interval} s apart ({tg_name})"
             if tg
             else "no load balancer health check",
-        },
+        ),
     ]
     config = service.inputs.get("deploymentConfiguration") or {}
     strategy = config.get("strategy", "ROLLING")
-    if strategy in BAKE_STRATEGIES:
-        bake = int(config.get("bakeTimeInMinutes", 0) or 0) * 60
-        steps.append(
-            {
-                "step": "bake",
-                "seconds": bake,
-                "why": f"{strategy} bake time before the old tasks go",
-            }
-        )
+    shifts_traffic = strategy in TRAFFIC_SHIFT_STRATEGIES
+    if shifts_traffic:
+        steps += _traffic_shift_steps(strategy, config)
     steps += [
-        {
-            "step": "drain",
-            "seconds": drain,
-            "why": f"deregistration delay ({tg_name})" if tg else "no target group to drain",
-        },
-        {"step": "stop", "seconds": stop, "why": stop_why},
+        _step(
+            "drain",
+            drain,
+            f"deregistration delay ({tg_name})" if tg else "no target group to drain",
+        ),
+        _step("stop", stop, stop_why),
     ]
+    total = sum(s["seconds"] for s in steps)
+    # Under the traffic-shifting strategies ECS watches the alarms during the bake, counted above.
+    watch = None if shifts_traffic else alarm_watch(service, index)
     return {
         "service": service.name,
         "strategy": strategy,
         "steps": steps,
-        "total": sum(s["seconds"] for s in steps),
+        "total": total,
+        "alarm_watch": watch,
+        "until_completed": total + (watch["seconds"] if watch else 0),
     }
 
 
@@ -113,4 +222,5 @@ def model(index: Index) -> dict[str, Any]:
         "services": services,
         # Services deploy in parallel in one `pulumi up`; the slowest one sets the pace.
         "total": max((s["total"] for s in services), default=0),
+        "until_completed": max((s["until_completed"] for s in services), default=0),
     }

@@ -137,6 +137,8 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
             "components": sum(1 for r in run.resources if not r.custom),
             "monthly_idle_usd": estimate["total"],
             "deploy_seconds": deploys["total"],
+            # ...and until ECS marks it completed, after watching the deployment alarms.
+            "deploy_completed_seconds": deploys["until_completed"],
         },
         "resources": resources,
         "outputs": {

@@ -15,7 +15,8 @@ INDENT = "  "
 ITEM_COL = 28
 QTY_COL = 20
 AMOUNT_COL = 9
-STEP_COL = 9
+STEP_COL = 11  # "alarm watch"
+SECONDS_COL = 6  # a day-long bake is 86400 s
 # --compare: label column, then one column per stack.
 LABEL_COL = 36
 VALUE_COL = 30
@@ -54,6 +55,9 @@ def headline(plan: dict[str, Any]) -> str:
     deploy = (
         f"rolling deploy {s['deploy_seconds']} s" if plan["deploy"]["services"] else "no service"
     )
+    watch = s.get("deploy_completed_seconds", s["deploy_seconds"]) - s["deploy_seconds"]
+    if watch > 0:
+        deploy += f" + {watch} s alarm watch"
     return (
         f"{s['resources']} resources in {s['components']} components, "
         f"{money(s['monthly_idle_usd'])}/month idle, {deploy}"
@@ -113,16 +117,38 @@ def _cost(cost: dict[str, Any]) -> list[str]:
     return out
 
 
+def _count(n: float, what: str) -> str:
+    return f"{number(n)} {what}{'s' * (n != 1)}"
+
+
+def _step_line(label: str, seconds: int, why: str) -> list[str]:
+    head = f"{INDENT}{label:<{STEP_COL}}{seconds:>{SECONDS_COL}} s  "
+    if not why:
+        return [head.rstrip()]
+    return textwrap.wrap(
+        why,
+        WIDTH,
+        initial_indent=head,
+        subsequent_indent=" " * len(head),
+        break_on_hyphens=False,
+    )
+
+
 def _deploy(deploy: dict[str, Any]) -> list[str]:
     if not deploy["services"]:
         return ["Deploy: no ECS service"]
     out = []
     for s in deploy["services"]:
         kind = "Rolling deploy" if s["strategy"] == "ROLLING" else f"{s['strategy']} deploy"
-        out.append(f"{kind} of {s['service']}: {s['total']} s")
+        watch = s.get("alarm_watch")
+        then = f", then about {watch['seconds']} s of alarm watch" if watch else ""
+        out.append(f"{kind} of {s['service']}: {s['total']} s{then}")
         for step in s["steps"]:
-            out.append(f"{INDENT}{step['step']:<{STEP_COL}}{step['seconds']:>4} s  {step['why']}")
-        out.append(f"{INDENT}{'total':<{STEP_COL}}{s['total']:>4} s")
+            out += _step_line(step["step"], step["seconds"], step["why"])
+        out += _step_line("total", s["total"], "every user is on the new version" if watch else "")
+        if watch:
+            out += _step_line("alarm watch", watch["seconds"], watch["why"])
+            out += _step_line("completed", s["until_completed"], "when ECS marks the deploy done")
     return out
 
 
@@ -155,6 +181,9 @@ def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
         lines += _row(label, str(a["summary"][key]), str(b["summary"][key]))
     lines += _row("monthly idle", money(a["cost"]["total"]), money(b["cost"]["total"]))
     lines += _row("deploy", f"{a['deploy']['total']} s", f"{b['deploy']['total']} s")
+    done = [p["deploy"].get("until_completed", p["deploy"]["total"]) for p in (a, b)]
+    if done != [a["deploy"]["total"], b["deploy"]["total"]]:
+        lines += _row("deploy completed (alarm watch)", f"{done[0]} s", f"{done[1]} s")
 
     lines.append("Monthly idle cost")
     costs = [_cost_by_item(p["cost"]) for p in (a, b)]
@@ -226,4 +255,8 @@ def _steps(deploy: dict[str, Any]) -> dict[str, int]:
     if not deploy["services"]:
         return {}
     slowest = max(deploy["services"], key=lambda s: s["total"])
-    return {**{s["step"]: s["seconds"] for s in slowest["steps"]}, "total": slowest["total"]}
+    steps = {**{s["step"]: s["seconds"] for s in slowest["steps"]}, "total": slowest["total"]}
+    if slowest.get("alarm_watch"):
+        steps["alarm watch (estimate)"] = slowest["alarm_watch"]["seconds"]
+        steps["completed"] = slowest["until_completed"]
+    return steps
