@@ -116,6 +116,28 @@ def test_dev_pays_for_the_load_balancer_its_addresses_and_one_spot_task(
     assert "Fargate Spot X86_64" in items and "NAT gateway" not in items
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarms_are_priced_per_metric_and_say_how_many_alarms_that_is(
+    plans: dict[str, dict[str, Any]], run_stack: Callable[..., ProgramRun], stack: str
+) -> None:
+    alarms = [r for r in run_stack(stack).resources if r.type.endswith("metricAlarm:MetricAlarm")]
+    metrics = sum(
+        sum(1 for q in a.inputs.get("metricQueries") or [] if "metric" in q) or 1 for a in alarms
+    )
+    (item,) = [
+        i
+        for i in plans[stack]["cost"]["items"]
+        if i["item"] == "CloudWatch alarms" and not i["note"]
+    ]
+    assert (item["alarms"], item["quantity"], item["unit"]) == (
+        len(alarms),
+        metrics,
+        "alarm metric",
+    )
+    text = render.render(plans[stack])
+    assert f"{len(alarms)} alarms, {metrics} metrics: " in text, "the text names both counts"
+
+
 def fake(
     type_: str, name: str, inputs: dict[str, Any], outputs: dict[str, Any] | None = None
 ) -> RegisteredResource:
@@ -227,6 +249,8 @@ def test_the_cost_model_adds_up_a_synthetic_stack() -> None:
         ("CloudWatch alarms", "high resolution"): (1, 0.30),
     }
     assert got == want
+    alarm_items = [i for i in estimate["items"] if i["item"] == "CloudWatch alarms"]
+    assert [(i["alarms"], i["unit"]) for i in alarm_items] == [(1, "alarm metric")] * 2
     assert estimate["total"] == pytest.approx(sum(m for _, m in want.values()))
     assert Decimal(str(estimate["total"])) == Decimal("207.19")
 

@@ -74,11 +74,13 @@ FARGATE_GB_HOUR = {
 # Fargate Spot's price moves with spare capacity; AWS advertises "up to 70%" off on-demand and the
 # us-east-1 Spot price has sat near that. Assumed: exactly 70% off, for any architecture.
 FARGATE_SPOT_DISCOUNT = Decimal("0.70")
-# CloudWatch alarms, per alarm-month: standard (period >= 60 s) and high resolution (< 60 s).
+# CloudWatch alarms, per alarm metric a month: standard (period >= 60 s) and high resolution
+# (< 60 s). A metric-math alarm is billed for each metric it queries, so the unit is the metric.
 # Target tracking scaling policies create two alarms (scale out, scale in) that are billed too.
 CLOUDWATCH_PRICING = "https://aws.amazon.com/cloudwatch/pricing/"
-ALARM_MONTH = _p("0.10", "alarm", "month", CLOUDWATCH_PRICING)
-ALARM_HIGH_RES_MONTH = _p("0.30", "alarm", "month", CLOUDWATCH_PRICING)
+ALARM_METRIC = "alarm metric"
+ALARM_MONTH = _p("0.10", ALARM_METRIC, "month", CLOUDWATCH_PRICING)
+ALARM_HIGH_RES_MONTH = _p("0.30", ALARM_METRIC, "month", CLOUDWATCH_PRICING)
 TARGET_TRACKING_ALARMS = 2
 SECRET_MONTH = _p("0.40", "secret", "month", "https://aws.amazon.com/secrets-manager/pricing/")
 # Customer managed KMS keys (AWS managed and AWS owned keys are free).
@@ -101,6 +103,7 @@ class Line:
     quantity: Decimal
     price: Price
     note: str = ""
+    alarms: int = 0  # for alarm metrics: how many alarms they belong to
     monthly: Decimal = field(init=False)
 
     def __post_init__(self) -> None:
@@ -219,7 +222,7 @@ def _alarm(r: RegisteredResource, ctx: Context) -> list[Line]:
     high_res = any(isinstance(p, int | float) and p < 60 for p in periods)
     price = ALARM_HIGH_RES_MONTH if high_res else ALARM_MONTH
     note = "high resolution" if high_res else ""
-    return [Line("CloudWatch alarms", r.name, Decimal(len(queried) or 1), price, note)]
+    return [Line("CloudWatch alarms", r.name, Decimal(len(queried) or 1), price, note, alarms=1)]
 
 
 @prices("aws:appautoscaling/policy:Policy")
@@ -233,6 +236,7 @@ def _scaling_policy(r: RegisteredResource, ctx: Context) -> list[Line]:
             Decimal(TARGET_TRACKING_ALARMS),
             ALARM_MONTH,
             "target tracking's own",
+            alarms=TARGET_TRACKING_ALARMS,
         )
     ]
 
@@ -404,6 +408,12 @@ def _group(lines: list[Line]) -> list[dict[str, Any]]:
                 "resources": sorted({m.resource for m in members}),
                 "monthly": float(monthly),
                 "monthly_dec": monthly,
+                # Alarm metrics also say how many alarms they are ("5 alarms, 6 metrics").
+                **(
+                    {"alarms": sum(m.alarms for m in members)}
+                    if members[0].price.unit == ALARM_METRIC
+                    else {}
+                ),
             }
         )
     items.sort(

@@ -98,6 +98,10 @@ def _cost(cost: dict[str, Any]) -> list[str]:
         per = "h" if item["per"] == "hour" else "month"
         qty = f"{number(item['quantity'])} x {unit_price(item['unit_price'])}/{per}"
         where = ", ".join(item["resources"]) + (f" ({item['note']})" if item["note"] else "")
+        if "alarms" in item:
+            # Alarms are billed per metric they evaluate: say both counts, not just the metrics.
+            counts = f"{_count(item['alarms'], 'alarm')}, {_count(item['quantity'], 'metric')}"
+            where = f"{counts}: {where}"
         amount = money(item["monthly"])
         head = f"{INDENT}{item['item']:<{ITEM_COL}}{qty:<{QTY_COL}}{amount:>{AMOUNT_COL}}"
         out += textwrap.wrap(
