@@ -488,6 +488,54 @@ def test_the_tree_puts_every_resource_under_its_component(plans: dict[str, dict[
         assert after["depth"] <= before["depth"] + 1, f"{after['urn']} is not under its parent"
 
 
+def test_the_access_log_bucket_shows_its_expiry_and_encryption(
+    plans: dict[str, dict[str, Any]], run_stack: Callable[..., ProgramRun]
+) -> None:
+    run = run_stack("prod")
+    (lifecycle,) = [r for r in run.resources if r.type.endswith("BucketLifecycleConfiguration")]
+    days = lifecycle.inputs["rules"][0]["expiration"]["days"]
+    shown = settings_of(
+        plans["prod"],
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        lifecycle.name,
+    )
+    assert f"expire after {days} days" in shown["rules"], shown
+    (sse,) = [
+        r for r in run.resources if r.type.endswith("BucketServerSideEncryptionConfiguration")
+    ]
+    algorithm = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
+    shown = settings_of(plans["prod"], sse.type, sse.name)
+    assert shown["encryption"].startswith(algorithm), shown
+
+
+def test_a_lifecycle_rule_shows_its_transitions() -> None:
+    rule = fake(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "expiry",
+        {
+            "bucket": "b",
+            "rules": [
+                {
+                    "id": "age-out",
+                    "status": "Enabled",
+                    "transitions": [{"days": 30, "storageClass": "STANDARD_IA"}],
+                    "expiration": {"days": 365},
+                }
+            ],
+        },
+    )
+    (entry,) = tree(Index([rule]))
+    assert entry["settings"]["rules"] == (
+        "age-out (Enabled), all objects, to STANDARD_IA after 30 days, expire after 365 days"
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_lines_fit_in_100_columns(plans: dict[str, dict[str, Any]], stack: str) -> None:
+    long = [line for line in render.render(plans[stack]).splitlines() if len(line) > render.WIDTH]
+    assert not long, f"{stack}: lines over {render.WIDTH} columns: {long}"
+
+
 def test_an_unknown_resource_type_prints_its_type_name_and_simple_inputs() -> None:
     widget = fake(
         "aws:newservice/widget:Widget",

@@ -85,7 +85,16 @@ def _resources(resources: list[dict[str, Any]]) -> list[str]:
         flags = f"  [{'; '.join(r['flags'])}]" if r["flags"] else ""
         out.append(f"{pad}{r['display_type']}  {r['name']}{flags}")
         for key, value in r["settings"].items():
-            out.append(f"{pad}{INDENT * 2}{key}: {value}")
+            # A long value wraps under itself, so lines stay within WIDTH (unless one word is
+            # longer: a name or a URL is never split).
+            out += textwrap.wrap(
+                f"{key}: {value}",
+                WIDTH,
+                initial_indent=pad + INDENT * 2,
+                subsequent_indent=pad + INDENT * 4,
+                break_on_hyphens=False,
+                break_long_words=False,
+            ) or [f"{pad}{INDENT * 2}{key}: {value}"]
     return out
 
 

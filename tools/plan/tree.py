@@ -911,6 +911,65 @@ def _bucket(r: RegisteredResource, ix: Index) -> Settings:
     ]
 
 
+def _lifecycle_rule(rule: dict[str, Any]) -> str:
+    prefix = dig(rule, "filter", "prefix") or rule.get("prefix")
+    parts = [f"{rule.get('id', 'rule')} ({rule.get('status', 'Enabled')})"]
+    parts.append(f"objects under {prefix}" if prefix else "all objects")
+    for t in rule.get("transitions") or []:
+        parts.append(f"to {t.get('storageClass')} after {t.get('days')} days")
+    if dig(rule, "expiration", "days"):
+        parts.append(f"expire after {dig(rule, 'expiration', 'days')} days")
+    if dig(rule, "noncurrentVersionExpiration", "noncurrentDays"):
+        days = dig(rule, "noncurrentVersionExpiration", "noncurrentDays")
+        parts.append(f"old versions expire after {days} days")
+    if dig(rule, "abortIncompleteMultipartUpload", "daysAfterInitiation"):
+        days = dig(rule, "abortIncompleteMultipartUpload", "daysAfterInitiation")
+        parts.append(f"unfinished uploads abort after {days} day{'s' * (days != 1)}")
+    return ", ".join(parts)
+
+
+@shows(
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+)
+def _bucket_lifecycle(r: RegisteredResource, ix: Index) -> Settings:
+    rules = r.inputs.get("rules") or []
+    return [
+        ("bucket", ix.label(r.inputs.get("bucket"))),
+        ("rules", "; ".join(_lifecycle_rule(rule) for rule in rules) or "none"),
+    ]
+
+
+# S3's names for its server-side encryption algorithms.
+SSE_KINDS = {"AES256": "SSE-S3, S3-managed keys", "aws:kms": "SSE-KMS", "aws:kms:dsse": "DSSE-KMS"}
+
+
+@shows(
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+def _bucket_encryption(r: RegisteredResource, ix: Index) -> Settings:
+    shown = []
+    for rule in r.inputs.get("rules") or []:
+        default = rule.get("applyServerSideEncryptionByDefault") or {}
+        algorithm = str(default.get("sseAlgorithm", "none"))
+        text = f"{algorithm} ({SSE_KINDS[algorithm]})" if algorithm in SSE_KINDS else algorithm
+        if default.get("kmsMasterKeyId"):
+            text += f" with {ix.label(default['kmsMasterKeyId'])}"
+        if rule.get("bucketKeyEnabled"):
+            text += ", bucket key"
+        shown.append(text)
+    return [("bucket", ix.label(r.inputs.get("bucket"))), ("encryption", "; ".join(shown))]
+
+
+@shows("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+def _bucket_ownership(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("bucket", ix.label(r.inputs.get("bucket"))),
+        ("object ownership", dig(r.inputs, "rule", "objectOwnership")),
+    ]
+
+
 @shows("aws:scheduler/schedule:Schedule")
 def _schedule(r: RegisteredResource, ix: Index) -> Settings:
     target = r.inputs.get("target") or {}
