@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
 from moto.elbv2.models import FakeHealthStatus
 from moto.server import ThreadedMotoServer
 
@@ -128,6 +129,26 @@ def set_task_state(
         container.exitCode = exit_code
         if container_reason:
             container.reason = container_reason
+
+
+@contextmanager
+def refuse_run_task(code: str, message: str) -> Iterator[None]:
+    """RunTask answers with the error `code` and `message`, as ECS does for a caller that lacks a
+    permission. moto checks no IAM permission for ECS by default, never evaluates iam:PassRole,
+    and its optional IAM enforcement answers ECS's JSON API with an XML body no AWS endpoint
+    sends. So this replaces run_task on moto's in-process ECS backend object with one that raises
+    moto's own JsonRESTError: the error still goes through moto's HTTP server and botocore's
+    parser as AWS's would, and no task is created."""
+    backend = ecs_model()
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise JsonRESTError(code, message)
+
+    backend.run_task = refuse
+    try:
+        yield
+    finally:
+        vars(backend).pop("run_task", None)
 
 
 def set_target_health(target_group_arn: str, states: dict[str, tuple[str, str, str]]) -> None:

@@ -39,10 +39,12 @@ from tests.ops_fixtures import (  # noqa: E402
     Step,
     TaskScript,
     create_app,
+    ecs_model,
     fail_recent_task,
     fresh_account,
     make_healthy,
     moto_server,
+    refuse_run_task,
     service_model,
     set_target_health,
     task_ip,
@@ -312,6 +314,39 @@ def test_run_reports_run_task_failures(outputs: str, capsys: Any) -> None:
     assert code == errors.EXIT_DID_NOT_START, f"expected 125, got {code}:\n{err}"
     assert "RunTask started no task: Capacity is unavailable at this time" in err
     assert "what to check: Fargate has no capacity" in err
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("iam:PassRole", "arn:aws:iam::123456789012:role/fargate-app-dev-task"),
+        ("ecs:RunTask", "arn:aws:ecs:eu-west-1:123456789012:task-definition/fargate-app-dev:1"),
+    ],
+    ids=["no-pass-role", "no-run-task"],
+)
+def test_run_without_a_permission_names_it(
+    outputs: str, capsys: Any, action: str, resource: str
+) -> None:
+    # ECS's wording for a caller whose policies do not allow the action.
+    denied = (
+        "User: arn:aws:sts::123456789012:assumed-role/developer/jane is not authorized to"
+        f" perform: {action} on resource: {resource} because no identity-based policy allows"
+        f" the {action} action"
+    )
+    script = TaskScript([Step("PENDING")])
+
+    # moto's state set directly: its ECS backend refuses RunTask (see refuse_run_task).
+    with refuse_run_task("AccessDeniedException", denied):
+        code = run_ops(["run", "--outputs", outputs, "--", "python", "-m", "app.migrate"], script)
+
+    out, err = capsys.readouterr()
+    assert code == errors.EXIT_DID_NOT_START, f"expected 125 (never ran), got {code}:\n{err}"
+    assert out == "", "no task ran, so there is no output"
+    assert f"RunTask was refused: AccessDeniedException: {denied}" in err, err
+    assert "what to check: a permission is missing: the message names the action" in err
+    assert "RunTask also needs iam:PassRole on both roles" in err
+    assert "Traceback" not in err
+    assert script.task_arn is None and not ecs_model().tasks.get(CLUSTER), "no task was started"
 
 
 def test_run_json_prints_one_document(outputs: str, capsys: Any) -> None:
