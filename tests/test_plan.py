@@ -15,6 +15,7 @@ import itertools
 import json
 import random
 import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -35,7 +36,8 @@ from tools.plan.tree import tree
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = find_project(ROOT)
-STACKS = PROJECT.stacks()
+# The stacks git tracks, as in CI's clean clone: a developer's own Pulumi.alice.yaml is not one.
+STACKS = PROJECT.committed_stacks()
 DEV_IDLE_BUDGET_USD = 31  # dev is about $30 a month idle; more means something got expensive
 DEPLOY_BUDGET_S = 75  # one rolling deploy, as components/service.py promises
 
@@ -607,6 +609,77 @@ def test_config_errors_print_as_pulumi_up_prints_them_and_exit_1(project_copy: P
     assert json.loads(out) == {"error": str(expected.value), "problems": expected.value.problems}
 
 
+def test_a_value_of_the_wrong_type_stops_as_the_pulumi_cli_stops_it(project_copy: Path) -> None:
+    """The Pulumi CLI checks Pulumi.yaml's declared types before the program runs, key by key in
+    sorted order, and stops at the first mismatch (pulumi/pulumi: workspace/config.go)."""
+    (project_copy / "Pulumi.broken.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  fargate-app:spot: maybe\n"
+        "  fargate-app:cpu: lots\n  fargate-app:desiredCont: 2\n"
+    )
+    want = "Stack 'broken' with configuration key 'cpu' must be of type 'integer'"
+    code, out, err = cli("-C", str(project_copy), "broken", "-q")
+    assert (code, out) == (1, "")
+    assert err == f"error: validating stack config: {want}\n", "cpu sorts before spot"
+    code, out, _ = cli("-C", str(project_copy), "broken", "--json", "-q")
+    assert code == 1
+    assert json.loads(out) == {"error": f"validating stack config: {want}", "problems": [want]}
+
+
+@pytest.mark.parametrize(
+    ("value", "type_", "accepted"),
+    [
+        ('"512"', "integer", True),  # the CLI reads every scalar as its text
+        ("512", "string", True),
+        ("5.0", "integer", False),
+        ("yes", "boolean", False),  # YAML 1.1 would say true; the CLI wants true or false
+        ("true", "boolean", True),
+        ("[1, 2]", "string", False),
+        ("{secure: v1:AAAA}", "string", True),  # encrypted: not decrypted offline, not checked
+    ],
+)
+def test_the_type_check_reads_values_as_the_pulumi_cli_does(
+    project_copy: Path, value: str, type_: str, accepted: bool
+) -> None:
+    key = {"integer": "cpu", "string": "natGateways", "boolean": "spot"}[type_]
+    if "secure" in value:
+        key = "alarmEmail"
+    (project_copy / "Pulumi.typed.yaml").write_text(
+        f"config:\n  aws:region: us-east-1\n  fargate-app:{key}: {value}\n"
+    )
+    _, _, err = cli("-C", str(project_copy), "typed", "-q")
+    rejected = f"configuration key '{key}' must be of type '{type_}'" in err
+    assert rejected is not accepted, err
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            "config: [1, 2]\n",
+            "Pulumi.odd.yaml: `config:` must map setting names to values, not a list",
+        ),
+        ("- 1\n- 2\n", "Pulumi.odd.yaml must be a mapping with a `config:` key, not a list"),
+        ("config:\n  1: 2\n", "Pulumi.odd.yaml: config key '1' (line 2) is not a setting name"),
+        ("config: {cpu: [\n", "Pulumi.odd.yaml is not valid YAML"),
+    ],
+)
+def test_a_malformed_stack_file_is_an_error_that_names_the_file(
+    project_copy: Path, text: str, says: str
+) -> None:
+    (project_copy / "Pulumi.odd.yaml").write_text(text)
+    code, out, err = cli("-C", str(project_copy), "odd", "-q")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: {says}"), err
+    assert "Traceback" not in err
+
+
+def test_compare_checks_both_stacks_before_planning_either() -> None:
+    code, out, err = cli("--compare", "dev", "nosuch")
+    assert (code, out) == (2, "")
+    assert "no stack 'nosuch'" in err
+    assert "running the program" not in err, "dev was planned before nosuch was refused"
+
+
 def test_any_stack_file_can_be_planned(project_copy: Path) -> None:
     (project_copy / "Pulumi.staging.yaml").write_text(
         "config:\n  aws:region: us-east-1\n  fargate-app:vpcEndpoints: true\n"
@@ -631,6 +704,35 @@ def test_an_unknown_stack_is_a_usage_error_that_names_the_stacks() -> None:
 def test_no_stack_is_a_usage_error() -> None:
     code, _, err = cli("-q")
     assert code == 2 and "name one stack" in err
+
+
+def git(project: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+
+
+def test_snapshots_are_of_the_committed_stacks_only(project_copy: Path) -> None:
+    """A developer's own Pulumi.alice.yaml, untracked, gets no snapshot; a committed stack whose
+    plan fails does not stop the others, and the command exits 1 naming it."""
+    (project_copy / "Pulumi.dev.yaml").symlink_to(ROOT / "Pulumi.dev.yaml")
+    (project_copy / "Pulumi.broken.yaml").write_text("config:\n  fargate-app:cpu: lots\n")
+    (project_copy / "Pulumi.alice.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    snapshots = project_copy / "tests" / "snapshots"
+    snapshots.mkdir(parents=True)
+    (snapshots / "broken.txt").write_text("old plan\n")
+    git(project_copy, "init", "-q")
+    git(project_copy, "add", "Pulumi.dev.yaml", "Pulumi.broken.yaml")
+    assert Project.at(project_copy).committed_stacks() == ["broken", "dev"]
+
+    code, out, err = cli("-C", str(project_copy), "--update-snapshots", "-q")
+    assert code == 1, out
+    assert (snapshots / "dev.txt").read_text().startswith("Plan of stack dev"), "dev still updated"
+    assert not (snapshots / "alice.txt").exists(), "an untracked stack gets no snapshot"
+    assert "Pulumi.alice.yaml: skipped (not in git" in out
+    assert (snapshots / "broken.txt").read_text() == "old plan\n", (
+        "a failed plan keeps its snapshot"
+    )
+    assert "tests/snapshots/broken.txt: not updated" in out
+    assert "1 of 2 stacks failed" in err and "broken: validating stack config:" in err
 
 
 def test_snapshots_update_with_one_command(project_copy: Path) -> None:

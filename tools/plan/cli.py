@@ -27,7 +27,8 @@ without an AWS account, the Pulumi CLI or Docker: the real program runs under Pu
   python -m tools.plan dev                  the plan of one stack (any Pulumi.<stack>.yaml)
   python -m tools.plan dev --json           the same as JSON
   python -m tools.plan --compare dev prod   two stacks side by side
-  python -m tools.plan --update-snapshots   rewrite tests/snapshots/<stack>.txt for every stack
+  python -m tools.plan --update-snapshots   rewrite tests/snapshots/<stack>.txt for every
+                                            committed stack (its Pulumi.<stack>.yaml in git)
 
 Exit status: 0 planned, 1 the program failed (e.g. config errors, shown as `pulumi up` shows
 them), 2 bad usage (e.g. no such stack).
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--update-snapshots",
         action="store_true",
-        help=f"rewrite {SNAPSHOT_DIR}/<stack>.txt for every stack (review the diff, commit it)",
+        help=f"rewrite {SNAPSHOT_DIR}/<stack>.txt for every stack whose Pulumi.<stack>.yaml git "
+        "tracks (review the diff, commit it)",
     )
     parser.add_argument(
         "-C",
@@ -98,6 +100,8 @@ def main(
         if args.update_snapshots:
             return _update_snapshots(project, out, progress)
         if args.compare:
+            for stack in args.compare:  # both names, before planning either
+                project.check_stack(stack)
             plans = [_plan(project, s, progress) for s in args.compare]
             if args.json:
                 _json(out, {"compare": plans})
@@ -140,13 +144,25 @@ def snapshot_path(project: Project, stack: str) -> Path:
 
 
 def _update_snapshots(project: Project, out: TextIO, progress: Progress) -> int:
-    stacks = project.stacks()
+    """Rewrite the snapshot of every committed stack (what CI's clean clone has: a developer's
+    untracked Pulumi.alice.yaml gets none), carrying on past a stack whose program fails; those
+    are reported at the end, with exit status 1, and keep their old snapshot."""
+    stacks = project.committed_stacks()
     if not stacks:
-        raise UsageError(f"no Pulumi.<stack>.yaml in {project.root}")
+        raise UsageError(f"no committed Pulumi.<stack>.yaml in {project.root}")
     (project.root / SNAPSHOT_DIR).mkdir(parents=True, exist_ok=True)
+    for local in sorted(set(project.stacks()) - set(stacks)):
+        name = project.stack_file(local).name
+        out.write(f"{name}: skipped (not in git; `git add {name}` to snapshot it)\n")
+    failed: dict[str, PlanError] = {}
     for stack in stacks:
-        text = render.render(_plan(project, stack, progress))
         path = snapshot_path(project, stack)
+        try:
+            text = render.render(_plan(project, stack, progress))
+        except PlanError as error:
+            failed[stack] = error
+            out.write(f"{path.relative_to(project.root)}: not updated (the plan failed)\n")
+            continue
         before = path.read_text() if path.exists() else None
         path.write_text(text)
         state = "unchanged" if before == text else ("created" if before is None else "updated")
@@ -154,5 +170,11 @@ def _update_snapshots(project: Project, out: TextIO, progress: Progress) -> int:
     stale = sorted(p for p in (project.root / SNAPSHOT_DIR).glob("*.txt") if p.stem not in stacks)
     for path in stale:
         path.unlink()
-        out.write(f"{path.relative_to(project.root)}: removed (no such stack)\n")
+        out.write(f"{path.relative_to(project.root)}: removed (no committed stack)\n")
+    if failed:
+        raise PlanError(
+            f"{len(failed)} of {len(stacks)} stacks failed to plan; fix them and run "
+            f"`{UPDATE_COMMAND}` again:\n"
+            + "\n".join(f"{stack}: {error.message}" for stack, error in failed.items())
+        )
     return 0

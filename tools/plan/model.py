@@ -8,6 +8,9 @@ exactly as the tests run it. Nothing here calls AWS, Docker or the Pulumi CLI.
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 import sys
 import traceback
 from dataclasses import dataclass
@@ -24,6 +27,18 @@ from tools.plan.refs import Index, is_provider
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_FILE_PREFIX, STACK_FILE_SUFFIX = "Pulumi.", ".yaml"
 PROBLEM_PREFIX = "  - "  # how stack_config.ConfigError lists each problem
+GIT_TIMEOUT_S = 10
+# How the Pulumi CLI reports a stack value that does not fit Pulumi.yaml's config schema, before it
+# runs the program (pulumi/pulumi: sdk/go/common/workspace/config.go, validateStackConfigValue;
+# `pulumi up` in pkg/cmd/pulumi wraps it as "validating stack config: %w").
+PULUMI_CONFIG_ERROR_PREFIX = "validating stack config: "
+PULUMI_TYPE_ERROR = "Stack '{stack}' with configuration key '{key}' must be of type '{type}'"
+PULUMI_SECRET_ERROR = (
+    "Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret"
+)
+SECURE_FIELD = "secure"  # Pulumi.<stack>.yaml's form of an encrypted value: {secure: v1:...}
+GO_INT = re.compile(r"[+-]?[0-9]+")  # what Go's strconv.Atoi accepts...
+GO_INT_MAX = 2**63 - 1  # ...within a 64-bit int
 
 
 class PlanError(Exception):
@@ -54,8 +69,16 @@ class Project:
             spec = yaml.safe_load(spec_file.read_text()) or {}
         except (OSError, yaml.YAMLError) as err:
             raise UsageError(f"cannot read {spec_file}: {err}") from None
+        if not isinstance(spec, dict) or not isinstance(spec.get("config") or {}, dict):
+            raise UsageError(
+                f"{spec_file} is not a Pulumi project file: expected a mapping with name, "
+                "runtime and a `config:` mapping of settings"
+            )
         main = root / str(spec.get("main", "."))
         return cls(root=root, name=str(spec.get("name", root.name)), main=main / "__main__.py")
+
+    def stack_file(self, stack: str) -> Path:
+        return self.root / f"{STACK_FILE_PREFIX}{stack}{STACK_FILE_SUFFIX}"
 
     def stacks(self) -> list[str]:
         """Every stack with a Pulumi.<stack>.yaml here, sorted."""
@@ -63,6 +86,28 @@ class Project:
             p.name[len(STACK_FILE_PREFIX) : -len(STACK_FILE_SUFFIX)]
             for p in self.root.glob(f"{STACK_FILE_PREFIX}*{STACK_FILE_SUFFIX}")
         )
+
+    def committed_stacks(self) -> list[str]:
+        """The stacks whose Pulumi.<stack>.yaml git tracks (committed or staged), sorted: the ones
+        a clean clone, and so CI, has. A developer's own untracked Pulumi.alice.yaml is not among
+        them. Outside a git work tree (a copy, a tarball) every stack here counts."""
+        pattern = f"{STACK_FILE_PREFIX}*{STACK_FILE_SUFFIX}"
+        try:
+            listed = subprocess.run(
+                ["git", "-C", str(self.root), "ls-files", "-z", "--", pattern],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=GIT_TIMEOUT_S,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return self.stacks()
+        tracked = {
+            name[len(STACK_FILE_PREFIX) : -len(STACK_FILE_SUFFIX)]
+            for name in listed.split("\0")
+            if name and "/" not in name  # git's * also matches across directories
+        }
+        return [s for s in self.stacks() if s in tracked]
 
     def check_stack(self, stack: str) -> None:
         known = self.stacks()
@@ -91,12 +136,146 @@ def pulumi_error_text(error: BaseException) -> str:
     return f"Program failed with an unhandled exception:\n{trace}"
 
 
+def read_stack_file(project: Project, stack: str) -> dict[str, yaml.Node]:
+    """The stack file's `config:` as {full key: YAML node}, after checking its shape: a mapping
+    whose `config:` maps setting names to values. A file of another shape is a PlanError that
+    names the file, not a traceback from deeper down."""
+    path = project.stack_file(stack)
+    name = path.name
+    try:
+        document = yaml.compose(path.read_text(), Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        raise PlanError(f"{name} is not valid YAML: {err}") from None
+    except OSError as err:
+        raise PlanError(f"cannot read {path}: {err}") from None
+    example = f"config:\n  {project.name}:cpu: 512"
+    if document is None or _is_null(document):
+        return {}
+    if not isinstance(document, yaml.MappingNode):
+        raise PlanError(
+            f"{name} must be a mapping with a `config:` key, not {_kind(document)}; "
+            f"for example:\n{example}"
+        )
+    config = next(
+        (v for k, v in document.value if isinstance(k, yaml.ScalarNode) and k.value == "config"),
+        None,
+    )
+    if config is None or _is_null(config):
+        return {}
+    if not isinstance(config, yaml.MappingNode):
+        raise PlanError(
+            f"{name}: `config:` must map setting names to values, not {_kind(config)}; "
+            f"for example:\n{example}"
+        )
+    out = {}
+    for key, value in config.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
+            raise PlanError(
+                f"{name}: config key {_source(key)!r} (line {key.start_mark.line + 1}) is not a "
+                f"setting name; write names such as {project.name}:cpu or aws:region"
+            )
+        out[key.value if ":" in key.value else f"{project.name}:{key.value}"] = value
+    return out
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return "a mapping" if isinstance(node, yaml.MappingNode) else f"the value {node.value!r}"
+
+
+def _source(node: yaml.Node) -> str:
+    return node.value if isinstance(node, yaml.ScalarNode) else _kind(node)
+
+
+def _go_value(node: yaml.Node) -> Any:
+    """The value as the Pulumi CLI checks it: a scalar is its text as written (the CLI reads
+    `cpu: 512` and `cpu: "512"` alike, as the string 512), a list or mapping its JSON value."""
+    if isinstance(node, yaml.ScalarNode):
+        return "" if _is_null(node) else node.value
+    return json.loads(json.dumps(yaml.safe_load(yaml.serialize(node)), default=str))
+
+
+def _is_secure(node: yaml.Node) -> bool:
+    return (
+        isinstance(node, yaml.MappingNode)
+        and len(node.value) == 1
+        and node.value[0][0].value == SECURE_FIELD
+    )
+
+
+def _matches(type_name: str, items: Any, value: Any) -> bool:
+    """Pulumi's ValidateConfigValue (sdk/go/common/workspace/project.go), for one value."""
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "integer":
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int):
+            return True
+        if isinstance(value, float):
+            return value == int(value)
+        return (
+            isinstance(value, str)
+            and GO_INT.fullmatch(value) is not None
+            and -GO_INT_MAX - 1 <= int(value) <= GO_INT_MAX
+        )
+    if type_name == "boolean":
+        return value in ("true", "false") or isinstance(value, bool)
+    if type_name == "object":
+        return isinstance(value, dict)
+    if not isinstance(value, list) or not isinstance(items, dict):
+        return False
+    return all(_matches(str(items.get("type")), items.get("items"), v) for v in value)
+
+
+def _type_name(type_name: str, items: Any) -> str:
+    """Pulumi's InferFullTypeName: array<string>, array<array<integer>>, ..."""
+    if isinstance(items, dict):
+        return f"array<{_type_name(str(items.get('type')), items.get('items'))}>"
+    return type_name
+
+
+def check_config_types(project: Project, stack: str, values: dict[str, yaml.Node]) -> None:
+    """What the Pulumi CLI checks before it runs the program: each stack value against the type
+    Pulumi.yaml declares for it, keys in sorted order, stopping at the first mismatch (so one
+    error, not a list). Encrypted values cannot be decrypted offline and are not checked."""
+    spec = yaml.safe_load((project.root / "Pulumi.yaml").read_text()) or {}
+    schema = spec.get("config") or {}
+    for key in sorted(schema):
+        declared = schema[key]
+        if not isinstance(declared, dict):
+            continue  # shorthand `key: value`: a default or value, no type
+        node = values.get(key if ":" in key else f"{project.name}:{key}")
+        if node is None:
+            continue  # the default applies, which Pulumi checks when it loads Pulumi.yaml
+        problem = None
+        if declared.get("secret") and not _is_secure(node):
+            problem = PULUMI_SECRET_ERROR.format(stack=stack, key=key)
+        elif (
+            "type" in declared
+            and not _is_secure(node)
+            and not _matches(str(declared["type"]), declared.get("items"), _go_value(node))
+        ):
+            type_name = _type_name(str(declared["type"]), declared.get("items"))
+            problem = PULUMI_TYPE_ERROR.format(stack=stack, key=key, type=type_name)
+        if problem:
+            raise PlanError(PULUMI_CONFIG_ERROR_PREFIX + problem, [problem])
+
+
 def run_stack(project: Project, stack: str) -> ProgramRun:
-    """Run the stack's program under the mocks; raise PlanError as `pulumi up` would fail."""
+    """Run the stack's program under the mocks; raise PlanError as `pulumi up` would fail:
+    first the stack file's shape, then the CLI's own type check against Pulumi.yaml's schema,
+    then the program (whose config validation reports every problem at once)."""
     project.check_stack(stack)
+    check_config_types(project, stack, read_stack_file(project, stack))
     try:
         config = load_stack_config(project.root, stack)
-    except yaml.YAMLError as err:
+    except yaml.YAMLError as err:  # e.g. a tag safe_load refuses
         raise PlanError(f"Pulumi.{stack}.yaml is not valid YAML: {err}") from None
     # Pulumi runs a program with its directory importable; so does the plan.
     if str(project.main.parent) not in sys.path:
