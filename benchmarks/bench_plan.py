@@ -43,6 +43,17 @@ def pin_cpus(count: int) -> list[int]:
     return chosen
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux), so the numbers say what machine they come from."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def timed(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         fn()
@@ -100,13 +111,17 @@ def in_process(stacks: list[str], repeat: int, warmup: int) -> dict[str, dict[st
     return out
 
 
-def stacks_here() -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+def committed_stacks() -> list[str]:
+    """The stacks CI has (their Pulumi.<stack>.yaml in git), as the snapshot tests use them."""
+    sys.path.insert(0, str(ROOT))
+    from tools.plan.model import find_project
+
+    return find_project(ROOT).committed_stacks()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stacks", nargs="+", default=None, help="default: every stack")
+    parser.add_argument("--stacks", nargs="+", default=None, help="default: every committed stack")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each plan (5)")
     parser.add_argument("--warmup", type=int, default=1, help="discarded runs first (1)")
     parser.add_argument("--cpus", type=int, default=2, help="pin to this many CPUs; 0: all (2)")
@@ -116,12 +131,13 @@ def main() -> int:
     args = parser.parse_args()
 
     cpus = pin_cpus(args.cpus)
-    stacks = args.stacks or stacks_here()
+    stacks = args.stacks or committed_stacks()
     python = sys.executable
     results: dict[str, Any] = {
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "cpu": cpu_model(),
             "cpus_online": os.cpu_count(),
             "cpus_used": cpus,
         },
@@ -129,7 +145,10 @@ def main() -> int:
         "plan_fresh_process": {},
     }
     say = (lambda *_: None) if args.json else (lambda text: print(text, flush=True))
-    say(f"python {results['machine']['python']}, CPUs used {cpus} of {os.cpu_count()}")
+    say(
+        f"python {results['machine']['python']} on {results['machine']['cpu']}, "
+        f"CPUs used {cpus} of {os.cpu_count()}"
+    )
 
     for stack in stacks:
         cmd = [python, "-m", "tools.plan", stack, "-q"]
