@@ -8,6 +8,7 @@ never public. Also: the outputs are exactly the GitHub variables the workflows r
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import sys
@@ -27,7 +28,7 @@ if str(BOOTSTRAP) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP))
 
 from ci_bootstrap.config import SETTINGS, ConfigError, load_config  # noqa: E402
-from ci_bootstrap.github_roles import DEPLOY_SUBJECTS, ROLE_PATH  # noqa: E402
+from ci_bootstrap.github_roles import APP_PROJECT, DEPLOY_SUBJECTS, ROLE_PATH  # noqa: E402
 
 PROJECT = "fargate-app-bootstrap"
 REPO = "acme/fargate-app"
@@ -260,8 +261,76 @@ def test_deploy_roles_manage_the_app_but_never_the_ci_roles(run: ProgramRun) -> 
         passing = statement(policy, "PassTheAppsRolesToItsServicesOnly")
         services = passing["Condition"]["StringEquals"]["iam:PassedToService"]
         assert "ecs-tasks.amazonaws.com" in services, deploy.urn
-        state = statement(policy, "ReadAndWritePulumiState")
+        state = statement(policy, f"ReadAndWriteThe{stack.capitalize()}StacksStateOnly")
         assert "s3:PutObject" in actions(state), f"{deploy.urn} cannot write the stack's state"
+
+
+# Objects of one stack in Pulumi's self-managed backend, as the Pulumi CLI names them (project
+# layout; see PULUMI_STACK_STATE_KEYS for the source), for the app's project.
+def state_keys(stack: str, project: str = "fargate-app") -> list[str]:
+    return [
+        f".pulumi/stacks/{project}/{stack}.json",
+        f".pulumi/stacks/{project}/{stack}.json.bak",
+        f".pulumi/stacks/{project}/{stack}.json.gz",
+        f".pulumi/stacks/{project}/{stack}.json.zst.bak",
+        f".pulumi/stacks/{project}/{stack}.pulumi-tags",
+        f".pulumi/history/{project}/{stack}/{stack}-1767225600000000000.history.json",
+        f".pulumi/history/{project}/{stack}/{stack}-1767225600000000000.checkpoint.json",
+        f".pulumi/backups/{project}/{stack}/{stack}.1767225600000000000.json",
+        f".pulumi/journal/{project}/{stack}/0001.json",
+        f".pulumi/locks/organization/{project}/{stack}/6f1c0e52-2d7b-4a43-9f9e-3c1d2b9e8a10.json",
+    ]
+
+
+def allows(policy: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether the policy's statements allow `action` on `resource` (IAM's `*` and `?` wildcards;
+    no statement here has conditions on S3)."""
+    allowed = False
+    for s in policy["Statement"]:
+        resources = s.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if not any(fnmatch.fnmatchcase(action, a) for a in actions(s)):
+            continue
+        if any(fnmatch.fnmatchcase(resource, r) for r in resources):
+            if s["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+def test_each_deploy_role_reads_and_writes_only_its_own_stacks_state(run: ProgramRun) -> None:
+    bucket = run.one(BUCKET).outputs["arn"]
+    for stack, other in (("dev", "prod"), ("prod", "dev")):
+        deploy = role(run, f"-deploy-{stack}")
+        policy = inline_policy(run, deploy)
+        for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+            for key in state_keys(stack):
+                assert allows(policy, action, f"{bucket}/{key}"), (
+                    f"{deploy.urn}: pulumi up of {stack} needs {action} on {key}"
+                )
+            for key in [
+                *state_keys(other),
+                *state_keys(stack, project="another-project"),
+                f".pulumi/stacks/fargate-app/{stack}2.json",
+                "notes.txt",
+            ]:
+                assert not allows(policy, action, f"{bucket}/{key}"), (
+                    f"{deploy.urn}: the {stack} deploy role may {action} {key}"
+                )
+        assert allows(policy, "s3:GetObject", f"{bucket}/.pulumi/meta.yaml"), (
+            f"{deploy.urn}: every Pulumi CLI reads .pulumi/meta.yaml at login"
+        )
+        assert not allows(policy, "s3:PutObject", f"{bucket}/.pulumi/meta.yaml"), deploy.urn
+        assert allows(policy, "s3:ListBucket", bucket), (
+            f"{deploy.urn}: Pulumi lists the bucket to find a checkpoint and its locks"
+        )
+
+
+def test_the_state_keys_are_named_after_the_apps_project() -> None:
+    app = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+    assert app == APP_PROJECT, (
+        f"the deploy roles may write state of project {APP_PROJECT!r}, but the app is {app!r}"
+    )
 
 
 def test_every_ci_role_lives_under_the_path_the_deploy_roles_may_not_touch(run: ProgramRun) -> None:

@@ -44,6 +44,24 @@ ROLE_PATH = "/github-actions/"
 DEPLOY_MAX_SESSION_S = 2 * 3600
 PREVIEW_MAX_SESSION_S = 3600
 PREVIEW_MANAGED_POLICY = "ReadOnlyAccess"
+# The Pulumi project the deploy roles deploy: the app's Pulumi.yaml `name` (a test keeps the two
+# equal). A stack's objects in the state bucket are named after it.
+APP_PROJECT = "fargate-app"
+# Pulumi's self-managed backend (`pulumi login s3://...`) keeps one stack's state under these keys,
+# in the project layout it uses for every new bucket (`.pulumi/meta.yaml` version 1). From
+# pulumi/pulumi pkg/backend/diy: store.go (StackBasePath, HistoryDir, BackupDir, JournalDir),
+# state.go (the checkpoint `<stack>.json`, `.json.gz` or `.json.zst`, its `.bak` copy),
+# stack_tags.go (`<stack>.pulumi-tags`), lock.go (locks under the fully qualified
+# `organization/<project>/<stack>`) and meta.go (`.pulumi/meta.yaml`, which every CLI reads).
+PULUMI_STATE_META_KEY = ".pulumi/meta.yaml"
+PULUMI_STACK_STATE_KEYS: tuple[str, ...] = (
+    ".pulumi/stacks/{project}/{stack}.json*",
+    ".pulumi/stacks/{project}/{stack}.pulumi-tags",
+    ".pulumi/history/{project}/{stack}/*",
+    ".pulumi/backups/{project}/{stack}/*",
+    ".pulumi/journal/{project}/{stack}/*",
+    ".pulumi/locks/organization/{project}/{stack}/*",
+)
 # ReadOnlyAccess also reads data. A pull request runs its own code with the preview role, so the
 # role is denied what returns data rather than configuration (a preview never needs it).
 # Pulumi state objects in the state bucket are the exception: the preview reads them.
@@ -156,8 +174,23 @@ def preview_policy(state_bucket_arn: str | None, denied_actions: tuple[str, ...]
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def deploy_policy(account_id: str, partition: str, state_bucket_arn: str | None) -> dict[str, Any]:
-    """What a deploy role gets on top of its managed policies: the app's IAM, never the CI's."""
+def stack_state_objects(bucket_arn: str, project: str, stack: str) -> list[str]:
+    """The ARNs of one stack's objects in the state bucket (PULUMI_STACK_STATE_KEYS)."""
+    return [
+        f"{bucket_arn}/{key.format(project=project, stack=stack)}"
+        for key in PULUMI_STACK_STATE_KEYS
+    ]
+
+
+def deploy_policy(
+    account_id: str,
+    partition: str,
+    state_bucket_arn: str | None,
+    project: str,
+    stack: str,
+) -> dict[str, Any]:
+    """What a deploy role gets on top of its managed policies: the app's IAM, never the CI's, and
+    its own stack's state, never another stack's."""
     roles = f"arn:{partition}:iam::{account_id}:role/*"
     statements: list[dict[str, Any]] = [
         {
@@ -182,20 +215,33 @@ def deploy_policy(account_id: str, partition: str, state_bucket_arn: str | None)
         },
     ]
     if state_bucket_arn:
-        statements.append(
+        statements += [
             {
-                "Sid": "ReadAndWritePulumiState",
+                # Names only, never contents. Pulumi lists a prefix to find which variant of the
+                # checkpoint exists and whether the stack is locked, and without ListBucket S3
+                # answers a missing key with 403 instead of 404, which Pulumi takes for an error.
+                "Sid": "ListPulumiState",
                 "Effect": "Allow",
-                "Action": [
-                    "s3:ListBucket",
-                    "s3:GetBucketLocation",
-                    "s3:GetObject",
-                    "s3:PutObject",
-                    "s3:DeleteObject",
-                ],
-                "Resource": [state_bucket_arn, f"{state_bucket_arn}/*"],
-            }
-        )
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": state_bucket_arn,
+            },
+            {
+                # Every CLI reads the backend's layout version at login; a person writes it with
+                # the first `pulumi stack init`.
+                "Sid": "ReadPulumiStateLayout",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"{state_bucket_arn}/{PULUMI_STATE_META_KEY}",
+            },
+            {
+                # This stack's checkpoint, backups, history, journal and locks only: a deploy of
+                # dev can neither read prod's state (and its secrets) nor overwrite it.
+                "Sid": f"ReadAndWriteThe{stack.capitalize()}StacksStateOnly",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": stack_state_objects(state_bucket_arn, project, stack),
+            },
+        ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -218,8 +264,10 @@ class GitHubActionsRolesArgs:
         everything but IAM, whose part the app needs is granted separately (APP_IAM_ACTIONS).
     preview_denied_actions: data-reading actions the preview role is denied. Default
         PREVIEW_DENIED_DATA_READS.
-    state_bucket_arn: the Pulumi state bucket, read by previews and written by deploys. Default
-        none (Pulumi Cloud).
+    state_bucket_arn: the Pulumi state bucket, read by previews and written by deploys, each
+        deploy role only its own stack's objects. Default none (Pulumi Cloud).
+    app_project: the Pulumi project whose stacks are deployed, which names their state objects.
+        Default APP_PROJECT, the app's Pulumi.yaml name.
     tags: tags for every resource. Default none.
     """
 
@@ -230,6 +278,7 @@ class GitHubActionsRolesArgs:
     deploy_managed_policies: tuple[str, ...] = ("PowerUserAccess",)
     preview_denied_actions: tuple[str, ...] = PREVIEW_DENIED_DATA_READS
     state_bucket_arn: pulumi.Input[str] | None = None
+    app_project: str = APP_PROJECT
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -308,6 +357,14 @@ class GitHubActionsRoles(pulumi.ComponentResource):
             )
             self.preview_role_arn = preview.arn
 
+        def deploy_policy_json(stack: str) -> pulumi.Output[str]:
+            # A function, not a lambda in the loop: apply runs later, after `stack` has moved on.
+            return state_bucket.apply(
+                lambda arn: json.dumps(
+                    deploy_policy(account_id, partition, arn, args.app_project, stack)
+                )
+            )
+
         self.deploy_role_arns: dict[str, pulumi.Output[str]] = {}
         for stack, suffix in args.deploy_subjects.items():
             deploy = role(
@@ -327,9 +384,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
             aws.iam.RolePolicy(
                 f"{name}-deploy-{stack}-app-iam-state",
                 role=deploy.name,
-                policy=state_bucket.apply(
-                    lambda arn: json.dumps(deploy_policy(account_id, partition, arn))
-                ),
+                policy=deploy_policy_json(stack),
                 opts=child,
             )
             self.deploy_role_arns[stack] = deploy.arn
