@@ -2,7 +2,10 @@
 
     config -> state bucket (self-managed backend only) -> GitHub OIDC provider and roles -> outputs
 
-The outputs are the values to store as GitHub variables (`githubVariables`).
+The outputs are the values to store as GitHub variables (`githubVariables`). Every variable but
+AWS_REGION is named after the stack it serves (AWS_ROLE_ARN_PREVIEW_PROD, PULUMI_BACKEND_URL_PROD),
+so with one account per environment each account's bootstrap gives its own stacks' variables and
+the two sets never collide.
 """
 
 import pulumi
@@ -49,12 +52,12 @@ github = GitHubActionsRoles(
 
 region = aws.get_region().region
 github_variables = {"AWS_REGION": region}
-if github.preview_role_arn is not None:
-    github_variables["AWS_ROLE_ARN_PREVIEW"] = github.preview_role_arn
 for stack, arn in github.deploy_role_arns.items():
     github_variables[f"AWS_ROLE_ARN_{stack.upper()}"] = arn
-if state is not None:
-    github_variables["PULUMI_BACKEND_URL"] = state.backend_url
+    if github.preview_role_arn is not None:
+        github_variables[f"AWS_ROLE_ARN_PREVIEW_{stack.upper()}"] = github.preview_role_arn
+    if state is not None:
+        github_variables[f"PULUMI_BACKEND_URL_{stack.upper()}"] = state.backend_url
 
 pulumi.export("oidcProviderArn", github.provider_arn)
 pulumi.export("previewRoleArn", github.preview_role_arn)

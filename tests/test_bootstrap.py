@@ -363,6 +363,25 @@ def test_a_split_account_gets_only_its_stacks_role() -> None:
     assert set(result.outputs["githubVariables"]) == {"AWS_REGION", "AWS_ROLE_ARN_PROD"}
 
 
+def test_one_account_per_environment_gives_every_variable_once() -> None:
+    """The recommended setup: the bootstrap run in a dev account and in a prod account."""
+    accounts = {stack: bootstrap(deployStacks=[stack]) for stack in ("dev", "prod")}
+    for stack, result in accounts.items():
+        assert result.error is None, result.error
+        assert [trusted_subject(r) for r in result.of_type(ROLE) if "-deploy-" in r.name] == [
+            f"repo:{REPO}:{DEPLOY_SUBJECTS[stack]}"
+        ], f"the {stack} account must hold only the {stack} deploy role"
+    dev, prod = (set(accounts[s].outputs["githubVariables"]) for s in ("dev", "prod"))
+    assert dev & prod == {"AWS_REGION"}, (
+        f"the two accounts' variables collide: {sorted(dev & prod - {'AWS_REGION'})}"
+    )
+    assert dev | prod == workflow_variables(), "together they must be what the workflows read"
+    prod_variables = accounts["prod"].outputs["githubVariables"]
+    assert prod_variables["AWS_ROLE_ARN_PREVIEW_PROD"] == accounts["prod"].outputs["previewRoleArn"]
+    bucket = accounts["prod"].one(BUCKET).outputs["bucket"]
+    assert prod_variables["PULUMI_BACKEND_URL_PROD"] == f"s3://{bucket}?region={REGION}"
+
+
 # --- the state bucket ----------------------------------------------------------------------------
 
 
@@ -428,7 +447,7 @@ def test_pulumi_cloud_users_get_no_bucket_and_no_state_grants() -> None:
     result = bootstrap(stateBucket=False)
     assert result.error is None, result.error
     assert not [r for r in result.resources if r.type.startswith("aws:s3/")]
-    assert "PULUMI_BACKEND_URL" not in result.outputs["githubVariables"]
+    assert not [v for v in result.outputs["githubVariables"] if v.startswith("PULUMI_BACKEND_URL")]
     deny = statement(
         inline_policy(result, role(result, "-preview")), "NoDataReadsFromPullRequestCode"
     )
@@ -438,19 +457,31 @@ def test_pulumi_cloud_users_get_no_bucket_and_no_state_grants() -> None:
 # --- outputs and config --------------------------------------------------------------------------
 
 
-def test_outputs_are_the_github_variables_the_workflows_read(run: ProgramRun) -> None:
-    used = set()
+def workflow_variables() -> set[str]:
+    """Every GitHub variable the workflows read: `vars.NAME`, and the names a matrix gives to
+    `vars[matrix.<x>_variable]`."""
+    used: set[str] = set()
     for path in (ROOT / ".github/workflows").glob("*.yml"):
         used |= set(re.findall(r"vars\.([A-Z0-9_]+)", path.read_text()))
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for entry in job.get("strategy", {}).get("matrix", {}).get("include", []):
+                used |= {v for k, v in entry.items() if k.endswith("_variable")}
+    return used
+
+
+def test_outputs_are_the_github_variables_the_workflows_read(run: ProgramRun) -> None:
+    used = workflow_variables()
     variables = run.outputs["githubVariables"]
     assert set(variables) == used, (
         f"workflows read {sorted(used)}, bootstrap gives {sorted(variables)}"
     )
     bucket = run.one(BUCKET).outputs["bucket"]
-    assert variables["PULUMI_BACKEND_URL"] == f"s3://{bucket}?region={REGION}"
     assert variables["AWS_REGION"] == REGION
-    assert variables["AWS_ROLE_ARN_PROD"] == role(run, "-deploy-prod").outputs["arn"]
-    assert variables["AWS_ROLE_ARN_PREVIEW"] == run.outputs["previewRoleArn"]
+    for stack in ("dev", "prod"):
+        suffix = stack.upper()
+        assert variables[f"PULUMI_BACKEND_URL_{suffix}"] == f"s3://{bucket}?region={REGION}"
+        assert variables[f"AWS_ROLE_ARN_{suffix}"] == role(run, f"-deploy-{stack}").outputs["arn"]
+        assert variables[f"AWS_ROLE_ARN_PREVIEW_{suffix}"] == run.outputs["previewRoleArn"]
 
 
 def test_a_preview_of_the_bootstrap_stack_works() -> None:
@@ -486,6 +517,14 @@ def test_config_errors_are_reported_together() -> None:
         "did you mean githubRepository?",
     ):
         assert expected in message, message
+
+
+def test_an_account_must_hold_a_stack() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config({"githubRepository": REPO, "deployStacks": "[]"})
+    assert "deployStacks is empty: list the stacks whose resources live in this AWS account" in str(
+        raised.value
+    )
 
 
 def test_config_accepts_the_clis_strings() -> None:

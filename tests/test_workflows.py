@@ -585,7 +585,8 @@ def preview_job() -> dict[str, Any]:
 
 def test_preview_runs_for_each_stack() -> None:
     strategy = preview_job()["strategy"]
-    assert strategy["matrix"] == {"stack": STACKS}
+    assert set(strategy["matrix"]) == {"include"}, "the matrix is exactly the stacks listed"
+    assert [entry["stack"] for entry in strategy["matrix"]["include"]] == STACKS
     assert strategy["fail-fast"] is False, "one stack's failing preview must not hide the other's"
     step = the_step_using(preview_job(), PULUMI_ACTION, "preview job")
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
@@ -728,7 +729,7 @@ def test_aws_access_is_oidc_only() -> None:
                 f"{path.name}: stored AWS keys ({forbidden}); use OIDC roles"
             )
     roles = {
-        ("pull-request.yml", "preview"): "${{ vars.AWS_ROLE_ARN_PREVIEW }}",
+        ("pull-request.yml", "preview"): "${{ vars[matrix.role_variable] }}",
         ("deploy.yml", "deploy-dev"): "${{ vars.AWS_ROLE_ARN_DEV }}",
         ("deploy.yml", "deploy-prod"): "${{ vars.AWS_ROLE_ARN_PROD }}",
     }
@@ -741,11 +742,44 @@ def test_aws_access_is_oidc_only() -> None:
     }
 
 
+def stack_variables(job: dict[str, Any], stack: str) -> set[str]:
+    """The GitHub variables a job reads for `stack`: `vars.NAME` in the job, and for a matrix job
+    the names its entry for `stack` gives to `vars[matrix.<x>_variable]`."""
+    names = set(re.findall(r"vars\.([A-Z0-9_]+)", yaml.safe_dump(job)))
+    for entry in job.get("strategy", {}).get("matrix", {}).get("include", []):
+        if entry["stack"] == stack:
+            names |= {v for k, v in entry.items() if k.endswith("_variable")}
+    return names
+
+
+def test_each_stack_reads_only_its_own_variables() -> None:
+    # With one AWS account per environment (the recommended setup) each stack's role and state
+    # live in its own account: a job for dev must never use prod's role or backend, and back.
+    jobs = {
+        "dev": [deploy_jobs()["deploy-dev"], preview_job()],
+        "prod": [deploy_jobs()["deploy-prod"], preview_job()],
+    }
+    for stack, stack_jobs in jobs.items():
+        for job in stack_jobs:
+            names = stack_variables(job, stack) - {"AWS_REGION"}
+            foreign = [n for n in names if not n.endswith(f"_{stack.upper()}")]
+            assert names and not foreign, f"{job['name']} for {stack} reads {sorted(foreign)}"
+            for kind in ("AWS_ROLE_ARN", "PULUMI_BACKEND_URL"):
+                assert [n for n in names if n.startswith(kind)], (
+                    f"{job['name']} for {stack} reads no {kind}_* variable: {sorted(names)}"
+                )
+
+
 def test_pulumi_supports_pulumi_cloud_and_an_s3_backend() -> None:
+    backends = {
+        ("pull-request.yml", "preview"): "${{ vars[matrix.backend_variable] }}",
+        ("deploy.yml", "deploy-dev"): "${{ vars.PULUMI_BACKEND_URL_DEV }}",
+        ("deploy.yml", "deploy-prod"): "${{ vars.PULUMI_BACKEND_URL_PROD }}",
+    }
     for path, name, job in all_jobs():
         for step in steps_using(job, PULUMI_ACTION):
             where = f"{path.name}: job {name}"
-            assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}", where
+            assert step["with"]["cloud-url"] == backends[(path.name, name)], where
             assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}", where
             assert (
                 step["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"

@@ -47,7 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
         "deployStacks",
         "array",
         ["dev", "prod"],
-        "Stacks given a deploy role here (dev: main branch only; prod: prod environment only).",
+        "The stacks this account holds, each given a deploy role (dev: main only; prod: prod"
+        " environment only); one account per environment: [dev] in one, [prod] in the other.",
     ),
     Setting(
         "previewRole",
@@ -203,8 +204,13 @@ def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConf
             f"is out of range: {RETENTION_DAYS_MIN} to {RETENTION_DAYS_MAX} days",
         )
 
-    if not stacks and not got["previewRole"]:
-        problems.append("deployStacks is empty and previewRole is false: no role would be created")
+    if not stacks:
+        # The preview role and the state bucket serve this account's stacks; with none, the
+        # workflows would get no variable for them.
+        problems.append(
+            "deployStacks is empty: list the stacks whose resources live in this AWS account,"
+            " e.g. `pulumi config set --path 'deployStacks[0]' prod`"
+        )
 
     if problems:
         raise ConfigError(
