@@ -2,9 +2,10 @@
 
 Five alarms watch the service, all notifying one SNS topic (components.alarm_topic) on ALARM and
 on OK:
-- 5xx rate (the app's and the load balancer's own) and unhealthy targets: these two are also ECS deployment alarms, so a deploy
-  that trips either rolls back. They watch the service's target groups, so components.service
-  creates them before the service (ECS wants the alarms to exist) from the specs below;
+- 5xx rate (the app's and the load balancer's own) and unhealthy targets: these two are also ECS
+  deployment alarms, so a deploy that trips either rolls back. They watch the service's target
+  groups, so components.service creates them before the service (ECS wants the alarms to exist)
+  from the specs below;
 - p99 target response time, service CPU high and memory high: this module's `Alarms` component,
   created after the service, whose name only exists then.
 Every alarm has a fixed name (project, stack, component, what), so an operator finds it by name and
@@ -185,8 +186,8 @@ def deploy_alarm_specs(
         "5xx-rate": {
             "name": alarm_name(component, "5xx-rate"),
             "alarm_description": (
-                f"More than {ERROR_RATE_PERCENT:g}% of requests to the app answered 5xx, by the app "
-                "or by the load balancer (no healthy task, a crash or a timeout), "
+                f"More than {ERROR_RATE_PERCENT:g}% of requests to the app answered 5xx, by the "
+                "app or by the load balancer (no healthy task, a crash or a timeout), "
                 f"in {ERROR_RATE_DATAPOINTS} of {ERROR_RATE_EVALUATION_PERIODS} minutes. "
                 "A deploy that trips this rolls back."
             ),

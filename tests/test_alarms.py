@@ -215,7 +215,8 @@ def test_the_5xx_alarm_is_a_rate_of_requests_not_a_count(prod: ProgramRun) -> No
     }
     assert expression(alarm) == (
         f"IF((FILL(requests0, 0) + FILL(lberrors, 0)) >= {ERROR_RATE_MIN_REQUESTS}, "
-        "100 * (FILL(errors0, 0) + FILL(lberrors, 0)) / (FILL(requests0, 0) + FILL(lberrors, 0)), 0)"
+        "100 * (FILL(errors0, 0) + FILL(lberrors, 0)) "
+        "/ (FILL(requests0, 0) + FILL(lberrors, 0)), 0)"
     )
 
 

@@ -159,12 +159,14 @@ def _steps(path: str) -> list[str | int]:
 
 def _lookup(value: Any, steps: list[str | int]) -> tuple[bool, Any]:
     for step in steps:
-        if isinstance(step, int) and isinstance(value, list) and step < len(value):
-            value = value[step]
-        elif isinstance(step, str) and isinstance(value, dict) and step in value:
-            value = value[step]
-        else:
+        present = (
+            step < len(value)
+            if isinstance(value, list) and isinstance(step, int)
+            else isinstance(value, dict) and step in value
+        )
+        if not present:
             return False, None
+        value = value[step]
     return True, value
 
 
