@@ -2,10 +2,12 @@
 deploy time without an AWS account, the Pulumi CLI or Docker (the program runs under the mocks).
 
 - cli.py     arguments, progress on stderr, exit codes, `--update-snapshots`
-- model.py   find the project and its stacks, run a stack's program, build the plan (plain data)
+- model.py   find the project and its stacks, check the stack file as the Pulumi CLI does, run
+             the stack's program, build the plan (plain data)
 - refs.py    lookups from AWS IDs/ARNs back to resources, and how values print
 - tree.py    the resource tree and each type's key settings (`@shows`)
 - cost.py    prices (named constants with sources) and each type's idle cost (`@prices`)
-- deploy.py  the time of one rolling deploy, from the target group and task definition
+- deploy.py  the time of one deploy (rolling, blue/green, canary, linear) and a rolling deploy's
+             alarm watch, from the service, target group, task definition and alarms
 - render.py  plain text of one plan, and of two side by side (`--compare`)
 """
