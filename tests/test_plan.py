@@ -336,18 +336,12 @@ def test_a_canary_of_five_minutes_takes_685_s() -> None:
     assert sum(deploy_model("canary", 5).values()) == 685
     resources = [
         *deploy_fixture(),
-        fake(
-            "aws:ecs/service:Service",
-            "svc",
-            {
-                "taskDefinition": "arn:task",
-                "loadBalancers": [{"targetGroupArn": "arn:tg"}],
-                "deploymentConfiguration": {
-                    "strategy": "CANARY",
-                    "bakeTimeInMinutes": "5",
-                    "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "7"},
-                },
-            },
+        deployed_service(
+            deploymentConfiguration={
+                "strategy": "CANARY",
+                "bakeTimeInMinutes": "5",
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "7"},
+            }
         ),
     ]
     (service,) = deploy.model(Index(resources))["services"]
@@ -360,18 +354,12 @@ def test_a_canary_of_five_minutes_takes_685_s() -> None:
 def test_a_linear_deploy_shifts_in_steps_with_a_bake_between_them() -> None:
     resources = [
         *deploy_fixture(),
-        fake(
-            "aws:ecs/service:Service",
-            "svc",
-            {
-                "taskDefinition": "arn:task",
-                "loadBalancers": [{"targetGroupArn": "arn:tg"}],
-                "deploymentConfiguration": {
-                    "strategy": "LINEAR",
-                    "bakeTimeInMinutes": "2",
-                    "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": "3"},
-                },
-            },
+        deployed_service(
+            deploymentConfiguration={
+                "strategy": "LINEAR",
+                "bakeTimeInMinutes": "2",
+                "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": "3"},
+            }
         ),
     ]
     (service,) = deploy.model(Index(resources))["services"]
@@ -404,6 +392,15 @@ def deploy_fixture() -> list[RegisteredResource]:
             },
         ),
     ]
+
+
+def deployed_service(**inputs: Any) -> RegisteredResource:
+    """A service of deploy_fixture's task definition behind its target group, with `inputs`."""
+    return fake(
+        "aws:ecs/service:Service",
+        "svc",
+        {"taskDefinition": "arn:task", "loadBalancers": [{"targetGroupArn": "arn:tg"}], **inputs},
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -448,12 +445,7 @@ def test_no_alarm_watch_without_enabled_deployment_alarms() -> None:
         ({"alarmNames": ["slow"], "enable": False}, None),
         (None, None),
     ):
-        service = fake(
-            "aws:ecs/service:Service",
-            "svc",
-            {"taskDefinition": "arn:task", "loadBalancers": [{"targetGroupArn": "arn:tg"}]}
-            | ({"alarms": alarms} if alarms else {}),
-        )
+        service = deployed_service(**({"alarms": alarms} if alarms else {}))
         (got,) = deploy.model(Index([*deploy_fixture(), alarm, service]))["services"]
         assert (got["alarm_watch"] or {}).get("seconds") == want, f"alarms {alarms}"
 
