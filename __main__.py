@@ -27,6 +27,12 @@ try:
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 
+if cfg.sync_traffic_routing and cfg.deployment_strategy != "rolling":
+    pulumi.log.warn(
+        "syncTrafficRouting is on: this pulumi up resets the service's live target group and the "
+        "rule's weights; turn it off afterwards (pulumi config set syncTrafficRouting false)"
+    )
+
 # Every resource goes through this provider, so every taggable one carries these tags.
 provider = aws.Provider(
     "aws",
@@ -144,6 +150,7 @@ service = FargateService(
         deployment_strategy=cfg.deployment_strategy,
         bake_time_minutes=cfg.bake_time_minutes,
         canary_percent=cfg.canary_percent,
+        sync_traffic_routing=cfg.sync_traffic_routing,
         infrastructure_role_arn=roles.infrastructure_role_arn,
         lb_arn_suffix=lb.arn_suffix,
         alarm_topic_arn=alarm_topic.topic_arn,

@@ -128,6 +128,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("deploymentStrategy", "string", "rolling", "rolling, blueGreen or canary: ECS's native deployment strategies."),
     Setting("bakeTimeMinutes", "integer", 5, "blueGreen/canary: minutes the new tasks serve before the old ones go (0 to 1440); a canary bakes twice, before and after the full shift."),
     Setting("canaryPercent", "integer", 10, "canary: percent of traffic the new tasks get first (1 to 99)."),
+    Setting("syncTrafficRouting", "boolean", False, "blueGreen/canary: for one pulumi up, write the service's target groups and the listener rule's weights as the program has them, though ECS owns them between deploys. Set it to switch a running service from rolling, then set it back to false."),
     Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
@@ -176,6 +177,7 @@ class StackConfig:
     deployment_strategy: str = "rolling"
     bake_time_minutes: int = 5
     canary_percent: int = 10
+    sync_traffic_routing: bool = False
     enable_exec: bool = False
     access_logs: bool = False
     flow_logs: bool = False
@@ -427,6 +429,7 @@ def load_config(
         deployment_strategy=get["deploymentStrategy"],
         bake_time_minutes=get["bakeTimeMinutes"],
         canary_percent=get["canaryPercent"],
+        sync_traffic_routing=get["syncTrafficRouting"],
         enable_exec=get["enableExec"],
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],

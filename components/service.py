@@ -71,13 +71,6 @@ TYPICAL_TASK_LAUNCH_S = 45
 DEPLOYMENT_STRATEGIES = {"rolling": "ROLLING", "blueGreen": "BLUE_GREEN", "canary": "CANARY"}
 # ALB weighted forward: the production target group takes everything until ECS shifts traffic.
 FULL_WEIGHT, NO_WEIGHT = 100, 0
-# What ECS rewrites under blueGreen/canary, so `pulumi up` leaves it alone (Pulumi property paths;
-# an ignored path the old state lacks takes the program's value, pulumi/pulumi#20278).
-RULE_WEIGHTS = "actions[0].forward"
-SWAPPED_TARGET_GROUPS = [
-    "loadBalancers[0].targetGroupArn",
-    "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn",
-]
 # A listener rule change reaches the ALB's nodes within seconds.
 TRAFFIC_SHIFT_S = 5
 # `pulumi up` waits for each deploy (wait_for_steady_state), by default up to 20 minutes; a
@@ -334,6 +327,9 @@ class FargateServiceArgs:
     bake_time_minutes: blueGreen/canary: minutes both revisions run after all traffic has shifted
         (and, for canary, minutes the canary serves alone). Default 5.
     canary_percent: canary: percent of traffic the new revision gets first. Default 10.
+    sync_traffic_routing: blueGreen/canary: this `pulumi up` writes the service's target groups and
+        the rule's weights as the program has them, though ECS owns them between deploys. For a
+        running service's switch from rolling; default False.
     infrastructure_role_arn: the role ECS assumes to shift traffic; required for blueGreen/canary.
     lb_arn_suffix: the load balancer as CloudWatch names it. With it, the service gets its two
         deployment alarms (5xx rate, unhealthy hosts; components.alarms) and rolls back a deploy
@@ -376,6 +372,7 @@ class FargateServiceArgs:
     deployment_strategy: str = "rolling"
     bake_time_minutes: int = 5
     canary_percent: int = 10
+    sync_traffic_routing: bool = False
     infrastructure_role_arn: pulumi.Input[str] | None = None
     lb_arn_suffix: pulumi.Input[str] | None = None
     alarm_topic_arn: pulumi.Input[str] | None = None
@@ -388,6 +385,11 @@ class FargateServiceArgs:
     def shifts_traffic(self) -> bool:
         """blueGreen and canary: two target groups, and ECS moves traffic between them."""
         return self.deployment_strategy != "rolling"
+
+    @property
+    def ecs_owns_routing(self) -> bool:
+        """Whether `pulumi up` leaves the live target group and the weights to ECS."""
+        return self.shifts_traffic and not self.sync_traffic_routing
 
 
 class FargateService(pulumi.ComponentResource):
@@ -485,10 +487,9 @@ class FargateService(pulumi.ComponentResource):
             conditions=[{"path_pattern": {"values": list(args.path_patterns)}}],
             actions=actions,
             # ECS owns the weights once it shifts traffic: after a deploy the live revision may sit
-            # in either group, and resetting the weights would send users to the empty one. Only
-            # the weighted block: a rule that had none (a switch from rolling) still gets it.
+            # in either group, and resetting the weights would send users to the empty one.
             opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=[RULE_WEIGHTS] if alternate is not None else None
+                parent=self, ignore_changes=["actions"] if args.ecs_owns_routing else None
             ),
         )
         target_groups = [target_group] if alternate is None else [target_group, alternate]
@@ -686,12 +687,13 @@ def service_ignore_changes(args: FargateServiceArgs) -> list[str]:
     ignored = []
     if args.autoscaling:
         ignored.append("desiredCount")  # autoscaling sets the count; `pulumi up` must not reset it
-    if args.shifts_traffic:
+    if args.ecs_owns_routing:
         # After each blueGreen/canary deploy ECS swaps the service's two target groups, recording
         # the group now live as its target group; writing the original back would make the next
-        # deploy reuse the live group (hashicorp/terraform-provider-aws#45678). Only those two
-        # paths: a service switching from rolling has no alternate yet, so it gets the program's.
-        ignored += SWAPPED_TARGET_GROUPS
+        # deploy reuse the live group (hashicorp/terraform-provider-aws#45678). The whole block:
+        # narrower property paths are not honoured alike by the engine and pulumi-aws's bridge
+        # (pulumi-terraform-bridge#3561), so a switch from rolling takes sync_traffic_routing.
+        ignored.append("loadBalancers")
     return ignored
 
 

@@ -25,7 +25,6 @@ from botocore.validate import ParamValidator
 from components.service import (
     DEPLOY_TIMEOUT_MARGIN_MIN,
     FULL_WEIGHT,
-    RULE_WEIGHTS,
     FargateService,
     FargateServiceArgs,
     deploy_model,
@@ -235,14 +234,29 @@ def test_pulumi_up_leaves_the_weights_ecs_moved(run_stack, name: str) -> None:
     )
 
 
+SYNC = {"syncTrafficRouting": True}
+
+
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("name", SHIFTING)
-def test_switching_from_rolling_gives_the_service_its_alternate_group(run_stack, stack, name):
-    """A running rolling service has no advanced configuration: the switch must add it, or ECS
-    refuses the BLUE_GREEN/CANARY update."""
-    rolling = run_stack(stack)
-    shifting = run_stack(stack, strategy(name))
-    service, was = ecs_service(shifting), ecs_service(rolling)
+def test_a_plain_switch_from_rolling_keeps_the_rolling_block(run_stack, stack, name) -> None:
+    """Why the switch takes syncTrafficRouting: without it `pulumi up` keeps the running service's
+    load balancer block, which has no alternate group, and ECS refuses BLUE_GREEN/CANARY."""
+    was = ecs_service(run_stack(stack))
+    service = ecs_service(run_stack(stack, strategy(name)))
+
+    sent = after_ignore_changes(was.inputs, service.inputs, service.ignore_changes)
+
+    assert "advancedConfiguration" not in sent["loadBalancers"][0]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("name", SHIFTING)
+def test_switching_from_rolling_with_sync_gives_the_service_its_alternate_group(
+    run_stack, stack, name
+) -> None:
+    was = ecs_service(run_stack(stack))
+    service = ecs_service(run_stack(stack, strategy(name, **SYNC)))
 
     sent = after_ignore_changes(was.inputs, service.inputs, service.ignore_changes)
 
@@ -252,17 +266,25 @@ def test_switching_from_rolling_gives_the_service_its_alternate_group(run_stack,
         f"{attachment}"
     )
     assert attachment["advancedConfiguration"]["alternateTargetGroupArn"]
+    assert ("desiredCount" in service.ignore_changes) == (stack == "prod"), (
+        "syncTrafficRouting must not hand the task count back from autoscaling"
+    )
 
 
 @pytest.mark.parametrize("name", SHIFTING)
-def test_switching_from_rolling_gives_the_rule_both_groups(run_stack, name: str) -> None:
-    was, found = rule(run_stack("prod")), rule(run_stack("prod", strategy(name)))
+def test_switching_from_rolling_with_sync_gives_the_rule_both_groups(run_stack, name) -> None:
+    was, found = rule(run_stack("prod")), rule(run_stack("prod", strategy(name, **SYNC)))
 
     sent = after_ignore_changes(was.inputs, found.inputs, found.ignore_changes)
 
     assert sent["actions"] == found.inputs["actions"], (
         f"{found.urn}: switching from rolling would keep the single-group forward"
     )
+
+
+def test_sync_warns_that_it_must_be_turned_off_again(run_stack) -> None:
+    run = run_stack("dev", strategy("blueGreen", **SYNC))
+    assert any("syncTrafficRouting is on" in m for m in run.warnings), run.warnings
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -467,7 +489,7 @@ def test_preview_plans_both_groups_and_the_role(run_stack, stack: str, name: str
     run = run_stack(stack, strategy(name), preview=True)
     assert sorted(groups(run)) == ["app-tg", "app-tg-alt"]
     assert len(infrastructure_roles(run)) == 1
-    assert rule(run).ignore_changes == [RULE_WEIGHTS]
+    assert rule(run).ignore_changes == ["actions"]
 
 
 # --- the deploy model and how long pulumi up waits ------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import runpy
 from collections.abc import Callable, Mapping
@@ -523,6 +524,7 @@ class ProgramRun:
     outputs: dict[str, Any]
     invokes: list[tuple[str, dict[str, Any]]]
     error: BaseException | None = None
+    warnings: list[str] = field(default_factory=list)  # what `pulumi up` would print as warnings
 
     def of_type(self, type_token: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -616,6 +618,17 @@ def config_secret_keys(project: str, config: Mapping[str, Any]) -> list[str]:
     return sorted(_full_key(project, key) for key, value in config.items() if _reveal(value, "")[1])
 
 
+class _RecordingLog(logging.Logger):
+    """Where the mocks' engine sends the program's pulumi.log messages; keeps the warnings."""
+
+    def __init__(self) -> None:
+        super().__init__("pulumi-program")
+        self.warnings: list[str] = []
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        self.warnings.append(str(msg))
+
+
 def run_program(
     program: Callable[[], Any] | str | Path,
     *,
@@ -639,7 +652,10 @@ def run_program(
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(runtime_config, config_secret_keys(project, config or {}))
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    log = _RecordingLog()
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=log
+    )
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
 
@@ -665,7 +681,7 @@ def run_program(
 
     outputs = _stack_outputs() if error is None else {}
     records = [monitor.records[u] for u in monitor.order]
-    return ProgramRun(project, stack, preview, records, outputs, mocks.invokes, error)
+    return ProgramRun(project, stack, preview, records, outputs, mocks.invokes, error, log.warnings)
 
 
 def _stack_outputs() -> dict[str, Any]:
