@@ -84,6 +84,21 @@ def _target_group_metric(
     }
 
 
+def _load_balancer_metric(query_id: str, metric: str, lb_arn_suffix: pulumi.Input[str]) -> Query:
+    """A count the load balancer publishes for itself (no target group)."""
+    return {
+        "id": query_id,
+        "return_data": False,
+        "metric": {
+            "namespace": ALB_NAMESPACE,
+            "metric_name": metric,
+            "stat": "Sum",
+            "period": PERIOD_S,
+            "dimensions": {"LoadBalancer": lb_arn_suffix},
+        },
+    }
+
+
 def _sum(ids: Sequence[str]) -> str:
     return " + ".join(f"FILL({i}, 0)" for i in ids)
 
@@ -96,8 +111,8 @@ def error_rate_queries(
 
     The 5xx count adds the load balancer's own (502, 503, 504 when tasks crash, time out or none is
     healthy: the typical bad deploy) to the app's. The load balancer publishes those per load
-    balancer only, so with several services behind one, they count for each; and since they never
-    reach a target, they count among the requests too."""
+    balancer only, so with several services behind one, they count for each. Of them, only the
+    503s (no target to send the request to) are missing from the target groups' RequestCount."""
     queries: list[Query] = []
     for i, tg in enumerate(target_groups):
         queries.append(
@@ -108,21 +123,13 @@ def error_rate_queries(
         queries.append(
             _target_group_metric(f"requests{i}", "RequestCount", "Sum", lb_arn_suffix, tg)
         )
-    queries.append(
-        {
-            "id": "lberrors",
-            "return_data": False,
-            "metric": {
-                "namespace": ALB_NAMESPACE,
-                "metric_name": "HTTPCode_ELB_5XX_Count",
-                "stat": "Sum",
-                "period": PERIOD_S,
-                "dimensions": {"LoadBalancer": lb_arn_suffix},
-            },
-        }
-    )
+    queries += [
+        _load_balancer_metric("lberrors", "HTTPCode_ELB_5XX_Count", lb_arn_suffix),
+        _load_balancer_metric("unrouted", "HTTPCode_ELB_503_Count", lb_arn_suffix),
+    ]
     errors = _sum([*(f"errors{i}" for i in range(len(target_groups))), "lberrors"])
-    requests = _sum([*(f"requests{i}" for i in range(len(target_groups))), "lberrors"])
+    # A 502 or 504 had a target, so RequestCount has it already; a 503 found none.
+    requests = _sum([*(f"requests{i}" for i in range(len(target_groups))), "unrouted"])
     queries.append(
         {
             "id": "rate",
