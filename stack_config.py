@@ -122,7 +122,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hostedZone", "string", "", "Route 53 public hosted zone name that holds domainName (example.com)."),
     Setting("certificateArn", "string", "", "An existing ACM certificate (same region) for HTTPS, instead of domainName/hostedZone."),
     Setting("secrets", "map", {}, "Env var name -> Secrets Manager secret ARN (optionally with :json-key::) or SSM parameter ARN, injected as container secrets."),
-    Setting("secretValues", "map", {}, "Env var name -> value kept in Pulumi's encrypted config (`pulumi config set --secret --path 'secretValues.NAME' VALUE`; plain text is refused); the program stores each in Secrets Manager and injects it as a container secret."),
+    Setting("secretValues", "map", {}, "Env var name -> value kept in Pulumi's encrypted config (`pulumi config set --secret --path 'secretValues.NAME' VALUE`; values in plain text are refused); the program stores each in Secrets Manager and injects it as a container secret."),
     Setting("alarmEmail", "string", "", "Email address subscribed to the alarms' SNS topic; empty subscribes nobody."),
     Setting("alarmTopicEncryption", "boolean", True, "Encrypt alarm notifications with the topic's own KMS key (about $1/month; CloudWatch cannot publish to the aws/sns key)."),
     Setting("deploymentStrategy", "string", "rolling", "rolling, blueGreen or canary: ECS's native deployment strategies."),

@@ -617,6 +617,26 @@ def test_a_value_of_the_wrong_type_stops_as_the_pulumi_cli_stops_it(project_copy
     assert json.loads(out) == {"error": f"validating stack config: {want}", "problems": [want]}
 
 
+def test_a_plain_secret_beside_encrypted_ones_is_refused(project_copy: Path) -> None:
+    """The CLI marks all of secretValues secret once one value is encrypted, so `pulumi up` would
+    accept a plain one beside it, committed in the stack file: the plan refuses it."""
+    (project_copy / "Pulumi.mixed.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  fargate-app:secretValues:\n"
+        "    DB_PASSWORD:\n      secure: v1:AAAA:BBBB==\n    API_TOKEN: hunter2\n"
+    )
+    code, out, err = cli("-C", str(project_copy), "mixed", "-q")
+
+    assert (code, out) == (1, ""), err
+    assert "secretValues.API_TOKEN: stored in plain text in Pulumi.mixed.yaml" in err, err
+    assert "pulumi config set --secret --path 'secretValues.API_TOKEN' VALUE" in err, err
+    assert "DB_PASSWORD" not in err and "hunter2" not in err, err
+    (project_copy / "Pulumi.encrypted.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  fargate-app:secretValues:\n"
+        "    DB_PASSWORD:\n      secure: v1:AAAA:BBBB==\n"
+    )
+    assert cli("-C", str(project_copy), "encrypted", "-q")[0] == 0
+
+
 @pytest.mark.parametrize(
     ("value", "type_", "accepted"),
     [

@@ -718,6 +718,7 @@ def load_stack_config(project_dir: str | Path, stack: str) -> dict[str, Any]:
 __all__ = [
     "ACCOUNT_ID",
     "OFFLINE_SECRET",
+    "SECURE_FIELD",
     "UNKNOWN",
     "AwsMocks",
     "ProgramRun",

@@ -21,14 +21,15 @@ from typing import Any
 import pulumi
 import yaml
 
-from tools.mocks import ProgramRun, Unknown, load_stack_config, run_program
+from stack_config import SECRET_SETTINGS
+from tools.mocks import SECURE_FIELD, ProgramRun, Unknown, load_stack_config, run_program
 from tools.plan import cost, deploy, tree
 from tools.plan.refs import Index, is_provider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_FILE_PREFIX, STACK_FILE_SUFFIX = "Pulumi.", ".yaml"
 PROBLEM_PREFIX = "  - "  # how stack_config.ConfigError lists each problem
-GIT_TIMEOUT_S = 10
+GIT_TIMEOUT_S = 10  # `git ls-files` answers in milliseconds; a hung git must not hang the plan
 # How the Pulumi CLI reports a stack value that does not fit Pulumi.yaml's config schema, before it
 # runs the program (pulumi/pulumi: sdk/go/common/workspace/config.go, validateStackConfigValue;
 # `pulumi up` in pkg/cmd/pulumi wraps it as "validating stack config: %w").
@@ -37,7 +38,6 @@ PULUMI_TYPE_ERROR = "Stack '{stack}' with configuration key '{key}' must be of t
 PULUMI_SECRET_ERROR = (
     "Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret"
 )
-SECURE_FIELD = "secure"  # Pulumi.<stack>.yaml's form of an encrypted value: {secure: v1:...}
 GO_INT = re.compile(r"[+-]?[0-9]+")  # what Go's strconv.Atoi accepts...
 GO_INT_MAX = 2**63 - 1  # ...within a 64-bit int
 
@@ -268,12 +268,36 @@ def check_config_types(project: Project, stack: str, values: dict[str, yaml.Node
             raise PlanError(PULUMI_CONFIG_ERROR_PREFIX + problem, [problem])
 
 
+def check_plain_secrets(project: Project, stack: str, values: dict[str, yaml.Node]) -> None:
+    """Values of a secret map (secretValues) left in plain text beside encrypted ones. `pulumi up`
+    cannot see them: the CLI marks the whole map secret once one value in it is, so the program's
+    own check passes; the plan reads the stack file, and refuses them."""
+    for key in sorted(SECRET_SETTINGS):
+        node = values.get(f"{project.name}:{key}", values.get(key))
+        if not isinstance(node, yaml.MappingNode) or not any(_is_secure(v) for _, v in node.value):
+            continue  # all plain text: the program itself refuses it
+        plain = [k.value for k, v in node.value if not _is_secure(v)]
+        if plain:
+            problems = [
+                f"{key}.{name}: stored in plain text in Pulumi.{stack}.yaml; set it encrypted "
+                f"with `pulumi config set --secret --path '{key}.{name}' VALUE`"
+                for name in plain
+            ]
+            raise PlanError(
+                f"Stack '{stack}': values in plain text beside encrypted ones, which `pulumi up` "
+                "would accept:\n" + "\n".join(PROBLEM_PREFIX + p for p in problems),
+                problems,
+            )
+
+
 def run_stack(project: Project, stack: str) -> ProgramRun:
     """Run the stack's program under the mocks; raise PlanError as `pulumi up` would fail:
     first the stack file's shape, then the CLI's own type check against Pulumi.yaml's schema,
     then the program (whose config validation reports every problem at once)."""
     project.check_stack(stack)
-    check_config_types(project, stack, read_stack_file(project, stack))
+    values = read_stack_file(project, stack)
+    check_config_types(project, stack, values)
+    check_plain_secrets(project, stack, values)
     try:
         config = load_stack_config(project.root, stack)
     except yaml.YAMLError as err:  # e.g. a tag safe_load refuses
