@@ -280,7 +280,7 @@ def _map(raw: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError("expected a map of names to values")
     out: dict[str, str] = {}
-    bad: list[str] = []
+    bad: list[tuple[str, str]] = []  # (name, the value as given)
     for k, v in value.items():
         if isinstance(v, bool):
             out[str(k)] = "true" if v else "false"
@@ -288,9 +288,9 @@ def _map(raw: Any) -> dict[str, str]:
             out[str(k)] = str(v)
         else:
             out[str(k)] = BAD_VALUE
-            bad.append(f"the value of {k!r} must be a string or number, not {_show(v)}")
+            bad.append((str(k), _show(v)))
     if bad:
-        raise PartialMap("; ".join(bad), out)
+        raise PartialMap(bad, out)
     return out
 
 
@@ -299,11 +299,18 @@ BAD_VALUE = "<invalid>"  # stands in for a value of the wrong type while the nam
 
 class PartialMap(ValueError):
     """A map with values of the wrong type; `parsed` holds every name, so that the names' own rules
-    are checked (and reported) too."""
+    are checked (and reported) too, with BAD_VALUE for the values that are not."""
 
-    def __init__(self, message: str, parsed: dict[str, str]) -> None:
-        super().__init__(message)
+    def __init__(self, bad: list[tuple[str, str]], parsed: dict[str, str]) -> None:
+        super().__init__(
+            "; ".join(f"the value of {k!r} must be a string or number, not {v}" for k, v in bad)
+        )
+        self.names = [k for k, _ in bad]
         self.parsed = parsed
+
+    def redacted(self) -> str:
+        """The message without the values, for a map of secrets."""
+        return "; ".join(f"the value of {k!r} must be a string or number" for k in self.names)
 
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -364,8 +371,9 @@ def load_config(
         try:
             values[key] = KEY_PARSERS.get(key, PARSERS[setting.type])(value)
         except ValueError as err:
-            shown = "<secret>" if key in SECRET_SETTINGS else value
-            problems.add(key, shown, f"{err} (type {setting.type})")
+            secret = key in SECRET_SETTINGS
+            why = err.redacted() if secret and isinstance(err, PartialMap) else str(err)
+            problems.add(key, "<secret>" if secret else value, f"{why} (type {setting.type})")
             if isinstance(err, PartialMap):
                 partial[key] = err.parsed
     get = {s.key: values.get(s.key, partial.get(s.key, s.default)) for s in SETTINGS}
@@ -685,7 +693,7 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: _Problems) -> No
     for name in set(secrets) & set(values):
         problems.add(f"secretValues.{name}", name, "it is also in secrets; keep it in one place")
     for name, arn in secrets.items():
-        if not (SECRET_ARN.match(arn) or SSM_ARN.match(arn)):
+        if arn != BAD_VALUE and not (SECRET_ARN.match(arn) or SSM_ARN.match(arn)):
             problems.add(
                 f"secrets.{name}",
                 arn,

@@ -173,3 +173,13 @@ def test_exec_access_and_flow_logs_parse_as_booleans_from_the_cli():
         stack="x",
     )
     assert (cfg.enable_exec, cfg.access_logs, cfg.flow_logs) == (True, True, False)
+
+
+def test_a_secret_value_of_the_wrong_type_is_reported_once_and_not_shown():
+    found = problems(secretValues={"DB_PASSWORD": ["hunter2"]}, secrets={"API": {"arn": 1}})
+
+    assert all("hunter2" not in p for p in found), f"the secret's value is echoed: {found}"
+    assert any(p.startswith("secretValues:") and "'DB_PASSWORD'" in p for p in found), found
+    assert [p for p in found if p.startswith("secrets")] == [
+        p for p in found if p.startswith("secrets:")
+    ], f"a value of the wrong type is reported again as a bad ARN: {found}"
