@@ -442,6 +442,16 @@ def test_ecs_8_ordinary_environment_variables_pass(variable: dict[str, str]) -> 
     assert_passes(outcome)
 
 
+def test_ecs_8_the_pack_and_the_stack_config_refuse_the_same_names() -> None:
+    """The pack installs on its own, so it keeps its own copy of what the config refuses in env."""
+    from security_controls import ecs
+
+    import stack_config
+
+    assert ecs.SECRET_NAME_WORDS == stack_config.SECRET_NAME_PARTS
+    assert ecs.SECRET_NAMES == stack_config.SECRET_ENV_NAMES
+
+
 def test_ecs_8_secrets_passed_through_secrets_pass() -> None:
     # container() passes DB_PASSWORD through `secrets`, which is what ECS.8 asks for.
     assert_passes(check("ecs-no-secrets-in-environment", [task_def()]))

@@ -72,10 +72,12 @@ def read_only_root(args: ResourceValidationArgs, report_violation: Report) -> No
 
 # -- ECS.8 ----------------------------------------------------------------------------------------
 def secret_like_name(name: str) -> str | None:
+    """Why `name` reads as a secret's, or None."""
     upper = name.upper()
     if upper in SECRET_NAMES:
-        return upper
-    return next((word for word in SECRET_NAME_WORDS if word in upper), None)
+        return "a name Security Hub's ECS.8 checks"
+    word = next((word for word in SECRET_NAME_WORDS if word in upper), None)
+    return f"a name containing {word}" if word else None
 
 
 def aws_credential_like(value: str) -> bool:
@@ -89,10 +91,10 @@ def no_secrets_in_environment(args: ResourceValidationArgs, report_violation: Re
                 continue
             name = str(variable.get("name") or "")
             value = str(variable.get("value") or "")
-            word = secret_like_name(name)
-            if word:
+            why = secret_like_name(name)
+            if why:
                 report_violation(
-                    f"{label} gets {name} (a name containing {word}) as a plain environment "
+                    f"{label} gets {name} ({why}) as a plain environment "
                     "variable, readable by anyone who can describe the task definition. Pass it "
                     "through `secrets` instead "
                     f"(`pulumi config set --path 'secrets.{name}' <ARN>`)."
