@@ -55,7 +55,7 @@ def headline(plan: dict[str, Any]) -> str:
     deploy = (
         f"rolling deploy {s['deploy_seconds']} s" if plan["deploy"]["services"] else "no service"
     )
-    watch = s.get("deploy_completed_seconds", s["deploy_seconds"]) - s["deploy_seconds"]
+    watch = s["deploy_completed_seconds"] - s["deploy_seconds"]
     if watch > 0:
         deploy += f" + {watch} s alarm watch"
     return (
@@ -194,7 +194,7 @@ def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
         lines += _row(label, str(a["summary"][key]), str(b["summary"][key]))
     lines += _row("monthly idle", money(a["cost"]["total"]), money(b["cost"]["total"]))
     lines += _row("deploy", f"{a['deploy']['total']} s", f"{b['deploy']['total']} s")
-    done = [p["deploy"].get("until_completed", p["deploy"]["total"]) for p in (a, b)]
+    done = [p["deploy"]["until_completed"] for p in (a, b)]
     if done != [a["deploy"]["total"], b["deploy"]["total"]]:
         lines += _row("deploy completed (alarm watch)", f"{done[0]} s", f"{done[1]} s")
 
