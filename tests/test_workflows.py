@@ -485,7 +485,8 @@ def test_the_image_is_built_and_smoke_tested_also_read_only() -> None:
     build = next(s["run"] for s in job["steps"] if "docker build" in s.get("run", ""))
     assert build.strip() == 'docker build -t "$IMAGE" app/'
     smoke = _smoke_script()
-    assert "smoke fargate-app-smoke-read-only --read-only --tmpfs /tmp" in smoke
+    # No --tmpfs: Docker mounts a volume at the image's VOLUME /tmp, as ECS mounts the task's.
+    assert "smoke fargate-app-smoke-read-only --read-only --user 10001:10001" in smoke
 
 
 def _smoke_script() -> str:
@@ -498,6 +499,7 @@ echo "$*" >> "$STUB_LOG"
 case "$1" in
   inspect) echo "$STUB_RUNNING" ;;
   logs) echo "gunicorn: boom" ;;
+  exec) [ "$STUB_TMP_WRITABLE" = "true" ] || exit 1 ;;
 esac
 """
 
@@ -515,7 +517,14 @@ fi
 """
 
 
-def _run_smoke(tmp_path: Path, *, healthy_after: int, running: bool, attempts: int = 5):
+def _run_smoke(
+    tmp_path: Path,
+    *,
+    healthy_after: int,
+    running: bool,
+    attempts: int = 5,
+    tmp_writable: bool = True,
+):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, body in (("docker", STUB_DOCKER), ("curl", STUB_CURL)):
@@ -533,6 +542,7 @@ def _run_smoke(tmp_path: Path, *, healthy_after: int, running: bool, attempts: i
         "STUB_COUNT": str(tmp_path / "count"),
         "STUB_HEALTHY_AFTER": str(healthy_after),
         "STUB_RUNNING": "true" if running else "false",
+        "STUB_TMP_WRITABLE": "true" if tmp_writable else "false",
     }
     done = subprocess.run(
         ["bash", "-e", "-c", _smoke_script()],
@@ -554,7 +564,9 @@ def test_smoke_test_passes_once_health_answers_200(tmp_path: Path) -> None:
     for run in runs:
         assert "--publish 8000:8000" in run and "--env PORT=8000" in run, run
         assert "--env HEALTH_CHECK_PATH=/health" in run and run.endswith("fargate-app:ci"), run
-    assert "--read-only --tmpfs /tmp" in runs[1], runs[1]
+    assert "--read-only --user 10001:10001" in runs[1], runs[1]
+    writes = [c for c in calls if c.startswith("exec ")]
+    assert len(writes) == 2 and all("tempfile" in c for c in writes), "each run writes /tmp"
     assert sum(c.startswith("rm --force") for c in calls) == 2, "each container is removed"
     assert all("http://127.0.0.1:8000/health" in c for c in calls if c.startswith("curl "))
 
@@ -566,6 +578,19 @@ def test_smoke_test_fails_with_logs_when_the_container_exits(tmp_path: Path) -> 
     assert any(c.startswith("logs ") for c in calls), "print the container's logs on failure"
     assert "gunicorn: boom" in done.stdout
     assert any(c.startswith("rm --force") for c in calls), "remove the failed container"
+
+
+def test_smoke_test_fails_when_the_app_user_cannot_write_tmp(tmp_path: Path) -> None:
+    done, calls = _run_smoke(tmp_path, healthy_after=1, running=True, tmp_writable=False)
+    assert done.returncode != 0, "an image whose /tmp the app cannot write must fail"
+    assert "cannot write /tmp" in done.stdout
+    assert any(c.startswith("rm --force") for c in calls), "remove the failed container"
+
+
+def test_the_read_only_smoke_run_uses_the_task_definition_s_user() -> None:
+    from components.service import APP_USER
+
+    assert f"--read-only --user {APP_USER}" in _smoke_script()
 
 
 def test_smoke_test_gives_up_after_the_bounded_retries(tmp_path: Path) -> None:
