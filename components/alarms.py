@@ -68,9 +68,17 @@ def alarm_name(component: str, what: str) -> str:
     )
 
 
-def _target_group_metric(
-    query_id: str, metric: str, stat: str, lb_arn_suffix: pulumi.Input[str], tg: pulumi.Input[str]
+def _alb_metric(
+    query_id: str,
+    metric: str,
+    stat: str,
+    lb_arn_suffix: pulumi.Input[str],
+    tg: pulumi.Input[str] | None = None,
 ) -> Query:
+    """An ALB metric of target group `tg`, or without one, of the load balancer itself."""
+    dimensions: dict[str, pulumi.Input[str]] = {"LoadBalancer": lb_arn_suffix}
+    if tg is not None:
+        dimensions["TargetGroup"] = tg
     return {
         "id": query_id,
         "return_data": False,
@@ -79,22 +87,7 @@ def _target_group_metric(
             "metric_name": metric,
             "stat": stat,
             "period": PERIOD_S,
-            "dimensions": {"LoadBalancer": lb_arn_suffix, "TargetGroup": tg},
-        },
-    }
-
-
-def _load_balancer_metric(query_id: str, metric: str, lb_arn_suffix: pulumi.Input[str]) -> Query:
-    """A count the load balancer publishes for itself (no target group)."""
-    return {
-        "id": query_id,
-        "return_data": False,
-        "metric": {
-            "namespace": ALB_NAMESPACE,
-            "metric_name": metric,
-            "stat": "Sum",
-            "period": PERIOD_S,
-            "dimensions": {"LoadBalancer": lb_arn_suffix},
+            "dimensions": dimensions,
         },
     }
 
@@ -116,16 +109,12 @@ def error_rate_queries(
     queries: list[Query] = []
     for i, tg in enumerate(target_groups):
         queries.append(
-            _target_group_metric(
-                f"errors{i}", "HTTPCode_Target_5XX_Count", "Sum", lb_arn_suffix, tg
-            )
+            _alb_metric(f"errors{i}", "HTTPCode_Target_5XX_Count", "Sum", lb_arn_suffix, tg)
         )
-        queries.append(
-            _target_group_metric(f"requests{i}", "RequestCount", "Sum", lb_arn_suffix, tg)
-        )
+        queries.append(_alb_metric(f"requests{i}", "RequestCount", "Sum", lb_arn_suffix, tg))
     queries += [
-        _load_balancer_metric("lberrors", "HTTPCode_ELB_5XX_Count", lb_arn_suffix),
-        _load_balancer_metric("unrouted", "HTTPCode_ELB_503_Count", lb_arn_suffix),
+        _alb_metric("lberrors", "HTTPCode_ELB_5XX_Count", "Sum", lb_arn_suffix),
+        _alb_metric("unrouted", "HTTPCode_ELB_503_Count", "Sum", lb_arn_suffix),
     ]
     errors = _sum([*(f"errors{i}" for i in range(len(target_groups))), "lberrors"])
     # A 502 or 504 had a target, so RequestCount has it already; a 503 found none.
@@ -148,7 +137,7 @@ def unhealthy_hosts_queries(
 ) -> list[Query]:
     """Metric math: unhealthy targets over all `target_groups`."""
     queries = [
-        _target_group_metric(f"unhealthy{i}", "UnHealthyHostCount", "Maximum", lb_arn_suffix, tg)
+        _alb_metric(f"unhealthy{i}", "UnHealthyHostCount", "Maximum", lb_arn_suffix, tg)
         for i, tg in enumerate(target_groups)
     ]
     queries.append(
@@ -168,7 +157,7 @@ def latency_p99_queries(
     """Metric math: the larger p99 target response time of `target_groups`, in seconds (percentiles
     cannot be added, and the slower revision is the one to know about)."""
     queries = [
-        _target_group_metric(f"p99_{i}", "TargetResponseTime", "p99", lb_arn_suffix, tg)
+        _alb_metric(f"p99_{i}", "TargetResponseTime", "p99", lb_arn_suffix, tg)
         for i, tg in enumerate(target_groups)
     ]
     filled = [f"FILL(p99_{i}, 0)" for i in range(len(target_groups))]
