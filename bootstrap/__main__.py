@@ -3,15 +3,16 @@
     config -> state bucket (self-managed backend only) -> GitHub OIDC provider and roles -> outputs
 
 The outputs are the values to store as GitHub variables (`githubVariables`). Every variable but
-AWS_REGION is named after the stack it serves (AWS_ROLE_ARN_PREVIEW_PROD, PULUMI_BACKEND_URL_PROD),
-so with one account per environment each account's bootstrap gives its own stacks' variables and
-the two sets never collide.
+AWS_REGION is named after the stack it serves (AWS_ROLE_ARN_PREVIEW_PROD, PULUMI_BACKEND_URL_PROD,
+by ci_bootstrap.stack_names' rule), so with one account per environment each account's bootstrap
+gives its own stacks' variables and the sets never collide.
 """
 
 import pulumi
 import pulumi_aws as aws
 from ci_bootstrap.config import ConfigError, from_pulumi
-from ci_bootstrap.github_roles import DEPLOY_SUBJECTS, GitHubActionsRoles, GitHubActionsRolesArgs
+from ci_bootstrap.github_roles import GitHubActionsRoles, GitHubActionsRolesArgs
+from ci_bootstrap.stack_names import names_for
 from ci_bootstrap.state_bucket import StateBucket, StateBucketArgs
 
 try:
@@ -41,8 +42,9 @@ github = GitHubActionsRoles(
     "github",
     GitHubActionsRolesArgs(
         repository=cfg.github_repository,
-        deploy_subjects={stack: DEPLOY_SUBJECTS[stack] for stack in cfg.deploy_stacks},
-        preview=cfg.preview_role,
+        deploy_subjects=cfg.deploy_subjects,
+        preview_subjects=cfg.preview_subjects,
+        shared_preview_heir=cfg.shared_preview_heir,
         create_provider=cfg.create_oidc_provider,
         deploy_managed_policies=cfg.deploy_policies,
         state_bucket_arn=state.bucket_arn if state else None,
@@ -53,14 +55,15 @@ github = GitHubActionsRoles(
 region = aws.get_region().region
 github_variables = {"AWS_REGION": region}
 for stack, arn in github.deploy_role_arns.items():
-    github_variables[f"AWS_ROLE_ARN_{stack.upper()}"] = arn
-    if github.preview_role_arn is not None:
-        github_variables[f"AWS_ROLE_ARN_PREVIEW_{stack.upper()}"] = github.preview_role_arn
+    names = names_for(stack)
+    github_variables[names.deploy_role_variable] = arn
+    if stack in github.preview_role_arns:
+        github_variables[names.preview_role_variable] = github.preview_role_arns[stack]
     if state is not None:
-        github_variables[f"PULUMI_BACKEND_URL_{stack.upper()}"] = state.backend_url
+        github_variables[names.backend_variable] = state.backend_url
 
 pulumi.export("oidcProviderArn", github.provider_arn)
-pulumi.export("previewRoleArn", github.preview_role_arn)
+pulumi.export("previewRoleArns", github.preview_role_arns)
 pulumi.export("deployRoleArns", github.deploy_role_arns)
 pulumi.export("stateBucket", state.bucket_name if state else None)
 pulumi.export("backendUrl", state.backend_url if state else None)

@@ -28,9 +28,14 @@ if str(BOOTSTRAP) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP))
 
 from ci_bootstrap.config import SETTINGS, ConfigError, load_config  # noqa: E402
-from ci_bootstrap.github_roles import APP_PROJECT, DEPLOY_SUBJECTS, ROLE_PATH  # noqa: E402
+from ci_bootstrap.github_roles import APP_PROJECT, ROLE_PATH  # noqa: E402
+from ci_bootstrap.stack_names import deploy_subject, names_for, promotion_order  # noqa: E402
+
+from tests.conftest import STACKS  # noqa: E402
+from tests.test_delivery import stacks_script  # noqa: E402
 
 PROJECT = "fargate-app-bootstrap"
+ORDER = ["dev", "prod"]  # a promotion order for the config tests
 REPO = "acme/fargate-app"
 REGION = "eu-west-1"
 OIDC_HOST = "token.actions.githubusercontent.com"
@@ -149,12 +154,20 @@ def test_an_existing_provider_is_reused_not_duplicated() -> None:
 # --- who may assume which role -------------------------------------------------------------------
 
 
-def test_pull_requests_of_this_repository_get_the_preview_role(run: ProgramRun) -> None:
-    preview = role(run, "-preview")
+def test_pull_requests_of_this_repository_preview_the_first_stack(run: ProgramRun) -> None:
+    preview = role(run, "-preview-dev")
     assert trusted_subject(preview) == f"repo:{REPO}:pull_request", preview.urn
 
 
-def test_only_the_main_branch_deploys_dev(run: ProgramRun) -> None:
+def test_a_later_stack_is_previewed_only_in_its_preview_environment(run: ProgramRun) -> None:
+    preview = role(run, "-preview-prod")
+    assert trusted_subject(preview) == f"repo:{REPO}:environment:prod-preview", (
+        f"{preview.urn}: whoever previews prod can decrypt its secrets; only a run its reviewers "
+        "let into the prod-preview environment may"
+    )
+
+
+def test_only_the_main_branch_deploys_the_first_stack(run: ProgramRun) -> None:
     dev = role(run, "-deploy-dev")
     assert trusted_subject(dev) == f"repo:{REPO}:ref:refs/heads/main", dev.urn
 
@@ -168,63 +181,87 @@ def test_only_the_prod_environment_deploys_prod(run: ProgramRun) -> None:
 
 def test_no_role_trusts_another_repository_or_a_pattern(run: ProgramRun) -> None:
     subjects = [trusted_subject(r) for r in run.of_type(ROLE)]
-    assert len(subjects) == 3 and len(set(subjects)) == 3, f"one subject per role: {subjects}"
+    assert len(subjects) == 4 and len(set(subjects)) == 4, f"one subject per role: {subjects}"
     for subject in subjects:
         assert subject.startswith(f"repo:{REPO}:") and "*" not in subject, subject
 
 
-def test_the_deploy_subjects_are_what_the_deploy_workflow_presents() -> None:
-    jobs = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())["jobs"]
-    dev, prod = jobs["deploy-dev"], jobs["deploy-prod"]
-    # A job without an environment presents its branch; main is the only branch that deploys.
-    assert DEPLOY_SUBJECTS["dev"] == "ref:refs/heads/main"
-    assert "environment" not in dev and dev["if"] == "github.ref == 'refs/heads/main'"
-    environment = prod["environment"]
-    name = environment["name"] if isinstance(environment, dict) else environment
-    assert DEPLOY_SUBJECTS["prod"] == f"environment:{name}"
+def presented_subjects() -> dict[tuple[str, str], str]:
+    """(workflow kind, stack) -> the OIDC subject the job that runs it presents, read from the
+    workflows and the stack list they get: a job that declares an environment presents
+    `environment:<name>`, a preview without one the event, a deploy without one its branch."""
+    delivery = stacks_script.delivery(ROOT)
+    workflows = {
+        "preview": yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text()),
+        "deploy": yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text()),
+    }
+    first_jobs = {"preview": "preview", "deploy": "deploy"}
+    gated_jobs = {"preview": "preview-gated", "deploy": "promote"}
+    presented = {}
+    for kind, workflow in workflows.items():
+        first = workflow["jobs"][first_jobs[kind]]
+        assert "environment" not in first
+        assert first["if"].startswith("github.ref == 'refs/heads/main'") or kind == "preview"
+        without = "pull_request" if kind == "preview" else "ref:refs/heads/main"
+        presented[(kind, delivery["first"]["stack"])] = without
+        gated = workflow["jobs"][gated_jobs[kind]]
+        field = gated["environment"].removeprefix("${{ matrix.").removesuffix(" }}")
+        for entry in delivery["gated"]["include"]:
+            presented[(kind, entry["stack"])] = f"environment:{entry[field]}"
+    return presented
+
+
+def test_every_role_trusts_exactly_what_its_workflow_job_presents(run: ProgramRun) -> None:
+    presented = presented_subjects()
+    assert {s for _, s in presented} == set(STACKS)
+    for (kind, stack), subject in presented.items():
+        r = role(run, f"-{kind}-{stack}")
+        assert trusted_subject(r) == f"repo:{REPO}:{subject}", (
+            f"{r.urn}: the {kind} job of {stack} presents {subject}; a role that trusts "
+            "anything else cannot be assumed (or is assumable by another job)"
+        )
 
 
 # configure-aws-credentials' own default for role-duration-seconds (one hour).
 ACTION_DEFAULT_DURATION_S = 3600
 # IAM's bounds for a role's MaxSessionDuration.
 IAM_MAX_SESSION_S = (3600, 12 * 3600)
-# (workflow, job) -> the role it assumes (suffix of the role's name).
+# (workflow, job) -> the kind of role it assumes.
 JOB_ROLES = {
-    ("pull-request.yml", "preview"): "-preview",
-    ("deploy.yml", "deploy-dev"): "-deploy-dev",
-    ("deploy.yml", "deploy-prod"): "-deploy-prod",
+    ("pull-request.yml", "preview"): "preview",
+    ("pull-request.yml", "preview-gated"): "preview",
+    ("deploy.yml", "deploy"): "deploy",
+    ("deploy.yml", "promote"): "deploy",
 }
 
 
 def test_credentials_outlive_every_job_that_uses_them(run: ProgramRun) -> None:
-    for (workflow, name), suffix in JOB_ROLES.items():
+    for (workflow, name), kind in JOB_ROLES.items():
         job = yaml.safe_load((ROOT / ".github/workflows" / workflow).read_text())["jobs"][name]
-        (step,) = [
-            s
-            for s in job["steps"]
-            if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
-        ]
+        (step,) = [s for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi-stack"]
         duration_s = int(step["with"].get("role-duration-seconds", ACTION_DEFAULT_DURATION_S))
         timeout_s = int(job["timeout-minutes"]) * 60
-        assumed = role(run, suffix)
-        max_session_s = assumed.inputs["maxSessionDuration"]
-        where = f"{workflow} job {name} assuming {assumed.urn}"
-        assert IAM_MAX_SESSION_S[0] <= max_session_s <= IAM_MAX_SESSION_S[1], where
-        assert timeout_s < duration_s, (
-            f"{where}: credentials for {duration_s} s expire before the job's "
-            f"{timeout_s} s timeout; a long pulumi up would fail half-way with ExpiredToken"
-        )
-        assert duration_s <= max_session_s, (
-            f"{where}: asks for {duration_s} s but the role allows {max_session_s} s; "
-            "AssumeRoleWithWebIdentity would refuse it"
-        )
+        for stack in STACKS:
+            assumed = role(run, f"-{kind}-{stack}")
+            max_session_s = assumed.inputs["maxSessionDuration"]
+            where = f"{workflow} job {name} assuming {assumed.urn}"
+            assert IAM_MAX_SESSION_S[0] <= max_session_s <= IAM_MAX_SESSION_S[1], where
+            assert timeout_s < duration_s, (
+                f"{where}: credentials for {duration_s} s expire before the job's "
+                f"{timeout_s} s timeout; a long pulumi up would fail half-way with ExpiredToken"
+            )
+            assert duration_s <= max_session_s, (
+                f"{where}: asks for {duration_s} s but the role allows {max_session_s} s; "
+                "AssumeRoleWithWebIdentity would refuse it"
+            )
 
 
 # --- what each role may do -----------------------------------------------------------------------
 
 
-def test_the_preview_role_is_read_only(run: ProgramRun) -> None:
-    preview = role(run, "-preview")
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_preview_roles_are_read_only(run: ProgramRun, stack: str) -> None:
+    preview = role(run, f"-preview-{stack}")
     managed = [a.inputs["policyArn"] for a in for_role(run, ATTACHMENT, preview)]
     assert managed == ["arn:aws:iam::aws:policy/ReadOnlyAccess"], f"{preview.urn}: {managed}"
     for s in inline_policy(run, preview)["Statement"]:
@@ -233,20 +270,40 @@ def test_the_preview_role_is_read_only(run: ProgramRun) -> None:
             assert not writes, f"{preview.urn}: the preview role may write: {writes}"
 
 
-def test_pull_request_code_cannot_read_data(run: ProgramRun) -> None:
-    preview = role(run, "-preview")
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pull_request_code_cannot_read_data(run: ProgramRun, stack: str) -> None:
+    preview = role(run, f"-preview-{stack}")
     deny = statement(inline_policy(run, preview), "NoDataReadsFromPullRequestCode")
     assert deny["Effect"] == "Deny"
     for action in ("s3:GetObject", "secretsmanager:GetSecretValue", "ssm:GetParameter"):
         assert action in actions(deny), f"{preview.urn}: pull-request code may call {action}"
-    bucket_arn = run.one(BUCKET).outputs["arn"]
-    assert deny["NotResource"] == [f"{bucket_arn}/*"], "only the state objects are exempt"
+    bucket = run.one(BUCKET).outputs["arn"]
+    exempt = deny["NotResource"]
+    assert f"{bucket}/.pulumi/meta.yaml" in exempt
+    for key in state_keys(stack):
+        assert any(fnmatch.fnmatchcase(f"{bucket}/{key}", r) for r in exempt), key
+    other = "prod" if stack == "dev" else "dev"
+    for key in state_keys(other):
+        assert not any(fnmatch.fnmatchcase(f"{bucket}/{key}", r) for r in exempt), (
+            f"{preview.urn} may read {other}'s state {key}"
+        )
 
 
-def test_the_preview_role_reads_the_state(run: ProgramRun) -> None:
-    bucket_arn = run.one(BUCKET).outputs["arn"]
-    read = statement(inline_policy(run, role(run, "-preview")), "ReadPulumiStateForPreviews")
-    assert "s3:GetObject" in actions(read) and f"{bucket_arn}/*" in read["Resource"]
+@pytest.mark.parametrize(("stack", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_each_preview_role_reads_its_own_stack_s_state_only(
+    run: ProgramRun, stack: str, other: str
+) -> None:
+    bucket = run.one(BUCKET).outputs["arn"]
+    preview = role(run, f"-preview-{stack}")
+    policy = inline_policy(run, preview)
+    for key in state_keys(stack):
+        assert allows(policy, "s3:GetObject", f"{bucket}/{key}"), f"{preview.urn}: {key}"
+    for key in state_keys(other):
+        assert not allows(policy, "s3:GetObject", f"{bucket}/{key}"), (
+            f"{preview.urn} may read {other}'s state {key}"
+        )
+    assert allows(policy, "s3:GetObject", f"{bucket}/.pulumi/meta.yaml")
+    assert allows(policy, "s3:ListBucket", bucket)
 
 
 def test_deploy_roles_manage_the_app_but_never_the_ci_roles(run: ProgramRun) -> None:
@@ -261,7 +318,7 @@ def test_deploy_roles_manage_the_app_but_never_the_ci_roles(run: ProgramRun) -> 
         passing = statement(policy, "PassTheAppsRolesToItsServicesOnly")
         services = passing["Condition"]["StringEquals"]["iam:PassedToService"]
         assert "ecs-tasks.amazonaws.com" in services, deploy.urn
-        state = statement(policy, f"ReadAndWriteThe{stack.capitalize()}StacksStateOnly")
+        state = statement(policy, f"ReadAndWriteThe{names_for(stack).sid}StacksStateOnly")
         assert "s3:PutObject" in actions(state), f"{deploy.urn} cannot write the stack's state"
 
 
@@ -350,7 +407,7 @@ def test_roles_and_policies_belong_to_the_component(run: ProgramRun) -> None:
             assert r.parent == component.urn, f"{r.urn} is not a child of {component.urn}"
     assert set(component.component_outputs) == {
         "provider_arn",
-        "preview_role_arn",
+        "preview_role_arns",
         "deploy_role_arns",
     }
 
@@ -369,7 +426,7 @@ def test_one_account_per_environment_gives_every_variable_once() -> None:
     for stack, result in accounts.items():
         assert result.error is None, result.error
         assert [trusted_subject(r) for r in result.of_type(ROLE) if "-deploy-" in r.name] == [
-            f"repo:{REPO}:{DEPLOY_SUBJECTS[stack]}"
+            f"repo:{REPO}:{deploy_subject(stack, promotion_order(ROOT))}"
         ], f"the {stack} account must hold only the {stack} deploy role"
     dev, prod = (set(accounts[s].outputs["githubVariables"]) for s in ("dev", "prod"))
     assert dev & prod == {"AWS_REGION"}, (
@@ -377,7 +434,8 @@ def test_one_account_per_environment_gives_every_variable_once() -> None:
     )
     assert dev | prod == workflow_variables(), "together they must be what the workflows read"
     prod_variables = accounts["prod"].outputs["githubVariables"]
-    assert prod_variables["AWS_ROLE_ARN_PREVIEW_PROD"] == accounts["prod"].outputs["previewRoleArn"]
+    prod_preview = accounts["prod"].outputs["previewRoleArns"]["prod"]
+    assert prod_variables["AWS_ROLE_ARN_PREVIEW_PROD"] == prod_preview
     bucket = accounts["prod"].one(BUCKET).outputs["bucket"]
     assert prod_variables["PULUMI_BACKEND_URL_PROD"] == f"s3://{bucket}?region={REGION}"
 
@@ -449,7 +507,7 @@ def test_pulumi_cloud_users_get_no_bucket_and_no_state_grants() -> None:
     assert not [r for r in result.resources if r.type.startswith("aws:s3/")]
     assert not [v for v in result.outputs["githubVariables"] if v.startswith("PULUMI_BACKEND_URL")]
     deny = statement(
-        inline_policy(result, role(result, "-preview")), "NoDataReadsFromPullRequestCode"
+        inline_policy(result, role(result, "-preview-dev")), "NoDataReadsFromPullRequestCode"
     )
     assert deny["Resource"] == "*", "without a state bucket no object read is exempt"
 
@@ -458,14 +516,14 @@ def test_pulumi_cloud_users_get_no_bucket_and_no_state_grants() -> None:
 
 
 def workflow_variables() -> set[str]:
-    """Every GitHub variable the workflows read: `vars.NAME`, and the names a matrix gives to
-    `vars[matrix.<x>_variable]`."""
+    """Every GitHub variable the workflows read: `vars.NAME`, and the names the stack list gives
+    each stack (`vars[...variable]`)."""
     used: set[str] = set()
-    for path in (ROOT / ".github/workflows").glob("*.yml"):
+    for path in (ROOT / ".github").rglob("*.yml"):
         used |= set(re.findall(r"vars\.([A-Z0-9_]+)", path.read_text()))
-        for job in yaml.safe_load(path.read_text())["jobs"].values():
-            for entry in job.get("strategy", {}).get("matrix", {}).get("include", []):
-                used |= {v for k, v in entry.items() if k.endswith("_variable")}
+    delivery = stacks_script.delivery(ROOT)
+    for entry in [delivery["first"], *delivery["gated"]["include"]]:
+        used |= {v for k, v in entry.items() if k.endswith("_variable")}
     return used
 
 
@@ -481,13 +539,13 @@ def test_outputs_are_the_github_variables_the_workflows_read(run: ProgramRun) ->
         suffix = stack.upper()
         assert variables[f"PULUMI_BACKEND_URL_{suffix}"] == f"s3://{bucket}?region={REGION}"
         assert variables[f"AWS_ROLE_ARN_{suffix}"] == role(run, f"-deploy-{stack}").outputs["arn"]
-        assert variables[f"AWS_ROLE_ARN_PREVIEW_{suffix}"] == run.outputs["previewRoleArn"]
+        assert variables[f"AWS_ROLE_ARN_PREVIEW_{suffix}"] == run.outputs["previewRoleArns"][stack]
 
 
 def test_a_preview_of_the_bootstrap_stack_works() -> None:
     result = bootstrap(preview=True)
     assert result.error is None, f"pulumi preview of the bootstrap stack would fail: {result.error}"
-    assert len(result.of_type(ROLE)) == 3
+    assert len(result.of_type(ROLE)) == 4
 
 
 def test_a_missing_repository_stops_before_creating_anything() -> None:
@@ -507,12 +565,14 @@ def test_config_errors_are_reported_together() -> None:
                 "deployStacks": '["dev", "staging"]',
                 "stateVersionRetentionDays": "0",
                 "githubRepo": "typo",
-            }
+            },
+            ORDER,
         )
     message = str(raised.value)
     for expected in (
         "githubRepository: 'not a repository' is not OWNER/NAME",
-        "allowed: dev, prod",
+        "names stacks the deploy workflow does not deploy (staging); the stacks of "
+        ".github/promotion.yml: dev, prod",
         "stateVersionRetentionDays: 0 is out of range",
         "did you mean githubRepository?",
     ):
@@ -521,7 +581,7 @@ def test_config_errors_are_reported_together() -> None:
 
 def test_an_account_must_hold_a_stack() -> None:
     with pytest.raises(ConfigError) as raised:
-        load_config({"githubRepository": REPO, "deployStacks": "[]"})
+        load_config({"githubRepository": REPO, "deployStacks": "[]"}, ORDER)
     assert "deployStacks is empty: list the stacks whose resources live in this AWS account" in str(
         raised.value
     )
@@ -535,7 +595,8 @@ def test_config_accepts_the_clis_strings() -> None:
             f"{PROJECT}:previewRole": "false",
             f"{PROJECT}:stateVersionRetentionDays": "365",
             "aws:region": REGION,
-        }
+        },
+        ORDER,
     )
     assert cfg.deploy_stacks == ("prod",) and cfg.preview_role is False
     assert cfg.state_version_retention_days == 365
@@ -554,3 +615,91 @@ def test_pulumi_yaml_declares_the_same_settings() -> None:
         assert d["type"] == setting.type, where
         assert d.get("default") == setting.default, where
         assert d["description"] == setting.description, where
+
+
+# --- any stack -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def promotion(monkeypatch: pytest.MonkeyPatch):
+    """Sets the promotion order the bootstrap reads (the repository's .github/promotion.yml)."""
+    import ci_bootstrap.config
+
+    def set_order(order: list[str]) -> None:
+        monkeypatch.setattr(ci_bootstrap.config, "promotion_order", lambda: list(order))
+
+    return set_order
+
+
+def test_any_pulumi_stack_name_gets_its_roles_statements_and_variables(promotion) -> None:
+    promotion(["dev", "eu-staging", "customer.a_1", "prod"])
+    result = bootstrap(deployStacks=["eu-staging", "customer.a_1"])
+    assert result.error is None, result.error
+    variables = result.outputs["githubVariables"]
+    for stack, suffix, sid in (
+        ("eu-staging", "EU_STAGING", "EuStaging"),
+        ("customer.a_1", "CUSTOMER_A_1", "CustomerA1"),
+    ):
+        deploy, preview = role(result, f"-deploy-{stack}"), role(result, f"-preview-{stack}")
+        assert trusted_subject(deploy) == f"repo:{REPO}:environment:{stack}", deploy.urn
+        assert trusted_subject(preview) == f"repo:{REPO}:environment:{stack}-preview"
+        assert only_statement(deploy)["Sid"] == f"Deploy{sid}FromThisRepository"
+        assert variables[f"AWS_ROLE_ARN_{suffix}"] == deploy.outputs["arn"]
+        assert variables[f"AWS_ROLE_ARN_PREVIEW_{suffix}"] == preview.outputs["arn"]
+        assert f"PULUMI_BACKEND_URL_{suffix}" in variables
+        bucket = result.one(BUCKET).outputs["arn"]
+        policy = inline_policy(result, deploy)
+        for key in state_keys(stack):
+            assert allows(policy, "s3:PutObject", f"{bucket}/{key}"), (deploy.urn, key)
+        for s in policy["Statement"]:
+            assert re.fullmatch(r"[A-Za-z0-9]+", s["Sid"]), f"IAM refuses Sid {s['Sid']!r}"
+
+
+def test_the_first_stack_of_the_promotion_order_deploys_from_main(promotion) -> None:
+    promotion(["staging", "prod"])
+    result = bootstrap(deployStacks=["staging"])
+    assert result.error is None, result.error
+    assert trusted_subject(role(result, "-deploy-staging")) == f"repo:{REPO}:ref:refs/heads/main"
+    assert trusted_subject(role(result, "-preview-staging")) == f"repo:{REPO}:pull_request"
+
+
+def test_stack_names_that_map_alike_are_refused_before_anything_is_created(promotion) -> None:
+    promotion(["dev", "eu-staging", "eu_staging"])
+    result = bootstrap(deployStacks=["eu-staging", "eu_staging"])
+    assert isinstance(result.error, pulumi.RunError), result.error
+    assert "map to the same GitHub variable suffix ('EU_STAGING')" in str(result.error)
+    assert not result.custom_resources
+
+
+def test_a_stack_the_deploy_workflow_does_not_deploy_is_refused() -> None:
+    result = bootstrap(deployStacks=["staging"])
+    assert isinstance(result.error, pulumi.RunError), result.error
+    assert "names stacks the deploy workflow does not deploy (staging)" in str(result.error)
+    assert not result.custom_resources
+
+
+def test_the_shared_preview_role_of_older_bootstraps_is_kept_not_deleted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Older bootstraps made one preview role, `github-preview`, for every stack. The first
+    stack's preview role takes it over by alias (same role, same ARN, same attachment), so that
+    re-running the bootstrap deletes no role and never detaches ReadOnlyAccess from a role that
+    still uses it."""
+    import tools.mocks
+
+    aliases: dict[str, list[str]] = {}
+    register = tools.mocks.RecordingMonitor.RegisterResource
+
+    def recording(self, request):  # the shared mocks do not keep aliases; this test needs them
+        aliases[request.name] = [a.spec.name for a in request.aliases if a.spec.name]
+        return register(self, request)
+
+    monkeypatch.setattr(tools.mocks.RecordingMonitor, "RegisterResource", recording)
+    result = bootstrap(deployStacks=["prod", "dev"])
+    assert result.error is None, result.error
+    assert aliases["github-preview-dev"] == ["github-preview"], "dev is first in promotion order"
+    assert aliases["github-preview-dev-readonlyaccess"] == ["github-preview-readonlyaccess"]
+    assert aliases["github-preview-dev-state-no-data"] == ["github-preview-state-no-data"]
+    assert aliases["github-preview-prod"] == []
+    component = result.one("fargate-app:bootstrap:GitHubActionsRoles")
+    assert role(result, "-preview-dev").parent == component.urn, "same parent as the old role"

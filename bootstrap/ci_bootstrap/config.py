@@ -1,9 +1,9 @@
 """The bootstrap stack's config contract: each setting, its type, default and limits.
 
 `load_config()` is pure: it takes the raw key/value pairs (strings and JSON as the Pulumi CLI hands
-them over, or native values from tests) and returns a frozen `BootstrapConfig`, or raises
-`ConfigError` naming every bad setting, the value given and what is allowed. Pulumi.yaml's
-`config:` block mirrors `SETTINGS`.
+them over, or native values from tests) and the repository's promotion order, and returns a frozen
+`BootstrapConfig`, or raises `ConfigError` naming every bad setting, the value given and what is
+allowed. Pulumi.yaml's `config:` block mirrors `SETTINGS`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ci_bootstrap.github_roles import DEPLOY_SUBJECTS
+from ci_bootstrap.stack_names import (
+    PROMOTION_FILE,
+    StackNameError,
+    deploy_subject,
+    naming_problems,
+    preview_subject,
+    promotion_order,
+)
 
 PROJECT = "fargate-app-bootstrap"
 
@@ -47,8 +54,9 @@ SETTINGS: tuple[Setting, ...] = (
         "deployStacks",
         "array",
         ["dev", "prod"],
-        "The stacks this account holds, each given a deploy role (dev: main only; prod: prod"
-        " environment only); one account per environment: [dev] in one, [prod] in the other.",
+        "The stacks this account holds, each given a deploy and a preview role (the first stack of"
+        " .github/promotion.yml: main and pull requests; any other: its GitHub environments); one"
+        " account per environment: [dev] in one, [prod] in the other.",
     ),
     Setting(
         "previewRole",
@@ -95,9 +103,12 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class BootstrapConfig:
-    """The validated settings; see SETTINGS (and Pulumi.yaml) for what each one means."""
+    """The validated settings; see SETTINGS (and Pulumi.yaml) for what each one means.
+    `promotion_order` is the repository's (.github/promotion.yml): it decides which subject each
+    stack's roles trust (`deploy_subjects`, `preview_subjects`)."""
 
     github_repository: str
+    promotion_order: tuple[str, ...]
     deploy_stacks: tuple[str, ...] = ("dev", "prod")
     preview_role: bool = True
     create_oidc_provider: bool = True
@@ -105,6 +116,26 @@ class BootstrapConfig:
     state_bucket: bool = True
     state_bucket_name: str = ""
     state_version_retention_days: int = 90
+
+    @property
+    def deploy_subjects(self) -> dict[str, str]:
+        order = list(self.promotion_order)
+        return {s: deploy_subject(s, order) for s in self.deploy_stacks}
+
+    @property
+    def preview_subjects(self) -> dict[str, str]:
+        if not self.preview_role:
+            return {}
+        order = list(self.promotion_order)
+        return {s: preview_subject(s, order) for s in self.deploy_stacks}
+
+    @property
+    def shared_preview_heir(self) -> str | None:
+        """The stack whose preview role keeps the one preview role older bootstraps made: the
+        first of this account's stacks in promotion order."""
+        if not self.preview_role:
+            return None
+        return min(self.deploy_stacks, key=self.promotion_order.index)
 
 
 def _default(setting: Setting) -> Any:
@@ -143,9 +174,11 @@ def _parse(setting: Setting, value: Any) -> Any:
     raise AssertionError(setting.type)
 
 
-def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConfig:
+def load_config(
+    raw: Mapping[str, Any], order: list[str], project: str = PROJECT
+) -> BootstrapConfig:
     """Validate raw config (keys bare or `project:key`) into a BootstrapConfig, or raise ConfigError
-    listing every problem."""
+    listing every problem. `order` is the promotion order (stack_names.promotion_order)."""
     values = {k.removeprefix(f"{project}:"): v for k, v in raw.items()}
     problems: list[str] = []
     known = [s.key for s in SETTINGS]
@@ -177,12 +210,14 @@ def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConf
         problem("githubRepository", "is not OWNER/NAME, e.g. acme/fargate-app")
 
     stacks = got["deployStacks"]
-    unknown = [s for s in stacks if s not in DEPLOY_SUBJECTS]
+    for naming in naming_problems(list(stacks)):
+        problem("deployStacks", naming)
+    unknown = [s for s in stacks if s not in order]
     if unknown:
         problem(
             "deployStacks",
             f"names stacks the deploy workflow does not deploy ({', '.join(unknown)}); "
-            f"allowed: {', '.join(DEPLOY_SUBJECTS)}",
+            f"the stacks of {PROMOTION_FILE}: {', '.join(order)}",
         )
     if len(set(stacks)) != len(stacks):
         problem("deployStacks", "names a stack twice")
@@ -219,6 +254,7 @@ def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConf
         )
     return BootstrapConfig(
         github_repository=repository,
+        promotion_order=tuple(order),
         deploy_stacks=stacks,
         preview_role=got["previewRole"],
         create_oidc_provider=got["createOidcProvider"],
@@ -234,4 +270,11 @@ def from_pulumi() -> BootstrapConfig:
     import pulumi
     from pulumi.runtime.config import CONFIG
 
-    return load_config(dict(CONFIG.get()), project=pulumi.get_project())
+    try:
+        order = promotion_order()
+    except StackNameError as err:
+        raise ConfigError(
+            f"The {pulumi.get_project()} stack needs the repository's promotion order (run it "
+            f"from a checkout of the repository): {err}"
+        ) from None
+    return load_config(dict(CONFIG.get()), order, project=pulumi.get_project())

@@ -3,11 +3,18 @@
 No AWS key is stored anywhere: a workflow job asks GitHub for a short-lived OIDC token and trades it
 for a role's credentials. Each role's trust policy names the one token subject it accepts:
 
-- the preview role: `repo:OWNER/NAME:pull_request`, any pull request opened from a branch of the
-  repository (a fork's run gets no token); read-only, and denied the APIs that return data;
-- the dev deploy role: `repo:OWNER/NAME:ref:refs/heads/main`, a job on main with no environment;
-- the prod deploy role: `repo:OWNER/NAME:environment:prod`, a job in the `prod` GitHub environment,
-  which is where the required reviewers (and the main-only branch rule) are enforced.
+- each stack's preview role: for the first stack of the promotion order
+  `repo:OWNER/NAME:pull_request`, any pull request opened from a branch of the repository (a fork's
+  run gets no token); for every later stack `repo:OWNER/NAME:environment:<stack>-preview`, a
+  pull-request job that a reviewer let into that environment. Read-only, denied the APIs that
+  return data, and reading only its own stack's state;
+- each stack's deploy role: for the first stack `repo:OWNER/NAME:ref:refs/heads/main`, a job on
+  main with no environment; for every later stack `repo:OWNER/NAME:environment:<stack>`, a job in
+  the GitHub environment of its name, which is where the required reviewers (and the main-only
+  branch rule) are enforced.
+
+Which stack is first is .github/promotion.yml's to say, and every name a stack gets here is
+ci_bootstrap.stack_names' (one rule, one place).
 
 Sources: https://docs.github.com/en/actions/reference/security/oidc (subjects) and
 https://docs.github.com/en/actions/how-tos/secure-your-work/security-harden-deployments/oidc-in-aws.
@@ -24,16 +31,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from ci_bootstrap.stack_names import names_for
+
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 # The audience aws-actions/configure-aws-credentials requests for its token.
 STS_AUDIENCE = "sts.amazonaws.com"
-# Stack -> the subject (after `repo:OWNER/NAME:`) its deploy role trusts; mirrors deploy.yml.
-DEPLOY_SUBJECTS: dict[str, str] = {
-    "dev": "ref:refs/heads/main",
-    "prod": "environment:prod",
-}
-PREVIEW_SUBJECT = "pull_request"
 # Every CI role lives under this path, so one Deny keeps the deploy roles off all of them.
 ROLE_PATH = "/github-actions/"
 # Longest session a role hands out (IAM allows 1 to 12 hours). Each workflow job asks for exactly
@@ -150,8 +153,11 @@ def trust_policy(provider_arn: str, repository: str, suffix: str, sid: str) -> d
     }
 
 
-def preview_policy(state_bucket_arn: str | None, denied_actions: tuple[str, ...]) -> dict[str, Any]:
-    """What the preview role gets on top of ReadOnlyAccess: reading state, and no data reads."""
+def preview_policy(
+    state_bucket_arn: str | None, project: str, stack: str, denied_actions: tuple[str, ...]
+) -> dict[str, Any]:
+    """What a stack's preview role gets on top of ReadOnlyAccess: reading that stack's state, and
+    no data reads (another stack's state included)."""
     statements: list[dict[str, Any]] = []
     deny: dict[str, Any] = {
         "Sid": "NoDataReadsFromPullRequestCode",
@@ -160,16 +166,24 @@ def preview_policy(state_bucket_arn: str | None, denied_actions: tuple[str, ...]
         "Resource": "*",
     }
     if state_bucket_arn:
-        statements.append(
+        own = [f"{state_bucket_arn}/{PULUMI_STATE_META_KEY}"]
+        own += stack_state_objects(state_bucket_arn, project, stack)
+        statements += [
             {
-                "Sid": "ReadPulumiStateForPreviews",
+                "Sid": "ListPulumiState",
                 "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"],
-                "Resource": [state_bucket_arn, f"{state_bucket_arn}/*"],
-            }
-        )
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": state_bucket_arn,
+            },
+            {
+                "Sid": f"ReadThe{names_for(stack).sid}StacksStateOnly",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": own,
+            },
+        ]
         del deny["Resource"]
-        deny["NotResource"] = [f"{state_bucket_arn}/*"]
+        deny["NotResource"] = own
     statements.append(deny)
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -236,7 +250,7 @@ def deploy_policy(
             {
                 # This stack's checkpoint, backups, history, journal and locks only: a deploy of
                 # dev can neither read prod's state (and its secrets) nor overwrite it.
-                "Sid": f"ReadAndWriteThe{stack.capitalize()}StacksStateOnly",
+                "Sid": f"ReadAndWriteThe{names_for(stack).sid}StacksStateOnly",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 "Resource": stack_state_objects(state_bucket_arn, project, stack),
@@ -249,31 +263,36 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GitHubActionsRolesArgs:
     """Settings of the OIDC provider and the roles.
 
     repository: OWNER/NAME exactly as GitHub spells it; IAM compares the subject case-sensitively.
-    deploy_subjects: stack -> trusted subject suffix. Default DEPLOY_SUBJECTS (dev: main branch,
-        prod: prod environment), which is what deploy.yml's jobs present.
-    preview: create the pull-request preview role. Default true: reviewers see the diff.
+    deploy_subjects: stack -> the subject suffix its deploy role trusts (stack_names.deploy_subject:
+        what deploy.yml's job for that stack presents). Required: the stacks this account holds.
+    preview_subjects: stack -> the subject suffix its preview role trusts
+        (stack_names.preview_subject). Default none: no preview roles.
+    shared_preview_heir: the stack whose preview role takes over the one preview role older
+        bootstraps made for every stack (`<name>-preview`), by alias: it keeps that role, its ARN
+        and its policies instead of deleting them. Default None: no such role to keep.
     create_provider: create GitHub's OIDC provider. Default true; an account holds one provider
         per URL, so a second bootstrap in the same account (another repository) sets false and
         reuses it by its well-known ARN.
     deploy_managed_policies: AWS managed policy names for the deploy roles. Default PowerUserAccess:
         everything but IAM, whose part the app needs is granted separately (APP_IAM_ACTIONS).
-    preview_denied_actions: data-reading actions the preview role is denied. Default
+    preview_denied_actions: data-reading actions the preview roles are denied. Default
         PREVIEW_DENIED_DATA_READS.
-    state_bucket_arn: the Pulumi state bucket, read by previews and written by deploys, each
-        deploy role only its own stack's objects. Default none (Pulumi Cloud).
+    state_bucket_arn: the Pulumi state bucket, read by previews and written by deploys, each role
+        only its own stack's objects. Default none (Pulumi Cloud).
     app_project: the Pulumi project whose stacks are deployed, which names their state objects.
         Default APP_PROJECT, the app's Pulumi.yaml name.
     tags: tags for every resource. Default none.
     """
 
     repository: str
-    deploy_subjects: Mapping[str, str] = field(default_factory=lambda: dict(DEPLOY_SUBJECTS))
-    preview: bool = True
+    deploy_subjects: Mapping[str, str]
+    preview_subjects: Mapping[str, str] = field(default_factory=dict)
+    shared_preview_heir: str | None = None
     create_provider: bool = True
     deploy_managed_policies: tuple[str, ...] = ("PowerUserAccess",)
     preview_denied_actions: tuple[str, ...] = PREVIEW_DENIED_DATA_READS
@@ -283,11 +302,11 @@ class GitHubActionsRolesArgs:
 
 
 class GitHubActionsRoles(pulumi.ComponentResource):
-    """GitHub's OIDC provider, the read-only preview role and one deploy role per stack.
+    """GitHub's OIDC provider and, per stack, a deploy role and a read-only preview role.
 
     Outputs:
         provider_arn: the OIDC provider's ARN (created or existing).
-        preview_role_arn: the preview role's ARN, or None when `preview` is false.
+        preview_role_arns: stack -> its preview role's ARN (none when there are no previews).
         deploy_role_arns: stack -> its deploy role's ARN.
     """
 
@@ -295,6 +314,15 @@ class GitHubActionsRoles(pulumi.ComponentResource):
         self, name: str, args: GitHubActionsRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:bootstrap:GitHubActionsRoles", name, None, opts)
+        unknown = sorted(set(args.preview_subjects) - set(args.deploy_subjects))
+        if unknown or (
+            args.shared_preview_heir is not None
+            and args.shared_preview_heir not in args.preview_subjects
+        ):
+            raise ValueError(
+                f"preview roles for stacks without a deploy role ({unknown}) or an heir of the "
+                f"shared preview role ({args.shared_preview_heir!r}) that gets no preview role"
+            )
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
@@ -318,7 +346,12 @@ class GitHubActionsRoles(pulumi.ComponentResource):
             )
 
         def role(
-            logical: str, suffix: str, sid: str, description: str, max_session_s: int
+            logical: str,
+            suffix: str,
+            sid: str,
+            description: str,
+            max_session_s: int,
+            aliases: list[pulumi.Alias],
         ) -> aws.iam.Role:
             return aws.iam.Role(
                 logical,
@@ -329,36 +362,57 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                 ),
                 max_session_duration=max_session_s,
                 tags=tags,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, aliases=aliases),
             )
 
-        self.preview_role_arn: pulumi.Output[str] | None = None
-        if args.preview:
-            preview = role(
-                f"{name}-preview",
-                PREVIEW_SUBJECT,
-                "PullRequestsFromThisRepository",
-                f"pulumi preview for pull requests of {args.repository}: read-only",
-                PREVIEW_MAX_SESSION_S,
+        def kept(old_name: str | None) -> list[pulumi.Alias]:
+            """The old shared preview role's child `old_name`, taken over in place."""
+            return [pulumi.Alias(name=old_name)] if old_name else []
+
+        def preview_policy_json(stack: str) -> pulumi.Output[str]:
+            # A function, not a lambda in the loop: apply runs later, after `stack` has moved on.
+            return state_bucket.apply(
+                lambda arn: json.dumps(
+                    preview_policy(arn, args.app_project, stack, args.preview_denied_actions)
+                )
             )
+
+        self.preview_role_arns: dict[str, pulumi.Output[str]] = {}
+        for stack, suffix in args.preview_subjects.items():
+            names = names_for(stack)
+            heir = stack == args.shared_preview_heir
+            logical = f"{name}-preview-{names.role_key}"
+            preview = role(
+                logical,
+                suffix,
+                f"Preview{names.sid}FromThisRepository",
+                f"pulumi preview of the {stack} stack for pull requests of {args.repository} "
+                f"({suffix}): read-only",
+                PREVIEW_MAX_SESSION_S,
+                kept(f"{name}-preview" if heir else None),
+            )
+            managed = _slug(PREVIEW_MANAGED_POLICY)
             aws.iam.RolePolicyAttachment(
-                f"{name}-preview-{_slug(PREVIEW_MANAGED_POLICY)}",
+                f"{logical}-{managed}",
                 role=preview.name,
                 policy_arn=f"arn:{partition}:iam::aws:policy/{PREVIEW_MANAGED_POLICY}",
-                opts=child,
+                # Kept, not replaced: deleting the old attachment would detach the same policy
+                # from the same role after the new one attached it.
+                opts=pulumi.ResourceOptions(
+                    parent=self, aliases=kept(f"{name}-preview-{managed}" if heir else None)
+                ),
             )
             aws.iam.RolePolicy(
-                f"{name}-preview-state-no-data",
+                f"{logical}-state-no-data",
                 role=preview.name,
-                policy=state_bucket.apply(
-                    lambda arn: json.dumps(preview_policy(arn, args.preview_denied_actions))
+                policy=preview_policy_json(stack),
+                opts=pulumi.ResourceOptions(
+                    parent=self, aliases=kept(f"{name}-preview-state-no-data" if heir else None)
                 ),
-                opts=child,
             )
-            self.preview_role_arn = preview.arn
+            self.preview_role_arns[stack] = preview.arn
 
         def deploy_policy_json(stack: str) -> pulumi.Output[str]:
-            # A function, not a lambda in the loop: apply runs later, after `stack` has moved on.
             return state_bucket.apply(
                 lambda arn: json.dumps(
                     deploy_policy(account_id, partition, arn, args.app_project, stack)
@@ -367,22 +421,25 @@ class GitHubActionsRoles(pulumi.ComponentResource):
 
         self.deploy_role_arns: dict[str, pulumi.Output[str]] = {}
         for stack, suffix in args.deploy_subjects.items():
+            names = names_for(stack)
+            logical = f"{name}-deploy-{names.role_key}"
             deploy = role(
-                f"{name}-deploy-{stack}",
+                logical,
                 suffix,
-                f"Deploy{stack.capitalize()}FromThisRepository",
+                f"Deploy{names.sid}FromThisRepository",
                 f"pulumi up of the {stack} stack by {args.repository} ({suffix})",
                 DEPLOY_MAX_SESSION_S,
+                [],
             )
             for policy in args.deploy_managed_policies:
                 aws.iam.RolePolicyAttachment(
-                    f"{name}-deploy-{stack}-{_slug(policy)}",
+                    f"{logical}-{_slug(policy)}",
                     role=deploy.name,
                     policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
                     opts=child,
                 )
             aws.iam.RolePolicy(
-                f"{name}-deploy-{stack}-app-iam-state",
+                f"{logical}-app-iam-state",
                 role=deploy.name,
                 policy=deploy_policy_json(stack),
                 opts=child,
@@ -393,7 +450,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "provider_arn": self.provider_arn,
-                "preview_role_arn": self.preview_role_arn,
+                "preview_role_arns": self.preview_role_arns,
                 "deploy_role_arns": self.deploy_role_arns,
             }
         )
