@@ -8,7 +8,6 @@ never public. Also: the outputs are exactly the GitHub variables the workflows r
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import sys
@@ -27,11 +26,13 @@ BOOTSTRAP = ROOT / "bootstrap"
 if str(BOOTSTRAP) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP))
 
+from ci_bootstrap.boundary import boundary_arn  # noqa: E402
 from ci_bootstrap.config import SETTINGS, ConfigError, load_config  # noqa: E402
 from ci_bootstrap.github_roles import APP_PROJECT, ROLE_PATH  # noqa: E402
-from ci_bootstrap.stack_names import deploy_subject, names_for, promotion_order  # noqa: E402
+from ci_bootstrap.stack_names import deploy_subject, promotion_order  # noqa: E402
 
 from tests.conftest import STACKS  # noqa: E402
+from tests.iam_eval import DENY, Request, allowed, decide  # noqa: E402
 from tests.test_delivery import stacks_script  # noqa: E402
 
 PROJECT = "fargate-app-bootstrap"
@@ -44,10 +45,21 @@ ROLE = "aws:iam/role:Role"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 INLINE = "aws:iam/rolePolicy:RolePolicy"
 BUCKET = "aws:s3/bucket:Bucket"
+MANAGED = "aws:iam/policy:Policy"
+
+
+# Who administers the stacks' secrets keys.
+KEY_ADMIN = f"arn:aws:iam::{ACCOUNT_ID}:role/Admin"
 
 
 def bootstrap(preview: bool = False, **config: Any) -> ProgramRun:
-    full = {"githubRepository": REPO, "aws:region": REGION, **config}
+    full = {
+        "githubRepository": REPO,
+        "aws:region": REGION,
+        "deployStacks": ["dev", "prod"],
+        "secretsKeyAdministrators": [KEY_ADMIN],
+        **config,
+    }
     run = run_program(
         BOOTSTRAP / "__main__.py", project=PROJECT, stack="ci", config=full, preview=preview
     )
@@ -259,15 +271,52 @@ def test_credentials_outlive_every_job_that_uses_them(run: ProgramRun) -> None:
 # --- what each role may do -----------------------------------------------------------------------
 
 
+def attached(run: ProgramRun, r: RegisteredResource) -> list[RegisteredResource]:
+    return for_role(run, ATTACHMENT, r)
+
+
+def identity_policies(run: ProgramRun, r: RegisteredResource) -> list[dict[str, Any]]:
+    """The role's inline policy and the customer managed policies the bootstrap attached (an AWS
+    managed policy's document is not known offline: ReadOnlyAccess is stood in for below)."""
+    documents = [json.loads(p.inputs["policy"]) for p in for_role(run, INLINE, r)]
+    by_arn = {p.outputs["arn"]: p for p in run.of_type(MANAGED)}
+    for a in attached(run, r):
+        if a.inputs["policyArn"] in by_arn:
+            documents.append(json.loads(by_arn[a.inputs["policyArn"]].inputs["policy"]))
+    return documents
+
+
+# ReadOnlyAccess, for these tests: it allows every read, data reads included.
+READ_ONLY_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["*:Get*", "*:List*", "*:Describe*"], "Resource": "*"}
+    ],
+}
+
+
+def bucket_policy_of(run: ProgramRun) -> dict[str, Any]:
+    return json.loads(bucket_setting(run, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+
+
+def may(run: ProgramRun, r: RegisteredResource, action: str, resource: str, **context: Any) -> bool:
+    """Whether role `r` may call `action` on `resource`, by everything that applies: its own
+    policies (ReadOnlyAccess for a preview role) and the state bucket's policy."""
+    identity = identity_policies(run, r)
+    if any(a.inputs["policyArn"].endswith("/ReadOnlyAccess") for a in attached(run, r)):
+        identity.append(READ_ONLY_ACCESS)
+    buckets = [bucket_policy_of(run)] if run.of_type(BUCKET) else []
+    request = Request(action, resource, principal=r.outputs["arn"], context=context)
+    return allowed(request, identity, resource_policies=buckets)
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_preview_roles_are_read_only(run: ProgramRun, stack: str) -> None:
     preview = role(run, f"-preview-{stack}")
-    managed = [a.inputs["policyArn"] for a in for_role(run, ATTACHMENT, preview)]
+    managed = [a.inputs["policyArn"] for a in attached(run, preview)]
     assert managed == ["arn:aws:iam::aws:policy/ReadOnlyAccess"], f"{preview.urn}: {managed}"
     for s in inline_policy(run, preview)["Statement"]:
-        if s["Effect"] == "Allow":
-            writes = [a for a in actions(s) if not re.match(r"^[a-z0-9]+:(Get|List|Describe)", a)]
-            assert not writes, f"{preview.urn}: the preview role may write: {writes}"
+        assert s["Effect"] == "Deny", f"{preview.urn}: its inline policy only takes away: {s}"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -277,16 +326,12 @@ def test_pull_request_code_cannot_read_data(run: ProgramRun, stack: str) -> None
     assert deny["Effect"] == "Deny"
     for action in ("s3:GetObject", "secretsmanager:GetSecretValue", "ssm:GetParameter"):
         assert action in actions(deny), f"{preview.urn}: pull-request code may call {action}"
-    bucket = run.one(BUCKET).outputs["arn"]
-    exempt = deny["NotResource"]
-    assert f"{bucket}/.pulumi/meta.yaml" in exempt
-    for key in state_keys(stack):
-        assert any(fnmatch.fnmatchcase(f"{bucket}/{key}", r) for r in exempt), key
-    other = "prod" if stack == "dev" else "dev"
-    for key in state_keys(other):
-        assert not any(fnmatch.fnmatchcase(f"{bucket}/{key}", r) for r in exempt), (
-            f"{preview.urn} may read {other}'s state {key}"
-        )
+    for action, resource in (
+        ("s3:GetObject", "arn:aws:s3:::customer-data/export.csv"),
+        ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:1:secret:db-AbCdEf"),
+        ("logs:GetLogEvents", f"arn:aws:logs:{REGION}:1:log-group:/ecs/fargate-app/{stack}/app"),
+    ):
+        assert not may(run, preview, action, resource), f"{preview.urn} may {action} {resource}"
 
 
 @pytest.mark.parametrize(("stack", "other"), [("dev", "prod"), ("prod", "dev")])
@@ -295,31 +340,35 @@ def test_each_preview_role_reads_its_own_stack_s_state_only(
 ) -> None:
     bucket = run.one(BUCKET).outputs["arn"]
     preview = role(run, f"-preview-{stack}")
-    policy = inline_policy(run, preview)
-    for key in state_keys(stack):
-        assert allows(policy, "s3:GetObject", f"{bucket}/{key}"), f"{preview.urn}: {key}"
+    for key in [*state_keys(stack), ".pulumi/meta.yaml"]:
+        assert may(run, preview, "s3:GetObject", f"{bucket}/{key}"), f"{preview.urn}: {key}"
     for key in state_keys(other):
-        assert not allows(policy, "s3:GetObject", f"{bucket}/{key}"), (
+        assert not may(run, preview, "s3:GetObject", f"{bucket}/{key}"), (
             f"{preview.urn} may read {other}'s state {key}"
         )
-    assert allows(policy, "s3:GetObject", f"{bucket}/.pulumi/meta.yaml")
-    assert allows(policy, "s3:ListBucket", bucket)
+    for key in state_keys(stack):
+        assert not may(run, preview, "s3:PutObject", f"{bucket}/{key}"), preview.urn
+    assert may(run, preview, "s3:ListBucket", bucket)
 
 
 def test_deploy_roles_manage_the_app_but_never_the_ci_roles(run: ProgramRun) -> None:
     for stack in ("dev", "prod"):
         deploy = role(run, f"-deploy-{stack}")
-        managed = [a.inputs["policyArn"] for a in for_role(run, ATTACHMENT, deploy)]
-        assert managed == ["arn:aws:iam::aws:policy/PowerUserAccess"], f"{deploy.urn}: {managed}"
+        managed = [a.inputs["policyArn"] for a in attached(run, deploy)]
+        assert not [m for m in managed if ":aws:policy/" in m], (
+            f"{deploy.urn}: no AWS managed policy by default (PowerUserAccess is gone): {managed}"
+        )
         policy = inline_policy(run, deploy)
         deny = statement(policy, "NeverChangeTheCiRoles")
         assert deny["Effect"] == "Deny" and actions(deny) == ["iam:*"], deploy.urn
         assert deny["Resource"] == f"arn:aws:iam::{ACCOUNT_ID}:role{ROLE_PATH}*", deploy.urn
-        passing = statement(policy, "PassTheAppsRolesToItsServicesOnly")
+        for other in run.of_type(ROLE):
+            assert not may(run, deploy, "iam:UpdateAssumeRolePolicy", other.outputs["arn"]), (
+                f"{deploy.urn} may change the trust of {other.urn}"
+            )
+        passing = statement(policy, "PassTheStacksRolesToTheirServicesOnly")
         services = passing["Condition"]["StringEquals"]["iam:PassedToService"]
         assert "ecs-tasks.amazonaws.com" in services, deploy.urn
-        state = statement(policy, f"ReadAndWriteThe{names_for(stack).sid}StacksStateOnly")
-        assert "s3:PutObject" in actions(state), f"{deploy.urn} cannot write the stack's state"
 
 
 # Objects of one stack in Pulumi's self-managed backend, as the Pulumi CLI names them (project
@@ -339,30 +388,13 @@ def state_keys(stack: str, project: str = "fargate-app") -> list[str]:
     ]
 
 
-def allows(policy: dict[str, Any], action: str, resource: str) -> bool:
-    """Whether the policy's statements allow `action` on `resource` (IAM's `*` and `?` wildcards;
-    no statement here has conditions on S3)."""
-    allowed = False
-    for s in policy["Statement"]:
-        resources = s.get("Resource", [])
-        resources = [resources] if isinstance(resources, str) else resources
-        if not any(fnmatch.fnmatchcase(action, a) for a in actions(s)):
-            continue
-        if any(fnmatch.fnmatchcase(resource, r) for r in resources):
-            if s["Effect"] == "Deny":
-                return False
-            allowed = True
-    return allowed
-
-
 def test_each_deploy_role_reads_and_writes_only_its_own_stacks_state(run: ProgramRun) -> None:
     bucket = run.one(BUCKET).outputs["arn"]
     for stack, other in (("dev", "prod"), ("prod", "dev")):
         deploy = role(run, f"-deploy-{stack}")
-        policy = inline_policy(run, deploy)
         for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
             for key in state_keys(stack):
-                assert allows(policy, action, f"{bucket}/{key}"), (
+                assert may(run, deploy, action, f"{bucket}/{key}"), (
                     f"{deploy.urn}: pulumi up of {stack} needs {action} on {key}"
                 )
             for key in [
@@ -371,16 +403,59 @@ def test_each_deploy_role_reads_and_writes_only_its_own_stacks_state(run: Progra
                 f".pulumi/stacks/fargate-app/{stack}2.json",
                 "notes.txt",
             ]:
-                assert not allows(policy, action, f"{bucket}/{key}"), (
+                assert not may(run, deploy, action, f"{bucket}/{key}"), (
                     f"{deploy.urn}: the {stack} deploy role may {action} {key}"
                 )
-        assert allows(policy, "s3:GetObject", f"{bucket}/.pulumi/meta.yaml"), (
+        for action in ("s3:DeleteObjectVersion", "s3:GetObjectVersion", "s3:PutObjectAcl"):
+            key = state_keys(other)[0]
+            assert not may(run, deploy, action, f"{bucket}/{key}"), (deploy.urn, action)
+        assert may(run, deploy, "s3:GetObject", f"{bucket}/.pulumi/meta.yaml"), (
             f"{deploy.urn}: every Pulumi CLI reads .pulumi/meta.yaml at login"
         )
-        assert not allows(policy, "s3:PutObject", f"{bucket}/.pulumi/meta.yaml"), deploy.urn
-        assert allows(policy, "s3:ListBucket", bucket), (
+        assert not may(run, deploy, "s3:PutObject", f"{bucket}/.pulumi/meta.yaml"), deploy.urn
+        assert may(run, deploy, "s3:ListBucket", bucket), (
             f"{deploy.urn}: Pulumi lists the bucket to find a checkpoint and its locks"
         )
+
+
+def test_an_explicit_deny_keeps_every_ci_role_off_other_stacks_state(run: ProgramRun) -> None:
+    """Whatever else a role is given (a managed policy added to deployPolicies, ReadOnlyAccess),
+    the bucket's own policy denies it every object but its stack's and the layout file."""
+    bucket = run.one(BUCKET).outputs["arn"]
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    for r in run.of_type(ROLE):
+        stack = "dev" if r.name.endswith("-dev") else "prod"
+        other = "prod" if stack == "dev" else "dev"
+        request = Request(
+            "s3:GetObject", f"{bucket}/{state_keys(other)[0]}", principal=r.outputs["arn"]
+        )
+        assert decide(request, [everything], resource_policies=[bucket_policy_of(run)]) == DENY, (
+            f"{r.urn} could read {other}'s state if it were given s3:*"
+        )
+
+
+def test_no_ci_role_may_change_the_state_bucket_itself(run: ProgramRun) -> None:
+    bucket = run.one(BUCKET).outputs["arn"]
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    for r in run.of_type(ROLE):
+        for action in (
+            "s3:PutBucketPolicy",
+            "s3:DeleteBucketPolicy",
+            "s3:PutBucketVersioning",
+            "s3:PutLifecycleConfiguration",
+            "s3:DeleteBucket",
+            "s3:PutEncryptionConfiguration",
+        ):
+            request = Request(action, bucket, principal=r.outputs["arn"])
+            assert (
+                decide(request, [everything], resource_policies=[bucket_policy_of(run)]) == DENY
+            ), f"{r.urn} may {action} on the state bucket"
 
 
 def test_the_state_keys_are_named_after_the_apps_project() -> None:
@@ -395,15 +470,23 @@ def test_every_ci_role_lives_under_the_path_the_deploy_roles_may_not_touch(run: 
         assert r.inputs["path"] == ROLE_PATH, f"{r.urn} is outside {ROLE_PATH}"
 
 
+def test_the_roles_are_protected_so_no_rerun_deletes_one(run: ProgramRun) -> None:
+    for r in run.of_type(ROLE):
+        assert r.protect, f"{r.urn}: a bootstrap re-run without its stack would delete it"
+
+
 def test_roles_and_policies_belong_to_the_component(run: ProgramRun) -> None:
     component = run.one("fargate-app:bootstrap:GitHubActionsRoles")
     for type_token in (
         ROLE,
         ATTACHMENT,
         INLINE,
+        MANAGED,
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
     ):
         for r in run.of_type(type_token):
+            if r.name.endswith("-boundary"):
+                continue
             assert r.parent == component.urn, f"{r.urn} is not a child of {component.urn}"
     assert set(component.component_outputs) == {
         "provider_arn",
@@ -581,7 +664,14 @@ def test_config_errors_are_reported_together() -> None:
 
 def test_an_account_must_hold_a_stack() -> None:
     with pytest.raises(ConfigError) as raised:
-        load_config({"githubRepository": REPO, "deployStacks": "[]"}, ORDER)
+        load_config(
+            {
+                "githubRepository": REPO,
+                "deployStacks": "[]",
+                "secretsKeyAdministrators": [KEY_ADMIN],
+            },
+            ORDER,
+        )
     assert "deployStacks is empty: list the stacks whose resources live in this AWS account" in str(
         raised.value
     )
@@ -594,12 +684,34 @@ def test_config_accepts_the_clis_strings() -> None:
             f"{PROJECT}:deployStacks": '["prod"]',
             f"{PROJECT}:previewRole": "false",
             f"{PROJECT}:stateVersionRetentionDays": "365",
+            f"{PROJECT}:secretsKeyAdministrators": json.dumps([KEY_ADMIN]),
             "aws:region": REGION,
         },
         ORDER,
     )
     assert cfg.deploy_stacks == ("prod",) and cfg.preview_role is False
     assert cfg.state_version_retention_days == 365
+    assert cfg.secrets_key_administrators == (KEY_ADMIN,)
+
+
+def test_deploy_stacks_has_no_default_and_the_message_keeps_old_bootstraps_whole() -> None:
+    """Older bootstraps defaulted deployStacks to [dev, prod]; re-running one without the setting
+    must stop before touching anything, and say how to keep both roles."""
+    result = bootstrap(deployStacks=None)
+    assert isinstance(result.error, pulumi.RunError), result.error
+    message = str(result.error)
+    assert "deployStacks is not set" in message
+    assert "holds the roles of [dev, prod]: set exactly those to keep them" in message
+    assert not result.custom_resources, "nothing is created, changed or deleted"
+
+
+def test_the_secrets_key_administrators_are_required_and_never_the_account_root() -> None:
+    missing = bootstrap(secretsKeyAdministrators=None)
+    assert "secretsKeyAdministrators is not set" in str(missing.error)
+    assert not missing.custom_resources
+    root = bootstrap(secretsKeyAdministrators=[f"arn:aws:iam::{ACCOUNT_ID}:root"])
+    assert "not IAM role or user ARNs" in str(root.error), root.error
+    assert not root.custom_resources
 
 
 def test_pulumi_yaml_declares_the_same_settings() -> None:
@@ -648,10 +760,14 @@ def test_any_pulumi_stack_name_gets_its_roles_statements_and_variables(promotion
         assert variables[f"AWS_ROLE_ARN_PREVIEW_{suffix}"] == preview.outputs["arn"]
         assert f"PULUMI_BACKEND_URL_{suffix}" in variables
         bucket = result.one(BUCKET).outputs["arn"]
-        policy = inline_policy(result, deploy)
         for key in state_keys(stack):
-            assert allows(policy, "s3:PutObject", f"{bucket}/{key}"), (deploy.urn, key)
-        for s in policy["Statement"]:
+            assert may(result, deploy, "s3:PutObject", f"{bucket}/{key}"), (deploy.urn, key)
+        documents = [
+            *identity_policies(result, deploy),
+            *identity_policies(result, preview),
+            bucket_policy_of(result),
+        ]
+        for s in (s for d in documents for s in d["Statement"]):
             assert re.fullmatch(r"[A-Za-z0-9]+", s["Sid"]), f"IAM refuses Sid {s['Sid']!r}"
 
 
@@ -703,3 +819,89 @@ def test_the_shared_preview_role_of_older_bootstraps_is_kept_not_deleted(
     assert aliases["github-preview-prod"] == []
     component = result.one("fargate-app:bootstrap:GitHubActionsRoles")
     assert role(result, "-preview-dev").parent == component.urn, "same parent as the old role"
+
+
+# --- each stack's boundary and secrets key -------------------------------------------------------
+
+KEY = "aws:kms/key:Key"
+GUARDRAILS = "fargate-app:bootstrap:StackGuardrails"
+
+
+def guardrails(run: ProgramRun, stack: str) -> RegisteredResource:
+    (found,) = [g for g in run.of_type(GUARDRAILS) if g.name == f"stack-{stack}"]
+    return found
+
+
+def key_policy(run: ProgramRun, stack: str) -> dict[str, Any]:
+    (key,) = [k for k in run.children(guardrails(run, stack)) if k.type == KEY]
+    return json.loads(key.inputs["policy"])
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_stack_gets_the_boundary_its_deploy_role_requires(run: ProgramRun, stack: str) -> None:
+    (boundary,) = [b for b in run.children(guardrails(run, stack)) if b.type == MANAGED]
+    # IAM names a managed policy arn:<partition>:iam::<account>:policy<path><name>.
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:policy{boundary.inputs['path']}{boundary.inputs['name']}"
+    assert arn == boundary_arn("aws", ACCOUNT_ID, APP_PROJECT, stack), (
+        f"{boundary.urn} is {arn}, but the deploy role's conditions name "
+        f"{boundary_arn('aws', ACCOUNT_ID, APP_PROJECT, stack)}"
+    )
+    deploy = role(run, f"-deploy-{stack}")
+    creating = {"iam:PermissionsBoundary": arn}
+    stack_role = f"arn:aws:iam::{ACCOUNT_ID}:role/{APP_PROJECT}/{stack}/app-task-0000000"
+    assert may(run, deploy, "iam:CreateRole", stack_role, **creating), deploy.urn
+    assert not may(run, deploy, "iam:CreateRole", stack_role), "never without the boundary"
+    assert boundary.protect, f"{boundary.urn} must be protected"
+    assert run.outputs["stackSettings"][stack]["permissionsBoundary"] == boundary.outputs["arn"]
+
+
+@pytest.mark.parametrize(("stack", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_each_stack_s_secrets_key_trusts_its_own_roles_and_the_administrators_only(
+    run: ProgramRun, stack: str, other: str
+) -> None:
+    policy = key_policy(run, stack)
+    principals = {
+        arn
+        for s in policy["Statement"]
+        for arn in (
+            [s["Principal"]["AWS"]]
+            if isinstance(s["Principal"]["AWS"], str)
+            else s["Principal"]["AWS"]
+        )
+    }
+    own = {
+        role(run, f"-deploy-{stack}").outputs["arn"],
+        role(run, f"-preview-{stack}").outputs["arn"],
+    }
+    assert principals == own | {KEY_ADMIN}, (
+        f"the {stack} key trusts {sorted(principals)}: no account root (which would hand it to "
+        f"every IAM policy) and none of {other}'s roles"
+    )
+    for s in policy["Statement"]:
+        if KEY_ADMIN not in str(s["Principal"]):
+            assert s["Action"] == ["kms:Decrypt"], f"{stack}'s roles only decrypt: {s}"
+    (key,) = [k for k in run.children(guardrails(run, stack)) if k.type == KEY]
+    assert key.protect and key.inputs["enableKeyRotation"] is True, key.urn
+
+
+def test_the_bootstrap_says_how_to_point_each_stack_at_its_boundary_and_key(
+    run: ProgramRun,
+) -> None:
+    for stack in ("dev", "prod"):
+        settings = run.outputs["stackSettings"][stack]
+        assert settings["secretsProvider"].startswith("awskms://"), settings
+        assert settings["secretsProvider"].endswith(f"?region={REGION}"), settings
+        boundary = settings["permissionsBoundary"]
+        assert settings["commands"] == [
+            f"pulumi config set permissionsBoundary {boundary} --stack {stack}",
+            f'pulumi stack change-secrets-provider "{settings["secretsProvider"]}" --stack {stack}',
+        ]
+
+
+def test_the_shared_passphrase_is_gone_and_previews_hold_no_other_stack_s_key(
+    run: ProgramRun,
+) -> None:
+    dev_preview = role(run, "-preview-dev").outputs["arn"]
+    assert dev_preview not in json.dumps(key_policy(run, "prod")), (
+        "pull requests preview dev without approval; they must not decrypt prod's secrets"
+    )

@@ -30,6 +30,11 @@ PROJECT = "fargate-app-bootstrap"
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 # IAM policy names (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html).
 POLICY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9+=,.@_/-]{1,128}$")
+# Who may administer a KMS key: an IAM role or user of some account. The account root would hand
+# the key to every IAM policy of the account (a deploy role's KMS grants included).
+KEY_ADMINISTRATOR_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
+# What older bootstraps defaulted deployStacks to; a stack made then holds both roles.
+OLD_DEFAULT_DEPLOY_STACKS = ("dev", "prod")
 # S3 bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 RETENTION_DAYS_MIN, RETENTION_DAYS_MAX = 1, 3650
@@ -53,7 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "deployStacks",
         "array",
-        ["dev", "prod"],
+        None,
         "The stacks this account holds, each given a deploy and a preview role (the first stack of"
         " .github/promotion.yml: main and pull requests; any other: its GitHub environments); one"
         " account per environment: [dev] in one, [prod] in the other.",
@@ -62,7 +67,8 @@ SETTINGS: tuple[Setting, ...] = (
         "previewRole",
         "boolean",
         True,
-        "Create the read-only role that pull requests (not forks) use for pulumi preview.",
+        "Create each stack's read-only preview role (pull requests of this repository, not forks;"
+        " a later stack's only in its <stack>-preview environment).",
     ),
     Setting(
         "createOidcProvider",
@@ -71,10 +77,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Create GitHub's OIDC provider; false if this account already has one (one per account).",
     ),
     Setting(
+        "secretsKeyAdministrators",
+        "array",
+        None,
+        "IAM role or user ARNs that administer each stack's secrets key (and may use it to set"
+        " secrets); the key trusts nobody else but its stack's deploy and preview roles.",
+    ),
+    Setting(
         "deployPolicies",
         "array",
-        ["PowerUserAccess"],
-        "AWS managed policies for the deploy roles (the app's own IAM roles come on top).",
+        [],
+        "Extra AWS managed policies for the deploy roles on top of their scoped ones; each widens"
+        " what a push to main can do.",
     ),
     Setting(
         "stateBucket",
@@ -101,7 +115,7 @@ class ConfigError(ValueError):
     """Every problem with the stack's config, one per line."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BootstrapConfig:
     """The validated settings; see SETTINGS (and Pulumi.yaml) for what each one means.
     `promotion_order` is the repository's (.github/promotion.yml): it decides which subject each
@@ -109,10 +123,11 @@ class BootstrapConfig:
 
     github_repository: str
     promotion_order: tuple[str, ...]
-    deploy_stacks: tuple[str, ...] = ("dev", "prod")
+    deploy_stacks: tuple[str, ...]
+    secrets_key_administrators: tuple[str, ...]
     preview_role: bool = True
     create_oidc_provider: bool = True
-    deploy_policies: tuple[str, ...] = ("PowerUserAccess",)
+    deploy_policies: tuple[str, ...] = ()
     state_bucket: bool = True
     state_bucket_name: str = ""
     state_version_retention_days: int = 90
@@ -210,6 +225,15 @@ def load_config(
         problem("githubRepository", "is not OWNER/NAME, e.g. acme/fargate-app")
 
     stacks = got["deployStacks"]
+    if stacks is None:
+        stacks = ()
+        old = ", ".join(OLD_DEFAULT_DEPLOY_STACKS)
+        problems.append(
+            "deployStacks is not set: list the stacks whose resources live in this AWS account,"
+            " e.g. `pulumi config set --path 'deployStacks[0]' prod`. A bootstrap stack made"
+            f" before this setting was required holds the roles of [{old}]: set exactly those to"
+            " keep them (roles are never deleted by leaving a stack out; they are protected)"
+        )
     for naming in naming_problems(list(stacks)):
         problem("deployStacks", naming)
     unknown = [s for s in stacks if s not in order]
@@ -239,7 +263,24 @@ def load_config(
             f"is out of range: {RETENTION_DAYS_MIN} to {RETENTION_DAYS_MAX} days",
         )
 
-    if not stacks:
+    administrators = got["secretsKeyAdministrators"]
+    if not administrators:
+        administrators = ()
+        problems.append(
+            "secretsKeyAdministrators is not set: name the IAM roles or users that administer"
+            " the stacks' secrets keys (usually the role you run this bootstrap with), e.g."
+            " `pulumi config set --path 'secretsKeyAdministrators[0]'"
+            " arn:aws:iam::123456789012:role/Admin`"
+        )
+    bad_admins = [a for a in administrators if not KEY_ADMINISTRATOR_PATTERN.match(a)]
+    if bad_admins:
+        problem(
+            "secretsKeyAdministrators",
+            f"has entries that are not IAM role or user ARNs: {bad_admins} (an account root"
+            " would hand the key to every IAM policy of the account)",
+        )
+
+    if got["deployStacks"] is not None and not stacks:
         # The preview role and the state bucket serve this account's stacks; with none, the
         # workflows would get no variable for them.
         problems.append(
@@ -256,6 +297,7 @@ def load_config(
         github_repository=repository,
         promotion_order=tuple(order),
         deploy_stacks=stacks,
+        secrets_key_administrators=administrators,
         preview_role=got["previewRole"],
         create_oidc_provider=got["createOidcProvider"],
         deploy_policies=got["deployPolicies"],
