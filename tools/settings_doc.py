@@ -1,4 +1,4 @@
-"""Keep Pulumi.yaml's `config:` block and README.md's settings table in step with
+"""Keep Pulumi.yaml's `config:` block and the settings table in docs/settings.md in step with
 `stack_config.SETTINGS`, the one source of truth.
 
     python -m tools.settings_doc           # exit 1 and say what is stale
@@ -14,6 +14,7 @@ from pathlib import Path
 from stack_config import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_PAGE = ROOT / "docs" / "settings.md"
 TABLE_BEGIN = "<!-- settings:begin (python -m tools.settings_doc --write) -->"
 TABLE_END = "<!-- settings:end -->"
 CONFIG_MARK = "config:\n"
@@ -34,7 +35,7 @@ def pulumi_yaml_config() -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_table() -> str:
+def settings_table() -> str:
     rows = ["| setting | type | default | what it does |", "|---|---|---|---|"]
     for s in SETTINGS:
         default = "(none)" if s.default in ("", {}) else f"`{json.dumps(s.default)}`"
@@ -46,15 +47,15 @@ def render_pulumi_yaml(text: str) -> str:
     return text[: text.index(CONFIG_MARK)] + pulumi_yaml_config()
 
 
-def render_readme(text: str) -> str:
+def render_settings_page(text: str) -> str:
     start, end = text.index(TABLE_BEGIN) + len(TABLE_BEGIN), text.index(TABLE_END)
-    return text[:start] + "\n" + readme_table() + "\n" + text[end:]
+    return text[:start] + "\n" + settings_table() + "\n" + text[end:]
 
 
 def main(argv: list[str]) -> int:
     targets = {
         ROOT / "Pulumi.yaml": render_pulumi_yaml,
-        ROOT / "README.md": render_readme,
+        SETTINGS_PAGE: render_settings_page,
     }
     stale = []
     for path, render in targets.items():
@@ -63,9 +64,9 @@ def main(argv: list[str]) -> int:
         if wanted != current:
             if "--write" in argv:
                 path.write_text(wanted)
-                print(f"updated {path.name}")
+                print(f"updated {path.relative_to(ROOT)}")
             else:
-                stale.append(path.name)
+                stale.append(str(path.relative_to(ROOT)))
     if stale:
         print(
             f"{', '.join(stale)} out of step with stack_config.SETTINGS; "
