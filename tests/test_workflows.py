@@ -1037,3 +1037,56 @@ def test_each_action_is_pinned_the_same_way_everywhere() -> None:
             pins.setdefault(action, set()).add(f"{version} {comment}")
     mixed = {a: v for a, v in pins.items() if len(v) > 1}
     assert not mixed, f"actions pinned to different versions: {mixed}"
+
+
+# --- who reviews changes to the delivery path ----------------------------------------------------
+
+CODEOWNERS = GITHUB_DIR / "CODEOWNERS"
+# What decides what reaches AWS and what checks it: a change to any must be a code owner's.
+GUARDED = ("policy/", "bootstrap/", ".github/", ".ci/")
+
+
+def codeowners_rules() -> list[tuple[str, list[str]]]:
+    rules = []
+    for line in CODEOWNERS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            pattern, *owners = line.split()
+            rules.append((pattern, owners))
+    return rules
+
+
+def owners_of(path: str) -> list[str]:
+    """GitHub's CODEOWNERS rule: the last matching pattern wins (directory patterns here)."""
+    found: list[str] = []
+    for pattern, owners in codeowners_rules():
+        if ("/" + path).startswith(pattern if pattern.startswith("/") else "/" + pattern):
+            found = owners
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "policy/PulumiPolicy.yaml",
+        "policy/security_controls/ecs.py",
+        "bootstrap/ci_bootstrap/deploy_permissions.py",
+        ".github/workflows/deploy.yml",
+        ".github/actions/pulumi-stack/action.yml",
+        ".github/promotion.yml",
+        ".github/CODEOWNERS",
+        ".ci/run",
+    ],
+)
+def test_a_code_owner_reviews_every_change_to_the_delivery_path(path: str) -> None:
+    assert (ROOT / path).exists(), path
+    owners = owners_of(path)
+    assert owners and all(o.startswith("@") for o in owners), f"{path} has no code owner"
+
+
+def test_the_docs_name_the_branch_rules_that_make_code_owners_count() -> None:
+    text = (ROOT / "docs" / "ci.md").read_text()
+    for rule in ("Require review from Code Owners", "Do not allow bypassing", "CODEOWNERS"):
+        assert rule in text, f"docs/ci.md does not name the branch rule {rule!r}"
+    for guarded in GUARDED:
+        assert f"`{guarded}`" in text, f"docs/ci.md does not say {guarded} is code-owned"
