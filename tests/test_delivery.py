@@ -325,3 +325,30 @@ def test_the_script_fails_listing_every_problem(repo: Path) -> None:
     set_order(repo, ["dev", "staging", "Staging", "prod"])
     with pytest.raises(StackNameError, match="map to the same GitHub variable suffix"):
         stacks_script.delivery(repo)
+
+
+def test_the_offline_plan_reads_a_stack_on_its_kms_key(tmp_path: Path) -> None:
+    """`pulumi stack init --secrets-provider awskms://...` adds `secretsprovider:` and
+    `encryptedkey:` at the top of Pulumi.<stack>.yaml: `python -m tools.plan` still plans it."""
+    for entry in ROOT.iterdir():
+        if not entry.name.startswith(("Pulumi.", ".")) or entry.name == "Pulumi.yaml":
+            (tmp_path / entry.name).symlink_to(entry)
+    document = {
+        "secretsprovider": "awskms://1234abcd-12ab-34cd-56ef-1234567890ab?region=eu-west-1",
+        "encryptedkey": "AQICAHhBase64CiphertextOfTheDataKey==",
+        "config": {
+            "aws:region": "eu-west-1",
+            "fargate-app:alarmEmail": {"secure": "v1:abc:def"},
+        },
+    }
+    (tmp_path / "Pulumi.kms.yaml").write_text(yaml.safe_dump(document))
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "-C", str(tmp_path), "kms"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "kms" in done.stdout
