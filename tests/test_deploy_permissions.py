@@ -427,6 +427,24 @@ ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
             {"aws:ResourceTag/stack": "prod"},
         ),
         (
+            "rewrite the policy of a KMS key that is not the stack's",
+            "kms:PutKeyPolicy",
+            f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            {"aws:ResourceTag/stack": "prod"},
+        ),
+        (
+            "open up a bucket the program did not make",
+            "s3:PutBucketPolicy",
+            "arn:aws:s3:::customer-data",
+            {},
+        ),
+        (
+            "read an object of a bucket the program did not make",
+            "s3:GetObject",
+            "arn:aws:s3:::customer-data/export.csv",
+            {},
+        ),
+        (
             "create a secret for another stack",
             "secretsmanager:CreateSecret",
             f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:app-DB-AbCdEf",
@@ -447,6 +465,16 @@ def test_a_deploy_role_can_create_and_change_its_stack_s_bounded_roles() -> None
     for policy in APP_MANAGED_POLICIES:
         context = {**bounded, "iam:PolicyARN": f"arn:aws:iam::aws:policy/{policy}"}
         assert deploy_may("dev", "iam:AttachRolePolicy", role_arn(DEV_ROLES), **context) == ALLOW
+
+
+def test_every_bucket_the_program_creates_is_one_the_deploy_role_may_manage(variants) -> None:
+    for variant, run in variants.items():
+        for bucket in run.of_type("aws:s3/bucket:Bucket"):
+            arn = f"arn:aws:s3:::{bucket.outputs['bucket']}"
+            assert deploy_may(run.stack, "s3:PutBucketPolicy", arn) == ALLOW, (
+                f"{variant}: {bucket.urn} is named {bucket.outputs['bucket']}, outside "
+                "deploy_permissions.APP_BUCKET_PREFIXES"
+            )
 
 
 def test_the_program_attaches_only_managed_policies_the_deploy_role_may_attach(variants) -> None:

@@ -81,6 +81,10 @@ SERVICE_LINKED_ROLES: tuple[str, ...] = (
 )
 # The tag every resource of a stack carries (__main__.py's provider default_tags).
 STACK_TAG = "stack"
+# The names the program's S3 buckets start with: the access-log bucket, auto-named after its
+# logical name `alb-logs-bucket` (components/access_logs.py under __main__.py's "alb-logs"). A test
+# holds every bucket the program creates to this list.
+APP_BUCKET_PREFIXES: tuple[str, ...] = ("alb-logs-bucket-",)
 
 
 def app_role_path(project: str, stack: str) -> str:
@@ -489,7 +493,8 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         ),
     ),
     "aws:kms/key:Key": (
-        Need(("kms:CreateKey", "kms:ListAliases")),
+        Need(("kms:CreateKey",), "*", ((f"aws:RequestTag/{STACK_TAG}", "{stack}"),)),
+        Need(("kms:ListAliases",)),
         Need(
             (
                 "kms:DescribeKey",
@@ -507,6 +512,7 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "kms:UpdateKeyDescription",
             ),
             "arn:{partition}:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            TAGGED,
         ),
     ),
     "aws:s3/bucket:Bucket": (
@@ -861,7 +867,6 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
                 "ec2:DescribeAvailabilityZones",
                 "ecr:GetAuthorizationToken",
                 "acm:RequestCertificate",
-                "kms:CreateKey",
                 "kms:ListAliases",
                 "route53:ListHostedZones",
                 "route53:ListHostedZonesByName",
@@ -894,8 +899,15 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
             ["sns:*Topic*", "sns:*Subscri*", "sns:*Tag*", "sqs:*Queue*", "scheduler:*Schedule"],
             [scoped("sns"), scoped("sqs"), scoped("scheduler")],
         ),
-        # The alarm topic's own key. The stacks' secrets keys admit no IAM policy at all (their
-        # key policies name their principals), so nothing here reaches them.
+        # The alarm topic's own key, by the stack's tag: no other key of the account (one whose
+        # policy defers to IAM could otherwise be rewritten). The stacks' secrets keys admit no
+        # IAM policy at all (their key policies name their principals).
+        _allow(
+            "CreateOnlyThisStacksKeys",
+            ["kms:CreateKey"],
+            "*",
+            StringEquals={f"aws:RequestTag/{STACK_TAG}": stack},
+        ),
         _allow(
             "TheAlarmTopicsKey",
             [
@@ -914,6 +926,7 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
                 "kms:UpdateKeyDescription",
             ],
             f"{arn}:kms:*:{account}:key/*",
+            StringEquals={f"aws:ResourceTag/{STACK_TAG}": stack},
         ),
         _allow(
             "TheImageRepositoryAndPushes",
@@ -960,8 +973,9 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
                 f"{arn}:route53:::change/*",
             ],
         ),
-        # The access-log bucket (the state bucket is denied by the inline policy). S3 ARNs name
-        # no account; `*` also matches objects, hence the explicit list of bucket actions.
+        # The program's buckets (the access-log bucket), by name: S3 ARNs name no account, so
+        # this is what keeps the deploy role off every other bucket (the state bucket's policy
+        # denies it too).
         _allow(
             "TheAccessLogBucket",
             [
@@ -984,7 +998,7 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
                 "s3:DeleteObject",
                 "s3:DeleteObjectVersion",
             ],
-            f"{arn}:s3:::*",
+            [f"{arn}:s3:::{prefix}*" for prefix in APP_BUCKET_PREFIXES],
         ),
         # Only secrets tagged for this stack (every resource of the program is): a deploy never
         # reads or changes another stack's secret.
