@@ -1,18 +1,23 @@
 """fargate-app-bootstrap: what the fargate-app workflows need in an AWS account, run once.
 
-    config -> state bucket (self-managed backend only) -> GitHub OIDC provider and roles -> outputs
+    config -> GitHub OIDC provider and each stack's roles -> each stack's permissions boundary and
+    secrets key -> state bucket (self-managed backend only), each role to its own stack's state
+    -> outputs
 
 The outputs are the values to store as GitHub variables (`githubVariables`). Every variable but
-AWS_REGION is named after the stack it serves (AWS_ROLE_ARN_PREVIEW_PROD, PULUMI_BACKEND_URL_PROD),
-so with one account per environment each account's bootstrap gives its own stacks' variables and
-the two sets never collide.
+AWS_REGION is named after the stack it serves (AWS_ROLE_ARN_PREVIEW_PROD, PULUMI_BACKEND_URL_PROD,
+by ci_bootstrap.stack_names' rule), so with one account per environment each account's bootstrap
+gives its own stacks' variables and the sets never collide. `stackSettings` gives, per stack, the
+commands that point the app's stack at its boundary and its secrets key.
 """
 
 import pulumi
 import pulumi_aws as aws
 from ci_bootstrap.config import ConfigError, from_pulumi
-from ci_bootstrap.github_roles import DEPLOY_SUBJECTS, GitHubActionsRoles, GitHubActionsRolesArgs
-from ci_bootstrap.state_bucket import StateBucket, StateBucketArgs
+from ci_bootstrap.github_roles import APP_PROJECT, GitHubActionsRoles, GitHubActionsRolesArgs
+from ci_bootstrap.stack_guardrails import StackGuardrails, StackGuardrailsArgs
+from ci_bootstrap.stack_names import names_for
+from ci_bootstrap.state_bucket import StackRoles, StateBucket, StateBucketArgs
 
 try:
     cfg = from_pulumi()
@@ -25,43 +30,85 @@ tags = {
     "managed-by": "fargate-app-bootstrap",
 }
 
+github = GitHubActionsRoles(
+    "github",
+    GitHubActionsRolesArgs(
+        repository=cfg.github_repository,
+        deploy_subjects=cfg.deploy_subjects,
+        preview_subjects=cfg.preview_subjects,
+        shared_preview_heir=cfg.shared_preview_heir,
+        create_provider=cfg.create_oidc_provider,
+        deploy_managed_policies=cfg.deploy_policies,
+        state=cfg.state_bucket,
+        tags=tags,
+    ),
+)
+guardrails = {
+    stack: StackGuardrails(
+        f"stack-{names_for(stack).role_key}",
+        StackGuardrailsArgs(
+            stack=stack,
+            sid=names_for(stack).sid,
+            project=APP_PROJECT,
+            deploy_role_arn=github.deploy_role_arns[stack],
+            preview_role_arn=github.preview_role_arns.get(stack),
+            key_administrators=cfg.secrets_key_administrators,
+            tags=tags,
+        ),
+    )
+    for stack in cfg.deploy_stacks
+}
 state = (
     StateBucket(
         "state",
         StateBucketArgs(
             bucket_name=cfg.state_bucket_name,
             noncurrent_version_days=cfg.state_version_retention_days,
+            project=APP_PROJECT,
+            stack_roles={
+                stack: pulumi.Output.all(arn, github.preview_role_arns.get(stack)).apply(
+                    lambda arns: StackRoles(deploy=arns[0], preview=arns[1])
+                )
+                for stack, arn in github.deploy_role_arns.items()
+            },
+            sids={stack: names_for(stack).sid for stack in cfg.deploy_stacks},
             tags=tags,
         ),
     )
     if cfg.state_bucket
     else None
 )
-github = GitHubActionsRoles(
-    "github",
-    GitHubActionsRolesArgs(
-        repository=cfg.github_repository,
-        deploy_subjects={stack: DEPLOY_SUBJECTS[stack] for stack in cfg.deploy_stacks},
-        preview=cfg.preview_role,
-        create_provider=cfg.create_oidc_provider,
-        deploy_managed_policies=cfg.deploy_policies,
-        state_bucket_arn=state.bucket_arn if state else None,
-        tags=tags,
-    ),
-)
 
 region = aws.get_region().region
 github_variables = {"AWS_REGION": region}
 for stack, arn in github.deploy_role_arns.items():
-    github_variables[f"AWS_ROLE_ARN_{stack.upper()}"] = arn
-    if github.preview_role_arn is not None:
-        github_variables[f"AWS_ROLE_ARN_PREVIEW_{stack.upper()}"] = github.preview_role_arn
+    names = names_for(stack)
+    github_variables[names.deploy_role_variable] = arn
+    if stack in github.preview_role_arns:
+        github_variables[names.preview_role_variable] = github.preview_role_arns[stack]
     if state is not None:
-        github_variables[f"PULUMI_BACKEND_URL_{stack.upper()}"] = state.backend_url
+        github_variables[names.backend_variable] = state.backend_url
 
 pulumi.export("oidcProviderArn", github.provider_arn)
-pulumi.export("previewRoleArn", github.preview_role_arn)
+pulumi.export("previewRoleArns", github.preview_role_arns)
 pulumi.export("deployRoleArns", github.deploy_role_arns)
 pulumi.export("stateBucket", state.bucket_name if state else None)
 pulumi.export("backendUrl", state.backend_url if state else None)
 pulumi.export("githubVariables", github_variables)
+pulumi.export(
+    "stackSettings",
+    {
+        stack: {
+            "permissionsBoundary": g.boundary_arn,
+            "secretsProvider": g.secrets_provider,
+            # Run from the app's directory, logged in to the stack's backend.
+            "commands": pulumi.Output.all(g.boundary_arn, g.secrets_provider).apply(
+                lambda values, stack=stack: [
+                    f"pulumi config set permissionsBoundary {values[0]} --stack {stack}",
+                    f'pulumi stack change-secrets-provider "{values[1]}" --stack {stack}',
+                ]
+            ),
+        }
+        for stack, g in guardrails.items()
+    },
+)

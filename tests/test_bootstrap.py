@@ -8,7 +8,6 @@ never public. Also: the outputs are exactly the GitHub variables the workflows r
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import sys
@@ -27,10 +26,17 @@ BOOTSTRAP = ROOT / "bootstrap"
 if str(BOOTSTRAP) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP))
 
+from ci_bootstrap.boundary import boundary_arn  # noqa: E402
 from ci_bootstrap.config import SETTINGS, ConfigError, load_config  # noqa: E402
-from ci_bootstrap.github_roles import APP_PROJECT, DEPLOY_SUBJECTS, ROLE_PATH  # noqa: E402
+from ci_bootstrap.github_roles import APP_PROJECT, ROLE_PATH  # noqa: E402
+from ci_bootstrap.stack_names import deploy_subject, promotion_order  # noqa: E402
+
+from tests.conftest import STACKS  # noqa: E402
+from tests.iam_eval import DENY, Request, allowed, decide  # noqa: E402
+from tests.test_delivery import stacks_script  # noqa: E402
 
 PROJECT = "fargate-app-bootstrap"
+ORDER = ["dev", "prod"]  # a promotion order for the config tests
 REPO = "acme/fargate-app"
 REGION = "eu-west-1"
 OIDC_HOST = "token.actions.githubusercontent.com"
@@ -39,10 +45,21 @@ ROLE = "aws:iam/role:Role"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 INLINE = "aws:iam/rolePolicy:RolePolicy"
 BUCKET = "aws:s3/bucket:Bucket"
+MANAGED = "aws:iam/policy:Policy"
+
+
+# Who administers the stacks' secrets keys.
+KEY_ADMIN = f"arn:aws:iam::{ACCOUNT_ID}:role/Admin"
 
 
 def bootstrap(preview: bool = False, **config: Any) -> ProgramRun:
-    full = {"githubRepository": REPO, "aws:region": REGION, **config}
+    full = {
+        "githubRepository": REPO,
+        "aws:region": REGION,
+        "deployStacks": ["dev", "prod"],
+        "secretsKeyAdministrators": [KEY_ADMIN],
+        **config,
+    }
     run = run_program(
         BOOTSTRAP / "__main__.py", project=PROJECT, stack="ci", config=full, preview=preview
     )
@@ -149,12 +166,20 @@ def test_an_existing_provider_is_reused_not_duplicated() -> None:
 # --- who may assume which role -------------------------------------------------------------------
 
 
-def test_pull_requests_of_this_repository_get_the_preview_role(run: ProgramRun) -> None:
-    preview = role(run, "-preview")
+def test_pull_requests_of_this_repository_preview_the_first_stack(run: ProgramRun) -> None:
+    preview = role(run, "-preview-dev")
     assert trusted_subject(preview) == f"repo:{REPO}:pull_request", preview.urn
 
 
-def test_only_the_main_branch_deploys_dev(run: ProgramRun) -> None:
+def test_a_later_stack_is_previewed_only_in_its_preview_environment(run: ProgramRun) -> None:
+    preview = role(run, "-preview-prod")
+    assert trusted_subject(preview) == f"repo:{REPO}:environment:prod-preview", (
+        f"{preview.urn}: whoever previews prod can decrypt its secrets; only a run its reviewers "
+        "let into the prod-preview environment may"
+    )
+
+
+def test_only_the_main_branch_deploys_the_first_stack(run: ProgramRun) -> None:
     dev = role(run, "-deploy-dev")
     assert trusted_subject(dev) == f"repo:{REPO}:ref:refs/heads/main", dev.urn
 
@@ -168,101 +193,182 @@ def test_only_the_prod_environment_deploys_prod(run: ProgramRun) -> None:
 
 def test_no_role_trusts_another_repository_or_a_pattern(run: ProgramRun) -> None:
     subjects = [trusted_subject(r) for r in run.of_type(ROLE)]
-    assert len(subjects) == 3 and len(set(subjects)) == 3, f"one subject per role: {subjects}"
+    assert len(subjects) == 4 and len(set(subjects)) == 4, f"one subject per role: {subjects}"
     for subject in subjects:
         assert subject.startswith(f"repo:{REPO}:") and "*" not in subject, subject
 
 
-def test_the_deploy_subjects_are_what_the_deploy_workflow_presents() -> None:
-    jobs = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())["jobs"]
-    dev, prod = jobs["deploy-dev"], jobs["deploy-prod"]
-    # A job without an environment presents its branch; main is the only branch that deploys.
-    assert DEPLOY_SUBJECTS["dev"] == "ref:refs/heads/main"
-    assert "environment" not in dev and dev["if"] == "github.ref == 'refs/heads/main'"
-    environment = prod["environment"]
-    name = environment["name"] if isinstance(environment, dict) else environment
-    assert DEPLOY_SUBJECTS["prod"] == f"environment:{name}"
+def presented_subjects() -> dict[tuple[str, str], str]:
+    """(workflow kind, stack) -> the OIDC subject the job that runs it presents, read from the
+    workflows and the stack list they get: a job that declares an environment presents
+    `environment:<name>`, a preview without one the event, a deploy without one its branch."""
+    delivery = stacks_script.delivery(ROOT)
+    workflows = {
+        "preview": yaml.safe_load((ROOT / ".github/workflows/pull-request.yml").read_text()),
+        "deploy": yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text()),
+    }
+    first_jobs = {"preview": "preview", "deploy": "deploy"}
+    gated_jobs = {"preview": "preview-gated", "deploy": "promote"}
+    presented = {}
+    for kind, workflow in workflows.items():
+        first = workflow["jobs"][first_jobs[kind]]
+        assert "environment" not in first
+        assert first["if"].startswith("github.ref == 'refs/heads/main'") or kind == "preview"
+        without = "pull_request" if kind == "preview" else "ref:refs/heads/main"
+        presented[(kind, delivery["first"]["stack"])] = without
+        gated = workflow["jobs"][gated_jobs[kind]]
+        field = gated["environment"].removeprefix("${{ matrix.").removesuffix(" }}")
+        for entry in delivery["gated"]["include"]:
+            presented[(kind, entry["stack"])] = f"environment:{entry[field]}"
+    return presented
+
+
+def test_every_role_trusts_exactly_what_its_workflow_job_presents(run: ProgramRun) -> None:
+    presented = presented_subjects()
+    assert {s for _, s in presented} == set(STACKS)
+    for (kind, stack), subject in presented.items():
+        r = role(run, f"-{kind}-{stack}")
+        assert trusted_subject(r) == f"repo:{REPO}:{subject}", (
+            f"{r.urn}: the {kind} job of {stack} presents {subject}; a role that trusts "
+            "anything else cannot be assumed (or is assumable by another job)"
+        )
 
 
 # configure-aws-credentials' own default for role-duration-seconds (one hour).
 ACTION_DEFAULT_DURATION_S = 3600
 # IAM's bounds for a role's MaxSessionDuration.
 IAM_MAX_SESSION_S = (3600, 12 * 3600)
-# (workflow, job) -> the role it assumes (suffix of the role's name).
+# (workflow, job) -> the kind of role it assumes.
 JOB_ROLES = {
-    ("pull-request.yml", "preview"): "-preview",
-    ("deploy.yml", "deploy-dev"): "-deploy-dev",
-    ("deploy.yml", "deploy-prod"): "-deploy-prod",
+    ("pull-request.yml", "preview"): "preview",
+    ("pull-request.yml", "preview-gated"): "preview",
+    ("deploy.yml", "deploy"): "deploy",
+    ("deploy.yml", "promote"): "deploy",
 }
 
 
 def test_credentials_outlive_every_job_that_uses_them(run: ProgramRun) -> None:
-    for (workflow, name), suffix in JOB_ROLES.items():
+    for (workflow, name), kind in JOB_ROLES.items():
         job = yaml.safe_load((ROOT / ".github/workflows" / workflow).read_text())["jobs"][name]
-        (step,) = [
-            s
-            for s in job["steps"]
-            if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
-        ]
+        (step,) = [s for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi-stack"]
         duration_s = int(step["with"].get("role-duration-seconds", ACTION_DEFAULT_DURATION_S))
         timeout_s = int(job["timeout-minutes"]) * 60
-        assumed = role(run, suffix)
-        max_session_s = assumed.inputs["maxSessionDuration"]
-        where = f"{workflow} job {name} assuming {assumed.urn}"
-        assert IAM_MAX_SESSION_S[0] <= max_session_s <= IAM_MAX_SESSION_S[1], where
-        assert timeout_s < duration_s, (
-            f"{where}: credentials for {duration_s} s expire before the job's "
-            f"{timeout_s} s timeout; a long pulumi up would fail half-way with ExpiredToken"
-        )
-        assert duration_s <= max_session_s, (
-            f"{where}: asks for {duration_s} s but the role allows {max_session_s} s; "
-            "AssumeRoleWithWebIdentity would refuse it"
-        )
+        for stack in STACKS:
+            assumed = role(run, f"-{kind}-{stack}")
+            max_session_s = assumed.inputs["maxSessionDuration"]
+            where = f"{workflow} job {name} assuming {assumed.urn}"
+            assert IAM_MAX_SESSION_S[0] <= max_session_s <= IAM_MAX_SESSION_S[1], where
+            assert timeout_s < duration_s, (
+                f"{where}: credentials for {duration_s} s expire before the job's "
+                f"{timeout_s} s timeout; a long pulumi up would fail half-way with ExpiredToken"
+            )
+            assert duration_s <= max_session_s, (
+                f"{where}: asks for {duration_s} s but the role allows {max_session_s} s; "
+                "AssumeRoleWithWebIdentity would refuse it"
+            )
 
 
 # --- what each role may do -----------------------------------------------------------------------
 
 
-def test_the_preview_role_is_read_only(run: ProgramRun) -> None:
-    preview = role(run, "-preview")
-    managed = [a.inputs["policyArn"] for a in for_role(run, ATTACHMENT, preview)]
+def attached(run: ProgramRun, r: RegisteredResource) -> list[RegisteredResource]:
+    return for_role(run, ATTACHMENT, r)
+
+
+def identity_policies(run: ProgramRun, r: RegisteredResource) -> list[dict[str, Any]]:
+    """The role's inline policy and the customer managed policies the bootstrap attached (an AWS
+    managed policy's document is not known offline: ReadOnlyAccess is stood in for below)."""
+    documents = [json.loads(p.inputs["policy"]) for p in for_role(run, INLINE, r)]
+    by_arn = {p.outputs["arn"]: p for p in run.of_type(MANAGED)}
+    for a in attached(run, r):
+        if a.inputs["policyArn"] in by_arn:
+            documents.append(json.loads(by_arn[a.inputs["policyArn"]].inputs["policy"]))
+    return documents
+
+
+# ReadOnlyAccess, for these tests: it allows every read, data reads included.
+READ_ONLY_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["*:Get*", "*:List*", "*:Describe*"], "Resource": "*"}
+    ],
+}
+
+
+def bucket_policy_of(run: ProgramRun) -> dict[str, Any]:
+    return json.loads(bucket_setting(run, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+
+
+def may(run: ProgramRun, r: RegisteredResource, action: str, resource: str, **context: Any) -> bool:
+    """Whether role `r` may call `action` on `resource`, by everything that applies: its own
+    policies (ReadOnlyAccess for a preview role) and the state bucket's policy."""
+    identity = identity_policies(run, r)
+    if any(a.inputs["policyArn"].endswith("/ReadOnlyAccess") for a in attached(run, r)):
+        identity.append(READ_ONLY_ACCESS)
+    buckets = [bucket_policy_of(run)] if run.of_type(BUCKET) else []
+    request = Request(action, resource, principal=r.outputs["arn"], context=context)
+    return allowed(request, identity, resource_policies=buckets)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_preview_roles_are_read_only(run: ProgramRun, stack: str) -> None:
+    preview = role(run, f"-preview-{stack}")
+    managed = [a.inputs["policyArn"] for a in attached(run, preview)]
     assert managed == ["arn:aws:iam::aws:policy/ReadOnlyAccess"], f"{preview.urn}: {managed}"
     for s in inline_policy(run, preview)["Statement"]:
-        if s["Effect"] == "Allow":
-            writes = [a for a in actions(s) if not re.match(r"^[a-z0-9]+:(Get|List|Describe)", a)]
-            assert not writes, f"{preview.urn}: the preview role may write: {writes}"
+        assert s["Effect"] == "Deny", f"{preview.urn}: its inline policy only takes away: {s}"
 
 
-def test_pull_request_code_cannot_read_data(run: ProgramRun) -> None:
-    preview = role(run, "-preview")
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pull_request_code_cannot_read_data(run: ProgramRun, stack: str) -> None:
+    preview = role(run, f"-preview-{stack}")
     deny = statement(inline_policy(run, preview), "NoDataReadsFromPullRequestCode")
     assert deny["Effect"] == "Deny"
     for action in ("s3:GetObject", "secretsmanager:GetSecretValue", "ssm:GetParameter"):
         assert action in actions(deny), f"{preview.urn}: pull-request code may call {action}"
-    bucket_arn = run.one(BUCKET).outputs["arn"]
-    assert deny["NotResource"] == [f"{bucket_arn}/*"], "only the state objects are exempt"
+    for action, resource in (
+        ("s3:GetObject", "arn:aws:s3:::customer-data/export.csv"),
+        ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:1:secret:db-AbCdEf"),
+        ("logs:GetLogEvents", f"arn:aws:logs:{REGION}:1:log-group:/ecs/fargate-app/{stack}/app"),
+    ):
+        assert not may(run, preview, action, resource), f"{preview.urn} may {action} {resource}"
 
 
-def test_the_preview_role_reads_the_state(run: ProgramRun) -> None:
-    bucket_arn = run.one(BUCKET).outputs["arn"]
-    read = statement(inline_policy(run, role(run, "-preview")), "ReadPulumiStateForPreviews")
-    assert "s3:GetObject" in actions(read) and f"{bucket_arn}/*" in read["Resource"]
+@pytest.mark.parametrize(("stack", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_each_preview_role_reads_its_own_stack_s_state_only(
+    run: ProgramRun, stack: str, other: str
+) -> None:
+    bucket = run.one(BUCKET).outputs["arn"]
+    preview = role(run, f"-preview-{stack}")
+    for key in [*state_keys(stack), ".pulumi/meta.yaml"]:
+        assert may(run, preview, "s3:GetObject", f"{bucket}/{key}"), f"{preview.urn}: {key}"
+    for key in state_keys(other):
+        assert not may(run, preview, "s3:GetObject", f"{bucket}/{key}"), (
+            f"{preview.urn} may read {other}'s state {key}"
+        )
+    for key in state_keys(stack):
+        assert not may(run, preview, "s3:PutObject", f"{bucket}/{key}"), preview.urn
+    assert may(run, preview, "s3:ListBucket", bucket)
 
 
 def test_deploy_roles_manage_the_app_but_never_the_ci_roles(run: ProgramRun) -> None:
     for stack in ("dev", "prod"):
         deploy = role(run, f"-deploy-{stack}")
-        managed = [a.inputs["policyArn"] for a in for_role(run, ATTACHMENT, deploy)]
-        assert managed == ["arn:aws:iam::aws:policy/PowerUserAccess"], f"{deploy.urn}: {managed}"
+        managed = [a.inputs["policyArn"] for a in attached(run, deploy)]
+        assert not [m for m in managed if ":aws:policy/" in m], (
+            f"{deploy.urn}: no AWS managed policy by default (PowerUserAccess is gone): {managed}"
+        )
         policy = inline_policy(run, deploy)
         deny = statement(policy, "NeverChangeTheCiRoles")
         assert deny["Effect"] == "Deny" and actions(deny) == ["iam:*"], deploy.urn
         assert deny["Resource"] == f"arn:aws:iam::{ACCOUNT_ID}:role{ROLE_PATH}*", deploy.urn
-        passing = statement(policy, "PassTheAppsRolesToItsServicesOnly")
+        for other in run.of_type(ROLE):
+            assert not may(run, deploy, "iam:UpdateAssumeRolePolicy", other.outputs["arn"]), (
+                f"{deploy.urn} may change the trust of {other.urn}"
+            )
+        passing = statement(policy, "PassTheStacksRolesToTheirServicesOnly")
         services = passing["Condition"]["StringEquals"]["iam:PassedToService"]
         assert "ecs-tasks.amazonaws.com" in services, deploy.urn
-        state = statement(policy, f"ReadAndWriteThe{stack.capitalize()}StacksStateOnly")
-        assert "s3:PutObject" in actions(state), f"{deploy.urn} cannot write the stack's state"
 
 
 # Objects of one stack in Pulumi's self-managed backend, as the Pulumi CLI names them (project
@@ -282,30 +388,13 @@ def state_keys(stack: str, project: str = "fargate-app") -> list[str]:
     ]
 
 
-def allows(policy: dict[str, Any], action: str, resource: str) -> bool:
-    """Whether the policy's statements allow `action` on `resource` (IAM's `*` and `?` wildcards;
-    no statement here has conditions on S3)."""
-    allowed = False
-    for s in policy["Statement"]:
-        resources = s.get("Resource", [])
-        resources = [resources] if isinstance(resources, str) else resources
-        if not any(fnmatch.fnmatchcase(action, a) for a in actions(s)):
-            continue
-        if any(fnmatch.fnmatchcase(resource, r) for r in resources):
-            if s["Effect"] == "Deny":
-                return False
-            allowed = True
-    return allowed
-
-
 def test_each_deploy_role_reads_and_writes_only_its_own_stacks_state(run: ProgramRun) -> None:
     bucket = run.one(BUCKET).outputs["arn"]
     for stack, other in (("dev", "prod"), ("prod", "dev")):
         deploy = role(run, f"-deploy-{stack}")
-        policy = inline_policy(run, deploy)
         for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
             for key in state_keys(stack):
-                assert allows(policy, action, f"{bucket}/{key}"), (
+                assert may(run, deploy, action, f"{bucket}/{key}"), (
                     f"{deploy.urn}: pulumi up of {stack} needs {action} on {key}"
                 )
             for key in [
@@ -314,16 +403,59 @@ def test_each_deploy_role_reads_and_writes_only_its_own_stacks_state(run: Progra
                 f".pulumi/stacks/fargate-app/{stack}2.json",
                 "notes.txt",
             ]:
-                assert not allows(policy, action, f"{bucket}/{key}"), (
+                assert not may(run, deploy, action, f"{bucket}/{key}"), (
                     f"{deploy.urn}: the {stack} deploy role may {action} {key}"
                 )
-        assert allows(policy, "s3:GetObject", f"{bucket}/.pulumi/meta.yaml"), (
+        for action in ("s3:DeleteObjectVersion", "s3:GetObjectVersion", "s3:PutObjectAcl"):
+            key = state_keys(other)[0]
+            assert not may(run, deploy, action, f"{bucket}/{key}"), (deploy.urn, action)
+        assert may(run, deploy, "s3:GetObject", f"{bucket}/.pulumi/meta.yaml"), (
             f"{deploy.urn}: every Pulumi CLI reads .pulumi/meta.yaml at login"
         )
-        assert not allows(policy, "s3:PutObject", f"{bucket}/.pulumi/meta.yaml"), deploy.urn
-        assert allows(policy, "s3:ListBucket", bucket), (
+        assert not may(run, deploy, "s3:PutObject", f"{bucket}/.pulumi/meta.yaml"), deploy.urn
+        assert may(run, deploy, "s3:ListBucket", bucket), (
             f"{deploy.urn}: Pulumi lists the bucket to find a checkpoint and its locks"
         )
+
+
+def test_an_explicit_deny_keeps_every_ci_role_off_other_stacks_state(run: ProgramRun) -> None:
+    """Whatever else a role is given (a managed policy added to deployPolicies, ReadOnlyAccess),
+    the bucket's own policy denies it every object but its stack's and the layout file."""
+    bucket = run.one(BUCKET).outputs["arn"]
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    for r in run.of_type(ROLE):
+        stack = "dev" if r.name.endswith("-dev") else "prod"
+        other = "prod" if stack == "dev" else "dev"
+        request = Request(
+            "s3:GetObject", f"{bucket}/{state_keys(other)[0]}", principal=r.outputs["arn"]
+        )
+        assert decide(request, [everything], resource_policies=[bucket_policy_of(run)]) == DENY, (
+            f"{r.urn} could read {other}'s state if it were given s3:*"
+        )
+
+
+def test_no_ci_role_may_change_the_state_bucket_itself(run: ProgramRun) -> None:
+    bucket = run.one(BUCKET).outputs["arn"]
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    for r in run.of_type(ROLE):
+        for action in (
+            "s3:PutBucketPolicy",
+            "s3:DeleteBucketPolicy",
+            "s3:PutBucketVersioning",
+            "s3:PutLifecycleConfiguration",
+            "s3:DeleteBucket",
+            "s3:PutEncryptionConfiguration",
+        ):
+            request = Request(action, bucket, principal=r.outputs["arn"])
+            assert (
+                decide(request, [everything], resource_policies=[bucket_policy_of(run)]) == DENY
+            ), f"{r.urn} may {action} on the state bucket"
 
 
 def test_the_state_keys_are_named_after_the_apps_project() -> None:
@@ -338,19 +470,27 @@ def test_every_ci_role_lives_under_the_path_the_deploy_roles_may_not_touch(run: 
         assert r.inputs["path"] == ROLE_PATH, f"{r.urn} is outside {ROLE_PATH}"
 
 
+def test_the_roles_are_protected_so_no_rerun_deletes_one(run: ProgramRun) -> None:
+    for r in run.of_type(ROLE):
+        assert r.protect, f"{r.urn}: a bootstrap re-run without its stack would delete it"
+
+
 def test_roles_and_policies_belong_to_the_component(run: ProgramRun) -> None:
     component = run.one("fargate-app:bootstrap:GitHubActionsRoles")
     for type_token in (
         ROLE,
         ATTACHMENT,
         INLINE,
+        MANAGED,
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
     ):
         for r in run.of_type(type_token):
+            if r.name.endswith("-boundary"):
+                continue
             assert r.parent == component.urn, f"{r.urn} is not a child of {component.urn}"
     assert set(component.component_outputs) == {
         "provider_arn",
-        "preview_role_arn",
+        "preview_role_arns",
         "deploy_role_arns",
     }
 
@@ -369,7 +509,7 @@ def test_one_account_per_environment_gives_every_variable_once() -> None:
     for stack, result in accounts.items():
         assert result.error is None, result.error
         assert [trusted_subject(r) for r in result.of_type(ROLE) if "-deploy-" in r.name] == [
-            f"repo:{REPO}:{DEPLOY_SUBJECTS[stack]}"
+            f"repo:{REPO}:{deploy_subject(stack, promotion_order(ROOT))}"
         ], f"the {stack} account must hold only the {stack} deploy role"
     dev, prod = (set(accounts[s].outputs["githubVariables"]) for s in ("dev", "prod"))
     assert dev & prod == {"AWS_REGION"}, (
@@ -377,7 +517,8 @@ def test_one_account_per_environment_gives_every_variable_once() -> None:
     )
     assert dev | prod == workflow_variables(), "together they must be what the workflows read"
     prod_variables = accounts["prod"].outputs["githubVariables"]
-    assert prod_variables["AWS_ROLE_ARN_PREVIEW_PROD"] == accounts["prod"].outputs["previewRoleArn"]
+    prod_preview = accounts["prod"].outputs["previewRoleArns"]["prod"]
+    assert prod_variables["AWS_ROLE_ARN_PREVIEW_PROD"] == prod_preview
     bucket = accounts["prod"].one(BUCKET).outputs["bucket"]
     assert prod_variables["PULUMI_BACKEND_URL_PROD"] == f"s3://{bucket}?region={REGION}"
 
@@ -449,7 +590,7 @@ def test_pulumi_cloud_users_get_no_bucket_and_no_state_grants() -> None:
     assert not [r for r in result.resources if r.type.startswith("aws:s3/")]
     assert not [v for v in result.outputs["githubVariables"] if v.startswith("PULUMI_BACKEND_URL")]
     deny = statement(
-        inline_policy(result, role(result, "-preview")), "NoDataReadsFromPullRequestCode"
+        inline_policy(result, role(result, "-preview-dev")), "NoDataReadsFromPullRequestCode"
     )
     assert deny["Resource"] == "*", "without a state bucket no object read is exempt"
 
@@ -458,14 +599,14 @@ def test_pulumi_cloud_users_get_no_bucket_and_no_state_grants() -> None:
 
 
 def workflow_variables() -> set[str]:
-    """Every GitHub variable the workflows read: `vars.NAME`, and the names a matrix gives to
-    `vars[matrix.<x>_variable]`."""
+    """Every GitHub variable the workflows read: `vars.NAME`, and the names the stack list gives
+    each stack (`vars[...variable]`)."""
     used: set[str] = set()
-    for path in (ROOT / ".github/workflows").glob("*.yml"):
+    for path in (ROOT / ".github").rglob("*.yml"):
         used |= set(re.findall(r"vars\.([A-Z0-9_]+)", path.read_text()))
-        for job in yaml.safe_load(path.read_text())["jobs"].values():
-            for entry in job.get("strategy", {}).get("matrix", {}).get("include", []):
-                used |= {v for k, v in entry.items() if k.endswith("_variable")}
+    delivery = stacks_script.delivery(ROOT)
+    for entry in [delivery["first"], *delivery["gated"]["include"]]:
+        used |= {v for k, v in entry.items() if k.endswith("_variable")}
     return used
 
 
@@ -481,13 +622,13 @@ def test_outputs_are_the_github_variables_the_workflows_read(run: ProgramRun) ->
         suffix = stack.upper()
         assert variables[f"PULUMI_BACKEND_URL_{suffix}"] == f"s3://{bucket}?region={REGION}"
         assert variables[f"AWS_ROLE_ARN_{suffix}"] == role(run, f"-deploy-{stack}").outputs["arn"]
-        assert variables[f"AWS_ROLE_ARN_PREVIEW_{suffix}"] == run.outputs["previewRoleArn"]
+        assert variables[f"AWS_ROLE_ARN_PREVIEW_{suffix}"] == run.outputs["previewRoleArns"][stack]
 
 
 def test_a_preview_of_the_bootstrap_stack_works() -> None:
     result = bootstrap(preview=True)
     assert result.error is None, f"pulumi preview of the bootstrap stack would fail: {result.error}"
-    assert len(result.of_type(ROLE)) == 3
+    assert len(result.of_type(ROLE)) == 4
 
 
 def test_a_missing_repository_stops_before_creating_anything() -> None:
@@ -507,12 +648,14 @@ def test_config_errors_are_reported_together() -> None:
                 "deployStacks": '["dev", "staging"]',
                 "stateVersionRetentionDays": "0",
                 "githubRepo": "typo",
-            }
+            },
+            ORDER,
         )
     message = str(raised.value)
     for expected in (
         "githubRepository: 'not a repository' is not OWNER/NAME",
-        "allowed: dev, prod",
+        "names stacks the deploy workflow does not deploy (staging); the stacks of "
+        ".github/promotion.yml: dev, prod",
         "stateVersionRetentionDays: 0 is out of range",
         "did you mean githubRepository?",
     ):
@@ -521,7 +664,14 @@ def test_config_errors_are_reported_together() -> None:
 
 def test_an_account_must_hold_a_stack() -> None:
     with pytest.raises(ConfigError) as raised:
-        load_config({"githubRepository": REPO, "deployStacks": "[]"})
+        load_config(
+            {
+                "githubRepository": REPO,
+                "deployStacks": "[]",
+                "secretsKeyAdministrators": [KEY_ADMIN],
+            },
+            ORDER,
+        )
     assert "deployStacks is empty: list the stacks whose resources live in this AWS account" in str(
         raised.value
     )
@@ -534,11 +684,34 @@ def test_config_accepts_the_clis_strings() -> None:
             f"{PROJECT}:deployStacks": '["prod"]',
             f"{PROJECT}:previewRole": "false",
             f"{PROJECT}:stateVersionRetentionDays": "365",
+            f"{PROJECT}:secretsKeyAdministrators": json.dumps([KEY_ADMIN]),
             "aws:region": REGION,
-        }
+        },
+        ORDER,
     )
     assert cfg.deploy_stacks == ("prod",) and cfg.preview_role is False
     assert cfg.state_version_retention_days == 365
+    assert cfg.secrets_key_administrators == (KEY_ADMIN,)
+
+
+def test_deploy_stacks_has_no_default_and_the_message_keeps_old_bootstraps_whole() -> None:
+    """Older bootstraps defaulted deployStacks to [dev, prod]; re-running one without the setting
+    must stop before touching anything, and say how to keep both roles."""
+    result = bootstrap(deployStacks=None)
+    assert isinstance(result.error, pulumi.RunError), result.error
+    message = str(result.error)
+    assert "deployStacks is not set" in message
+    assert "holds the roles of [dev, prod]: set exactly those to keep them" in message
+    assert not result.custom_resources, "nothing is created, changed or deleted"
+
+
+def test_the_secrets_key_administrators_are_required_and_never_the_account_root() -> None:
+    missing = bootstrap(secretsKeyAdministrators=None)
+    assert "secretsKeyAdministrators is not set" in str(missing.error)
+    assert not missing.custom_resources
+    root = bootstrap(secretsKeyAdministrators=[f"arn:aws:iam::{ACCOUNT_ID}:root"])
+    assert "not IAM role or user ARNs" in str(root.error), root.error
+    assert not root.custom_resources
 
 
 def test_pulumi_yaml_declares_the_same_settings() -> None:
@@ -554,3 +727,181 @@ def test_pulumi_yaml_declares_the_same_settings() -> None:
         assert d["type"] == setting.type, where
         assert d.get("default") == setting.default, where
         assert d["description"] == setting.description, where
+
+
+# --- any stack -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def promotion(monkeypatch: pytest.MonkeyPatch):
+    """Sets the promotion order the bootstrap reads (the repository's .github/promotion.yml)."""
+    import ci_bootstrap.config
+
+    def set_order(order: list[str]) -> None:
+        monkeypatch.setattr(ci_bootstrap.config, "promotion_order", lambda: list(order))
+
+    return set_order
+
+
+def test_any_pulumi_stack_name_gets_its_roles_statements_and_variables(promotion) -> None:
+    promotion(["dev", "eu-staging", "customer.a_1", "prod"])
+    result = bootstrap(deployStacks=["eu-staging", "customer.a_1"])
+    assert result.error is None, result.error
+    variables = result.outputs["githubVariables"]
+    for stack, suffix, sid in (
+        ("eu-staging", "EU_STAGING", "EuStaging"),
+        ("customer.a_1", "CUSTOMER_A_1", "CustomerA1"),
+    ):
+        deploy, preview = role(result, f"-deploy-{stack}"), role(result, f"-preview-{stack}")
+        assert trusted_subject(deploy) == f"repo:{REPO}:environment:{stack}", deploy.urn
+        assert trusted_subject(preview) == f"repo:{REPO}:environment:{stack}-preview"
+        assert only_statement(deploy)["Sid"] == f"Deploy{sid}FromThisRepository"
+        assert variables[f"AWS_ROLE_ARN_{suffix}"] == deploy.outputs["arn"]
+        assert variables[f"AWS_ROLE_ARN_PREVIEW_{suffix}"] == preview.outputs["arn"]
+        assert f"PULUMI_BACKEND_URL_{suffix}" in variables
+        bucket = result.one(BUCKET).outputs["arn"]
+        for key in state_keys(stack):
+            assert may(result, deploy, "s3:PutObject", f"{bucket}/{key}"), (deploy.urn, key)
+        documents = [
+            *identity_policies(result, deploy),
+            *identity_policies(result, preview),
+            bucket_policy_of(result),
+        ]
+        for s in (s for d in documents for s in d["Statement"]):
+            assert re.fullmatch(r"[A-Za-z0-9]+", s["Sid"]), f"IAM refuses Sid {s['Sid']!r}"
+
+
+def test_the_first_stack_of_the_promotion_order_deploys_from_main(promotion) -> None:
+    promotion(["staging", "prod"])
+    result = bootstrap(deployStacks=["staging"])
+    assert result.error is None, result.error
+    assert trusted_subject(role(result, "-deploy-staging")) == f"repo:{REPO}:ref:refs/heads/main"
+    assert trusted_subject(role(result, "-preview-staging")) == f"repo:{REPO}:pull_request"
+
+
+def test_stack_names_that_map_alike_are_refused_before_anything_is_created(promotion) -> None:
+    promotion(["dev", "eu-staging", "eu_staging"])
+    result = bootstrap(deployStacks=["eu-staging", "eu_staging"])
+    assert isinstance(result.error, pulumi.RunError), result.error
+    assert "map to the same GitHub variable suffix ('EU_STAGING')" in str(result.error)
+    assert not result.custom_resources
+
+
+def test_a_stack_the_deploy_workflow_does_not_deploy_is_refused() -> None:
+    result = bootstrap(deployStacks=["staging"])
+    assert isinstance(result.error, pulumi.RunError), result.error
+    assert "names stacks the deploy workflow does not deploy (staging)" in str(result.error)
+    assert not result.custom_resources
+
+
+def test_the_shared_preview_role_of_older_bootstraps_is_kept_not_deleted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Older bootstraps made one preview role, `github-preview`, for every stack. The first
+    stack's preview role takes it over by alias (same role, same ARN, same attachment), so that
+    re-running the bootstrap deletes no role and never detaches ReadOnlyAccess from a role that
+    still uses it."""
+    import tools.mocks
+
+    aliases: dict[str, list[str]] = {}
+    register = tools.mocks.RecordingMonitor.RegisterResource
+
+    def recording(self, request):  # the shared mocks do not keep aliases; this test needs them
+        aliases[request.name] = [a.spec.name for a in request.aliases if a.spec.name]
+        return register(self, request)
+
+    monkeypatch.setattr(tools.mocks.RecordingMonitor, "RegisterResource", recording)
+    result = bootstrap(deployStacks=["prod", "dev"])
+    assert result.error is None, result.error
+    assert aliases["github-preview-dev"] == ["github-preview"], "dev is first in promotion order"
+    assert aliases["github-preview-dev-readonlyaccess"] == ["github-preview-readonlyaccess"]
+    assert aliases["github-preview-dev-state-no-data"] == ["github-preview-state-no-data"]
+    assert aliases["github-preview-prod"] == []
+    component = result.one("fargate-app:bootstrap:GitHubActionsRoles")
+    assert role(result, "-preview-dev").parent == component.urn, "same parent as the old role"
+
+
+# --- each stack's boundary and secrets key -------------------------------------------------------
+
+KEY = "aws:kms/key:Key"
+GUARDRAILS = "fargate-app:bootstrap:StackGuardrails"
+
+
+def guardrails(run: ProgramRun, stack: str) -> RegisteredResource:
+    (found,) = [g for g in run.of_type(GUARDRAILS) if g.name == f"stack-{stack}"]
+    return found
+
+
+def key_policy(run: ProgramRun, stack: str) -> dict[str, Any]:
+    (key,) = [k for k in run.children(guardrails(run, stack)) if k.type == KEY]
+    return json.loads(key.inputs["policy"])
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_stack_gets_the_boundary_its_deploy_role_requires(run: ProgramRun, stack: str) -> None:
+    (boundary,) = [b for b in run.children(guardrails(run, stack)) if b.type == MANAGED]
+    # IAM names a managed policy arn:<partition>:iam::<account>:policy<path><name>.
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:policy{boundary.inputs['path']}{boundary.inputs['name']}"
+    assert arn == boundary_arn("aws", ACCOUNT_ID, APP_PROJECT, stack), (
+        f"{boundary.urn} is {arn}, but the deploy role's conditions name "
+        f"{boundary_arn('aws', ACCOUNT_ID, APP_PROJECT, stack)}"
+    )
+    deploy = role(run, f"-deploy-{stack}")
+    creating = {"iam:PermissionsBoundary": arn}
+    stack_role = f"arn:aws:iam::{ACCOUNT_ID}:role/{APP_PROJECT}/{stack}/app-task-0000000"
+    assert may(run, deploy, "iam:CreateRole", stack_role, **creating), deploy.urn
+    assert not may(run, deploy, "iam:CreateRole", stack_role), "never without the boundary"
+    assert boundary.protect, f"{boundary.urn} must be protected"
+    assert run.outputs["stackSettings"][stack]["permissionsBoundary"] == boundary.outputs["arn"]
+
+
+@pytest.mark.parametrize(("stack", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_each_stack_s_secrets_key_trusts_its_own_roles_and_the_administrators_only(
+    run: ProgramRun, stack: str, other: str
+) -> None:
+    policy = key_policy(run, stack)
+    principals = {
+        arn
+        for s in policy["Statement"]
+        for arn in (
+            [s["Principal"]["AWS"]]
+            if isinstance(s["Principal"]["AWS"], str)
+            else s["Principal"]["AWS"]
+        )
+    }
+    own = {
+        role(run, f"-deploy-{stack}").outputs["arn"],
+        role(run, f"-preview-{stack}").outputs["arn"],
+    }
+    assert principals == own | {KEY_ADMIN}, (
+        f"the {stack} key trusts {sorted(principals)}: no account root (which would hand it to "
+        f"every IAM policy) and none of {other}'s roles"
+    )
+    for s in policy["Statement"]:
+        if KEY_ADMIN not in str(s["Principal"]):
+            assert s["Action"] == ["kms:Decrypt"], f"{stack}'s roles only decrypt: {s}"
+    (key,) = [k for k in run.children(guardrails(run, stack)) if k.type == KEY]
+    assert key.protect and key.inputs["enableKeyRotation"] is True, key.urn
+
+
+def test_the_bootstrap_says_how_to_point_each_stack_at_its_boundary_and_key(
+    run: ProgramRun,
+) -> None:
+    for stack in ("dev", "prod"):
+        settings = run.outputs["stackSettings"][stack]
+        assert settings["secretsProvider"].startswith("awskms://"), settings
+        assert settings["secretsProvider"].endswith(f"?region={REGION}"), settings
+        boundary = settings["permissionsBoundary"]
+        assert settings["commands"] == [
+            f"pulumi config set permissionsBoundary {boundary} --stack {stack}",
+            f'pulumi stack change-secrets-provider "{settings["secretsProvider"]}" --stack {stack}',
+        ]
+
+
+def test_the_shared_passphrase_is_gone_and_previews_hold_no_other_stack_s_key(
+    run: ProgramRun,
+) -> None:
+    dev_preview = role(run, "-preview-dev").outputs["arn"]
+    assert dev_preview not in json.dumps(key_policy(run, "prod")), (
+        "pull requests preview dev without approval; they must not decrypt prod's secrets"
+    )

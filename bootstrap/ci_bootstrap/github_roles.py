@@ -3,11 +3,18 @@
 No AWS key is stored anywhere: a workflow job asks GitHub for a short-lived OIDC token and trades it
 for a role's credentials. Each role's trust policy names the one token subject it accepts:
 
-- the preview role: `repo:OWNER/NAME:pull_request`, any pull request opened from a branch of the
-  repository (a fork's run gets no token); read-only, and denied the APIs that return data;
-- the dev deploy role: `repo:OWNER/NAME:ref:refs/heads/main`, a job on main with no environment;
-- the prod deploy role: `repo:OWNER/NAME:environment:prod`, a job in the `prod` GitHub environment,
-  which is where the required reviewers (and the main-only branch rule) are enforced.
+- each stack's preview role: for the first stack of the promotion order
+  `repo:OWNER/NAME:pull_request`, any pull request opened from a branch of the repository (a fork's
+  run gets no token); for every later stack `repo:OWNER/NAME:environment:<stack>-preview`, a
+  pull-request job that a reviewer let into that environment. Read-only, denied the APIs that
+  return data, and reading only its own stack's state;
+- each stack's deploy role: for the first stack `repo:OWNER/NAME:ref:refs/heads/main`, a job on
+  main with no environment; for every later stack `repo:OWNER/NAME:environment:<stack>`, a job in
+  the GitHub environment of its name, which is where the required reviewers (and the main-only
+  branch rule) are enforced.
+
+Which stack is first is .github/promotion.yml's to say, and every name a stack gets here is
+ci_bootstrap.stack_names' (one rule, one place).
 
 Sources: https://docs.github.com/en/actions/reference/security/oidc (subjects) and
 https://docs.github.com/en/actions/how-tos/secure-your-work/security-harden-deployments/oidc-in-aws.
@@ -24,16 +31,21 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from ci_bootstrap.boundary import boundary_arn
+from ci_bootstrap.deploy_permissions import (
+    MANAGED_POLICIES_PER_ROLE_MAX,
+    document,
+    iam_statements,
+    pack,
+    service_statements,
+)
+from ci_bootstrap.stack_names import names_for
+from ci_bootstrap.state_bucket import PULUMI_STATE_META_KEY, stack_state_objects
+
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 # The audience aws-actions/configure-aws-credentials requests for its token.
 STS_AUDIENCE = "sts.amazonaws.com"
-# Stack -> the subject (after `repo:OWNER/NAME:`) its deploy role trusts; mirrors deploy.yml.
-DEPLOY_SUBJECTS: dict[str, str] = {
-    "dev": "ref:refs/heads/main",
-    "prod": "environment:prod",
-}
-PREVIEW_SUBJECT = "pull_request"
 # Every CI role lives under this path, so one Deny keeps the deploy roles off all of them.
 ROLE_PATH = "/github-actions/"
 # Longest session a role hands out (IAM allows 1 to 12 hours). Each workflow job asks for exactly
@@ -47,24 +59,9 @@ PREVIEW_MANAGED_POLICY = "ReadOnlyAccess"
 # The Pulumi project the deploy roles deploy: the app's Pulumi.yaml `name` (a test keeps the two
 # equal). A stack's objects in the state bucket are named after it.
 APP_PROJECT = "fargate-app"
-# Pulumi's self-managed backend (`pulumi login s3://...`) keeps one stack's state under these keys,
-# in the project layout it uses for every new bucket (`.pulumi/meta.yaml` version 1). From
-# pulumi/pulumi pkg/backend/diy: store.go (StackBasePath, HistoryDir, BackupDir, JournalDir),
-# state.go (the checkpoint `<stack>.json`, `.json.gz` or `.json.zst`, its `.bak` copy),
-# stack_tags.go (`<stack>.pulumi-tags`), lock.go (locks under the fully qualified
-# `organization/<project>/<stack>`) and meta.go (`.pulumi/meta.yaml`, which every CLI reads).
-PULUMI_STATE_META_KEY = ".pulumi/meta.yaml"
-PULUMI_STACK_STATE_KEYS: tuple[str, ...] = (
-    ".pulumi/stacks/{project}/{stack}.json*",
-    ".pulumi/stacks/{project}/{stack}.pulumi-tags",
-    ".pulumi/history/{project}/{stack}/*",
-    ".pulumi/backups/{project}/{stack}/*",
-    ".pulumi/journal/{project}/{stack}/*",
-    ".pulumi/locks/organization/{project}/{stack}/*",
-)
 # ReadOnlyAccess also reads data. A pull request runs its own code with the preview role, so the
 # role is denied what returns data rather than configuration (a preview never needs it).
-# Pulumi state objects in the state bucket are the exception: the preview reads them.
+# Its own stack's Pulumi state objects are the exception: the preview reads them.
 PREVIEW_DENIED_DATA_READS: tuple[str, ...] = (
     "s3:GetObject",
     "s3:GetObjectVersion",
@@ -83,45 +80,6 @@ PREVIEW_DENIED_DATA_READS: tuple[str, ...] = (
     "ecr:GetDownloadUrlForLayer",
     "ecr:BatchGetImage",
     "lambda:GetFunction",
-)
-# PowerUserAccess allows everything but IAM; the app creates its own task roles and policies.
-APP_IAM_ACTIONS: tuple[str, ...] = (
-    "iam:CreateRole",
-    "iam:DeleteRole",
-    "iam:GetRole",
-    "iam:UpdateRole",
-    "iam:UpdateRoleDescription",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:TagRole",
-    "iam:UntagRole",
-    "iam:ListRoleTags",
-    "iam:PutRolePolicy",
-    "iam:GetRolePolicy",
-    "iam:DeleteRolePolicy",
-    "iam:ListRolePolicies",
-    "iam:AttachRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListInstanceProfilesForRole",
-    "iam:CreatePolicy",
-    "iam:DeletePolicy",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:CreatePolicyVersion",
-    "iam:DeletePolicyVersion",
-    "iam:ListPolicyVersions",
-    "iam:TagPolicy",
-    "iam:UntagPolicy",
-)
-# The services the app's roles are handed to: ECS tasks, ECS itself (the infrastructure role of
-# blue/green and canary deploys), VPC flow logs, and EventBridge rules and schedules that start
-# tasks.
-PASSABLE_TO_SERVICES: tuple[str, ...] = (
-    "ecs-tasks.amazonaws.com",
-    "ecs.amazonaws.com",
-    "vpc-flow-logs.amazonaws.com",
-    "events.amazonaws.com",
-    "scheduler.amazonaws.com",
 )
 
 
@@ -150,144 +108,99 @@ def trust_policy(provider_arn: str, repository: str, suffix: str, sid: str) -> d
     }
 
 
-def preview_policy(state_bucket_arn: str | None, denied_actions: tuple[str, ...]) -> dict[str, Any]:
-    """What the preview role gets on top of ReadOnlyAccess: reading state, and no data reads."""
-    statements: list[dict[str, Any]] = []
+def preview_policy(
+    partition: str, project: str, stack: str, denied_actions: tuple[str, ...], state: bool
+) -> dict[str, Any]:
+    """What a stack's preview role gets on top of ReadOnlyAccess: no data reads but its own
+    stack's Pulumi state (the state bucket's policy lets it read exactly that)."""
     deny: dict[str, Any] = {
         "Sid": "NoDataReadsFromPullRequestCode",
         "Effect": "Deny",
         "Action": list(denied_actions),
         "Resource": "*",
     }
-    if state_bucket_arn:
-        statements.append(
-            {
-                "Sid": "ReadPulumiStateForPreviews",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"],
-                "Resource": [state_bucket_arn, f"{state_bucket_arn}/*"],
-            }
-        )
+    if state:
+        # The state bucket's own policy denies every other object in it; here, the stack's
+        # state keys are exempt wherever they are (the bucket's ARN is not known yet).
+        any_bucket = f"arn:{partition}:s3:::*"
         del deny["Resource"]
-        deny["NotResource"] = [f"{state_bucket_arn}/*"]
-    statements.append(deny)
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def stack_state_objects(bucket_arn: str, project: str, stack: str) -> list[str]:
-    """The ARNs of one stack's objects in the state bucket (PULUMI_STACK_STATE_KEYS)."""
-    return [
-        f"{bucket_arn}/{key.format(project=project, stack=stack)}"
-        for key in PULUMI_STACK_STATE_KEYS
-    ]
+        deny["NotResource"] = [
+            f"{any_bucket}/{PULUMI_STATE_META_KEY}",
+            *stack_state_objects(any_bucket, project, stack),
+        ]
+    return document([deny])
 
 
 def deploy_policy(
-    account_id: str,
-    partition: str,
-    state_bucket_arn: str | None,
-    project: str,
-    stack: str,
+    account_id: str, partition: str, project: str, stack: str, boundary_arn: str
 ) -> dict[str, Any]:
-    """What a deploy role gets on top of its managed policies: the app's IAM, never the CI's, and
-    its own stack's state, never another stack's."""
-    roles = f"arn:{partition}:iam::{account_id}:role/*"
-    statements: list[dict[str, Any]] = [
+    """The deploy role's inline policy: its IAM and the guardrails (explicit denies) that hold
+    whatever else the role is given. Its state access is the state bucket's policy's."""
+    statements = iam_statements(partition, account_id, project, stack, boundary_arn)
+    statements.append(
         {
-            "Sid": "ManageTheAppsRolesAndPolicies",
-            "Effect": "Allow",
-            "Action": list(APP_IAM_ACTIONS),
-            "Resource": [roles, f"arn:{partition}:iam::{account_id}:policy/*"],
-        },
-        {
-            "Sid": "PassTheAppsRolesToItsServicesOnly",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": roles,
-            "Condition": {"StringEquals": {"iam:PassedToService": list(PASSABLE_TO_SERVICES)}},
-        },
-        {
-            # A deploy must not widen its own trust or reach the other stack's role.
+            # A deploy must not widen its own trust or reach another stack's CI roles.
             "Sid": "NeverChangeTheCiRoles",
             "Effect": "Deny",
             "Action": "iam:*",
             "Resource": f"arn:{partition}:iam::{account_id}:role{ROLE_PATH}*",
-        },
-    ]
-    if state_bucket_arn:
-        statements += [
-            {
-                # Names only, never contents. Pulumi lists a prefix to find which variant of the
-                # checkpoint exists and whether the stack is locked, and without ListBucket S3
-                # answers a missing key with 403 instead of 404, which Pulumi takes for an error.
-                "Sid": "ListPulumiState",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                "Resource": state_bucket_arn,
-            },
-            {
-                # Every CLI reads the backend's layout version at login; a person writes it with
-                # the first `pulumi stack init`.
-                "Sid": "ReadPulumiStateLayout",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": f"{state_bucket_arn}/{PULUMI_STATE_META_KEY}",
-            },
-            {
-                # This stack's checkpoint, backups, history, journal and locks only: a deploy of
-                # dev can neither read prod's state (and its secrets) nor overwrite it.
-                "Sid": f"ReadAndWriteThe{stack.capitalize()}StacksStateOnly",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                "Resource": stack_state_objects(state_bucket_arn, project, stack),
-            },
-        ]
-    return {"Version": "2012-10-17", "Statement": statements}
+        }
+    )
+    return document(statements)
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GitHubActionsRolesArgs:
     """Settings of the OIDC provider and the roles.
 
     repository: OWNER/NAME exactly as GitHub spells it; IAM compares the subject case-sensitively.
-    deploy_subjects: stack -> trusted subject suffix. Default DEPLOY_SUBJECTS (dev: main branch,
-        prod: prod environment), which is what deploy.yml's jobs present.
-    preview: create the pull-request preview role. Default true: reviewers see the diff.
+    deploy_subjects: stack -> the subject suffix its deploy role trusts (stack_names.deploy_subject:
+        what deploy.yml's job for that stack presents). Required: the stacks this account holds.
+    preview_subjects: stack -> the subject suffix its preview role trusts
+        (stack_names.preview_subject). Default none: no preview roles.
+    shared_preview_heir: the stack whose preview role takes over the one preview role older
+        bootstraps made for every stack (`<name>-preview`), by alias: it keeps that role, its ARN
+        and its policies instead of deleting them. Default None: no such role to keep.
     create_provider: create GitHub's OIDC provider. Default true; an account holds one provider
         per URL, so a second bootstrap in the same account (another repository) sets false and
         reuses it by its well-known ARN.
-    deploy_managed_policies: AWS managed policy names for the deploy roles. Default PowerUserAccess:
-        everything but IAM, whose part the app needs is granted separately (APP_IAM_ACTIONS).
-    preview_denied_actions: data-reading actions the preview role is denied. Default
+    deploy_managed_policies: AWS managed policy names attached to the deploy roles on top of their
+        scoped policies (ci_bootstrap.deploy_permissions). Default none: each one widens what a
+        push to main can do (the explicit denies still hold).
+    preview_denied_actions: data-reading actions the preview roles are denied. Default
         PREVIEW_DENIED_DATA_READS.
-    state_bucket_arn: the Pulumi state bucket, read by previews and written by deploys, each
-        deploy role only its own stack's objects. Default none (Pulumi Cloud).
-    app_project: the Pulumi project whose stacks are deployed, which names their state objects.
-        Default APP_PROJECT, the app's Pulumi.yaml name.
+    state: whether a state bucket holds the stacks' state (its policy, ci_bootstrap.state_bucket,
+        lets each role reach its own stack's objects). Default true; false with Pulumi Cloud.
+    app_project: the Pulumi project whose stacks are deployed, which names their state objects,
+        role path and boundary. Default APP_PROJECT, the app's Pulumi.yaml name.
+    protect: protect the roles from deletion. Default true: a role gone is a deploy that cannot
+        run, and dropping a stack from deployStacks must be a deliberate `pulumi state unprotect`.
     tags: tags for every resource. Default none.
     """
 
     repository: str
-    deploy_subjects: Mapping[str, str] = field(default_factory=lambda: dict(DEPLOY_SUBJECTS))
-    preview: bool = True
+    deploy_subjects: Mapping[str, str]
+    preview_subjects: Mapping[str, str] = field(default_factory=dict)
+    shared_preview_heir: str | None = None
     create_provider: bool = True
-    deploy_managed_policies: tuple[str, ...] = ("PowerUserAccess",)
+    deploy_managed_policies: tuple[str, ...] = ()
     preview_denied_actions: tuple[str, ...] = PREVIEW_DENIED_DATA_READS
-    state_bucket_arn: pulumi.Input[str] | None = None
+    state: bool = True
     app_project: str = APP_PROJECT
+    protect: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class GitHubActionsRoles(pulumi.ComponentResource):
-    """GitHub's OIDC provider, the read-only preview role and one deploy role per stack.
+    """GitHub's OIDC provider and, per stack, a deploy role and a read-only preview role.
 
     Outputs:
         provider_arn: the OIDC provider's ARN (created or existing).
-        preview_role_arn: the preview role's ARN, or None when `preview` is false.
+        preview_role_arns: stack -> its preview role's ARN (none when there are no previews).
         deploy_role_arns: stack -> its deploy role's ARN.
     """
 
@@ -295,12 +208,21 @@ class GitHubActionsRoles(pulumi.ComponentResource):
         self, name: str, args: GitHubActionsRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:bootstrap:GitHubActionsRoles", name, None, opts)
+        unknown = sorted(set(args.preview_subjects) - set(args.deploy_subjects))
+        if unknown or (
+            args.shared_preview_heir is not None
+            and args.shared_preview_heir not in args.preview_subjects
+        ):
+            raise ValueError(
+                f"preview roles for stacks without a deploy role ({unknown}) or an heir of the "
+                f"shared preview role ({args.shared_preview_heir!r}) that gets no preview role"
+            )
+        attached_max = MANAGED_POLICIES_PER_ROLE_MAX - len(args.deploy_managed_policies)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
         tags = dict(args.tags)
-        state_bucket = pulumi.Output.from_input(args.state_bucket_arn)
 
         if args.create_provider:
             provider = aws.iam.OpenIdConnectProvider(
@@ -318,7 +240,12 @@ class GitHubActionsRoles(pulumi.ComponentResource):
             )
 
         def role(
-            logical: str, suffix: str, sid: str, description: str, max_session_s: int
+            logical: str,
+            suffix: str,
+            sid: str,
+            description: str,
+            max_session_s: int,
+            aliases: list[pulumi.Alias],
         ) -> aws.iam.Role:
             return aws.iam.Role(
                 logical,
@@ -329,62 +256,107 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                 ),
                 max_session_duration=max_session_s,
                 tags=tags,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, aliases=aliases, protect=args.protect),
             )
 
-        self.preview_role_arn: pulumi.Output[str] | None = None
-        if args.preview:
+        def kept(old_name: str | None) -> list[pulumi.Alias]:
+            """The old shared preview role's child `old_name`, taken over in place."""
+            return [pulumi.Alias(name=old_name)] if old_name else []
+
+        self.preview_role_arns: dict[str, pulumi.Output[str]] = {}
+        for stack, suffix in args.preview_subjects.items():
+            names = names_for(stack)
+            heir = stack == args.shared_preview_heir
+            logical = f"{name}-preview-{names.role_key}"
             preview = role(
-                f"{name}-preview",
-                PREVIEW_SUBJECT,
-                "PullRequestsFromThisRepository",
-                f"pulumi preview for pull requests of {args.repository}: read-only",
+                logical,
+                suffix,
+                f"Preview{names.sid}FromThisRepository",
+                f"pulumi preview of the {stack} stack for pull requests of {args.repository} "
+                f"({suffix}): read-only",
                 PREVIEW_MAX_SESSION_S,
+                kept(f"{name}-preview" if heir else None),
             )
+            managed = _slug(PREVIEW_MANAGED_POLICY)
             aws.iam.RolePolicyAttachment(
-                f"{name}-preview-{_slug(PREVIEW_MANAGED_POLICY)}",
+                f"{logical}-{managed}",
                 role=preview.name,
                 policy_arn=f"arn:{partition}:iam::aws:policy/{PREVIEW_MANAGED_POLICY}",
-                opts=child,
+                # Kept, not replaced: deleting the old attachment would detach the same policy
+                # from the same role after the new one attached it.
+                opts=pulumi.ResourceOptions(
+                    parent=self, aliases=kept(f"{name}-preview-{managed}" if heir else None)
+                ),
             )
             aws.iam.RolePolicy(
-                f"{name}-preview-state-no-data",
+                f"{logical}-state-no-data",
                 role=preview.name,
-                policy=state_bucket.apply(
-                    lambda arn: json.dumps(preview_policy(arn, args.preview_denied_actions))
+                policy=json.dumps(
+                    preview_policy(
+                        partition, args.app_project, stack, args.preview_denied_actions, args.state
+                    )
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(
+                    parent=self, aliases=kept(f"{name}-preview-state-no-data" if heir else None)
+                ),
             )
-            self.preview_role_arn = preview.arn
-
-        def deploy_policy_json(stack: str) -> pulumi.Output[str]:
-            # A function, not a lambda in the loop: apply runs later, after `stack` has moved on.
-            return state_bucket.apply(
-                lambda arn: json.dumps(
-                    deploy_policy(account_id, partition, arn, args.app_project, stack)
-                )
-            )
+            self.preview_role_arns[stack] = preview.arn
 
         self.deploy_role_arns: dict[str, pulumi.Output[str]] = {}
         for stack, suffix in args.deploy_subjects.items():
+            names = names_for(stack)
+            logical = f"{name}-deploy-{names.role_key}"
             deploy = role(
-                f"{name}-deploy-{stack}",
+                logical,
                 suffix,
-                f"Deploy{stack.capitalize()}FromThisRepository",
+                f"Deploy{names.sid}FromThisRepository",
                 f"pulumi up of the {stack} stack by {args.repository} ({suffix})",
                 DEPLOY_MAX_SESSION_S,
+                [],
             )
             for policy in args.deploy_managed_policies:
                 aws.iam.RolePolicyAttachment(
-                    f"{name}-deploy-{stack}-{_slug(policy)}",
+                    f"{logical}-{_slug(policy)}",
                     role=deploy.name,
                     policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
                     opts=child,
                 )
+            # What the program's resources need, by service: customer managed policies, each
+            # within IAM's size limit, that only the bootstrap writes.
+            documents = pack(service_statements(partition, account_id, args.app_project, stack))
+            if len(documents) > attached_max:
+                raise ValueError(
+                    f"the {stack} deploy role would need {len(documents)} service policies and "
+                    f"{len(args.deploy_managed_policies)} managed ones: more than IAM's "
+                    f"{MANAGED_POLICIES_PER_ROLE_MAX} attached policies"
+                )
+            for number, policy_document in enumerate(documents, start=1):
+                services = aws.iam.Policy(
+                    f"{logical}-services-{number}",
+                    path=ROLE_PATH,
+                    description=f"pulumi up of the {stack} stack: the app's resources ({number})",
+                    policy=json.dumps(policy_document),
+                    tags=tags,
+                    opts=child,
+                )
+                aws.iam.RolePolicyAttachment(
+                    f"{logical}-services-{number}",
+                    role=deploy.name,
+                    policy_arn=services.arn,
+                    opts=child,
+                )
             aws.iam.RolePolicy(
-                f"{name}-deploy-{stack}-app-iam-state",
+                f"{logical}-app-iam-state",
                 role=deploy.name,
-                policy=deploy_policy_json(stack),
+                policy=json.dumps(
+                    deploy_policy(
+                        account_id,
+                        partition,
+                        args.app_project,
+                        stack,
+                        boundary_arn(partition, account_id, args.app_project, stack),
+                    )
+                ),
                 opts=child,
             )
             self.deploy_role_arns[stack] = deploy.arn
@@ -393,7 +365,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "provider_arn": self.provider_arn,
-                "preview_role_arn": self.preview_role_arn,
+                "preview_role_arns": self.preview_role_arns,
                 "deploy_role_arns": self.deploy_role_arns,
             }
         )

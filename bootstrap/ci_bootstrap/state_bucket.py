@@ -5,6 +5,10 @@ State is the one thing a lost deploy cannot rebuild, and it holds (encrypted) se
   restoring the previous version);
 - is encrypted at rest with S3-managed keys (SSE-S3: free, and the preview role needs no KMS grant);
 - blocks every form of public access, disables ACLs (bucket owner enforced) and refuses plain HTTP;
+- lets each CI role reach its own stack's objects and nothing else (`stack_access_statements`):
+  the deploy role reads and writes them, the preview role reads them, both read the layout file;
+  an explicit Deny keeps each role out of every other object and every CI role out of the
+  bucket's own configuration, whatever else the roles are given;
 - is protected: `pulumi destroy` of the bootstrap stack stops at it.
 """
 
@@ -19,11 +23,116 @@ import pulumi
 import pulumi_aws as aws
 
 SSE_ALGORITHM = "AES256"  # SSE-S3
+# Pulumi's self-managed backend (`pulumi login s3://...`) keeps one stack's state under these keys,
+# in the project layout it uses for every new bucket (`.pulumi/meta.yaml` version 1). From
+# pulumi/pulumi pkg/backend/diy: store.go (StackBasePath, HistoryDir, BackupDir, JournalDir),
+# state.go (the checkpoint `<stack>.json`, `.json.gz` or `.json.zst`, its `.bak` copy),
+# stack_tags.go (`<stack>.pulumi-tags`), lock.go (locks under the fully qualified
+# `organization/<project>/<stack>`) and meta.go (`.pulumi/meta.yaml`, which every CLI reads).
+PULUMI_STATE_META_KEY = ".pulumi/meta.yaml"
+PULUMI_STACK_STATE_KEYS: tuple[str, ...] = (
+    ".pulumi/stacks/{project}/{stack}.json*",
+    ".pulumi/stacks/{project}/{stack}.pulumi-tags",
+    ".pulumi/history/{project}/{stack}/*",
+    ".pulumi/backups/{project}/{stack}/*",
+    ".pulumi/journal/{project}/{stack}/*",
+    ".pulumi/locks/organization/{project}/{stack}/*",
+)
+# Listing names (never contents): Pulumi lists a prefix to find which variant of the checkpoint
+# exists and whether the stack is locked, and without ListBucket S3 answers a missing key with 403
+# instead of 404, which Pulumi takes for an error.
+LIST_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation")
+WRITE_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+READ_ACTIONS = ("s3:GetObject",)
+
+
+@dataclass(frozen=True)
+class StackRoles:
+    """The CI roles of one stack: its deploy role, and its preview role (None: no previews)."""
+
+    deploy: str
+    preview: str | None = None
+
+
+def stack_state_objects(bucket_arn: str, project: str, stack: str) -> list[str]:
+    """The ARNs of one stack's objects (PULUMI_STACK_STATE_KEYS); with bucket_arn
+    `arn:aws:s3:::*`, that stack's objects in any bucket."""
+    return [
+        f"{bucket_arn}/{key.format(project=project, stack=stack)}"
+        for key in PULUMI_STACK_STATE_KEYS
+    ]
+
+
+def stack_access_statements(
+    bucket_arn: str, project: str, roles: Mapping[str, StackRoles], sids: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Who may reach which objects: each stack's roles its own objects only (see the module
+    docstring); `sids` maps each stack to its Sid part."""
+    meta = f"{bucket_arn}/{PULUMI_STATE_META_KEY}"
+    statements: list[dict[str, Any]] = []
+    every_role: list[str] = []
+    for stack, stack_roles in roles.items():
+        own = stack_state_objects(bucket_arn, project, stack)
+        mine = [stack_roles.deploy, *([stack_roles.preview] if stack_roles.preview else [])]
+        every_role += mine
+        sid = sids[stack]
+        statements += [
+            {
+                "Sid": f"The{sid}StacksRolesListTheBucketAndReadItsLayout",
+                "Effect": "Allow",
+                "Principal": {"AWS": mine},
+                "Action": [*LIST_ACTIONS, *READ_ACTIONS],
+                "Resource": [bucket_arn, meta],
+            },
+            {
+                "Sid": f"The{sid}DeployRoleReadsAndWritesItsStacksState",
+                "Effect": "Allow",
+                "Principal": {"AWS": stack_roles.deploy},
+                "Action": list(WRITE_ACTIONS),
+                "Resource": own,
+            },
+            {
+                "Sid": f"The{sid}StacksRolesReachNoOtherObject",
+                "Effect": "Deny",
+                "Principal": {"AWS": mine},
+                "Action": "s3:*",
+                "NotResource": [bucket_arn, meta, *own],
+            },
+        ]
+        if stack_roles.preview:
+            statements.insert(
+                -1,
+                {
+                    "Sid": f"The{sid}PreviewRoleReadsItsStacksState",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": stack_roles.preview},
+                    "Action": list(READ_ACTIONS),
+                    "Resource": own,
+                },
+            )
+    if every_role:
+        statements.append(
+            {
+                "Sid": "NoCiRoleChangesTheBucket",
+                "Effect": "Deny",
+                "Principal": {"AWS": every_role},
+                "NotAction": list(LIST_ACTIONS),
+                "Resource": bucket_arn,
+            }
+        )
+    return statements
+
+
 # Half-finished uploads of a large state file cost storage and are never completed after a week.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 7
 
 
-def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
+def bucket_policy(
+    bucket_arn: str,
+    project: str = "",
+    roles: Mapping[str, StackRoles] | None = None,
+    sids: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -34,7 +143,8 @@ def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
                 "Action": "s3:*",
                 "Resource": [bucket_arn, f"{bucket_arn}/*"],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
+            },
+            *stack_access_statements(bucket_arn, project, roles or {}, sids or {}),
         ],
     }
 
@@ -48,12 +158,19 @@ class StateBucketArgs:
     noncurrent_version_days: days an overwritten or deleted state file stays recoverable. Default
         90: a quarter covers noticing a bad deploy late; each version is a few hundred KB.
     protect: refuse to delete the bucket. Default true: losing state orphans every resource.
+    project: the Pulumi project whose stacks' state the bucket holds (names their objects).
+        Default "": no stack's roles given.
+    stack_roles: stack -> its CI roles' ARNs (Outputs resolving to StackRoles). Default none.
+    sids: stack -> its Sid part (ci_bootstrap.stack_names). Default none.
     tags: tags for every taggable resource. Default none.
     """
 
     bucket_name: str = ""
     noncurrent_version_days: int = 90
     protect: bool = True
+    project: str = ""
+    stack_roles: Mapping[str, pulumi.Input[StackRoles]] = field(default_factory=dict)
+    sids: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -126,10 +243,21 @@ class StateBucket(pulumi.ComponentResource):
             # Noncurrent-version rules only mean something once versioning is on.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
+        stacks = list(args.stack_roles)
         aws.s3.BucketPolicy(
+            # The name of old, when the policy only refused plain HTTP: renaming would replace it.
             f"{name}-tls-only",
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))),
+            policy=pulumi.Output.all(bucket.arn, *args.stack_roles.values()).apply(
+                lambda values: json.dumps(
+                    bucket_policy(
+                        values[0],
+                        args.project,
+                        dict(zip(stacks, values[1:], strict=True)),
+                        args.sids,
+                    )
+                )
+            ),
             # Written together, S3 can refuse one with OperationAborted (a conflicting operation).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )

@@ -1,0 +1,196 @@
+"""The permissions boundary of a stack's app roles: the most any role the program creates may do.
+
+A deploy role may create and change roles only under the stack's path and only with this
+boundary attached (ci_bootstrap.deploy_permissions), so whatever policy it writes onto such a role,
+the role's effective permissions stay within what is here: the ECS agent pulling the image,
+writing the stack's logs and reading the stack's secrets; the app's ECS Exec channels; ECS
+shifting load balancer traffic (blue/green, canary); EventBridge Scheduler starting the stack's
+jobs; VPC flow logs writing their records. No IAM, no STS, no S3 (so no Pulumi state), no other
+stack's secrets, no KMS key but through Secrets Manager and SSM.
+
+Scoped to the stack where IAM allows (IAM User Guide, "Permissions boundaries for IAM entities"):
+- log groups named `/ecs/<project>/<stack>/...` (components/service.py's name), and the flow-log
+  group (auto-named `network-flow-logs-...`, the one group not named after its stack);
+- task definitions of the families `<project>-<stack>-...`; roles under `/<project>/<stack>/`;
+- Secrets Manager secrets and SSM parameters tagged `stack: <stack>` (every secret the program
+  creates is; a secret you reference with `secrets` must carry the tag too) or named under
+  `<project>/<stack>/`.
+
+The program attaches AWS managed policies to two roles (APP_MANAGED_POLICIES);
+`MANAGED_POLICY_ACTIONS` lists what they grant (AWS Managed Policy Reference, as of 2026-02) so a
+test can show the boundary leaves them whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ci_bootstrap.deploy_permissions import PASSABLE_TO_SERVICES, STACK_TAG, app_roles_arn
+from ci_bootstrap.stack_names import names_for
+
+# Where the boundaries live: their own path, which no deploy role may write to.
+BOUNDARY_PATH = "/fargate-app-bootstrap/"
+# The flow-log group's auto-name prefix (components/network.py: f"{name}-flow-logs", name
+# "network"); a test holds the boundary to every log group the program creates.
+FLOW_LOG_GROUP_PREFIX = "network-flow-logs-"
+# What the AWS managed policies the program attaches grant (their documents, AWS Managed Policy
+# Reference: AmazonECSTaskExecutionRolePolicy v1, AmazonECSInfrastructureRolePolicyForLoadBalancers
+# v6), as (action, resource template) pairs.
+MANAGED_POLICY_ACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "service-role/AmazonECSTaskExecutionRolePolicy": (
+        ("ecr:GetAuthorizationToken", "*"),
+        ("ecr:BatchCheckLayerAvailability", "arn:{partition}:ecr:{region}:{account}:repository/r"),
+        ("ecr:GetDownloadUrlForLayer", "arn:{partition}:ecr:{region}:{account}:repository/r"),
+        ("ecr:BatchGetImage", "arn:{partition}:ecr:{region}:{account}:repository/r"),
+        (
+            "logs:CreateLogStream",
+            "arn:{partition}:logs:{region}:{account}:log-group:/ecs/{project}/{stack}/app",
+        ),
+        (
+            "logs:PutLogEvents",
+            "arn:{partition}:logs:{region}:{account}:log-group:/ecs/{project}/{stack}/app"
+            ":log-stream:app/app/0123",
+        ),
+    ),
+    "AmazonECSInfrastructureRolePolicyForLoadBalancers": (
+        ("elasticloadbalancing:DescribeListeners", "*"),
+        ("elasticloadbalancing:DescribeRules", "*"),
+        ("elasticloadbalancing:DescribeTargetGroups", "*"),
+        ("elasticloadbalancing:DescribeTargetHealth", "*"),
+        (
+            "elasticloadbalancing:RegisterTargets",
+            "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/app-tg/0123",
+        ),
+        (
+            "elasticloadbalancing:DeregisterTargets",
+            "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/app-tg/0123",
+        ),
+        (
+            "elasticloadbalancing:ModifyListener",
+            "arn:{partition}:elasticloadbalancing:{region}:{account}:listener/app/web/0123/4567",
+        ),
+        (
+            "elasticloadbalancing:ModifyRule",
+            "arn:{partition}:elasticloadbalancing:{region}:{account}:listener-rule/app/web/0/1/2",
+        ),
+    ),
+}
+
+
+def boundary_name(project: str, stack: str) -> str:
+    """The boundary's IAM policy name (at most 128 characters: the role key is at most 41)."""
+    return f"{project}-{names_for(stack).role_key}-app-roles-boundary"
+
+
+def boundary_arn(partition: str, account: str, project: str, stack: str) -> str:
+    """Known before the policy exists, so the deploy role's conditions can name it."""
+    return f"arn:{partition}:iam::{account}:policy{BOUNDARY_PATH}{boundary_name(project, stack)}"
+
+
+def boundary_document(partition: str, account: str, project: str, stack: str) -> dict[str, Any]:
+    arn = f"arn:{partition}"
+    logs = f"{arn}:logs:*:{account}:log-group"
+    stack_tag = {f"aws:ResourceTag/{STACK_TAG}": stack}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EcsAgentPullsImages",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                ],
+                # A prebuilt image may live in another account's registry.
+                "Resource": "*",
+            },
+            {
+                "Sid": "WriteTheStacksLogsOnly",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [
+                    f"{logs}:/ecs/{project}/{stack}/*",
+                    f"{logs}:{FLOW_LOG_GROUP_PREFIX}*",
+                ],
+            },
+            {
+                "Sid": "ReadTheStacksSecretsByTag",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
+                "Resource": "*",
+                "Condition": {"StringEquals": stack_tag},
+            },
+            {
+                "Sid": "ReadTheStacksSecretsByName",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
+                "Resource": [
+                    f"{arn}:secretsmanager:*:{account}:secret:{project}/{stack}/*",
+                    f"{arn}:ssm:*:{account}:parameter/{project}/{stack}/*",
+                ],
+            },
+            {
+                # Secrets and parameters under a customer managed key, decrypted on their behalf.
+                "Sid": "DecryptOnlyThroughSecretsManagerAndSsm",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": f"{arn}:kms:*:{account}:key/*",
+                "Condition": {
+                    "StringLike": {"kms:ViaService": ["secretsmanager.*.amazonaws.com", "ssm.*"]}
+                },
+            },
+            {
+                # ssmmessages has no resource types: "*" is all IAM accepts.
+                "Sid": "EcsExecChannels",
+                "Effect": "Allow",
+                "Action": [
+                    "ssmmessages:CreateControlChannel",
+                    "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel",
+                    "ssmmessages:OpenDataChannel",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "EcsReadsLoadBalancers",
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:Describe*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "EcsShiftsLoadBalancerTraffic",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:RegisterTargets",
+                    "elasticloadbalancing:DeregisterTargets",
+                    "elasticloadbalancing:ModifyListener",
+                    "elasticloadbalancing:ModifyRule",
+                ],
+                "Resource": f"{arn}:elasticloadbalancing:*:{account}:*",
+            },
+            {
+                "Sid": "SchedulerStartsTheStacksJobs",
+                "Effect": "Allow",
+                "Action": ["ecs:RunTask", "ecs:TagResource"],
+                "Resource": [
+                    f"{arn}:ecs:*:{account}:task-definition/{project}-{stack}-*",
+                    f"{arn}:ecs:*:{account}:task/*",
+                ],
+            },
+            {
+                "Sid": "SchedulerSendsDeadLetters",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": f"{arn}:sqs:*:{account}:*",
+            },
+            {
+                "Sid": "PassOnlyTheStacksRolesToEcsTasks",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": app_roles_arn(partition, account, project, stack),
+                "Condition": {"StringEquals": {"iam:PassedToService": PASSABLE_TO_SERVICES[0]}},
+            },
+        ],
+    }

@@ -1,0 +1,145 @@
+"""A small IAM policy evaluator for the tests: does a principal's policies allow one request?
+
+No well-kept offline evaluator fits: principalmapper's local simulation (PyPI principalmapper 1.1.5,
+2022) fails to import on Python 3.10+ (`collections.Mapping`), moto's skips NotResource and turns
+an unmet condition into a deny, and policy_sentry, parliament and cloudsplaining write or lint
+policies rather than decide requests. So this follows AWS's documented logic for what the policies
+here use, and tests/test_iam_eval.py holds it to those rules
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+
+- an explicit Deny in any policy that applies wins; otherwise an Allow is needed, from an identity
+  policy or (same account) a resource policy naming the principal, and, when the principal has a
+  permissions boundary, from the boundary as well; otherwise the request is implicitly denied;
+- Action/NotAction match without regard to case, Resource/NotResource with it; `*` matches any
+  run of characters, `?` one;
+- conditions: every operator in a statement, and every key under an operator, must hold; a key's
+  values are alternatives (any one matching satisfies a positive operator, and a negated operator
+  holds when none matches); a key missing from the request fails a positive operator and satisfies
+  a negated one. Operators: StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals,
+  ArnNotEquals, ArnLike, ArnNotLike, Bool. Anything else raises, so a policy cannot pass by
+  using an operator this file does not know.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ALLOW, DENY, IMPLICIT_DENY = "allow", "explicit deny", "implicit deny"
+
+
+def _values(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def wildcard(pattern: str, text: str, *, case: bool) -> bool:
+    """IAM's `*` and `?` wildcards (the whole text must match)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in str(pattern))
+    return re.fullmatch(regex, text, 0 if case else re.IGNORECASE) is not None
+
+
+def _string(op: str, expected: str, actual: str) -> bool:
+    if op in ("StringEquals", "ArnEquals"):
+        return expected == actual if op == "StringEquals" else wildcard(expected, actual, case=True)
+    return wildcard(expected, actual, case=True)  # StringLike, ArnLike
+
+
+POSITIVE = {"StringEquals", "StringLike", "ArnEquals", "ArnLike"}
+NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike",
+           "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike"}  # fmt: skip
+
+
+def condition_holds(condition: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
+    for op, keys in condition.items():
+        for key, expected in keys.items():
+            present = key in context
+            actual = [str(v) for v in _values(context[key])] if present else []
+            wanted = [str(v) for v in _values(expected)]
+            if op == "Bool":
+                if not present or not any(a.lower() == w.lower() for a in actual for w in wanted):
+                    return False
+            elif op in POSITIVE:
+                if not any(_string(op, w, a) for a in actual for w in wanted):
+                    return False
+            elif op in NEGATED:
+                if any(_string(NEGATED[op], w, a) for a in actual for w in wanted):
+                    return False
+            else:
+                raise NotImplementedError(f"condition operator {op} is not evaluated here")
+    return True
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call: `action` on `resource` by `principal`, with condition keys `context`."""
+
+    action: str
+    resource: str
+    principal: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return _values(policy["Statement"])
+
+
+def _matches(statement: Mapping[str, Any], element: str, value: str, *, case: bool) -> bool:
+    """Whether `value` is covered by the statement's `element` (Action or Resource), or by its
+    Not- form (then: whether it is not listed there)."""
+    if element in statement:
+        return any(wildcard(p, value, case=case) for p in _values(statement[element]))
+    return not any(wildcard(p, value, case=case) for p in _values(statement[f"Not{element}"]))
+
+
+def _applies(statement: Mapping[str, Any], request: Request, resource_policy: bool) -> bool:
+    if not _matches(statement, "Action", request.action, case=False):
+        return False
+    if not _matches(statement, "Resource", request.resource, case=True):
+        return False
+    if resource_policy:
+        principal = statement.get("Principal")
+        if principal != "*":
+            named = _values(principal.get("AWS", [])) if isinstance(principal, dict) else []
+            if request.principal not in named:
+                return False
+    return condition_holds(statement.get("Condition", {}), request.context)
+
+
+def _effects(
+    policies: Iterable[Mapping[str, Any]], request: Request, resource_policy: bool = False
+) -> set[str]:
+    return {
+        s["Effect"]
+        for policy in policies
+        for s in _statements(policy)
+        if _applies(s, request, resource_policy)
+    }
+
+
+def decide(
+    request: Request,
+    identity: Iterable[Mapping[str, Any]],
+    *,
+    boundary: Mapping[str, Any] | None = None,
+    resource_policies: Iterable[Mapping[str, Any]] = (),
+) -> str:
+    """ALLOW, DENY (explicit) or IMPLICIT_DENY for `request` by a principal with `identity`
+    policies, an optional permissions `boundary`, and the resource's own policies (same account)."""
+    identity = list(identity)
+    resource_policies = list(resource_policies)
+    boundary_effects = _effects([boundary], request) if boundary else {"Allow"}
+    identity_effects = _effects(identity, request)
+    resource_effects = _effects(resource_policies, request, resource_policy=True)
+    if "Deny" in identity_effects | resource_effects | boundary_effects:
+        return DENY
+    if "Allow" not in boundary_effects:
+        return IMPLICIT_DENY
+    if "Allow" in identity_effects | resource_effects:
+        return ALLOW
+    return IMPLICIT_DENY
+
+
+def allowed(request: Request, identity: Iterable[Mapping[str, Any]], **kwargs: Any) -> bool:
+    return decide(request, identity, **kwargs) == ALLOW
