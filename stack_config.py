@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from components.image import ImageRef
-from components.network import subnet_new_bits
-from components.scheduled_tasks import TASK_NAME, TASK_NAME_MAX, ScheduledTask
+from components.spec import TASK_NAME, TASK_NAME_MAX, ImageRef, ScheduledTask, subnet_new_bits
 
 PROJECT = "fargate-app"
 

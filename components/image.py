@@ -18,6 +18,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components.spec import ImageRef
+
 TAG_HASH_CHARS = 16  # 64 bits of the content hash: collisions are not a practical concern
 # Always left out of the content hash: caches that change without changing the image.
 ALWAYS_IGNORED = (
@@ -27,18 +29,6 @@ ALWAYS_IGNORED = (
     "**/.mypy_cache",
     "**/.ruff_cache",
 )
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """A prebuilt ECR image reference, split into its parts (exactly one of tag and digest)."""
-
-    uri: str
-    account: str
-    region: str
-    repository: str
-    tag: str | None = None
-    digest: str | None = None
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:

@@ -15,8 +15,8 @@ from functools import partial
 import pulumi
 import pulumi_aws as aws
 
-ALB_MIN_SUBNET_PREFIX = 27  # an ALB needs subnets of at least /27 with 8 free addresses
-MAX_SUBNET_NEW_BITS = 4  # 16 slots: 6 public + 6 private, and 4 spare for a later tier
+from components.spec import subnet_new_bits
+
 IPV6_SUBNET_PREFIX = 64  # AWS assigns a /56 to the VPC and requires /64 subnets
 # Interface endpoints that let private tasks pull images and write logs without a NAT gateway.
 # ECR layers themselves come from S3, through the (free) gateway endpoint.
@@ -25,11 +25,6 @@ HTTPS_PORT = 443
 # Flow log records are aggregated over this many seconds: 600 (the maximum) writes the fewest
 # records, so costs least, and is still precise enough to investigate a connection problem.
 FLOW_LOG_AGGREGATION_S = 600
-
-
-def subnet_new_bits(vpc_prefix: int) -> int:
-    """Bits added to the VPC prefix for every subnet: as many slots as fit at the ALB's minimum."""
-    return min(MAX_SUBNET_NEW_BITS, ALB_MIN_SUBNET_PREFIX - vpc_prefix)
 
 
 def plan_subnets(vpc_cidr: str, azs: int) -> list[tuple[str, str]]:

@@ -27,7 +27,6 @@ the permissions RunTask from EventBridge needs
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from components.alarms import NOT_BREACHING, alarm_name, notify
 from components.naming import bounded
 from components.roles import ECS_TASKS_PRINCIPAL
 from components.service import app_containers, fargate_task_definition
+from components.spec import TASK_NAME, ScheduledTask
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # Schedules go in the account's default group; the trust policy's aws:SourceArn names it, because
@@ -58,39 +58,11 @@ DEAD_LETTER_RETENTION_S = 14 * 24 * 60 * 60
 # five minutes; the alarm stays on until someone reads or purges the queue.
 DEAD_LETTER_ALARM_PERIOD_S = 300
 LOG_STREAM_PREFIX = "scheduled"  # a job's streams are scheduled-<name>/app/<task-id>
-# Names: letters, digits, - and _ fit every name derived from them (task family, schedule, role,
-# queue, log stream prefix). The length bound keeps the longest auto-named child, the role
-# "<component>-<name>-role" plus Pulumi's 8-character suffix, within IAM's 64 characters for a
-# component name of up to 18 characters.
-TASK_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-TASK_NAME_MAX = 32
 IAM_ROLE_NAME_MAX = 64
 AUTONAME_SUFFIX_LEN = 8  # "-" and 7 random hex characters
 SCHEDULE_NAME_MAX = 64  # letters, digits, ., - and _
 SCHEDULE_DESCRIPTION_MAX = 512
 TASK_FAMILY_MAX = 255
-
-
-@dataclass(frozen=True)
-class ScheduledTask:
-    """One job, as the stack config's `scheduledTasks` describes it (validated there).
-
-    name: the job's key in `scheduledTasks`; names its resources.
-    schedule: an EventBridge Scheduler expression: cron(...), rate(...) or at(...).
-    command: the container's command, replacing the image's CMD (no shell runs it).
-    cpu, memory: the task's size. Default 256/512, Fargate's smallest; the config defaults them
-        to the service's size.
-    timezone: IANA time zone the expression is evaluated in. Default UTC, Scheduler's own.
-    enabled: False keeps the schedule but pauses it (state DISABLED). Default True.
-    """
-
-    name: str
-    schedule: str
-    command: tuple[str, ...]
-    cpu: int = 256
-    memory: int = 512
-    timezone: str = "UTC"
-    enabled: bool = True
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,9 @@ from components.scheduled_tasks import (
     DEAD_LETTER_RETENTION_S,
     MAXIMUM_EVENT_AGE_S,
     MAXIMUM_RETRY_ATTEMPTS,
-    ScheduledTask,
     ScheduledTasks,
 )
+from components.spec import ScheduledTask
 from stack_config import FARGATE_MEMORY_BY_CPU, ConfigError, load_config
 from tools.mocks import ACCOUNT_ID, UNKNOWN, ProgramRun, RegisteredResource, load_stack_config
 from tools.mocks import run_program as _run_program
