@@ -37,7 +37,7 @@ CI_SCRIPT = ROOT / ".ci" / "run"
 # What the type check covers: the program, the ops tool and the bootstrap program's components.
 TYPE_CHECKED = (
     "components",
-    "stack_config.py",
+    "stack_config",
     "__main__.py",
     "tools/ops",
     "bootstrap/ci_bootstrap",
