@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.spec import DEFAULT_ALARM_TOPIC_ENCRYPTED
+
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 # What SNS does with the key on a publisher's behalf: make a data key, and read it back.
 PUBLISH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -66,7 +68,7 @@ class AlarmTopicArgs:
     """
 
     email: str = ""
-    encrypted: bool = True
+    encrypted: bool = DEFAULT_ALARM_TOPIC_ENCRYPTED
 
 
 class AlarmTopic(pulumi.ComponentResource):

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.spec import ImageRef
+from components.spec import DEFAULT_CPU_ARCHITECTURE, PLATFORM_BY_ARCHITECTURE, ImageRef
 
 TAG_HASH_CHARS = 16  # 64 bits of the content hash: collisions are not a practical concern
 # Always left out of the content hash: caches that change without changing the image.
@@ -133,7 +133,7 @@ class ContainerImageArgs:
     """
 
     context: str = "app"
-    platform: str = "linux/amd64"
+    platform: str = PLATFORM_BY_ARCHITECTURE[DEFAULT_CPU_ARCHITECTURE]
     prebuilt: ImageRef | None = None
     keep_images: int = 10
     protect: bool = False

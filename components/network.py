@@ -15,7 +15,14 @@ from functools import partial
 import pulumi
 import pulumi_aws as aws
 
-from components.spec import subnet_new_bits
+from components.spec import (
+    DEFAULT_AVAILABILITY_ZONES,
+    DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_NAT_GATEWAYS,
+    DEFAULT_VPC_CIDR,
+    subnet_new_bits,
+    tasks_are_private,
+)
 
 IPV6_SUBNET_PREFIX = 64  # AWS assigns a /56 to the VPC and requires /64 subnets
 # Interface endpoints that let private tasks pull images and write logs without a NAT gateway.
@@ -64,13 +71,13 @@ class NetworkArgs:
     protect: protect the flow log group from deletion. Default False.
     """
 
-    cidr: str = "10.0.0.0/16"
-    availability_zones: int = 2
-    nat_gateways: str = "none"
+    cidr: str = DEFAULT_VPC_CIDR
+    availability_zones: int = DEFAULT_AVAILABILITY_ZONES
+    nat_gateways: str = DEFAULT_NAT_GATEWAYS
     vpc_endpoints: bool = False
     extra_endpoints: tuple[str, ...] = ()
     flow_logs: bool = False
-    flow_log_retention_days: int = 30
+    flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
 
 
@@ -210,7 +217,7 @@ class Network(pulumi.ComponentResource):
         if args.flow_logs:
             self._flow_logs(name, vpc, args)
 
-        private_tasks = bool(nats) or args.vpc_endpoints
+        private_tasks = tasks_are_private(args.nat_gateways, args.vpc_endpoints)
         self.vpc_id: pulumi.Output[str] = vpc.id
         self.vpc_cidr: pulumi.Output[str] = vpc.cidr_block
         self.azs: list[str] = azs

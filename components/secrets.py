@@ -28,14 +28,16 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.spec import PROTECTED_RECOVERY_WINDOW_DAYS
+
 # The random suffix Secrets Manager appends to every secret's ARN.
 # Source: https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources
 SECRET_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 PARTIAL_ARN_WILDCARD = "-??????"  # six single-character wildcards: that one suffix, nothing more
 SECRET_ARN_FIELDS = 7  # arn:partition:secretsmanager:region:account:secret:name
 # A deleted secret can be restored this many days; AWS allows 7 to 30 (or 0: gone at once).
+# Protected (prod) secrets get PROTECTED_RECOVERY_WINDOW_DAYS (30), which the settings table cites.
 RECOVERY_WINDOW_DAYS = 7  # dev: short, so a destroyed stack's secrets do not linger a month
-PROTECTED_RECOVERY_WINDOW_DAYS = 30  # prod: AWS's longest, a month to notice a mistaken delete
 READ_SECRETS_SID = "EcsAgentReadsTheAppSecretsAtTaskStart"
 READ_PARAMETERS_SID = "EcsAgentReadsTheAppParametersAtTaskStart"
 

@@ -14,7 +14,31 @@ no Pulumi module (only `from_pulumi()` reads the runtime).
 Pulumi.yaml's `config:` block mirrors `SETTINGS` (tests keep the two in step).
 """
 
-from components.spec import TASK_NAME, TASK_NAME_MAX, ImageRef, ScheduledTask, subnet_new_bits
+from components.spec import (
+    BAKE_TIME_MAX_MIN,
+    CANARY_PERCENT_MAX,
+    CANARY_PERCENT_MIN,
+    CPU_ARCHITECTURES,
+    CPU_TARGET_MAX,
+    CPU_TARGET_MIN,
+    DEPLOYMENT_STRATEGIES,
+    EMAIL,
+    ENV_NAME,
+    FARGATE_MEMORY_BY_CPU,
+    LOG_RETENTION_DAYS,
+    MAX_AZS,
+    MIN_AZS,
+    NAT_MODES,
+    RESERVED_ENV,
+    TASK_NAME,
+    TASK_NAME_MAX,
+    VPC_PREFIX_MAX,
+    VPC_PREFIX_MIN,
+    ImageRef,
+    ScheduledTask,
+    max_azs_for_prefix,
+    subnet_new_bits,
+)
 from stack_config.loader import KEY_PARSERS, ConfigError, from_pulumi, load_config
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap
 from stack_config.schedule import (
@@ -33,25 +57,10 @@ from stack_config.schedule import (
 )
 from stack_config.settings import (
     ACM_ARN,
-    BAKE_TIME_MAX_MIN,
-    CANARY_PERCENT_MAX,
-    CANARY_PERCENT_MIN,
-    CPU_ARCHITECTURES,
-    CPU_TARGET_MAX,
-    CPU_TARGET_MIN,
-    DEPLOYMENT_STRATEGIES,
     DNS_NAME,
     ECR_IMAGE,
-    EMAIL,
-    ENV_NAME,
-    FARGATE_MEMORY_BY_CPU,
-    LOG_RETENTION_DAYS,
-    MAX_AZS,
-    MIN_AZS,
-    NAT_MODES,
     PROJECT,
     REGION,
-    RESERVED_ENV,
     RESERVED_TAGS,
     SECRET_ARN,
     SECRET_ENV_NAMES,
@@ -62,11 +71,8 @@ from stack_config.settings import (
     SSM_ARN,
     TAG_KEY_MAX,
     TAG_VALUE_MAX,
-    VPC_PREFIX_MAX,
-    VPC_PREFIX_MIN,
     Setting,
     StackConfig,
-    max_azs_for_prefix,
 )
 
 __all__ = [

@@ -9,22 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from components.spec import ImageRef
-from stack_config.parsing import (
-    BAD_VALUE,
-    PARSERS,
-    PartialMap,
-    Problems,
-    as_ranges,
-    suggest,
-)
-from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
-from stack_config.settings import (
-    ACM_ARN,
+from components.spec import (
     BAKE_TIME_MAX_MIN,
     CANARY_PERCENT_MAX,
     CANARY_PERCENT_MIN,
@@ -32,18 +20,32 @@ from stack_config.settings import (
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
     DEPLOYMENT_STRATEGIES,
-    DNS_NAME,
-    ECR_IMAGE,
     EMAIL,
     ENV_NAME,
     FARGATE_MEMORY_BY_CPU,
+    HEALTH_CHECK_PATH_PATTERN,
     LOG_RETENTION_DAYS,
     MAX_AZS,
+    MAX_PORT,
     MIN_AZS,
     NAT_MODES,
+    RESERVED_ENV,
+    SPOT_CPU_ARCHITECTURES,
+    VPC_PREFIX_MAX,
+    VPC_PREFIX_MIN,
+    ImageRef,
+    as_ranges,
+    joined,
+    max_azs_for_prefix,
+)
+from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, suggest
+from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
+from stack_config.settings import (
+    ACM_ARN,
+    DNS_NAME,
+    ECR_IMAGE,
     PROJECT,
     REGION,
-    RESERVED_ENV,
     RESERVED_TAGS,
     SECRET_ARN,
     SECRET_ENV_NAMES,
@@ -54,10 +56,7 @@ from stack_config.settings import (
     SSM_ARN,
     TAG_KEY_MAX,
     TAG_VALUE_MAX,
-    VPC_PREFIX_MAX,
-    VPC_PREFIX_MIN,
     StackConfig,
-    max_azs_for_prefix,
 )
 
 
@@ -243,12 +242,13 @@ def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "cpuArchitecture" in ok:
         arch = get["cpuArchitecture"]
         if arch not in CPU_ARCHITECTURES:
-            problems.add("cpuArchitecture", arch, "expected X86_64 or ARM64")
-        elif arch == "ARM64" and "spot" in ok and get["spot"]:
+            problems.add("cpuArchitecture", arch, f"expected {joined(CPU_ARCHITECTURES)}")
+        elif arch not in SPOT_CPU_ARCHITECTURES and "spot" in ok and get["spot"]:
             problems.add(
                 "spot",
                 True,
-                "Fargate Spot does not run ARM64 tasks; set spot false or cpuArchitecture X86_64",
+                f"Fargate Spot does not run {arch} tasks; set spot false or cpuArchitecture "
+                + joined(SPOT_CPU_ARCHITECTURES),
             )
 
 
@@ -276,12 +276,11 @@ def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None
 
 
 def _check_service(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    if "containerPort" in ok and not 1 <= get["containerPort"] <= 65535:
-        problems.add("containerPort", get["containerPort"], "expected 1 to 65535")
+    if "containerPort" in ok and not 1 <= get["containerPort"] <= MAX_PORT:
+        problems.add("containerPort", get["containerPort"], f"expected 1 to {MAX_PORT}")
     if "healthCheckPath" in ok:
         path = get["healthCheckPath"]
-        # ALB health check paths: up to 1024 chars of URL path characters.
-        if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}", path):
+        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(path):
             problems.add(
                 "healthCheckPath", path, "expected a URL path starting with /, such as /health"
             )
@@ -333,7 +332,7 @@ def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
                 problems.add(
                     f"env.{name}",
                     name,
-                    "the program sets PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT itself "
+                    f"the program sets {joined(RESERVED_ENV, 'and')} itself "
                     "(from containerPort and healthCheckPath); remove it from env",
                 )
     if "tags" in ok:

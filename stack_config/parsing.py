@@ -113,10 +113,3 @@ def suggest(key: str, known: Iterable[str] = SETTINGS_BY_KEY, label: str = "know
     if close:
         return f"did you mean `{by_lower[close[0]]}`?"
     return f"{label} " + ", ".join(names)
-
-
-def as_ranges(values: tuple[int, ...]) -> str:
-    if len(values) <= 3:
-        return ", ".join(map(str, values))
-    step = values[1] - values[0]
-    return f"{values[0]} to {values[-1]} in steps of {step}"

@@ -11,9 +11,15 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from components.spec import TASK_NAME, TASK_NAME_MAX, ScheduledTask
-from stack_config.parsing import Problems, as_ranges, parse_boolean, parse_integer, suggest
-from stack_config.settings import FARGATE_MEMORY_BY_CPU
+from components.spec import (
+    DEFAULT_TIMEZONE,
+    FARGATE_MEMORY_BY_CPU,
+    TASK_NAME,
+    TASK_NAME_MAX,
+    ScheduledTask,
+    as_ranges,
+)
+from stack_config.parsing import Problems, parse_boolean, parse_integer, suggest
 
 # EventBridge Scheduler's expressions.
 # Source: https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html
@@ -254,7 +260,7 @@ def check_scheduled_tasks(
                     f"{cpu} ({as_ranges(allowed)} MiB); set {key}.memory",
                 )
 
-        timezone = entry.get("timezone", "UTC")
+        timezone = entry.get("timezone", DEFAULT_TIMEZONE)
         if not isinstance(timezone, str) or not timezone or len(timezone) > SCHEDULE_TIMEZONE_MAX:
             problems.add(
                 f"{key}.timezone", timezone, "expected an IANA time zone such as Europe/Berlin"

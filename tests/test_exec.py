@@ -19,7 +19,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from components.roles import EXEC_ACTIONS
-from components.service import APP_USER, EXEC_AGENT_VOLUMES
+from components.task_definition import APP_USER, EXEC_AGENT_VOLUMES
 from tools.mocks import ProgramRun, RegisteredResource
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -588,7 +588,7 @@ def test_smoke_test_fails_when_the_app_user_cannot_write_tmp(tmp_path: Path) -> 
 
 
 def test_the_read_only_smoke_run_uses_the_task_definition_s_user() -> None:
-    from components.service import APP_USER
+    from components.task_definition import APP_USER
 
     assert f"--read-only --user {APP_USER}" in _smoke_script()
 
