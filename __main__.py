@@ -89,7 +89,9 @@ cluster = Cluster(
     opts,
 )
 certificate = (
-    Certificate("domain", CertificateArgs(cfg.domain_name, cfg.hosted_zone), opts)
+    Certificate(
+        "domain", CertificateArgs(domain_name=cfg.domain_name, hosted_zone=cfg.hosted_zone), opts
+    )
     if cfg.domain_name
     else None
 )

@@ -18,7 +18,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.spec import DEFAULT_CPU_ARCHITECTURE, PLATFORM_BY_ARCHITECTURE, ImageRef
+from components.spec import (
+    DEFAULT_CPU_ARCHITECTURE,
+    PLATFORM_BY_ARCHITECTURE,
+    ImageRef,
+    check_args,
+    joined,
+)
 
 TAG_HASH_CHARS = 16  # 64 bits of the content hash: collisions are not a practical concern
 # Always left out of the content hash: caches that change without changing the image.
@@ -117,7 +123,7 @@ def lifecycle_policy(keep_images: int) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContainerImageArgs:
     """Settings of the repository and image.
 
@@ -138,6 +144,18 @@ class ContainerImageArgs:
     keep_images: int = 10
     protect: bool = False
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        found = []
+        platforms = tuple(PLATFORM_BY_ARCHITECTURE.values())
+        if self.platform not in platforms:
+            found.append(f"platform {self.platform!r}: expected {joined(platforms)}")
+        if self.keep_images < 1:
+            found.append(f"keep_images {self.keep_images}: the lifecycle policy keeps at least 1")
+        if self.prebuilt is None and not self.context:
+            found.append("context: the build context (a directory) or a prebuilt image is needed")
+        return found
+
 
 class ContainerImage(pulumi.ComponentResource):
     """ECR repository (scan on push, immutable tags, encrypted, lifecycle) and the app's image.
@@ -152,6 +170,7 @@ class ContainerImage(pulumi.ComponentResource):
         self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:image:ContainerImage", name, None, opts)
+        check_args(f"ContainerImage {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         repo = aws.ecr.Repository(
             f"{name}-repo",

@@ -20,6 +20,13 @@ from components.spec import (
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_VPC_CIDR,
+    LOG_RETENTION_DAYS,
+    MIN_AZS,
+    NAT_MODES,
+    VPC_PREFIX_MAX,
+    VPC_PREFIX_MIN,
+    check_args,
+    max_azs_for_prefix,
     subnet_new_bits,
     tasks_are_private,
 )
@@ -50,7 +57,7 @@ def _nth_ipv6_subnet(vpc_ipv6_cidr: str, *, index: int) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     """Settings of the network.
 
@@ -80,6 +87,33 @@ class NetworkArgs:
     flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        found = []
+        try:
+            net = ipaddress.ip_network(self.cidr, strict=True)
+        except ValueError as err:
+            found.append(f"cidr {self.cidr!r}: expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
+        else:
+            if net.version != 4 or not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
+                found.append(
+                    f"cidr {self.cidr!r}: expected an IPv4 CIDR of /{VPC_PREFIX_MIN} to "
+                    f"/{VPC_PREFIX_MAX}"
+                )
+            elif not MIN_AZS <= self.availability_zones <= max_azs_for_prefix(net.prefixlen):
+                found.append(
+                    f"availability_zones {self.availability_zones}: a /{net.prefixlen} VPC fits "
+                    f"{MIN_AZS} to {max_azs_for_prefix(net.prefixlen)} (an ALB needs two)"
+                )
+        if self.nat_gateways not in NAT_MODES:
+            found.append(f"nat_gateways {self.nat_gateways!r}: expected one of {NAT_MODES}")
+        if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
+            found.append(
+                f"flow_log_retention_days {self.flow_log_retention_days}: CloudWatch allows "
+                + ", ".join(map(str, LOG_RETENTION_DAYS))
+            )
+        return found
+
 
 class Network(pulumi.ComponentResource):
     """VPC, subnets, internet gateway, route tables, NAT gateways and VPC endpoints.
@@ -97,6 +131,7 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:network:Network", name, None, opts)
+        check_args(f"Network {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
         zones = aws.get_availability_zones(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.spec import PROTECTED_RECOVERY_WINDOW_DAYS
+from components.spec import ENV_NAME, PROTECTED_RECOVERY_WINDOW_DAYS, RESERVED_ENV, check_args
 
 # The random suffix Secrets Manager appends to every secret's ARN.
 # Source: https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources
@@ -79,7 +79,7 @@ def read_statements(arns: Iterable[str]) -> list[dict]:
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AppSecretsArgs:
     """Settings of the app's own secrets.
 
@@ -92,6 +92,19 @@ class AppSecretsArgs:
 
     values: Mapping[str, str] = field(default_factory=dict)
     protect: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        found = []
+        for env_name, value in sorted(self.values.items()):
+            if not ENV_NAME.match(env_name) or env_name in RESERVED_ENV:
+                found.append(
+                    f"values {env_name!r}: an environment variable name of letters, digits and _, "
+                    "not one the program sets"
+                )
+            if not value:
+                found.append(f"values {env_name!r}: Secrets Manager stores no empty secret")
+        return found
 
 
 class AppSecrets(pulumi.ComponentResource):
@@ -106,6 +119,7 @@ class AppSecrets(pulumi.ComponentResource):
         self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:secrets:AppSecrets", name, None, opts)
+        check_args(f"AppSecrets {name!r}", args.problems())
         project, stack = pulumi.get_project(), pulumi.get_stack()
         self.arns: dict[str, pulumi.Output[str]] = {}
         for env_name, value in sorted(args.values.items()):

@@ -28,7 +28,14 @@ if str(BOOTSTRAP) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP))
 
 from ci_bootstrap.config import SETTINGS, ConfigError, load_config  # noqa: E402
-from ci_bootstrap.github_roles import APP_PROJECT, DEPLOY_SUBJECTS, ROLE_PATH  # noqa: E402
+from ci_bootstrap.github_roles import (  # noqa: E402
+    APP_PROJECT,
+    DEPLOY_SUBJECTS,
+    ROLE_PATH,
+    GitHubActionsRoles,
+    GitHubActionsRolesArgs,
+)
+from ci_bootstrap.state_bucket import StateBucket, StateBucketArgs  # noqa: E402
 
 PROJECT = "fargate-app-bootstrap"
 REPO = "acme/fargate-app"
@@ -554,3 +561,20 @@ def test_pulumi_yaml_declares_the_same_settings() -> None:
         assert d["type"] == setting.type, where
         assert d.get("default") == setting.default, where
         assert d["description"] == setting.description, where
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (lambda: GitHubActionsRoles("ci", GitHubActionsRolesArgs(repository="acme")), "'acme'"),
+        (
+            lambda: StateBucket("state", StateBucketArgs(noncurrent_version_days=0)),
+            "noncurrent_version_days 0",
+        ),
+    ],
+    ids=["a repository without its owner", "versions that expire at once"],
+)
+def test_bad_component_arguments_fail_before_anything_is_created(build, named: str) -> None:
+    run = run_program(build, project=PROJECT, stack="test", config={"aws:region": REGION})
+    assert isinstance(run.error, ValueError) and named in str(run.error), run.error
+    assert not run.custom_resources, [r.urn for r in run.custom_resources]

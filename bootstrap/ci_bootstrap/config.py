@@ -15,12 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ci_bootstrap.github_roles import DEPLOY_SUBJECTS
+from ci_bootstrap.github_roles import DEPLOY_SUBJECTS, REPOSITORY_PATTERN
 
 PROJECT = "fargate-app-bootstrap"
 
-# GitHub: an owner is letters, digits and single hyphens; a repository name adds `.` and `_`.
-REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 # IAM policy names (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html).
 POLICY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9+=,.@_/-]{1,128}$")
 # S3 bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).

@@ -24,6 +24,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+# GitHub: an owner is letters, digits and single hyphens; a repository name adds `.` and `_`.
+REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 # The audience aws-actions/configure-aws-credentials requests for its token.
@@ -249,7 +252,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GitHubActionsRolesArgs:
     """Settings of the OIDC provider and the roles.
 
@@ -281,6 +284,12 @@ class GitHubActionsRolesArgs:
     app_project: str = APP_PROJECT
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if not REPOSITORY_PATTERN.match(self.repository):
+            return [f"repository {self.repository!r}: expected OWNER/NAME as GitHub spells it"]
+        return []
+
 
 class GitHubActionsRoles(pulumi.ComponentResource):
     """GitHub's OIDC provider, the read-only preview role and one deploy role per stack.
@@ -295,6 +304,8 @@ class GitHubActionsRoles(pulumi.ComponentResource):
         self, name: str, args: GitHubActionsRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:bootstrap:GitHubActionsRoles", name, None, opts)
+        if problems := args.problems():
+            raise ValueError(f"GitHubActionsRoles {name!r}: " + "; ".join(problems))
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
