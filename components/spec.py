@@ -57,6 +57,7 @@ class TaskSize:
     memory: int = DEFAULT_MEMORY_MIB
 
     def problems(self) -> list[str]:
+        """What is wrong with this size (empty when nothing is)."""
         if self.cpu not in FARGATE_MEMORY_BY_CPU:
             return [
                 f"cpu {self.cpu}: Fargate CPU units are "
@@ -166,6 +167,7 @@ class Scaling:
         return self.max_count > self.min_count
 
     def problems(self) -> list[str]:
+        """What is wrong with these counts (empty when nothing is)."""
         found = [
             f"{name} {value}: expected at least 1"
             for name, value in (
@@ -266,6 +268,7 @@ class Deployment:
         return self.shifts_traffic and not self.sync_traffic_routing
 
     def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
         if self.strategy not in DEPLOYMENT_STRATEGIES:
             return [
                 f"strategy {self.strategy!r}: expected one of " + ", ".join(DEPLOYMENT_STRATEGIES)

@@ -1,4 +1,4 @@
-"""ECS Exec (`enableExec`) and the container's security controls (components/service.py,
+"""ECS Exec (`enableExec`) and the container's security controls (components/task_definition.py,
 components/roles.py).
 
 What a user relies on: nobody can open a shell in a task unless the stack turns exec on; with it
