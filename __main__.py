@@ -1,7 +1,8 @@
 """fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
 
 config -> network -> image -> secrets -> roles -> cluster -> load balancer -> alarm topic
--> service (with its deployment alarms) -> alarms -> scheduled jobs -> outputs
+-> the app's container -> service (with its deployment alarms) -> alarms -> scheduled jobs
+-> outputs
 """
 
 import pulumi
@@ -19,7 +20,13 @@ from components.network import Network, NetworkArgs
 from components.roles import TaskRoles, TaskRolesArgs
 from components.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
 from components.secrets import AppSecrets, AppSecretsArgs
-from components.service import FargateService, FargateServiceArgs
+from components.service import (
+    FargateService,
+    FargateServiceArgs,
+    LoadBalancerRoute,
+    ServicePlacement,
+)
+from components.task_definition import AppContainer
 from stack_config import ConfigError, from_pulumi
 
 try:
@@ -27,7 +34,7 @@ try:
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 
-if cfg.sync_traffic_routing and cfg.deployment_strategy != "rolling":
+if cfg.sync_traffic_routing and cfg.deployment.shifts_traffic:
     pulumi.log.warn(
         "syncTrafficRouting is on: this pulumi up resets the service's live target group and the "
         "rule's weights; turn it off afterwards (pulumi config set syncTrafficRouting false)"
@@ -72,7 +79,7 @@ roles = TaskRoles(
     TaskRolesArgs(
         secret_arns=tuple(secret_arns.values()),
         enable_exec=cfg.enable_exec,
-        load_balancer_infrastructure=cfg.deployment_strategy != "rolling",
+        load_balancer_infrastructure=cfg.deployment.shifts_traffic,
     ),
     opts,
 )
@@ -82,7 +89,9 @@ cluster = Cluster(
     opts,
 )
 certificate = (
-    Certificate("domain", CertificateArgs(cfg.domain_name, cfg.hosted_zone), opts)
+    Certificate(
+        "domain", CertificateArgs(domain_name=cfg.domain_name, hosted_zone=cfg.hosted_zone), opts
+    )
     if cfg.domain_name
     else None
 )
@@ -117,42 +126,43 @@ if certificate:
 alarm_topic = AlarmTopic(
     "alarms", AlarmTopicArgs(email=cfg.alarm_email, encrypted=cfg.alarm_topic_encryption), opts
 )
+# The app's container, as the service and the scheduled jobs both run it.
+container = AppContainer(
+    image=image.image_ref,
+    port=cfg.container_port,
+    health_check_path=cfg.health_check_path,
+    env=dict(cfg.env),
+    secrets=secret_arns,
+    cpu_architecture=cfg.cpu_architecture,
+    enable_exec=cfg.enable_exec,
+)
 service = FargateService(
     "app",
     FargateServiceArgs(
-        cluster_arn=cluster.cluster_arn,
-        cluster_name=cluster.cluster_name,
-        capacity_providers=cluster.capacity_providers,
-        vpc_id=network.vpc_id,
-        subnet_ids=network.task_subnet_ids,
-        assign_public_ip=network.tasks_public_ip,
-        listener_arn=lb.listener_arn,
-        lb_security_group_id=lb.security_group_id,
-        image=image.image_ref,
+        container=container,
+        placement=ServicePlacement(
+            cluster_arn=cluster.cluster_arn,
+            cluster_name=cluster.cluster_name,
+            capacity_providers=cluster.capacity_providers,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.task_subnet_ids,
+            assign_public_ip=network.tasks_public_ip,
+            spot=cfg.spot,
+            on_demand_base=cfg.on_demand_base,
+        ),
+        load_balancer=LoadBalancerRoute(
+            listener_arn=lb.listener_arn,
+            security_group_id=lb.security_group_id,
+            arn_suffix=lb.arn_suffix,
+        ),
         execution_role_arn=roles.execution_role_arn,
         task_role_arn=roles.task_role_arn,
-        cpu=cfg.cpu,
-        memory=cfg.memory,
-        cpu_architecture=cfg.cpu_architecture,
-        container_port=cfg.container_port,
-        health_check_path=cfg.health_check_path,
-        env=dict(cfg.env),
-        desired_count=cfg.desired_count,
-        min_count=cfg.min_count,
-        max_count=cfg.max_count,
-        cpu_target=cfg.cpu_target,
-        spot=cfg.spot,
-        on_demand_base=cfg.on_demand_base,
+        size=cfg.task_size,
+        scaling=cfg.scaling,
+        deployment=cfg.deployment,
+        infrastructure_role_arn=roles.infrastructure_role_arn,
         log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
-        secrets=secret_arns,
-        enable_exec=cfg.enable_exec,
-        deployment_strategy=cfg.deployment_strategy,
-        bake_time_minutes=cfg.bake_time_minutes,
-        canary_percent=cfg.canary_percent,
-        sync_traffic_routing=cfg.sync_traffic_routing,
-        infrastructure_role_arn=roles.infrastructure_role_arn,
-        lb_arn_suffix=lb.arn_suffix,
         alarm_topic_arn=alarm_topic.topic_arn,
     ),
     opts,
@@ -169,26 +179,20 @@ Alarms(
     opts,
 )
 
-# Scheduled jobs: the service's image, network and roles, run to completion on a timetable.
+# Scheduled jobs: the service's container (in its log group), network and roles, run to completion
+# on a timetable.
 jobs = (
     ScheduledTasks(
         "jobs",
         ScheduledTasksArgs(
             tasks=cfg.scheduled_tasks,
+            container=service.container,
             cluster_arn=cluster.cluster_arn,
             subnet_ids=network.task_subnet_ids,
             security_group_id=service.security_group_id,
             assign_public_ip=network.tasks_public_ip,
-            image=image.image_ref,
             execution_role_arn=roles.execution_role_arn,
             task_role_arn=roles.task_role_arn,
-            log_group_name=service.log_group_name,
-            cpu_architecture=cfg.cpu_architecture,
-            container_port=cfg.container_port,
-            health_check_path=cfg.health_check_path,
-            env=dict(cfg.env),
-            secrets=secret_arns,
-            enable_exec=cfg.enable_exec,
             alarm_topic_arn=alarm_topic.topic_arn,
         ),
         opts,

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.spec import check_args
+
 LOG_PREFIX = "alb"
 # Long enough to investigate an incident or a billing question; S3 storage is the only cost.
 ACCESS_LOG_RETENTION_DAYS = 90
@@ -52,7 +54,7 @@ def bucket_policy(bucket_arn: str, account_id: str, elb_account_arn: str) -> str
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AccessLogBucketArgs:
     """Settings of the bucket.
 
@@ -63,6 +65,12 @@ class AccessLogBucketArgs:
 
     retention_days: int = ACCESS_LOG_RETENTION_DAYS
     protect: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if self.retention_days < 1:
+            return [f"retention_days {self.retention_days}: S3 expires objects after 1 day or more"]
+        return []
 
 
 class AccessLogBucket(pulumi.ComponentResource):
@@ -78,6 +86,7 @@ class AccessLogBucket(pulumi.ComponentResource):
         self, name: str, args: AccessLogBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:logs:AccessLogBucket", name, None, opts)
+        check_args(f"AccessLogBucket {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.spec import DEFAULT_ALARM_TOPIC_ENCRYPTED, EMAIL, check_args
+
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 # What SNS does with the key on a publisher's behalf: make a data key, and read it back.
 PUBLISH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -54,7 +56,7 @@ def topic_key_policy(account_id: str, partition: str, region: str) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AlarmTopicArgs:
     """Settings of the alarm topic.
 
@@ -66,7 +68,13 @@ class AlarmTopicArgs:
     """
 
     email: str = ""
-    encrypted: bool = True
+    encrypted: bool = DEFAULT_ALARM_TOPIC_ENCRYPTED
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if self.email and not EMAIL.match(self.email):
+            return [f"email {self.email!r}: expected an email address"]
+        return []
 
 
 class AlarmTopic(pulumi.ComponentResource):
@@ -81,6 +89,7 @@ class AlarmTopic(pulumi.ComponentResource):
         self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:alarms:AlarmTopic", name, None, opts)
+        check_args(f"AlarmTopic {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id

@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.naming import bounded
+from components.spec import check_args
 
 ALB_NAMESPACE = "AWS/ApplicationELB"
 ECS_NAMESPACE = "AWS/ECS"
@@ -215,7 +216,7 @@ def notify(topic_arn: pulumi.Input[str] | None) -> list[pulumi.Input[str]]:
     return [topic_arn] if topic_arn is not None else []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AlarmsArgs:
     """What the alarms watch and whom they notify. All required.
 
@@ -231,6 +232,12 @@ class AlarmsArgs:
     lb_arn_suffix: pulumi.Input[str]
     target_group_arn_suffixes: tuple[pulumi.Input[str], ...]
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if not self.target_group_arn_suffixes:
+            return ["target_group_arn_suffixes: at least the service's one target group"]
+        return []
+
 
 class Alarms(pulumi.ComponentResource):
     """p99 target response time, service CPU high and memory high alarms.
@@ -243,6 +250,7 @@ class Alarms(pulumi.ComponentResource):
         self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:alarms:Alarms", name, None, opts)
+        check_args(f"Alarms {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         actions = notify(args.topic_arn)
         latency = aws.cloudwatch.MetricAlarm(

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.spec import check_args
+
 VALIDATION_TTL_S = 300  # the validation CNAME never changes; the TTL hardly matters
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CertificateArgs:
     """Settings of the certificate.
 
@@ -24,6 +26,19 @@ class CertificateArgs:
 
     domain_name: str
     hosted_zone: str
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if not self.domain_name or not self.hosted_zone:
+            return ["domain_name and hosted_zone: both are needed"]
+        if self.domain_name != self.hosted_zone and not self.domain_name.endswith(
+            "." + self.hosted_zone
+        ):
+            return [
+                f"domain_name {self.domain_name!r}: not in hosted_zone {self.hosted_zone!r}, so "
+                "its validation record cannot be written there"
+            ]
+        return []
 
 
 class Certificate(pulumi.ComponentResource):
@@ -38,6 +53,7 @@ class Certificate(pulumi.ComponentResource):
         self, name: str, args: CertificateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:certificate:Certificate", name, None, opts)
+        check_args(f"Certificate {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         zone = aws.route53.get_zone(
             name=args.hosted_zone, private_zone=False, opts=pulumi.InvokeOptions(parent=self)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.naming import bounded
+from components.spec import check_args
 
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 CLUSTER_NAME_MAX = 255  # letters, digits, - and _
+CLUSTER_NAME = re.compile(rf"^[A-Za-z0-9_-]{{1,{CLUSTER_NAME_MAX}}}$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterArgs:
     """Settings of the cluster.
 
@@ -25,6 +28,15 @@ class ClusterArgs:
 
     cluster_name: str = ""
     container_insights: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if self.cluster_name and not CLUSTER_NAME.match(self.cluster_name):
+            return [
+                f"cluster_name {self.cluster_name!r}: 1 to {CLUSTER_NAME_MAX} letters, digits, "
+                "- and _"
+            ]
+        return []
 
 
 class Cluster(pulumi.ComponentResource):
@@ -40,6 +52,7 @@ class Cluster(pulumi.ComponentResource):
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:cluster:Cluster", name, None, opts)
+        check_args(f"Cluster {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.spec import check_args
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class AliasRecordsArgs:
     """Settings of the records.
 
@@ -23,6 +25,10 @@ class AliasRecordsArgs:
     domain_name: str
     target_dns_name: pulumi.Input[str]
     target_zone_id: pulumi.Input[str]
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        return [] if self.domain_name else ["domain_name: the name to publish is needed"]
 
 
 class AliasRecords(pulumi.ComponentResource):
@@ -36,6 +42,7 @@ class AliasRecords(pulumi.ComponentResource):
         self, name: str, args: AliasRecordsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:dns:AliasRecords", name, None, opts)
+        check_args(f"AliasRecords {name!r}", args.problems())
         records = [
             aws.route53.Record(
                 f"{name}-{record_type.lower()}",

@@ -18,6 +18,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components.spec import (
+    DEFAULT_CPU_ARCHITECTURE,
+    PLATFORM_BY_ARCHITECTURE,
+    ImageRef,
+    check_args,
+    joined,
+)
+
 TAG_HASH_CHARS = 16  # 64 bits of the content hash: collisions are not a practical concern
 # Always left out of the content hash: caches that change without changing the image.
 ALWAYS_IGNORED = (
@@ -27,18 +35,6 @@ ALWAYS_IGNORED = (
     "**/.mypy_cache",
     "**/.ruff_cache",
 )
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """A prebuilt ECR image reference, split into its parts (exactly one of tag and digest)."""
-
-    uri: str
-    account: str
-    region: str
-    repository: str
-    tag: str | None = None
-    digest: str | None = None
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -127,7 +123,7 @@ def lifecycle_policy(keep_images: int) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContainerImageArgs:
     """Settings of the repository and image.
 
@@ -143,10 +139,22 @@ class ContainerImageArgs:
     """
 
     context: str = "app"
-    platform: str = "linux/amd64"
+    platform: str = PLATFORM_BY_ARCHITECTURE[DEFAULT_CPU_ARCHITECTURE]
     prebuilt: ImageRef | None = None
     keep_images: int = 10
     protect: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        found = []
+        platforms = tuple(PLATFORM_BY_ARCHITECTURE.values())
+        if self.platform not in platforms:
+            found.append(f"platform {self.platform!r}: expected {joined(platforms)}")
+        if self.keep_images < 1:
+            found.append(f"keep_images {self.keep_images}: the lifecycle policy keeps at least 1")
+        if self.prebuilt is None and not self.context:
+            found.append("context: the build context (a directory) or a prebuilt image is needed")
+        return found
 
 
 class ContainerImage(pulumi.ComponentResource):
@@ -162,6 +170,7 @@ class ContainerImage(pulumi.ComponentResource):
         self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:image:ContainerImage", name, None, opts)
+        check_args(f"ContainerImage {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         repo = aws.ecr.Repository(
             f"{name}-repo",

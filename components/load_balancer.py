@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import AccessLogBucket
+from components.spec import MIN_AZS, check_args
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
@@ -22,9 +23,11 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ANY_IPV4, ANY_IPV6 = "0.0.0.0/0", "::/0"
 # Requests no service rule matches get a plain 404 rather than reaching some service by accident.
 NOT_FOUND_BODY = '{"error": "not found"}'
+DEFAULT_IDLE_TIMEOUT_S = 60  # AWS's default
+IDLE_TIMEOUT_MIN_S, IDLE_TIMEOUT_MAX_S = 1, 4000  # ELBv2's idle_timeout.timeout_seconds range
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LoadBalancerArgs:
     """Settings of the load balancer.
 
@@ -40,10 +43,25 @@ class LoadBalancerArgs:
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
-    idle_timeout_s: int = 60
+    idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S
     deletion_protection: bool = False
     certificate_arn: pulumi.Input[str] | None = None
     access_logs: AccessLogBucket | None = None
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        found = []
+        if len(self.subnet_ids) < MIN_AZS:
+            found.append(
+                f"subnet_ids: {len(self.subnet_ids)} given; an ALB needs subnets in at least "
+                f"{MIN_AZS} AZs"
+            )
+        if not IDLE_TIMEOUT_MIN_S <= self.idle_timeout_s <= IDLE_TIMEOUT_MAX_S:
+            found.append(
+                f"idle_timeout_s {self.idle_timeout_s}: expected {IDLE_TIMEOUT_MIN_S} to "
+                f"{IDLE_TIMEOUT_MAX_S}"
+            )
+        return found
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -60,6 +78,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:lb:LoadBalancer", name, None, opts)
+        check_args(f"LoadBalancer {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         https = args.certificate_arn is not None
         sg = aws.ec2.SecurityGroup(

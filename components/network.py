@@ -15,8 +15,22 @@ from functools import partial
 import pulumi
 import pulumi_aws as aws
 
-ALB_MIN_SUBNET_PREFIX = 27  # an ALB needs subnets of at least /27 with 8 free addresses
-MAX_SUBNET_NEW_BITS = 4  # 16 slots: 6 public + 6 private, and 4 spare for a later tier
+from components.spec import (
+    DEFAULT_AVAILABILITY_ZONES,
+    DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_NAT_GATEWAYS,
+    DEFAULT_VPC_CIDR,
+    LOG_RETENTION_DAYS,
+    MIN_AZS,
+    NAT_MODES,
+    VPC_PREFIX_MAX,
+    VPC_PREFIX_MIN,
+    check_args,
+    max_azs_for_prefix,
+    subnet_new_bits,
+    tasks_are_private,
+)
+
 IPV6_SUBNET_PREFIX = 64  # AWS assigns a /56 to the VPC and requires /64 subnets
 # Interface endpoints that let private tasks pull images and write logs without a NAT gateway.
 # ECR layers themselves come from S3, through the (free) gateway endpoint.
@@ -25,11 +39,6 @@ HTTPS_PORT = 443
 # Flow log records are aggregated over this many seconds: 600 (the maximum) writes the fewest
 # records, so costs least, and is still precise enough to investigate a connection problem.
 FLOW_LOG_AGGREGATION_S = 600
-
-
-def subnet_new_bits(vpc_prefix: int) -> int:
-    """Bits added to the VPC prefix for every subnet: as many slots as fit at the ALB's minimum."""
-    return min(MAX_SUBNET_NEW_BITS, ALB_MIN_SUBNET_PREFIX - vpc_prefix)
 
 
 def plan_subnets(vpc_cidr: str, azs: int) -> list[tuple[str, str]]:
@@ -48,7 +57,7 @@ def _nth_ipv6_subnet(vpc_ipv6_cidr: str, *, index: int) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     """Settings of the network.
 
@@ -69,14 +78,41 @@ class NetworkArgs:
     protect: protect the flow log group from deletion. Default False.
     """
 
-    cidr: str = "10.0.0.0/16"
-    availability_zones: int = 2
-    nat_gateways: str = "none"
+    cidr: str = DEFAULT_VPC_CIDR
+    availability_zones: int = DEFAULT_AVAILABILITY_ZONES
+    nat_gateways: str = DEFAULT_NAT_GATEWAYS
     vpc_endpoints: bool = False
     extra_endpoints: tuple[str, ...] = ()
     flow_logs: bool = False
-    flow_log_retention_days: int = 30
+    flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        found = []
+        try:
+            net = ipaddress.ip_network(self.cidr, strict=True)
+        except ValueError as err:
+            found.append(f"cidr {self.cidr!r}: expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
+        else:
+            if net.version != 4 or not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
+                found.append(
+                    f"cidr {self.cidr!r}: expected an IPv4 CIDR of /{VPC_PREFIX_MIN} to "
+                    f"/{VPC_PREFIX_MAX}"
+                )
+            elif not MIN_AZS <= self.availability_zones <= max_azs_for_prefix(net.prefixlen):
+                found.append(
+                    f"availability_zones {self.availability_zones}: a /{net.prefixlen} VPC fits "
+                    f"{MIN_AZS} to {max_azs_for_prefix(net.prefixlen)} (an ALB needs two)"
+                )
+        if self.nat_gateways not in NAT_MODES:
+            found.append(f"nat_gateways {self.nat_gateways!r}: expected one of {NAT_MODES}")
+        if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
+            found.append(
+                f"flow_log_retention_days {self.flow_log_retention_days}: CloudWatch allows "
+                + ", ".join(map(str, LOG_RETENTION_DAYS))
+            )
+        return found
 
 
 class Network(pulumi.ComponentResource):
@@ -95,6 +131,7 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:network:Network", name, None, opts)
+        check_args(f"Network {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
         zones = aws.get_availability_zones(
@@ -215,7 +252,7 @@ class Network(pulumi.ComponentResource):
         if args.flow_logs:
             self._flow_logs(name, vpc, args)
 
-        private_tasks = bool(nats) or args.vpc_endpoints
+        private_tasks = tasks_are_private(args.nat_gateways, args.vpc_endpoints)
         self.vpc_id: pulumi.Output[str] = vpc.id
         self.vpc_cidr: pulumi.Output[str] = vpc.cidr_block
         self.azs: list[str] = azs

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.secrets import read_statements
+from components.spec import check_args
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 ECS_PRINCIPAL = "ecs.amazonaws.com"
@@ -83,7 +84,7 @@ def ecs_tasks_trust_policy(account_id: str, partition: str, region: str) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskRolesArgs:
     """Settings of the task roles.
 
@@ -104,6 +105,14 @@ class TaskRolesArgs:
     enable_exec: bool = False
     load_balancer_infrastructure: bool = False
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        return [
+            f"task_policy_statements[{i}]: each statement needs a Sid saying what it allows and why"
+            for i, statement in enumerate(self.task_policy_statements)
+            if not statement.get("Sid")
+        ]
+
 
 class TaskRoles(pulumi.ComponentResource):
     """Execution role (AWS managed execution policy, plus reading the app's secrets), a separate,
@@ -121,6 +130,7 @@ class TaskRoles(pulumi.ComponentResource):
         self, name: str, args: TaskRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:roles:TaskRoles", name, None, opts)
+        check_args(f"TaskRoles {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id

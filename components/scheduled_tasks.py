@@ -1,9 +1,9 @@
 """Scheduled tasks: the app's image run to completion on a timetable by EventBridge Scheduler.
 
 Each job gets:
-- its own task definition: the service's container (image, roles, environment and secrets, log
-  group, non-root user, read-only root filesystem, ECS Exec setting) with the job's command and
-  size, logging under its own stream prefix;
+- its own task definition: the service's container (components.task_definition: image,
+  environment and secrets, log group, non-root user, read-only root filesystem, ECS Exec setting)
+  and roles, with the job's command and size, logging under its own stream prefix;
 - an EventBridge Scheduler schedule that calls ECS RunTask on Fargate in the service's subnets and
   security group, with a bounded retry policy;
 - a dead-letter queue (SQS, SSE) that receives the invocations still failing after the retries,
@@ -27,10 +27,9 @@ the permissions RunTask from EventBridge needs
 from __future__ import annotations
 
 import json
-import re
 import shlex
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -38,7 +37,8 @@ import pulumi_aws as aws
 from components.alarms import NOT_BREACHING, alarm_name, notify
 from components.naming import bounded
 from components.roles import ECS_TASKS_PRINCIPAL
-from components.service import app_containers, fargate_task_definition
+from components.spec import TASK_NAME, ScheduledTask, check_args
+from components.task_definition import AppContainer, fargate_task_definition
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # Schedules go in the account's default group; the trust policy's aws:SourceArn names it, because
@@ -49,21 +49,18 @@ SCHEDULE_GROUP = "default"
 # defaults (185 attempts over 24 h) would start a nightly job the next morning, or pile retries
 # onto the next runs of a frequent one.
 MAXIMUM_RETRY_ATTEMPTS = 5
+RETRY_ATTEMPTS_MAX = 185  # Scheduler's limit (and default)
 # A run not started within an hour of its slot is late enough for a person to decide; the
-# dead-letter queue tells them. Scheduler allows 60 to 86400 s.
+# dead-letter queue tells them.
 MAXIMUM_EVENT_AGE_S = 60 * 60
+EVENT_AGE_MIN_S, EVENT_AGE_MAX_S = 60, 24 * 60 * 60  # Scheduler's limits
 # SQS's maximum: a failure over a long weekend is still there to read on Monday.
 DEAD_LETTER_RETENTION_S = 14 * 24 * 60 * 60
+RETENTION_MIN_S = 60  # SQS's least
 # One dead letter is a job that did not run: alarm on the first. SQS publishes queue metrics every
 # five minutes; the alarm stays on until someone reads or purges the queue.
 DEAD_LETTER_ALARM_PERIOD_S = 300
 LOG_STREAM_PREFIX = "scheduled"  # a job's streams are scheduled-<name>/app/<task-id>
-# Names: letters, digits, - and _ fit every name derived from them (task family, schedule, role,
-# queue, log stream prefix). The length bound keeps the longest auto-named child, the role
-# "<component>-<name>-role" plus Pulumi's 8-character suffix, within IAM's 64 characters for a
-# component name of up to 18 characters.
-TASK_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-TASK_NAME_MAX = 32
 IAM_ROLE_NAME_MAX = 64
 AUTONAME_SUFFIX_LEN = 8  # "-" and 7 random hex characters
 SCHEDULE_NAME_MAX = 64  # letters, digits, ., - and _
@@ -71,42 +68,18 @@ SCHEDULE_DESCRIPTION_MAX = 512
 TASK_FAMILY_MAX = 255
 
 
-@dataclass(frozen=True)
-class ScheduledTask:
-    """One job, as the stack config's `scheduledTasks` describes it (validated there).
-
-    name: the job's key in `scheduledTasks`; names its resources.
-    schedule: an EventBridge Scheduler expression: cron(...), rate(...) or at(...).
-    command: the container's command, replacing the image's CMD (no shell runs it).
-    cpu, memory: the task's size. Default 256/512, Fargate's smallest; the config defaults them
-        to the service's size.
-    timezone: IANA time zone the expression is evaluated in. Default UTC, Scheduler's own.
-    enabled: False keeps the schedule but pauses it (state DISABLED). Default True.
-    """
-
-    name: str
-    schedule: str
-    command: tuple[str, ...]
-    cpu: int = 256
-    memory: int = 512
-    timezone: str = "UTC"
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScheduledTasksArgs:
     """Settings of the scheduled jobs of one service.
 
-    Wiring (required): cluster_arn (where tasks run), subnet_ids, security_group_id and
-        assign_public_ip (the service's network placement, so a job reaches what the service
-        reaches), image (by digest), execution_role_arn and task_role_arn (the service's),
-        log_group_name (the service's log group; jobs log under their own stream prefix).
+    container: the service's container (FargateService.container), so a job's app settings load
+        exactly as the service's do; each job replaces its command and logs to the service's log
+        group under its own stream prefix. Required, with its log group known.
+    cluster_arn, subnet_ids, security_group_id, assign_public_ip: the service's placement, so a job
+        reaches what the service reaches. Required, but assign_public_ip (default False).
+    execution_role_arn, task_role_arn: the service's roles (the task role carries ECS Exec's
+        permissions when the container has it on). Required.
     tasks: the jobs. Default none.
-    cpu_architecture: must match the image. Default X86_64.
-    container_port, health_check_path, env, secrets: the service's, so a job's app settings load
-        exactly as the service's do. Default 8000, /health, no extra variables, no secrets.
-    enable_exec: the service's ECS Exec setting, so a long job can be inspected like the service
-        (the shared task role carries the permissions). Default False.
     maximum_retry_attempts, maximum_event_age_s: Scheduler's retry policy. Default 5 attempts
         within one hour (see the constants' reasons).
     dead_letter_retention_s: how long failed invocations stay in the queue. Default 14 days,
@@ -115,25 +88,48 @@ class ScheduledTasksArgs:
         None: the alarms exist but notify nobody.
     """
 
+    container: AppContainer
     cluster_arn: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
-    image: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
     task_role_arn: pulumi.Input[str]
-    log_group_name: pulumi.Input[str]
     assign_public_ip: bool = False
     tasks: tuple[ScheduledTask, ...] = ()
-    cpu_architecture: str = "X86_64"
-    container_port: int = 8000
-    health_check_path: str = "/health"
-    env: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    enable_exec: bool = False
     maximum_retry_attempts: int = MAXIMUM_RETRY_ATTEMPTS
     maximum_event_age_s: int = MAXIMUM_EVENT_AGE_S
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
     alarm_topic_arn: pulumi.Input[str] | None = None
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is), names of jobs aside
+        (`ScheduledTasks` checks those against the names it derives)."""
+        found = [f"container: {p}" for p in self.container.problems()]
+        if self.container.logging.group is None:
+            found.append(
+                "container.logging.group: jobs log to their service's log group; pass the "
+                "service's container (FargateService.container)"
+            )
+        for task in self.tasks:
+            found += [f"task {task.name!r}: {p}" for p in task.size.problems()]
+            if not task.command or not task.command[0]:
+                found.append(f"task {task.name!r}: command: expected the program to run")
+        if not 0 <= self.maximum_retry_attempts <= RETRY_ATTEMPTS_MAX:
+            found.append(
+                f"maximum_retry_attempts {self.maximum_retry_attempts}: expected 0 to "
+                f"{RETRY_ATTEMPTS_MAX}"
+            )
+        if not EVENT_AGE_MIN_S <= self.maximum_event_age_s <= EVENT_AGE_MAX_S:
+            found.append(
+                f"maximum_event_age_s {self.maximum_event_age_s}: expected {EVENT_AGE_MIN_S} to "
+                f"{EVENT_AGE_MAX_S}"
+            )
+        if not RETENTION_MIN_S <= self.dead_letter_retention_s <= DEAD_LETTER_RETENTION_S:
+            found.append(
+                f"dead_letter_retention_s {self.dead_letter_retention_s}: SQS keeps messages "
+                f"{RETENTION_MIN_S} to {DEAD_LETTER_RETENTION_S} s"
+            )
+        return found
 
 
 def scheduler_trust_policy(account_id: str, partition: str, region: str) -> str:
@@ -266,6 +262,7 @@ class ScheduledTasks(pulumi.ComponentResource):
         self, name: str, args: ScheduledTasksArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:scheduled:ScheduledTasks", name, None, opts)
+        check_args(f"ScheduledTasks {name!r}", args.problems())
         self._check_names(name, args.tasks)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
@@ -288,25 +285,19 @@ class ScheduledTasks(pulumi.ComponentResource):
             task_definition = fargate_task_definition(
                 f"{base}-task",
                 family=bounded(f"{project}-{stack}-{base}", TASK_FAMILY_MAX),
-                cpu=task.cpu,
-                memory=task.memory,
-                cpu_architecture=args.cpu_architecture,
+                size=task.size,
+                # The service's container, with the job's command and its own log streams.
+                container=replace(
+                    args.container,
+                    command=task.command,
+                    logging=replace(
+                        args.container.logging,
+                        region=args.container.logging.region or region,
+                        stream_prefix=f"{LOG_STREAM_PREFIX}-{task.name}",
+                    ),
+                ),
                 execution_role_arn=args.execution_role_arn,
                 task_role_arn=args.task_role_arn,
-                enable_exec=args.enable_exec,
-                # The service's container, with the job's command and its own log streams.
-                containers=app_containers(
-                    image=args.image,
-                    log_group=args.log_group_name,
-                    secrets=args.secrets,
-                    port=args.container_port,
-                    health_check_path=args.health_check_path,
-                    env=dict(args.env),
-                    region=region,
-                    command=list(task.command),
-                    log_stream_prefix=f"{LOG_STREAM_PREFIX}-{task.name}",
-                    enable_exec=args.enable_exec,
-                ),
                 opts=child,
             )
 
@@ -384,7 +375,7 @@ class ScheduledTasks(pulumi.ComponentResource):
                         # ECS's own (cluster), for cost allocation and finding it.
                         "propagate_tags": "TASK_DEFINITION",
                         "enable_ecs_managed_tags": True,
-                        "enable_execute_command": args.enable_exec,
+                        "enable_execute_command": args.container.enable_exec,
                     },
                     "retry_policy": {
                         "maximum_retry_attempts": args.maximum_retry_attempts,

@@ -28,14 +28,16 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.spec import ENV_NAME, PROTECTED_RECOVERY_WINDOW_DAYS, RESERVED_ENV, check_args
+
 # The random suffix Secrets Manager appends to every secret's ARN.
 # Source: https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources
 SECRET_ARN_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 PARTIAL_ARN_WILDCARD = "-??????"  # six single-character wildcards: that one suffix, nothing more
 SECRET_ARN_FIELDS = 7  # arn:partition:secretsmanager:region:account:secret:name
 # A deleted secret can be restored this many days; AWS allows 7 to 30 (or 0: gone at once).
+# Protected (prod) secrets get PROTECTED_RECOVERY_WINDOW_DAYS (30), which the settings table cites.
 RECOVERY_WINDOW_DAYS = 7  # dev: short, so a destroyed stack's secrets do not linger a month
-PROTECTED_RECOVERY_WINDOW_DAYS = 30  # prod: AWS's longest, a month to notice a mistaken delete
 READ_SECRETS_SID = "EcsAgentReadsTheAppSecretsAtTaskStart"
 READ_PARAMETERS_SID = "EcsAgentReadsTheAppParametersAtTaskStart"
 
@@ -77,7 +79,7 @@ def read_statements(arns: Iterable[str]) -> list[dict]:
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AppSecretsArgs:
     """Settings of the app's own secrets.
 
@@ -90,6 +92,19 @@ class AppSecretsArgs:
 
     values: Mapping[str, str] = field(default_factory=dict)
     protect: bool = False
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        found = []
+        for env_name, value in sorted(self.values.items()):
+            if not ENV_NAME.match(env_name) or env_name in RESERVED_ENV:
+                found.append(
+                    f"values {env_name!r}: an environment variable name of letters, digits and _, "
+                    "not one the program sets"
+                )
+            if not value:
+                found.append(f"values {env_name!r}: Secrets Manager stores no empty secret")
+        return found
 
 
 class AppSecrets(pulumi.ComponentResource):
@@ -104,6 +119,7 @@ class AppSecrets(pulumi.ComponentResource):
         self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:secrets:AppSecrets", name, None, opts)
+        check_args(f"AppSecrets {name!r}", args.problems())
         project, stack = pulumi.get_project(), pulumi.get_stack()
         self.arns: dict[str, pulumi.Output[str]] = {}
         for env_name, value in sorted(args.values.items()):

@@ -28,8 +28,14 @@ if str(BOOTSTRAP) not in sys.path:
 
 from ci_bootstrap.boundary import boundary_arn  # noqa: E402
 from ci_bootstrap.config import SETTINGS, ConfigError, load_config  # noqa: E402
-from ci_bootstrap.github_roles import APP_PROJECT, ROLE_PATH  # noqa: E402
+from ci_bootstrap.github_roles import (  # noqa: E402
+    APP_PROJECT,
+    ROLE_PATH,
+    GitHubActionsRoles,
+    GitHubActionsRolesArgs,
+)
 from ci_bootstrap.stack_names import deploy_subject, promotion_order  # noqa: E402
+from ci_bootstrap.state_bucket import StateBucket, StateBucketArgs  # noqa: E402
 
 from tests.conftest import STACKS  # noqa: E402
 from tests.iam_eval import DENY, Request, allowed, decide  # noqa: E402
@@ -905,3 +911,28 @@ def test_the_shared_passphrase_is_gone_and_previews_hold_no_other_stack_s_key(
     assert dev_preview not in json.dumps(key_policy(run, "prod")), (
         "pull requests preview dev without approval; they must not decrypt prod's secrets"
     )
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (
+            lambda: GitHubActionsRoles(
+                "ci",
+                GitHubActionsRolesArgs(
+                    repository="acme", deploy_subjects={"dev": "ref:refs/heads/main"}
+                ),
+            ),
+            "'acme'",
+        ),
+        (
+            lambda: StateBucket("state", StateBucketArgs(noncurrent_version_days=0)),
+            "noncurrent_version_days 0",
+        ),
+    ],
+    ids=["a repository without its owner", "versions that expire at once"],
+)
+def test_bad_component_arguments_fail_before_anything_is_created(build, named: str) -> None:
+    run = run_program(build, project=PROJECT, stack="test", config={"aws:region": REGION})
+    assert isinstance(run.error, ValueError) and named in str(run.error), run.error
+    assert not run.custom_resources, [r.urn for r in run.custom_resources]

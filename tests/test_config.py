@@ -1,4 +1,4 @@
-"""The stack config contract (stack_config.py, Pulumi.yaml, the committed stack files).
+"""The stack config contract (stack_config/, Pulumi.yaml, the committed stack files).
 
 What a user relies on: the documented defaults; every bad value caught before anything is
 created, each problem naming the setting, the value given and what is allowed, all reported at

@@ -27,12 +27,16 @@ from components.service import (
     FULL_WEIGHT,
     FargateService,
     FargateServiceArgs,
+    LoadBalancerRoute,
+    ServicePlacement,
     deploy_model,
     deploy_timeouts,
     deployment_configuration,
     rolling_deploy_model,
     traffic_shift_deploy_model,
 )
+from components.spec import Deployment
+from components.task_definition import AppContainer
 from tools.mocks import ProgramRun, RegisteredResource
 
 STACKS = ("dev", "prod")
@@ -114,7 +118,9 @@ def test_rolling_needs_no_infrastructure_role(run_stack, stack: str) -> None:
 def test_the_rolling_model_is_unchanged() -> None:
     assert deploy_model("rolling") == rolling_deploy_model()
     assert sum(rolling_deploy_model().values()) <= 75
-    assert deploy_timeouts(_args("rolling")) is None, "rolling keeps the provider's default wait"
+    assert deploy_timeouts(Deployment(strategy="rolling")) is None, (
+        "rolling keeps the provider's default wait"
+    )
 
 
 # --- blueGreen and canary -------------------------------------------------------------------------
@@ -522,28 +528,10 @@ def test_the_model_refuses_rolling() -> None:
         traffic_shift_deploy_model("rolling", BAKE)
 
 
-def _args(name: str, bake: int = 5) -> FargateServiceArgs:
-    return FargateServiceArgs(
-        cluster_arn="c",
-        cluster_name="c",
-        capacity_providers=None,  # type: ignore[arg-type]
-        vpc_id="v",
-        subnet_ids=[],
-        listener_arn="l",
-        lb_security_group_id="s",
-        image="i",
-        execution_role_arn="e",
-        task_role_arn="t",
-        deployment_strategy=name,
-        bake_time_minutes=bake,
-        infrastructure_role_arn=None if name == "rolling" else "r",
-    )
-
-
 @pytest.mark.parametrize("name", SHIFTING)
 @pytest.mark.parametrize("bake", [0, 60, 1440])
 def test_pulumi_up_waits_past_the_whole_deploy(name: str, bake: int) -> None:
-    timeouts = deploy_timeouts(_args(name, bake))
+    timeouts = deploy_timeouts(Deployment(strategy=name, bake_time_minutes=bake))
     assert timeouts is not None and timeouts.create == timeouts.update
     minutes = int(timeouts.update.removesuffix("m"))
     modelled = sum(traffic_shift_deploy_model(name, bake).values()) / 60
@@ -553,17 +541,23 @@ def test_pulumi_up_waits_past_the_whole_deploy(name: str, bake: int) -> None:
 
 
 def test_a_shifting_strategy_without_the_infrastructure_role_is_refused(run_component) -> None:
-    args = _args("rolling")
-
     def build() -> None:
         FargateService(
             "app",
             FargateServiceArgs(
-                **{
-                    **args.__dict__,
-                    "deployment_strategy": "blueGreen",
-                    "infrastructure_role_arn": None,
-                }
+                container=AppContainer(image="i"),
+                placement=ServicePlacement(
+                    cluster_arn="c",
+                    cluster_name="c",
+                    capacity_providers=None,  # type: ignore[arg-type]
+                    vpc_id="v",
+                    subnet_ids=[],
+                ),
+                load_balancer=LoadBalancerRoute(listener_arn="l", security_group_id="s"),
+                execution_role_arn="e",
+                task_role_arn="t",
+                deployment=Deployment(strategy="blueGreen"),
+                infrastructure_role_arn=None,
             ),
         )
 

@@ -182,7 +182,7 @@ def test_the_task_s_tmp_mount_is_a_volume_the_image_declares(runtime):
     """ECS mounts the task's empty /tmp volume owned by root 0755, unless the image declares the
     path a VOLUME: then the image's mode (1777 in the Python base image) holds and the non-root app
     user can write there."""
-    from components.service import TMP_PATH
+    from components.task_definition import TMP_PATH
 
     volumes = set()
     for instruction in runtime:

@@ -1,4 +1,4 @@
-"""ECS Exec (`enableExec`) and the container's security controls (components/service.py,
+"""ECS Exec (`enableExec`) and the container's security controls (components/task_definition.py,
 components/roles.py).
 
 What a user relies on: nobody can open a shell in a task unless the stack turns exec on; with it
@@ -19,7 +19,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from components.roles import EXEC_ACTIONS
-from components.service import APP_USER, EXEC_AGENT_VOLUMES
+from components.task_definition import APP_USER, EXEC_AGENT_VOLUMES
 from tools.mocks import ProgramRun, RegisteredResource
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,8 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components.image import ContainerImage, ContainerImageArgs, ImageRef, image_tag
+from components.image import ContainerImage, ContainerImageArgs, image_tag
+from components.spec import ImageRef
 from tools.mocks import ACCOUNT_ID, UNKNOWN, ProgramRun, RegisteredResource, Unknown
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -582,7 +582,7 @@ def test_compare_shows_both_stacks_side_by_side(plans: dict[str, dict[str, Any]]
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """This project with its own stacks: the program and Pulumi.yaml linked, no stack files."""
-    for entry in ("__main__.py", "Pulumi.yaml", "components", "stack_config.py", "app"):
+    for entry in ("__main__.py", "Pulumi.yaml", "components", "stack_config", "app"):
         (tmp_path / entry).symlink_to(ROOT / entry)
     return tmp_path
 

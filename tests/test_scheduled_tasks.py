@@ -32,9 +32,9 @@ from components.scheduled_tasks import (
     DEAD_LETTER_RETENTION_S,
     MAXIMUM_EVENT_AGE_S,
     MAXIMUM_RETRY_ATTEMPTS,
-    ScheduledTask,
     ScheduledTasks,
 )
+from components.spec import ScheduledTask
 from stack_config import FARGATE_MEMORY_BY_CPU, ConfigError, load_config
 from tools.mocks import ACCOUNT_ID, UNKNOWN, ProgramRun, RegisteredResource, load_stack_config
 from tools.mocks import run_program as _run_program
@@ -405,11 +405,15 @@ def test_a_bad_job_creates_nothing():
 
 
 def test_derived_names_that_would_exceed_aws_limits_fail_before_anything_is_created():
-    ScheduledTasks._check_names("jobs", (ScheduledTask("x" * 32, "rate(1 day)", ("true",)),))
+    ScheduledTasks._check_names(
+        "jobs", (ScheduledTask(name="x" * 32, schedule="rate(1 day)", command=("true",)),)
+    )
     with pytest.raises(ValueError, match="exceeds IAM's 64 characters"):
-        ScheduledTasks._check_names("c" * 30, (ScheduledTask("x" * 32, "rate(1 day)", ("a",)),))
+        ScheduledTasks._check_names(
+            "c" * 30, (ScheduledTask(name="x" * 32, schedule="rate(1 day)", command=("a",)),)
+        )
     with pytest.raises(ValueError, match="names are unique"):
-        twice = ScheduledTask("a", "rate(1 day)", ("a",))
+        twice = ScheduledTask(name="a", schedule="rate(1 day)", command=("a",))
         ScheduledTasks._check_names("jobs", (twice, twice))
 
 

@@ -1,5 +1,5 @@
 """Secrets (components/secrets.py; the execution role's grant in components/roles.py; the
-container's `secrets` in components/service.py).
+container's `secrets` in components/task_definition.py).
 
 What a user relies on: a secret reaches the app as an environment variable that ECS injects from
 Secrets Manager or SSM at task start, never as plain `environment` in the task definition; a value

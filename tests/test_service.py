@@ -11,6 +11,7 @@ accepts, running the app with the environment its settings promise.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import botocore.session
@@ -24,11 +25,14 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.roles import TaskRoles, TaskRolesArgs
 from components.service import (
-    UNPRIVILEGED_PORT_SYSCTL,
     FargateService,
     FargateServiceArgs,
+    LoadBalancerRoute,
+    ServicePlacement,
     rolling_deploy_model,
 )
+from components.spec import Scaling
+from components.task_definition import UNPRIVILEGED_PORT_SYSCTL, AppContainer
 from tools.mocks import UNKNOWN, ProgramRun, RegisteredResource
 
 REGION = "us-east-1"
@@ -464,18 +468,22 @@ def test_the_root_filesystem_is_read_only_with_a_writable_tmp(run: ProgramRun) -
 # Every ID and ARN is unknown in preview, so wiring is read from what each resource depends on.
 
 Services = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]  # (name, FargateServiceArgs fields)
+# FargateServiceArgs settings by dotted path (group.field), on top of the fixture's wiring.
 SERVICE_VARIANTS: dict[str, dict[str, Any]] = {
     "rolling": {},
-    "autoscaling": {"desired_count": 2, "min_count": 2, "max_count": 6, "spot": True},
-    "blue-green": {"deployment_strategy": "blueGreen"},
-    "canary": {"deployment_strategy": "canary"},
-    "exec": {"enable_exec": True},
+    "autoscaling": {
+        "scaling": Scaling(desired_count=2, min_count=2, max_count=6),
+        "placement.spot": True,
+    },
+    "blue-green": {"deployment.strategy": "blueGreen"},
+    "canary": {"deployment.strategy": "canary"},
+    "exec": {"container.enable_exec": True},
 }
 API = {
-    "path_patterns": ("/api/*",),
-    "priority": 10,
-    "container_port": 9000,
-    "health_check_path": "/api/health",
+    "load_balancer.path_patterns": ("/api/*",),
+    "load_balancer.priority": 10,
+    "container.port": 9000,
+    "container.health_check_path": "/api/health",
 }
 TWO_SERVICES: Services = (("app", ()), ("api", tuple(API.items())))
 LISTENER = "aws:lb/listener:Listener"
@@ -507,25 +515,26 @@ def services(run_component):
                 ),
             )
             for name, fields in specs:
-                FargateService(
-                    name,
-                    FargateServiceArgs(
+                args = FargateServiceArgs(
+                    container=AppContainer(image=image.image_ref),
+                    placement=ServicePlacement(
                         cluster_arn=cluster.cluster_arn,
                         cluster_name=cluster.cluster_name,
                         capacity_providers=cluster.capacity_providers,
                         vpc_id=network.vpc_id,
                         subnet_ids=network.task_subnet_ids,
                         assign_public_ip=network.tasks_public_ip,
-                        listener_arn=lb.listener_arn,
-                        lb_security_group_id=lb.security_group_id,
-                        image=image.image_ref,
-                        execution_role_arn=roles.execution_role_arn,
-                        task_role_arn=roles.task_role_arn,
-                        infrastructure_role_arn=roles.infrastructure_role_arn,
-                        lb_arn_suffix=lb.arn_suffix,
-                        **dict(fields),
                     ),
+                    load_balancer=LoadBalancerRoute(
+                        listener_arn=lb.listener_arn,
+                        security_group_id=lb.security_group_id,
+                        arn_suffix=lb.arn_suffix,
+                    ),
+                    execution_role_arn=roles.execution_role_arn,
+                    task_role_arn=roles.task_role_arn,
+                    infrastructure_role_arn=roles.infrastructure_role_arn,
                 )
+                FargateService(name, with_settings(args, dict(fields)))
 
         key = (specs, preview, nat)
         if key not in cache:
@@ -533,6 +542,16 @@ def services(run_component):
         return cache[key]
 
     return build
+
+
+def with_settings(args: Any, settings: dict[str, Any]) -> Any:
+    """`args` with each `group.field` (or top-level field) of `settings` replaced."""
+    for path, value in settings.items():
+        group, _, name = path.partition(".")
+        if name:
+            value = replace(getattr(args, group), **{name: value})
+        args = replace(args, **{group: value})
+    return args
 
 
 def one_service(variant: str) -> Services:

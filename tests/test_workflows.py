@@ -47,7 +47,7 @@ CI_SCRIPT = ROOT / ".ci" / "run"
 # What the type check covers: the program, the ops tool and the bootstrap program's components.
 TYPE_CHECKED = (
     "components",
-    "stack_config.py",
+    "stack_config",
     "__main__.py",
     "tools/ops",
     "bootstrap/ci_bootstrap",
@@ -695,7 +695,7 @@ def test_smoke_test_fails_when_the_app_user_cannot_write_tmp(tmp_path: Path) -> 
 
 
 def test_the_read_only_smoke_run_uses_the_task_definition_s_user() -> None:
-    from components.service import APP_USER
+    from components.task_definition import APP_USER
 
     assert f"--read-only --user {APP_USER}" in _smoke_script()
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ci_bootstrap.github_roles import REPOSITORY_PATTERN
 from ci_bootstrap.stack_names import (
     PROMOTION_FILE,
     StackNameError,
@@ -26,8 +27,6 @@ from ci_bootstrap.stack_names import (
 
 PROJECT = "fargate-app-bootstrap"
 
-# GitHub: an owner is letters, digits and single hyphens; a repository name adds `.` and `_`.
-REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 # IAM policy names (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html).
 POLICY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9+=,.@_/-]{1,128}$")
 # Who may administer a KMS key: an IAM role or user of some account. The account root would hand

@@ -42,6 +42,9 @@ from ci_bootstrap.deploy_permissions import (
 from ci_bootstrap.stack_names import names_for
 from ci_bootstrap.state_bucket import PULUMI_STATE_META_KEY, stack_state_objects
 
+# GitHub: an owner is letters, digits and single hyphens; a repository name adds `.` and `_`.
+REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 # The audience aws-actions/configure-aws-credentials requests for its token.
@@ -194,6 +197,25 @@ class GitHubActionsRolesArgs:
     protect: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        problems = []
+        if not REPOSITORY_PATTERN.match(self.repository):
+            problems.append(
+                f"repository {self.repository!r}: expected OWNER/NAME as GitHub spells it"
+            )
+        unknown = sorted(set(self.preview_subjects) - set(self.deploy_subjects))
+        if unknown:
+            problems.append(
+                f"preview_subjects: stacks without a deploy role ({', '.join(unknown)})"
+            )
+        heir = self.shared_preview_heir
+        if heir is not None and heir not in self.preview_subjects:
+            problems.append(
+                f"shared_preview_heir {heir!r}: the shared preview role's heir gets no preview role"
+            )
+        return problems
+
 
 class GitHubActionsRoles(pulumi.ComponentResource):
     """GitHub's OIDC provider and, per stack, a deploy role and a read-only preview role.
@@ -208,15 +230,8 @@ class GitHubActionsRoles(pulumi.ComponentResource):
         self, name: str, args: GitHubActionsRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:bootstrap:GitHubActionsRoles", name, None, opts)
-        unknown = sorted(set(args.preview_subjects) - set(args.deploy_subjects))
-        if unknown or (
-            args.shared_preview_heir is not None
-            and args.shared_preview_heir not in args.preview_subjects
-        ):
-            raise ValueError(
-                f"preview roles for stacks without a deploy role ({unknown}) or an heir of the "
-                f"shared preview role ({args.shared_preview_heir!r}) that gets no preview role"
-            )
+        if problems := args.problems():
+            raise ValueError(f"GitHubActionsRoles {name!r}: " + "; ".join(problems))
         attached_max = MANAGED_POLICIES_PER_ROLE_MAX - len(args.deploy_managed_policies)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)

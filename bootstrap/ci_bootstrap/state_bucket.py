@@ -149,7 +149,7 @@ def bucket_policy(
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StateBucketArgs:
     """Settings of the state bucket.
 
@@ -173,6 +173,15 @@ class StateBucketArgs:
     sids: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if self.noncurrent_version_days < 1:
+            return [
+                f"noncurrent_version_days {self.noncurrent_version_days}: S3 expires old versions "
+                "after 1 day or more"
+            ]
+        return []
+
 
 class StateBucket(pulumi.ComponentResource):
     """A versioned, encrypted, private, TLS-only S3 bucket for Pulumi state.
@@ -187,6 +196,8 @@ class StateBucket(pulumi.ComponentResource):
         self, name: str, args: StateBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fargate-app:bootstrap:StateBucket", name, None, opts)
+        if problems := args.problems():
+            raise ValueError(f"StateBucket {name!r}: " + "; ".join(problems))
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
 

@@ -11,10 +11,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from components.spec import CONTAINER_NAME  # the contract with the program: its one container
 from tools.ops.errors import OpsError
-
-# The contract with the Pulumi program: the task definition's single container.
-CONTAINER_NAME = "app"
 
 # Standard retry mode backs off on throttling (DescribeTasks and GetLogEvents are rate-limited per
 # account) and on transient 5xx; five attempts ride out a burst without hiding a real outage.

@@ -1,0 +1,354 @@
+"""Values the stack config and the components share, and the one home of each fact they share.
+
+Importing this module loads no pulumi module, so the config contract (stack_config) can build these
+values and check against these facts without the SDK, and a test or tool can use them alone.
+
+Each default, limit and list of choices that more than one place needs is written here once: the
+settings table (stack_config.settings) takes its defaults from these constants, the components'
+args take theirs from them too, and both check against the same limits. A setting that switches
+something off (False), an empty map and an absent value need no constant: "not used" is the default
+everywhere. Defaults that only one component knows stay beside its args, documented there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# --- task size ------------------------------------------------------------------------------------
+# Fargate's task CPU/memory pairings, in CPU units -> allowed MiB.
+# Source: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+DEFAULT_CPU = 256  # CPU units: Fargate's smallest task, enough for the sample app
+DEFAULT_MEMORY_MIB = 512  # the least Fargate pairs with 256 CPU units
+
+
+def as_ranges(values: Sequence[int]) -> str:
+    """`512, 1024, 2048`, or `1024 to 4096 in steps of 1024` for a longer evenly spaced list."""
+    if len(values) <= 3:
+        return ", ".join(map(str, values))
+    step = values[1] - values[0]
+    return f"{values[0]} to {values[-1]} in steps of {step}"
+
+
+def joined(items: Sequence[str], last: str = "or") -> str:
+    """`a, b or c` (or `a, b and c` with last="and")."""
+    return ", ".join(items[:-1]) + f" {last} " + items[-1] if len(items) > 1 else "".join(items)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSize:
+    """A Fargate task's size.
+
+    cpu: CPU units. Default DEFAULT_CPU (256), Fargate's smallest.
+    memory: MiB; must be one of Fargate's pairings with cpu. Default DEFAULT_MEMORY_MIB (512).
+    """
+
+    cpu: int = DEFAULT_CPU
+    memory: int = DEFAULT_MEMORY_MIB
+
+    def problems(self) -> list[str]:
+        """What is wrong with this size (empty when nothing is)."""
+        if self.cpu not in FARGATE_MEMORY_BY_CPU:
+            return [
+                f"cpu {self.cpu}: Fargate CPU units are "
+                + ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
+            ]
+        allowed = FARGATE_MEMORY_BY_CPU[self.cpu]
+        if self.memory not in allowed:
+            return [
+                f"memory {self.memory}: with cpu {self.cpu} Fargate allows {as_ranges(allowed)} MiB"
+            ]
+        return []
+
+
+# --- CPU architecture -----------------------------------------------------------------------------
+# ECS's runtime platform -> the Docker platform an image for it is built for.
+PLATFORM_BY_ARCHITECTURE = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
+CPU_ARCHITECTURES = tuple(PLATFORM_BY_ARCHITECTURE)
+DEFAULT_CPU_ARCHITECTURE = "X86_64"  # the only one Fargate Spot runs
+SPOT_CPU_ARCHITECTURES = ("X86_64",)  # Fargate Spot does not run ARM64 tasks
+
+# --- logs -----------------------------------------------------------------------------------------
+# CloudWatch Logs accepts only these retention periods (days).
+# Source: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+DEFAULT_LOG_RETENTION_DAYS = 30  # a month to look back on an incident; prod keeps longer
+
+# --- the network (components.network) -------------------------------------------------------------
+DEFAULT_VPC_CIDR = "10.0.0.0/16"  # room for /20 subnets
+MIN_AZS = 2  # an ALB must span at least two AZs
+MAX_AZS = 6  # the subnet plan reserves room for six; no AWS region has more usable AZs
+DEFAULT_AVAILABILITY_ZONES = MIN_AZS  # the fewest an ALB accepts, and the cheapest
+VPC_PREFIX_MIN = 16  # AWS's largest VPC CIDR block
+VPC_PREFIX_MAX = 24  # the smallest VPC in which an ALB's subnets (at least /27 each) still fit
+ALB_MIN_SUBNET_PREFIX = 27  # an ALB needs subnets of at least /27 with 8 free addresses
+MAX_SUBNET_NEW_BITS = 4  # 16 slots: 6 public + 6 private, and 4 spare for a later tier
+NAT_MODES = ("none", "single", "perAz")
+DEFAULT_NAT_GATEWAYS = "none"  # no NAT cost: tasks in public subnets, reachable only from the ALB
+
+
+def subnet_new_bits(vpc_prefix: int) -> int:
+    """Bits added to the VPC prefix for every subnet: as many slots as fit at the ALB's minimum."""
+    return min(MAX_SUBNET_NEW_BITS, ALB_MIN_SUBNET_PREFIX - vpc_prefix)
+
+
+def max_azs_for_prefix(prefix: int) -> int:
+    """How many AZs' public and private subnets fit, each at least /27 (see components.network)."""
+    slots = 2 ** subnet_new_bits(prefix)
+    return min(MAX_AZS, slots // 2)
+
+
+def tasks_are_private(nat_gateways: str, vpc_endpoints: bool) -> bool:
+    """Tasks run in private subnets without public IPs whenever they have a private way out: a NAT
+    gateway, or the VPC endpoints of the AWS services they need."""
+    return nat_gateways != "none" or vpc_endpoints
+
+
+# --- the app's container (components.task_definition) ---------------------------------------------
+# The task definition's single container; the ops tool (tools/ops) finds it by this name.
+CONTAINER_NAME = "app"
+# The sample app's own defaults (app/webapp/settings.py); the program passes both to it anyway.
+DEFAULT_CONTAINER_PORT = 8000
+DEFAULT_HEALTH_CHECK_PATH = "/health"
+MAX_PORT = 65535
+# ALB health check paths: up to 1024 characters of URL path characters.
+HEALTH_CHECK_PATH_PATTERN = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}")
+# Linux lets only root bind ports below this, and ECS adds no capability for it
+# (containers-roadmap#1721). For such a containerPort the task lowers the bound to that port in its
+# own network namespace (components.task_definition).
+UNPRIVILEGED_PORT_START = 1024
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What the program tells the app through its environment, from other settings; a user value of the
+# same name would silently disagree with them.
+PORT_ENV = "PORT"  # containerPort
+HEALTH_CHECK_PATH_ENV = "HEALTH_CHECK_PATH"  # healthCheckPath
+GRACEFUL_TIMEOUT_ENV = "GRACEFUL_TIMEOUT"  # the seconds the app gets to finish after SIGTERM
+RESERVED_ENV = (PORT_ENV, HEALTH_CHECK_PATH_ENV, GRACEFUL_TIMEOUT_ENV)
+
+
+# --- scaling (components.service) -----------------------------------------------------------------
+DEFAULT_TASK_COUNT = 1  # desired, minimum and maximum: one task, no autoscaling
+DEFAULT_CPU_TARGET = 60  # percent: headroom for a spike while new tasks launch
+CPU_TARGET_MIN, CPU_TARGET_MAX = 10, 90  # below 10% thrashes; above 90% leaves no headroom to scale
+DEFAULT_ON_DEMAND_BASE = 0  # with spot on, every task may be a Spot task
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scaling:
+    """How many tasks a service runs.
+
+    desired_count: tasks to run; with autoscaling, the count at first deploy. Default 1.
+    min_count, max_count: autoscaling's bounds; autoscaling is on when max_count > min_count.
+        Default 1 and 1: one task, no autoscaling.
+    cpu_target: average service CPU percent that target tracking holds. Default 60: headroom for a
+        spike while new tasks launch.
+    """
+
+    desired_count: int = DEFAULT_TASK_COUNT
+    min_count: int = DEFAULT_TASK_COUNT
+    max_count: int = DEFAULT_TASK_COUNT
+    cpu_target: int = DEFAULT_CPU_TARGET
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.max_count > self.min_count
+
+    def problems(self) -> list[str]:
+        """What is wrong with these counts (empty when nothing is)."""
+        found = [
+            f"{name} {value}: expected at least 1"
+            for name, value in (
+                ("min_count", self.min_count),
+                ("desired_count", self.desired_count),
+                ("max_count", self.max_count),
+            )
+            if value < 1
+        ]
+        if not self.min_count <= self.desired_count <= self.max_count:
+            found.append(
+                f"min_count {self.min_count} <= desired_count {self.desired_count} <= "
+                f"max_count {self.max_count} must hold"
+            )
+        if not CPU_TARGET_MIN <= self.cpu_target <= CPU_TARGET_MAX:
+            found.append(
+                f"cpu_target {self.cpu_target}: expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}"
+            )
+        return found
+
+
+# --- deployment strategies (components.service) ---------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class DeploymentStrategy:
+    """One of ECS's deployment strategies.
+
+    setting: its name in the `deploymentStrategy` setting; None for one the program does not offer.
+    ecs: its name in ECS's deploymentConfiguration.strategy.
+    shifts_traffic: whether ECS starts the new tasks in a second target group and moves the
+        listener rule's weights to them (so the service needs two target groups and the ECS
+        infrastructure role), rather than replacing tasks in one group.
+    """
+
+    setting: str | None
+    ecs: str
+    shifts_traffic: bool
+
+
+# ECS's native strategies (CreateService's DeploymentStrategy enum, botocore's ecs model).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-types.html
+STRATEGIES = (
+    DeploymentStrategy(setting="rolling", ecs="ROLLING", shifts_traffic=False),
+    DeploymentStrategy(setting="blueGreen", ecs="BLUE_GREEN", shifts_traffic=True),
+    DeploymentStrategy(setting="canary", ecs="CANARY", shifts_traffic=True),
+    DeploymentStrategy(setting=None, ecs="LINEAR", shifts_traffic=True),  # not offered (yet)
+)
+DEPLOYMENT_STRATEGIES = tuple(s.setting for s in STRATEGIES if s.setting)  # the setting's choices
+DEFAULT_DEPLOYMENT_STRATEGY = "rolling"  # the fastest (75 s), with no second target group or role
+DEFAULT_BAKE_TIME_MINUTES = 5
+BAKE_TIME_MAX_MIN = 1440  # ECS's limit
+DEFAULT_CANARY_PERCENT = 10
+CANARY_PERCENT_MIN, CANARY_PERCENT_MAX = 1, 99
+
+
+def deployment_strategy(name: str) -> DeploymentStrategy:
+    """The strategy called `name`, in the setting's spelling (blueGreen) or ECS's (BLUE_GREEN)."""
+    for strategy in STRATEGIES:
+        if name in (strategy.setting, strategy.ecs):
+            return strategy
+    known = ", ".join(s.setting or s.ecs for s in STRATEGIES)
+    raise ValueError(f"deployment strategy {name!r}: expected one of {known}")
+
+
+def shifts_traffic(strategy: str) -> bool:
+    """Does `strategy` (rolling, blueGreen, canary, or ECS's ROLLING, BLUE_GREEN, CANARY, LINEAR)
+    move traffic between two target groups? The one answer to the question, for the program, the
+    config, the components and the plan."""
+    return deployment_strategy(strategy).shifts_traffic
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deployment:
+    """How a service deploys a new revision.
+
+    strategy: rolling, blueGreen or canary (ECS's native strategies). Default rolling: the fastest
+        (75 s), with no second target group or infrastructure role.
+    bake_time_minutes: blueGreen/canary: minutes both revisions run after all traffic has shifted
+        (and, for canary, minutes the canary serves alone). Default 5.
+    canary_percent: canary: percent of traffic the new revision gets first. Default 10.
+    sync_traffic_routing: blueGreen/canary: this `pulumi up` writes the service's target groups and
+        the rule's weights as the program has them, though ECS owns them between deploys. For a
+        running service's switch from rolling; default False.
+    """
+
+    strategy: str = DEFAULT_DEPLOYMENT_STRATEGY
+    bake_time_minutes: int = DEFAULT_BAKE_TIME_MINUTES
+    canary_percent: int = DEFAULT_CANARY_PERCENT
+    sync_traffic_routing: bool = False
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """blueGreen and canary: two target groups, and ECS moves traffic between them."""
+        return shifts_traffic(self.strategy)
+
+    @property
+    def ecs_owns_routing(self) -> bool:
+        """Whether `pulumi up` leaves the live target group and the weights to ECS."""
+        return self.shifts_traffic and not self.sync_traffic_routing
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if self.strategy not in DEPLOYMENT_STRATEGIES:
+            return [
+                f"strategy {self.strategy!r}: expected one of " + ", ".join(DEPLOYMENT_STRATEGIES)
+            ]
+        found = []
+        if not 0 <= self.bake_time_minutes <= BAKE_TIME_MAX_MIN:
+            found.append(
+                f"bake_time_minutes {self.bake_time_minutes}: expected 0 to {BAKE_TIME_MAX_MIN}"
+            )
+        if not CANARY_PERCENT_MIN <= self.canary_percent <= CANARY_PERCENT_MAX:
+            found.append(
+                f"canary_percent {self.canary_percent}: expected {CANARY_PERCENT_MIN} to "
+                f"{CANARY_PERCENT_MAX}"
+            )
+        return found
+
+
+# --- alarms (components.alarm_topic) --------------------------------------------------------------
+DEFAULT_ALARM_TOPIC_ENCRYPTED = True  # its own KMS key, about $1 a month
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# --- secrets (components.secrets) -----------------------------------------------------------------
+# A deleted secret can be restored this many days; AWS allows 7 to 30 (or 0: gone at once).
+PROTECTED_RECOVERY_WINDOW_DAYS = 30  # prod: AWS's longest, a month to notice a mistaken delete
+
+
+# --- the image (components.image) -----------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class ImageRef:
+    """A prebuilt ECR image reference, split into its parts (exactly one of tag and digest)."""
+
+    uri: str
+    account: str
+    region: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+
+# --- scheduled jobs (components.scheduled_tasks) --------------------------------------------------
+# Names: letters, digits, - and _ fit every name derived from them (task family, schedule, role,
+# queue, log stream prefix). The length bound keeps the longest auto-named child, the role
+# "<component>-<name>-role" plus Pulumi's 8-character suffix, within IAM's 64 characters for a
+# component name of up to 18 characters.
+TASK_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+TASK_NAME_MAX = 32
+DEFAULT_TIMEZONE = "UTC"  # EventBridge Scheduler's own
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduledTask:
+    """One job, as the stack config's `scheduledTasks` describes it (validated there).
+
+    name: the job's key in `scheduledTasks`; names its resources.
+    schedule: an EventBridge Scheduler expression: cron(...), rate(...) or at(...).
+    command: the container's command, replacing the image's CMD (no shell runs it).
+    cpu, memory: the task's size. Default DEFAULT_CPU/DEFAULT_MEMORY_MIB (256/512), Fargate's
+        smallest; the config defaults them to the service's size.
+    timezone: IANA time zone the expression is evaluated in. Default UTC, Scheduler's own.
+    enabled: False keeps the schedule but pauses it (state DISABLED). Default True.
+    """
+
+    name: str
+    schedule: str
+    command: tuple[str, ...]
+    cpu: int = DEFAULT_CPU
+    memory: int = DEFAULT_MEMORY_MIB
+    timezone: str = DEFAULT_TIMEZONE
+    enabled: bool = True
+
+    @property
+    def size(self) -> TaskSize:
+        return TaskSize(cpu=self.cpu, memory=self.memory)
+
+
+# --- components' argument checks ------------------------------------------------------------------
+def check_args(component: str, problems: Sequence[str]) -> None:
+    """Raise one ValueError naming every problem with a component's arguments (none: return).
+
+    Components call it before they create anything, so bad arguments leave nothing half-made."""
+    if problems:
+        raise ValueError(f"{component}: " + "; ".join(problems))

@@ -1,0 +1,324 @@
+"""Task definition: the app's container, described by one value, and the Fargate task that runs it.
+
+`AppContainer` says everything about the container (image, command, port, health check path,
+environment, secrets, user, read-only root and its writable mounts, architecture, logging, ECS
+Exec); `fargate_task_definition` turns it, a task size and the two roles into an ECS task
+definition. The service (components.service) and each scheduled job (components.scheduled_tasks)
+run the same value, so a job loads its settings exactly as the service does; neither component
+imports the other.
+
+Not a ComponentResource: each task definition stays a child of the component that runs it, under
+its old logical name, so no deployed resource's URN changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import pulumi
+import pulumi_aws as aws
+
+from components.spec import (
+    CONTAINER_NAME,
+    CPU_ARCHITECTURES,
+    DEFAULT_CONTAINER_PORT,
+    DEFAULT_CPU_ARCHITECTURE,
+    DEFAULT_HEALTH_CHECK_PATH,
+    ENV_NAME,
+    GRACEFUL_TIMEOUT_ENV,
+    HEALTH_CHECK_PATH_ENV,
+    HEALTH_CHECK_PATH_PATTERN,
+    MAX_PORT,
+    PORT_ENV,
+    RESERVED_ENV,
+    UNPRIVILEGED_PORT_START,
+    TaskSize,
+    joined,
+)
+
+LOG_STREAM_PREFIX = "app"  # the service's streams are app/app/<task-id>
+# gunicorn's graceful_timeout (passed as GRACEFUL_TIMEOUT): in-flight requests get this long after
+# SIGTERM, on top of the load balancer's drain.
+APP_GRACEFUL_TIMEOUT_S = 10
+# ECS sends SIGKILL this long after SIGTERM (default 30 s); above the app's own deadline so a clean
+# shutdown is never cut short, and not much above so a stuck one does not hold up the deploy.
+STOP_TIMEOUT_S = APP_GRACEFUL_TIMEOUT_S + 5
+TMP_VOLUME = "tmp"  # the only writable path: the root filesystem is read-only
+TMP_PATH = "/tmp"  # app/Dockerfile declares it a VOLUME, so the app user may write it
+# ECS Exec's SSM agent writes under these paths. AWS documents exec as unsupported with a read-only
+# root filesystem; giving the agent these writable volumes is the known way to keep both
+# (aws-containers/amazon-ecs-exec-checker#71, containers-roadmap#1359). Mounted only with exec.
+EXEC_AGENT_VOLUMES = {
+    "exec-managed-agents": "/managed-agents",
+    "exec-ssm-state": "/var/lib/amazon/ssm",
+    "exec-ssm-logs": "/var/log/amazon/ssm",
+}
+# The app image's numeric non-root user and group (app/Dockerfile: USER 10001:10001). Stated in the
+# task definition too, so ECS, Security Hub (ECS.20) and the policy pack can see it is not root.
+APP_USER = "10001:10001"
+# For a containerPort below spec.UNPRIVILEGED_PORT_START the task lowers Linux's privileged-port
+# bound to that port in its own network namespace (a per-namespace sysctl; Fargate 1.4 takes net.*
+# systemControls).
+UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
+# Task volume names: RegisterTaskDefinition allows letters, digits, - and _, up to 255.
+VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mount:
+    """A volume in the container's file system.
+
+    volume: the task volume's name (letters, digits, - and _), unique in the task. Required.
+    path: where the container sees it, an absolute path. Required.
+    read_only: whether the container may only read it. Default False.
+
+    Every volume today is task storage with no source of its own: empty at start, gone with the
+    task (scratch space). A file system (EFS) will be a Mount whose volume names one.
+    """
+
+    volume: str
+    path: str
+    read_only: bool = False
+
+
+TMP_MOUNT = Mount(volume=TMP_VOLUME, path=TMP_PATH)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerLogging:
+    """Where the container's output goes: CloudWatch Logs, through the awslogs driver.
+
+    group: the log group. Default None: the log group of the service that runs the container;
+        FargateService creates it and fills this in, and its `container` output is what the
+        scheduled jobs run.
+    region: the log group's region. Default None: the stack's.
+    stream_prefix: streams are <prefix>/<container>/<task-id>. Default "app"; each scheduled job
+        writes under its own.
+    """
+
+    group: pulumi.Input[str] | None = None
+    region: str | None = None
+    stream_prefix: str = LOG_STREAM_PREFIX
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppContainer:
+    """The app's container, as the service and the scheduled jobs run it.
+
+    image: the image, by digest (components.image). Required.
+    command: replaces the image's CMD; no shell runs it. Default (): the image's own, as the
+        service runs it; a scheduled job sets its command.
+    port: where the app listens; the target group forwards to it and the program passes it as
+        PORT. Below 1024 the task lowers Linux's privileged-port bound for it, so the non-root app
+        may bind it. Default 8000, the sample app's.
+    health_check_path: what the load balancer's health check requests, passed as
+        HEALTH_CHECK_PATH. Default /health, the sample app's.
+    env: extra environment variables. Default none. PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT
+        are the program's (spec.RESERVED_ENV).
+    secrets: env var name -> Secrets Manager secret or SSM parameter ARN, injected by ECS when the
+        task starts (never plain environment); the execution role must be allowed to read them.
+        Default none.
+    user: the container's UID:GID. Default APP_USER, the app image's non-root user.
+    read_only_root: the root file system is read-only (Security Hub ECS.5). Default True.
+    mounts: volumes in the container; with a read-only root, its only writable paths. Default
+        /tmp, task storage (app/Dockerfile declares it a VOLUME).
+    cpu_architecture: X86_64 or ARM64, matching the image. Default X86_64, the only one Fargate
+        Spot runs.
+    logging: where its output goes. Default CloudWatch Logs in the service's log group.
+    enable_exec: ECS Exec into the container: an init process (AWS's recommendation, so sessions'
+        child processes are reaped) and the SSM agent's writable paths; the task role must allow
+        it (components.roles). Default False.
+    """
+
+    image: pulumi.Input[str]
+    command: tuple[str, ...] = ()
+    port: int = DEFAULT_CONTAINER_PORT
+    health_check_path: str = DEFAULT_HEALTH_CHECK_PATH
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    user: str = APP_USER
+    read_only_root: bool = True
+    mounts: tuple[Mount, ...] = (TMP_MOUNT,)
+    cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
+    logging: ContainerLogging = field(default_factory=ContainerLogging)
+    enable_exec: bool = False
+
+    @property
+    def all_mounts(self) -> tuple[Mount, ...]:
+        """`mounts`, and with exec the SSM agent's writable paths."""
+        agent = tuple(Mount(volume=v, path=p) for v, p in EXEC_AGENT_VOLUMES.items())
+        return (*self.mounts, *(agent if self.enable_exec else ()))
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        found = []
+        if self.command and not self.command[0]:
+            found.append("command: the first word is the program to run and cannot be empty")
+        if not 1 <= self.port <= MAX_PORT:
+            found.append(f"port {self.port}: expected 1 to {MAX_PORT}")
+        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(self.health_check_path):
+            found.append(
+                f"health_check_path {self.health_check_path!r}: expected a URL path starting with /"
+            )
+        for what, names in (("env", self.env), ("secrets", self.secrets)):
+            for name in names:
+                if not ENV_NAME.match(name):
+                    found.append(f"{what} {name!r}: names are letters, digits and _")
+                elif name in RESERVED_ENV:
+                    found.append(
+                        f"{what} {name!r}: the program sets {joined(RESERVED_ENV, 'and')} itself"
+                    )
+        found += [f"secrets {n!r}: also in env" for n in sorted(set(self.env) & set(self.secrets))]
+        if self.cpu_architecture not in CPU_ARCHITECTURES:
+            found.append(
+                f"cpu_architecture {self.cpu_architecture!r}: expected {joined(CPU_ARCHITECTURES)}"
+            )
+        volumes = [m.volume for m in self.all_mounts]
+        found += [
+            f"mounts: volume {v!r} is used twice"
+            for v in sorted({v for v in volumes if volumes.count(v) > 1})
+        ]
+        for mount in self.mounts:
+            if not VOLUME_NAME.match(mount.volume):
+                found.append(f"mounts: volume {mount.volume!r}: letters, digits, - and _")
+            if not mount.path.startswith("/"):
+                found.append(f"mounts: path {mount.path!r} is not absolute")
+        if not self.logging.stream_prefix:
+            found.append("logging.stream_prefix: Fargate's awslogs driver needs one")
+        return found
+
+
+def container_definitions(container: AppContainer) -> str:
+    """The task's single container, as ECS's RegisterTaskDefinition expects it (JSON), from a
+    container whose image, secrets, log group and region are known (see `app_containers`).
+
+    `privileged` is never set: Fargate rejects it (Security Hub ECS.4).
+    """
+    port = container.port
+    environment = {
+        **container.env,
+        PORT_ENV: str(port),
+        HEALTH_CHECK_PATH_ENV: container.health_check_path,
+        GRACEFUL_TIMEOUT_ENV: str(APP_GRACEFUL_TIMEOUT_S),
+    }
+    secrets = container.secrets
+    return json.dumps(
+        [
+            {
+                "name": CONTAINER_NAME,
+                "image": container.image,
+                "essential": True,
+                **({"command": list(container.command)} if container.command else {}),
+                "portMappings": [
+                    {
+                        "name": "http",
+                        "containerPort": port,
+                        "hostPort": port,
+                        "protocol": "tcp",
+                        "appProtocol": "http",
+                    }
+                ],
+                "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+                # Only when there are some: AWS drops an empty list, which would read as a change.
+                **(
+                    {"secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())]}
+                    if secrets
+                    else {}
+                ),
+                "user": container.user,
+                **(
+                    {
+                        "systemControls": [
+                            {"namespace": UNPRIVILEGED_PORT_SYSCTL, "value": str(port)}
+                        ]
+                    }
+                    if port < UNPRIVILEGED_PORT_START
+                    else {}
+                ),
+                **(
+                    {"linuxParameters": {"initProcessEnabled": True}}
+                    if container.enable_exec
+                    else {}
+                ),
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": container.logging.group,
+                        "awslogs-region": container.logging.region,
+                        "awslogs-stream-prefix": container.logging.stream_prefix,
+                        # A slow CloudWatch never blocks the app's stdout (and so its requests).
+                        "mode": "non-blocking",
+                        "max-buffer-size": "25m",
+                    },
+                },
+                "stopTimeout": STOP_TIMEOUT_S,
+                "readonlyRootFilesystem": container.read_only_root,
+                "mountPoints": [
+                    {"sourceVolume": m.volume, "containerPath": m.path, "readOnly": m.read_only}
+                    for m in container.all_mounts
+                ],
+            }
+        ]
+    )
+
+
+def app_containers(container: AppContainer) -> pulumi.Output[str]:
+    """`container_definitions` once the image, the log group and the secret ARNs are known."""
+    return pulumi.Output.all(
+        image=container.image,
+        group=container.logging.group,
+        secrets=pulumi.Output.from_input(dict(container.secrets)),
+    ).apply(
+        lambda known: container_definitions(
+            replace(
+                container,
+                image=known["image"],
+                secrets=known["secrets"],
+                logging=replace(container.logging, group=known["group"]),
+            )
+        )
+    )
+
+
+def task_volumes(container: AppContainer) -> list[aws.ecs.TaskDefinitionVolumeArgsDict]:
+    """The task definition's volumes: one per mount (task storage; see `Mount`)."""
+    return [{"name": m.volume} for m in container.all_mounts]
+
+
+def fargate_task_definition(
+    resource_name: str,
+    *,
+    family: str,
+    size: TaskSize,
+    container: AppContainer,
+    execution_role_arn: pulumi.Input[str],
+    task_role_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> aws.ecs.TaskDefinition:
+    """A Fargate task definition running `container` (awsvpc networking, its volumes): the
+    service's, and each scheduled job's. The container's log group and region must be set."""
+    if container.logging.group is None or container.logging.region is None:
+        raise ValueError(
+            f"{resource_name}: the container's log group and region must be known; "
+            "FargateService fills them in"
+        )
+    return aws.ecs.TaskDefinition(
+        resource_name,
+        family=family,
+        cpu=str(size.cpu),
+        memory=str(size.memory),
+        network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        runtime_platform={
+            "operating_system_family": "LINUX",
+            "cpu_architecture": container.cpu_architecture,
+        },
+        execution_role_arn=execution_role_arn,
+        task_role_arn=task_role_arn,
+        volumes=task_volumes(container),
+        container_definitions=app_containers(container),
+        opts=opts,
+    )

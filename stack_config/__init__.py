@@ -1,0 +1,138 @@
+"""The stack config contract: every setting, its type, default and limits, validated in one pass.
+
+`load_config()` is pure: it takes the raw key/value pairs (as Pulumi hands them to the program,
+strings and JSON, or native values from tests) and returns a frozen `StackConfig`, or raises
+`ConfigError` listing every problem at once, each naming the setting, the value given and what is
+allowed. Nothing here registers a resource, so a bad config creates nothing, and importing it loads
+no Pulumi module (only `from_pulumi()` reads the runtime).
+
+- settings.py  the settings table (`SETTINGS`), the limits, the typed `StackConfig`
+- parsing.py   raw values to typed ones; the problem list the checks write to
+- loader.py    `load_config()` and its cross-field checks, `ConfigError`, `from_pulumi()`
+- schedule.py  `scheduledTasks`: the EventBridge Scheduler grammar and each job's checks
+
+Pulumi.yaml's `config:` block mirrors `SETTINGS` (tests keep the two in step).
+"""
+
+from components.spec import (
+    BAKE_TIME_MAX_MIN,
+    CANARY_PERCENT_MAX,
+    CANARY_PERCENT_MIN,
+    CPU_ARCHITECTURES,
+    CPU_TARGET_MAX,
+    CPU_TARGET_MIN,
+    DEPLOYMENT_STRATEGIES,
+    EMAIL,
+    ENV_NAME,
+    FARGATE_MEMORY_BY_CPU,
+    LOG_RETENTION_DAYS,
+    MAX_AZS,
+    MIN_AZS,
+    NAT_MODES,
+    RESERVED_ENV,
+    TASK_NAME,
+    TASK_NAME_MAX,
+    VPC_PREFIX_MAX,
+    VPC_PREFIX_MIN,
+    ImageRef,
+    ScheduledTask,
+    max_azs_for_prefix,
+    subnet_new_bits,
+)
+from stack_config.loader import KEY_PARSERS, ConfigError, from_pulumi, load_config
+from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap
+from stack_config.schedule import (
+    CRON_DAYS,
+    CRON_FIELDS,
+    CRON_MONTHS,
+    CRON_RANGES,
+    RATE_UNITS,
+    SCHEDULE_EXAMPLES,
+    SCHEDULE_EXPRESSION,
+    SCHEDULE_EXPRESSION_MAX,
+    SCHEDULE_TIMEZONE_MAX,
+    SCHEDULED_TASK_FIELDS,
+    SHELL_OPERATORS,
+    schedule_expression_problems,
+)
+from stack_config.settings import (
+    ACM_ARN,
+    DNS_NAME,
+    ECR_IMAGE,
+    PROJECT,
+    REGION,
+    RESERVED_TAGS,
+    SECRET_ARN,
+    SECRET_ENV_NAMES,
+    SECRET_NAME_PARTS,
+    SECRET_SETTINGS,
+    SETTINGS,
+    SETTINGS_BY_KEY,
+    SSM_ARN,
+    TAG_KEY_MAX,
+    TAG_VALUE_MAX,
+    Setting,
+    StackConfig,
+)
+
+__all__ = [
+    "ACM_ARN",
+    "BAD_VALUE",
+    "BAKE_TIME_MAX_MIN",
+    "CANARY_PERCENT_MAX",
+    "CANARY_PERCENT_MIN",
+    "CPU_ARCHITECTURES",
+    "CPU_TARGET_MAX",
+    "CPU_TARGET_MIN",
+    "CRON_DAYS",
+    "CRON_FIELDS",
+    "CRON_MONTHS",
+    "CRON_RANGES",
+    "DEPLOYMENT_STRATEGIES",
+    "DNS_NAME",
+    "ECR_IMAGE",
+    "EMAIL",
+    "ENV_NAME",
+    "FARGATE_MEMORY_BY_CPU",
+    "KEY_PARSERS",
+    "LOG_RETENTION_DAYS",
+    "MAX_AZS",
+    "MIN_AZS",
+    "NAT_MODES",
+    "PARSERS",
+    "PROJECT",
+    "RATE_UNITS",
+    "REGION",
+    "RESERVED_ENV",
+    "RESERVED_TAGS",
+    "SCHEDULED_TASK_FIELDS",
+    "SCHEDULE_EXAMPLES",
+    "SCHEDULE_EXPRESSION",
+    "SCHEDULE_EXPRESSION_MAX",
+    "SCHEDULE_TIMEZONE_MAX",
+    "SECRET_ARN",
+    "SECRET_ENV_NAMES",
+    "SECRET_NAME_PARTS",
+    "SECRET_SETTINGS",
+    "SETTINGS",
+    "SETTINGS_BY_KEY",
+    "SHELL_OPERATORS",
+    "SSM_ARN",
+    "TAG_KEY_MAX",
+    "TAG_VALUE_MAX",
+    "TASK_NAME",
+    "TASK_NAME_MAX",
+    "VPC_PREFIX_MAX",
+    "VPC_PREFIX_MIN",
+    "ConfigError",
+    "ImageRef",
+    "PartialMap",
+    "ScheduledTask",
+    "Setting",
+    "StackConfig",
+    "from_pulumi",
+    "load_config",
+    "max_azs_for_prefix",
+    "schedule_expression_problems",
+    "subnet_new_bits",
+]

@@ -1,0 +1,501 @@
+"""`load_config()`: a stack's raw config to a `StackConfig`, every problem reported together.
+
+Pure: it takes the raw key/value pairs and returns the typed config or raises `ConfigError`;
+nothing here registers a resource, so a bad config creates nothing. `from_pulumi()` reads the
+running stack's config from the Pulumi runtime (imported only then) and hands it to it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from components.spec import (
+    BAKE_TIME_MAX_MIN,
+    CANARY_PERCENT_MAX,
+    CANARY_PERCENT_MIN,
+    CPU_ARCHITECTURES,
+    CPU_TARGET_MAX,
+    CPU_TARGET_MIN,
+    DEPLOYMENT_STRATEGIES,
+    EMAIL,
+    ENV_NAME,
+    FARGATE_MEMORY_BY_CPU,
+    HEALTH_CHECK_PATH_PATTERN,
+    LOG_RETENTION_DAYS,
+    MAX_AZS,
+    MAX_PORT,
+    MIN_AZS,
+    NAT_MODES,
+    RESERVED_ENV,
+    SPOT_CPU_ARCHITECTURES,
+    VPC_PREFIX_MAX,
+    VPC_PREFIX_MIN,
+    ImageRef,
+    as_ranges,
+    joined,
+    max_azs_for_prefix,
+)
+from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, suggest
+from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
+from stack_config.settings import (
+    ACM_ARN,
+    DNS_NAME,
+    ECR_IMAGE,
+    PROJECT,
+    REGION,
+    RESERVED_TAGS,
+    SECRET_ARN,
+    SECRET_ENV_NAMES,
+    SECRET_NAME_PARTS,
+    SECRET_SETTINGS,
+    SETTINGS,
+    SETTINGS_BY_KEY,
+    SSM_ARN,
+    TAG_KEY_MAX,
+    TAG_VALUE_MAX,
+    StackConfig,
+)
+
+
+class ConfigError(Exception):
+    """Every problem with a stack's config, reported together."""
+
+    def __init__(self, stack: str, problems: list[str]):
+        self.stack = stack
+        self.problems = problems
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"Stack '{stack}' config has {count}; nothing was created:\n{lines}\n"
+            f"Fix with `pulumi config set <key> <value> --stack {stack}` "
+            f"(see the config table in README.md)."
+        )
+
+
+# Settings whose values need more than their type's parser.
+KEY_PARSERS: dict[str, Callable[[Any], Any]] = {"scheduledTasks": parse_scheduled_tasks}
+
+
+def load_config(
+    raw: Mapping[str, Any],
+    *,
+    stack: str,
+    project: str = PROJECT,
+    region: str | None = None,
+    secret_keys: Collection[str] | None = None,
+) -> StackConfig:
+    """Parse and validate a stack's config.
+
+    `raw` maps keys to values; keys may be bare (`cpu`) or namespaced (`fargate-app:cpu`,
+    `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
+    `secret_keys` are the keys Pulumi holds encrypted (`pulumi config set --secret`), as the CLI
+    lists them; given, values that must be secret (SECRET_SETTINGS) are refused in plain text.
+    """
+    problems = Problems()
+    ours: dict[str, Any] = {}
+    for full_key, value in raw.items():
+        namespace, _, key = full_key.rpartition(":")
+        if namespace in ("", project):
+            ours[key] = value
+    if region is None:
+        region = (
+            raw.get("aws:region")
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+        )
+
+    values: dict[str, Any] = {}
+    partial: dict[str, dict[str, str]] = {}
+    for key, value in ours.items():
+        setting = SETTINGS_BY_KEY.get(key)
+        if setting is None:
+            problems.items.append(f"{key}: unknown setting; {suggest(key)}")
+            continue
+        try:
+            values[key] = KEY_PARSERS.get(key, PARSERS[setting.type])(value)
+        except ValueError as err:
+            secret = key in SECRET_SETTINGS
+            why = err.redacted() if secret and isinstance(err, PartialMap) else str(err)
+            problems.add(key, "<secret>" if secret else value, f"{why} (type {setting.type})")
+            if isinstance(err, PartialMap):
+                partial[key] = err.parsed
+    get = {s.key: values.get(s.key, partial.get(s.key, s.default)) for s in SETTINGS}
+    # parsed or defaulted; a map with bad values still has its names checked
+    ok = {k for k in get if k not in ours or k in values or k in partial}
+
+    if not region:
+        problems.items.append(
+            "aws:region: not set; set the AWS region, e.g. `pulumi config set aws:region us-east-1`"
+        )
+    elif not REGION.match(region):
+        problems.add("aws:region", region, "expected an AWS region name such as us-east-1")
+
+    _check_network(get, ok, problems)
+    _check_task(get, ok, problems)
+    _check_counts(get, ok, problems)
+    _check_service(get, ok, problems)
+    image = _check_image(get, ok, problems, region or "")
+    _check_maps(get, ok, problems)
+    _check_https(get, ok, problems, region or "")
+    _check_secrets(get, ok, problems)
+    if secret_keys is not None:
+        _check_encrypted(ours, secret_keys, project, stack, problems)
+    _check_operations(get, ok, problems)
+    scheduled_tasks = check_scheduled_tasks(get, ok, problems)
+
+    if problems.items:
+        raise ConfigError(stack, problems.items)
+    return StackConfig(
+        project=project,
+        stack=stack,
+        region=str(region),
+        vpc_cidr=str(ipaddress.ip_network(get["vpcCidr"], strict=True)),
+        availability_zones=get["availabilityZones"],
+        nat_gateways=get["natGateways"],
+        vpc_endpoints=get["vpcEndpoints"],
+        cpu=get["cpu"],
+        memory=get["memory"],
+        cpu_architecture=get["cpuArchitecture"],
+        desired_count=get["desiredCount"],
+        min_count=get["minCount"],
+        max_count=get["maxCount"],
+        cpu_target=get["cpuTarget"],
+        spot=get["spot"],
+        on_demand_base=get["onDemandBase"],
+        container_port=get["containerPort"],
+        health_check_path=get["healthCheckPath"],
+        log_retention_days=get["logRetentionDays"],
+        container_insights=get["containerInsights"],
+        deletion_protection=get["deletionProtection"],
+        image=image,
+        env=dict(get["env"]),
+        tags=dict(get["tags"]),
+        domain_name=get["domainName"],
+        hosted_zone=get["hostedZone"],
+        certificate_arn=get["certificateArn"],
+        secrets=dict(get["secrets"]),
+        secret_values=dict(get["secretValues"]),
+        alarm_email=get["alarmEmail"],
+        alarm_topic_encryption=get["alarmTopicEncryption"],
+        deployment_strategy=get["deploymentStrategy"],
+        bake_time_minutes=get["bakeTimeMinutes"],
+        canary_percent=get["canaryPercent"],
+        sync_traffic_routing=get["syncTrafficRouting"],
+        enable_exec=get["enableExec"],
+        access_logs=get["accessLogs"],
+        flow_logs=get["flowLogs"],
+        scheduled_tasks=scheduled_tasks,
+    )
+
+
+def _check_network(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    prefix = None
+    if "vpcCidr" in ok:
+        cidr = get["vpcCidr"]
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as err:
+            problems.add("vpcCidr", cidr, f"expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
+        else:
+            if net.version != 4:
+                problems.add("vpcCidr", cidr, "expected an IPv4 CIDR such as 10.0.0.0/16")
+            elif not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
+                problems.add(
+                    "vpcCidr", cidr, f"the prefix must be /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}"
+                )
+            else:
+                prefix = net.prefixlen
+    if "availabilityZones" in ok:
+        azs = get["availabilityZones"]
+        if not MIN_AZS <= azs <= MAX_AZS:
+            problems.add(
+                "availabilityZones", azs, f"expected {MIN_AZS} to {MAX_AZS} (an ALB needs two AZs)"
+            )
+        elif prefix is not None and azs > max_azs_for_prefix(prefix):
+            problems.add(
+                "availabilityZones",
+                azs,
+                f"vpcCidr /{prefix} fits subnets (at least /27 each, the ALB's minimum) for "
+                f"at most {max_azs_for_prefix(prefix)} AZs; use a larger vpcCidr such as /23",
+            )
+    if "natGateways" in ok and get["natGateways"] not in NAT_MODES:
+        problems.add("natGateways", get["natGateways"], "expected one of " + ", ".join(NAT_MODES))
+
+
+def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    cpu_ok = "cpu" in ok and get["cpu"] in FARGATE_MEMORY_BY_CPU
+    if "cpu" in ok and not cpu_ok:
+        problems.add(
+            "cpu", get["cpu"], "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
+        )
+    if cpu_ok and "memory" in ok:
+        allowed = FARGATE_MEMORY_BY_CPU[get["cpu"]]
+        if get["memory"] not in allowed:
+            problems.add(
+                "memory",
+                get["memory"],
+                f"with cpu {get['cpu']} Fargate allows {as_ranges(allowed)} MiB",
+            )
+    if "cpuArchitecture" in ok:
+        arch = get["cpuArchitecture"]
+        if arch not in CPU_ARCHITECTURES:
+            problems.add("cpuArchitecture", arch, f"expected {joined(CPU_ARCHITECTURES)}")
+        elif arch not in SPOT_CPU_ARCHITECTURES and "spot" in ok and get["spot"]:
+            problems.add(
+                "spot",
+                True,
+                f"Fargate Spot does not run {arch} tasks; set spot false or cpuArchitecture "
+                + joined(SPOT_CPU_ARCHITECTURES),
+            )
+
+
+def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    keys = ("minCount", "desiredCount", "maxCount")
+    for key in keys:
+        if key in ok and get[key] < 1:
+            problems.add(key, get[key], "expected at least 1")
+    if all(k in ok for k in keys):
+        lo, want, hi = (get[k] for k in keys)
+        if lo >= 1 and not lo <= want <= hi:
+            problems.items.append(
+                f"desiredCount: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold; "
+                "adjust the three so that it does"
+            )
+    if "cpuTarget" in ok and not CPU_TARGET_MIN <= get["cpuTarget"] <= CPU_TARGET_MAX:
+        problems.add(
+            "cpuTarget", get["cpuTarget"], f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}"
+        )
+    if "onDemandBase" in ok:
+        base = get["onDemandBase"]
+        hi = get["maxCount"] if "maxCount" in ok else None
+        if base < 0 or (hi is not None and base > hi):
+            problems.add("onDemandBase", base, f"expected 0 to maxCount ({hi})")
+
+
+def _check_service(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    if "containerPort" in ok and not 1 <= get["containerPort"] <= MAX_PORT:
+        problems.add("containerPort", get["containerPort"], f"expected 1 to {MAX_PORT}")
+    if "healthCheckPath" in ok:
+        path = get["healthCheckPath"]
+        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(path):
+            problems.add(
+                "healthCheckPath", path, "expected a URL path starting with /, such as /health"
+            )
+    if "logRetentionDays" in ok and get["logRetentionDays"] not in LOG_RETENTION_DAYS:
+        problems.add(
+            "logRetentionDays",
+            get["logRetentionDays"],
+            "CloudWatch allows " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        )
+
+
+def _check_image(
+    get: dict[str, Any], ok: set[str], problems: Problems, region: str
+) -> ImageRef | None:
+    if "image" not in ok or not get["image"]:
+        return None
+    uri = get["image"]
+    m = ECR_IMAGE.match(uri)
+    if not m:
+        problems.add(
+            "image",
+            uri,
+            "expected an ECR image URI with a tag or digest, such as "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3 or ...@sha256:<64 hex>",
+        )
+        return None
+    ref = ImageRef(uri=uri, **m.groupdict())
+    private_without_nat = get.get("natGateways") == "none" and get.get("vpcEndpoints") is True
+    if private_without_nat and region and ref.region != region:
+        problems.add(
+            "image",
+            uri,
+            f"private tasks here reach ECR only through this VPC's endpoints in {region}; "
+            f"use an image from {region} or set natGateways single or perAz",
+        )
+    return ref
+
+
+def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    if "env" in ok:
+        for name in get["env"]:
+            if not ENV_NAME.match(name):
+                problems.add(
+                    f"env.{name}",
+                    name,
+                    "names are letters, digits and _, not starting with a digit",
+                )
+            elif name in RESERVED_ENV:
+                problems.add(
+                    f"env.{name}",
+                    name,
+                    f"the program sets {joined(RESERVED_ENV, 'and')} itself "
+                    "(from containerPort and healthCheckPath); remove it from env",
+                )
+    if "tags" in ok:
+        for key, value in get["tags"].items():
+            if key.lower().startswith("aws:"):
+                problems.add(
+                    f"tags.{key}", key, "tag keys may not start with aws: (AWS reserves it)"
+                )
+            elif key in RESERVED_TAGS:
+                problems.add(f"tags.{key}", key, "the program sets project and stack tags itself")
+            elif not 1 <= len(key) <= TAG_KEY_MAX or len(value) > TAG_VALUE_MAX:
+                problems.add(
+                    f"tags.{key}",
+                    value,
+                    f"keys are 1 to {TAG_KEY_MAX} characters, values at most {TAG_VALUE_MAX}",
+                )
+
+
+def _check_https(get: dict[str, Any], ok: set[str], problems: Problems, region: str) -> None:
+    domain = get["domainName"] if "domainName" in ok else ""
+    zone = get["hostedZone"] if "hostedZone" in ok else ""
+    cert = get["certificateArn"] if "certificateArn" in ok else ""
+    for key, value in (("domainName", domain), ("hostedZone", zone)):
+        if value and not DNS_NAME.match(value):
+            problems.add(key, value, "expected a lower-case DNS name such as app.example.com")
+    if domain and not zone:
+        problems.items.append(
+            f"hostedZone: not set; set the Route 53 zone that holds {domain}, e.g. "
+            f"`pulumi config set hostedZone {domain.split('.', 1)[-1]}`"
+        )
+    elif zone and not domain:
+        problems.items.append(f"domainName: not set; set the app's name in {zone}, e.g. app.{zone}")
+    elif (
+        domain
+        and DNS_NAME.match(domain)
+        and DNS_NAME.match(zone)
+        and domain != zone
+        and not domain.endswith("." + zone)
+    ):
+        problems.add("domainName", domain, f"it must be {zone} or a name under it")
+    if cert:
+        m = ACM_ARN.match(cert)
+        if not m:
+            problems.add(
+                "certificateArn",
+                cert,
+                "expected an ACM certificate ARN such as "
+                "arn:aws:acm:us-east-1:123456789012:certificate/<uuid>",
+            )
+        elif region and m["region"] != region:
+            problems.add(
+                "certificateArn", cert, f"an ALB needs a certificate from its own region {region}"
+            )
+        if domain or zone:
+            problems.items.append(
+                "certificateArn: set either certificateArn or domainName with hostedZone, not both"
+            )
+
+
+def _check_secrets(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    env = get["env"] if "env" in ok else {}
+    secrets = get["secrets"] if "secrets" in ok else {}
+    values = get["secretValues"] if "secretValues" in ok else {}
+    for name in env:
+        if not ENV_NAME.match(name):
+            continue
+        if name.upper() in SECRET_ENV_NAMES:
+            why = "it holds credentials (Security Hub ECS.8 checks this name)"
+        elif any(part in name.upper() for part in SECRET_NAME_PARTS):
+            why = "it looks like a secret (its name contains " + "/".join(SECRET_NAME_PARTS) + ")"
+        else:
+            continue
+        problems.add(
+            f"env.{name}",
+            name,
+            f"{why}, and env values are stored in plain text; put its ARN in `secrets` or its "
+            f"value in `pulumi config set --secret --path 'secretValues.{name}' ...`",
+        )
+    for key, entries in (("secrets", secrets), ("secretValues", values)):
+        for name in entries:
+            if not ENV_NAME.match(name):
+                problems.add(
+                    f"{key}.{name}",
+                    name,
+                    "names are letters, digits and _, not starting with a digit",
+                )
+            elif name in RESERVED_ENV:
+                problems.add(f"{key}.{name}", name, "the program sets this variable itself")
+            elif name in env:
+                problems.add(f"{key}.{name}", name, "it is also in env; keep it in one place")
+    for name in set(secrets) & set(values):
+        problems.add(f"secretValues.{name}", name, "it is also in secrets; keep it in one place")
+    for name, arn in secrets.items():
+        if arn != BAD_VALUE and not (SECRET_ARN.match(arn) or SSM_ARN.match(arn)):
+            problems.add(
+                f"secrets.{name}",
+                arn,
+                "expected a Secrets Manager secret ARN (optionally ending :json-key::) or an SSM "
+                "parameter ARN",
+            )
+    for name, value in values.items():
+        if not value:
+            problems.add(f"secretValues.{name}", "", "expected a non-empty value")
+
+
+def _check_encrypted(
+    ours: Mapping[str, Any],
+    secret_keys: Collection[str],
+    project: str,
+    stack: str,
+    problems: Problems,
+) -> None:
+    """Settings whose values are secrets must be kept encrypted, not in Pulumi.<stack>.yaml's
+    plain text (which is committed)."""
+    for key in sorted(SECRET_SETTINGS & set(ours)):
+        if ours[key] in (None, "", {}, "{}") or {key, f"{project}:{key}"} & set(secret_keys):
+            continue
+        problems.items.append(
+            f"{key}: stored in plain text in Pulumi.{stack}.yaml; set each value encrypted with "
+            f"`pulumi config set --secret --path '{key}.NAME' VALUE` "
+            f"(and remove the plain one: `pulumi config rm --path '{key}.NAME'` first)"
+        )
+
+
+def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    if "alarmEmail" in ok and get["alarmEmail"] and not EMAIL.match(get["alarmEmail"]):
+        problems.add("alarmEmail", get["alarmEmail"], "expected an email address")
+    if "deploymentStrategy" in ok and get["deploymentStrategy"] not in DEPLOYMENT_STRATEGIES:
+        problems.add(
+            "deploymentStrategy",
+            get["deploymentStrategy"],
+            "expected one of " + ", ".join(DEPLOYMENT_STRATEGIES),
+        )
+    if "bakeTimeMinutes" in ok and not 0 <= get["bakeTimeMinutes"] <= BAKE_TIME_MAX_MIN:
+        problems.add(
+            "bakeTimeMinutes", get["bakeTimeMinutes"], f"expected 0 to {BAKE_TIME_MAX_MIN}"
+        )
+    if "canaryPercent" in ok and not (
+        CANARY_PERCENT_MIN <= get["canaryPercent"] <= CANARY_PERCENT_MAX
+    ):
+        problems.add(
+            "canaryPercent",
+            get["canaryPercent"],
+            f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
+        )
+
+
+def from_pulumi() -> StackConfig:
+    """Read the running stack's config from the Pulumi runtime and validate it."""
+    import pulumi
+    from pulumi.runtime.config import (
+        CONFIG,
+        get_config_env,
+        get_config_secret_keys_env,
+        is_config_secret,
+    )
+
+    # The CLI hands a program its config as JSON in PULUMI_CONFIG; tests and the automation API
+    # set the runtime's config map instead, which wins.
+    raw = {**get_config_env(), **CONFIG.get()}
+    # The CLI lists the encrypted keys in PULUMI_CONFIG_SECRET_KEYS (absent when there are none);
+    # the runtime's own list holds those the tests and the automation API set.
+    secret_keys = {*get_config_secret_keys_env(), *(k for k in raw if is_config_secret(k))}
+    return load_config(
+        raw, stack=pulumi.get_stack(), project=pulumi.get_project(), secret_keys=secret_keys
+    )

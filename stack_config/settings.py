@@ -1,0 +1,237 @@
+"""The settings table: every stack setting's key, type, default and meaning, the limits the loader
+checks them against, and the typed `StackConfig` it returns.
+
+Pulumi.yaml's `config:` block mirrors `SETTINGS` (tests keep the two in step).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.spec import (
+    BAKE_TIME_MAX_MIN,
+    CANARY_PERCENT_MAX,
+    CANARY_PERCENT_MIN,
+    CPU_ARCHITECTURES,
+    CPU_TARGET_MAX,
+    CPU_TARGET_MIN,
+    DEFAULT_ALARM_TOPIC_ENCRYPTED,
+    DEFAULT_AVAILABILITY_ZONES,
+    DEFAULT_BAKE_TIME_MINUTES,
+    DEFAULT_CANARY_PERCENT,
+    DEFAULT_CONTAINER_PORT,
+    DEFAULT_CPU,
+    DEFAULT_CPU_ARCHITECTURE,
+    DEFAULT_CPU_TARGET,
+    DEFAULT_DEPLOYMENT_STRATEGY,
+    DEFAULT_HEALTH_CHECK_PATH,
+    DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_MEMORY_MIB,
+    DEFAULT_NAT_GATEWAYS,
+    DEFAULT_ON_DEMAND_BASE,
+    DEFAULT_TASK_COUNT,
+    DEFAULT_VPC_CIDR,
+    DEPLOYMENT_STRATEGIES,
+    FARGATE_MEMORY_BY_CPU,
+    MAX_AZS,
+    MAX_PORT,
+    MIN_AZS,
+    PLATFORM_BY_ARCHITECTURE,
+    PROTECTED_RECOVERY_WINDOW_DAYS,
+    SPOT_CPU_ARCHITECTURES,
+    UNPRIVILEGED_PORT_START,
+    VPC_PREFIX_MAX,
+    VPC_PREFIX_MIN,
+    Deployment,
+    ImageRef,
+    Scaling,
+    ScheduledTask,
+    TaskSize,
+    joined,
+    tasks_are_private,
+)
+
+PROJECT = "fargate-app"
+RESERVED_TAGS = frozenset({"project", "stack"})
+# Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
+SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+# Names Security Hub ECS.8 checks that hold no such part: the ECS agent's registry credentials.
+SECRET_ENV_NAMES = ("ECS_ENGINE_AUTH_DATA",)
+DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+)
+ACM_ARN = re.compile(
+    r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+# Secrets Manager: ...:secret:<name>[:json-key:version-stage:version-id]; SSM: ...:parameter/<name>.
+SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(:[^:]*:[^:]*:[^:]*)?$"
+)
+SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+$")
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256  # AWS tag limits
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+# <account>.dkr.ecr.<region>.amazonaws.com/<repo>(:tag|@sha256:digest)
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+    r"(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$"
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One stack setting: its key under the project namespace, schema type, default and meaning."""
+
+    key: str
+    type: str  # Pulumi.yaml schema type: string, integer, boolean; "map" has no Pulumi schema type
+    default: Any
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("vpcCidr", "string", DEFAULT_VPC_CIDR, f"IPv4 CIDR of the VPC, /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}; subnets are carved from it."),
+    Setting("availabilityZones", "integer", DEFAULT_AVAILABILITY_ZONES, f"How many AZs to spread subnets, NAT and tasks over: {MIN_AZS} to {MAX_AZS}."),
+    Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, "none (tasks in public subnets, no NAT cost), single or perAz (tasks in private subnets)."),
+    Setting("vpcEndpoints", "boolean", False, "Add S3, ECR and CloudWatch Logs endpoints so private tasks need no NAT."),
+    Setting("cpu", "integer", DEFAULT_CPU, f"Task CPU units: {joined(tuple(map(str, FARGATE_MEMORY_BY_CPU)))}."),
+    Setting("memory", "integer", DEFAULT_MEMORY_MIB, "Task memory in MiB; must be a valid Fargate pairing with cpu."),
+    Setting("cpuArchitecture", "string", DEFAULT_CPU_ARCHITECTURE, f"{joined(CPU_ARCHITECTURES)} (Graviton, ~20% cheaper; Fargate Spot runs only {joined(SPOT_CPU_ARCHITECTURES)})."),
+    Setting("desiredCount", "integer", DEFAULT_TASK_COUNT, "Tasks to run; with autoscaling, the count at first deploy."),
+    Setting("minCount", "integer", DEFAULT_TASK_COUNT, "Autoscaling lower bound."),
+    Setting("maxCount", "integer", DEFAULT_TASK_COUNT, "Autoscaling upper bound; autoscaling is on when it exceeds minCount."),
+    Setting("cpuTarget", "integer", DEFAULT_CPU_TARGET, f"Average service CPU percent that target tracking holds: {CPU_TARGET_MIN} to {CPU_TARGET_MAX}."),
+    Setting("spot", "boolean", False, "Run tasks beyond onDemandBase on Fargate Spot (about 70% cheaper, may be interrupted)."),
+    Setting("onDemandBase", "integer", DEFAULT_ON_DEMAND_BASE, "Tasks always kept on on-demand Fargate when spot is on: 0 to maxCount."),
+    Setting("containerPort", "integer", DEFAULT_CONTAINER_PORT, f"Port the app listens on: 1 to {MAX_PORT}. Below {UNPRIVILEGED_PORT_START} the task lowers Linux's privileged-port bound in its own network namespace, so the non-root app may bind it."),
+    Setting("healthCheckPath", "string", DEFAULT_HEALTH_CHECK_PATH, "Path the load balancer health check requests; starts with /."),
+    Setting("logRetentionDays", "integer", DEFAULT_LOG_RETENTION_DAYS, "Days CloudWatch keeps the app's logs; one of CloudWatch's allowed values."),
+    Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),
+    Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
+    Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building app/; empty builds app/."),
+    Setting("env", "map", {}, "Environment variables for the app: names of letters, digits and _, not starting with a digit; secret-looking names belong in secrets."),
+    Setting("domainName", "string", "", "DNS name for the app (app.example.com): an ACM certificate validated by DNS and A/AAAA alias records in hostedZone; needs hostedZone."),
+    Setting("hostedZone", "string", "", "Route 53 public hosted zone name that holds domainName (example.com)."),
+    Setting("certificateArn", "string", "", "An existing ACM certificate (same region) for HTTPS, instead of domainName/hostedZone."),
+    Setting("secrets", "map", {}, "Env var name -> Secrets Manager secret ARN (optionally with :json-key::) or SSM parameter ARN, injected as container secrets."),
+    Setting("secretValues", "map", {}, "Env var name -> value kept in Pulumi's encrypted config (`pulumi config set --secret --path 'secretValues.NAME' VALUE`; values in plain text are refused); the program stores each in Secrets Manager and injects it as a container secret."),
+    Setting("alarmEmail", "string", "", "Email address subscribed to the alarms' SNS topic; empty subscribes nobody."),
+    Setting("alarmTopicEncryption", "boolean", DEFAULT_ALARM_TOPIC_ENCRYPTED, "Encrypt alarm notifications with the topic's own KMS key (about $1/month; CloudWatch cannot publish to the aws/sns key)."),
+    Setting("deploymentStrategy", "string", DEFAULT_DEPLOYMENT_STRATEGY, f"{joined(DEPLOYMENT_STRATEGIES)}: ECS's native deployment strategies."),
+    Setting("bakeTimeMinutes", "integer", DEFAULT_BAKE_TIME_MINUTES, f"blueGreen/canary: minutes the new tasks serve before the old ones go (0 to {BAKE_TIME_MAX_MIN}); a canary bakes twice, before and after the full shift."),
+    Setting("canaryPercent", "integer", DEFAULT_CANARY_PERCENT, f"canary: percent of traffic the new tasks get first ({CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX})."),
+    Setting("syncTrafficRouting", "boolean", False, "blueGreen/canary: for one pulumi up, write the service's target groups and the listener rule's weights as the program has them, though ECS owns them between deploys. Set it to switch a running service from rolling, then set it back to false."),
+    Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
+    Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
+    Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
+    Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
+    Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
+)  # fmt: skip
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+SECRET_SETTINGS = frozenset({"secretValues"})  # never echoed in an error
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """The validated settings of one stack, one field a setting (plus project, stack and region).
+
+    Every field is required: `load_config()` is its one constructor and fills each from the stack's
+    config or the setting's default in `SETTINGS`, the one place defaults are written.
+    """
+
+    project: str
+    stack: str
+    region: str
+    vpc_cidr: str
+    availability_zones: int
+    nat_gateways: str
+    vpc_endpoints: bool
+    cpu: int
+    memory: int
+    cpu_architecture: str
+    desired_count: int
+    min_count: int
+    max_count: int
+    cpu_target: int
+    spot: bool
+    on_demand_base: int
+    container_port: int
+    health_check_path: str
+    log_retention_days: int
+    container_insights: bool
+    deletion_protection: bool
+    image: ImageRef | None
+    env: Mapping[str, str]
+    tags: Mapping[str, str]
+    domain_name: str
+    hosted_zone: str
+    certificate_arn: str
+    secrets: Mapping[str, str]
+    secret_values: Mapping[str, str]
+    alarm_email: str
+    alarm_topic_encryption: bool
+    deployment_strategy: str
+    bake_time_minutes: int
+    canary_percent: int
+    sync_traffic_routing: bool
+    enable_exec: bool
+    access_logs: bool
+    flow_logs: bool
+    scheduled_tasks: tuple[ScheduledTask, ...]
+
+    @property
+    def endpoint_services(self) -> tuple[str, ...]:
+        """Interface endpoints that private tasks without a NAT need beyond ECR and Logs, for the
+        features turned on: secrets are fetched at task start, exec opens SSM sessions."""
+        services = []
+        if self.secret_values or any(SECRET_ARN.match(a) for a in self.secrets.values()):
+            services.append("secretsmanager")
+        if any(SSM_ARN.match(a) for a in self.secrets.values()):
+            services.append("ssm")
+        if self.enable_exec:
+            services.append("ssmmessages")
+        return tuple(services)
+
+    @property
+    def https(self) -> bool:
+        """HTTPS is served when a certificate is configured or created."""
+        return bool(self.certificate_arn or self.domain_name)
+
+    @property
+    def private_tasks(self) -> bool:
+        """Tasks run in private subnets without public IPs whenever they have a private way out."""
+        return tasks_are_private(self.nat_gateways, self.vpc_endpoints)
+
+    @property
+    def platform(self) -> str:
+        """The Docker platform matching the task's CPU architecture."""
+        return PLATFORM_BY_ARCHITECTURE[self.cpu_architecture]
+
+    @property
+    def task_size(self) -> TaskSize:
+        """The service's task size (and each scheduled job's unless it sets its own)."""
+        return TaskSize(cpu=self.cpu, memory=self.memory)
+
+    @property
+    def scaling(self) -> Scaling:
+        return Scaling(
+            desired_count=self.desired_count,
+            min_count=self.min_count,
+            max_count=self.max_count,
+            cpu_target=self.cpu_target,
+        )
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.scaling.autoscaling
+
+    @property
+    def deployment(self) -> Deployment:
+        return Deployment(
+            strategy=self.deployment_strategy,
+            bake_time_minutes=self.bake_time_minutes,
+            canary_percent=self.canary_percent,
+            sync_traffic_routing=self.sync_traffic_routing,
+        )
