@@ -71,6 +71,8 @@ from stack_config.settings import (
     SSM_ARN,
     TAG_KEY_MAX,
     TAG_VALUE_MAX,
+    WAIVABLE_POLICIES,
+    WAIVER_REASON_MIN_CHARS,
     Setting,
     StackConfig,
 )
@@ -124,6 +126,8 @@ __all__ = [
     "TASK_NAME_MAX",
     "VPC_PREFIX_MAX",
     "VPC_PREFIX_MIN",
+    "WAIVABLE_POLICIES",
+    "WAIVER_REASON_MIN_CHARS",
     "ConfigError",
     "ImageRef",
     "PartialMap",

@@ -56,6 +56,8 @@ from stack_config.settings import (
     SSM_ARN,
     TAG_KEY_MAX,
     TAG_VALUE_MAX,
+    WAIVABLE_POLICIES,
+    WAIVER_REASON_MIN_CHARS,
     StackConfig,
 )
 
@@ -71,7 +73,7 @@ class ConfigError(Exception):
         super().__init__(
             f"Stack '{stack}' config has {count}; nothing was created:\n{lines}\n"
             f"Fix with `pulumi config set <key> <value> --stack {stack}` "
-            f"(see the config table in README.md)."
+            f"(every setting: docs/settings.md)."
         )
 
 
@@ -144,6 +146,7 @@ def load_config(
     if secret_keys is not None:
         _check_encrypted(ours, secret_keys, project, stack, problems)
     _check_operations(get, ok, problems)
+    _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
 
     if problems.items:
@@ -188,6 +191,7 @@ def load_config(
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
+        policy_waivers=dict(get["policyWaivers"]),
     )
 
 
@@ -455,6 +459,29 @@ def _check_encrypted(
             f"`pulumi config set --secret --path '{key}.NAME' VALUE` "
             f"(and remove the plain one: `pulumi config rm --path '{key}.NAME'` first)"
         )
+
+
+def _check_waivers(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    """Each waiver names a mandatory policy of the pack and says why, so a reviewer of the stack
+    file can judge it."""
+    if "policyWaivers" not in ok:
+        return
+    for name, reason in get["policyWaivers"].items():
+        key = f"policyWaivers.{name}"
+        if name not in WAIVABLE_POLICIES:
+            problems.add(
+                key,
+                name,
+                "not a mandatory policy of the pack; "
+                + suggest(name, WAIVABLE_POLICIES, label="policies are"),
+            )
+        elif reason != BAD_VALUE and len(reason.strip()) < WAIVER_REASON_MIN_CHARS:
+            problems.add(
+                key,
+                reason,
+                f"say why the stack gives the control up, in at least {WAIVER_REASON_MIN_CHARS} "
+                f"characters: `pulumi config set --path '{key}' '<the reason>'`",
+            )
 
 
 def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> None:

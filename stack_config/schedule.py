@@ -195,7 +195,9 @@ def check_scheduled_tasks(
                 "(they name the job's AWS resources)",
             )
         if not isinstance(entry, dict):
-            problems.add(key, entry, "expected a map with schedule and command (see README.md)")
+            problems.add(
+                key, entry, "expected a map with schedule and command (see docs/scheduled-jobs.md)"
+            )
             continue
         for field_name in entry:
             if field_name not in SCHEDULED_TASK_FIELDS:

@@ -56,6 +56,30 @@ from components.spec import (
 
 PROJECT = "fargate-app"
 RESERVED_TAGS = frozenset({"project", "stack"})
+# The policy pack's mandatory policies (policy/security_controls), which a stack may waive in
+# `policyWaivers`; tests/test_policy.py keeps this list and the pack's in step.
+WAIVABLE_POLICIES = (
+    "ecs-no-public-ip",
+    "ecs-container-not-privileged",
+    "ecs-container-read-only-root",
+    "ecs-no-secrets-in-environment",
+    "ecs-container-logging",
+    "ecs-container-non-root-user",
+    "ecs-cluster-container-insights",
+    "ecr-scan-on-push",
+    "ecr-immutable-tags",
+    "ecr-lifecycle-policy",
+    "elb-http-redirects-to-https",
+    "elb-drop-invalid-headers",
+    "elb-access-logs",
+    "elb-access-log-bucket",
+    "elb-deletion-protection",
+    "ec2-default-sg-no-rules",
+    "ec2-default-sg-closed",
+    "ec2-vpc-flow-logs",
+    "prod-stateful-resources-protected",
+)
+WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
 # Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
 SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
 # Names Security Hub ECS.8 checks that hold no such part: the ECS agent's registry credentials.
@@ -128,6 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
+    Setting("policyWaivers", "map", {}, "Policy-pack policies this stack gives up: policy name -> the reason (at least 10 characters), e.g. ecs-container-non-root-user: 'the vendor image runs as root'. The pack then reports that policy as advisory, with the reason, instead of failing; the plan lists the waivers. Default none: every mandatory policy is enforced."),
 )  # fmt: skip
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 SECRET_SETTINGS = frozenset({"secretValues"})  # never echoed in an error
@@ -180,6 +205,7 @@ class StackConfig:
     access_logs: bool
     flow_logs: bool
     scheduled_tasks: tuple[ScheduledTask, ...]
+    policy_waivers: Mapping[str, str]
 
     @property
     def endpoint_services(self) -> tuple[str, ...]:

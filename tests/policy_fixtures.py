@@ -7,7 +7,8 @@ What the engine does, and so what this does:
   parents and dependencies resolved to the other resources;
 - each policy gets its config: the defaults of its config schema (the CLI fills them in), then any
   overrides;
-- the pack's process has the stack name in PULUMI_STACK;
+- the pack's process has the stack name in PULUMI_STACK, and the stack's config (its policy
+  waivers) as JSON in PULUMI_CONFIG;
 - `report_violation` records a finding at the policy's enforcement level; reading an unknown value
   becomes an advisory "can't run during preview" finding; `not_applicable` is recorded as such.
 
@@ -17,6 +18,7 @@ What the engine does, and so what this does:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -54,6 +56,8 @@ from security_controls import POLICIES  # noqa: E402
 
 PROJECT = "fargate-app"
 STACK_ENV = "PULUMI_STACK"
+PROJECT_ENV = "PULUMI_PROJECT"
+CONFIG_ENV = "PULUMI_CONFIG"
 MANDATORY, ADVISORY = "mandatory", "advisory"
 
 
@@ -154,19 +158,29 @@ def policy_config(policy: Policy, overrides: Mapping[str, Any] | None = None) ->
 
 
 @contextmanager
-def stack_env(stack: str | None) -> Iterator[None]:
-    previous = os.environ.get(STACK_ENV)
-    if stack is None:
-        os.environ.pop(STACK_ENV, None)
-    else:
-        os.environ[STACK_ENV] = stack
+def stack_env(stack: str | None, waivers: Mapping[str, str] | None = None) -> Iterator[None]:
+    """The environment the CLI starts the pack in: the stack's name, the project, and the stack's
+    config as JSON (a map setting's value is itself JSON text, as `constructConfig` writes it)."""
+    config = {f"{PROJECT}:policyWaivers": json.dumps(dict(waivers))} if waivers else None
+    values = {
+        STACK_ENV: stack,
+        PROJECT_ENV: PROJECT if stack is not None else None,
+        CONFIG_ENV: json.dumps(config) if config else None,
+    }
+    previous = {k: os.environ.get(k) for k in values}
+
+    def apply(settings: Mapping[str, str | None]) -> None:
+        for key, value in settings.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    apply(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(STACK_ENV, None)
-        else:
-            os.environ[STACK_ENV] = previous
+        apply(previous)
 
 
 def _options(res: Res) -> PolicyResourceOptions:
@@ -181,7 +195,13 @@ def _options(res: Res) -> PolicyResourceOptions:
     )
 
 
-def _validate(policy: Policy, args: Any, default_urn: str, stack: str | None) -> Outcome:
+def _validate(
+    policy: Policy,
+    args: Any,
+    default_urn: str,
+    stack: str | None,
+    waivers: Mapping[str, str] | None = None,
+) -> Outcome:
     outcome = Outcome()
     level = policy.enforcement_level.value if policy.enforcement_level else MANDATORY
 
@@ -189,7 +209,7 @@ def _validate(policy: Policy, args: Any, default_urn: str, stack: str | None) ->
         assert isinstance(message, str) and message, f"{policy.name}: empty violation message"
         outcome.findings.append(Finding(policy.name, level, urn or default_urn, message))
 
-    with stack_env(stack):
+    with stack_env(stack, waivers):
         try:
             result = policy.validate(args, report_violation)  # type: ignore[attr-defined]
             if isawaitable(result):
@@ -212,6 +232,7 @@ def check_resource(
     *,
     stack: str | None = "prod",
     config: Mapping[str, Any] | None = None,
+    waivers: Mapping[str, str] | None = None,
 ) -> Outcome:
     """One resource policy against one resource's inputs."""
     policy = policy_named(policy) if isinstance(policy, str) else policy
@@ -225,7 +246,7 @@ def check_resource(
         None,
         policy_config(policy, config),
     )
-    return _validate(policy, args, res.the_urn, stack)
+    return _validate(policy, args, res.the_urn, stack, waivers)
 
 
 def stack_resources(resources: Iterable[Res]) -> list[PolicyResource]:
@@ -267,12 +288,13 @@ def check_stack(
     *,
     stack: str | None = "prod",
     config: Mapping[str, Any] | None = None,
+    waivers: Mapping[str, str] | None = None,
 ) -> Outcome:
     """One stack policy against the whole stack."""
     policy = policy_named(policy) if isinstance(policy, str) else policy
     assert isinstance(policy, StackValidationPolicy), f"{policy.name} is not a stack policy"
     args = StackValidationArgs(stack_resources(resources), policy_config(policy, config))
-    return _validate(policy, args, "", stack)
+    return _validate(policy, args, "", stack, waivers)
 
 
 def check(
@@ -281,15 +303,16 @@ def check(
     *,
     stack: str | None = "prod",
     config: Mapping[str, Any] | None = None,
+    waivers: Mapping[str, str] | None = None,
 ) -> Outcome:
     """A policy of either kind: every resource, or the stack."""
     policy = policy_named(policy) if isinstance(policy, str) else policy
     items = list(resources)
     if isinstance(policy, StackValidationPolicy):
-        return check_stack(policy, items, stack=stack, config=config)
+        return check_stack(policy, items, stack=stack, config=config, waivers=waivers)
     outcome = Outcome()
     for res in items:
-        outcome.extend(check_resource(policy, res, stack=stack, config=config))
+        outcome.extend(check_resource(policy, res, stack=stack, config=config, waivers=waivers))
     return outcome
 
 
@@ -299,13 +322,15 @@ def evaluate(
     stack: str | None,
     policies: Iterable[Policy] = POLICIES,
     config: Mapping[str, Mapping[str, Any]] | None = None,
+    waivers: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """The whole pack against a stack, as `pulumi preview --policy-pack policy` would run it."""
+    """The whole pack against a stack, as `pulumi preview --policy-pack policy` would run it
+    (`waivers`: the stack's policyWaivers setting)."""
     items = list(resources)
     outcome = Outcome()
     for policy in policies:
         overrides = (config or {}).get(policy.name)
-        outcome.extend(check(policy, items, stack=stack, config=overrides))
+        outcome.extend(check(policy, items, stack=stack, config=overrides, waivers=waivers))
     return outcome
 
 

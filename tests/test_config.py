@@ -430,3 +430,31 @@ def test_every_bad_entry_of_a_map_is_reported_with_its_bad_names() -> None:
         f"a reserved name went unreported: {found}"
     )
     assert not any(p.startswith("env.OK") for p in found), found
+
+
+# -- policyWaivers --------------------------------------------------------------------------------
+def test_a_waiver_names_a_mandatory_policy_and_the_reason() -> None:
+    cfg = load(policyWaivers={"ecs-container-non-root-user": "the vendor image runs as root"})
+    assert cfg.policy_waivers == {"ecs-container-non-root-user": "the vendor image runs as root"}
+
+
+def test_no_policy_is_waived_by_default() -> None:
+    assert load().policy_waivers == {}
+
+
+def test_a_waiver_of_a_policy_the_pack_does_not_have_is_refused_with_a_suggestion() -> None:
+    message = problem_about(
+        "policyWaivers.ecs-container-non-root",
+        policyWaivers={"ecs-container-non-root": "the vendor image runs as root"},
+    )
+    assert "not a mandatory policy of the pack" in message
+    assert "did you mean `ecs-container-non-root-user`?" in message
+
+
+@pytest.mark.parametrize("reason", ["", "temp", "   no     "])
+def test_a_waiver_without_a_reason_a_reviewer_can_judge_is_refused(reason: str) -> None:
+    message = problem_about(
+        "policyWaivers.elb-access-logs", policyWaivers={"elb-access-logs": reason}
+    )
+    assert "say why the stack gives the control up" in message
+    assert "pulumi config set --path 'policyWaivers.elb-access-logs'" in message

@@ -307,22 +307,92 @@ def test_every_listed_control_has_a_policy() -> None:
     assert cited >= REQUIRED_CONTROLS, f"no policy for {sorted(REQUIRED_CONTROLS - cited)}"
 
 
+TWIN_SUFFIXES = ("-nonprod", "-waived")
+
+
+def enforced_policies() -> list[Any]:
+    """The mandatory policies, without their advisory twins."""
+    return [p for p in POLICIES if not p.name.endswith(TWIN_SUFFIXES)]
+
+
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
-def test_policies_are_mandatory_except_the_nonprod_twins(policy: Any) -> None:
+def test_policies_are_mandatory_except_their_advisory_twins(policy: Any) -> None:
     if policy.name.endswith("-nonprod"):
         assert policy.enforcement_level == EnforcementLevel.ADVISORY
         twin = policy_named(policy.name.removesuffix("-nonprod"))
         assert twin.enforcement_level == EnforcementLevel.MANDATORY
         assert twin.name in COSTED
+    elif policy.name.endswith("-waived"):
+        assert policy.enforcement_level == EnforcementLevel.ADVISORY
+        twin = policy_named(policy.name.removesuffix("-waived"))
+        assert twin.enforcement_level == EnforcementLevel.MANDATORY
     else:
         assert policy.enforcement_level == EnforcementLevel.MANDATORY
+        assert policy_named(policy.name + "-waived"), f"{policy.name} cannot be waived"
 
 
 def test_the_readme_table_lists_every_policy() -> None:
     readme = (POLICY_DIR / "README.md").read_text()
     listed = set(re.findall(r"^\| [^|]+ \| `([a-z0-9-]+)` \|", readme, re.MULTILINE))
-    mandatory = {p.name for p in POLICIES if not p.name.endswith("-nonprod")}
+    mandatory = {p.name for p in enforced_policies()}
     assert listed == mandatory, f"README.md table out of step: {sorted(listed ^ mandatory)}"
+
+
+def test_the_stack_config_accepts_waivers_of_exactly_the_packs_mandatory_policies() -> None:
+    from stack_config import WAIVABLE_POLICIES
+
+    assert set(WAIVABLE_POLICIES) == {p.name for p in enforced_policies()}, (
+        "stack_config.WAIVABLE_POLICIES and the pack's mandatory policies differ: "
+        f"{sorted(set(WAIVABLE_POLICIES) ^ {p.name for p in enforced_policies()})}"
+    )
+
+
+def test_the_pack_reads_waivers_from_the_setting_the_config_defines() -> None:
+    from security_controls.environment import WAIVERS_SETTING
+
+    from stack_config import SETTINGS_BY_KEY
+
+    assert WAIVERS_SETTING in SETTINGS_BY_KEY
+
+
+# == waivers =======================================================================================
+WAIVER = {"ecs-container-non-root-user": "the vendor image runs as root"}
+
+
+def root_task() -> Res:
+    return task_def(container(user="0"))
+
+
+def test_an_unwaived_control_fails_and_its_waived_twin_stands_aside() -> None:
+    outcome = check("ecs-container-non-root-user", [root_task()], stack="prod")
+    assert_fails(outcome)
+    twin = check("ecs-container-non-root-user-waived", [root_task()], stack="prod")
+    assert_passes(twin)
+    assert twin.not_applicable, "the twin says the control is enforced"
+
+
+def test_a_waived_control_is_reported_as_advisory_with_the_reason() -> None:
+    policies = [
+        policy_named("ecs-container-non-root-user"),
+        policy_named("ecs-container-non-root-user-waived"),
+    ]
+    outcome = evaluate([root_task()], stack="prod", policies=policies, waivers=WAIVER)
+    assert_fails(outcome, level=ADVISORY)
+    (finding,) = outcome.findings
+    assert finding.policy == "ecs-container-non-root-user-waived"
+    assert "the vendor image runs as root" in finding.message, finding.message
+    assert any("waived by the stack's policyWaivers" in r for _, r in outcome.not_applicable)
+
+
+def test_a_waiver_of_one_control_leaves_the_others_enforced() -> None:
+    privileged_root = task_def(container(user="0", privileged=True))
+    outcome = evaluate([privileged_root], stack="prod", waivers=WAIVER)
+    mandatory = sorted({f.policy for f in outcome.findings if f.level == MANDATORY})
+    assert mandatory == ["ecs-container-not-privileged"], outcome.report()
+
+
+def test_a_pack_run_without_the_stack_config_waives_nothing() -> None:
+    assert_fails(check("ecs-container-non-root-user", [root_task()], stack="prod", waivers=None))
 
 
 # == prod or not ===================================================================================
@@ -1187,12 +1257,20 @@ def test_sdk_built_resources_meet_or_break_every_policy(sdk_built: tuple[bool, l
         assert_passes(prod, "compliant resources in prod")
         assert_passes(dev, "compliant resources in dev")
         return
-    mandatory = {p.name for p in POLICIES if not p.name.endswith("-nonprod")}
+    mandatory = {p.name for p in enforced_policies()}
     tripped = {f.policy for f in prod.mandatory}
     assert tripped == mandatory, (
         f"policies that missed their violation: {sorted(mandatory - tripped)}"
     )
     assert {f.policy for f in dev.advisory} == {f"{n}-nonprod" for n in COSTED}, dev.report()
+    # Every control waived: each finding moves to its advisory -waived twin, none is lost.
+    waived = evaluate(
+        resources, stack="prod", waivers={n: "crafted to break it" for n in mandatory}
+    )
+    assert not waived.mandatory, waived.report()
+    assert {f.policy for f in waived.advisory} >= {f"{n}-waived" for n in mandatory}, (
+        waived.report()
+    )
 
 
 # == the pack loads and answers as the CLI drives it ===============================================
@@ -1200,6 +1278,18 @@ def test_sdk_built_resources_meet_or_break_every_policy(sdk_built: tuple[bool, l
 def pack_server() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     """policy/ started the way the CLI starts a Python policy pack (`python -m pulumi.policy
     <engine> .` in the pack's directory, with the stack in the environment)."""
+    yield from _pack_server({})
+
+
+@pytest.fixture(scope="module")
+def waiving_pack_server() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """The pack started for a stack whose config waives the non-root control, with the config as
+    the CLI passes it (PULUMI_CONFIG: JSON text, a map setting's value itself JSON text)."""
+    config = {"fargate-app:policyWaivers": json.dumps(WAIVER), "aws:region": "us-east-1"}
+    yield from _pack_server({"PULUMI_CONFIG": json.dumps(config)})
+
+
+def _pack_server(extra_env: Mapping[str, str]) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     import grpc
 
     env = {
@@ -1207,6 +1297,7 @@ def pack_server() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
         "PULUMI_STACK": "prod",
         "PULUMI_PROJECT": "fargate-app",
         "PULUMI_DRY_RUN": "true",
+        **extra_env,
     }
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
@@ -1244,7 +1335,7 @@ def test_pack_starts_and_describes_every_policy(pack_server: Any) -> None:
     assert set(described) == {p.name for p in POLICIES}
     for policy in POLICIES:
         level = (
-            analyzer_pb2.ADVISORY if policy.name.endswith("-nonprod") else analyzer_pb2.MANDATORY
+            analyzer_pb2.ADVISORY if policy.name.endswith(TWIN_SUFFIXES) else analyzer_pb2.MANDATORY
         )
         assert described[policy.name].enforcementLevel == level, policy.name
 
@@ -1259,3 +1350,22 @@ def test_pack_reports_a_violation_over_grpc(pack_server: Any) -> None:
     )
     found = [(d.policyName, d.enforcementLevel) for d in response.diagnostics]
     assert found == [("ecs-container-not-privileged", analyzer_pb2.MANDATORY)]
+
+
+def test_pack_reads_the_stacks_waivers_from_the_cli_environment(
+    waiving_pack_server: Any, pack_server: Any
+) -> None:
+    props = struct_pb2.Struct()
+    props.update({"containerDefinitions": json.dumps([container(user="root")])})
+    request = analyzer_pb2.AnalyzeRequest(
+        urn="urn:pulumi:prod::p::t::task", type=TASK_DEF, name="task", properties=props
+    )
+    enforced = [
+        (d.policyName, d.enforcementLevel) for d in pack_server.Analyze(request).diagnostics
+    ]
+    assert enforced == [("ecs-container-non-root-user", analyzer_pb2.MANDATORY)]
+    waived = waiving_pack_server.Analyze(request).diagnostics
+    assert [(d.policyName, d.enforcementLevel) for d in waived] == [
+        ("ecs-container-non-root-user-waived", analyzer_pb2.ADVISORY)
+    ]
+    assert "the vendor image runs as root" in waived[0].message

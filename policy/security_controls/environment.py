@@ -21,10 +21,20 @@ Controls that cost money (access logs, flow logs, Container Insights) come as tw
 mandatory one checks production stacks; its `-nonprod` twin reports the same finding as advisory
 everywhere else. Controls that production needs but other stacks deliberately skip (no public IP,
 deletion protection, `protect`) check production stacks only.
+
+Waivers: a stack that must give up a mandatory control names it in its own config, with the reason
+(`policyWaivers: {ecs-container-non-root-user: "the vendor image runs as root"}`; the program's
+config loader checks the names). The CLI hands the pack the stack's config as JSON in
+`PULUMI_CONFIG` (`<project>:policyWaivers` holds the map, itself as JSON text; pulumi/pulumi
+sdk/go/common/resource/plugin/analyzer_plugin.go, `constructConfig`). Every mandatory policy has a
+`-waived` twin: while the control is waived, the mandatory policy is not applicable and the twin
+reports the same findings as advisory, with the reason, so the waiver stays visible in every
+preview. A pack started without `PULUMI_CONFIG` waives nothing.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,7 +51,13 @@ from pulumi_policy import (
 PROD_STACKS_KEY = "prodStacks"
 DEFAULT_PROD_STACKS: tuple[str, ...] = ("prod",)
 STACK_ENV = "PULUMI_STACK"  # set by the Pulumi CLI for the policy pack's process
+PROJECT_ENV = "PULUMI_PROJECT"
+CONFIG_ENV = "PULUMI_CONFIG"  # the stack's config: {"<namespace>:<key>": "<value as text>"}
 NONPROD_SUFFIX = "-nonprod"
+WAIVED_SUFFIX = "-waived"
+# The program's stack setting that names waived policies (stack_config's `policyWaivers`; a test
+# keeps the two names, and the policy names the config accepts, in step).
+WAIVERS_SETTING = "policyWaivers"
 
 FRAMEWORK_NAME = "AWS Foundational Security Best Practices"
 FRAMEWORK_VERSION = "1.0.0"
@@ -77,6 +93,72 @@ def prod_stacks(config: Mapping[str, Any]) -> tuple[str, ...]:
 def is_prod(args: Any) -> bool:
     stack = current_stack()
     return stack is None or stack in prod_stacks(args.get_config())
+
+
+def waivers() -> dict[str, str]:
+    """The stack's waived policies, policy name -> reason; empty outside the CLI or when the
+    setting is absent or unreadable (the program refuses a malformed one before the pack runs)."""
+    try:
+        config = json.loads(os.environ.get(CONFIG_ENV) or "{}")
+    except json.JSONDecodeError:
+        return {}
+    project = os.environ.get(PROJECT_ENV, "")
+    raw = config.get(f"{project}:{WAIVERS_SETTING}") if isinstance(config, dict) else None
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _waivable(name: str, validate: Validate) -> tuple[Validate, Validate]:
+    """The mandatory check, standing aside while `name` is waived, and its advisory `-waived`
+    twin, which runs the same check only then."""
+
+    def unless_waived(args: Any, report_violation: Callable[..., None]) -> None:
+        if name in waivers():
+            args.not_applicable(
+                f"waived by the stack's {WAIVERS_SETTING} ({waivers()[name]}); "
+                f"see {name}{WAIVED_SUFFIX}"
+            )
+        validate(args, report_violation)
+
+    def when_waived(args: Any, report_violation: Callable[..., None]) -> None:
+        reason = waivers().get(name)
+        if reason is None:
+            args.not_applicable(f"{name} is not waived; it is enforced")
+
+        def report(message: str, *rest: Any, **kwargs: Any) -> None:
+            report_violation(f"{message} (waived: {reason})", *rest, **kwargs)
+
+        validate(args, report)
+
+    return unless_waived, when_waived
+
+
+def _mandatory(
+    cls: type, *, name: str, description: str, validate: Validate, **kwargs: Any
+) -> list[Any]:
+    """A mandatory policy and its advisory `-waived` twin (see the module's docstring)."""
+    enforced, waived = _waivable(name, validate)
+    return [
+        cls(
+            name=name,
+            description=description,
+            validate=enforced,
+            enforcement_level=EnforcementLevel.MANDATORY,
+            **kwargs,
+        ),
+        cls(
+            name=name + WAIVED_SUFFIX,
+            description=description + f" Advisory while the stack waives it ({WAIVERS_SETTING}).",
+            validate=waived,
+            enforcement_level=EnforcementLevel.ADVISORY,
+            **kwargs,
+        ),
+    ]
 
 
 def _not_prod_reason(args: Any) -> str:
@@ -123,17 +205,14 @@ def everywhere(
     remediation: str,
     stack: bool = False,
 ) -> list[Any]:
-    """A mandatory policy for every stack."""
-    cls = _policy_class(stack)
-    return [
-        cls(
-            name=name,
-            description=description,
-            validate=validate,
-            enforcement_level=EnforcementLevel.MANDATORY,
-            **_metadata(control, severity, remediation),
-        )
-    ]
+    """A mandatory policy for every stack (and its `-waived` twin)."""
+    return _mandatory(
+        _policy_class(stack),
+        name=name,
+        description=description,
+        validate=validate,
+        **_metadata(control, severity, remediation),
+    )
 
 
 def prod_only(
@@ -153,17 +232,14 @@ def prod_only(
             args.not_applicable(_not_prod_reason(args))
         validate(args, report_violation)
 
-    cls = _policy_class(stack)
-    return [
-        cls(
-            name=name,
-            description=description,
-            validate=in_prod,
-            enforcement_level=EnforcementLevel.MANDATORY,
-            config_schema=PROD_CONFIG_SCHEMA,
-            **_metadata(control, severity, remediation),
-        )
-    ]
+    return _mandatory(
+        _policy_class(stack),
+        name=name,
+        description=description,
+        validate=in_prod,
+        config_schema=PROD_CONFIG_SCHEMA,
+        **_metadata(control, severity, remediation),
+    )
 
 
 def prod_mandatory_else_advisory(
@@ -192,11 +268,11 @@ def prod_mandatory_else_advisory(
     cls = _policy_class(stack)
     metadata = _metadata(control, severity, remediation)
     return [
-        cls(
+        *_mandatory(
+            cls,
             name=name,
             description=description,
             validate=in_prod,
-            enforcement_level=EnforcementLevel.MANDATORY,
             config_schema=PROD_CONFIG_SCHEMA,
             **metadata,
         ),
