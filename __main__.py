@@ -59,6 +59,7 @@ network = Network(
         flow_logs=cfg.flow_logs,
         flow_log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
+        roles=cfg.roles,
     ),
     opts,
 )
@@ -80,6 +81,7 @@ roles = TaskRoles(
         secret_arns=tuple(secret_arns.values()),
         enable_exec=cfg.enable_exec,
         load_balancer_infrastructure=cfg.deployment.shifts_traffic,
+        roles=cfg.roles,
     ),
     opts,
 )
@@ -194,6 +196,7 @@ jobs = (
             execution_role_arn=roles.execution_role_arn,
             task_role_arn=roles.task_role_arn,
             alarm_topic_arn=alarm_topic.topic_arn,
+            roles=cfg.roles,
         ),
         opts,
     )

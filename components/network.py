@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import pulumi
@@ -25,6 +25,7 @@ from components.spec import (
     NAT_MODES,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    RolePlacement,
     check_args,
     max_azs_for_prefix,
     subnet_new_bits,
@@ -76,6 +77,8 @@ class NetworkArgs:
         Hub EC2.6). Default False: ingestion costs $0.50/GB, worth it in prod.
     flow_log_retention_days: how long flow logs are kept. Default 30.
     protect: protect the flow log group from deletion. Default False.
+    roles: where the flow-log role goes (IAM path) and its permissions boundary. Default IAM's
+        root path and no boundary; the program passes the stack's path and the stack's boundary.
     """
 
     cidr: str = DEFAULT_VPC_CIDR
@@ -86,10 +89,11 @@ class NetworkArgs:
     flow_logs: bool = False
     flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
+    roles: RolePlacement = field(default_factory=RolePlacement)
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
-        found = []
+        found = [f"roles: {p}" for p in self.roles.problems()]
         try:
             net = ipaddress.ip_network(self.cidr, strict=True)
         except ValueError as err:
@@ -285,6 +289,8 @@ class Network(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-flow-logs",
             description="VPC flow logs: writes the VPC's flow records to its log group",
+            path=args.roles.path,
+            permissions_boundary=args.roles.permissions_boundary,
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.secrets import read_statements
-from components.spec import check_args
+from components.spec import RolePlacement, check_args
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 ECS_PRINCIPAL = "ecs.amazonaws.com"
@@ -98,12 +98,15 @@ class TaskRolesArgs:
         False: nobody can shell into a task.
     load_balancer_infrastructure: create the role ECS assumes to shift load balancer traffic in
         blue/green and canary deploys. Default False: rolling deploys need no such role.
+    roles: where the roles go (IAM path) and their permissions boundary. Default IAM's root path
+        and no boundary; the program passes the stack's path and the stack's boundary.
     """
 
     task_policy_statements: tuple[dict, ...] = field(default_factory=tuple)
     secret_arns: tuple[pulumi.Input[str], ...] = field(default_factory=tuple)
     enable_exec: bool = False
     load_balancer_infrastructure: bool = False
+    roles: RolePlacement = field(default_factory=RolePlacement)
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
@@ -111,7 +114,7 @@ class TaskRolesArgs:
             f"task_policy_statements[{i}]: each statement needs a Sid saying what it allows and why"
             for i, statement in enumerate(self.task_policy_statements)
             if not statement.get("Sid")
-        ]
+        ] + [f"roles: {p}" for p in self.roles.problems()]
 
 
 class TaskRoles(pulumi.ComponentResource):
@@ -142,6 +145,8 @@ class TaskRoles(pulumi.ComponentResource):
             f"{name}-exec",
             description="ECS agent: pulls the app's image, writes its logs, reads its secrets",
             assume_role_policy=trust,
+            path=args.roles.path,
+            permissions_boundary=args.roles.permissions_boundary,
             opts=child,
         )
         execution_grants: list[pulumi.CustomResource] = [
@@ -169,6 +174,8 @@ class TaskRoles(pulumi.ComponentResource):
             f"{name}-task",
             description="The app's own AWS permissions (none unless granted)",
             assume_role_policy=trust,
+            path=args.roles.path,
+            permissions_boundary=args.roles.permissions_boundary,
             opts=child,
         )
         task_grants: list[pulumi.CustomResource] = []
@@ -199,6 +206,8 @@ class TaskRoles(pulumi.ComponentResource):
                 f"{name}-ecs-infra",
                 description="ECS: shifts load balancer traffic in blue/green and canary deploys",
                 assume_role_policy=ecs_infrastructure_trust_policy(account_id),
+                path=args.roles.path,
+                permissions_boundary=args.roles.permissions_boundary,
                 opts=child,
             )
             attachment = aws.iam.RolePolicyAttachment(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -37,7 +37,7 @@ import pulumi_aws as aws
 from components.alarms import NOT_BREACHING, alarm_name, notify
 from components.naming import bounded
 from components.roles import ECS_TASKS_PRINCIPAL
-from components.spec import TASK_NAME, ScheduledTask, check_args
+from components.spec import TASK_NAME, RolePlacement, ScheduledTask, check_args
 from components.task_definition import AppContainer, fargate_task_definition
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
@@ -86,6 +86,8 @@ class ScheduledTasksArgs:
         SQS's maximum.
     alarm_topic_arn: SNS topic the dead-letter alarms notify (components.alarm_topic). Default
         None: the alarms exist but notify nobody.
+    roles: where the schedules' roles go (IAM path) and their permissions boundary. Default IAM's
+        root path and no boundary; the program passes the stack's path and the stack's boundary.
     """
 
     container: AppContainer
@@ -100,11 +102,13 @@ class ScheduledTasksArgs:
     maximum_event_age_s: int = MAXIMUM_EVENT_AGE_S
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
     alarm_topic_arn: pulumi.Input[str] | None = None
+    roles: RolePlacement = field(default_factory=RolePlacement)
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is), names of jobs aside
         (`ScheduledTasks` checks those against the names it derives)."""
         found = [f"container: {p}" for p in self.container.problems()]
+        found += [f"roles: {p}" for p in self.roles.problems()]
         if self.container.logging.group is None:
             found.append(
                 "container.logging.group: jobs log to their service's log group; pass the "
@@ -311,6 +315,8 @@ class ScheduledTasks(pulumi.ComponentResource):
                 f"{base}-role",
                 description=f"EventBridge Scheduler: starts the scheduled job {task.name}"[:1000],
                 assume_role_policy=trust,
+                path=args.roles.path,
+                permissions_boundary=args.roles.permissions_boundary,
                 opts=child,
             )
             role_policy = aws.iam.RolePolicy(

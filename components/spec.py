@@ -345,6 +345,49 @@ class ScheduledTask:
         return TaskSize(cpu=self.cpu, memory=self.memory)
 
 
+# --- IAM roles (every component that creates one) ------------------------------------------------
+# IAM's rules for a path: `/`, or `/`-delimited segments of printable ASCII, at most 512 characters
+# (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html).
+IAM_PATH = re.compile(r"^/(?:[\x21-\x7e]+/)?$")
+IAM_PATH_MAX = 512
+# A managed policy's ARN, in any partition, with or without a path.
+MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]+$")
+
+
+def stack_role_path(project: str, stack: str) -> str:
+    """Where the program puts a stack's roles: the bootstrap's deploy role of that stack may
+    create, change and pass roles under exactly this path (bootstrap/ci_bootstrap)."""
+    return f"/{project}/{stack}/"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolePlacement:
+    """Where a component's IAM roles live and what bounds them.
+
+    path: the IAM path of every role it creates. Default "/", IAM's own; the program passes
+        `stack_role_path(project, stack)`, so a stack's CI deploy role can be confined to its own
+        roles. A role's path cannot change in place: changing it replaces the role.
+    permissions_boundary: the ARN of a managed policy set as every role's permissions boundary
+        (the bootstrap makes one per stack). Default None: no boundary, for users without the
+        bootstrap. Changes in place.
+    """
+
+    path: str = "/"
+    permissions_boundary: str | None = None
+
+    def problems(self) -> list[str]:
+        problems = []
+        if not IAM_PATH.match(self.path) or len(self.path) > IAM_PATH_MAX:
+            problems.append(
+                f"path {self.path!r}: IAM paths are / or /segments/ of printable ASCII, at most "
+                f"{IAM_PATH_MAX} characters"
+            )
+        boundary = self.permissions_boundary
+        if boundary is not None and not MANAGED_POLICY_ARN.match(boundary):
+            problems.append(f"permissions_boundary {boundary!r}: expected a managed policy ARN")
+        return problems
+
+
 # --- components' argument checks ------------------------------------------------------------------
 def check_args(component: str, problems: Sequence[str]) -> None:
     """Raise one ValueError naming every problem with a component's arguments (none: return).

@@ -25,6 +25,7 @@ from components.spec import (
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
     LOG_RETENTION_DAYS,
+    MANAGED_POLICY_ARN,
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
@@ -146,6 +147,7 @@ def load_config(
     if secret_keys is not None:
         _check_encrypted(ours, secret_keys, project, stack, problems)
     _check_operations(get, ok, problems)
+    _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
 
@@ -191,6 +193,7 @@ def load_config(
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
+        permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
     )
 
@@ -458,6 +461,19 @@ def _check_encrypted(
             f"{key}: stored in plain text in Pulumi.{stack}.yaml; set each value encrypted with "
             f"`pulumi config set --secret --path '{key}.NAME' VALUE` "
             f"(and remove the plain one: `pulumi config rm --path '{key}.NAME'` first)"
+        )
+
+
+def _check_permissions_boundary(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    """The boundary's form; whether it exists, and in this account, only AWS can tell."""
+    boundary = get["permissionsBoundary"] if "permissionsBoundary" in ok else ""
+    if boundary and not MANAGED_POLICY_ARN.match(boundary):
+        problems.add(
+            "permissionsBoundary",
+            boundary,
+            "expected an IAM managed policy ARN such as arn:aws:iam::123456789012:policy/"
+            "fargate-app-bootstrap/fargate-app-dev-app-roles-boundary (the bootstrap's output "
+            "stackSettings.<stack>.permissionsBoundary)",
         )
 
 

@@ -47,10 +47,12 @@ from components.spec import (
     VPC_PREFIX_MIN,
     Deployment,
     ImageRef,
+    RolePlacement,
     Scaling,
     ScheduledTask,
     TaskSize,
     joined,
+    stack_role_path,
     tasks_are_private,
 )
 
@@ -152,6 +154,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
+    Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
     Setting("policyWaivers", "map", {}, "Policy-pack policies this stack gives up: policy name -> the reason (at least 10 characters), e.g. ecs-container-non-root-user: 'the vendor image runs as root'. The pack then reports that policy as advisory, with the reason, instead of failing; the plan lists the waivers. Default none: every mandatory policy is enforced."),
 )  # fmt: skip
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -205,6 +208,7 @@ class StackConfig:
     access_logs: bool
     flow_logs: bool
     scheduled_tasks: tuple[ScheduledTask, ...]
+    permissions_boundary: str
     policy_waivers: Mapping[str, str]
 
     @property
@@ -219,6 +223,14 @@ class StackConfig:
         if self.enable_exec:
             services.append("ssmmessages")
         return tuple(services)
+
+    @property
+    def roles(self) -> RolePlacement:
+        """Every role under the stack's own IAM path, with the stack's boundary when set."""
+        return RolePlacement(
+            path=stack_role_path(self.project, self.stack),
+            permissions_boundary=self.permissions_boundary or None,
+        )
 
     @property
     def https(self) -> bool:

@@ -340,3 +340,53 @@ def test_preview_leaves_values_only_aws_knows_unknown(dev_preview: ProgramRun) -
     assert isinstance(dev_preview.outputs["url"], Unknown), "the ALB's DNS name is not known yet"
     assert isinstance(dev_preview.outputs["imageRef"], Unknown), "the digest is not known yet"
     assert dev_preview.outputs["clusterName"] == "fargate-app-dev", "chosen names are known"
+
+
+# --- IAM roles: the stack's path, and its boundary when set ---------------------------------------
+ROLE = "aws:iam/role:Role"
+BOUNDARY = (
+    "arn:aws:iam::123456789012:policy/fargate-app-bootstrap/fargate-app-prod-app-roles-boundary"
+)
+# Every feature that brings a role of its own, beside the execution and task roles: blue/green's
+# infrastructure role, a job's scheduler role, the flow-log role.
+EVERY_ROLE = {
+    "deploymentStrategy": "blueGreen",
+    "flowLogs": True,
+    "scheduledTasks": {"nightly": {"schedule": "cron(0 3 * * ? *)", "command": "true"}},
+}
+
+
+def test_every_role_goes_under_the_stacks_own_path(run_stack) -> None:
+    """The bootstrap's deploy role of a stack may manage exactly the roles under its path."""
+    for stack in STACKS:
+        run = run_stack(stack, EVERY_ROLE)
+        roles = run.of_type(ROLE)
+        assert len(roles) == 5, [r.name for r in roles]
+        for role in roles:
+            assert role.inputs.get("path") == f"/fargate-app/{stack}/", role.urn
+            assert role.outputs["arn"].endswith(f":role/fargate-app/{stack}/{role.outputs['name']}")
+
+
+def test_without_a_boundary_no_role_gets_one(run_stack) -> None:
+    run = run_stack("prod", EVERY_ROLE)
+    assert not [r.urn for r in run.of_type(ROLE) if r.inputs.get("permissionsBoundary")]
+
+
+def test_with_a_boundary_every_role_gets_it(run_stack) -> None:
+    run = run_stack("prod", {**EVERY_ROLE, "permissionsBoundary": BOUNDARY})
+    for role in run.of_type(ROLE):
+        assert role.inputs.get("permissionsBoundary") == BOUNDARY, role.urn
+
+
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        "fargate-app-prod-app-roles-boundary",  # a name, not an ARN
+        "arn:aws:iam::123456789012:role/fargate-app-prod-app-roles-boundary",  # a role
+        "arn:aws:iam::aws:policy/AdministratorAccess",  # AWS's own policies have no account
+    ],
+)
+def test_a_boundary_that_is_not_a_managed_policy_arn_is_refused(run_stack, boundary: str) -> None:
+    run = run_stack("prod", {"permissionsBoundary": boundary}, check=False)
+    assert "permissionsBoundary" in str(run.error) and boundary in str(run.error), run.error
+    assert not run.custom_resources

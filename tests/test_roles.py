@@ -270,3 +270,14 @@ def test_preview_plans_the_task_definition_after_its_roles_policies(run_stack, s
         assert grant.urn in definition.depends_on, (
             f"{definition.urn} is planned before {grant.urn}: its tasks could start without it"
         )
+
+
+def test_a_role_path_iam_refuses_fails_before_anything_is_created(run_component) -> None:
+    from components.spec import RolePlacement
+
+    run = run_component(
+        lambda: TaskRoles("app", TaskRolesArgs(roles=RolePlacement(path="fargate-app/dev"))),
+        check=False,
+    )
+    assert isinstance(run.error, ValueError) and "roles: path 'fargate-app/dev'" in str(run.error)
+    assert not run.custom_resources, [r.urn for r in run.custom_resources]

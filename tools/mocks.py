@@ -316,8 +316,9 @@ class AwsMocks(pulumi_mocks.Mocks):
                 "dockerfile": (inputs.get("build") or {}).get("dockerfile"),
             }
         if typ == "aws:iam/role:Role":
+            path = inputs.get("path") or "/"  # IAM names a role arn:...:role<path><name>
             return str(name), {
-                "arn": f"arn:aws:iam::{acct}:role/{name}",
+                "arn": f"arn:aws:iam::{acct}:role{path}{name}",
                 "uniqueId": "AROA" + _hex(logical, n=17).upper(),
                 "createDate": "2026-11-25T00:00:00Z",
             }

@@ -440,7 +440,9 @@ def _image(r: RegisteredResource, ix: Index) -> Settings:
 
 @shows("aws:iam/role:Role")
 def _role(r: RegisteredResource, ix: Index) -> Settings:
-    out = [("description", r.inputs.get("description"))]
+    out = [("description", r.inputs.get("description")), ("path", r.inputs.get("path", "/"))]
+    if r.inputs.get("permissionsBoundary"):
+        out.append(("permissions boundary", ix.label(r.inputs["permissionsBoundary"])))
     for st in dig(_json(r.inputs.get("assumeRolePolicy")), "Statement", default=[]):
         principal = st.get("Principal", {})
         who = principal.get("Service") or principal.get("Federated") or principal.get("AWS")
