@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.iam_eval import ALLOW, DENY, Request, allowed, decide
 from tools.mocks import ACCOUNT_ID, ProgramRun
@@ -85,6 +86,33 @@ def test_the_sweep_role_trusts_only_the_main_only_pr_sweep_environment(run: Prog
         "may destroy review stacks without a reviewer"
     )
     assert REVIEW.sweep_environment != REVIEW.deploy_environment
+
+
+def presented(workflow: str, job: str) -> str:
+    """The OIDC subject (after `repo:OWNER/NAME:`) a review workflow's job presents: a job that
+    names an environment presents `environment:<name>`."""
+    jobs = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())["jobs"]
+    environment = jobs[job]["environment"]
+    name = environment["name"] if isinstance(environment, dict) else environment
+    return f"environment:{name}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "workflow", "job"),
+    [
+        ("deploy", "review-stack.yml", "deploy"),
+        ("sweep", "review-sweep.yml", "find"),
+        ("sweep", "review-sweep.yml", "remove"),
+    ],
+)
+def test_each_review_role_trusts_exactly_what_its_jobs_present(
+    run: ProgramRun, kind: str, workflow: str, job: str
+) -> None:
+    r = review_role(run, kind)
+    assert trusted_subject(r) == f"repo:{REPO}:{presented(workflow, job)}", (
+        f"{r.urn}: {workflow} job {job} presents {presented(workflow, job)}; a role that trusts "
+        "anything else cannot be assumed there, or can be assumed elsewhere"
+    )
 
 
 def test_the_review_roles_are_ci_roles_kept_and_long_enough_for_a_deploy(run: ProgramRun) -> None:
