@@ -507,7 +507,7 @@ def test_a_review_stack_is_its_base_made_cheap_and_disposable(tmp_path: Path) ->
 def test_the_overrides_keep_to_the_program_s_own_limits() -> None:
     from stack_config import LOG_RETENTION_DAYS, MIN_AZS, SETTINGS_BY_KEY
 
-    overrides = review._overrides()
+    overrides = review.review_overrides()
     assert set(overrides) <= set(SETTINGS_BY_KEY), set(overrides) - set(SETTINGS_BY_KEY)
     assert overrides["logRetentionDays"].value in LOG_RETENTION_DAYS
     assert overrides["availabilityZones"].value == MIN_AZS
@@ -789,3 +789,22 @@ def test_the_deployed_comment_gives_the_url_the_cost_and_when_it_goes() -> None:
 def test_the_removed_comment_says_why() -> None:
     body = review.removed_comment("pr-12", "pull request #12 is closed", SETTINGS)
     assert "pull request #12 is closed" in body and f"`{LABEL}`" in body
+
+
+# --- the docs ------------------------------------------------------------------------------------
+
+
+def test_the_docs_name_every_override_variable_environment_and_the_label() -> None:
+    text = (ROOT / "docs" / "review-stacks.md").read_text()
+    missing = [key for key in review.review_overrides() if f"`{key}" not in text]
+    assert not missing, f"docs/review-stacks.md does not say the review stacks change {missing}"
+    for name in (
+        *REVIEW.variables,
+        REVIEW.deploy_environment,
+        REVIEW.sweep_environment,
+        LABEL,
+        *review.REVIEW_DROPPED,
+    ):
+        assert f"`{name}`" in text, f"docs/review-stacks.md does not name `{name}`"
+    for setting, value in (("max-live", SETTINGS.max_live), ("idle-days", SETTINGS.idle_days)):
+        assert f"`{setting}`" in text and f"({value} by default)" in text, setting

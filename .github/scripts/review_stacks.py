@@ -138,7 +138,7 @@ class Override:
     why: str
 
 
-def _overrides() -> dict[str, Override]:
+def review_overrides() -> dict[str, Override]:
     """What a review stack changes from its base, and why (the program's own limits, read from
     stack_config so that they have one home)."""
     from stack_config import LOG_RETENTION_DAYS, MIN_AZS
@@ -223,7 +223,7 @@ def review_config(
             dropped.append(name)
             continue
         config[name] = value
-    for key, override in _overrides().items():
+    for key, override in review_overrides().items():
         config[f"{project}:{key}"] = override.value
     architecture = config.get(f"{project}:cpuArchitecture", SPOT_ARCHITECTURE)
     config[f"{project}:spot"] = architecture == SPOT_ARCHITECTURE
