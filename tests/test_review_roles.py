@@ -410,8 +410,12 @@ def test_a_review_role_may_not_read_another_stack_s_secret(run: ProgramRun) -> N
     assert not may(run, r, "secretsmanager:CreateSecret", secret, **create)
 
 
-def test_decisions_are_the_evaluator_s_not_a_default(run: ProgramRun) -> None:
-    # A request nothing grants is implicitly denied, not allowed: the tests above can fail.
+def test_a_review_role_is_refused_services_the_app_does_not_use(run: ProgramRun) -> None:
     r = review_role(run, "deploy")
-    request = Request("dynamodb:DeleteTable", "arn:aws:dynamodb:::table/x", principal="x")
-    assert decide(request, identity_policies(run, r)) != ALLOW
+    for action, resource in (
+        ("dynamodb:DeleteTable", f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/orders"),
+        ("rds:DeleteDBInstance", f"arn:aws:rds:{REGION}:{ACCOUNT_ID}:db:orders"),
+        ("lambda:UpdateFunctionCode", f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:x"),
+    ):
+        request = Request(action, resource, principal=r.outputs["arn"])
+        assert decide(request, identity_policies(run, r)) != ALLOW, f"{r.urn} may {action}"

@@ -38,7 +38,6 @@ from ci_bootstrap.stack_names import REVIEW, REVIEW_STACK_PREFIX, review_stack  
 
 from tests.test_workflows import (  # noqa: E402
     REVIEW_WORKFLOW,
-    STACK_ACTION,
     STACK_ACTION_REF,
     SWEEP_WORKFLOW,
     action_steps,
@@ -391,12 +390,6 @@ def test_the_action_writes_the_deploy_file_with_the_boundary_and_the_destroy_fil
         assert call.startswith(".github/scripts/review_stacks.py stack-file --stack pr-12 ")
         assert f"--secrets-provider {PROVIDER}" in call
         assert ("--permissions-boundary" in call) is boundary, call
-
-
-def test_the_action_stays_the_one_place_credentials_come_from() -> None:
-    assert STACK_ACTION.is_file()
-    for path in (REVIEW_WORKFLOW, SWEEP_WORKFLOW):
-        assert "configure-aws-credentials" not in path.read_text(), path.name
 
 
 # --- the settings --------------------------------------------------------------------------------
