@@ -48,7 +48,7 @@ from ci_bootstrap.deploy_permissions import (  # noqa: E402
     Need,
     policy_chars,
 )
-from ci_bootstrap.stack_names import REVIEW_STACKS, names_for  # noqa: E402
+from ci_bootstrap.stack_names import REVIEW_STACKS, names_for, naming_problems  # noqa: E402
 
 from tests.conftest import STACKS  # noqa: E402
 
@@ -634,6 +634,35 @@ def test_every_log_group_and_task_family_of_the_program_is_within_the_boundary(v
         for family in run.of_type("aws:ecs/taskDefinition:TaskDefinition"):
             arn = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task-definition/{family.inputs['family']}:1"
             assert boundary_allows(stack, "ecs:RunTask", arn), f"{variant}: {family.urn}"
+
+
+# A stack name Pulumi and the bootstrap accept (stack_names: `a.b_c`) whose `.` ECS does not allow
+# in a task family: the program writes it as `-` (components.naming.bounded).
+DOTTED_STACK = "eu.staging"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bootstrap: the boundary names task families after the raw stack name "
+    "(fargate-app-eu.staging-*), the program's families fold the dot (fargate-app-eu-staging-*): "
+    "the scheduler role of such a stack may not start its jobs",
+)
+def test_a_stack_with_a_dot_in_its_name_may_start_its_own_jobs(run_config) -> None:
+    assert not naming_problems(["dev", DOTTED_STACK]), "the bootstrap accepts the name"
+    config = {**load_stack_config(ROOT, "prod"), **FEATURES["scheduledTasks"]}
+    run = run_config(config, stack=DOTTED_STACK)
+    families = [t.inputs["family"] for t in run.of_type("aws:ecs/taskDefinition:TaskDefinition")]
+    assert len(families) == 2, families  # the service's and the job's
+    cut = [
+        family
+        for family in families
+        if not boundary_allows(
+            DOTTED_STACK,
+            "ecs:RunTask",
+            f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task-definition/{family}:1",
+        )
+    ]
+    assert not cut, f"the {DOTTED_STACK} boundary refuses to run the task families {cut}"
 
 
 @pytest.mark.parametrize(
