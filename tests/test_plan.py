@@ -9,6 +9,7 @@ what the text says; config errors read exactly as `pulumi up` prints them, with 
 
 from __future__ import annotations
 
+import ast
 import difflib
 import io
 import itertools
@@ -26,6 +27,7 @@ import pytest
 
 from components.alarms import ERROR_RATE_EVALUATION_PERIODS, PERIOD_S
 from components.service import deploy_model, rolling_deploy_model
+from components.spec import STRATEGIES, shifts_traffic
 from stack_config import ConfigError, load_config
 from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, load_stack_config
 from tools.plan import cost, deploy, render
@@ -367,6 +369,32 @@ def test_a_linear_deploy_shifts_in_steps_with_a_bake_between_them() -> None:
     assert steps["shift"] == 4 * 5, "four shifts of 25%"
     assert steps["step_bake"] == 3 * 3 * 60, "a step bake between shifts, none after the last"
     assert steps["bake"] == 2 * 60
+
+
+@pytest.mark.parametrize("strategy", [s.ecs for s in STRATEGIES])
+def test_a_deploy_shifts_traffic_exactly_when_components_spec_says_the_strategy_does(
+    strategy: str,
+) -> None:
+    """ECS's spelling, as the service registers it; components.spec.shifts_traffic decides."""
+    service = deployed_service(
+        deploymentConfiguration={"strategy": strategy, "bakeTimeInMinutes": "1"},
+        alarms={"alarmNames": ["slow"], "enable": True},
+    )
+    alarm = fake(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "slow",
+        {"name": "slow", "period": 60, "evaluationPeriods": 2},
+    )
+    (got,) = deploy.model(Index([*deploy_fixture(), alarm, service]))["services"]
+    steps = [s["step"] for s in got["steps"]]
+    shifting = shifts_traffic(strategy)
+    assert got["shifts_traffic"] is shifting
+    assert ("shift" in steps and "bake" in steps) is shifting, (
+        f"{strategy}: components.spec says shifts traffic={shifting}, the plan's steps are {steps}"
+    )
+    assert (got["alarm_watch"] is None) is shifting, (
+        f"{strategy}: ECS watches the alarms during the bake of a traffic shift, after a rollout"
+    )
 
 
 def deploy_fixture() -> list[RegisteredResource]:
@@ -765,3 +793,53 @@ def test_snapshots_update_with_one_command(project_copy: Path) -> None:
 def test_the_project_is_found_from_the_working_directory(project_copy: Path) -> None:
     (project_copy / "docs").mkdir()
     assert find_project(project_copy / "docs") == Project.at(project_copy.resolve())
+
+
+# --- structure -----------------------------------------------------------------------------------
+
+PLAN_PACKAGE = ROOT / "tools" / "plan"
+# Who may import whom inside tools/plan: the models (cost, deploy) and the display (tree) read the
+# lookups and references, never each other; render formats plain data and imports none of them.
+PLAN_IMPORTS_ALLOWED = {
+    "__init__": set(),
+    "__main__": {"cli"},
+    "cli": {"model", "render"},
+    "model": {"cost", "deploy", "tree", "lookups", "refs"},
+    "cost": {"lookups", "refs"},
+    "deploy": {"lookups", "refs"},
+    "tree": {"lookups", "refs"},
+    "lookups": {"refs"},
+    "refs": set(),
+    "render": set(),
+}
+
+
+def _plan_imports(module: str) -> set[str]:
+    """The tools.plan modules `module` imports, by their short names."""
+    found = set()
+    for node in ast.walk(ast.parse((PLAN_PACKAGE / f"{module}.py").read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        found |= {n.split(".")[2] for n in names if n.startswith("tools.plan.")}
+    return found
+
+
+def test_every_plan_module_has_a_place_in_the_import_layers() -> None:
+    modules = {p.stem for p in PLAN_PACKAGE.glob("*.py")}
+    assert modules == set(PLAN_IMPORTS_ALLOWED), (
+        "place a new tools/plan module in PLAN_IMPORTS_ALLOWED (what it may import), or remove "
+        f"a gone one: modules {sorted(modules)}, placed {sorted(PLAN_IMPORTS_ALLOWED)}"
+    )
+
+
+@pytest.mark.parametrize("module", sorted(PLAN_IMPORTS_ALLOWED))
+def test_the_models_read_lookups_not_the_display(module: str) -> None:
+    """cli -> model -> {cost, deploy, tree} -> {lookups, refs}; render only formats."""
+    extra = _plan_imports(module) - PLAN_IMPORTS_ALLOWED[module]
+    assert not extra, (
+        f"tools/plan/{module}.py imports {sorted(extra)}; it may import only "
+        f"{sorted(PLAN_IMPORTS_ALLOWED[module]) or 'nothing from tools.plan'}"
+    )
