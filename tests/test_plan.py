@@ -29,6 +29,7 @@ from components.alarms import ERROR_RATE_EVALUATION_PERIODS, PERIOD_S
 from components.service import deploy_model, rolling_deploy_model
 from components.spec import STRATEGIES, shifts_traffic
 from stack_config import ConfigError, load_config
+from tools import urns
 from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, load_stack_config
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
@@ -750,9 +751,12 @@ def git(project: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
 
 
-def test_snapshots_are_of_the_committed_stacks_only(project_copy: Path) -> None:
+def test_snapshots_are_of_the_committed_stacks_only(
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A developer's own Pulumi.alice.yaml, untracked, gets no snapshot; a committed stack whose
     plan fails does not stop the others, and the command exits 1 naming it."""
+    monkeypatch.setattr(urns, "VARIANTS", {"dev": urns.VARIANTS["dev"]})  # URNs: tested below
     (project_copy / "Pulumi.dev.yaml").symlink_to(ROOT / "Pulumi.dev.yaml")
     (project_copy / "Pulumi.broken.yaml").write_text("config:\n  fargate-app:cpu: lots\n")
     (project_copy / "Pulumi.alice.yaml").write_text("config:\n  aws:region: eu-west-1\n")
@@ -776,18 +780,43 @@ def test_snapshots_are_of_the_committed_stacks_only(project_copy: Path) -> None:
 
 
 def test_snapshots_update_with_one_command(project_copy: Path) -> None:
+    """The plans, and the URN fixtures of the variants built on the committed stacks: one command
+    after an intended change. A copy with only dev gets dev's variants, none of prod's."""
     (project_copy / "Pulumi.dev.yaml").symlink_to(ROOT / "Pulumi.dev.yaml")
-    stale = project_copy / "tests" / "snapshots" / "gone.txt"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("old\n")
+    snapshots = project_copy / "tests" / "snapshots"
+    snapshots.mkdir(parents=True)
+    stale = [snapshots / "gone.txt", snapshots / "gone.urns"]
+    for path in stale:
+        path.write_text("old\n")
     code, out, _ = cli("-C", str(project_copy), "--update-snapshots", "-q")
     assert code == 0, out
-    assert (
-        (project_copy / "tests" / "snapshots" / "dev.txt")
-        .read_text()
-        .startswith("Plan of stack dev")
-    )
-    assert not stale.exists() and "gone.txt: removed" in out
+    assert (snapshots / "dev.txt").read_text().startswith("Plan of stack dev")
+    assert not any(p.exists() for p in stale), "snapshots of nothing committed are removed"
+    assert "gone.txt: removed" in out and "gone.urns: removed" in out
+    written = sorted(p.stem for p in snapshots.glob("*.urns"))
+    assert written == sorted(urns.variants_of(["dev"])), f"URN fixtures written: {written}"
+    for name in written:
+        assert f"tests/snapshots/{name}.urns: created" in out
+        assert urns.read_fixture(name, project_copy) == urns.read_fixture(name), (
+            f"{name}: the copy's URNs differ from the committed fixture of the same program"
+        )
+
+
+def test_a_urn_variant_that_fails_keeps_its_fixture_and_fails_the_update(
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project_copy / "Pulumi.dev.yaml").symlink_to(ROOT / "Pulumi.dev.yaml")
+    broken = urns.Variant(stack="dev", overrides={"cpu": 300})
+    monkeypatch.setattr(urns, "VARIANTS", {"dev": urns.VARIANTS["dev"], "dev-broken": broken})
+    fixture = urns.fixture_path("dev-broken", project_copy)
+    fixture.parent.mkdir(parents=True)
+    fixture.write_text("old\n")
+    code, out, err = cli("-C", str(project_copy), "--update-snapshots", "-q")
+    assert code == 1, out
+    assert "tests/snapshots/dev-broken.urns: not updated (the program failed)" in out
+    assert fixture.read_text() == "old\n", "a failed variant keeps its fixture"
+    assert urns.fixture_path("dev", project_copy).exists(), "the others are still written"
+    assert "1 URN variants failed" in err and "dev-broken (URNs):" in err and "cpu" in err
 
 
 def test_the_project_is_found_from_the_working_directory(project_copy: Path) -> None:
