@@ -24,7 +24,7 @@ from tools.plan.refs import Index
 # Source: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
 # and .../application/edit-target-group-attributes.html (deregistration delay).
 TG_DEFAULT_INTERVAL_S = 30
-TG_DEFAULT_TIMEOUT_S = 5
+TG_DEFAULT_TIMEOUT_S = 5  # the ELBv2 API reference says 6 s for HTTP; the user guide, 5
 TG_DEFAULT_HEALTHY = 5
 TG_DEFAULT_UNHEALTHY = 2
 TG_DEFAULT_DEREGISTRATION_S = 300
