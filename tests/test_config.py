@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from stack_config import SETTINGS, ConfigError, StackConfig, load_config
+from tests.conftest import STACKS
 from tools.mocks import load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = ("dev", "prod")
 REGION = "us-east-1"
 ECR = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -309,6 +309,32 @@ def test_settings_of_other_namespaces_are_left_to_their_owners() -> None:
         {"aws:region": REGION, "aws:profile": "ops", "other-project:cpu": "7"}, stack="test"
     )
     assert cfg.cpu == 256
+
+
+def test_a_setting_given_both_bare_and_namespaced_is_refused_naming_both() -> None:
+    """The Pulumi CLI reads a bare key as the project's: which of the two it would use is not
+    defined, so neither is guessed."""
+    found = problems({"logRetentionDays": 14, "fargate-app:logRetentionDays": 30, "cpu": 300})
+    (twice,) = [p for p in found if p.startswith("logRetentionDays:")]
+    assert "logRetentionDays (14)" in twice and "fargate-app:logRetentionDays (30)" in twice, twice
+    assert "Delete one of them" in twice, "the problem says how to fix it"
+    assert any(p.startswith("cpu:") for p in found), "reported with the other problems"
+
+
+def test_a_secret_given_twice_is_refused_without_showing_its_values() -> None:
+    found = problems(
+        {
+            "secretValues": {"API_TOKEN": "first-s3cr3t"},
+            "fargate-app:secretValues": {"API_TOKEN": "second-s3cr3t"},
+        }
+    )
+    (twice,) = [p for p in found if p.startswith("secretValues: given twice")]
+    assert "s3cr3t" not in twice and "<secret>" in twice, twice
+
+
+def test_the_same_value_given_twice_is_refused_too() -> None:
+    """Equal today, but a later `pulumi config set` changes one of them only."""
+    assert problem_about("cpu", cpu=512, **{"fargate-app:cpu": 512})
 
 
 @pytest.mark.parametrize(
