@@ -666,6 +666,29 @@ def test_a_plain_secret_beside_encrypted_ones_is_refused(project_copy: Path) -> 
     assert cli("-C", str(project_copy), "encrypted", "-q")[0] == 0
 
 
+def test_a_setting_given_bare_and_namespaced_is_refused_naming_both_lines(
+    project_copy: Path,
+) -> None:
+    """The Pulumi CLI reads `logRetentionDays` as `fargate-app:logRetentionDays`: with both in the
+    file, which one `pulumi up` uses is not defined, so the plan refuses the file."""
+    (project_copy / "Pulumi.twice.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  fargate-app:logRetentionDays: 30\n"
+        "  cpu: 512\n  logRetentionDays: 14\n  fargate-app:cpu: 1024\n"
+    )
+    code, out, err = cli("-C", str(project_copy), "twice", "-q")
+    assert (code, out) == (1, ""), err
+    named = {
+        "logRetentionDays": (
+            "as logRetentionDays (line 5) and fargate-app:logRetentionDays (line 3)"
+        ),
+        "cpu": "as cpu (line 4) and fargate-app:cpu (line 6)",
+    }
+    for setting, lines in named.items():
+        assert f"{setting}: given twice in Pulumi.twice.yaml, {lines}" in err, err
+    code, out, _ = cli("-C", str(project_copy), "twice", "--json", "-q")
+    assert code == 1 and len(json.loads(out)["problems"]) == 2, out
+
+
 @pytest.mark.parametrize(
     ("value", "type_", "accepted"),
     [

@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from stack_config import SECRET_SETTINGS
+from stack_config import SECRET_SETTINGS, given_twice
 from tools.mocks import SECURE_FIELD, ProgramRun, Unknown, load_stack_config, run_program
 from tools.plan import cost, deploy, tree
 from tools.plan.refs import Index, is_provider
@@ -169,13 +169,29 @@ def read_stack_file(project: Project, stack: str) -> dict[str, yaml.Node]:
             f"for example:\n{example}"
         )
     out = {}
+    first: dict[str, tuple[str, int]] = {}  # full key -> (the key as first written, its line)
+    twice = []
     for key, value in config.value:
         if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
             raise PlanError(
                 f"{name}: config key {_source(key)!r} (line {key.start_mark.line + 1}) is not a "
                 f"setting name; write names such as {project.name}:cpu or aws:region"
             )
-        out[key.value if ":" in key.value else f"{project.name}:{key.value}"] = value
+        full = key.value if ":" in key.value else f"{project.name}:{key.value}"
+        line = key.start_mark.line + 1
+        written, seen = first.setdefault(full, (key.value, line))
+        if written != key.value:  # one bare, one namespaced
+            at = {written: seen, key.value: line}
+            setting = full.rpartition(":")[2]
+            bare, namespaced = (f"line {at[setting]}", f"line {at[full]}")
+            twice.append(given_twice(setting, project.name, stack, bare, namespaced))
+        out[full] = value
+    if twice:
+        raise PlanError(
+            f"{name} gives settings twice, which `pulumi up` would not refuse:\n"
+            + "\n".join(PROBLEM_PREFIX + p for p in twice),
+            twice,
+        )
     return out
 
 
