@@ -332,6 +332,21 @@ def test_a_secret_given_twice_is_refused_without_showing_its_values() -> None:
     assert "s3cr3t" not in twice and "<secret>" in twice, twice
 
 
+def test_a_stack_file_giving_a_setting_twice_fails_the_program_as_pulumi_up_would_run_it(
+    tmp_path: Path, run_config
+) -> None:
+    """The mocks hand the program both forms (the CLI would hand it one, which is not defined)."""
+    (tmp_path / "Pulumi.yaml").symlink_to(ROOT / "Pulumi.yaml")
+    (tmp_path / "Pulumi.twice.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  logRetentionDays: 14\n"
+        "  fargate-app:logRetentionDays: 30\n"
+    )
+    run = run_config(load_stack_config(tmp_path, "twice"), stack="twice", check=False)
+    assert isinstance(run.error, pulumi.RunError), run.error
+    assert "logRetentionDays: given twice in Pulumi.twice.yaml" in str(run.error), run.error
+    assert not run.resources, "nothing is created"
+
+
 def test_the_same_value_given_twice_is_refused_too() -> None:
     """Equal today, but a later `pulumi config set` changes one of them only."""
     assert problem_about("cpu", cpu=512, **{"fargate-app:cpu": 512})
