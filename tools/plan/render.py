@@ -37,6 +37,26 @@ def unit_price(usd: float) -> str:
     return f"${usd:.2f}" if cents == int(cents) else f"${number(usd)}"
 
 
+def fit(lines: list[str]) -> list[str]:
+    """Every line within WIDTH, whatever the settings: a longer one wraps at spaces under its own
+    indentation, two levels deeper, and a word longer than a whole line (a long ARN or image URI)
+    is split where the line ends."""
+    out = []
+    for line in lines:
+        if len(line) <= WIDTH:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())][: WIDTH // 2]
+        out += textwrap.wrap(
+            line.strip(),
+            WIDTH,
+            initial_indent=indent,
+            subsequent_indent=indent + INDENT * 2,
+            break_on_hyphens=False,
+        )
+    return out
+
+
 def _wrapped(label: str, text: str) -> list[str]:
     return textwrap.wrap(
         text,
@@ -75,7 +95,7 @@ def render(plan: dict[str, Any]) -> str:
     lines += _resources(plan["resources"])
     lines += ["", *_cost(plan["cost"]), "", *_deploy(plan["deploy"]), "", "Outputs"]
     lines += [f"{INDENT}{k}: {v}" for k, v in plan["outputs"].items()] or [f"{INDENT}none"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(fit(lines)) + "\n"
 
 
 def _resources(resources: list[dict[str, Any]]) -> list[str]:
@@ -85,8 +105,8 @@ def _resources(resources: list[dict[str, Any]]) -> list[str]:
         flags = f"  [{'; '.join(r['flags'])}]" if r["flags"] else ""
         out.append(f"{pad}{r['display_type']}  {r['name']}{flags}")
         for key, value in r["settings"].items():
-            # A long value wraps under itself, so lines stay within WIDTH (unless one word is
-            # longer: a name or a URL is never split).
+            # A long value wraps under itself; a name or a URL is split only when it is longer
+            # than a whole line (fit).
             out += textwrap.wrap(
                 f"{key}: {value}",
                 WIDTH,
@@ -241,7 +261,7 @@ def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
             lines += _row(s, r["settings"].get(s, "-"), other["settings"].get(s, "-"), 2)
     if not differ:
         lines.append(f"{INDENT}none")
-    return "\n".join(lines) + "\n"
+    return "\n".join(fit(lines)) + "\n"
 
 
 def _renamed(value: str | None, old: str, new: str) -> str | None:
