@@ -689,6 +689,26 @@ def test_a_setting_given_bare_and_namespaced_is_refused_naming_both_lines(
     assert code == 1 and len(json.loads(out)["problems"]) == 2, out
 
 
+def test_a_region_the_az_table_does_not_list_is_planned_with_a_note_saying_so(
+    project_copy: Path,
+) -> None:
+    (project_copy / "Pulumi.hyderabad.yaml").write_text(
+        "config:\n  aws:region: ap-south-2\n  fargate-app:availabilityZones: 3\n"
+    )
+    code, out, err = cli("-C", str(project_copy), "hyderabad", "-q")
+    assert code == 0, err
+    head = " ".join(out.split("Resources")[0].split())
+    assert "Note: availabilityZones not checked: ap-south-2 is not in the offline table" in head
+    assert "`pulumi up` checks them against AWS" in head, head
+    code, out, _ = cli("-C", str(project_copy), "hyderabad", "--json", "-q")
+    assert code == 0 and "ap-south-2" in json.loads(out)["notes"][0]
+    (project_copy / "Pulumi.ireland.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  fargate-app:availabilityZones: 3\n"
+    )
+    code, out, _ = cli("-C", str(project_copy), "ireland", "--json", "-q")
+    assert code == 0 and json.loads(out)["notes"] == [], "a listed region is checked: no note"
+
+
 @pytest.mark.parametrize(
     ("value", "type_", "accepted"),
     [

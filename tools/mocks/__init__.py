@@ -29,7 +29,7 @@ from tools.mocks.harness import (
     run_program,
 )
 from tools.mocks.ids import ACCOUNT_ID, DEFAULT_REGION
-from tools.mocks.regions import AZS_CHECKED, AZS_SOURCE, region_az_count
+from tools.mocks.regions import AZS_CHECKED, region_az_count
 from tools.mocks.stack_files import (
     OFFLINE_SECRET,
     SECURE_FIELD,
@@ -42,7 +42,6 @@ from tools.mocks.stack_files import (
 __all__ = [
     "ACCOUNT_ID",
     "AZS_CHECKED",
-    "AZS_SOURCE",
     "DEFAULT_REGION",
     "OFFLINE_SECRET",
     "SECURE_FIELD",

@@ -22,7 +22,15 @@ import pulumi
 import yaml
 
 from stack_config import SECRET_SETTINGS, given_twice
-from tools.mocks import SECURE_FIELD, ProgramRun, Unknown, load_stack_config, run_program
+from tools.mocks import (
+    AZS_CHECKED,
+    SECURE_FIELD,
+    ProgramRun,
+    Unknown,
+    load_stack_config,
+    region_az_count,
+    run_program,
+)
 from tools.plan import cost, deploy, tree
 from tools.plan.refs import Index, is_provider
 
@@ -40,6 +48,7 @@ PULUMI_SECRET_ERROR = (
 )
 GO_INT = re.compile(r"[+-]?[0-9]+")  # what Go's strconv.Atoi accepts...
 GO_INT_MAX = 2**63 - 1  # ...within a 64-bit int
+SUBNET = "aws:ec2/subnet:Subnet"
 
 
 class PlanError(Exception):
@@ -340,6 +349,18 @@ def _region(run: ProgramRun, config: dict[str, Any]) -> str:
     return str(config.get("aws:region", "unknown"))
 
 
+def _notes(run: ProgramRun, region: str) -> list[str]:
+    """What the plan could not check offline, in plain words."""
+    zones = {r.inputs.get("availabilityZone") for r in run.resources if r.type == SUBNET} - {None}
+    if zones and region_az_count(region) is None:
+        return [
+            f"availabilityZones not checked: {region} is not in the offline table of Regions' "
+            f"AZs (tools/mocks/regions.py, checked {AZS_CHECKED}), so the {len(zones)} AZs "
+            "planned here are assumed to exist; `pulumi up` checks them against AWS"
+        ]
+    return []
+
+
 def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
     """The plan of one program run, as plain data."""
     index = Index(run.resources)
@@ -352,6 +373,7 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
         "project": run.project,
         "stack": run.stack,
         "region": region,
+        "notes": _notes(run, region),
         "summary": {
             "resources": len(custom),
             "components": sum(1 for r in run.resources if not r.custom),

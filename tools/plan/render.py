@@ -89,6 +89,7 @@ def render(plan: dict[str, Any]) -> str:
         f"Plan of stack {plan['stack']} (project {plan['project']}, {plan['region']}), "
         "offline: Pulumi mocks, no AWS calls",
         INDENT + headline(plan),
+        *(f"{INDENT}Note: {note}" for note in plan["notes"]),
         "",
         "Resources",
     ]
