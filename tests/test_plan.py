@@ -30,9 +30,9 @@ import pytest
 from components.alarms import ERROR_RATE_EVALUATION_PERIODS, PERIOD_S
 from components.service import deploy_model
 from components.spec import STRATEGIES, shifts_traffic
-from stack_config import ConfigError, StackConfig, load_config
+from stack_config import SETTINGS, ConfigError, StackConfig, load_config
 from tools import urns
-from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, load_stack_config
+from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, Secure, load_stack_config
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
 from tools.plan.model import Project, find_project, plan_of
@@ -572,6 +572,149 @@ def test_a_lifecycle_rule_shows_its_transitions() -> None:
 def test_plan_lines_fit_in_100_columns(plans: dict[str, dict[str, Any]], stack: str) -> None:
     long = [line for line in render.render(plans[stack]).splitlines() if len(line) > render.WIDTH]
     assert not long, f"{stack}: lines over {render.WIDTH} columns: {long}"
+
+
+def test_a_word_longer_than_a_line_is_cut_after_a_separator_and_loses_nothing() -> None:
+    arn = "arn:aws:iam::123456789012:policy/" + "/".join(["a-long-path-segment"] * 6) + "/boundary"
+    line = f"        permissions boundary: {arn}"
+    pieces = render.fit([line])
+    assert all(len(p) <= render.WIDTH for p in pieces), pieces
+    assert all(p.rstrip().endswith(("/", ":")) for p in pieces[:-1]), f"cut mid-name: {pieces}"
+    assert "".join("".join(pieces).split()) == "".join(line.split()), "nothing lost"
+    assert pieces[0].startswith("        permissions boundary:"), "the indentation is kept"
+
+
+# --- every documented setting ---------------------------------------------------------------------
+
+WORDS = "as people write them, with several words and a-rather-long-unbroken-token-in-the-middle"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
+    """Every documented setting turned on, each at about its longest (names, paths, ARNs,
+    commands), in groups of settings that go together: HTTPS from a domain, blue/green and private
+    tasks behind one NAT on x86 Spot; then a certificate, a canary, a NAT per AZ with endpoints and
+    a prebuilt image on ARM64. A setting added to stack_config.SETTINGS needs a value here."""
+    arn = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}"
+    jobs = {
+        "nightly-report-for-finance-teams": {  # TASK_NAME_MAX characters
+            "schedule": "cron(30 2 ? * MON-FRI *)",
+            "command": "python -m app.reports.nightly --since yesterday --format csv --upload",
+            "timezone": "America/Argentina/Buenos_Aires",
+            "cpu": 2048,
+            "memory": 4096,
+        },
+        "one-off-data-migration": {
+            "schedule": "at(2027-01-31T23:59:59)",
+            "command": ["python", "-m", "app.migrate", "--from", "v1", "--to", "v2"],
+            "enabled": False,
+        },
+    }
+    return (
+        {
+            "vpcCidr": "10.128.0.0/16",
+            "availabilityZones": 3,
+            "natGateways": "single",
+            "cpu": 1024,
+            "memory": 8192,
+            "desiredCount": 3,
+            "minCount": 2,
+            "maxCount": 12,
+            "cpuTarget": 45,
+            "spot": True,
+            "onDemandBase": 2,
+            "containerPort": 8443,
+            "healthCheckPath": "/internal/health/readiness-including-every-downstream-dependency",
+            "logRetentionDays": 3653,
+            "containerInsights": True,
+            "deletionProtection": True,
+            "env": {"FEATURE_FLAGS_FOR_THE_CHECKOUT_FLOW": WORDS, "GREETING": WORDS},
+            "domainName": "checkout-service.eu.internal-tools.example.com",
+            "hostedZone": "internal-tools.example.com",
+            "secrets": {
+                "DATABASE_URL": arn.format("secretsmanager")
+                + ":secret:fargate-app/checkout/database-url-AbCdEf:url::",
+                "FEATURE_CONFIG": arn.format("ssm") + ":parameter/fargate-app/checkout/features",
+            },
+            "secretValues": Secure({"PAYMENT_PROVIDER_SECRET_KEY": "s3cr3t", "API_TOKEN": "t"}),
+            "alarmEmail": "platform-engineering-on-call-rotation@example.com",
+            "alarmTopicEncryption": False,
+            "deploymentStrategy": "blueGreen",
+            "bakeTimeMinutes": 1440,
+            "syncTrafficRouting": True,
+            "enableExec": True,
+            "accessLogs": True,
+            "flowLogs": True,
+            "scheduledTasks": jobs,
+            "tags": {"cost-center": WORDS, "owner": "platform-engineering"},
+            "permissionsBoundary": f"arn:aws:iam::{ACCOUNT_ID}:policy/fargate-app-bootstrap/"
+            "fargate-app-checkout-app-roles-boundary",
+            "policyWaivers": {"elb-deletion-protection": f"the load balancer is shared, {WORDS}"},
+        },
+        {
+            "vpcCidr": "172.31.0.0/20",
+            "natGateways": "perAz",
+            "vpcEndpoints": True,
+            "cpu": 4096,
+            "memory": 30720,
+            "cpuArchitecture": "ARM64",
+            "spot": False,
+            "containerPort": 80,
+            "image": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/platform/"
+            f"checkout-service-with-a-long-repository-name@{DIGEST}",
+            "certificateArn": arn.format("acm")
+            + ":certificate/12345678-1234-1234-1234-123456789012",
+            "deploymentStrategy": "canary",
+            "bakeTimeMinutes": 30,
+            "canaryPercent": 25,
+            "scheduledTasks": {"hourly-sync": {"schedule": "rate(1 hour)", "command": "true"}},
+        },
+    )
+
+
+def test_every_documented_setting_is_turned_on_by_a_group() -> None:
+    groups = every_setting_on("us-east-1")
+    off = [s.key for s in SETTINGS if all(g.get(s.key, s.default) == s.default for g in groups)]
+    assert not off, f"settings no group of every_setting_on() turns on: {off}; add a value"
+
+
+@pytest.fixture(scope="module")
+def every_setting_plans(run_stack: Callable[..., ProgramRun]) -> dict[str, dict[str, Any]]:
+    """Each committed stack with each group of every_setting_on(), planned."""
+    plans = {}
+    for stack in STACKS:
+        region = load_stack_config(ROOT, stack)["aws:region"]
+        for i, group in enumerate(every_setting_on(region)):
+            run = run_stack(stack, group, check=False)
+            assert run.error is None, f"{stack} with group {i} does not plan: {run.error}"
+            plans[f"{stack} with group {i}"] = plan_of(run, PROJECT)
+    return plans
+
+
+def test_every_documented_setting_plans_in_lines_of_at_most_100_columns(
+    every_setting_plans: dict[str, dict[str, Any]],
+) -> None:
+    long = {
+        variant: [line for line in render.render(plan).splitlines() if len(line) > render.WIDTH]
+        for variant, plan in every_setting_plans.items()
+    }
+    a, b = list(every_setting_plans.values())[:2]
+    long["--compare"] = [
+        line for line in render.render_compare(a, b).splitlines() if len(line) > render.WIDTH
+    ]
+    long = {variant: lines for variant, lines in long.items() if lines}
+    assert not long, f"lines over {render.WIDTH} columns: {long}"
+
+
+def test_every_documented_setting_deploys_as_its_strategy_s_model_says(
+    every_setting_plans: dict[str, dict[str, Any]],
+) -> None:
+    for variant, plan in every_setting_plans.items():
+        group = every_setting_on(plan["region"])[int(variant.rpartition(" ")[2])]
+        want = deploy_model(group["deploymentStrategy"], group["bakeTimeMinutes"])
+        for service in plan["deploy"]["services"]:
+            steps = {s["step"]: s["seconds"] for s in service["steps"]}
+            assert steps == want, f"{variant}: {service['service']} deploys in {steps}, not {want}"
 
 
 def test_an_unknown_resource_type_prints_its_type_name_and_simple_inputs() -> None:

@@ -20,6 +20,7 @@ SECONDS_COL = 6  # a day-long bake is 86400 s
 # --compare: label column, then one column per stack.
 LABEL_COL = 36
 VALUE_COL = 30
+WORD_BREAKS = "/:@=,"  # where a word longer than a line is cut: ARNs, URIs, key=value lists
 
 
 def money(usd: float) -> str:
@@ -39,21 +40,30 @@ def unit_price(usd: float) -> str:
 
 def fit(lines: list[str]) -> list[str]:
     """Every line within WIDTH, whatever the settings: a longer one wraps at spaces under its own
-    indentation, two levels deeper, and a word longer than a whole line (a long ARN or image URI)
-    is split where the line ends."""
+    indentation, two levels deeper; a word longer than the room left (a long ARN or image URI) is
+    cut after the last /, :, @, = or , that fits, else where the line ends."""
     out = []
     for line in lines:
         if len(line) <= WIDTH:
             out.append(line)
             continue
         indent = line[: len(line) - len(line.lstrip())][: WIDTH // 2]
-        out += textwrap.wrap(
+        more = indent + INDENT * 2
+        wrapped = textwrap.wrap(
             line.strip(),
             WIDTH,
             initial_indent=indent,
-            subsequent_indent=indent + INDENT * 2,
+            subsequent_indent=more,
             break_on_hyphens=False,
+            break_long_words=False,
         )
+        for piece in wrapped:
+            while len(piece) > WIDTH:
+                start = len(piece) - len(piece.lstrip()) + 1
+                cut = max(piece.rfind(c, start, WIDTH) for c in WORD_BREAKS) + 1 or WIDTH
+                out.append(piece[:cut])
+                piece = more + piece[cut:]
+            out.append(piece)
     return out
 
 
