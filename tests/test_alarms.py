@@ -31,9 +31,9 @@ from components.alarms import (
     UNHEALTHY_EVALUATION_PERIODS,
     alarm_name,
 )
+from tests.conftest import STACKS
 from tools.mocks import ProgramRun, RegisteredResource
 
-STACKS = ("dev", "prod")
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 KEY = "aws:kms/key:Key"

@@ -8,6 +8,7 @@ never public. Also: the outputs are exactly the GitHub variables the workflows r
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -34,7 +35,7 @@ from ci_bootstrap.github_roles import (  # noqa: E402
     GitHubActionsRoles,
     GitHubActionsRolesArgs,
 )
-from ci_bootstrap.stack_names import deploy_subject, promotion_order  # noqa: E402
+from ci_bootstrap.stack_names import deploy_subject, names_for, promotion_order  # noqa: E402
 from ci_bootstrap.state_bucket import StateBucket, StateBucketArgs  # noqa: E402
 
 from tests.conftest import STACKS  # noqa: E402
@@ -62,7 +63,7 @@ def bootstrap(preview: bool = False, **config: Any) -> ProgramRun:
     full = {
         "githubRepository": REPO,
         "aws:region": REGION,
-        "deployStacks": ["dev", "prod"],
+        "deployStacks": promotion_order(ROOT),  # every committed stack
         "secretsKeyAdministrators": [KEY_ADMIN],
         **config,
     }
@@ -510,27 +511,32 @@ def test_a_split_account_gets_only_its_stacks_role() -> None:
 
 
 def test_one_account_per_environment_gives_every_variable_once() -> None:
-    """The recommended setup: the bootstrap run in a dev account, which also holds the review
-    stacks, and in a prod account."""
+    """The recommended setup: the bootstrap run in one account per stack, the first stack's
+    (dev) also holding the review stacks."""
+    order = promotion_order(ROOT)
     accounts = {
-        "dev": bootstrap(deployStacks=["dev"], reviewStacks=True),
-        "prod": bootstrap(deployStacks=["prod"]),
+        stack: bootstrap(deployStacks=[stack], reviewStacks=stack == order[0]) for stack in order
     }
     for stack, result in accounts.items():
         assert result.error is None, result.error
         assert [trusted_subject(r) for r in result.of_type(ROLE) if "-deploy-" in r.name] == [
-            f"repo:{REPO}:{deploy_subject(stack, promotion_order(ROOT))}"
+            f"repo:{REPO}:{deploy_subject(stack, order)}"
         ], f"the {stack} account must hold only the {stack} deploy role"
-    dev, prod = (set(accounts[s].outputs["githubVariables"]) for s in ("dev", "prod"))
-    assert dev & prod == {"AWS_REGION"}, (
-        f"the two accounts' variables collide: {sorted(dev & prod - {'AWS_REGION'})}"
+    variables = {stack: set(accounts[stack].outputs["githubVariables"]) for stack in order}
+    for a, b in itertools.combinations(order, 2):
+        assert variables[a] & variables[b] == {"AWS_REGION"}, (
+            f"the {a} and {b} accounts' variables collide: "
+            f"{sorted(variables[a] & variables[b] - {'AWS_REGION'})}"
+        )
+    assert set().union(*variables.values()) == workflow_variables(), (
+        "together they must be what the workflows read"
     )
-    assert dev | prod == workflow_variables(), "together they must be what the workflows read"
-    prod_variables = accounts["prod"].outputs["githubVariables"]
-    prod_preview = accounts["prod"].outputs["previewRoleArns"]["prod"]
-    assert prod_variables["AWS_ROLE_ARN_PREVIEW_PROD"] == prod_preview
-    bucket = accounts["prod"].one(BUCKET).outputs["bucket"]
-    assert prod_variables["PULUMI_BACKEND_URL_PROD"] == f"s3://{bucket}?region={REGION}"
+    for stack in order[1:]:
+        names, outputs = names_for(stack), accounts[stack].outputs
+        given = outputs["githubVariables"]
+        assert given[names.preview_role_variable] == outputs["previewRoleArns"][stack]
+        bucket = accounts[stack].one(BUCKET).outputs["bucket"]
+        assert given[names.backend_variable] == f"s3://{bucket}?region={REGION}"
 
 
 # --- the state bucket ----------------------------------------------------------------------------
@@ -801,9 +807,11 @@ def test_stack_names_that_map_alike_are_refused_before_anything_is_created(promo
 
 
 def test_a_stack_the_deploy_workflow_does_not_deploy_is_refused() -> None:
-    result = bootstrap(deployStacks=["staging"])
+    result = bootstrap(deployStacks=["not-in-the-order"])
     assert isinstance(result.error, pulumi.RunError), result.error
-    assert "names stacks the deploy workflow does not deploy (staging)" in str(result.error)
+    assert "names stacks the deploy workflow does not deploy (not-in-the-order)" in str(
+        result.error
+    )
     assert not result.custom_resources
 
 

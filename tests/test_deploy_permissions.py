@@ -146,7 +146,7 @@ def render(template: str, stack: str) -> str:
 
 
 @cache
-def bootstrap_run(stacks: tuple[str, ...] = ("dev", "prod")) -> ProgramRun:
+def bootstrap_run(stacks: tuple[str, ...] = tuple(STACKS)) -> ProgramRun:
     config = {
         "githubRepository": "acme/fargate-app",
         "aws:region": REGION,
