@@ -200,7 +200,8 @@ def test_only_the_prod_environment_deploys_prod(run: ProgramRun) -> None:
 
 def test_no_role_trusts_another_repository_or_a_pattern(run: ProgramRun) -> None:
     subjects = [trusted_subject(r) for r in run.of_type(ROLE)]
-    assert len(subjects) == 4 and len(set(subjects)) == 4, f"one subject per role: {subjects}"
+    roles = 2 * len(STACKS)  # each stack's deploy and preview roles
+    assert len(subjects) == roles and len(set(subjects)) == roles, f"one subject a role: {subjects}"
     for subject in subjects:
         assert subject.startswith(f"repo:{REPO}:") and "*" not in subject, subject
 
@@ -647,7 +648,7 @@ def test_outputs_are_the_github_variables_the_workflows_read() -> None:
 def test_a_preview_of_the_bootstrap_stack_works() -> None:
     result = bootstrap(preview=True)
     assert result.error is None, f"pulumi preview of the bootstrap stack would fail: {result.error}"
-    assert len(result.of_type(ROLE)) == 4
+    assert len(result.of_type(ROLE)) == 2 * len(STACKS), "each stack's deploy and preview roles"
 
 
 def test_a_missing_repository_stops_before_creating_anything() -> None:
