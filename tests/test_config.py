@@ -19,9 +19,10 @@ import yaml
 
 from stack_config import SETTINGS, ConfigError, StackConfig, load_config
 from tests.conftest import STACKS
-from tools.mocks import load_stack_config
+from tools.mocks import config_for_runtime, config_secret_keys, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "fargate-app"
 REGION = "us-east-1"
 ECR = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -448,7 +449,14 @@ def test_pulumi_yaml_declares_every_scalar_setting_exactly_as_the_program_reads_
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_committed_stack_config_is_valid(stack: str) -> None:
-    cfg = load_config(load_stack_config(ROOT, stack), stack=stack)
+    """As the Pulumi CLI hands it over: strings, and encrypted values decrypted (offline,
+    placeholders)."""
+    raw = load_stack_config(ROOT, stack)
+    cfg = load_config(
+        config_for_runtime(PROJECT, raw),
+        stack=stack,
+        secret_keys=config_secret_keys(PROJECT, raw),
+    )
     assert cfg.stack == stack and cfg.region
 
 

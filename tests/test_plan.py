@@ -32,7 +32,15 @@ from components.service import deploy_model
 from components.spec import STRATEGIES, shifts_traffic
 from stack_config import SETTINGS, ConfigError, StackConfig, load_config
 from tools import urns
-from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, Secure, load_stack_config
+from tools.mocks import (
+    ACCOUNT_ID,
+    ProgramRun,
+    RegisteredResource,
+    Secure,
+    config_for_runtime,
+    config_secret_keys,
+    load_stack_config,
+)
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
 from tools.plan.model import Project, find_project, plan_of
@@ -294,7 +302,14 @@ def test_tasks_spread_over_capacity_providers_as_ecs_places_them(
 
 
 def stack_config_of(stack: str) -> StackConfig:
-    return load_config(load_stack_config(ROOT, stack), stack=stack)
+    """A committed stack's config as the program gets it (encrypted values decrypted offline)."""
+    raw = load_stack_config(ROOT, stack)
+    return load_config(
+        config_for_runtime(PROJECT.name, raw),
+        stack=stack,
+        project=PROJECT.name,
+        secret_keys=config_secret_keys(PROJECT.name, raw),
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
