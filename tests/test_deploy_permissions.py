@@ -570,6 +570,40 @@ def test_the_program_attaches_only_managed_policies_the_deploy_role_may_attach(v
             )
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deploy_role_may_create_and_pass_every_role_the_program_creates(
+    run_config, stack: str
+) -> None:
+    """The two halves of the contract: the program puts its roles where, and with the boundary,
+    the stack's deploy role may create them (the stack's permissionsBoundary set to the
+    bootstrap's output), and hands each only to the service its trust names."""
+    boundary = boundary_arn(PARTITION, ACCOUNT_ID, PROJECT, stack)
+    config = {
+        **load_stack_config(ROOT, stack),
+        **FEATURES["scheduledTasks"],
+        **FEATURES["blueGreen"],
+        **FEATURES["flowLogs"],
+        P + "permissionsBoundary": boundary,
+    }
+    run = run_config(config, stack=stack)
+    roles = run.of_type("aws:iam/role:Role")
+    assert len(roles) == 5, [r.name for r in roles]  # exec, task, infrastructure, job, flow logs
+    refused = []
+    for role in roles:
+        arn, bounded = (
+            role.outputs["arn"],
+            {"iam:PermissionsBoundary": role.inputs.get("permissionsBoundary")},
+        )
+        for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole"):
+            if deploy_may(stack, action, arn, **bounded) != ALLOW:
+                refused.append(f"{action} on {arn}")
+        for statement in json.loads(role.inputs["assumeRolePolicy"])["Statement"]:
+            service = statement["Principal"]["Service"]
+            if deploy_may(stack, "iam:PassRole", arn, **{"iam:PassedToService": service}) != ALLOW:
+                refused.append(f"iam:PassRole of {arn} to {service}")
+    assert not refused, f"the {stack} deploy role is refused:\n  " + "\n  ".join(refused)
+
+
 # --- the boundary --------------------------------------------------------------------------------
 
 
