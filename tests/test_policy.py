@@ -1155,6 +1155,17 @@ def test_inline_and_legacy_rules_open_to_the_world_fail_too() -> None:
     )
 
 
+def test_the_world_beside_a_cidr_not_known_yet_still_fails() -> None:
+    inline = security_group(
+        "tasks",
+        ingress=[
+            {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": [UNKNOWN, "0.0.0.0/0"]}
+        ],
+    )
+    outcome = check("ec2-sg-open-only-on-listener-ports", [*public_lb_stack()[:-1], inline])
+    assert_fails(outcome)
+
+
 def test_a_narrower_source_than_the_world_passes() -> None:
     rule = world_ingress("office", "tasks", "tcp", 22, cidrIpv4="203.0.113.0/24")
     assert_passes(check("ec2-sg-open-only-on-listener-ports", public_lb_stack(rule)))

@@ -20,6 +20,7 @@ from .props import (
     VPC,
     as_list,
     get,
+    is_list,
     of_types,
     peek,
     referring,
@@ -135,11 +136,15 @@ def _world_sources(rule: Mapping[str, Any], *keys: str) -> list[str]:
     resource, such as the VPC's CIDR, which is never the world)."""
     found = []
     for key in keys:
-        try:
-            cidrs = [str(c) for c in as_list(get(rule, key))]
-        except UnknownValueError:
-            continue
-        found += [c for c in cidrs if c in WORLD]
+        value = peek(rule, key)
+        entries = value if is_list(value) else [value]
+        for index in range(len(entries)):
+            try:
+                cidr = str(entries[index])
+            except UnknownValueError:
+                continue
+            if cidr in WORLD:
+                found.append(cidr)
     return found
 
 
