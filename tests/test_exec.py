@@ -85,7 +85,7 @@ def test_without_exec_no_role_may_open_sessions(run_stack, stack: str) -> None:
 def test_without_exec_the_task_definition_is_unchanged(run_stack, stack: str) -> None:
     run = run_stack(stack)
     app = container(run)
-    assert "linuxParameters" not in app
+    assert "initProcessEnabled" not in app.get("linuxParameters", {})
     assert {m["containerPath"] for m in app["mountPoints"]} == {"/tmp"}
     assert [v["name"] for v in child(run, TASK_DEFINITION).inputs["volumes"]] == ["tmp"]
 
@@ -139,7 +139,7 @@ def test_the_task_role_is_ready_before_the_tasks(run_stack) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_exec_runs_an_init_process(run_stack, stack: str) -> None:
-    assert container(run_stack(stack, ON))["linuxParameters"] == {"initProcessEnabled": True}
+    assert container(run_stack(stack, ON))["linuxParameters"]["initProcessEnabled"] is True
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -200,3 +200,12 @@ def test_the_container_is_never_privileged(run_stack, stack, overrides) -> None:
     assert "privileged" not in app, "Fargate rejects privileged containers (Security Hub ECS.4)"
     capabilities = app.get("linuxParameters", {}).get("capabilities", {})
     assert not capabilities.get("add"), "no added Linux capabilities"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("overrides", [{}, ON], ids=["default", "exec"])
+def test_the_container_drops_every_linux_capability(run_stack, stack, overrides) -> None:
+    capabilities = container(run_stack(stack, overrides))["linuxParameters"]["capabilities"]
+    assert capabilities == {"drop": ["ALL"]}, (
+        "the app needs no capability, and ECS Exec's root agent runs with none (docs/security.md)"
+    )
