@@ -166,6 +166,7 @@ service = FargateService(
         log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
         alarm_topic_arn=alarm_topic.topic_arn,
+        egress=cfg.egress_rules,
     ),
     opts,
 )

@@ -29,12 +29,15 @@ from components.spec import (
     DEFAULT_ON_DEMAND_BASE,
     DEPLOYMENT_STRATEGIES,
     LOG_RETENTION_DAYS,
+    REQUIRED_TASK_EGRESS,
     SPOT_CPU_ARCHITECTURES,
     Deployment,
+    EgressRule,
     Scaling,
     TaskSize,
     check_args,
     deployment_strategy,
+    egress_problems,
     joined,
     shifts_traffic,
 )
@@ -67,6 +70,10 @@ RULE_PRIORITY_MIN, RULE_PRIORITY_MAX = 1, 50000
 DEFAULT_RULE_PRIORITY = 100
 # A listener rule change reaches the ALB's nodes within seconds.
 TRAFFIC_SHIFT_S = 5
+# The egress rule each EgressRule becomes is `<service>-egress-<rule name>`, except the HTTPS rule:
+# it keeps the name of the all-traffic rule it narrowed, so that `pulumi up` changes that rule in
+# place (EC2's ModifySecurityGroupRules) and the tasks are never without a way out.
+EGRESS_RESOURCE_SUFFIX = {REQUIRED_TASK_EGRESS[0].name: "egress"}
 # `pulumi up` waits for each deploy (wait_for_steady_state), by default up to 20 minutes; a
 # blueGreen or canary deploy gets its modelled length plus those 20, so a long bake cannot time out.
 DEPLOY_TIMEOUT_MARGIN_MIN = 20
@@ -212,6 +219,10 @@ class FargateServiceArgs:
     protect: protect the log group from deletion. Default False.
     family, log_group_name: physical names; default from project, stack and component name.
     alarm_topic_arn: SNS topic the deployment alarms notify. Default None: they notify nobody.
+    egress: what the tasks may connect to (spec.EgressRule). Default HTTPS to anywhere, all a
+        task needs (image, logs, secrets, exec, the app's HTTPS calls); DNS needs no rule, as
+        security groups do not filter the Amazon-provided resolver. The program passes the
+        stack's list (StackConfig.egress_rules).
     """
 
     container: AppContainer
@@ -228,10 +239,12 @@ class FargateServiceArgs:
     family: str = ""
     log_group_name: str = ""
     alarm_topic_arn: pulumi.Input[str] | None = None
+    egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
         found = [f"container: {p}" for p in self.container.problems()]
+        found += [f"egress: {p}" for p in egress_problems(self.egress)]
         if self.container.logging.group is not None:
             found.append(
                 "container.logging.group: the service logs to its own log group; leave it unset "
@@ -412,15 +425,19 @@ class FargateService(pulumi.ComponentResource):
             description="App port from the load balancer",
             opts=child,
         )
-        # Out: ECR, CloudWatch Logs and whatever the app calls, over HTTPS and other protocols.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress",
-            security_group_id=sg.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="Outbound: image pulls, logs and the app's own calls",
-            opts=child,
-        )
+        for rule in args.egress:
+            suffix = EGRESS_RESOURCE_SUFFIX.get(rule.name, f"egress-{rule.name}")
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{suffix}",
+                security_group_id=sg.id,
+                ip_protocol=rule.protocol,
+                from_port=rule.port,
+                to_port=rule.last_port,
+                cidr_ipv4=None if rule.ipv6 else rule.cidr,
+                cidr_ipv6=rule.cidr if rule.ipv6 else None,
+                description=rule.description or None,
+                opts=child,
+            )
 
         task_definition = fargate_task_definition(
             f"{name}-task",

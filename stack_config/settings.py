@@ -41,11 +41,13 @@ from components.spec import (
     MIN_AZS,
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
+    REQUIRED_TASK_EGRESS,
     SPOT_CPU_ARCHITECTURES,
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
     Deployment,
+    EgressRule,
     ImageRef,
     RolePlacement,
     Scaling,
@@ -164,6 +166,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
+    Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
     Setting("policyWaivers", "map", {}, "Policy-pack policies this stack gives up: policy name -> the reason (at least 10 characters), e.g. ecs-container-non-root-user: 'the vendor image runs as root'. The pack then reports that policy as advisory, with the reason, instead of failing; the plan lists the waivers. Default none: every mandatory policy is enforced."),
 )  # fmt: skip
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -219,6 +222,7 @@ class StackConfig:
     scheduled_tasks: tuple[ScheduledTask, ...]
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
+    task_egress: tuple[EgressRule, ...]
 
     @property
     def endpoint_services(self) -> tuple[str, ...]:
@@ -232,6 +236,13 @@ class StackConfig:
         if self.enable_exec:
             services.append("ssmmessages")
         return tuple(services)
+
+    @property
+    def egress_rules(self) -> tuple[EgressRule, ...]:
+        """Everything the tasks may connect to: HTTPS to anywhere, what the stack's features need
+        (none opens another port yet: a file system would add NFS to the VPC here), then
+        taskEgress."""
+        return (*REQUIRED_TASK_EGRESS, *self.task_egress)
 
     @property
     def roles(self) -> RolePlacement:
