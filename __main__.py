@@ -56,6 +56,7 @@ network = Network(
         nat_gateways=cfg.nat_gateways,
         vpc_endpoints=cfg.vpc_endpoints,
         extra_endpoints=cfg.endpoint_services,
+        other_accounts=cfg.other_accounts,
         flow_logs=cfg.flow_logs,
         flow_log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,

@@ -245,6 +245,16 @@ class StackConfig:
         return (*REQUIRED_TASK_EGRESS, *self.task_egress)
 
     @property
+    def other_accounts(self) -> tuple[str, ...]:
+        """The accounts the settings name whose resources the tasks use: the prebuilt image's
+        registry and the referenced secrets' (the VPC endpoints admit these besides the stack's
+        own; the account deployed to is not known here, so it may be among them)."""
+        accounts = {arn.split(":")[4] for arn in self.secrets.values()}
+        if self.image is not None:
+            accounts.add(self.image.account)
+        return tuple(sorted(accounts))
+
+    @property
     def roles(self) -> RolePlacement:
         """Every role under the stack's own IAM path, with the stack's boundary when set."""
         return RolePlacement(
