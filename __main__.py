@@ -164,6 +164,7 @@ service = FargateService(
         scaling=cfg.scaling,
         deployment=cfg.deployment,
         infrastructure_role_arn=roles.infrastructure_role_arn,
+        infrastructure_role_name=roles.infrastructure_role_name,
         log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
         alarm_topic_arn=alarm_topic.topic_arn,

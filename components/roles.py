@@ -4,9 +4,9 @@ secrets), the app's own role, and, for blue/green and canary deploys, the ECS in
 The task roles trust only ecs-tasks.amazonaws.com acting for this account, so another account's task
 cannot assume them (the confused-deputy guard AWS recommends:
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html#create_task_iam_policy_and_role).
-The infrastructure role trusts ecs.amazonaws.com for this account, with the AWS managed policy ECS
-needs to shift load balancer traffic:
-https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
+The infrastructure role trusts ecs.amazonaws.com for this account; its permissions are the part of
+the AWS managed policy for it that ECS uses on this service's own load balancer resources
+(`traffic_shift_statements`), granted by the service, which knows them (components.service).
 """
 
 from __future__ import annotations
@@ -25,9 +25,23 @@ ECS_PRINCIPAL = "ecs.amazonaws.com"
 # The AWS managed policy for the ECS agent: pull from ECR and write to CloudWatch Logs. Its ARN's
 # partition is the account's (aws, aws-cn, aws-us-gov).
 EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
-# What ECS needs to move traffic between target groups during blue/green and canary deploys
-# (modify the production listener rule, describe target groups and health). No service-role/ path.
-LOAD_BALANCER_INFRASTRUCTURE_POLICY = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
+# What ECS does with a service's load balancer in blue/green and canary deploys: the AWS managed
+# policy AmazonECSInfrastructureRolePolicyForLoadBalancers (v6, AWS Managed Policy Reference)
+# grants these on every target group, listener and rule of the account; `traffic_shift_statements`
+# grants them on the service's own. Its ModifyListener (ALB and NLB listeners) is left out: ECS
+# shifts this service's traffic by the weights of its listener rule (the production listener rule
+# it is given), never by a listener's default action.
+LOAD_BALANCER_READ_ACTIONS = (
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+)
+TARGET_REGISTRATION_ACTIONS = (
+    "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:DeregisterTargets",
+)
+LISTENER_RULE_ACTIONS = ("elasticloadbalancing:ModifyRule",)
 # ECS Exec: the SSM agent in the task opens its session channels with these, and nothing else.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-required-iam-permissions
 EXEC_ACTIONS = (
@@ -43,6 +57,34 @@ def exec_statements() -> list[dict]:
     """The task role's grant for ECS Exec. ssmmessages has no resource types, so "*" is the only
     resource IAM accepts; the actions are what limits it."""
     return [{"Sid": EXEC_SID, "Effect": "Allow", "Action": list(EXEC_ACTIONS), "Resource": "*"}]
+
+
+def traffic_shift_statements(
+    target_group_arns: list[str], listener_rule_arn: str
+) -> list[dict[str, object]]:
+    """The infrastructure role's grant for one service: read the load balancer's state, move the
+    service's tasks between its two target groups, and reweight its listener rule."""
+    return [
+        {
+            # Elastic Load Balancing's Describe* actions have no resource types.
+            "Sid": "ReadListenersRulesAndTargetHealthDescribeHasNoResourceScope",
+            "Effect": "Allow",
+            "Action": list(LOAD_BALANCER_READ_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "RegisterTasksInThisServicesTwoTargetGroups",
+            "Effect": "Allow",
+            "Action": list(TARGET_REGISTRATION_ACTIONS),
+            "Resource": sorted(target_group_arns),
+        },
+        {
+            "Sid": "ShiftTrafficByThisServicesListenerRuleWeights",
+            "Effect": "Allow",
+            "Action": list(LISTENER_RULE_ACTIONS),
+            "Resource": listener_rule_arn,
+        },
+    ]
 
 
 def ecs_infrastructure_trust_policy(account_id: str) -> str:
@@ -97,7 +139,9 @@ class TaskRolesArgs:
     enable_exec: let the task role open ECS Exec sessions (four ssmmessages actions). Default
         False: nobody can shell into a task.
     load_balancer_infrastructure: create the role ECS assumes to shift load balancer traffic in
-        blue/green and canary deploys. Default False: rolling deploys need no such role.
+        blue/green and canary deploys, with no permission yet: each service grants it what it
+        needs on its own target groups and rule (traffic_shift_statements). Default False: rolling
+        deploys need no such role.
     roles: where the roles go (IAM path) and their permissions boundary. Default IAM's root path
         and no boundary; the program passes the stack's path and the stack's boundary.
     """
@@ -126,7 +170,8 @@ class TaskRoles(pulumi.ComponentResource):
             resolves only once the role's policies exist, so a task that uses it never starts
             without them.
         task_role_arn, task_role_name: the app's own role (ARN likewise after its policies).
-        infrastructure_role_arn: the ECS infrastructure role for load balancers, or None.
+        infrastructure_role_arn, infrastructure_role_name: the ECS infrastructure role for load
+            balancers, or None; its permissions come from the services that use it.
     """
 
     def __init__(
@@ -201,6 +246,7 @@ class TaskRoles(pulumi.ComponentResource):
                 )
             )
         self.infrastructure_role_arn: pulumi.Output[str] | None = None
+        self.infrastructure_role_name: pulumi.Output[str] | None = None
         if args.load_balancer_infrastructure:
             infrastructure = aws.iam.Role(
                 f"{name}-ecs-infra",
@@ -210,13 +256,8 @@ class TaskRoles(pulumi.ComponentResource):
                 permissions_boundary=args.roles.permissions_boundary,
                 opts=child,
             )
-            attachment = aws.iam.RolePolicyAttachment(
-                f"{name}-ecs-infra-policy",
-                role=infrastructure.name,
-                policy_arn=f"arn:{partition}:iam::aws:policy/{LOAD_BALANCER_INFRASTRUCTURE_POLICY}",
-                opts=child,
-            )
-            self.infrastructure_role_arn = _after(infrastructure.arn, [attachment])
+            self.infrastructure_role_arn = infrastructure.arn
+            self.infrastructure_role_name = infrastructure.name
 
         self.execution_role_arn: pulumi.Output[str] = _after(execution.arn, execution_grants)
         self.execution_role_name: pulumi.Output[str] = execution.name
@@ -229,6 +270,7 @@ class TaskRoles(pulumi.ComponentResource):
                 "task_role_arn": self.task_role_arn,
                 "task_role_name": self.task_role_name,
                 "infrastructure_role_arn": self.infrastructure_role_arn,
+                "infrastructure_role_name": self.infrastructure_role_name,
             }
         )
 

@@ -14,6 +14,7 @@ alarm (components.alarms) rolls back.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ import pulumi_aws as aws
 
 from components.alarms import deploy_alarm_specs, notify
 from components.naming import bounded
+from components.roles import traffic_shift_statements
 from components.spec import (
     CONTAINER_NAME,
     DEFAULT_LOG_RETENTION_DAYS,
@@ -213,8 +215,9 @@ class FargateServiceArgs:
     size: task size. Default 256 CPU units and 512 MiB, Fargate's smallest (spec.TaskSize).
     scaling: task counts and autoscaling. Default one task, no autoscaling (spec.Scaling).
     deployment: how a new revision rolls out. Default rolling (spec.Deployment).
-    infrastructure_role_arn: the role ECS assumes to shift traffic; required for blueGreen and
-        canary. Default None.
+    infrastructure_role_arn, infrastructure_role_name: the role ECS assumes to shift traffic
+        (components.roles); required for blueGreen and canary. The service grants it exactly what
+        ECS does with this service's target groups and listener rule. Default None.
     log_retention_days: how long CloudWatch keeps the logs. Default 30.
     protect: protect the log group from deletion. Default False.
     family, log_group_name: physical names; default from project, stack and component name.
@@ -234,6 +237,7 @@ class FargateServiceArgs:
     scaling: Scaling = field(default_factory=Scaling)
     deployment: Deployment = field(default_factory=Deployment)
     infrastructure_role_arn: pulumi.Input[str] | None = None
+    infrastructure_role_name: pulumi.Input[str] | None = None
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
     family: str = ""
@@ -264,11 +268,11 @@ class FargateServiceArgs:
         if (
             not self.deployment.problems()
             and self.deployment.shifts_traffic
-            and self.infrastructure_role_arn is None
+            and (self.infrastructure_role_arn is None or self.infrastructure_role_name is None)
         ):
             found.append(
-                f"deployment strategy {self.deployment.strategy} needs infrastructure_role_arn, "
-                "the role ECS assumes to shift traffic "
+                f"deployment strategy {self.deployment.strategy} needs infrastructure_role_arn "
+                "and infrastructure_role_name, the role ECS assumes to shift traffic "
                 "(TaskRolesArgs(load_balancer_infrastructure=True))"
             )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -454,12 +458,33 @@ class FargateService(pulumi.ComponentResource):
             "container_name": CONTAINER_NAME,
             "container_port": port,
         }
-        if alternate is not None and args.infrastructure_role_arn is not None:
+        traffic_shift: list[pulumi.Resource] = []
+        role_arn, role_name = args.infrastructure_role_arn, args.infrastructure_role_name
+        if alternate is not None and role_arn is not None and role_name is not None:
             attachment["advanced_configuration"] = {
                 "alternate_target_group_arn": alternate.arn,
                 "production_listener_rule": listener_rule.arn,
-                "role_arn": args.infrastructure_role_arn,
+                "role_arn": role_arn,
             }
+            # ECS's role may touch this service's groups and rule, and nothing else on the load
+            # balancer; the service waits for the grant, so no deploy runs with a powerless role.
+            traffic_shift.append(
+                aws.iam.RolePolicy(
+                    f"{name}-traffic-shift",
+                    role=role_name,
+                    policy=pulumi.Output.all(
+                        target_group.arn, alternate.arn, listener_rule.arn
+                    ).apply(
+                        lambda arns: json.dumps(
+                            {
+                                "Version": "2012-10-17",
+                                "Statement": traffic_shift_statements(arns[:2], arns[2]),
+                            }
+                        )
+                    ),
+                    opts=child,
+                )
+            )
         rollback_alarms: aws.ecs.ServiceAlarmsArgsDict | None = (
             {"alarm_names": [s["name"] for s in specs.values()], "enable": True, "rollback": True}
             if specs
@@ -510,7 +535,12 @@ class FargateService(pulumi.ComponentResource):
                 parent=self,
                 # ECS checks the alarms it is given exist; the service's name, which the other
                 # alarms need, only exists after it.
-                depends_on=[listener_rule, placement.capacity_providers, *deploy_alarms],
+                depends_on=[
+                    listener_rule,
+                    placement.capacity_providers,
+                    *deploy_alarms,
+                    *traffic_shift,
+                ],
                 ignore_changes=service_ignore_changes(args) or None,
                 custom_timeouts=deploy_timeouts(deployment),
             ),
