@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.exec_sessions import ExecSessionRecord
 from components.secrets import read_statements
 from components.spec import RolePlacement, check_args
 
@@ -51,12 +52,46 @@ EXEC_ACTIONS = (
     "ssmmessages:OpenDataChannel",
 )
 EXEC_SID = "EcsExecSessionChannelsAwsOffersNoResourceScopeForThese"
+# Recording sessions in their log group, and decrypting them with their key (ECS developer guide,
+# "ECS Exec": IAM permissions for CloudWatch Logs logging and for encryption with your own key).
+EXEC_LOG_GROUP_READ_ACTIONS = ("logs:DescribeLogGroups",)
+EXEC_LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+EXEC_KEY_ACTIONS = ("kms:Decrypt",)
 
 
-def exec_statements() -> list[dict]:
+def exec_statements(key_arn: str | None = None, log_group_arn: str | None = None) -> list[dict]:
     """The task role's grant for ECS Exec. ssmmessages has no resource types, so "*" is the only
-    resource IAM accepts; the actions are what limits it."""
-    return [{"Sid": EXEC_SID, "Effect": "Allow", "Action": list(EXEC_ACTIONS), "Resource": "*"}]
+    resource IAM accepts; the actions are what limits it. With the sessions recorded
+    (components.exec_sessions): writing to their log group and decrypting with their key."""
+    statements: list[dict] = [
+        {"Sid": EXEC_SID, "Effect": "Allow", "Action": list(EXEC_ACTIONS), "Resource": "*"}
+    ]
+    if log_group_arn is not None:
+        statements += [
+            {
+                # The agent looks its log group up first; DescribeLogGroups has no resource scope.
+                "Sid": "FindTheSessionLogGroupDescribeHasNoResourceScope",
+                "Effect": "Allow",
+                "Action": list(EXEC_LOG_GROUP_READ_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "RecordExecSessionsInTheirLogGroupOnly",
+                "Effect": "Allow",
+                "Action": list(EXEC_LOG_WRITE_ACTIONS),
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            },
+        ]
+    if key_arn is not None:
+        statements.append(
+            {
+                "Sid": "DecryptExecSessionsWithTheirKeyOnly",
+                "Effect": "Allow",
+                "Action": list(EXEC_KEY_ACTIONS),
+                "Resource": key_arn,
+            }
+        )
+    return statements
 
 
 def traffic_shift_statements(
@@ -138,6 +173,10 @@ class TaskRolesArgs:
         statement at all.
     enable_exec: let the task role open ECS Exec sessions (four ssmmessages actions). Default
         False: nobody can shell into a task.
+    exec_sessions: with enable_exec, where the cluster records sessions and the key that encrypts
+        them (components.exec_sessions): the task role may write that log group and decrypt with
+        that key, nothing more. Default None: sessions are neither recorded nor encrypted by a key
+        of the stack's.
     load_balancer_infrastructure: create the role ECS assumes to shift load balancer traffic in
         blue/green and canary deploys, with no permission yet: each service grants it what it
         needs on its own target groups and rule (traffic_shift_statements). Default False: rolling
@@ -149,6 +188,7 @@ class TaskRolesArgs:
     task_policy_statements: tuple[dict, ...] = field(default_factory=tuple)
     secret_arns: tuple[pulumi.Input[str], ...] = field(default_factory=tuple)
     enable_exec: bool = False
+    exec_sessions: ExecSessionRecord | None = None
     load_balancer_infrastructure: bool = False
     roles: RolePlacement = field(default_factory=RolePlacement)
 
@@ -236,14 +276,19 @@ class TaskRoles(pulumi.ComponentResource):
                 )
             )
         if args.enable_exec:
+            record = args.exec_sessions
+            grant: pulumi.Input[str] = (
+                json.dumps({"Version": "2012-10-17", "Statement": exec_statements()})
+                if record is None
+                else pulumi.Output.all(record.key_arn, record.log_group_arn).apply(
+                    lambda arns: json.dumps(
+                        {"Version": "2012-10-17", "Statement": exec_statements(*arns)}
+                    )
+                )
+            )
             # Its own policy, so switching exec off removes exactly this grant.
             task_grants.append(
-                aws.iam.RolePolicy(
-                    f"{name}-task-exec",
-                    role=task.name,
-                    policy=json.dumps({"Version": "2012-10-17", "Statement": exec_statements()}),
-                    opts=child,
-                )
+                aws.iam.RolePolicy(f"{name}-task-exec", role=task.name, policy=grant, opts=child)
             )
         self.infrastructure_role_arn: pulumi.Output[str] | None = None
         self.infrastructure_role_name: pulumi.Output[str] | None = None

@@ -227,14 +227,15 @@ class StackConfig:
     @property
     def endpoint_services(self) -> tuple[str, ...]:
         """Interface endpoints that private tasks without a NAT need beyond ECR and Logs, for the
-        features turned on: secrets are fetched at task start, exec opens SSM sessions."""
+        features turned on: secrets are fetched at task start, exec opens SSM sessions and
+        decrypts them with its KMS key (components.exec_sessions)."""
         services = []
         if self.secret_values or any(SECRET_ARN.match(a) for a in self.secrets.values()):
             services.append("secretsmanager")
         if any(SSM_ARN.match(a) for a in self.secrets.values()):
             services.append("ssm")
         if self.enable_exec:
-            services.append("ssmmessages")
+            services += ["ssmmessages", "kms"]
         return tuple(services)
 
     @property
