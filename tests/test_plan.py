@@ -916,3 +916,12 @@ def test_the_plan_shows_the_dropped_capabilities_and_the_exec_record(run_stack) 
     sessions = shown(run, "aws:ecs/cluster:Cluster", "cluster-cluster")["exec sessions"]
     assert sessions.startswith("OVERRIDE to /ecs/fargate-app/dev/exec-sessions (encrypted)")
     assert "data encrypted with exec-key" in sessions, sessions
+
+
+def test_the_plan_lists_the_stacks_policy_waivers_with_their_reasons(plans) -> None:
+    assert list(plans["prod"]["waivers"]) == ["elb-https-in-prod"]
+    text = render.render(plans["prod"])
+    section = text.split("\nPolicy waivers\n", 1)[1]
+    assert section.startswith("  elb-https-in-prod: no domain configured yet"), section
+    assert plans["dev"]["waivers"] == {}
+    assert render.render(plans["dev"]).endswith("\nPolicy waivers\n  none\n")
