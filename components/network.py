@@ -49,6 +49,16 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 # have no resource type, so only the principal's account can scope it.
 ENDPOINT_SCOPE_KEYS = ("aws:PrincipalAccount", "aws:ResourceAccount")
 PRINCIPAL_SCOPED_ENDPOINTS = ("ssmmessages",)
+# Actions with no resource type that the tasks call, by endpoint (Service Authorization
+# Reference): a request for one may carry no resource account, and each answers only about the
+# caller's own account (a token for its own registry, its own log groups), so this account's
+# principals may call them whatever the request carries. The ECS agent logs in through both ECR
+# endpoints; ECS Exec's agent looks up its log group.
+NO_RESOURCE_ACTIONS = {
+    "ecr.api": ("ecr:GetAuthorizationToken",),
+    "ecr.dkr": ("ecr:GetAuthorizationToken",),
+    "logs": ("logs:DescribeLogGroups",),
+}
 # ECR serves image layers from a bucket AWS owns in each region, through presigned URLs that ECR's
 # own account signs, so neither key would match: the S3 endpoint admits reading that bucket by
 # name, and only reading (Amazon ECR user guide, "Minimum Amazon S3 bucket permissions for Amazon
@@ -110,6 +120,17 @@ def endpoint_policy(service: str, scope: EndpointScope) -> dict:
             "Condition": {"StringEquals": condition},
         }
     ]
+    if service in NO_RESOURCE_ACTIONS:
+        statements.append(
+            {
+                "Sid": "ThisAccountsPrincipalsCallsWithoutResourceTypes",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": list(NO_RESOURCE_ACTIONS[service]),
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": scope.account}},
+            }
+        )
     if service == "s3":
         bucket = ECR_LAYER_BUCKET.format(region=scope.region)
         statements.append(

@@ -167,7 +167,7 @@ def test_the_scope_admits_the_named_accounts_once_each() -> None:
         partition="aws",
         region=REGION,
     )
-    [statement] = endpoint_policy("logs", scope)["Statement"]
+    statement = endpoint_policy("secretsmanager", scope)["Statement"][0]
     assert statement["Condition"]["StringEquals"]["aws:ResourceAccount"] == sorted(
         {ACCOUNT_ID, VENDOR}
     )
@@ -178,3 +178,27 @@ def test_a_preview_plans_the_same_policies(run_stack, private) -> None:
     assert {s: e.inputs["policy"] for s, e in preview.items()} == {
         s: e.inputs["policy"] for s, e in private.items()
     }
+
+
+@pytest.mark.parametrize(
+    ("service", "action"),
+    [
+        ("ecr.api", "ecr:GetAuthorizationToken"),
+        ("ecr.dkr", "ecr:GetAuthorizationToken"),
+        ("logs", "logs:DescribeLogGroups"),
+    ],
+)
+def test_calls_without_a_resource_type_pass_without_a_resource_account(private, service, action):
+    """The ECS agent's registry login and exec's log group lookup name no resource, so their
+    requests may carry no aws:ResourceAccount: this account's principals still get through."""
+    request = Request(action, "*", context={"aws:PrincipalAccount": ACCOUNT_ID})
+    assert decide(request, [policy_of(private[service])]) == ALLOW
+    other = Request(action, "*", context={"aws:PrincipalAccount": OTHER})
+    assert decide(other, [policy_of(private[service])]) != ALLOW
+
+
+def test_a_request_with_a_resource_but_no_resource_account_is_refused(private) -> None:
+    request = Request(
+        "s3:GetObject", "arn:aws:s3:::bucket/key", context={"aws:PrincipalAccount": ACCOUNT_ID}
+    )
+    assert decide(request, [policy_of(private["s3"])]) != ALLOW
