@@ -1,8 +1,8 @@
 """fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
 
-config -> network -> image -> secrets -> roles -> cluster -> load balancer -> alarm topic
--> the app's container -> service (with its deployment alarms) -> alarms -> scheduled jobs
--> outputs
+config -> network -> image -> secrets -> (exec session record) -> roles -> cluster
+-> load balancer -> alarm topic -> the app's container -> service (with its deployment alarms)
+-> alarms -> scheduled jobs -> outputs
 """
 
 import pulumi
@@ -14,6 +14,7 @@ from components.alarms import Alarms, AlarmsArgs
 from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
+from components.exec_sessions import ExecSessions, ExecSessionsArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
@@ -56,6 +57,7 @@ network = Network(
         nat_gateways=cfg.nat_gateways,
         vpc_endpoints=cfg.vpc_endpoints,
         extra_endpoints=cfg.endpoint_services,
+        other_accounts=cfg.other_accounts,
         flow_logs=cfg.flow_logs,
         flow_log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
@@ -75,11 +77,24 @@ secret_arns: dict[str, pulumi.Input[str]] = {
     **cfg.secrets,
     **secrets.arns,
 }  # env var name -> ARN, injected by ECS at start
+# With ECS Exec, every session is recorded in an encrypted log group and encrypted with its own key.
+exec_sessions = (
+    ExecSessions(
+        "exec",
+        ExecSessionsArgs(
+            log_retention_days=cfg.log_retention_days, protect=cfg.deletion_protection
+        ),
+        opts,
+    )
+    if cfg.enable_exec
+    else None
+)
 roles = TaskRoles(
     "app",
     TaskRolesArgs(
         secret_arns=tuple(secret_arns.values()),
         enable_exec=cfg.enable_exec,
+        exec_sessions=exec_sessions.record if exec_sessions else None,
         load_balancer_infrastructure=cfg.deployment.shifts_traffic,
         roles=cfg.roles,
     ),
@@ -87,7 +102,10 @@ roles = TaskRoles(
 )
 cluster = Cluster(
     "cluster",
-    ClusterArgs(container_insights=cfg.container_insights),
+    ClusterArgs(
+        container_insights=cfg.container_insights,
+        exec_sessions=exec_sessions.record if exec_sessions else None,
+    ),
     opts,
 )
 certificate = (
@@ -163,9 +181,11 @@ service = FargateService(
         scaling=cfg.scaling,
         deployment=cfg.deployment,
         infrastructure_role_arn=roles.infrastructure_role_arn,
+        infrastructure_role_name=roles.infrastructure_role_name,
         log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
         alarm_topic_arn=alarm_topic.topic_arn,
+        egress=cfg.egress_rules,
     ),
     opts,
 )

@@ -14,6 +14,7 @@ alarm (components.alarms) rolls back.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -23,18 +24,22 @@ import pulumi_aws as aws
 
 from components.alarms import deploy_alarm_specs, notify
 from components.naming import bounded
+from components.roles import traffic_shift_statements
 from components.spec import (
     CONTAINER_NAME,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_ON_DEMAND_BASE,
     DEPLOYMENT_STRATEGIES,
     LOG_RETENTION_DAYS,
+    REQUIRED_TASK_EGRESS,
     SPOT_CPU_ARCHITECTURES,
     Deployment,
+    EgressRule,
     Scaling,
     TaskSize,
     check_args,
     deployment_strategy,
+    egress_problems,
     joined,
     shifts_traffic,
 )
@@ -67,6 +72,10 @@ RULE_PRIORITY_MIN, RULE_PRIORITY_MAX = 1, 50000
 DEFAULT_RULE_PRIORITY = 100
 # A listener rule change reaches the ALB's nodes within seconds.
 TRAFFIC_SHIFT_S = 5
+# The egress rule each EgressRule becomes is `<service>-egress-<rule name>`, except the HTTPS rule:
+# it keeps the name of the all-traffic rule it narrowed, so that `pulumi up` changes that rule in
+# place (EC2's ModifySecurityGroupRules) and the tasks are never without a way out.
+EGRESS_RESOURCE_SUFFIX = {REQUIRED_TASK_EGRESS[0].name: "egress"}
 # `pulumi up` waits for each deploy (wait_for_steady_state), by default up to 20 minutes; a
 # blueGreen or canary deploy gets its modelled length plus those 20, so a long bake cannot time out.
 DEPLOY_TIMEOUT_MARGIN_MIN = 20
@@ -206,12 +215,17 @@ class FargateServiceArgs:
     size: task size. Default 256 CPU units and 512 MiB, Fargate's smallest (spec.TaskSize).
     scaling: task counts and autoscaling. Default one task, no autoscaling (spec.Scaling).
     deployment: how a new revision rolls out. Default rolling (spec.Deployment).
-    infrastructure_role_arn: the role ECS assumes to shift traffic; required for blueGreen and
-        canary. Default None.
+    infrastructure_role_arn, infrastructure_role_name: the role ECS assumes to shift traffic
+        (components.roles); required for blueGreen and canary. The service grants it exactly what
+        ECS does with this service's target groups and listener rule. Default None.
     log_retention_days: how long CloudWatch keeps the logs. Default 30.
     protect: protect the log group from deletion. Default False.
     family, log_group_name: physical names; default from project, stack and component name.
     alarm_topic_arn: SNS topic the deployment alarms notify. Default None: they notify nobody.
+    egress: what the tasks may connect to (spec.EgressRule). Default HTTPS to anywhere, all a
+        task needs (image, logs, secrets, exec, the app's HTTPS calls); DNS needs no rule, as
+        security groups do not filter the Amazon-provided resolver. The program passes the
+        stack's list (StackConfig.egress_rules).
     """
 
     container: AppContainer
@@ -223,15 +237,18 @@ class FargateServiceArgs:
     scaling: Scaling = field(default_factory=Scaling)
     deployment: Deployment = field(default_factory=Deployment)
     infrastructure_role_arn: pulumi.Input[str] | None = None
+    infrastructure_role_name: pulumi.Input[str] | None = None
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
     family: str = ""
     log_group_name: str = ""
     alarm_topic_arn: pulumi.Input[str] | None = None
+    egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
         found = [f"container: {p}" for p in self.container.problems()]
+        found += [f"egress: {p}" for p in egress_problems(self.egress)]
         if self.container.logging.group is not None:
             found.append(
                 "container.logging.group: the service logs to its own log group; leave it unset "
@@ -251,11 +268,11 @@ class FargateServiceArgs:
         if (
             not self.deployment.problems()
             and self.deployment.shifts_traffic
-            and self.infrastructure_role_arn is None
+            and (self.infrastructure_role_arn is None or self.infrastructure_role_name is None)
         ):
             found.append(
-                f"deployment strategy {self.deployment.strategy} needs infrastructure_role_arn, "
-                "the role ECS assumes to shift traffic "
+                f"deployment strategy {self.deployment.strategy} needs infrastructure_role_arn "
+                "and infrastructure_role_name, the role ECS assumes to shift traffic "
                 "(TaskRolesArgs(load_balancer_infrastructure=True))"
             )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -412,15 +429,19 @@ class FargateService(pulumi.ComponentResource):
             description="App port from the load balancer",
             opts=child,
         )
-        # Out: ECR, CloudWatch Logs and whatever the app calls, over HTTPS and other protocols.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress",
-            security_group_id=sg.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="Outbound: image pulls, logs and the app's own calls",
-            opts=child,
-        )
+        for rule in args.egress:
+            suffix = EGRESS_RESOURCE_SUFFIX.get(rule.name, f"egress-{rule.name}")
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{suffix}",
+                security_group_id=sg.id,
+                ip_protocol=rule.protocol,
+                from_port=rule.port,
+                to_port=rule.last_port,
+                cidr_ipv4=None if rule.ipv6 else rule.cidr,
+                cidr_ipv6=rule.cidr if rule.ipv6 else None,
+                description=rule.description or None,
+                opts=child,
+            )
 
         task_definition = fargate_task_definition(
             f"{name}-task",
@@ -437,12 +458,33 @@ class FargateService(pulumi.ComponentResource):
             "container_name": CONTAINER_NAME,
             "container_port": port,
         }
-        if alternate is not None and args.infrastructure_role_arn is not None:
+        traffic_shift: list[pulumi.Resource] = []
+        role_arn, role_name = args.infrastructure_role_arn, args.infrastructure_role_name
+        if alternate is not None and role_arn is not None and role_name is not None:
             attachment["advanced_configuration"] = {
                 "alternate_target_group_arn": alternate.arn,
                 "production_listener_rule": listener_rule.arn,
-                "role_arn": args.infrastructure_role_arn,
+                "role_arn": role_arn,
             }
+            # ECS's role may touch this service's groups and rule, and nothing else on the load
+            # balancer; the service waits for the grant, so no deploy runs with a powerless role.
+            traffic_shift.append(
+                aws.iam.RolePolicy(
+                    f"{name}-traffic-shift",
+                    role=role_name,
+                    policy=pulumi.Output.all(
+                        target_group.arn, alternate.arn, listener_rule.arn
+                    ).apply(
+                        lambda arns: json.dumps(
+                            {
+                                "Version": "2012-10-17",
+                                "Statement": traffic_shift_statements(arns[:2], arns[2]),
+                            }
+                        )
+                    ),
+                    opts=child,
+                )
+            )
         rollback_alarms: aws.ecs.ServiceAlarmsArgsDict | None = (
             {"alarm_names": [s["name"] for s in specs.values()], "enable": True, "rollback": True}
             if specs
@@ -493,7 +535,12 @@ class FargateService(pulumi.ComponentResource):
                 parent=self,
                 # ECS checks the alarms it is given exist; the service's name, which the other
                 # alarms need, only exists after it.
-                depends_on=[listener_rule, placement.capacity_providers, *deploy_alarms],
+                depends_on=[
+                    listener_rule,
+                    placement.capacity_providers,
+                    *deploy_alarms,
+                    *traffic_shift,
+                ],
                 ignore_changes=service_ignore_changes(args) or None,
                 custom_timeouts=deploy_timeouts(deployment),
             ),

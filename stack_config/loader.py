@@ -39,6 +39,7 @@ from components.spec import (
     joined,
     max_azs_for_prefix,
 )
+from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
 from stack_config.settings import (
@@ -90,7 +91,10 @@ def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) 
 
 
 # Settings whose values need more than their type's parser.
-KEY_PARSERS: dict[str, Callable[[Any], Any]] = {"scheduledTasks": parse_scheduled_tasks}
+KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "scheduledTasks": parse_scheduled_tasks,
+    "taskEgress": parse_task_egress,
+}
 
 
 def load_config(
@@ -170,6 +174,7 @@ def load_config(
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
+    task_egress = check_task_egress(get, ok, problems)
 
     if problems.items:
         raise ConfigError(stack, problems.items)
@@ -215,6 +220,7 @@ def load_config(
         scheduled_tasks=scheduled_tasks,
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
+        task_egress=task_egress,
     )
 
 

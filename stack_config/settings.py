@@ -41,11 +41,13 @@ from components.spec import (
     MIN_AZS,
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
+    REQUIRED_TASK_EGRESS,
     SPOT_CPU_ARCHITECTURES,
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
     Deployment,
+    EgressRule,
     ImageRef,
     RolePlacement,
     Scaling,
@@ -63,6 +65,7 @@ RESERVED_TAGS = frozenset({"project", "stack"})
 WAIVABLE_POLICIES = (
     "ecs-no-public-ip",
     "ecs-container-not-privileged",
+    "ecs-no-added-capabilities",
     "ecs-container-read-only-root",
     "ecs-no-secrets-in-environment",
     "ecs-container-logging",
@@ -72,13 +75,21 @@ WAIVABLE_POLICIES = (
     "ecr-immutable-tags",
     "ecr-lifecycle-policy",
     "elb-http-redirects-to-https",
+    "elb-https-in-prod",
     "elb-drop-invalid-headers",
     "elb-access-logs",
     "elb-access-log-bucket",
     "elb-deletion-protection",
     "ec2-default-sg-no-rules",
     "ec2-default-sg-closed",
+    "ec2-sg-open-only-on-listener-ports",
+    "ec2-subnet-no-auto-public-ip",
     "ec2-vpc-flow-logs",
+    "iam-no-wildcard-grants",
+    "iam-no-public-trust",
+    "kms-key-rotation",
+    "sns-topic-encrypted",
+    "sqs-queue-encrypted",
     "prod-stateful-resources-protected",
 )
 WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
@@ -155,6 +166,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
+    Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
     Setting("policyWaivers", "map", {}, "Policy-pack policies this stack gives up: policy name -> the reason (at least 10 characters), e.g. ecs-container-non-root-user: 'the vendor image runs as root'. The pack then reports that policy as advisory, with the reason, instead of failing; the plan lists the waivers. Default none: every mandatory policy is enforced."),
 )  # fmt: skip
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -210,19 +222,38 @@ class StackConfig:
     scheduled_tasks: tuple[ScheduledTask, ...]
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
+    task_egress: tuple[EgressRule, ...]
 
     @property
     def endpoint_services(self) -> tuple[str, ...]:
         """Interface endpoints that private tasks without a NAT need beyond ECR and Logs, for the
-        features turned on: secrets are fetched at task start, exec opens SSM sessions."""
+        features turned on: secrets are fetched at task start, exec opens SSM sessions and
+        decrypts them with its KMS key (components.exec_sessions)."""
         services = []
         if self.secret_values or any(SECRET_ARN.match(a) for a in self.secrets.values()):
             services.append("secretsmanager")
         if any(SSM_ARN.match(a) for a in self.secrets.values()):
             services.append("ssm")
         if self.enable_exec:
-            services.append("ssmmessages")
+            services += ["ssmmessages", "kms"]
         return tuple(services)
+
+    @property
+    def egress_rules(self) -> tuple[EgressRule, ...]:
+        """Everything the tasks may connect to: HTTPS to anywhere, what the stack's features need
+        (none opens another port yet: a file system would add NFS to the VPC here), then
+        taskEgress."""
+        return (*REQUIRED_TASK_EGRESS, *self.task_egress)
+
+    @property
+    def other_accounts(self) -> tuple[str, ...]:
+        """The accounts the settings name whose resources the tasks use: the prebuilt image's
+        registry and the referenced secrets' (the VPC endpoints admit these besides the stack's
+        own; the account deployed to is not known here, so it may be among them)."""
+        accounts = {arn.split(":")[4] for arn in self.secrets.values()}
+        if self.image is not None:
+            accounts.add(self.image.account)
+        return tuple(sorted(accounts))
 
     @property
     def roles(self) -> RolePlacement:
