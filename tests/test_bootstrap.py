@@ -510,8 +510,12 @@ def test_a_split_account_gets_only_its_stacks_role() -> None:
 
 
 def test_one_account_per_environment_gives_every_variable_once() -> None:
-    """The recommended setup: the bootstrap run in a dev account and in a prod account."""
-    accounts = {stack: bootstrap(deployStacks=[stack]) for stack in ("dev", "prod")}
+    """The recommended setup: the bootstrap run in a dev account, which also holds the review
+    stacks, and in a prod account."""
+    accounts = {
+        "dev": bootstrap(deployStacks=["dev"], reviewStacks=True),
+        "prod": bootstrap(deployStacks=["prod"]),
+    }
     for stack, result in accounts.items():
         assert result.error is None, result.error
         assert [trusted_subject(r) for r in result.of_type(ROLE) if "-deploy-" in r.name] == [
@@ -616,7 +620,10 @@ def workflow_variables() -> set[str]:
     return used
 
 
-def test_outputs_are_the_github_variables_the_workflows_read(run: ProgramRun) -> None:
+def test_outputs_are_the_github_variables_the_workflows_read() -> None:
+    # Every stack's and the review stacks' (docs/review-stacks.md), from one account here.
+    run = bootstrap(reviewStacks=True)
+    assert run.error is None, run.error
     used = workflow_variables()
     variables = run.outputs["githubVariables"]
     assert set(variables) == used, (

@@ -10,6 +10,7 @@ deployed for arm64, as the program's own config loader reads it.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import os
@@ -32,7 +33,10 @@ if str(ROOT / "bootstrap") not in sys.path:
 from ci_bootstrap.stack_names import (  # noqa: E402
     IAM_ROLE_NAME_MAX,
     PULUMI_AUTONAME_SUFFIX_CHARS,
+    REVIEW,
+    REVIEW_STACKS,
     ROLE_NAME_PREFIXES,
+    STACK_NAME,
     STACK_NAME_MAX,
     StackNameError,
     deploy_subject,
@@ -40,6 +44,8 @@ from ci_bootstrap.stack_names import (  # noqa: E402
     naming_problems,
     preview_subject,
     promotion_order,
+    review_pull_request,
+    review_stack,
 )
 
 SCRIPT = ROOT / ".github" / "scripts" / "stacks.py"
@@ -131,6 +137,81 @@ def test_a_stack_named_like_another_s_preview_environment_is_refused() -> None:
 
 def test_the_committed_stacks_map_without_collisions() -> None:
     assert not naming_problems(list(STACKS))
+
+
+# --- review stacks: one per pull request ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("number", "stack"), [(1, "pr-1"), (12, "pr-12"), ("4567", "pr-4567")])
+def test_a_pull_request_number_maps_to_its_review_stack_and_back(
+    number: object, stack: str
+) -> None:
+    assert review_stack(number) == stack
+    assert review_pull_request(stack) == int(str(number))
+    assert STACK_NAME.match(stack), f"{stack} must be a Pulumi stack name"
+    assert fnmatch.fnmatchcase(stack, REVIEW_STACKS), (
+        f"{stack} must fall under {REVIEW_STACKS}, the wildcard the review roles are scoped by"
+    )
+
+
+@pytest.mark.parametrize("bad", [0, -3, "", "12a", "012", "1.5", "12 ; rm -rf /", None, "pr-12"])
+def test_anything_but_a_pull_request_number_is_refused(bad: object) -> None:
+    with pytest.raises(ValueError, match="is not a pull request number"):
+        review_stack(bad)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "pr", "pr-", "pr-0", "pr-12a", "PR-12", "pr-1-2"])
+def test_only_pr_and_a_number_is_a_review_stack(stack: str) -> None:
+    assert review_pull_request(stack) is None, stack
+
+
+def test_the_review_stacks_family_maps_to_names_aws_and_github_accept() -> None:
+    assert names_for(REVIEW_STACKS) == REVIEW.names
+    for variable in REVIEW.variables:
+        assert GITHUB_VARIABLE.match(variable), variable
+    assert len(set(REVIEW.variables)) == len(REVIEW.variables)
+    assert IAM_SID.match(REVIEW.names.sid)
+    assert REVIEW.deploy_subject == f"environment:{REVIEW.deploy_environment}"
+    assert REVIEW.sweep_subject == f"environment:{REVIEW.sweep_environment}"
+    assert REVIEW.deploy_environment != REVIEW.sweep_environment
+
+
+@pytest.mark.parametrize(
+    ("stack", "why"),
+    [
+        ("pr", "starts with 'pr'"),
+        ("pr-staging", "starts with 'pr'"),
+        ("PR_2", "starts with 'pr'"),
+        ("pr.eu", "starts with 'pr'"),
+        ("pr-review", "starts with 'pr'"),
+        ("pr-12", "starts with 'pr'"),
+        ("review", "the review stacks use"),
+        ("re-view", "the review stacks use"),
+    ],
+)
+def test_a_committed_stack_may_not_take_the_review_stacks_names(stack: str, why: str) -> None:
+    problems = naming_problems([stack])
+    assert any(why in p and repr(stack) in p for p in problems), problems
+
+
+@pytest.mark.parametrize("stack", ["prod", "preview", "pr2", "p-r", "staging-pr", "reviews"])
+def test_names_that_only_look_alike_stay_allowed(stack: str) -> None:
+    assert not naming_problems([stack]), stack
+
+
+@pytest.mark.parametrize(
+    "stack", ["prod", "preview", "pr2", "p-r", "staging-pr", "Pr", "pR-x", "pr_1", "pr.x"]
+)
+def test_no_allowed_committed_stack_falls_under_the_review_roles_wildcard(stack: str) -> None:
+    refused = bool(naming_problems([stack]))
+    names = names_for(stack)
+    reachable = fnmatch.fnmatchcase(stack, REVIEW_STACKS) or (
+        names.variable_suffix == REVIEW.names.variable_suffix
+        or names.variable_suffix.startswith(REVIEW.names.variable_suffix + "_")
+    )
+    assert refused or not reachable, (
+        f"{stack!r} is allowed, but the review roles' wildcard or variables would reach it"
+    )
 
 
 # --- who deploys and previews a stack ------------------------------------------------------------

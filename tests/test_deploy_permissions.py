@@ -48,7 +48,7 @@ from ci_bootstrap.deploy_permissions import (  # noqa: E402
     Need,
     policy_chars,
 )
-from ci_bootstrap.stack_names import names_for  # noqa: E402
+from ci_bootstrap.stack_names import REVIEW_STACKS, names_for  # noqa: E402
 
 from tests.conftest import STACKS  # noqa: E402
 
@@ -215,6 +215,81 @@ def test_the_deploy_policy_grants_every_row_of_the_table(stack: str) -> None:
     )
 
 
+@cache
+def review_role_policies() -> dict[str, Any]:
+    """The review deploy role as the bootstrap makes it, as deploy_role_policies does a stack's."""
+    config = {
+        "githubRepository": "acme/fargate-app",
+        "aws:region": REGION,
+        "deployStacks": ["dev"],
+        "reviewStacks": True,
+        "secretsKeyAdministrators": [f"arn:aws:iam::{ACCOUNT_ID}:role/Admin"],
+    }
+    run = run_program(
+        ROOT / "bootstrap" / "__main__.py",
+        project="fargate-app-bootstrap",
+        stack="ci",
+        config=config,
+    )
+    assert run.error is None, run.error
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name == "github-review-deploy"]
+    name = role.outputs["name"]
+    attached = {
+        a.inputs["policyArn"]
+        for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] == name
+    }
+    return {
+        "inline": [
+            json.loads(p.inputs["policy"])
+            for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
+            if p.inputs["role"] == name
+        ],
+        "managed": [
+            json.loads(p.inputs["policy"])
+            for p in run.of_type("aws:iam/policy:Policy")
+            if p.outputs["arn"] in attached
+        ],
+        "attached": attached,
+    }
+
+
+@pytest.mark.parametrize("stack", ["pr-12", "pr-4567"])
+def test_the_review_role_grants_every_row_of_the_table_for_any_review_stack(stack: str) -> None:
+    policies = review_role_policies()
+    boundary = boundary_arn(PARTITION, ACCOUNT_ID, PROJECT, REVIEW_STACKS)
+    refused = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        values = {
+            k: v.format(
+                partition=PARTITION,
+                region=REGION,
+                account=ACCOUNT_ID,
+                project=PROJECT,
+                stack=stack,
+                boundary=boundary,
+            )
+            for k, v in [("resource", need.resource), *need.context]
+        }
+        resource = values.pop("resource")
+        request = Request(action, resource, context=values)
+        decision = decide(request, [*policies["inline"], *policies["managed"]])
+        if decision != ALLOW:
+            refused.append(f"  {token}: {action} on {resource} {values or ''} -> {decision}")
+    assert not refused, f"the review role is refused what pulumi up of {stack} needs:\n" + (
+        "\n".join(refused)
+    )
+
+
+def test_the_review_role_s_policies_fit_iam_s_size_limits() -> None:
+    policies = review_role_policies()
+    inline = sum(policy_chars(p) for p in policies["inline"])
+    assert inline <= INLINE_ROLE_POLICY_MAX_CHARS, inline
+    for document in policies["managed"]:
+        assert policy_chars(document) <= MANAGED_POLICY_MAX_CHARS, policy_chars(document)
+    assert len(policies["attached"]) <= MANAGED_POLICIES_PER_ROLE_MAX, policies["attached"]
+
+
 LONGEST_STACK = "x" * 100  # Pulumi's longest stack name: the largest policies
 
 
@@ -285,6 +360,9 @@ def all_policy_documents() -> list[dict[str, Any]]:
         policies = deploy_role_policies(stack)
         documents += [*policies["inline"], *policies["managed"]]
     documents.append(boundary_document(PARTITION, ACCOUNT_ID, PROJECT, "dev"))
+    review = review_role_policies()
+    documents += [*review["inline"], *review["managed"]]
+    documents.append(boundary_document(PARTITION, ACCOUNT_ID, PROJECT, REVIEW_STACKS))
     return documents
 
 

@@ -43,6 +43,10 @@ ACTION_FILES = sorted((GITHUB_DIR / "actions").glob("*/action.yml"))
 PR_WORKFLOW = WORKFLOWS_DIR / "pull-request.yml"
 DEPLOY_WORKFLOW = WORKFLOWS_DIR / "deploy.yml"
 CHECKS_WORKFLOW = WORKFLOWS_DIR / "checks.yml"
+# A pull request's review stack and the sweep that removes review stacks (docs/review-stacks.md).
+REVIEW_WORKFLOW = WORKFLOWS_DIR / "review-stack.yml"
+SWEEP_WORKFLOW = WORKFLOWS_DIR / "review-sweep.yml"
+REVIEW_WORKFLOWS = (REVIEW_WORKFLOW, SWEEP_WORKFLOW)
 CI_SCRIPT = ROOT / ".ci" / "run"
 # What the type check covers: the program, the ops tool and the bootstrap program's components.
 TYPE_CHECKED = (
@@ -50,6 +54,8 @@ TYPE_CHECKED = (
     "stack_config",
     "__main__.py",
     "tools/ops",
+    "tools/plan",
+    "tools/mocks",
     "bootstrap/ci_bootstrap",
 )
 
@@ -139,6 +145,11 @@ def stack_jobs() -> list[tuple[Path, str, dict[str, Any]]]:
         for path, name, job in all_jobs()
         if any(s.get("uses") == STACK_ACTION_REF for s in job.get("steps", []))
     ]
+
+
+def committed_stack_jobs() -> list[tuple[Path, str, dict[str, Any]]]:
+    """Every job that previews or deploys a committed stack (not a review stack)."""
+    return [(p, n, j) for p, n, j in stack_jobs() if p not in REVIEW_WORKFLOWS]
 
 
 def run_scripts() -> list[tuple[str, str]]:
@@ -324,14 +335,44 @@ def test_no_run_script_expands_expressions_inline() -> None:
 # --- `if:` expressions ---------------------------------------------------------------------------
 
 EXPRESSION_TOKEN = re.compile(
-    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\))|(?P<path>[A-Za-z_][\w.-]*))"
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\)|,)"
+    r"|(?P<path>[A-Za-z_][\w.*-]*))"
 )
+FUNCTIONS = ("contains",)
 
 
-def evaluate(expression: str, context: dict[str, Any]) -> bool:
-    """A job's `if:` under `context`, for the part of GitHub's expression language the workflows
-    use: 'strings', context paths, ==, !=, !, &&, || and parentheses. As on GitHub, strings
-    compare case-insensitively and a missing context value is null."""
+def _fold(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _lookup(context: dict[str, Any], path: str) -> Any:
+    """A context path; `*` is GitHub's object filter (`labels.*.name`: every label's name)."""
+    found: Any = context
+    spread = False
+    for part in path.split("."):
+        if part == "*":
+            found = list(found.values()) if isinstance(found, dict) else found
+            found = found if isinstance(found, list) else []
+            spread = True
+        elif spread:
+            found = [item.get(part) for item in found if isinstance(item, dict)]
+        else:
+            found = found.get(part) if isinstance(found, dict) else None
+    return found
+
+
+def _contains(search: Any, item: Any) -> bool:
+    """GitHub's contains(): an array holds the item, or a string the substring, case-insensitive."""
+    if isinstance(search, list):
+        return any(_fold(v) == _fold(item) for v in search)
+    return isinstance(search, str) and str(_fold(item)) in search.lower()
+
+
+def evaluate_value(expression: str, context: dict[str, Any]) -> Any:
+    """An expression's value under `context`, for the part of GitHub's expression language the
+    workflows use: 'strings', context paths (with the `*` filter), ==, !=, !, &&, ||, parentheses
+    and contains(). As on GitHub, strings compare case-insensitively, a missing context value is
+    null, and && and || give one of their operands."""
     text = expression.strip()
     if text.startswith("${{") and text.endswith("}}"):
         text = text[3:-2]
@@ -362,12 +403,17 @@ def evaluate(expression: str, context: dict[str, Any]) -> bool:
         if kind == "string":
             return text[1:-1].replace("''", "'")
         assert kind == "path", f"{expression!r}: unexpected {text!r}"
+        if peek() == "(":
+            assert text in FUNCTIONS, f"{expression!r}: the reader knows no function {text}()"
+            take("(")
+            search = either()
+            take(",")
+            item = either()
+            take(")")
+            return _contains(search, item)
         if text in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[text]
-        found: Any = context
-        for part in text.split("."):
-            found = found.get(part) if isinstance(found, dict) else None
-        return found
+        return _lookup(context, text)
 
     def comparison() -> Any:
         if peek() == "!":
@@ -377,8 +423,7 @@ def evaluate(expression: str, context: dict[str, Any]) -> bool:
         if peek() in ("==", "!="):
             op = take()[1]
             right = value()
-            fold = [v.lower() if isinstance(v, str) else v for v in (left, right)]
-            return (fold[0] == fold[1]) == (op == "==")
+            return (_fold(left) == _fold(right)) == (op == "==")
         return left
 
     def both() -> Any:
@@ -399,7 +444,12 @@ def evaluate(expression: str, context: dict[str, Any]) -> bool:
 
     result = either()
     assert not tokens, f"{expression!r}: unread {tokens}"
-    return bool(result)
+    return result
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    """A job's or step's `if:` under `context` (see evaluate_value)."""
+    return bool(evaluate_value(expression, context))
 
 
 REPOSITORY = "acme/fargate-app"
@@ -446,6 +496,21 @@ def test_the_expression_reader_reads_what_github_does() -> None:
     assert not evaluate("github.event.number == 'x' || github.ref != 'refs/heads/main'", context)
     with pytest.raises(AssertionError):
         evaluate("github.ref == ", context)
+    with pytest.raises(AssertionError, match="no function"):
+        evaluate("startsWith(github.ref, 'refs/')", context)
+
+
+def test_the_expression_reader_filters_objects_and_knows_contains() -> None:
+    labels = {"labels": [{"name": "Review-Stack"}, {"name": "bug"}]}
+    context = {"github": {"event": {"pull_request": labels}}}
+    names = "github.event.pull_request.labels.*.name"
+    assert evaluate_value(names, context) == ["Review-Stack", "bug"]
+    assert evaluate(f"contains({names}, 'review-stack')", context), "case-insensitive, as GitHub"
+    assert not evaluate(f"contains({names}, 'review')", context), "an array holds whole items"
+    assert evaluate("contains('refs/heads/main', 'heads')", context), "a string holds substrings"
+    assert not evaluate("contains(github.event.pull_request.nothing.*.name, 'bug')", context)
+    assert evaluate_value("github.missing || 'fallback'", context) == "fallback"
+    assert evaluate_value("'first' || 'fallback'", context) == "first"
 
 
 # --- triggers ------------------------------------------------------------------------------------
@@ -741,7 +806,12 @@ FIRST = "fromJSON(needs.checks.outputs.first)"
 
 
 def test_every_stack_job_takes_its_stack_from_the_checks() -> None:
-    jobs = {(p.name, n): j for p, n, j in stack_jobs()}
+    jobs = {(p.name, n): j for p, n, j in committed_stack_jobs()}
+    assert {(p.name, n) for p, n, _ in stack_jobs()} - set(jobs) == {
+        ("review-stack.yml", "deploy"),
+        ("review-sweep.yml", "find"),
+        ("review-sweep.yml", "remove"),
+    }, "the only other jobs that reach AWS are the review stacks' (tests/test_review_stacks.py)"
     assert set(jobs) == {
         ("pull-request.yml", "preview"),
         ("pull-request.yml", "preview-gated"),
@@ -895,7 +965,12 @@ def test_the_deploy_builds_each_stack_for_its_platform_under_qemu() -> None:
         ({"command": "preview", "platform": "linux/arm64"}, False),  # a preview builds nothing
     ):
         assert evaluate(qemu["if"], {"inputs": inputs}) is emulated, (inputs, qemu["if"])
-    assert qemu["with"]["platforms"] == "${{ inputs.platform }}"
+        assert evaluate_value(qemu["with"]["platforms"], {"inputs": inputs}) == inputs["platform"]
+    # A review stack's platform is its base stack's, which the action writes its settings from.
+    review = {"inputs": {"command": "up", "platform": "linux/amd64"}}
+    review["steps"] = {"review": {"outputs": {"platform": "linux/arm64"}}}
+    assert evaluate(qemu["if"], review), qemu["if"]
+    assert evaluate_value(qemu["with"]["platforms"], review) == "linux/arm64"
 
 
 # --- the stacks' names and the policy pack -------------------------------------------------------
@@ -905,7 +980,7 @@ def test_each_stack_job_reads_the_variables_its_entry_names() -> None:
     # With one AWS account per stack (the recommended setup) each stack's role and state live in
     # its own account: a job for one stack reads only the variables named for it (the names come
     # from ci_bootstrap.stack_names, through the checks' stack list).
-    for path, name, job in stack_jobs():
+    for path, name, job in committed_stack_jobs():
         with_ = stack_step(job, f"{path.name}: {name}")["with"]
         source = FIRST if name in ("preview", "deploy") else "matrix"
         role = "preview_role_variable" if path == PR_WORKFLOW else "role_variable"
@@ -986,9 +1061,13 @@ def test_pulumi_supports_pulumi_cloud_and_an_s3_backend() -> None:
     pulumi = the_action_step_using(PULUMI_ACTION)
     assert pulumi["with"]["cloud-url"] == "${{ inputs.backend-url }}"
     assert pulumi["env"]["PULUMI_ACCESS_TOKEN"] == "${{ inputs.pulumi-access-token }}"
-    for path, name, job in stack_jobs():
+    for path, name, job in committed_stack_jobs():
         with_ = stack_step(job, f"{path.name}: {name}")["with"]
         assert with_["pulumi-access-token"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}", name
+    # A Pulumi Cloud token would reach every stack's state from a pull request's code; review
+    # stacks keep theirs in the bootstrap's bucket, whose policy holds the review roles to it.
+    for path in REVIEW_WORKFLOWS:
+        assert "secrets." not in path.read_text(), f"{path.name} must use no secret"
 
 
 def test_no_repository_wide_passphrase_reaches_any_job() -> None:

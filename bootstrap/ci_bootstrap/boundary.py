@@ -25,7 +25,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ci_bootstrap.deploy_permissions import PASSABLE_TO_SERVICES, STACK_TAG, app_roles_arn
+from ci_bootstrap.deploy_permissions import (
+    PASSABLE_TO_SERVICES,
+    STACK_TAG,
+    app_roles_arn,
+    stack_tag_condition,
+)
 from ci_bootstrap.stack_names import names_for
 
 # Where the boundaries live: their own path, which no deploy role may write to.
@@ -90,7 +95,6 @@ def boundary_arn(partition: str, account: str, project: str, stack: str) -> str:
 def boundary_document(partition: str, account: str, project: str, stack: str) -> dict[str, Any]:
     arn = f"arn:{partition}"
     logs = f"{arn}:logs:*:{account}:log-group"
-    stack_tag = {f"aws:ResourceTag/{STACK_TAG}": stack}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -120,7 +124,7 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
                 "Resource": "*",
-                "Condition": {"StringEquals": stack_tag},
+                "Condition": stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
             },
             {
                 "Sid": "ReadTheStacksSecretsByName",

@@ -90,6 +90,14 @@ SETTINGS: tuple[Setting, ...] = (
         " what a push to main can do.",
     ),
     Setting(
+        "reviewStacks",
+        "boolean",
+        False,
+        "Hold the pull requests' review stacks (pr-<number>, docs/review-stacks.md): their deploy"
+        " role (environment pr-review), sweep role (environment pr-sweep), boundary and secrets"
+        " key; needs the state bucket.",
+    ),
+    Setting(
         "stateBucket",
         "boolean",
         True,
@@ -127,6 +135,7 @@ class BootstrapConfig:
     preview_role: bool = True
     create_oidc_provider: bool = True
     deploy_policies: tuple[str, ...] = ()
+    review_stacks: bool = False
     state_bucket: bool = True
     state_bucket_name: str = ""
     state_version_retention_days: int = 90
@@ -147,7 +156,7 @@ class BootstrapConfig:
     def shared_preview_heir(self) -> str | None:
         """The stack whose preview role keeps the one preview role older bootstraps made: the
         first of this account's stacks in promotion order."""
-        if not self.preview_role:
+        if not self.preview_role or not self.deploy_stacks:
             return None
         return min(self.deploy_stacks, key=self.promotion_order.index)
 
@@ -279,12 +288,21 @@ def load_config(
             " would hand the key to every IAM policy of the account)",
         )
 
-    if got["deployStacks"] is not None and not stacks:
+    if got["deployStacks"] is not None and not stacks and not got["reviewStacks"]:
         # The preview role and the state bucket serve this account's stacks; with none, the
         # workflows would get no variable for them.
         problems.append(
             "deployStacks is empty: list the stacks whose resources live in this AWS account,"
-            " e.g. `pulumi config set --path 'deployStacks[0]' prod`"
+            " e.g. `pulumi config set --path 'deployStacks[0]' prod` (or set reviewStacks true"
+            " for an account that holds only the review stacks)"
+        )
+    if got["reviewStacks"] and not got["stateBucket"]:
+        # With Pulumi Cloud the workflows' one access token would reach every stack's state from
+        # a pull request's code; the bucket's policy keeps the review roles to `pr-*` objects.
+        problems.append(
+            "reviewStacks: true needs this account's state bucket (stateBucket true): the review"
+            " stacks keep their state there, where its policy keeps the review roles to the"
+            " review stacks' objects; a Pulumi Cloud token would reach every stack's state"
         )
 
     if problems:
@@ -300,6 +318,7 @@ def load_config(
         preview_role=got["previewRole"],
         create_oidc_provider=got["createOidcProvider"],
         deploy_policies=got["deployPolicies"],
+        review_stacks=got["reviewStacks"],
         state_bucket=got["stateBucket"],
         state_bucket_name=name,
         state_version_retention_days=days,

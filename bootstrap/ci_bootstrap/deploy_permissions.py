@@ -87,6 +87,12 @@ STACK_TAG = "stack"
 APP_BUCKET_PREFIXES: tuple[str, ...] = ("alb-logs-bucket-",)
 
 
+def stack_tag_condition(key: str, stack: str) -> dict[str, dict[str, str]]:
+    """A condition that `key` (aws:RequestTag/stack, aws:ResourceTag/stack) names `stack`: exactly,
+    or, for the review stacks' wildcard (stack_names.REVIEW_STACKS), any stack it matches."""
+    return {("StringLike" if "*" in stack else "StringEquals"): {key: stack}}
+
+
 def app_role_path(project: str, stack: str) -> str:
     return APP_ROLE_PATH.format(project=project, stack=stack)
 
@@ -906,7 +912,7 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
             "CreateOnlyThisStacksKeys",
             ["kms:CreateKey"],
             "*",
-            StringEquals={f"aws:RequestTag/{STACK_TAG}": stack},
+            **stack_tag_condition(f"aws:RequestTag/{STACK_TAG}", stack),
         ),
         _allow(
             "TheAlarmTopicsKey",
@@ -926,7 +932,7 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
                 "kms:UpdateKeyDescription",
             ],
             f"{arn}:kms:*:{account}:key/*",
-            StringEquals={f"aws:ResourceTag/{STACK_TAG}": stack},
+            **stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
         ),
         _allow(
             "TheImageRepositoryAndPushes",
@@ -1006,7 +1012,7 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
             "CreateOnlyThisStacksSecrets",
             ["secretsmanager:CreateSecret"],
             f"{arn}:secretsmanager:*:{account}:secret:*",
-            StringEquals={f"aws:RequestTag/{STACK_TAG}": stack},
+            **stack_tag_condition(f"aws:RequestTag/{STACK_TAG}", stack),
         ),
         _allow(
             "OnlyThisStacksSecrets",
@@ -1023,7 +1029,7 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
                 "secretsmanager:UpdateSecretVersionStage",
             ],
             f"{arn}:secretsmanager:*:{account}:secret:*",
-            StringEquals={f"aws:ResourceTag/{STACK_TAG}": stack},
+            **stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
         ),
     ]
 

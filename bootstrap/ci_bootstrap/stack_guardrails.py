@@ -14,6 +14,12 @@
   Whoever can assume those two roles can read the stack's secrets: a push to main (the first stack)
   or a run a reviewer let into the stack's environments (every later stack).
   The key is protected and rotates yearly; deleting it would make the stack's secrets unreadable.
+
+The review stacks (`pr-*`) share one boundary and one key. Their key's users are the review deploy
+role and the sweep role, and each may also encrypt with it (REVIEW_ROLE_ACTIONS): the workflows
+write a review stack's Pulumi.pr-<n>.yaml afresh on every run, naming the key but no data key, so
+Pulumi makes a new data key each time (pulumi/pulumi sdk/go/pkg/secrets/cloud: a missing
+`encryptedkey` means a new one, kms:Encrypt); the state's own record of the old one still opens it.
 """
 
 from __future__ import annotations
@@ -34,12 +40,33 @@ KEY_DELETION_WINDOW_DAYS = 30
 # policy: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html) and use it.
 KEY_ADMIN_ACTIONS = ("kms:*",)
 STACK_ROLE_ACTIONS = ("kms:Decrypt",)
+REVIEW_ROLE_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
 
 
 def secrets_key_policy(
-    administrators: Sequence[str], deploy_role_arn: str, preview_role_arn: str | None, sid: str
+    administrators: Sequence[str],
+    deploy_role_arn: str,
+    preview_role_arn: str | None,
+    sid: str,
+    sweep_role_arn: str | None = None,
 ) -> dict[str, Any]:
+    """The key's policy: the administrators manage and use it; the stack's deploy and preview
+    roles decrypt with it; or, given a sweep role (the review stacks), the deploy and sweep roles
+    encrypt and decrypt with it."""
     users = [deploy_role_arn, *([preview_role_arn] if preview_role_arn else [])]
+    stack_roles = {
+        "Sid": f"The{sid}StacksDeployAndPreviewRolesDecryptItsSecrets",
+        "Effect": "Allow",
+        "Principal": {"AWS": users},
+        "Action": list(STACK_ROLE_ACTIONS),
+        "Resource": "*",
+    }
+    if sweep_role_arn:
+        stack_roles |= {
+            "Sid": f"The{sid}StacksDeployAndSweepRolesMakeAndReadTheirDataKeys",
+            "Principal": {"AWS": [*users, sweep_role_arn]},
+            "Action": list(REVIEW_ROLE_ACTIONS),
+        }
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -50,13 +77,7 @@ def secrets_key_policy(
                 "Action": list(KEY_ADMIN_ACTIONS),
                 "Resource": "*",
             },
-            {
-                "Sid": f"The{sid}StacksDeployAndPreviewRolesDecryptItsSecrets",
-                "Effect": "Allow",
-                "Principal": {"AWS": users},
-                "Action": list(STACK_ROLE_ACTIONS),
-                "Resource": "*",
-            },
+            stack_roles,
         ],
     }
 
@@ -70,6 +91,8 @@ class StackGuardrailsArgs:
     project: the app's Pulumi project. Required.
     deploy_role_arn: the stack's deploy role, which may decrypt with the key. Required.
     preview_role_arn: the stack's preview role, likewise. Default None: no preview role.
+    sweep_role_arn: the review stacks only: the sweep role that removes them. Given, the deploy
+        and sweep roles also encrypt with the key (see the module docstring). Default None.
     key_administrators: IAM role or user ARNs that administer the key. Required: a key whose
         policy names nobody could never be managed again.
     protect: protect the key and the boundary. Default true: losing the key loses the secrets.
@@ -81,6 +104,7 @@ class StackGuardrailsArgs:
     project: str
     deploy_role_arn: pulumi.Input[str]
     preview_role_arn: pulumi.Input[str] | None = None
+    sweep_role_arn: pulumi.Input[str] | None = None
     key_administrators: tuple[str, ...]
     protect: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -121,9 +145,13 @@ class StackGuardrails(pulumi.ComponentResource):
             description=f"Pulumi secrets of the {args.project} {args.stack} stack (awskms)",
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=pulumi.Output.all(args.deploy_role_arn, args.preview_role_arn).apply(
+            policy=pulumi.Output.all(
+                args.deploy_role_arn, args.preview_role_arn, args.sweep_role_arn
+            ).apply(
                 lambda arns: json.dumps(
-                    secrets_key_policy(args.key_administrators, arns[0], arns[1], args.sid)
+                    secrets_key_policy(
+                        args.key_administrators, arns[0], arns[1], args.sid, sweep_role_arn=arns[2]
+                    )
                 )
             ),
             tags=dict(args.tags),

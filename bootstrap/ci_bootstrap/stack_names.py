@@ -25,6 +25,21 @@ tests:
 Two stack names that map to the same Sid, variable or role name (`eu-staging` and `eu_staging`,
 `Prod` and `prod`) cannot live in one repository: `naming_problems` says so.
 
+Review stacks (docs/review-stacks.md) are the other kind: never committed, one per pull request,
+named `pr-<number>` (`review_stack`), and served as one family by one set of names (`REVIEW`):
+
+- stacks: `pr-12`, `pr-345`, ...; as one IAM and S3 wildcard, `pr-*`;
+- Sid part `Review`; roles `github-review-deploy` and `github-review-sweep`;
+- GitHub variables `AWS_ROLE_ARN_PR`, `AWS_ROLE_ARN_PR_SWEEP`, `PULUMI_BACKEND_URL_PR`,
+  `PERMISSIONS_BOUNDARY_PR`, `SECRETS_PROVIDER_PR`;
+- GitHub environments `pr-review` (deploys, required reviewers) and `pr-sweep` (the scheduled
+  removal, main only).
+
+IAM and S3 match the whole family with one wildcard, `pr-*` (roles under `/<project>/pr-*/`, state
+objects `.pulumi/stacks/<project>/pr-*`), so no committed stack may be named `pr` or start with
+`pr` and a separator, in any case (its names would fall under the wildcard or take the family's
+variables), nor map to the family's Sid part: `naming_problems` refuses them.
+
 The promotion order, the one list a user edits to add a stack to the deploy, is
 `.github/promotion.yml`: the first stack deploys on every push to main and is previewed by every
 pull request; each later stack waits for approval in its GitHub environment, for deploys and
@@ -52,6 +67,12 @@ ROLE_NAME_PREFIXES = ("github-deploy-", "github-preview-")
 ROLE_KEY_MAX = IAM_ROLE_NAME_MAX - PULUMI_AUTONAME_SUFFIX_CHARS - max(map(len, ROLE_NAME_PREFIXES))
 ROLE_KEY_HASH_CHARS = 6  # 24 bits of sha256: only long names that share a prefix need it
 PREVIEW_ENVIRONMENT_SUFFIX = "-preview"
+# Review stacks: `pr-<pull request number>`; REVIEW_STACKS matches them all as IAM and S3 wildcards.
+REVIEW_STACK_PREFIX = "pr-"
+REVIEW_STACKS = f"{REVIEW_STACK_PREFIX}*"
+REVIEW_STACK = re.compile(r"^pr-([1-9][0-9]{0,9})$")
+# The first word (stack_names' split) that no committed stack may start with, in any case.
+REVIEW_RESERVED_WORD = "pr"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMOTION_FILE = Path(".github") / "promotion.yml"
@@ -96,12 +117,100 @@ class StackNames:
         return f"{self.stack}{PREVIEW_ENVIRONMENT_SUFFIX}"
 
 
+@dataclass(frozen=True)
+class ReviewStackNames:
+    """What the delivery path calls the review stacks, as one family (see the module docstring).
+
+    names: the family's StackNames (`stack` is the wildcard REVIEW_STACKS), for the Sids, the role
+        key and the deploy role's and backend's variables.
+    deploy_environment: the GitHub environment, with required reviewers, in which a pull request's
+        review stack is deployed; the review deploy role trusts only its jobs.
+    sweep_environment: the GitHub environment, open to main only, in which the scheduled sweep
+        removes review stacks; the sweep role trusts only its jobs.
+    """
+
+    names: StackNames
+    deploy_environment: str
+    sweep_environment: str
+
+    @property
+    def deploy_role_variable(self) -> str:
+        return self.names.deploy_role_variable
+
+    @property
+    def sweep_role_variable(self) -> str:
+        return f"{self.names.deploy_role_variable}_SWEEP"
+
+    @property
+    def backend_variable(self) -> str:
+        return self.names.backend_variable
+
+    @property
+    def boundary_variable(self) -> str:
+        return f"PERMISSIONS_BOUNDARY_{self.names.variable_suffix}"
+
+    @property
+    def secrets_provider_variable(self) -> str:
+        return f"SECRETS_PROVIDER_{self.names.variable_suffix}"
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return (
+            self.deploy_role_variable,
+            self.sweep_role_variable,
+            self.backend_variable,
+            self.boundary_variable,
+            self.secrets_provider_variable,
+        )
+
+    @property
+    def deploy_subject(self) -> str:
+        """The OIDC subject (after `repo:OWNER/NAME:`) of a review deploy job."""
+        return f"environment:{self.deploy_environment}"
+
+    @property
+    def sweep_subject(self) -> str:
+        """The OIDC subject of a sweep job."""
+        return f"environment:{self.sweep_environment}"
+
+
+REVIEW = ReviewStackNames(
+    names=StackNames(
+        stack=REVIEW_STACKS,
+        sid="Review",
+        variable_suffix=REVIEW_RESERVED_WORD.upper(),
+        role_key=REVIEW_RESERVED_WORD,
+    ),
+    deploy_environment=f"{REVIEW_STACK_PREFIX}review",
+    sweep_environment=f"{REVIEW_STACK_PREFIX}sweep",
+)
+
+
+def review_stack(pull_request: object) -> str:
+    """The review stack of a pull request number (`12` or `"12"` -> `pr-12`); ValueError for
+    anything that is not a pull request number."""
+    text = str(pull_request).strip()
+    stack = f"{REVIEW_STACK_PREFIX}{text}"
+    if not REVIEW_STACK.match(stack):
+        raise ValueError(f"{pull_request!r} is not a pull request number")
+    return stack
+
+
+def review_pull_request(stack: str) -> int | None:
+    """The pull request number of a review stack (`pr-12` -> 12); None for any other name."""
+    m = REVIEW_STACK.match(stack)
+    return int(m.group(1)) if m else None
+
+
 def _words(stack: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9]+", stack) if w]
 
 
 def names_for(stack: str) -> StackNames:
-    """The names derived from `stack` (which must be a valid Pulumi stack name)."""
+    """The names derived from `stack` (which must be a valid Pulumi stack name), or the review
+    stacks' family names for REVIEW_STACKS."""
+    if stack == REVIEW_STACKS:
+        return REVIEW.names
     if not STACK_NAME.match(stack):
         raise StackNameError(stack_name_problem(stack))
     sid = "".join(w[:1].upper() + w[1:] for w in _words(stack))
@@ -149,7 +258,25 @@ def naming_problems(stacks: list[str]) -> list[str]:
                 f"stack {clash!r} is named like the preview environment of {names.stack!r} "
                 f"({names.preview_environment!r}); rename one of them"
             )
+    problems += [p for names in valid if (p := _review_clash(names))]
     return problems
+
+
+def _review_clash(names: StackNames) -> str | None:
+    """Why a committed stack cannot share a repository with the review stacks, or None."""
+    words = _words(names.stack)
+    if words and words[0].lower() == REVIEW_RESERVED_WORD:
+        return (
+            f"stack {names.stack!r} starts with {REVIEW_RESERVED_WORD!r}, which names the review "
+            f"stacks ({REVIEW_STACK_PREFIX}<pull request number>, docs/review-stacks.md): the "
+            "review roles reach every such stack; rename it"
+        )
+    if names.sid.lower() == REVIEW.names.sid.lower():
+        return (
+            f"stack {names.stack!r} maps to the IAM statement id part {names.sid!r}, which the "
+            "review stacks use; rename it"
+        )
+    return None
 
 
 # --- the promotion order -------------------------------------------------------------------------

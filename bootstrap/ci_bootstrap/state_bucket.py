@@ -7,6 +7,7 @@ State is the one thing a lost deploy cannot rebuild, and it holds (encrypted) se
 - blocks every form of public access, disables ACLs (bucket owner enforced) and refuses plain HTTP;
 - lets each CI role reach its own stack's objects and nothing else (`stack_access_statements`):
   the deploy role reads and writes them, the preview role reads them, both read the layout file;
+  the review stacks (`pr-*`, one family) are written by their deploy role and their sweep role;
   an explicit Deny keeps each role out of every other object and every CI role out of the
   bucket's own configuration, whatever else the roles are given;
 - is protected: `pulumi destroy` of the bootstrap stack stops at it.
@@ -48,15 +49,23 @@ READ_ACTIONS = ("s3:GetObject",)
 
 @dataclass(frozen=True)
 class StackRoles:
-    """The CI roles of one stack: its deploy role, and its preview role (None: no previews)."""
+    """The CI roles of one stack (or of the review stacks' family): its deploy role, its preview
+    role (None: no previews) and its sweep role (None: none; the review stacks' removes them, so
+    it reads and writes their state as the deploy role does)."""
 
     deploy: str
     preview: str | None = None
+    sweep: str | None = None
+
+    @property
+    def writers(self) -> list[str]:
+        return [self.deploy, *([self.sweep] if self.sweep else [])]
 
 
 def stack_state_objects(bucket_arn: str, project: str, stack: str) -> list[str]:
     """The ARNs of one stack's objects (PULUMI_STACK_STATE_KEYS); with bucket_arn
-    `arn:aws:s3:::*`, that stack's objects in any bucket."""
+    `arn:aws:s3:::*`, that stack's objects in any bucket; with the stack `pr-*`
+    (stack_names.REVIEW_STACKS), every review stack's."""
     return [
         f"{bucket_arn}/{key.format(project=project, stack=stack)}"
         for key in PULUMI_STACK_STATE_KEYS
@@ -73,9 +82,14 @@ def stack_access_statements(
     every_role: list[str] = []
     for stack, stack_roles in roles.items():
         own = stack_state_objects(bucket_arn, project, stack)
-        mine = [stack_roles.deploy, *([stack_roles.preview] if stack_roles.preview else [])]
+        mine = [*stack_roles.writers, *([stack_roles.preview] if stack_roles.preview else [])]
         every_role += mine
         sid = sids[stack]
+        writers: str | list[str] = stack_roles.deploy
+        writes = f"The{sid}DeployRoleReadsAndWritesItsStacksState"
+        if stack_roles.sweep:
+            writers = stack_roles.writers
+            writes = f"The{sid}DeployAndSweepRolesReadAndWriteTheirStacksState"
         statements += [
             {
                 "Sid": f"The{sid}StacksRolesListTheBucketAndReadItsLayout",
@@ -85,9 +99,9 @@ def stack_access_statements(
                 "Resource": [bucket_arn, meta],
             },
             {
-                "Sid": f"The{sid}DeployRoleReadsAndWritesItsStacksState",
+                "Sid": writes,
                 "Effect": "Allow",
-                "Principal": {"AWS": stack_roles.deploy},
+                "Principal": {"AWS": writers},
                 "Action": list(WRITE_ACTIONS),
                 "Resource": own,
             },
