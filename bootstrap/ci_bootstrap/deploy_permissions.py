@@ -101,7 +101,8 @@ def stack_tag_condition(key: str, stack: str, if_exists: bool = False) -> dict[s
     """A condition that `key` (aws:RequestTag/..., aws:ResourceTag/...) names `stack`: exactly,
     or, for the review stacks' wildcard (stack_names.REVIEW_STACKS), any stack it matches; with
     `if_exists`, also a request that lacks the key."""
-    operator = ("StringLike" if "*" in stack else "StringEquals") + ("IfExists" if if_exists else "")
+    operator = "StringLike" if "*" in stack else "StringEquals"
+    operator += "IfExists" if if_exists else ""
     return {operator: {key: stack}}
 
 
@@ -171,6 +172,7 @@ def request_context(need: Need, project: str, stack: str) -> dict[str, str]:
         CREATE: {f"aws:RequestTag/{key}": stack},
         MINE_OR_NEW: {f"aws:RequestTag/{key}": stack},
         OWNED: {f"aws:ResourceTag/{key}": stack},
+        KEY_POLICY: {f"aws:ResourceTag/{key}": stack},  # the key carries it, as every resource
     }.get(need.scope, {})
     return {**implied, **dict(need.context)}
 
@@ -262,9 +264,7 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         Need(("ec2:DescribeNatGateways",)),
     ),
     "aws:ec2/routeTable:RouteTable": (
-        _ec2(
-            "ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:CreateTags", on="route-table/r"
-        ),
+        _ec2("ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:CreateTags", on="route-table/r"),
         _ec2("ec2:CreateRouteTable", on="vpc/v"),
         EC2_READ,
     ),
@@ -437,9 +437,7 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         # Granted on "*": the revision a registration makes does not exist yet.
         Need(("ecs:RegisterTaskDefinition",), "*", CREATE),
         Need(("ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition")),
-        Need(
-            ("ecs:TagResource",), ECS + ":task-definition/{project}-{stack}-app:1", MINE_OR_NEW
-        ),
+        Need(("ecs:TagResource",), ECS + ":task-definition/{project}-{stack}-app:1", MINE_OR_NEW),
         Need(
             ("ecs:DeleteTaskDefinitions", "ecs:UntagResource"),
             ECS + ":task-definition/{project}-{stack}-app:1",
@@ -473,7 +471,10 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
     # Application Auto Scaling names no resource ARN before the target exists: "*", by tag.
     "aws:appautoscaling/target:Target": (
         Need(
-            ("application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource"),
+            (
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:TagResource",
+            ),
             scope=MINE_OR_NEW,
         ),
         Need(
@@ -651,9 +652,7 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         Need(("sns:Subscribe",), TOPIC, OWNED),
         Need(("sns:ListSubscriptionsByTopic",), TOPIC, ACCOUNT),
         # A subscription's own calls name no resource: "*" (docs/security.md, shared accounts).
-        Need(
-            ("sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes")
-        ),
+        Need(("sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes")),
     ),
     "aws:kms/key:Key": (
         Need(("kms:CreateKey",), "*", CREATE),
@@ -793,9 +792,7 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             "arn:{partition}:scheduler:{region}:{account}:schedule/default/{project}-{stack}-x",
             ACCOUNT,
         ),
-        Need(
-            ("iam:PassRole",), ROLES, IAM, (("iam:PassedToService", "scheduler.amazonaws.com"),)
-        ),
+        Need(("iam:PassRole",), ROLES, IAM, (("iam:PassedToService", "scheduler.amazonaws.com"),)),
     ),
     "aws:sqs/queue:Queue": (
         # CreateQueue returns the queue of that name if it exists with the same attributes.
