@@ -433,3 +433,55 @@ def test_the_offline_plan_reads_a_stack_on_its_kms_key(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "kms" in done.stdout
+
+
+# --- ready: what a stack lacks for the workflows -------------------------------------------------
+
+KMS_FILE = {
+    "secretsprovider": "awskms://1234abcd-12ab-34cd-56ef-1234567890ab?region=eu-west-1",
+    "encryptedkey": "AQICAHh...",
+    "config": {
+        "aws:region": "eu-west-1",
+        "fargate-app:permissionsBoundary": "arn:aws:iam::123456789012:policy/b",
+    },
+}
+
+
+def ready_repo(repo: Path, stack_file: dict, owners: str = "/.github/ @acme/platform\n") -> Path:
+    (repo / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack_file))
+    (repo / ".github" / "CODEOWNERS").write_text(owners)
+    return repo
+
+
+def test_a_stack_with_its_kms_key_and_real_code_owners_is_ready(repo: Path) -> None:
+    ready_repo(repo, KMS_FILE)
+    assert stacks_script.readiness(repo, "dev", "up") == ([], [])
+
+
+@pytest.mark.parametrize("command", ["preview", "up"])
+def test_a_stack_file_without_a_kms_secrets_provider_stops_the_job_saying_how(
+    repo: Path, command: str
+) -> None:
+    """Without one, Pulumi would open the stack with a passphrase the workflows do not have and
+    fail later, less plainly (the repository's own dev and prod until they are set up)."""
+    ready_repo(repo, {"config": KMS_FILE["config"]})
+    errors, _ = stacks_script.readiness(repo, "dev", command)
+    assert any(
+        "Pulumi.dev.yaml names no KMS secrets provider" in e and "pulumi stack init dev" in e
+        for e in errors
+    ), errors
+    assert stacks_script.ready("dev", command, root=repo) == 1
+
+
+def test_the_template_s_code_owners_stop_a_deploy_and_warn_a_preview(repo: Path) -> None:
+    ready_repo(repo, KMS_FILE, owners=(ROOT / ".github" / "CODEOWNERS").read_text())
+    errors, _ = stacks_script.readiness(repo, "dev", "up")
+    assert any("still names @OWNER/" in e for e in errors), errors
+    errors, warnings = stacks_script.readiness(repo, "dev", "preview")
+    assert not errors and any("still names @OWNER/" in w for w in warnings), warnings
+
+
+def test_a_deploy_without_the_stack_s_boundary_is_warned(repo: Path) -> None:
+    ready_repo(repo, {**KMS_FILE, "config": {"aws:region": "eu-west-1"}})
+    errors, warnings = stacks_script.readiness(repo, "dev", "up")
+    assert not errors and any("sets no permissionsBoundary" in w for w in warnings), warnings
