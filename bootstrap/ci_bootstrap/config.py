@@ -15,15 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ci_bootstrap.github_roles import REPOSITORY_PATTERN
+from ci_bootstrap.github_roles import APP_PROJECT, REPOSITORY_PATTERN, ROLE_PATH
 from ci_bootstrap.stack_names import (
     PROMOTION_FILE,
+    REVIEW,
     StackNameError,
     deploy_subject,
+    names_for,
     naming_problems,
     preview_subject,
     promotion_order,
 )
+from ci_bootstrap.state_bucket import BUCKET_POLICY_MAX_BYTES, StackRoles, policy_bytes_at_most
 
 PROJECT = "fargate-app-bootstrap"
 
@@ -355,6 +358,16 @@ def load_config(
             " review stacks' objects; a Pulumi Cloud token would reach every stack's state"
         )
 
+    if got["stateBucket"] and not problems:
+        size = state_policy_bytes(stacks, got["previewRole"], got["reviewStacks"], name)
+        if size > BUCKET_POLICY_MAX_BYTES:
+            problem(
+                "deployStacks",
+                f"is too many stacks for one state bucket: their grants would make its policy"
+                f" up to {size} bytes, and S3 allows {BUCKET_POLICY_MAX_BYTES}. Bootstrap some of"
+                " them in another account (one account per environment)",
+            )
+
     if problems:
         raise ConfigError(
             f"The {project} stack's config has {len(problems)} problem(s):\n"
@@ -376,6 +389,34 @@ def load_config(
         state_bucket_name=name,
         state_version_retention_days=days,
     )
+
+
+# The state bucket's name when Pulumi picks it: `state-bucket` (StateBucket "state") and the
+# autoname suffix.
+AUTONAMED_STATE_BUCKET = "state-bucket-1234567"
+
+
+def state_policy_bytes(
+    stacks: tuple[str, ...], preview: bool, review: bool, bucket_name: str = ""
+) -> int:
+    """The most bytes the state bucket's policy takes for these stacks' CI roles (named as
+    GitHubActionsRoles and ReviewStackRoles name them)."""
+    suffix = "-1234567"  # Pulumi's autoname suffix
+    roles = {
+        stack: StackRoles(
+            deploy=f"github-deploy-{names_for(stack).role_key}{suffix}",
+            preview=f"github-preview-{names_for(stack).role_key}{suffix}" if preview else None,
+        )
+        for stack in stacks
+    }
+    sids = {stack: names_for(stack).sid for stack in stacks}
+    if review:
+        roles[REVIEW.names.stack] = StackRoles(
+            deploy=f"github-review-deploy{suffix}", sweep=f"github-review-sweep{suffix}"
+        )
+        sids[REVIEW.names.stack] = REVIEW.names.sid
+    bucket = bucket_name or AUTONAMED_STATE_BUCKET
+    return policy_bytes_at_most(bucket, APP_PROJECT, roles, sids, ROLE_PATH)
 
 
 def from_pulumi() -> BootstrapConfig:

@@ -85,6 +85,38 @@ PREVIEW_DENIED_DATA_READS: tuple[str, ...] = (
     "ecr:GetDownloadUrlForLayer",
     "ecr:BatchGetImage",
     "lambda:GetFunction",
+    # Further reads ReadOnlyAccess allows that return stored data or credentials (each one checked
+    # against the Service Authorization Reference by a test). ReadOnlyAccess grants hundreds of
+    # reads and AWS adds more: this list is the known ones, not a proof (docs/security.md).
+    "dynamodb:PartiQLSelect",
+    "dynamodb:GetRecords",
+    "dax:GetItem",
+    "dax:BatchGetItem",
+    "dax:Query",
+    "dax:Scan",
+    "es:ESHttpGet",
+    "es:ESHttpHead",
+    "cassandra:Select",
+    "sdb:Select",
+    "codecommit:GitPull",
+    "codecommit:GetBlob",
+    "codecommit:GetFile",
+    "codeartifact:ReadFromRepository",
+    "appconfig:GetConfiguration",
+    "appconfig:GetLatestConfiguration",
+    "athena:GetQueryResults",
+    "athena:GetQueryResultsStream",
+    "cognito-identity:GetCredentialsForIdentity",
+    "cognito-identity:GetOpenIdToken",
+    "kinesis:GetRecords",
+    "sqs:ReceiveMessage",
+    "ec2:GetPasswordData",
+    "glacier:GetJobOutput",
+    "secretsmanager:BatchGetSecretValue",
+    "logs:GetLogRecord",
+    "logs:GetQueryResults",
+    "elasticfilesystem:ClientMount",
+    "cloudformation:GetTemplate",
 )
 
 
