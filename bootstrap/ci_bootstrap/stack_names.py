@@ -263,10 +263,10 @@ def naming_problems(stacks: list[str]) -> list[str]:
     # A stack's checkpoint grant, `<stack>.json*` (state_bucket.PULUMI_STACK_STATE_KEYS), would
     # also reach the checkpoint of a stack named `<stack>.json...`.
     for names in valid:
-        for other in valid:
-            if other.stack.startswith(f"{names.stack}{CHECKPOINT_SUFFIX}"):
+        for longer in valid:
+            if longer.stack.startswith(f"{names.stack}{CHECKPOINT_SUFFIX}"):
                 problems.append(
-                    f"stack {other.stack!r} starts with {names.stack!r} and"
+                    f"stack {longer.stack!r} starts with {names.stack!r} and"
                     f" {CHECKPOINT_SUFFIX!r}: {names.stack}'s state grants would reach its"
                     " state file; rename it"
                 )
