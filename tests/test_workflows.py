@@ -1241,8 +1241,33 @@ def test_a_code_owner_reviews_every_change_to_the_delivery_path(path: str) -> No
 
 
 def test_the_docs_name_the_branch_rules_that_make_code_owners_count() -> None:
-    text = (ROOT / "docs" / "ci.md").read_text()
-    for rule in ("Require review from Code Owners", "Do not allow bypassing", "CODEOWNERS"):
+    text = " ".join((ROOT / "docs" / "ci.md").read_text().split())
+    for rule in (
+        "Require review from Code Owners",
+        "Do not allow bypassing",
+        "CODEOWNERS",
+        # Without these an author adds a commit after the approval, or approves their own push.
+        "Dismiss stale pull request approvals when new commits are pushed",
+        "Require approval of the most recent reviewable push",
+    ):
         assert rule in text, f"docs/ci.md does not name the branch rule {rule!r}"
     for guarded in GUARDED:
         assert f"`{guarded}`" in text, f"docs/ci.md does not say {guarded} is code-owned"
+
+
+def test_the_docs_gate_both_environments_of_a_stack_against_self_review() -> None:
+    """A preview decrypts its stack's secrets as a deploy does: `<stack>-preview` needs the same
+    protection as `<stack>`, and no administrator bypass on either."""
+    text = " ".join((ROOT / "docs" / "ci.md").read_text().split())
+    assert "`prod-preview` the pull-request preview's. On **both**: *Required reviewers*, tick" in (
+        text
+    )
+    assert "*Prevent self-review*" in text
+    assert "leave *Allow administrators to bypass configured protection rules* off" in text
+
+
+def test_the_required_preview_check_the_docs_name_is_the_job_s_own_name() -> None:
+    name = load(PR_WORKFLOW)["jobs"]["preview"]["name"]
+    assert f"*{name}*" in (ROOT / "docs" / "ci.md").read_text(), (
+        f"docs/ci.md must name the required check exactly as the job reports it: {name!r}"
+    )

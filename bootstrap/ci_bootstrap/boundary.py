@@ -11,10 +11,11 @@ stack's secrets, no KMS key but through Secrets Manager and SSM.
 Scoped to the stack where IAM allows (IAM User Guide, "Permissions boundaries for IAM entities"):
 - log groups named `/ecs/<project>/<stack>/...` (components/service.py's name), and the flow-log
   group (auto-named `network-flow-logs-...`, the one group not named after its stack);
-- task definitions of the families `<project>-<stack>-...`; roles under `/<project>/<stack>/`;
-- Secrets Manager secrets and SSM parameters tagged `stack: <stack>` (every secret the program
-  creates is; a secret you reference with `secrets` must carry the tag too) or named under
-  `<project>/<stack>/`.
+- task definitions, load balancer target groups, listeners and rules, and dead-letter queues
+  tagged `<project>:stack: <stack>` (deploy_permissions.STACK_TAG_KEY: every resource the program
+  creates is); roles under `/<project>/<stack>/`;
+- Secrets Manager secrets and SSM parameters tagged so too (a secret you reference with `secrets`
+  must carry the tag) or named under `<project>/<stack>/` (every secret the program creates is).
 
 The program attaches AWS managed policies to two roles (APP_MANAGED_POLICIES);
 `MANAGED_POLICY_ACTIONS` lists what they grant (AWS Managed Policy Reference, as of 2026-02) so a
