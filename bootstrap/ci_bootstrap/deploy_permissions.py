@@ -155,7 +155,8 @@ class Need:
     (an example ARN, a template: {partition} {region} {account} {project} {stack}), granted as
     `scope` says (NAMED: on `grant`, a template too), carrying `context` beyond what the scope
     implies (condition keys; templates, {boundary} being the stack's permissions boundary,
-    {domain} one of the bootstrap's domainNames)."""
+    {domain} one of the bootstrap's domainNames). `grant`, when given, is the resource pattern the
+    policy names instead of the scope's own (NAMED: always)."""
 
     actions: tuple[str, ...]
     resource: str = "*"
@@ -656,9 +657,10 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
     ),
     "aws:kms/key:Key": (
         Need(("kms:CreateKey",), "*", CREATE),
-        # Tagging a key while creating it needs kms:TagResource on every key of the account (KMS
-        # Developer Guide, "Controlling access to tags"); no grant below reaches a key by its tags.
-        Need(("kms:TagResource",), KEY, MINE_OR_NEW),
+        # Tagging a key while creating it needs kms:TagResource in a policy not restricted to
+        # particular keys (KMS Developer Guide, "Controlling access to tags"): "*", still never on
+        # another stack's key. No grant here reaches a key by its tags (KEY_POLICY below).
+        Need(("kms:TagResource",), KEY, MINE_OR_NEW, grant="*"),
         Need(("kms:ListAliases",)),
         Need(
             (
@@ -977,7 +979,7 @@ def _fill(template: str, **values: str) -> str:
 
 def grant_pattern(need: Need) -> str:
     """The resource pattern (a template) a row is granted on: see the scopes above."""
-    if need.scope == NAMED:
+    if need.grant:
         return need.grant
     if need.resource == "*":
         return "*"
