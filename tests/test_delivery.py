@@ -491,3 +491,16 @@ def test_a_deploy_without_the_stack_s_boundary_is_warned(repo: Path) -> None:
     ready_repo(repo, {**KMS_FILE, "config": {"aws:region": "eu-west-1"}})
     errors, warnings = stacks_script.readiness(repo, "dev", "up")
     assert not errors and any("sets no permissionsBoundary" in w for w in warnings), warnings
+
+
+def test_a_review_stack_s_written_file_is_ready(repo: Path) -> None:
+    """The action checks a review stack after writing its file: the check must pass it."""
+    from tests.test_review_stacks import review
+
+    shutil.copy(ROOT / ".github" / "review-stacks.yml", repo / ".github")
+    document, _ = review.stack_file_document(
+        repo, "pr-12", "awskms://1234abcd?region=eu-west-1", "arn:aws:iam::123456789012:policy/b"
+    )
+    (repo / "Pulumi.pr-12.yaml").write_text(yaml.safe_dump(document))
+    (repo / ".github" / "CODEOWNERS").write_text("/.github/ @acme/platform\n")
+    assert stacks_script.readiness(repo, "pr-12", "up") == ([], [])
