@@ -28,7 +28,8 @@ from tools.mocks.harness import (
     Unknown,
     run_program,
 )
-from tools.mocks.ids import ACCOUNT_ID, DEFAULT_REGION
+from tools.mocks.ids import ACCOUNT_ID, CALLER_ROLE_ARN, DEFAULT_REGION
+from tools.mocks.invokes import EXISTING_ROLES
 from tools.mocks.regions import AZS_CHECKED, region_az_count
 from tools.mocks.stack_files import (
     OFFLINE_SECRET,
@@ -42,7 +43,9 @@ from tools.mocks.stack_files import (
 __all__ = [
     "ACCOUNT_ID",
     "AZS_CHECKED",
+    "CALLER_ROLE_ARN",
     "DEFAULT_REGION",
+    "EXISTING_ROLES",
     "OFFLINE_SECRET",
     "SECURE_FIELD",
     "UNKNOWN",
