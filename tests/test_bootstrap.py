@@ -1005,14 +1005,16 @@ def test_bad_component_arguments_fail_before_anything_is_created(build, named: s
 
 
 def test_a_push_to_main_and_a_gated_stack_share_an_account_only_when_asked_to() -> None:
+    first, *gated = promotion_order(ROOT)
     refused = bootstrap(sharedAccount=False)
     assert isinstance(refused.error, pulumi.RunError), refused.error
     message = str(refused.error)
-    assert "puts dev (the first stack of .github/promotion.yml" in message, message
-    assert "in one account with prod" in message and "sharedAccount true" in message, message
+    assert f"puts {first} (the first stack of .github/promotion.yml" in message, message
+    assert f"in one account with {', '.join(gated)}" in message, message
+    assert "sharedAccount true" in message, message
     assert not refused.custom_resources, "nothing is created"
-    for apart in (["dev"], ["prod"]):
-        assert bootstrap(deployStacks=apart, sharedAccount=False).error is None, apart
+    for stack in (first, *gated):
+        assert bootstrap(deployStacks=[stack], sharedAccount=False).error is None, stack
 
 
 def test_domain_names_are_dns_names_and_retired_stacks_are_not_kept() -> None:
@@ -1094,7 +1096,7 @@ def test_another_repository_s_roles_and_previews_turned_off_are_told_apart(accou
 
 def test_the_bound_on_the_state_bucket_s_policy_holds_for_the_real_one(run: ProgramRun) -> None:
     policy = bucket_setting(run, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
-    bound = state_policy_bytes(("dev", "prod"), preview=True, review=False)
+    bound = state_policy_bytes(tuple(promotion_order(ROOT)), preview=True, review=False)
     assert len(policy.encode()) <= bound, (len(policy.encode()), bound)
 
 
