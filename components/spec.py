@@ -403,7 +403,17 @@ DNS_LABEL_MAX = 63
 # The main service's component name, and the stack's other components: a service named like one
 # would share its children's logical names (and, under the mocks, their physical ones).
 MAIN_SERVICE = "app"
-STACK_COMPONENTS = ("app", "network", "cluster", "web", "alarms", "jobs", "domain", "alb-logs", "services")
+STACK_COMPONENTS = (
+    "app",
+    "network",
+    "cluster",
+    "web",
+    "alarms",
+    "jobs",
+    "domain",
+    "alb-logs",
+    "services",
+)
 JOBS_COMPONENT = "jobs"  # components.scheduled_tasks' instance: its jobs' names start jobs-<job>
 AUTONAME_SUFFIX_LEN = 8  # Pulumi's auto-name suffix: "-" and 7 random hex characters
 
@@ -471,9 +481,12 @@ def service_namespace_name(project: str, stack: str) -> str:
     label (lower case; other characters become -)."""
 
     def label(text: str) -> str:
-        return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-")[
-            :DNS_LABEL_MAX
-        ].strip("-") or "x"
+        return (
+            re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower()))
+            .strip("-")[:DNS_LABEL_MAX]
+            .strip("-")
+            or "x"
+        )
 
     return f"{label(stack)}.{label(project)}.internal"
 
@@ -490,7 +503,8 @@ ALB_VALUES_PER_CONDITION = 3
 # Path patterns: case-sensitive, up to 128 characters of these; * any run, ? one character.
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html
 ALB_PATTERN_MAX = 128
-PATH_PATTERN = re.compile(r"^[A-Za-z0-9_\-.$/~\"'@:+&*?]{1,128}$")
+# Request paths start with /: a pattern starting otherwise (but with a wildcard) would match none.
+PATH_PATTERN = re.compile(r"^[/*?][A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}$")
 # Host names: case-insensitive, up to 128 characters of letters, digits, - . * ?; at least one
 # "." and only letters after the last one.
 HOST_PATTERN = re.compile(r"^(?=.{1,128}$)[A-Za-z0-9\-.*?]*\.[A-Za-z*?]+$")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from components.spec import (
@@ -35,12 +36,21 @@ from components.spec import (
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
     ImageRef,
+    ServiceSpec,
+    TaskSize,
     as_ranges,
     joined,
     max_azs_for_prefix,
+    shifts_traffic,
 )
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
+from stack_config.services import (
+    MainService,
+    check_services,
+    parse_services,
+    proxy_room_problems,
+)
 from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
@@ -79,7 +89,10 @@ class ConfigError(Exception):
 
 
 # Settings whose values need more than their type's parser.
-KEY_PARSERS: dict[str, Callable[[Any], Any]] = {"scheduledTasks": parse_scheduled_tasks}
+KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "scheduledTasks": parse_scheduled_tasks,
+    "services": parse_services,
+}
 
 
 def load_config(
@@ -89,6 +102,7 @@ def load_config(
     project: str = PROJECT,
     region: str | None = None,
     secret_keys: Collection[str] | None = None,
+    project_dir: Path | None = None,
 ) -> StackConfig:
     """Parse and validate a stack's config.
 
@@ -96,6 +110,8 @@ def load_config(
     `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
     `secret_keys` are the keys Pulumi holds encrypted (`pulumi config set --secret`), as the CLI
     lists them; given, values that must be secret (SECRET_SETTINGS) are refused in plain text.
+    `project_dir` is where build contexts are found; default the working directory, the project's
+    when Pulumi runs the program.
     """
     problems = Problems()
     ours: dict[str, Any] = {}
@@ -150,6 +166,7 @@ def load_config(
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
+    services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
 
     if problems.items:
         raise ConfigError(stack, problems.items)
@@ -193,6 +210,7 @@ def load_config(
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
+        services=services,
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
     )
@@ -521,6 +539,44 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
             get["canaryPercent"],
             f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
         )
+
+
+def _check_services(
+    get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path
+) -> tuple[ServiceSpec, ...]:
+    """`services`, each falling back to the main service's settings that passed their checks."""
+    if "services" not in ok or not get["services"]:
+        return ()
+
+    def valid(key: str) -> Any:
+        return get[key] if key in ok else None
+
+    strategy = valid("deploymentStrategy")
+    main = MainService(
+        cpu=valid("cpu"),
+        memory=valid("memory"),
+        desired_count=valid("desiredCount"),
+        min_count=valid("minCount"),
+        max_count=valid("maxCount"),
+        cpu_target=valid("cpuTarget"),
+        spot=valid("spot"),
+        on_demand_base=valid("onDemandBase"),
+        container_port=valid("containerPort"),
+        health_check_path=valid("healthCheckPath"),
+        cpu_architecture=valid("cpuArchitecture"),
+        shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
+        job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
+        region=region,
+        root=root,
+    )
+    services = check_services(get["services"], main, problems)
+    main_size = (
+        TaskSize(cpu=get["cpu"], memory=get["memory"])
+        if main.cpu in FARGATE_MEMORY_BY_CPU and main.memory in FARGATE_MEMORY_BY_CPU[main.cpu]
+        else None
+    )
+    problems.items.extend(proxy_room_problems(services, main_size))
+    return services
 
 
 def from_pulumi() -> StackConfig:

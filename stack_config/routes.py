@@ -33,7 +33,8 @@ RULE_PRIORITY_MAX = 50000  # ELB's highest priority (its range is 1 to 50000)
 CATCH_ALL_PRIORITY = RULE_PRIORITY_MAX  # the main service's /* rule, once there are others
 MAX_DEPTH = ALB_RULES_MAX - 1  # a rule is held by at most every other rule but itself
 BAND_WIDTH = (RULE_PRIORITY_MAX - 1) // (MAX_DEPTH + 1)  # 499 priorities a band
-ANY = "*"  # the pattern every host and every path matches
+ANY = "*"  # the pattern every host matches
+ROOT_PATHS = "/*"  # ...and every request path
 OTHER = "\0"  # stands for every character that appears in no pattern compared
 WILDCARDS = "*?"
 
@@ -52,7 +53,18 @@ class RuleRequests:
 
     @property
     def path_patterns(self) -> tuple[str, ...]:
-        return self.paths or (ANY,)
+        """The paths as requests have them: every request path starts with /, so a pattern that
+        starts with a wildcard matches only such paths (`*.jpg` is `/*.jpg`)."""
+        return tuple(rooted(p) for p in self.paths) or (ROOT_PATHS,)
+
+
+def rooted(pattern: str) -> str:
+    """`pattern`, matched against paths that all start with /."""
+    if pattern.startswith("*"):
+        return "/" + pattern
+    if pattern.startswith("?"):
+        return "/" + pattern[1:]
+    return pattern
 
 
 # --- patterns as automata -------------------------------------------------------------------------
