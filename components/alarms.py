@@ -31,6 +31,7 @@ from components.spec import check_args
 
 ALB_NAMESPACE = "AWS/ApplicationELB"
 ECS_NAMESPACE = "AWS/ECS"
+SQS_NAMESPACE = "AWS/SQS"
 ALARM_NAME_MAX = 255  # CloudWatch's limit
 PERIOD_S = 60  # ALB and ECS publish these metrics every minute; a shorter period would be empty
 # 5xx rate: one request in twenty failing is an outage to users, not noise...
