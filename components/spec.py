@@ -567,6 +567,18 @@ class Route:
     priority: int = 1
 
 
+def web_url(base_url: str, route: Route) -> str:
+    """Where a web service answers: its first host without wildcards (else the stack's address),
+    and its first path up to the first wildcard. https://app.example.com + /api/* ->
+    https://app.example.com/api/"""
+    scheme, _, address = base_url.partition("://")
+    hosts = [h for h in route.hosts if not any(c in h for c in "*?")]
+    host = hosts[0].lower() if hosts else address.split("/", 1)[0]
+    path = route.paths[0] if route.paths else "/"
+    prefix = re.split(r"[*?]", path, maxsplit=1)[0] or "/"
+    return f"{scheme}://{host}{prefix}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSpec:
     """One entry of the `services` setting, validated (stack_config.services), with the main

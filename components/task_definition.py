@@ -118,8 +118,8 @@ class AppContainer:
         gets no port mapping, PORT or HEALTH_CHECK_PATH.
     health_check_path: what the load balancer's health check requests, passed as
         HEALTH_CHECK_PATH. Default /health, the sample app's.
-    env: extra environment variables. Default none. PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT
-        are the program's (spec.RESERVED_ENV).
+    env: extra environment variables (values may be outputs, such as a queue's URL). Default none.
+        PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT are the program's (spec.RESERVED_ENV).
     secrets: env var name -> Secrets Manager secret or SSM parameter ARN, injected by ECS when the
         task starts (never plain environment); the execution role must be allowed to read them.
         Default none.
@@ -139,7 +139,7 @@ class AppContainer:
     command: tuple[str, ...] = ()
     port: int | None = DEFAULT_CONTAINER_PORT
     health_check_path: str = DEFAULT_HEALTH_CHECK_PATH
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     user: str = APP_USER
     read_only_root: bool = True
@@ -279,16 +279,19 @@ def container_definitions(container: AppContainer) -> str:
 
 
 def app_containers(container: AppContainer) -> pulumi.Output[str]:
-    """`container_definitions` once the image, the log group and the secret ARNs are known."""
+    """`container_definitions` once the image, the log group, the environment and the secret
+    ARNs are known."""
     return pulumi.Output.all(
         image=container.image,
         group=container.logging.group,
+        env=pulumi.Output.from_input(dict(container.env)),
         secrets=pulumi.Output.from_input(dict(container.secrets)),
     ).apply(
         lambda known: container_definitions(
             replace(
                 container,
                 image=known["image"],
+                env=known["env"],
                 secrets=known["secrets"],
                 logging=replace(container.logging, group=known["group"]),
             )
