@@ -437,8 +437,9 @@ def _scaling(
         "maxCount": main.max_count,
         "cpuTarget": main.cpu_target,
     }
-    values = {n: (_integer(entry, n, key, problems) if n in entry else names[n]) for n in names}
-    if any(v is None for v in values.values()):
+    given = {n: (_integer(entry, n, key, problems) if n in entry else names[n]) for n in names}
+    values = {n: v for n, v in given.items() if v is not None}
+    if len(values) < len(names):
         return None
     least = 0 if kind == WORKER else 1
     ok = True
