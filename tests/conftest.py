@@ -1,6 +1,6 @@
 """Shared fixtures: run the program (or one component) under the shared AWS-like mocks.
 
-The mocks themselves live in tools/mocks.py; this file only decides *what* to run and caches the
+The mocks themselves live in tools/mocks/; this file only decides *what* to run and caches the
 runs, so the whole-program tests stay fast. Every run is deterministic, so a cached run is as good
 as a fresh one; tests must treat a `ProgramRun` as read-only.
 

@@ -12,7 +12,7 @@ What the engine does, and so what this does:
 - `report_violation` records a finding at the policy's enforcement level; reading an unknown value
   becomes an advisory "can't run during preview" finding; `not_applicable` is recorded as such.
 
-`resources_from_run` turns a program run under tools/mocks.py into the same inputs.
+`resources_from_run` turns a program run under tools/mocks/ into the same inputs.
 """
 
 from __future__ import annotations

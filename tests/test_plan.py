@@ -9,6 +9,7 @@ what the text says; config errors read exactly as `pulumi up` prints them, with 
 
 from __future__ import annotations
 
+import ast
 import difflib
 import io
 import itertools
@@ -26,7 +27,9 @@ import pytest
 
 from components.alarms import ERROR_RATE_EVALUATION_PERIODS, PERIOD_S
 from components.service import deploy_model, rolling_deploy_model
+from components.spec import STRATEGIES, shifts_traffic
 from stack_config import ConfigError, load_config
+from tools import urns
 from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, load_stack_config
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
@@ -367,6 +370,32 @@ def test_a_linear_deploy_shifts_in_steps_with_a_bake_between_them() -> None:
     assert steps["shift"] == 4 * 5, "four shifts of 25%"
     assert steps["step_bake"] == 3 * 3 * 60, "a step bake between shifts, none after the last"
     assert steps["bake"] == 2 * 60
+
+
+@pytest.mark.parametrize("strategy", [s.ecs for s in STRATEGIES])
+def test_a_deploy_shifts_traffic_exactly_when_components_spec_says_the_strategy_does(
+    strategy: str,
+) -> None:
+    """ECS's spelling, as the service registers it; components.spec.shifts_traffic decides."""
+    service = deployed_service(
+        deploymentConfiguration={"strategy": strategy, "bakeTimeInMinutes": "1"},
+        alarms={"alarmNames": ["slow"], "enable": True},
+    )
+    alarm = fake(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "slow",
+        {"name": "slow", "period": 60, "evaluationPeriods": 2},
+    )
+    (got,) = deploy.model(Index([*deploy_fixture(), alarm, service]))["services"]
+    steps = [s["step"] for s in got["steps"]]
+    shifting = shifts_traffic(strategy)
+    assert got["shifts_traffic"] is shifting
+    assert ("shift" in steps and "bake" in steps) is shifting, (
+        f"{strategy}: components.spec says shifts traffic={shifting}, the plan's steps are {steps}"
+    )
+    assert (got["alarm_watch"] is None) is shifting, (
+        f"{strategy}: ECS watches the alarms during the bake of a traffic shift, after a rollout"
+    )
 
 
 def deploy_fixture() -> list[RegisteredResource]:
@@ -722,9 +751,12 @@ def git(project: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
 
 
-def test_snapshots_are_of_the_committed_stacks_only(project_copy: Path) -> None:
+def test_snapshots_are_of_the_committed_stacks_only(
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A developer's own Pulumi.alice.yaml, untracked, gets no snapshot; a committed stack whose
     plan fails does not stop the others, and the command exits 1 naming it."""
+    monkeypatch.setattr(urns, "VARIANTS", {"dev": urns.VARIANTS["dev"]})  # URNs: tested below
     (project_copy / "Pulumi.dev.yaml").symlink_to(ROOT / "Pulumi.dev.yaml")
     (project_copy / "Pulumi.broken.yaml").write_text("config:\n  fargate-app:cpu: lots\n")
     (project_copy / "Pulumi.alice.yaml").write_text("config:\n  aws:region: eu-west-1\n")
@@ -748,20 +780,95 @@ def test_snapshots_are_of_the_committed_stacks_only(project_copy: Path) -> None:
 
 
 def test_snapshots_update_with_one_command(project_copy: Path) -> None:
+    """The plans, and the URN fixtures of the variants built on the committed stacks: one command
+    after an intended change. A copy with only dev gets dev's variants, none of prod's."""
     (project_copy / "Pulumi.dev.yaml").symlink_to(ROOT / "Pulumi.dev.yaml")
-    stale = project_copy / "tests" / "snapshots" / "gone.txt"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("old\n")
+    snapshots = project_copy / "tests" / "snapshots"
+    snapshots.mkdir(parents=True)
+    stale = [snapshots / "gone.txt", snapshots / "gone.urns"]
+    for path in stale:
+        path.write_text("old\n")
     code, out, _ = cli("-C", str(project_copy), "--update-snapshots", "-q")
     assert code == 0, out
-    assert (
-        (project_copy / "tests" / "snapshots" / "dev.txt")
-        .read_text()
-        .startswith("Plan of stack dev")
-    )
-    assert not stale.exists() and "gone.txt: removed" in out
+    assert (snapshots / "dev.txt").read_text().startswith("Plan of stack dev")
+    assert not any(p.exists() for p in stale), "snapshots of nothing committed are removed"
+    assert "gone.txt: removed" in out and "gone.urns: removed" in out
+    written = sorted(p.stem for p in snapshots.glob("*.urns"))
+    assert written == sorted(urns.variants_of(["dev"])), f"URN fixtures written: {written}"
+    for name in written:
+        assert f"tests/snapshots/{name}.urns: created" in out
+        assert urns.read_fixture(name, project_copy) == urns.read_fixture(name), (
+            f"{name}: the copy's URNs differ from the committed fixture of the same program"
+        )
+
+
+def test_a_urn_variant_that_fails_keeps_its_fixture_and_fails_the_update(
+    project_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project_copy / "Pulumi.dev.yaml").symlink_to(ROOT / "Pulumi.dev.yaml")
+    broken = urns.Variant(stack="dev", overrides={"cpu": 300})
+    monkeypatch.setattr(urns, "VARIANTS", {"dev": urns.VARIANTS["dev"], "dev-broken": broken})
+    fixture = urns.fixture_path("dev-broken", project_copy)
+    fixture.parent.mkdir(parents=True)
+    fixture.write_text("old\n")
+    code, out, err = cli("-C", str(project_copy), "--update-snapshots", "-q")
+    assert code == 1, out
+    assert "tests/snapshots/dev-broken.urns: not updated (the program failed)" in out
+    assert fixture.read_text() == "old\n", "a failed variant keeps its fixture"
+    assert urns.fixture_path("dev", project_copy).exists(), "the others are still written"
+    assert "1 URN variants failed" in err and "dev-broken (URNs):" in err and "cpu" in err
 
 
 def test_the_project_is_found_from_the_working_directory(project_copy: Path) -> None:
     (project_copy / "docs").mkdir()
     assert find_project(project_copy / "docs") == Project.at(project_copy.resolve())
+
+
+# --- structure -----------------------------------------------------------------------------------
+
+PLAN_PACKAGE = ROOT / "tools" / "plan"
+# Who may import whom inside tools/plan: the models (cost, deploy) and the display (tree) read the
+# lookups and references, never each other; render formats plain data and imports none of them.
+PLAN_IMPORTS_ALLOWED = {
+    "__init__": set(),
+    "__main__": {"cli"},
+    "cli": {"model", "render"},
+    "model": {"cost", "deploy", "tree", "lookups", "refs"},
+    "cost": {"lookups", "refs"},
+    "deploy": {"lookups", "refs"},
+    "tree": {"lookups", "refs"},
+    "lookups": {"refs"},
+    "refs": set(),
+    "render": set(),
+}
+
+
+def _plan_imports(module: str) -> set[str]:
+    """The tools.plan modules `module` imports, by their short names."""
+    found = set()
+    for node in ast.walk(ast.parse((PLAN_PACKAGE / f"{module}.py").read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        found |= {n.split(".")[2] for n in names if n.startswith("tools.plan.")}
+    return found
+
+
+def test_every_plan_module_has_a_place_in_the_import_layers() -> None:
+    modules = {p.stem for p in PLAN_PACKAGE.glob("*.py")}
+    assert modules == set(PLAN_IMPORTS_ALLOWED), (
+        "place a new tools/plan module in PLAN_IMPORTS_ALLOWED (what it may import), or remove "
+        f"a gone one: modules {sorted(modules)}, placed {sorted(PLAN_IMPORTS_ALLOWED)}"
+    )
+
+
+@pytest.mark.parametrize("module", sorted(PLAN_IMPORTS_ALLOWED))
+def test_the_models_read_lookups_not_the_display(module: str) -> None:
+    """cli -> model -> {cost, deploy, tree} -> {lookups, refs}; render only formats."""
+    extra = _plan_imports(module) - PLAN_IMPORTS_ALLOWED[module]
+    assert not extra, (
+        f"tools/plan/{module}.py imports {sorted(extra)}; it may import only "
+        f"{sorted(PLAN_IMPORTS_ALLOWED[module]) or 'nothing from tools.plan'}"
+    )

@@ -587,14 +587,6 @@ def test_a_review_stack_s_file_is_never_committed() -> None:
     assert ignored.returncode == 0, ".gitignore must keep Pulumi.pr-<n>.yaml out of commits"
 
 
-PERMISSIONS_BOUNDARY_SETTING = pytest.mark.xfail(
-    "permissionsBoundary" not in __import__("stack_config").SETTINGS_BY_KEY,
-    reason="the program's permissionsBoundary setting (issue 13, program side) is not merged yet",
-    strict=True,
-)
-
-
-@PERMISSIONS_BOUNDARY_SETTING
 def test_a_review_stack_loads_and_plans_as_the_program_reads_it(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     document, _ = review.stack_file_document(repo, "pr-12", PROVIDER, BOUNDARY, SETTINGS)

@@ -9,7 +9,7 @@ What a user relies on:
 - the schedule's role can start only that job's task definition in this cluster and pass only the
   task's two roles, nothing else.
 
-The program runs under the shared mocks (tools/mocks.py), normally and in preview. Requests are
+The program runs under the shared mocks (tools/mocks/), normally and in preview. Requests are
 checked against botocore's service models (ECS RegisterTaskDefinition, Scheduler CreateSchedule),
 with the Pulumi inputs mapped to API fields the way the provider's expanders do (see
 `create_schedule_request`).

@@ -157,8 +157,8 @@ def test_the_service_tells_ecs_the_strategy_the_table_names() -> None:
 
 
 # The decision "does this strategy shift traffic" once lived in four places as `!= "rolling"` or a
-# list of strategy names; it is spec.shifts_traffic now. The plan (tools/plan) is checked apart.
-DECIDING_SOURCES = ("__main__.py", "components", "stack_config", "tools/ops")
+# list of strategy names; it is spec.shifts_traffic now, also for the plan's deploy model.
+DECIDING_SOURCES = ("__main__.py", "components", "stack_config", "tools/ops", "tools/plan")
 STRATEGY_NAMES = {n for s in spec.STRATEGIES for n in (s.setting, s.ecs) if n}
 
 

@@ -54,6 +54,8 @@ TYPE_CHECKED = (
     "stack_config",
     "__main__.py",
     "tools/ops",
+    "tools/plan",
+    "tools/mocks",
     "bootstrap/ci_bootstrap",
 )
 

@@ -4,13 +4,15 @@ A resource's URN (type, logical name, parent chain) is its identity to Pulumi: a
 delete and a create on `pulumi up`. tests/test_urns.py runs the program under the shared mocks for
 each committed stack and for variants that switch on the optional components, and compares the URNs
 with the committed files. A refactoring must leave them as they are; a change that means to rename
-something keeps the deployed resource with an alias and updates the files on purpose:
+something keeps the deployed resource with an alias and updates the files on purpose, with the
+one command that also rewrites the plan snapshots:
 
-    python -m tools.urns --update    rewrite tests/snapshots/<variant>.urns for every variant
-    python -m tools.urns             compare, listing what differs (exit status 1 if anything does)
+    python -m tools.plan --update-snapshots   the plans and these fixtures (committed stacks)
+    python -m tools.urns --update             these fixtures alone, for every variant
+    python -m tools.urns                      compare, listing what differs (exit 1 if any)
 
-`update_fixtures()` is the same update for a caller such as `python -m tools.plan
---update-snapshots`.
+A variant is built on a committed stack; a project (`root`) whose stack files lack one (a copy with
+only dev) has none of the variants built on it.
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tools.mocks import ProgramRun, Secure, load_stack_config, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
-PROGRAM = ROOT / "__main__.py"
-PROJECT = "fargate-app"
-FIXTURE_DIR = ROOT / "tests" / "snapshots"
+FIXTURE_DIR = Path("tests") / "snapshots"  # under the project root, beside the plan snapshots
 SUFFIX = ".urns"
-UPDATE_COMMAND = "python -m tools.urns --update"
+UPDATE_COMMAND = "python -m tools.plan --update-snapshots"
 
 # Settings that switch on the optional components, as the variants below use them.
 _JOBS = {
@@ -99,23 +101,35 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
-def variant_config(name: str) -> dict[str, Any]:
+def project_name(root: Path = ROOT) -> str:
+    """The project's name, as Pulumi.yaml gives it (the namespace of its settings)."""
+    return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+
+
+def variants_of(stacks: Iterable[str]) -> list[str]:
+    """The variants built on any of `stacks`, in VARIANTS' order."""
+    wanted = set(stacks)
+    return [name for name, variant in VARIANTS.items() if variant.stack in wanted]
+
+
+def variant_config(name: str, root: Path = ROOT) -> dict[str, Any]:
     """The full config of a variant: Pulumi.yaml's defaults, the stack file, the overrides."""
     variant = VARIANTS[name]
-    config = load_stack_config(ROOT, variant.stack)
+    config = load_stack_config(root, variant.stack)
+    project = project_name(root)
     for key, value in variant.overrides.items():
-        config[key if ":" in key else f"{PROJECT}:{key}"] = value
+        config[key if ":" in key else f"{project}:{key}"] = value
     return config
 
 
-def run_variant(name: str, *, preview: bool = False) -> ProgramRun:
+def run_variant(name: str, *, preview: bool = False, root: Path = ROOT) -> ProgramRun:
     return run_program(
-        PROGRAM,
-        project=PROJECT,
+        root / "__main__.py",
+        project=project_name(root),
         stack=VARIANTS[name].stack,
-        config=variant_config(name),
+        config=variant_config(name, root),
         preview=preview,
-        cwd=ROOT,
+        cwd=root,
     )
 
 
@@ -126,26 +140,41 @@ def urns(run: ProgramRun) -> list[str]:
     return sorted(r.urn for r in run.resources)
 
 
-def fixture_path(name: str) -> Path:
-    return FIXTURE_DIR / f"{name}{SUFFIX}"
+def fixture_path(name: str, root: Path = ROOT) -> Path:
+    return root / FIXTURE_DIR / f"{name}{SUFFIX}"
 
 
 def render(found: Iterable[str]) -> str:
     return "".join(f"{urn}\n" for urn in found)
 
 
-def read_fixture(name: str) -> list[str]:
-    return fixture_path(name).read_text().splitlines()
+def read_fixture(name: str, root: Path = ROOT) -> list[str]:
+    return fixture_path(name, root).read_text().splitlines()
 
 
-def update_fixtures(names: Iterable[str] = VARIANTS) -> list[Path]:
+def update_fixture(name: str, root: Path = ROOT) -> str:
+    """Rewrite one variant's fixture; says whether it was created, updated or unchanged. Raises
+    RuntimeError, leaving the file as it was, when the program fails for the variant."""
+    path = fixture_path(name, root)
+    text = render(urns(run_variant(name, root=root)))
+    before = path.read_text() if path.exists() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return "unchanged" if before == text else ("created" if before is None else "updated")
+
+
+def stale_fixtures(root: Path, kept: Iterable[str]) -> list[Path]:
+    """Fixtures under `root` of no variant among `kept`: a variant gone, or its stack."""
+    keep = set(kept)
+    return sorted(p for p in (root / FIXTURE_DIR).glob(f"*{SUFFIX}") if p.stem not in keep)
+
+
+def update_fixtures(names: Iterable[str] = VARIANTS, root: Path = ROOT) -> list[Path]:
     """Rewrite the fixture of each variant named (all by default); returns the files written."""
-    FIXTURE_DIR.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names:
-        path = fixture_path(name)
-        path.write_text(render(urns(run_variant(name))))
-        written.append(path)
+        update_fixture(name, root)
+        written.append(fixture_path(name, root))
     return written
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from tools import urns
 from tools.plan import model, render
 from tools.plan.model import PlanError, Project, UsageError
 
@@ -28,7 +29,8 @@ without an AWS account, the Pulumi CLI or Docker: the real program runs under Pu
   python -m tools.plan dev --json           the same as JSON
   python -m tools.plan --compare dev prod   two stacks side by side
   python -m tools.plan --update-snapshots   rewrite tests/snapshots/<stack>.txt for every
-                                            committed stack (its Pulumi.<stack>.yaml in git)
+                                            committed stack (its Pulumi.<stack>.yaml in git),
+                                            and the URN fixtures <variant>.urns built on them
 
 Exit status: 0 planned, 1 the program failed (e.g. config errors, shown as `pulumi up` shows
 them), 2 bad usage (e.g. no such stack).
@@ -69,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--update-snapshots",
         action="store_true",
         help=f"rewrite {SNAPSHOT_DIR}/<stack>.txt for every stack whose Pulumi.<stack>.yaml git "
-        "tracks (review the diff, commit it)",
+        "tracks, and the URN fixtures <variant>.urns of tools/urns.py's variants of those stacks "
+        "(review the diff, commit it)",
     )
     parser.add_argument(
         "-C",
@@ -145,8 +148,9 @@ def snapshot_path(project: Project, stack: str) -> Path:
 
 def _update_snapshots(project: Project, out: TextIO, progress: Progress) -> int:
     """Rewrite the snapshot of every committed stack (what CI's clean clone has: a developer's
-    untracked Pulumi.alice.yaml gets none), carrying on past a stack whose program fails; those
-    are reported at the end, with exit status 1, and keep their old snapshot."""
+    untracked Pulumi.alice.yaml gets none), then the URN fixtures of the variants built on them,
+    carrying on past a stack or variant whose program fails; those are reported at the end, with
+    exit status 1, and keep their old files."""
     stacks = project.committed_stacks()
     if not stacks:
         raise UsageError(f"no committed Pulumi.<stack>.yaml in {project.root}")
@@ -171,10 +175,40 @@ def _update_snapshots(project: Project, out: TextIO, progress: Progress) -> int:
     for path in stale:
         path.unlink()
         out.write(f"{path.relative_to(project.root)}: removed (no committed stack)\n")
-    if failed:
+    failed_variants = _update_urn_fixtures(project, stacks, set(failed), out, progress)
+    problems = [f"{stack}: {error.message}" for stack, error in failed.items()]
+    problems += [f"{name} (URNs): {message}" for name, message in failed_variants.items()]
+    if problems:
+        counts = [f"{len(failed)} of {len(stacks)} stacks failed to plan"] if failed else []
+        counts += [f"{len(failed_variants)} URN variants failed"] if failed_variants else []
         raise PlanError(
-            f"{len(failed)} of {len(stacks)} stacks failed to plan; fix them and run "
-            f"`{UPDATE_COMMAND}` again:\n"
-            + "\n".join(f"{stack}: {error.message}" for stack, error in failed.items())
+            f"{' and '.join(counts)}; fix them and run `{UPDATE_COMMAND}` again:\n"
+            + "\n".join(problems)
         )
     return 0
+
+
+def _update_urn_fixtures(
+    project: Project, stacks: list[str], failed: set[str], out: TextIO, progress: Progress
+) -> dict[str, str]:
+    """Rewrite the URN fixture of every variant (tools/urns.py) built on a committed stack whose
+    plan succeeded; remove the fixtures of variants gone or built on no committed stack. Returns
+    {variant: why} for the variants whose program failed (their fixture is left as it was)."""
+    names = urns.variants_of(s for s in stacks if s not in failed)
+    progress.start(f"URNs: running {len(names)} variants under Pulumi's mocks ...")
+    started = time.perf_counter()
+    failed_variants: dict[str, str] = {}
+    for name in names:
+        where = urns.fixture_path(name, project.root).relative_to(project.root)
+        try:
+            state = urns.update_fixture(name, project.root)
+        except RuntimeError as error:
+            failed_variants[name] = str(error)
+            out.write(f"{where}: not updated (the program failed)\n")
+            continue
+        out.write(f"{where}: {state}\n")
+    progress.done(f"URNs: {len(names)} variants ({time.perf_counter() - started:.1f} s)")
+    for path in urns.stale_fixtures(project.root, kept=urns.variants_of(stacks)):
+        path.unlink()
+        out.write(f"{path.relative_to(project.root)}: removed (no variant of a committed stack)\n")
+    return failed_variants

@@ -18,8 +18,22 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tools.mocks import RegisteredResource
+from tools.plan.lookups import (
+    CONTAINER_INSIGHTS_OFF,
+    CPU_UNITS_PER_VCPU,
+    MIB_PER_GIB,
+    capacity_base,
+    capacity_weight,
+    container_insights,
+    dig,
+    load_balancer_type,
+    metric_periods,
+    queried_metrics,
+    runtime_platform,
+    scaling_target,
+    vpc_endpoint_type,
+)
 from tools.plan.refs import Index
-from tools.plan.tree import dig, scaling_target
 
 PRICES_REGION = "us-east-1"
 PRICES_CHECKED = "2026-11-25"
@@ -81,6 +95,7 @@ CLOUDWATCH_PRICING = "https://aws.amazon.com/cloudwatch/pricing/"
 ALARM_METRIC = "alarm metric"
 ALARM_MONTH = _p("0.10", ALARM_METRIC, "month", CLOUDWATCH_PRICING)
 ALARM_HIGH_RES_MONTH = _p("0.30", ALARM_METRIC, "month", CLOUDWATCH_PRICING)
+HIGH_RESOLUTION_BELOW_S = 60  # an alarm on a period under a minute is billed as high resolution
 TARGET_TRACKING_ALARMS = 2
 SECRET_MONTH = _p("0.40", "secret", "month", "https://aws.amazon.com/secrets-manager/pricing/")
 # Customer managed KMS keys (AWS managed and AWS owned keys are free).
@@ -154,7 +169,7 @@ def prices(*types: str) -> Callable[[Pricer], Pricer]:
 
 @prices("aws:lb/loadBalancer:LoadBalancer")
 def _load_balancer(r: RegisteredResource, ctx: Context) -> list[Line]:
-    kind = r.inputs.get("loadBalancerType", "application")
+    kind = load_balancer_type(r)
     price = {"application": ALB_HOUR, "network": NLB_HOUR}.get(kind)
     if price is None:
         ctx.excluded.add(f"{kind} load balancer {r.name} (not modeled)")
@@ -197,7 +212,7 @@ def _nat_gateway(r: RegisteredResource, ctx: Context) -> list[Line]:
 
 @prices("aws:ec2/vpcEndpoint:VpcEndpoint")
 def _vpc_endpoint(r: RegisteredResource, ctx: Context) -> list[Line]:
-    if r.inputs.get("vpcEndpointType", "Gateway") != "Interface":
+    if vpc_endpoint_type(r) != "Interface":
         return []
     azs = len(r.inputs.get("subnetIds") or []) or 1
     # com.amazonaws.<region>.<service>, where the service may itself have dots (ecr.api).
@@ -217,12 +232,11 @@ def _vpc_endpoint(r: RegisteredResource, ctx: Context) -> list[Line]:
 @prices("aws:cloudwatch/metricAlarm:MetricAlarm")
 def _alarm(r: RegisteredResource, ctx: Context) -> list[Line]:
     # Billed per metric the alarm evaluates: one, or each metric a metric-math alarm queries.
-    queried = [q["metric"] for q in r.inputs.get("metricQueries") or [] if q.get("metric")]
-    periods = [m.get("period", 60) for m in queried] or [r.inputs.get("period", 60)]
-    high_res = any(isinstance(p, int | float) and p < 60 for p in periods)
+    metrics = len(queried_metrics(r)) or 1
+    high_res = any(p < HIGH_RESOLUTION_BELOW_S for p in metric_periods(r))
     price = ALARM_HIGH_RES_MONTH if high_res else ALARM_MONTH
     note = "high resolution" if high_res else ""
-    return [Line("CloudWatch alarms", r.name, Decimal(len(queried) or 1), price, note, alarms=1)]
+    return [Line("CloudWatch alarms", r.name, Decimal(metrics), price, note, alarms=1)]
 
 
 @prices("aws:appautoscaling/policy:Policy")
@@ -253,8 +267,7 @@ def _secret(r: RegisteredResource, ctx: Context) -> list[Line]:
 
 @prices("aws:ecs/cluster:Cluster")
 def _cluster(r: RegisteredResource, ctx: Context) -> list[Line]:
-    settings = r.inputs.get("settings") or []
-    if any(s.get("name") == "containerInsights" and s.get("value") != "disabled" for s in settings):
+    if container_insights(r) != CONTAINER_INSIGHTS_OFF:
         ctx.excluded.add(
             f"Container Insights on {r.name} (custom metrics and performance logs, per metric/GB)"
         )
@@ -264,8 +277,8 @@ def _cluster(r: RegisteredResource, ctx: Context) -> list[Line]:
 def idle_tasks(service: RegisteredResource, index: Index) -> int:
     target = scaling_target(service, index)
     if target is not None:
-        return int(target.inputs.get("minCapacity", 0))
-    return int(service.inputs.get("desiredCount", 0))
+        return int(target.inputs["minCapacity"])
+    return int(service.inputs["desiredCount"])
 
 
 def split_by_capacity_provider(count: int, strategies: list[dict[str, Any]]) -> dict[str, int]:
@@ -276,10 +289,10 @@ def split_by_capacity_provider(count: int, strategies: list[dict[str, Any]]) -> 
     placed = {s["capacityProvider"]: 0 for s in strategies}
     left = count
     for s in strategies:
-        n = min(int(s.get("base", 0)), left)
+        n = min(capacity_base(s), left)
         placed[s["capacityProvider"]] += n
         left -= n
-    weights = [(s["capacityProvider"], int(s.get("weight", 0))) for s in strategies]
+    weights = [(s["capacityProvider"], capacity_weight(s)) for s in strategies]
     total = sum(w for _, w in weights)
     if left and total == 0:
         placed[weights[0][0]] += left
@@ -322,13 +335,13 @@ def _service(r: RegisteredResource, ctx: Context) -> list[Line]:
     task_def = ix.resolve(r.inputs.get("taskDefinition"))
     if tasks == 0 or task_def is None:
         return []
-    arch = dig(task_def.inputs, "runtimePlatform", "cpuArchitecture", default="X86_64")
-    os_family = dig(task_def.inputs, "runtimePlatform", "operatingSystemFamily", default="LINUX")
+    os_family, arch = runtime_platform(task_def)
     if os_family != "LINUX" or arch not in FARGATE_VCPU_HOUR:
         ctx.excluded.add(f"{r.name}: Fargate {os_family} {arch} (not modeled)")
         return []
-    vcpu = Decimal(int(task_def.inputs.get("cpu", 256))) / 1024
-    gb = Decimal(int(task_def.inputs.get("memory", 512))) / 1024
+    # Fargate requires a task-level size, so every task definition a Fargate service runs has one.
+    vcpu = Decimal(int(task_def.inputs["cpu"])) / CPU_UNITS_PER_VCPU
+    gb = Decimal(int(task_def.inputs["memory"])) / MIB_PER_GIB
     lines = []
     for provider, n in split_by_capacity_provider(tasks, _strategies(r, ix)).items():
         if provider not in ("FARGATE", "FARGATE_SPOT"):

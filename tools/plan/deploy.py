@@ -39,45 +39,34 @@ import math
 from typing import Any
 
 from components.service import TRAFFIC_SHIFT_S, TYPICAL_TASK_LAUNCH_S
+from components.spec import GRACEFUL_TIMEOUT_ENV, shifts_traffic
 from tools.mocks import RegisteredResource
-from tools.plan.refs import Index
-from tools.plan.tree import (
-    ECS_DEFAULT_STOP_TIMEOUT_S,
+from tools.plan.lookups import (
+    ECS_DEFAULT_CANARY_BAKE_MIN,
+    ECS_DEFAULT_CANARY_PERCENT,
+    ECS_DEFAULT_LINEAR_STEP_BAKE_MIN,
+    ECS_DEFAULT_LINEAR_STEP_PERCENT,
     TG_DEFAULT_DEREGISTRATION_S,
     TG_DEFAULT_HEALTHY,
     TG_DEFAULT_INTERVAL_S,
-    container_definitions,
+    alarm_period,
+    deployment_strategy,
     dig,
+    essential_container,
+    stop_timeout,
 )
-
-# The environment variable through which the app learns its graceful shutdown deadline.
-GRACEFUL_TIMEOUT_ENV = "GRACEFUL_TIMEOUT"
-TRAFFIC_SHIFT_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
-# ECS's defaults when a setting is left out. Source: the ECS API reference, CanaryConfiguration and
-# LinearConfiguration (and CDK's TrafficShiftConfig, which documents the same).
-ECS_DEFAULT_CANARY_PERCENT = 5.0
-ECS_DEFAULT_CANARY_BAKE_MIN = 10
-ECS_DEFAULT_LINEAR_STEP_PERCENT = 10.0
-ECS_DEFAULT_LINEAR_STEP_BAKE_MIN = 6
-# CloudWatch's defaults for an alarm: one period of 60 s (metric math takes its metrics' period).
-ALARM_DEFAULT_PERIOD_S = 60
-ALARM_DEFAULT_EVALUATION_PERIODS = 1
-
-
-def _essential_container(task_def: RegisteredResource | None) -> dict[str, Any]:
-    containers = container_definitions(task_def) if task_def else []
-    return next((c for c in containers if c.get("essential", True)), {})
+from tools.plan.refs import Index
 
 
 def _stop_seconds(container: dict[str, Any]) -> tuple[int, str]:
     env = {e.get("name"): e.get("value") for e in container.get("environment") or []}
-    stop_timeout = container.get("stopTimeout", ECS_DEFAULT_STOP_TIMEOUT_S)
+    kill_after = stop_timeout(container)
     if str(env.get(GRACEFUL_TIMEOUT_ENV, "")).isdigit():
         return int(env[GRACEFUL_TIMEOUT_ENV]), (
             f"the app's graceful timeout after SIGTERM ({GRACEFUL_TIMEOUT_ENV}); "
-            f"SIGKILL at {stop_timeout} s"
+            f"SIGKILL at {kill_after} s"
         )
-    return int(stop_timeout), "the container's stopTimeout after SIGTERM"
+    return kill_after, "the container's stopTimeout after SIGTERM"
 
 
 def _minutes(value: Any, default: int) -> int:
@@ -122,13 +111,8 @@ def _traffic_shift_steps(strategy: str, config: dict[str, Any]) -> list[dict[str
 
 def _alarm_window(alarm: RegisteredResource) -> tuple[int, int, int]:
     """(seconds, evaluation periods, period) of one alarm's evaluation window."""
-    periods = [
-        int(p)
-        for q in alarm.inputs.get("metricQueries") or []
-        if (p := dig(q, "metric", "period")) is not None
-    ]
-    period = int(alarm.inputs.get("period") or max(periods, default=ALARM_DEFAULT_PERIOD_S))
-    evaluations = int(alarm.inputs.get("evaluationPeriods") or ALARM_DEFAULT_EVALUATION_PERIODS)
+    period = alarm_period(alarm)
+    evaluations = int(alarm.inputs["evaluationPeriods"])
     return evaluations * period, evaluations, period
 
 
@@ -170,7 +154,7 @@ def service_deploy(service: RegisteredResource, index: Index) -> dict[str, Any]:
     healthy = int(hc.get("healthyThreshold", TG_DEFAULT_HEALTHY))
     drain = int(tg.inputs.get("deregistrationDelay", TG_DEFAULT_DEREGISTRATION_S)) if tg else 0
     task_def = index.resolve(service.inputs.get("taskDefinition"))
-    stop, stop_why = _stop_seconds(_essential_container(task_def))
+    stop, stop_why = _stop_seconds(essential_container(task_def))
     tg_name = tg.name if tg else "no target group"
 
     steps = [
@@ -187,10 +171,10 @@ def service_deploy(service: RegisteredResource, index: Index) -> dict[str, Any]:
             else "no load balancer health check",
         ),
     ]
-    config = service.inputs.get("deploymentConfiguration") or {}
-    strategy = config.get("strategy", "ROLLING")
-    shifts_traffic = strategy in TRAFFIC_SHIFT_STRATEGIES
-    if shifts_traffic:
+    strategy = deployment_strategy(service)
+    shifting = shifts_traffic(strategy)
+    if shifting:
+        config = service.inputs.get("deploymentConfiguration") or {}
         steps += _traffic_shift_steps(strategy, config)
     steps += [
         _step(
@@ -202,10 +186,11 @@ def service_deploy(service: RegisteredResource, index: Index) -> dict[str, Any]:
     ]
     total = sum(s["seconds"] for s in steps)
     # Under the traffic-shifting strategies ECS watches the alarms during the bake, counted above.
-    watch = None if shifts_traffic else alarm_watch(service, index)
+    watch = None if shifting else alarm_watch(service, index)
     return {
         "service": service.name,
         "strategy": strategy,
+        "shifts_traffic": shifting,
         "steps": steps,
         "total": total,
         "alarm_watch": watch,

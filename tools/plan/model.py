@@ -2,7 +2,7 @@
 
 The project is the directory holding Pulumi.yaml (the working directory, like the Pulumi CLI, else
 this repository); a stack is any Pulumi.<stack>.yaml beside it, and a committed stack one that git
-tracks (the snapshots cover those). The program runs under the shared mocks in tools/mocks.py with
+tracks (the snapshots cover those). The program runs under the shared mocks in tools/mocks/ with
 the stack's config (Pulumi.yaml defaults under the stack's values), exactly as the tests run it.
 Nothing here calls AWS, Docker or the Pulumi CLI.
 """

@@ -152,7 +152,7 @@ def _deploy(deploy: dict[str, Any]) -> list[str]:
         return ["Deploy: no ECS service"]
     out = []
     for s in deploy["services"]:
-        kind = "Rolling deploy" if s["strategy"] == "ROLLING" else f"{s['strategy']} deploy"
+        kind = f"{s['strategy']} deploy" if s["shifts_traffic"] else "Rolling deploy"
         watch = s.get("alarm_watch")
         then = f", then about {watch['seconds']} s of alarm watch" if watch else ""
         out.append(f"{kind} of {s['service']}: {s['total']} s{then}")

@@ -12,12 +12,33 @@ To show a new type well, add a function decorated with `@shows("aws:<module>/<x>
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 from tools.mocks import RegisteredResource
+from tools.plan.lookups import (
+    CPU_UNITS_PER_VCPU,
+    MIB_PER_GIB,
+    TG_DEFAULT_DEREGISTRATION_S,
+    TG_DEFAULT_HEALTHY,
+    TG_DEFAULT_INTERVAL_S,
+    TG_DEFAULT_TIMEOUT_S,
+    TG_DEFAULT_UNHEALTHY,
+    alarm_period,
+    capacity_base,
+    capacity_weight,
+    container_definitions,
+    container_insights,
+    deployment_strategy,
+    dig,
+    load_balancer_type,
+    parse_json,
+    runtime_platform,
+    scaling_target,
+    stop_timeout,
+    vpc_endpoint_type,
+)
 from tools.plan.refs import Index, is_provider, short_type
 
 # What a formatter returns: (name, value) pairs; a value of None or "" is left out.
@@ -32,14 +53,6 @@ GENERIC_MAX_CHARS = 60
 # Inputs never shown by the generic display: noise (tags) or values that may be secret.
 GENERIC_SKIP = frozenset({"tags", "tagsAll", "name", "namePrefix", "region"})
 SECRET_KEY = re.compile(r"password|secret|token|private|credential", re.IGNORECASE)
-# AWS defaults the plan shows when an input is left unset.
-# Source: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
-TG_DEFAULT_INTERVAL_S = 30
-TG_DEFAULT_TIMEOUT_S = 5
-TG_DEFAULT_HEALTHY = 5
-TG_DEFAULT_UNHEALTHY = 2
-TG_DEFAULT_DEREGISTRATION_S = 300
-ECS_DEFAULT_STOP_TIMEOUT_S = 30
 # The image tag is a hash of app/: shown as a placeholder so that editing the app does not change
 # the committed plans (the infrastructure did not change).
 CONTENT_HASH_TAG = re.compile(r":[0-9a-f]{12,64}-(amd64|arm64)$")
@@ -141,7 +154,7 @@ def generic_settings(r: RegisteredResource, index: Index) -> Settings:
             continue
         if isinstance(value, list) and not all(isinstance(v, str | int | float) for v in value):
             continue
-        document = _json(value) if isinstance(value, str) and value[:1] in "{[" else None
+        document = parse_json(value) if isinstance(value, str) and value[:1] in "{[" else None
         if isinstance(document, dict | list):
             # A JSON document (a policy, usually): its statements' Sids say what it allows.
             out.append((key, statement_ids(document) or "(JSON document)"))
@@ -158,30 +171,8 @@ def generic_settings(r: RegisteredResource, index: Index) -> Settings:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def dig(value: Any, *path: str | int, default: Any = None) -> Any:
-    for step in path:
-        if isinstance(value, dict) and isinstance(step, str):
-            value = value.get(step)
-        elif isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
-            value = value[step]
-        else:
-            return default
-        if value is None:
-            return default
-    return value
-
-
 def yes_no(value: Any) -> str:
     return "yes" if value else "no"
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
 
 
 def _ports(protocol: Any, lo: Any, hi: Any) -> str:
@@ -206,11 +197,11 @@ def _peer(rule: dict[str, Any], index: Index) -> str:
 
 
 def _gib(mib: Any) -> str:
-    return f"{int(mib) / 1024:g} GB"
+    return f"{int(mib) / MIB_PER_GIB:g} GB"
 
 
 def _vcpu(units: Any) -> str:
-    return f"{int(units) / 1024:g} vCPU"
+    return f"{int(units) / CPU_UNITS_PER_VCPU:g} vCPU"
 
 
 # -- providers and networking --------------------------------------------------------------------
@@ -218,7 +209,7 @@ def _vcpu(units: Any) -> str:
 
 @shows("pulumi:providers:aws")
 def _aws_provider(r: RegisteredResource, ix: Index) -> Settings:
-    tags = dig(_json(r.inputs.get("defaultTags")), "tags", default={})
+    tags = dig(parse_json(r.inputs.get("defaultTags")), "tags", default={})
     return [
         ("region", r.inputs.get("region")),
         ("default tags", ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "none"),
@@ -325,7 +316,7 @@ def _nat(r: RegisteredResource, ix: Index) -> Settings:
 
 @shows("aws:ec2/vpcEndpoint:VpcEndpoint")
 def _endpoint(r: RegisteredResource, ix: Index) -> Settings:
-    kind = r.inputs.get("vpcEndpointType", "Gateway")
+    kind = vpc_endpoint_type(r)
     out = [("service", r.inputs.get("serviceName")), ("type", kind)]
     if kind == "Interface":
         subnets = r.inputs.get("subnetIds") or []
@@ -415,7 +406,7 @@ def _repo(r: RegisteredResource, ix: Index) -> Settings:
 
 @shows("aws:ecr/lifecyclePolicy:LifecyclePolicy")
 def _lifecycle(r: RegisteredResource, ix: Index) -> Settings:
-    rules = dig(_json(r.inputs.get("policy")), "rules", default=[])
+    rules = dig(parse_json(r.inputs.get("policy")), "rules", default=[])
     shown = []
     for rule in rules:
         sel = rule.get("selection", {})
@@ -443,7 +434,7 @@ def _role(r: RegisteredResource, ix: Index) -> Settings:
     out = [("description", r.inputs.get("description")), ("path", r.inputs.get("path", "/"))]
     if r.inputs.get("permissionsBoundary"):
         out.append(("permissions boundary", ix.label(r.inputs["permissionsBoundary"])))
-    for st in dig(_json(r.inputs.get("assumeRolePolicy")), "Statement", default=[]):
+    for st in dig(parse_json(r.inputs.get("assumeRolePolicy")), "Statement", default=[]):
         principal = st.get("Principal", {})
         who = principal.get("Service") or principal.get("Federated") or principal.get("AWS")
         conditions = sorted(key for op in (st.get("Condition") or {}).values() for key in op)
@@ -487,7 +478,7 @@ def _policy(r: RegisteredResource, ix: Index) -> Settings:
     target = next((k for k in ("role", "bucket", "arn", "queueUrl") if r.inputs.get(k)), None)
     return [
         (target or "attached to", ix.label(r.inputs.get(target)) if target else None),
-        ("statements", statement_ids(_json(r.inputs.get("policy"))) or "none"),
+        ("statements", statement_ids(parse_json(r.inputs.get("policy"))) or "none"),
     ]
 
 
@@ -502,26 +493,18 @@ def _kms_key(r: RegisteredResource, ix: Index) -> Settings:
         ),
         ("rotation", "yearly" if r.inputs.get("enableKeyRotation") else "off"),
         ("deletion window", f"{r.inputs.get('deletionWindowInDays', 30)} days"),
-        ("policy", statement_ids(_json(r.inputs.get("policy"))) or "the account's default"),
+        ("policy", statement_ids(parse_json(r.inputs.get("policy"))) or "the account's default"),
     ]
 
 
 @shows("aws:ecs/cluster:Cluster")
 def _cluster(r: RegisteredResource, ix: Index) -> Settings:
-    insights = next(
-        (
-            s.get("value")
-            for s in r.inputs.get("settings") or []
-            if s.get("name") == "containerInsights"
-        ),
-        "disabled",
-    )
-    return [("name", r.inputs.get("name")), ("container insights", insights)]
+    return [("name", r.inputs.get("name")), ("container insights", container_insights(r))]
 
 
 def _strategy_text(strategies: list[dict[str, Any]]) -> str:
     return "; ".join(
-        f"{s.get('capacityProvider')} base {s.get('base', 0)} weight {s.get('weight', 0)}"
+        f"{s.get('capacityProvider')} base {capacity_base(s)} weight {capacity_weight(s)}"
         for s in strategies
     )
 
@@ -548,7 +531,7 @@ def _alb(r: RegisteredResource, ix: Index) -> Settings:
     ]
     logs = r.inputs.get("accessLogs") or {}
     return [
-        ("type", r.inputs.get("loadBalancerType", "application")),
+        ("type", load_balancer_type(r)),
         ("scheme", "internal" if r.inputs.get("internal") else "internet-facing"),
         ("ip address type", r.inputs.get("ipAddressType", "ipv4")),
         ("subnets", f"{len(subnets)}: {ix.label(subnets)}"),
@@ -651,21 +634,12 @@ def _log_group(r: RegisteredResource, ix: Index) -> Settings:
     ]
 
 
-def container_definitions(task_definition: RegisteredResource) -> list[dict[str, Any]]:
-    return _json(task_definition.inputs.get("containerDefinitions")) or []
-
-
 @shows("aws:ecs/taskDefinition:TaskDefinition")
 def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
-    platform = r.inputs.get("runtimePlatform") or {}
     out = [
         ("family", r.inputs.get("family")),
-        ("size", f"{_vcpu(r.inputs.get('cpu', 256))}, {_gib(r.inputs.get('memory', 512))}"),
-        (
-            "platform",
-            f"{platform.get('operatingSystemFamily', 'LINUX')} "
-            f"{platform.get('cpuArchitecture', 'X86_64')}",
-        ),
+        ("size", f"{_vcpu(r.inputs['cpu'])}, {_gib(r.inputs['memory'])}"),
+        ("platform", " ".join(runtime_platform(r))),
         (
             "roles",
             f"execution {ix.label(r.inputs.get('executionRoleArn'))}, "
@@ -697,7 +671,7 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
                 if logs
                 else "none",
             ),
-            (f"{name}: stop timeout", f"{c.get('stopTimeout', ECS_DEFAULT_STOP_TIMEOUT_S)} s"),
+            (f"{name}: stop timeout", f"{stop_timeout(c)} s"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
             (
                 f"{name}: health check",
@@ -705,18 +679,6 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
             ),
         ]
     return out
-
-
-def scaling_target(service: RegisteredResource, ix: Index) -> RegisteredResource | None:
-    """The Application Auto Scaling target of an ECS service, if it has one."""
-    name = service.outputs.get("name") or service.inputs.get("name")
-    if not name:
-        return None
-    for t in ix.of_type("aws:appautoscaling/target:Target"):
-        rid = str(t.inputs.get("resourceId", ""))
-        if t.inputs.get("serviceNamespace") == "ecs" and rid.endswith(f"/{name}"):
-            return t
-    return None
 
 
 @shows("aws:ecs/service:Service")
@@ -734,7 +696,7 @@ def _service(r: RegisteredResource, ix: Index) -> Settings:
         for lb in r.inputs.get("loadBalancers") or []
     ]
     breaker = r.inputs.get("deploymentCircuitBreaker") or {}
-    deploy = dig(r.inputs, "deploymentConfiguration", "strategy", default="ROLLING")
+    deploy = deployment_strategy(r)
     controller = dig(r.inputs, "deploymentController", "type", default="ECS")
     return [
         ("cluster", ix.label(r.inputs.get("cluster"))),
@@ -872,7 +834,7 @@ def _alarm(r: RegisteredResource, ix: Index) -> Settings:
             "alarm when",
             f"{r.inputs.get('comparisonOperator')} {r.inputs.get('threshold')} for "
             f"{r.inputs.get('datapointsToAlarm', r.inputs.get('evaluationPeriods'))} of "
-            f"{r.inputs.get('evaluationPeriods')} x {r.inputs.get('period', 60)} s",
+            f"{r.inputs.get('evaluationPeriods')} x {alarm_period(r)} s",
         ),
         ("missing data", r.inputs.get("treatMissingData", "missing")),
         (
