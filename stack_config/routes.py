@@ -198,7 +198,8 @@ def depths(rules: Sequence[RuleRequests]) -> dict[str, int]:
     }
 
 
-def _slot(name: str) -> int:
+def slot_of(name: str) -> int:
+    """A rule's place in its band, from its name alone."""
     return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % BAND_WIDTH
 
 
@@ -211,7 +212,7 @@ def priorities(rules: Sequence[RuleRequests]) -> dict[str, int]:
     for rule in sorted(rules, key=lambda r: r.name):
         band = MAX_DEPTH - depth[rule.name]
         first = 1 + band * BAND_WIDTH
-        slot = _slot(rule.name)
+        slot = slot_of(rule.name)
         while first + slot in taken:  # a hash collision: the next free slot in the band
             slot = (slot + 1) % BAND_WIDTH
         taken.add(first + slot)
