@@ -26,11 +26,11 @@ from tools.plan.lookups import (
     capacity_weight,
     container_insights,
     dig,
+    idle_tasks,
     load_balancer_type,
     metric_periods,
     queried_metrics,
     runtime_platform,
-    scaling_target,
     vpc_endpoint_type,
 )
 from tools.plan.refs import Index
@@ -100,6 +100,9 @@ TARGET_TRACKING_ALARMS = 2
 SECRET_MONTH = _p("0.40", "secret", "month", "https://aws.amazon.com/secrets-manager/pricing/")
 # Customer managed KMS keys (AWS managed and AWS owned keys are free).
 KMS_KEY_MONTH = _p("1.00", "key", "month", "https://aws.amazon.com/kms/pricing/")
+# A Cloud Map private DNS namespace is a Route 53 private hosted zone, billed as any hosted zone
+# (https://docs.aws.amazon.com/cloud-map/latest/dg/working-with-namespaces.html).
+HOSTED_ZONE_MONTH = _p("0.50", "hosted zone", "month", "https://aws.amazon.com/route53/pricing/")
 
 ASSUMPTIONS = (
     f"{HOURS_PER_MONTH} hours a month; us-east-1 on-demand list prices checked {PRICES_CHECKED}",
@@ -150,6 +153,10 @@ EXCLUDED_BY_TYPE: dict[str, str] = {
     "aws:sns/topic:Topic": "SNS notifications (per message)",
     "aws:secretsmanager/secret:Secret": "Secrets Manager API calls (per 10,000)",
     "aws:route53/zone:Zone": "Route 53 hosted zone and queries",
+    "aws:sqs/queue:Queue": "SQS requests (per million; idle workers' polls are requests too)",
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": (
+        "Cloud Map registered instances and lookups, and the namespace's DNS queries"
+    ),
     "aws:kms/key:Key": "KMS requests and rotated key material (per 10,000 / per version)",
 }
 ALWAYS_EXCLUDED = ("data transfer out to the internet and between AZs (per GB)",)
@@ -255,6 +262,11 @@ def _scaling_policy(r: RegisteredResource, ctx: Context) -> list[Line]:
     ]
 
 
+@prices("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+def _dns_namespace(r: RegisteredResource, ctx: Context) -> list[Line]:
+    return [Line("Route 53 hosted zones", r.name, Decimal(1), HOSTED_ZONE_MONTH, "Cloud Map's")]
+
+
 @prices("aws:kms/key:Key")
 def _kms_key(r: RegisteredResource, ctx: Context) -> list[Line]:
     return [Line("KMS keys", r.name, Decimal(1), KMS_KEY_MONTH)]
@@ -272,13 +284,6 @@ def _cluster(r: RegisteredResource, ctx: Context) -> list[Line]:
             f"Container Insights on {r.name} (custom metrics and performance logs, per metric/GB)"
         )
     return []
-
-
-def idle_tasks(service: RegisteredResource, index: Index) -> int:
-    target = scaling_target(service, index)
-    if target is not None:
-        return int(target.inputs["minCapacity"])
-    return int(service.inputs["desiredCount"])
 
 
 def split_by_capacity_provider(count: int, strategies: list[dict[str, Any]]) -> dict[str, int]:

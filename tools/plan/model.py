@@ -23,7 +23,7 @@ import yaml
 
 from stack_config import SECRET_SETTINGS
 from tools.mocks import SECURE_FIELD, ProgramRun, Unknown, load_stack_config, run_program
-from tools.plan import cost, deploy, tree
+from tools.plan import cost, deploy, services, tree
 from tools.plan.refs import Index, is_provider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -353,6 +353,7 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
         },
         "cost": estimate,
         "deploy": deploys,
+        "services": services.model(index, estimate, deploys),
     }
 
 
