@@ -104,7 +104,7 @@ cluster = Cluster(
     ClusterArgs(container_insights=cfg.container_insights),
     opts,
 )
-# Where the services find the internal ones: Service Connect, and DNS for the jobs.
+# Where the services find the internal ones (Service Connect).
 namespace = (
     ServiceNamespace(
         "services",
@@ -120,7 +120,6 @@ connect = (
     ServiceConnect(
         namespace_arn=namespace.namespace_arn,
         members_security_group_id=namespace.members_security_group_id,
-        namespace_id=namespace.namespace_id,
     )
     if namespace
     else None
@@ -280,8 +279,6 @@ jobs = (
             task_role_arn=roles.task_role_arn,
             alarm_topic_arn=alarm_topic.topic_arn,
             roles=cfg.roles,
-            # Jobs reach the internal services by DNS, which admit the services' group.
-            extra_security_group_ids=((namespace.members_security_group_id,) if namespace else ()),
         ),
         opts,
     )
@@ -319,20 +316,6 @@ if services:
                 **(
                     {"serviceConnectUrl": svc.service_connect_url}
                     if svc.service_connect_url is not None
-                    else {}
-                ),
-                **(
-                    {
-                        "dnsUrl": pulumi.Output.concat(
-                            "http://",
-                            svc.dns_name,
-                            ".",
-                            namespace.namespace_name,
-                            ":",
-                            str(cfg.services_by_name[name].port),
-                        )
-                    }
-                    if svc.dns_name is not None and namespace is not None
                     else {}
                 ),
                 "logGroupName": svc.log_group_name,

@@ -6,7 +6,7 @@ circuit breaker, deploy alarms) and its alarms.
 - web: behind the stack's load balancer, on its own listener rule and target group(s); deploys as
   the main service does (rolling, blueGreen or canary).
 - internal: no load balancer; published in the stack's namespace (components.namespace) as
-  http://NAME:PORT through Service Connect, and as NAME.<namespace> in its DNS; deploys rolling.
+  http://NAME:PORT through Service Connect; deploys rolling.
 - worker: no port; drains its queue (components.queue), scaling on its backlog per task down to
   `minCount` (0 allowed); deploys rolling.
 
@@ -127,8 +127,7 @@ class AppService(pulumi.ComponentResource):
         kind: web, internal or worker.
         service_name: the ECS service.
         url: a web service's address, or None.
-        service_connect_url, dns_name: an internal service's http://NAME:PORT, and its name in the
-            namespace's DNS (for scheduled jobs and one-off tasks), or None.
+        service_connect_url: an internal service's http://NAME:PORT, or None.
         queue_url: a worker's queue, or None.
         log_group_name, task_family: where it logs, what it runs.
     """
@@ -248,7 +247,6 @@ class AppService(pulumi.ComponentResource):
                 lambda base: web_url(base, web_route)
             )
         self.service_connect_url: str | None = service.service_connect_url
-        self.dns_name: pulumi.Output[str] | None = service.dns_name
         self.queue_url: pulumi.Output[str] | None = (
             args.queue.url if args.queue is not None else None
         )
@@ -260,7 +258,6 @@ class AppService(pulumi.ComponentResource):
                 "service_name": self.service_name,
                 "url": self.url,
                 "service_connect_url": self.service_connect_url,
-                "dns_name": self.dns_name,
                 "queue_url": self.queue_url,
                 "log_group_name": self.log_group_name,
                 "task_family": self.task_family,

@@ -88,8 +88,6 @@ class ScheduledTasksArgs:
         None: the alarms exist but notify nobody.
     roles: where the schedules' roles go (IAM path) and their permissions boundary. Default IAM's
         root path and no boundary; the program passes the stack's path and the stack's boundary.
-    extra_security_group_ids: further groups a job's task carries, such as the stack's services'
-        (components.namespace), which internal services admit. Default none.
     """
 
     container: AppContainer
@@ -105,7 +103,6 @@ class ScheduledTasksArgs:
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
     alarm_topic_arn: pulumi.Input[str] | None = None
     roles: RolePlacement = field(default_factory=RolePlacement)
-    extra_security_group_ids: tuple[pulumi.Input[str], ...] = ()
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is), names of jobs aside
@@ -377,10 +374,7 @@ class ScheduledTasks(pulumi.ComponentResource):
                         "launch_type": "FARGATE",
                         "network_configuration": {
                             "subnets": args.subnet_ids,
-                            "security_groups": [
-                                args.security_group_id,
-                                *args.extra_security_group_ids,
-                            ],
+                            "security_groups": [args.security_group_id],
                             "assign_public_ip": args.assign_public_ip,
                         },
                         # The task carries the task definition's tags (project, stack, ...) and

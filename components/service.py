@@ -14,9 +14,8 @@ alarm (components.alarms) rolls back.
 Without a load balancer (the stack's internal services and workers) a service deploys rolling and
 its circuit breaker alone rolls a failed deploy back. With Service Connect (`service_connect`) its
 tasks join the stack's namespace: each gets ECS's proxy beside the app, and its task is sized for
-it (spec.size_with_proxy); an internal service is published there as http://NAME:PORT, and also in
-the namespace's DNS (NAME.<namespace>) for the tasks Service Connect does not serve (scheduled jobs,
-`tools.ops run`). A worker (`queue`) scales on its queue's backlog per task, down to zero.
+it (spec.size_with_proxy); an internal service is published there as http://NAME:PORT. A worker
+(`queue`) scales on its queue's backlog per task, down to zero.
 """
 
 from __future__ import annotations
@@ -86,12 +85,9 @@ RULE_PRIORITY_MIN, RULE_PRIORITY_MAX = 1, 50000
 DEFAULT_RULE_PRIORITY = 100
 # A listener rule change reaches the ALB's nodes within seconds.
 TRAFFIC_SHIFT_S = 5
-# Service Connect: the Cloud Map service ECS creates for an internal service's endpoint is named
-# <service>-sc; the service's own name is its DNS name in the namespace, for the tasks Service
-# Connect does not serve. Resolvers cache a task's address this long: a stopped task's address
-# lingers no longer than a deploy's drain.
+# Service Connect: the Cloud Map service ECS creates for an internal service's endpoint; its
+# clients call it by the service's own name (the client alias).
 DISCOVERY_NAME_SUFFIX = "-sc"
-DNS_TTL_S = 10
 # Workers: queue and running-task metrics are per minute.
 # Tasks running: ECS publishes each running task's CPU use once a minute, so the SampleCount of
 # the service's CPUUtilization over a minute counts its running tasks; it is free, where Container
@@ -248,15 +244,13 @@ class ServiceConnect:
     namespace_arn: the namespace every service of the stack joins. Required.
     members_security_group_id: the group every task of the stack's services carries; an internal
         service admits it, and only it, on its port. Required.
-    publish: publish the service as http://<component name>:<port> (an internal service), and as
-        <component name>.<namespace> in the namespace's DNS. Default False: a client only.
-    namespace_id: the namespace's ID, for the DNS name; required with publish. Default None.
+    publish: publish the service as http://<component name>:<port> (an internal service). Default
+        False: a client only.
     """
 
     namespace_arn: pulumi.Input[str]
     members_security_group_id: pulumi.Input[str]
     publish: bool = False
-    namespace_id: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -404,8 +398,6 @@ class FargateServiceArgs:
             )
         if connect.publish and self.container.port is None:
             found.append("service_connect.publish: the container listens on no port")
-        if connect.publish and connect.namespace_id is None:
-            found.append("service_connect.namespace_id: needed to publish the DNS name")
         return found
 
 
@@ -426,7 +418,6 @@ class FargateService(pulumi.ComponentResource):
         security_group_id: the tasks' security group.
         security_group_ids: every group its tasks carry (with Service Connect, the members' too).
         service_connect_url: an internal service's http://NAME:PORT, or None.
-        dns_name: an internal service's name in the namespace's DNS, or None.
         container: the container as the service runs it, in its log group and region: what the
             scheduled jobs run (components.scheduled_tasks). A value for the program, not a
             registered output; its one output, the log group, is log_group_name.
@@ -536,29 +527,9 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
-        registry = None
-        self.service_connect_url: str | None = None
-        self.dns_name: pulumi.Output[str] | None = None
-        if connect is not None and connect.publish and connect.namespace_id is not None:
-            # The same tasks by DNS, for the tasks Service Connect does not serve.
-            registry = aws.servicediscovery.Service(
-                f"{name}-dns",
-                name=name,
-                description=f"Tasks of the internal service {name}, for tasks outside Service "
-                "Connect (scheduled jobs, one-off tasks)",
-                dns_config={
-                    "namespace_id": connect.namespace_id,
-                    "dns_records": [{"type": "A", "ttl": DNS_TTL_S}],
-                    "routing_policy": "MULTIVALUE",
-                },
-                # ECS reports each task's health; Cloud Map takes one failure (its only value).
-                health_check_custom_config={"failure_threshold": 1},
-                # Tasks ECS has not yet deregistered must not block deleting the service.
-                force_destroy=True,
-                opts=child,
-            )
-            self.service_connect_url = f"http://{name}:{port}"
-            self.dns_name = registry.name
+        self.service_connect_url: str | None = (
+            f"http://{name}:{port}" if connect is not None and connect.publish else None
+        )
 
         network: aws.ecs.ServiceNetworkConfigurationArgsDict = {
             "subnets": placement.subnet_ids,
@@ -592,7 +563,6 @@ class FargateService(pulumi.ComponentResource):
                 HEALTH_CHECK_GRACE_PERIOD_S if target_groups else None
             ),
             service_connect_configuration=_service_connect(name, connect, port),
-            service_registries={"registry_arn": registry.arn} if registry is not None else None,
             # The native strategies need ECS's own controller (not CodeDeploy or EXTERNAL).
             deployment_controller={"type": "ECS"},
             deployment_configuration=deployment_configuration(
@@ -699,7 +669,6 @@ class FargateService(pulumi.ComponentResource):
                 "security_group_id": self.security_group_id,
                 "security_group_ids": self.security_group_ids,
                 "service_connect_url": self.service_connect_url,
-                "dns_name": self.dns_name,
             }
         )
 

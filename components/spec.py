@@ -400,6 +400,7 @@ SERVICE_TYPES = (WEB, INTERNAL, WORKER)
 # the Service Connect host name, a Cloud Map DNS name, an ECR repository and <NAME>_QUEUE_URL.
 SERVICE_NAME = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
 DNS_LABEL_MAX = 63
+DISCOVERY_NAME_MAX = 64  # a Cloud Map service name Service Connect creates
 # The main service's component name, and the stack's other components: a service named like one
 # would share its children's logical names (and, under the mocks, their physical ones).
 MAIN_SERVICE = "app"
@@ -445,8 +446,8 @@ GENERATED_NAMES = (
     # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
     GeneratedName("queue", "-queue", 80, True, (WORKER,)),
     GeneratedName("dead-letter queue", "-dlq", 80, True, (WORKER,)),
-    # Cloud Map service names are DNS labels: the Service Connect discovery name and the DNS name.
-    GeneratedName("Service Connect discovery name", "-sc", DNS_LABEL_MAX, False, (INTERNAL,)),
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectService.html
+    GeneratedName("Service Connect discovery name", "-sc", DISCOVERY_NAME_MAX, False, (INTERNAL,)),
 )
 
 
@@ -477,8 +478,8 @@ def queue_url_env(service: str) -> str:
 
 
 def service_namespace_name(project: str, stack: str) -> str:
-    """The stack's private DNS namespace (Cloud Map): <stack>.<project>.internal, each part a DNS
-    label (lower case; other characters become -)."""
+    """The stack's Service Connect namespace (Cloud Map): <stack>.<project>.internal, each part a
+    DNS label (lower case; other characters become -)."""
 
     def label(text: str) -> str:
         return (

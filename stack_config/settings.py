@@ -251,10 +251,6 @@ class StackConfig:
         return self.services_of(WORKER)
 
     @property
-    def services_by_name(self) -> dict[str, ServiceSpec]:
-        return {s.name: s for s in self.services}
-
-    @property
     def service_connect(self) -> bool:
         """Every service joins the stack's Service Connect namespace when it has an internal one."""
         return bool(self.internal_services)

@@ -4,10 +4,11 @@ program, as `pulumi up` and as `pulumi preview`.
 What a user relies on: each service is its own: security group, log group, task family, roles,
 autoscaling, circuit breaker and alarms; a web service gets its own rule and target group on the
 stack's one load balancer; an internal service is reachable at http://NAME:PORT by the stack's
-services only (and by DNS for the jobs); a worker drains an encrypted queue with a dead-letter
+services only; a worker drains an encrypted queue with a dead-letter
 queue, scales on its backlog down to zero and up again; every service may send to every queue and
 only the worker receives; tasks in the Service Connect namespace have room for its proxy; and what
-ECS, Application Auto Scaling, SQS, ELB and Cloud Map would be sent fits their API models.
+ECS, Application Auto Scaling, SQS, ELB, CloudWatch and Cloud Map would be sent fits their API
+models.
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ def test_an_internal_service_is_published_as_name_and_port(up: ProgramRun) -> No
 
 
 def test_every_service_joins_the_stacks_namespace(run: ProgramRun) -> None:
-    namespace = run.one("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+    namespace = run.one("aws:servicediscovery/httpNamespace:HttpNamespace")
     for name in ("app", *SERVICES):
         connect = own(run, name, SERVICE).inputs.get("serviceConnectConfiguration") or {}
         assert connect.get("enabled") and connect.get("namespace") == namespace.outputs.get(
@@ -242,19 +243,13 @@ def test_only_the_stacks_services_reach_an_internal_service(up: ProgramRun) -> N
         assert members.id in groups, f"{name}'s tasks cannot reach search"
 
 
-def test_scheduled_jobs_reach_internal_services_by_dns(up: ProgramRun) -> None:
+def test_scheduled_jobs_are_not_admitted_by_internal_services(up: ProgramRun) -> None:
+    """Service Connect serves only the tasks of ECS services (docs/services.md): a job hands such
+    work to a worker through its queue instead, so it is not given the members' group."""
     members = next(r for r in up.of_type(SECURITY_GROUP) if r.name == "services-members")
     schedule = up.one("aws:scheduler/schedule:Schedule")
     groups = schedule.inputs["target"]["ecsParameters"]["networkConfiguration"]["securityGroups"]
-    assert members.id in groups, "the job's task is not admitted by the internal services"
-    dns = own(up, "search", "aws:servicediscovery/service:Service")
-    assert (
-        dns.inputs["name"] == "search" and dns.inputs["dnsConfig"]["dnsRecords"][0]["type"] == "A"
-    )
-    registry = own(up, "search", SERVICE).inputs["serviceRegistries"]
-    assert registry["registryArn"] == dns.outputs["arn"], "the tasks are not registered in DNS"
-    url = up.outputs["services"]["search"]["dnsUrl"]
-    assert url == "http://search.dev.fargate-app.internal:8080", url
+    assert members.id not in groups, "a job's task could reach an internal service's port"
 
 
 def test_tasks_in_the_namespace_have_room_for_the_proxy(up: ProgramRun) -> None:
@@ -274,7 +269,7 @@ def test_services_wait_for_the_internal_services_they_call(up: ProgramRun) -> No
 
 def test_without_an_internal_service_there_is_no_namespace(run_stack) -> None:
     run = run_stack("dev", {"services": {"api": SERVICES["api"]}})
-    assert not run.of_type("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+    assert not run.of_type("aws:servicediscovery/httpNamespace:HttpNamespace")
     assert not own(run, "app", SERVICE).inputs.get("serviceConnectConfiguration")
 
 
@@ -425,8 +420,7 @@ def test_create_service_with_service_connect_fits_ecs(up: ProgramRun) -> None:
                 "strategy": inputs["deploymentConfiguration"]["strategy"],
             },
         }
-        if inputs.get("serviceRegistries"):
-            params["serviceRegistries"] = [inputs["serviceRegistries"]]
+        assert "serviceRegistries" not in inputs, "Service Connect registers the tasks itself"
         validate("ecs", "CreateService", params)
 
 
@@ -584,27 +578,10 @@ def test_the_scale_from_zero_alarm_fits_cloudwatch(up: ProgramRun) -> None:
     )
 
 
-def test_the_namespace_and_dns_name_fit_cloud_map(up: ProgramRun) -> None:
-    namespace = up.one("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace").inputs
+def test_the_namespace_fits_cloud_map(up: ProgramRun) -> None:
+    namespace = up.one("aws:servicediscovery/httpNamespace:HttpNamespace").inputs
     validate(
         "servicediscovery",
-        "CreatePrivateDnsNamespace",
-        {"Name": namespace["name"], "Vpc": namespace["vpc"]},
-    )
-    dns = own(up, "search", "aws:servicediscovery/service:Service").inputs
-    config = dns["dnsConfig"]
-    validate(
-        "servicediscovery",
-        "CreateService",
-        {
-            "Name": dns["name"],
-            "DnsConfig": {
-                "NamespaceId": config["namespaceId"],
-                "RoutingPolicy": config["routingPolicy"],
-                "DnsRecords": [{"Type": r["type"], "TTL": r["ttl"]} for r in config["dnsRecords"]],
-            },
-            "HealthCheckCustomConfig": {
-                "FailureThreshold": dns["healthCheckCustomConfig"]["failureThreshold"]
-            },
-        },
+        "CreateHttpNamespace",
+        {"Name": namespace["name"], "Description": namespace["description"]},
     )

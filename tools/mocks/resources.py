@@ -358,20 +358,14 @@ def _queue_policy(r: Registration) -> Answer:
     return str(r.inputs.get("queueUrl")), {}  # the provider's ID is the queue's URL
 
 
-@answers("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
-def _private_dns_namespace(r: Registration) -> Answer:
-    # Cloud Map IDs: ns-<16 characters>; the namespace's private hosted zone is Route 53's.
+@answers("aws:servicediscovery/httpNamespace:HttpNamespace")
+def _http_namespace(r: Registration) -> Answer:
+    # Cloud Map IDs: ns-<16 characters>; an HTTP namespace has no hosted zone.
     ident = f"ns-{r.hash[:16]}"
     return ident, {
         "arn": r.arn("servicediscovery", f"namespace/{ident}"),
-        "hostedZone": "Z" + hex_id("zone", r.logical, n=20).upper(),
+        "httpName": r.inputs.get("name"),
     }
-
-
-@answers("aws:servicediscovery/service:Service")
-def _discovery_service(r: Registration) -> Answer:
-    ident = f"srv-{r.hash[:16]}"
-    return ident, {"arn": r.arn("servicediscovery", f"service/{ident}")}
 
 
 @answers("aws:scheduler/schedule:Schedule")

@@ -100,9 +100,6 @@ TARGET_TRACKING_ALARMS = 2
 SECRET_MONTH = _p("0.40", "secret", "month", "https://aws.amazon.com/secrets-manager/pricing/")
 # Customer managed KMS keys (AWS managed and AWS owned keys are free).
 KMS_KEY_MONTH = _p("1.00", "key", "month", "https://aws.amazon.com/kms/pricing/")
-# A Cloud Map private DNS namespace is a Route 53 private hosted zone, billed as any hosted zone
-# (https://docs.aws.amazon.com/cloud-map/latest/dg/working-with-namespaces.html).
-HOSTED_ZONE_MONTH = _p("0.50", "hosted zone", "month", "https://aws.amazon.com/route53/pricing/")
 
 ASSUMPTIONS = (
     f"{HOURS_PER_MONTH} hours a month; us-east-1 on-demand list prices checked {PRICES_CHECKED}",
@@ -154,8 +151,8 @@ EXCLUDED_BY_TYPE: dict[str, str] = {
     "aws:secretsmanager/secret:Secret": "Secrets Manager API calls (per 10,000)",
     "aws:route53/zone:Zone": "Route 53 hosted zone and queries",
     "aws:sqs/queue:Queue": "SQS requests (per million; idle workers' polls are requests too)",
-    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": (
-        "Cloud Map registered instances and lookups, and the namespace's DNS queries"
+    "aws:servicediscovery/httpNamespace:HttpNamespace": (
+        "Cloud Map registered instances and lookups (per instance-month, per million)"
     ),
     "aws:kms/key:Key": "KMS requests and rotated key material (per 10,000 / per version)",
 }
@@ -260,11 +257,6 @@ def _scaling_policy(r: RegisteredResource, ctx: Context) -> list[Line]:
             alarms=TARGET_TRACKING_ALARMS,
         )
     ]
-
-
-@prices("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
-def _dns_namespace(r: RegisteredResource, ctx: Context) -> list[Line]:
-    return [Line("Route 53 hosted zones", r.name, Decimal(1), HOSTED_ZONE_MONTH, "Cloud Map's")]
 
 
 @prices("aws:kms/key:Key")

@@ -724,12 +724,6 @@ def _service(r: RegisteredResource, ix: Index) -> Settings:
         ("load balancer", "; ".join(lbs) or "none"),
         ("service connect", _service_connect_text(r, ix)),
         (
-            "dns",
-            ix.label(dig(r.inputs, "serviceRegistries", "registryArn"))
-            if r.inputs.get("serviceRegistries")
-            else None,
-        ),
-        (
             "deployment",
             f"{controller} {deploy}, {r.inputs.get('deploymentMinimumHealthyPercent', 100)}%"
             f" to {r.inputs.get('deploymentMaximumPercent', 200)}% of desired",
@@ -826,27 +820,9 @@ def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
     return out
 
 
-@shows("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+@shows("aws:servicediscovery/httpNamespace:HttpNamespace")
 def _namespace(r: RegisteredResource, ix: Index) -> Settings:
-    return [
-        ("name", r.inputs.get("name")),
-        ("vpc", ix.label(r.inputs.get("vpc"))),
-        ("description", r.inputs.get("description")),
-    ]
-
-
-@shows("aws:servicediscovery/service:Service")
-def _discovery_service(r: RegisteredResource, ix: Index) -> Settings:
-    dns = r.inputs.get("dnsConfig") or {}
-    records = ", ".join(
-        f"{d.get('type')} (TTL {d.get('ttl')} s)" for d in dns.get("dnsRecords") or []
-    )
-    return [
-        ("name", r.inputs.get("name")),
-        ("namespace", ix.label(dns.get("namespaceId"))),
-        ("records", f"{records}, {dns.get('routingPolicy', 'MULTIVALUE')}"),
-        ("health", "as ECS reports it" if r.inputs.get("healthCheckCustomConfig") else None),
-    ]
+    return [("name", r.inputs.get("name")), ("description", r.inputs.get("description"))]
 
 
 @shows("aws:sqs/queue:Queue")
