@@ -585,3 +585,17 @@ def test_the_namespace_fits_cloud_map(up: ProgramRun) -> None:
         "CreateHttpNamespace",
         {"Name": namespace["name"], "Description": namespace["description"]},
     )
+
+
+def test_every_services_roles_go_under_the_stacks_path_with_its_boundary(run_stack) -> None:
+    """The bootstrap's deploy role may manage exactly the roles under the stack's path, with its
+    boundary (issues 12 and 13): the services' roles are no exception."""
+    boundary = (
+        "arn:aws:iam::123456789012:policy/fargate-app-bootstrap/fargate-app-dev-roles-boundary"
+    )
+    run = run_stack("dev", {"services": SERVICES, "permissionsBoundary": boundary})
+    roles = [r for name in SERVICES for r in owned(run, name, ROLE)]
+    assert len(roles) == 2 * len(SERVICES), [r.name for r in roles]
+    for role in roles:
+        assert role.inputs.get("path") == "/fargate-app/dev/", role.urn
+        assert role.inputs.get("permissionsBoundary") == boundary, role.urn

@@ -41,8 +41,8 @@ _JOBS = {
 _DOMAIN = {"domainName": "app.example.com", "hostedZone": "example.com"}
 _SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
 _SECRETS = {"secrets": {"DB_URL": _SECRET_ARN}, "secretValues": Secure({"API_TOKEN": "t0ken"})}
-# One service of each kind, with an image of its own built and one prebuilt.
-_SERVICES = {
+# One service of each kind, with an image of its own built and one prebuilt (tests use it too).
+SERVICES = {
     "api": {"type": "web", "path": ["/api/*"], "containerPort": 9000, "command": "python -m api"},
     "admin": {
         "type": "web",
@@ -84,7 +84,7 @@ VARIANTS: dict[str, Variant] = {
     "dev-endpoints": Variant(
         stack="dev", overrides={"vpcEndpoints": True, "enableExec": True, **_SECRETS}
     ),
-    "dev-services": Variant(stack="dev", overrides={"services": _SERVICES}),
+    "dev-services": Variant(stack="dev", overrides={"services": SERVICES}),
     # Everything at once, on prod's resilient network.
     "prod-all": Variant(
         stack="prod",
@@ -93,7 +93,7 @@ VARIANTS: dict[str, Variant] = {
             "deploymentStrategy": "canary",
             "enableExec": True,
             "vpcEndpoints": True,
-            "services": _SERVICES,
+            "services": SERVICES,
             **_DOMAIN,
             **_SECRETS,
         },
