@@ -35,6 +35,7 @@ from components.spec import (
     SPOT_CPU_ARCHITECTURES,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WORKER,
     ImageRef,
     ServiceSpec,
     TaskSize,
@@ -570,6 +571,16 @@ def _check_services(
         root=root,
     )
     services = check_services(get["services"], main, problems)
+    # The main service's container (and so its jobs') gets each worker's queue URL too.
+    queue_envs = {s.queue_env: s.name for s in services if s.kind == WORKER}
+    for key in ("env", "secrets", "secretValues"):
+        names = get[key] if key in ok else {}
+        for name in sorted(set(names) & set(queue_envs)):
+            problems.add(
+                f"{key}.{name}",
+                "<secret>" if key in SECRET_SETTINGS else name,
+                f"the program sets it to the worker {queue_envs[name]}'s queue URL; remove it",
+            )
     main_size = (
         TaskSize(cpu=get["cpu"], memory=get["memory"])
         if main.cpu in FARGATE_MEMORY_BY_CPU and main.memory in FARGATE_MEMORY_BY_CPU[main.cpu]

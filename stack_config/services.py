@@ -1,9 +1,10 @@
 """`services`: the stack's other services beside the main one (web, internal and worker), each
 checked on its own and then together: names, listener rules and the load balancer's quotas.
 
-Each entry is `name -> {type, ...}`; `SERVICE_FIELDS` says which fields each type takes and how
-each is read, so a new field (a file system's `mounts`, say) is one more row. Sizes and counts left
-unset are the main service's; env and secrets are the service's own.
+Each entry is `name -> {type, ...}`; `SERVICE_FIELDS` says which fields each type takes (and why
+the others do not), and `_check_one` reads each into the `ServiceSpec`: a new field (a file
+system's `mounts`, say) is a row there and a reading here. Sizes and counts left unset are the main
+service's; env and secrets are the service's own.
 """
 
 from __future__ import annotations

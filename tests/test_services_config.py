@@ -186,6 +186,11 @@ def test_a_worker_env_cannot_shadow_a_queue_url() -> None:
     assert "the program sets" in found, found
 
 
+def test_the_main_services_env_cannot_shadow_a_queue_url() -> None:
+    found = problem({"mailer": worker()}, "env.MAILER_QUEUE_URL", env={"MAILER_QUEUE_URL": "x"})
+    assert "the worker mailer's queue URL" in found, found
+
+
 def test_spot_is_refused_for_arm64_tasks() -> None:
     found = problem({"a": web(spot=True)}, "services.a.spot", cpuArchitecture="ARM64")
     assert "ARM64" in found, found
