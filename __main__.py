@@ -1,8 +1,9 @@
 """fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
 
-config -> network -> image -> secrets -> the workers' queues -> roles -> cluster -> service
-namespace -> load balancer -> alarm topic -> internal services -> the app's container -> service
-(with its deployment alarms) -> alarms -> web services and workers -> scheduled jobs -> outputs
+config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> roles
+-> cluster -> service namespace -> load balancer -> alarm topic -> internal services -> the app's
+container -> service (with its deployment alarms) -> alarms -> web services and workers
+-> scheduled jobs -> outputs
 """
 
 from dataclasses import replace
@@ -17,6 +18,7 @@ from components.app_service import AppService, AppServiceArgs
 from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
+from components.exec_sessions import ExecSessions, ExecSessionsArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.namespace import ServiceNamespace, ServiceNamespaceArgs
@@ -63,6 +65,7 @@ network = Network(
         nat_gateways=cfg.nat_gateways,
         vpc_endpoints=cfg.vpc_endpoints,
         extra_endpoints=cfg.endpoint_services,
+        other_accounts=cfg.other_accounts,
         flow_logs=cfg.flow_logs,
         flow_log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
@@ -82,6 +85,18 @@ secret_arns: dict[str, pulumi.Input[str]] = {
     **cfg.secrets,
     **secrets.arns,
 }  # env var name -> ARN, injected by ECS at start
+# With ECS Exec, every session is recorded in an encrypted log group and encrypted with its own key.
+exec_sessions = (
+    ExecSessions(
+        "exec",
+        ExecSessionsArgs(
+            log_retention_days=cfg.log_retention_days, protect=cfg.deletion_protection
+        ),
+        opts,
+    )
+    if cfg.enable_exec
+    else None
+)
 # Each worker's queue (docs/services.md): every service gets its URL and may send to it.
 queues = {
     s.name: WorkQueue(s.name, WorkQueueArgs(max_receives=s.max_receives), opts) for s in cfg.workers
@@ -94,6 +109,7 @@ roles = TaskRoles(
         task_policy_statements=tuple(send_statements(list(queue_arns))),
         secret_arns=tuple(secret_arns.values()),
         enable_exec=cfg.enable_exec,
+        exec_sessions=exec_sessions.record if exec_sessions else None,
         load_balancer_infrastructure=cfg.deployment.shifts_traffic,
         roles=cfg.roles,
     ),
@@ -101,7 +117,10 @@ roles = TaskRoles(
 )
 cluster = Cluster(
     "cluster",
-    ClusterArgs(container_insights=cfg.container_insights),
+    ClusterArgs(
+        container_insights=cfg.container_insights,
+        exec_sessions=exec_sessions.record if exec_sessions else None,
+    ),
     opts,
 )
 # Where the services find the internal ones (Service Connect).
@@ -196,8 +215,11 @@ def app_service(spec: ServiceSpec, calls: tuple[pulumi.Resource, ...] = ()) -> A
             queue_arns=queue_arns,
             deployment=cfg.deployment,
             infrastructure_role_arn=roles.infrastructure_role_arn,
+            infrastructure_role_name=roles.infrastructure_role_name,
             cpu_architecture=cfg.cpu_architecture,
             enable_exec=cfg.enable_exec,
+            exec_sessions=exec_sessions.record if exec_sessions else None,
+            egress=cfg.egress_rules,
             base_url=url,
             depends_on=calls,
             log_retention_days=cfg.log_retention_days,
@@ -238,9 +260,11 @@ service = FargateService(
         scaling=cfg.scaling,
         deployment=cfg.deployment,
         infrastructure_role_arn=roles.infrastructure_role_arn,
+        infrastructure_role_name=roles.infrastructure_role_name,
         log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
         alarm_topic_arn=alarm_topic.topic_arn,
+        egress=cfg.egress_rules,
     ),
     opts,
 )

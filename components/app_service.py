@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import pulumi
 
 from components.alarms import Alarms, AlarmsArgs, QueueWatch
+from components.exec_sessions import ExecSessionRecord
 from components.image import ContainerImage, ContainerImageArgs
 from components.queue import WorkQueue, receive_statements, send_statements
 from components.roles import TaskRoles, TaskRolesArgs
@@ -38,10 +39,12 @@ from components.spec import (
     DEFAULT_LOG_RETENTION_DAYS,
     INTERNAL,
     PLATFORM_BY_ARCHITECTURE,
+    REQUIRED_TASK_EGRESS,
     SPOT_CPU_ARCHITECTURES,
     WEB,
     WORKER,
     Deployment,
+    EgressRule,
     RolePlacement,
     ServiceSpec,
     check_args,
@@ -70,10 +73,15 @@ class AppServiceArgs:
     queue_arns: every worker's queue, which the service may send to. Default none.
     deployment: the stack's deployment strategy: a web service's; the others deploy rolling.
         Default rolling.
-    infrastructure_role_arn: the stack's ECS infrastructure role, for a web service's blueGreen or
-        canary deploys. Default None.
+    infrastructure_role_arn, infrastructure_role_name: the stack's ECS infrastructure role, for a
+        web service's blueGreen or canary deploys (the service grants it what ECS does with its own
+        target groups and rule). Default None.
     cpu_architecture: the stack's; an image of its own is built for it. Default X86_64.
     enable_exec: ECS Exec into its tasks. Default False.
+    exec_sessions: with enable_exec, where the cluster records sessions and the key that encrypts
+        them (components.exec_sessions), which its task role may use. Default None.
+    egress: what its tasks may connect to: the stack's list (StackConfig.egress_rules). Default
+        HTTPS to anywhere (spec.REQUIRED_TASK_EGRESS).
     base_url: the stack's address (https://app.example.com), for a web service's url. Default
         None: no url.
     depends_on: what its tasks must find when they start: the stack's internal services. Default
@@ -94,8 +102,11 @@ class AppServiceArgs:
     queue_arns: tuple[pulumi.Input[str], ...] = ()
     deployment: Deployment = field(default_factory=Deployment)
     infrastructure_role_arn: pulumi.Input[str] | None = None
+    infrastructure_role_name: pulumi.Input[str] | None = None
     cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
     enable_exec: bool = False
+    exec_sessions: ExecSessionRecord | None = None
+    egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
     base_url: pulumi.Input[str] | None = None
     depends_on: tuple[pulumi.Resource, ...] = ()
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
@@ -161,6 +172,7 @@ class AppService(pulumi.ComponentResource):
                 task_policy_statements=tuple(statements),
                 secret_arns=tuple(spec.secrets.values()),
                 enable_exec=args.enable_exec,
+                exec_sessions=args.exec_sessions,
                 roles=args.roles,
             ),
             child,
@@ -211,10 +223,12 @@ class AppService(pulumi.ComponentResource):
                 scaling=spec.scaling,
                 deployment=args.deployment if spec.kind == WEB else ROLLING,
                 infrastructure_role_arn=args.infrastructure_role_arn,
+                infrastructure_role_name=args.infrastructure_role_name,
                 log_retention_days=args.log_retention_days,
                 protect=args.protect,
                 alarm_topic_arn=args.alarm_topic_arn,
                 depends_on=args.depends_on,
+                egress=args.egress,
             ),
             child,
         )

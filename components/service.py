@@ -20,6 +20,7 @@ it (spec.size_with_proxy); an internal service is published there as http://NAME
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from components.alarms import (
     notify,
 )
 from components.naming import bounded
+from components.roles import traffic_shift_statements
 from components.spec import (
     CONTAINER_NAME,
     DEFAULT_BACKLOG_PER_TASK,
@@ -43,14 +45,17 @@ from components.spec import (
     DEFAULT_ON_DEMAND_BASE,
     DEPLOYMENT_STRATEGIES,
     LOG_RETENTION_DAYS,
+    REQUIRED_TASK_EGRESS,
     SERVICE_CONNECT_PROXY_CPU,
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
     SPOT_CPU_ARCHITECTURES,
     Deployment,
+    EgressRule,
     Scaling,
     TaskSize,
     check_args,
     deployment_strategy,
+    egress_problems,
     joined,
     shifts_traffic,
     size_with_proxy,
@@ -99,6 +104,10 @@ QUEUE_METRIC_PERIOD_S = 60
 # CPU sample within about a minute of starting, so three minutes pass before the alarm may start
 # another.
 ZERO_SCALE_OUT_COOLDOWN_S = 180
+# The egress rule each EgressRule becomes is `<service>-egress-<rule name>`, except the HTTPS rule:
+# it keeps the name of the all-traffic rule it narrowed, so that `pulumi up` changes that rule in
+# place (EC2's ModifySecurityGroupRules) and the tasks are never without a way out.
+EGRESS_RESOURCE_SUFFIX = {REQUIRED_TASK_EGRESS[0].name: "egress"}
 # `pulumi up` waits for each deploy (wait_for_steady_state), by default up to 20 minutes; a
 # blueGreen or canary deploy gets its modelled length plus those 20, so a long bake cannot time out.
 DEPLOY_TIMEOUT_MARGIN_MIN = 20
@@ -279,8 +288,9 @@ class FargateServiceArgs:
     size: task size. Default 256 CPU units and 512 MiB, Fargate's smallest (spec.TaskSize).
     scaling: task counts and autoscaling. Default one task, no autoscaling (spec.Scaling).
     deployment: how a new revision rolls out. Default rolling (spec.Deployment).
-    infrastructure_role_arn: the role ECS assumes to shift traffic; required for blueGreen and
-        canary. Default None.
+    infrastructure_role_arn, infrastructure_role_name: the role ECS assumes to shift traffic
+        (components.roles); required for blueGreen and canary. The service grants it exactly what
+        ECS does with this service's target groups and listener rule. Default None.
     log_retention_days: how long CloudWatch keeps the logs. Default 30.
     protect: protect the log group from deletion. Default False.
     family, log_group_name: physical names; default from project, stack and component name.
@@ -292,6 +302,10 @@ class FargateServiceArgs:
     depends_on: what must exist before its tasks start, such as the internal services it calls
         (a task resolves only the Service Connect endpoints that existed when it started).
         Default none.
+    egress: what the tasks may connect to (spec.EgressRule). Default HTTPS to anywhere, all a
+        task needs (image, logs, secrets, exec, the app's HTTPS calls); DNS needs no rule, as
+        security groups do not filter the Amazon-provided resolver. The program passes the
+        stack's list (StackConfig.egress_rules).
     """
 
     container: AppContainer
@@ -302,6 +316,7 @@ class FargateServiceArgs:
     scaling: Scaling = field(default_factory=Scaling)
     deployment: Deployment = field(default_factory=Deployment)
     infrastructure_role_arn: pulumi.Input[str] | None = None
+    infrastructure_role_name: pulumi.Input[str] | None = None
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
     family: str = ""
@@ -311,6 +326,7 @@ class FargateServiceArgs:
     service_connect: ServiceConnect | None = None
     queue: QueueScaling | None = None
     depends_on: tuple[pulumi.Resource, ...] = ()
+    egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
 
     @property
     def task_size(self) -> TaskSize:
@@ -323,6 +339,7 @@ class FargateServiceArgs:
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
         found = [f"container: {p}" for p in self.container.problems()]
+        found += [f"egress: {p}" for p in egress_problems(self.egress)]
         if self.container.logging.group is not None:
             found.append(
                 "container.logging.group: the service logs to its own log group; leave it unset "
@@ -343,11 +360,11 @@ class FargateServiceArgs:
         if (
             not self.deployment.problems()
             and self.deployment.shifts_traffic
-            and self.infrastructure_role_arn is None
+            and (self.infrastructure_role_arn is None or self.infrastructure_role_name is None)
         ):
             found.append(
-                f"deployment strategy {self.deployment.strategy} needs infrastructure_role_arn, "
-                "the role ECS assumes to shift traffic "
+                f"deployment strategy {self.deployment.strategy} needs infrastructure_role_arn "
+                "and infrastructure_role_name, the role ECS assumes to shift traffic "
                 "(TaskRolesArgs(load_balancer_infrastructure=True))"
             )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -504,15 +521,19 @@ class FargateService(pulumi.ComponentResource):
                 description="App port from the stack's services (Service Connect)",
                 opts=child,
             )
-        # Out: ECR, CloudWatch Logs and whatever the app calls, over HTTPS and other protocols.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress",
-            security_group_id=sg.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="Outbound: image pulls, logs and the app's own calls",
-            opts=child,
-        )
+        for rule in args.egress:
+            suffix = EGRESS_RESOURCE_SUFFIX.get(rule.name, f"egress-{rule.name}")
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{suffix}",
+                security_group_id=sg.id,
+                ip_protocol=rule.protocol,
+                from_port=rule.port,
+                to_port=rule.last_port,
+                cidr_ipv4=None if rule.ipv6 else rule.cidr,
+                cidr_ipv6=rule.cidr if rule.ipv6 else None,
+                description=rule.description or None,
+                opts=child,
+            )
         security_groups: list[pulumi.Input[str]] = [sg.id]
         if connect is not None:
             security_groups.append(connect.members_security_group_id)
@@ -536,6 +557,7 @@ class FargateService(pulumi.ComponentResource):
             "security_groups": security_groups,
             "assign_public_ip": placement.assign_public_ip,
         }
+        traffic_shift = self._traffic_shift(name, args, target_groups, listener_rule)
         rollback_alarms: aws.ecs.ServiceAlarmsArgsDict | None = (
             {"alarm_names": [s["name"] for s in specs.values()], "enable": True, "rollback": True}
             if specs
@@ -594,6 +616,7 @@ class FargateService(pulumi.ComponentResource):
                     *([listener_rule] if listener_rule is not None else []),
                     placement.capacity_providers,
                     *deploy_alarms,
+                    *traffic_shift,
                     *args.depends_on,
                 ],
                 ignore_changes=service_ignore_changes(args) or None,
@@ -750,6 +773,7 @@ class FargateService(pulumi.ComponentResource):
             len(target_groups) > 1
             and listener_rule is not None
             and args.infrastructure_role_arn is not None
+            and args.infrastructure_role_name is not None
         ):
             attachment["advanced_configuration"] = {
                 "alternate_target_group_arn": target_groups[1].arn,
@@ -757,6 +781,41 @@ class FargateService(pulumi.ComponentResource):
                 "role_arn": args.infrastructure_role_arn,
             }
         return attachment
+
+    def _traffic_shift(
+        self,
+        name: str,
+        args: FargateServiceArgs,
+        target_groups: list[aws.lb.TargetGroup],
+        listener_rule: aws.lb.ListenerRule | None,
+    ) -> list[pulumi.Resource]:
+        """ECS's role may touch this service's groups and rule, and nothing else on the load
+        balancer; the service waits for the grant, so no deploy runs with a powerless role."""
+        role_name = args.infrastructure_role_name
+        if (
+            len(target_groups) < 2
+            or listener_rule is None
+            or args.infrastructure_role_arn is None
+            or role_name is None
+        ):
+            return []
+        return [
+            aws.iam.RolePolicy(
+                f"{name}-traffic-shift",
+                role=role_name,
+                policy=pulumi.Output.all(
+                    target_groups[0].arn, target_groups[1].arn, listener_rule.arn
+                ).apply(
+                    lambda arns: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": traffic_shift_statements(arns[:2], arns[2]),
+                        }
+                    )
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        ]
 
     def _queue_scaling(
         self,

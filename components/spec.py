@@ -12,6 +12,7 @@ everywhere. Defaults that only one component knows stay beside its args, documen
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,6 +116,132 @@ def tasks_are_private(nat_gateways: str, vpc_endpoints: bool) -> bool:
     """Tasks run in private subnets without public IPs whenever they have a private way out: a NAT
     gateway, or the VPC endpoints of the AWS services they need."""
     return nat_gateways != "none" or vpc_endpoints
+
+
+# --- what tasks may reach (components.service's security group) ----------------------------------
+HTTPS_PORT = 443
+ANY_IPV4 = "0.0.0.0/0"
+EGRESS_PROTOCOLS = ("tcp", "udp")
+# Names of egress rules: they name the rule's resource (`<service>-egress-<name>`).
+EGRESS_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+# What EC2 takes as a security group rule's description: up to 255 of these characters, no
+# apostrophe (EC2 API reference, IpRange.Description).
+SG_RULE_DESCRIPTION_MAX = 255
+SG_RULE_DESCRIPTION = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EgressRule:
+    """One kind of connection the app's tasks may open (their security group's egress).
+
+    name: names the rule's resource; lower-case letters, digits and -, up to 32. Required.
+    port: the first (or only) destination port. Required.
+    to_port: the last port of a range. Default None: `port` alone.
+    protocol: tcp or udp. Default tcp.
+    cidr: where to, an IPv4 or IPv6 CIDR. Default 0.0.0.0/0.
+    description: what the traffic is for, shown on the rule. Default empty.
+
+    Security groups do not filter the Amazon-provided DNS resolver (the VPC's +2 address and
+    169.254.169.253), the ECS task metadata and credentials endpoint (169.254.170.2) or the
+    Amazon Time Sync Service, so no rule is needed for them (Amazon VPC user guide, "Security
+    group rules": "Security groups don't filter traffic destined to and from ...").
+    """
+
+    name: str
+    port: int
+    to_port: int | None = None
+    protocol: str = "tcp"
+    cidr: str = ANY_IPV4
+    description: str = ""
+
+    @property
+    def last_port(self) -> int:
+        return self.port if self.to_port is None else self.to_port
+
+    @property
+    def ipv6(self) -> bool:
+        return ":" in self.cidr
+
+    @property
+    def admits(self) -> str:
+        """What the rule lets out, in words: `tcp 443 to 0.0.0.0/0`."""
+        ports = f"{self.port}" if self.last_port == self.port else f"{self.port}-{self.last_port}"
+        return f"{self.protocol} {ports} to {self.cidr}"
+
+    def problems(self) -> list[str]:
+        """What is wrong with this rule (empty when nothing is)."""
+        found = []
+        if not EGRESS_NAME.match(self.name):
+            found.append(f"name {self.name!r}: 1 to 32 lower-case letters, digits and -")
+        if self.protocol not in EGRESS_PROTOCOLS:
+            found.append(f"protocol {self.protocol!r}: expected {joined(EGRESS_PROTOCOLS)}")
+        if not 1 <= self.port <= self.last_port <= MAX_PORT:
+            found.append(
+                f"ports {self.port}-{self.last_port}: expected 1 to {MAX_PORT}, the first no "
+                "higher than the last"
+            )
+        try:
+            ipaddress.ip_network(self.cidr, strict=True)
+        except ValueError:
+            found.append(f"cidr {self.cidr!r}: expected a CIDR such as 10.1.0.0/16 or ::/0")
+        if not SG_RULE_DESCRIPTION.match(self.description):
+            found.append(
+                f"description {self.description!r}: up to 255 letters, digits, spaces and "
+                "._-:/()#,@[]+=&;{}!$*"
+            )
+        return found
+
+
+# HTTPS out, to anywhere: ECR (the registry and its image layers in S3), CloudWatch Logs, Secrets
+# Manager and SSM for the task's secrets, ECS Exec's channels, and the app's own HTTPS calls.
+HTTPS_EGRESS = EgressRule(
+    name="https",
+    port=HTTPS_PORT,
+    description="HTTPS: image pulls, logs, secrets, exec and the app HTTPS calls",
+)
+# What every service's tasks need. A feature that opens another port adds its rule where the stack's
+# egress is put together (stack_config's StackConfig.egress_rules): NFS (2049) to the VPC for a file
+# system, Service Connect's ports between services.
+REQUIRED_TASK_EGRESS = (HTTPS_EGRESS,)
+
+
+def service_connect_egress(
+    internal: Sequence[tuple[str, int]], vpc_cidr: str
+) -> tuple[EgressRule, ...]:
+    """What a Service Connect client's tasks need beside REQUIRED_TASK_EGRESS: its proxy connects
+    to an internal service's tasks on their container port, inside the VPC. One rule a port, from
+    the (name, port) of each internal service."""
+    by_port: dict[int, list[str]] = {}
+    for name, port in internal:
+        by_port.setdefault(port, []).append(name)
+    return tuple(
+        EgressRule(
+            name=f"service-connect-{port}",
+            port=port,
+            cidr=vpc_cidr,
+            description=f"Service Connect to the internal services {', '.join(sorted(names))}"[
+                :SG_RULE_DESCRIPTION_MAX
+            ],
+        )
+        for port, names in sorted(by_port.items())
+    )
+
+
+def egress_problems(rules: Sequence[EgressRule]) -> list[str]:
+    """What is wrong with a security group's egress rules: each rule's problems, names used
+    twice, and the same traffic admitted twice (EC2 refuses a duplicate rule)."""
+    found = [f"{rule.name}: {p}" for rule in rules for p in rule.problems()]
+    names = [rule.name for rule in rules]
+    found += [
+        f"{n}: the name is used twice" for n in sorted({n for n in names if names.count(n) > 1})
+    ]
+    seen: dict[tuple[str, int, int, str], str] = {}
+    for rule in rules:
+        key = (rule.protocol, rule.port, rule.last_port, rule.cidr)
+        if key in seen:
+            found.append(f"{rule.name}: admits {rule.admits}, as {seen[key]} does already")
+        seen.setdefault(key, rule.name)
+    return found
 
 
 # --- the app's container (components.task_definition) ---------------------------------------------

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -66,6 +67,22 @@ APP_USER = "10001:10001"
 UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
 # Task volume names: RegisterTaskDefinition allows letters, digits, - and _, up to 255.
 VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# The names linuxParameters.capabilities accepts (botocore's ECS model, KernelCapabilities).
+LINUX_CAPABILITIES = (
+    "ALL", "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE",
+    "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
+    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE",
+    "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT",
+    "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE",
+    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+)  # fmt: skip
+# Every capability removed: the app runs as a non-root user (which holds none anyway) and binds a
+# low port through a sysctl, not NET_BIND_SERVICE; dropping them from the bounding set as well
+# means no setuid binary in the image can gain one. ECS Exec's agent runs as root inside the
+# container (ECS developer guide, "ECS Exec": "The SSM agent and its child processes run as root
+# even when you specify a user ID"), so with exec on it and its shells are root without
+# capabilities; AWS documents none that exec needs (aws/containers-roadmap#1360): docs/security.md.
+DROP_ALL_CAPABILITIES = ("ALL",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +150,9 @@ class AppContainer:
     enable_exec: ECS Exec into the container: an init process (AWS's recommendation, so sessions'
         child processes are reaped) and the SSM agent's writable paths; the task role must allow
         it (components.roles). Default False.
+    dropped_capabilities: Linux capabilities removed from the container
+        (linuxParameters.capabilities.drop). Default ALL (DROP_ALL_CAPABILITIES says why); the
+        container adds none (the policy pack's ecs-no-added-capabilities).
     """
 
     image: pulumi.Input[str]
@@ -147,6 +167,7 @@ class AppContainer:
     cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
     logging: ContainerLogging = field(default_factory=ContainerLogging)
     enable_exec: bool = False
+    dropped_capabilities: tuple[str, ...] = DROP_ALL_CAPABILITIES
 
     @property
     def all_mounts(self) -> tuple[Mount, ...]:
@@ -190,7 +211,24 @@ class AppContainer:
                 found.append(f"mounts: path {mount.path!r} is not absolute")
         if not self.logging.stream_prefix:
             found.append("logging.stream_prefix: Fargate's awslogs driver needs one")
+        found += [
+            f"dropped_capabilities {c!r}: not a Linux capability ECS knows "
+            f"({', '.join(LINUX_CAPABILITIES)})"
+            for c in self.dropped_capabilities
+            if c not in LINUX_CAPABILITIES
+        ]
         return found
+
+    @property
+    def linux_parameters(self) -> dict[str, Any]:
+        """The container's linuxParameters: its dropped capabilities and, with exec, an init
+        process. Empty when there is neither (ECS then stores none)."""
+        linux: dict[str, Any] = {}
+        if self.dropped_capabilities:
+            linux["capabilities"] = {"drop": list(self.dropped_capabilities)}
+        if self.enable_exec:
+            linux["initProcessEnabled"] = True
+        return linux
 
 
 def container_definitions(container: AppContainer) -> str:
@@ -252,8 +290,8 @@ def container_definitions(container: AppContainer) -> str:
                     else {}
                 ),
                 **(
-                    {"linuxParameters": {"initProcessEnabled": True}}
-                    if container.enable_exec
+                    {"linuxParameters": container.linux_parameters}
+                    if container.linux_parameters
                     else {}
                 ),
                 "logConfiguration": {

@@ -25,6 +25,7 @@ from components.spec import (
     ENV_NAME,
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
+    INTERNAL,
     LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
     MAX_AZS,
@@ -40,10 +41,13 @@ from components.spec import (
     ServiceSpec,
     TaskSize,
     as_ranges,
+    egress_problems,
     joined,
     max_azs_for_prefix,
+    service_connect_egress,
     shifts_traffic,
 )
+from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
 from stack_config.services import (
@@ -93,6 +97,7 @@ class ConfigError(Exception):
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
     "scheduledTasks": parse_scheduled_tasks,
     "services": parse_services,
+    "taskEgress": parse_task_egress,
 }
 
 
@@ -168,6 +173,16 @@ def load_config(
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
+    task_egress = check_task_egress(get, ok, problems)
+    if "vpcCidr" in ok and task_egress:
+        # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
+        internal = [(s.name, s.port) for s in services if s.kind == INTERNAL and s.port]
+        connect = service_connect_egress(internal, str(get["vpcCidr"]))
+        problems.items += [
+            f"taskEgress.{p}"
+            for p in egress_problems((*connect, *task_egress))
+            if any(rule.name in p for rule in connect)
+        ]
 
     if problems.items:
         raise ConfigError(stack, problems.items)
@@ -214,6 +229,7 @@ def load_config(
         services=services,
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
+        task_egress=task_egress,
     )
 
 

@@ -42,6 +42,7 @@ from components.spec import (
     MIN_AZS,
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
+    REQUIRED_TASK_EGRESS,
     SPOT_CPU_ARCHITECTURES,
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
@@ -49,6 +50,7 @@ from components.spec import (
     WEB,
     WORKER,
     Deployment,
+    EgressRule,
     ImageRef,
     RolePlacement,
     Scaling,
@@ -56,6 +58,7 @@ from components.spec import (
     ServiceSpec,
     TaskSize,
     joined,
+    service_connect_egress,
     stack_role_path,
     tasks_are_private,
 )
@@ -68,6 +71,7 @@ RESERVED_TAGS = frozenset({"project", "stack"})
 WAIVABLE_POLICIES = (
     "ecs-no-public-ip",
     "ecs-container-not-privileged",
+    "ecs-no-added-capabilities",
     "ecs-container-read-only-root",
     "ecs-no-secrets-in-environment",
     "ecs-container-logging",
@@ -77,13 +81,21 @@ WAIVABLE_POLICIES = (
     "ecr-immutable-tags",
     "ecr-lifecycle-policy",
     "elb-http-redirects-to-https",
+    "elb-https-in-prod",
     "elb-drop-invalid-headers",
     "elb-access-logs",
     "elb-access-log-bucket",
     "elb-deletion-protection",
     "ec2-default-sg-no-rules",
     "ec2-default-sg-closed",
+    "ec2-sg-open-only-on-listener-ports",
+    "ec2-subnet-no-auto-public-ip",
     "ec2-vpc-flow-logs",
+    "iam-no-wildcard-grants",
+    "iam-no-public-trust",
+    "kms-key-rotation",
+    "sns-topic-encrypted",
+    "sqs-queue-encrypted",
     "prod-stateful-resources-protected",
 )
 WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
@@ -161,6 +173,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image; web: path and/or host; worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
+    Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
     Setting("policyWaivers", "map", {}, "Policy-pack policies this stack gives up: policy name -> the reason (at least 10 characters), e.g. ecs-container-non-root-user: 'the vendor image runs as root'. The pack then reports that policy as advisory, with the reason, instead of failing; the plan lists the waivers. Default none: every mandatory policy is enforced."),
 )  # fmt: skip
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -217,12 +230,14 @@ class StackConfig:
     services: tuple[ServiceSpec, ...]
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
+    task_egress: tuple[EgressRule, ...]
 
     @property
     def endpoint_services(self) -> tuple[str, ...]:
         """Interface endpoints that private tasks without a NAT need beyond ECR and Logs, for the
-        features turned on: secrets are fetched at task start, exec opens SSM sessions, every
-        service may send to the workers' queues."""
+        features turned on: secrets are fetched at task start, exec opens SSM sessions and
+        decrypts them with its KMS key (components.exec_sessions), every service may send to the
+        workers' queues."""
         arns = [*self.secrets.values(), *(a for s in self.services for a in s.secrets.values())]
         services = []
         if self.secret_values or any(SECRET_ARN.match(a) for a in arns):
@@ -230,7 +245,7 @@ class StackConfig:
         if any(SSM_ARN.match(a) for a in arns):
             services.append("ssm")
         if self.enable_exec:
-            services.append("ssmmessages")
+            services += ["ssmmessages", "kms"]
         if self.workers:
             services.append("sqs")
         return tuple(services)
@@ -260,6 +275,31 @@ class StackConfig:
         """The main service's catch-all rule goes last once web services have rules of their own;
         None: the component's default."""
         return CATCH_ALL_PRIORITY if self.web_services else None
+
+    @property
+    def egress_rules(self) -> tuple[EgressRule, ...]:
+        """Everything the tasks may connect to: HTTPS to anywhere, what the stack's features need
+        (Service Connect: each internal service's port, in the VPC; a file system would add NFS
+        here), then taskEgress."""
+        return (*REQUIRED_TASK_EGRESS, *self.connect_egress, *self.task_egress)
+
+    @property
+    def connect_egress(self) -> tuple[EgressRule, ...]:
+        """Every service is a Service Connect client: it reaches the internal services' ports."""
+        return service_connect_egress(
+            [(s.name, s.port) for s in self.internal_services if s.port is not None],
+            self.vpc_cidr,
+        )
+
+    @property
+    def other_accounts(self) -> tuple[str, ...]:
+        """The accounts the settings name whose resources the tasks use: the prebuilt image's
+        registry and the referenced secrets' (the VPC endpoints admit these besides the stack's
+        own; the account deployed to is not known here, so it may be among them)."""
+        accounts = {arn.split(":")[4] for arn in self.secrets.values()}
+        if self.image is not None:
+            accounts.add(self.image.account)
+        return tuple(sorted(accounts))
 
     @property
     def roles(self) -> RolePlacement:

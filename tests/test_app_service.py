@@ -599,3 +599,20 @@ def test_every_services_roles_go_under_the_stacks_path_with_its_boundary(run_sta
     for role in roles:
         assert role.inputs.get("path") == "/fargate-app/dev/", role.urn
         assert role.inputs.get("permissionsBoundary") == boundary, role.urn
+
+
+def test_every_service_may_connect_to_the_internal_services_ports(up: ProgramRun) -> None:
+    """Task egress is HTTPS only (issue 14); Service Connect's proxies connect to an internal
+    service's tasks on its port, inside the VPC."""
+    vpc = up.one("aws:ec2/vpc:Vpc")
+    for name in ("app", *SERVICES):
+        group = own(up, name, SECURITY_GROUP)
+        rules = [
+            r
+            for r in up.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            if r.inputs["securityGroupId"] == group.id
+        ]
+        admitted = {(r.inputs.get("fromPort"), r.inputs.get("cidrIpv4")) for r in rules}
+        assert (8080, vpc.inputs["cidrBlock"]) in admitted, (
+            f"{name} cannot reach search: {admitted}"
+        )

@@ -24,6 +24,7 @@ from components.app_service import AppService, AppServiceArgs
 from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
+from components.exec_sessions import ExecSessions, ExecSessionsArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.namespace import ServiceNamespace, ServiceNamespaceArgs
@@ -40,7 +41,7 @@ from components.service import (
     ServiceConnect,
     ServicePlacement,
 )
-from components.spec import Deployment, Scaling, ScheduledTask, ServiceSpec, TaskSize
+from components.spec import Deployment, EgressRule, Scaling, ScheduledTask, ServiceSpec, TaskSize
 from components.task_definition import AppContainer, ContainerLogging, Mount
 from tools.mocks import ProgramRun
 
@@ -127,6 +128,19 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
             TaskRolesArgs(task_policy_statements=({"Effect": "Allow", "Action": "s3:GetObject"},)),
         ),
         "task_policy_statements[0]",
+    ),
+    (
+        "a session retention CloudWatch refuses",
+        lambda: ExecSessions("exec", ExecSessionsArgs(log_retention_days=10)),
+        "log_retention_days 10",
+    ),
+    (
+        "an egress rule admitting every protocol",
+        lambda: FargateService(
+            "app",
+            service_args(egress=(EgressRule(name="all", port=1, to_port=65535, protocol="-1"),)),
+        ),
+        "protocol '-1'",
     ),
     (
         "a cluster name ECS refuses",

@@ -385,7 +385,7 @@ def test_the_component_tells_services_where_tasks_run(pulumi_mocks) -> pulumi.Ou
         ),
         ({"secretValues": Secure({"DB_PASSWORD": "s3cr3t"})}, {"secretsmanager"}),
         ({"secrets": {"URL": "arn:aws:ssm:us-east-1:123456789012:parameter/app/url"}}, {"ssm"}),
-        ({"enableExec": True}, {"ssmmessages"}),
+        ({"enableExec": True}, {"ssmmessages", "kms"}),
     ],
 )
 def test_endpoints_cover_what_private_tasks_fetch_without_a_nat(run_config, extra, wanted):

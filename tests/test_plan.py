@@ -873,3 +873,56 @@ def test_the_models_read_lookups_not_the_display(module: str) -> None:
         f"tools/plan/{module}.py imports {sorted(extra)}; it may import only "
         f"{sorted(PLAN_IMPORTS_ALLOWED[module]) or 'nothing from tools.plan'}"
     )
+
+
+# --- what the defaults admit (issue 14) ----------------------------------------------------------
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ADMITTING = {
+    "vpcEndpoints": True,
+    "natGateways": "none",
+    "enableExec": True,
+    "taskEgress": {"postgres": {"port": 5432, "cidr": "10.20.0.0/16"}},
+}
+
+
+def shown(run: ProgramRun, type_token: str, name: str) -> dict[str, str]:
+    """The settings the plan shows for the resource of `type_token` called `name`."""
+    rows = tree(Index(run.resources))
+    [row] = [row for row in rows if row["name"] == name and row["type"] == type_token]
+    return row["settings"]
+
+
+def test_the_plan_shows_what_the_tasks_egress_admits(run_stack) -> None:
+    run = run_stack("dev", ADMITTING)
+    assert shown(run, "aws:ec2/securityGroup:SecurityGroup", "app-sg")["admits out"] == (
+        "tcp 443 to 0.0.0.0/0; tcp 5432 to 10.20.0.0/16"
+    )
+
+
+def test_the_plan_shows_each_endpoints_policy_scope(run_stack) -> None:
+    run = run_stack("dev", ADMITTING)
+    s3 = shown(run, ENDPOINT, "network-s3")["policy"]
+    assert f"aws:PrincipalAccount {ACCOUNT_ID} and aws:ResourceAccount {ACCOUNT_ID}" in s3, s3
+    assert "allow s3:GetObject on prod-us-east-1-starport-layer-bucket/*" in s3, s3
+    channels = shown(run, ENDPOINT, "network-ssmmessages")["policy"]
+    assert channels == f"allow any action if aws:PrincipalAccount {ACCOUNT_ID}", channels
+
+
+def test_the_plan_shows_the_dropped_capabilities_and_the_exec_record(run_stack) -> None:
+    run = run_stack("dev", ADMITTING)
+    assert (
+        shown(run, "aws:ecs/taskDefinition:TaskDefinition", "app-task")["app: linux capabilities"]
+        == "drops ALL"
+    )
+    sessions = shown(run, "aws:ecs/cluster:Cluster", "cluster-cluster")["exec sessions"]
+    assert sessions.startswith("OVERRIDE to /ecs/fargate-app/dev/exec-sessions (encrypted)")
+    assert "data encrypted with exec-key" in sessions, sessions
+
+
+def test_the_plan_lists_the_stacks_policy_waivers_with_their_reasons(plans) -> None:
+    assert list(plans["prod"]["waivers"]) == ["elb-https-in-prod"]
+    text = render.render(plans["prod"])
+    section = text.split("\nPolicy waivers\n", 1)[1]
+    assert section.startswith("  elb-https-in-prod: no domain configured yet"), section
+    assert plans["dev"]["waivers"] == {}
+    assert render.render(plans["dev"]).endswith("\nPolicy waivers\n  none\n")

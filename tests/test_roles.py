@@ -245,9 +245,9 @@ def test_preview_shows_the_infrastructure_role_trusted_only_by_this_accounts_ecs
     assert statement["Principal"] == {"Service": "ecs.amazonaws.com"}, role.urn
     assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT_ID, role.urn
     attached = [a.inputs["policyArn"] for a in planned_for(run, ATTACHMENT, role)]
-    assert attached == [
-        "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
-    ], f"preview shows {role.urn} with {attached}"
+    assert attached == [], (
+        f"preview shows {role.urn} with {attached}; the service grants it its own resources"
+    )
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -191,6 +191,12 @@ def test_the_main_services_env_cannot_shadow_a_queue_url() -> None:
     assert "the worker mailer's queue URL" in found, found
 
 
+def test_task_egress_may_not_take_service_connects_rules() -> None:
+    egress = {"service-connect-8080": {"port": 5432, "cidr": "10.0.0.0/16"}}
+    found = [p for p in problems_of({"s": internal()}, taskEgress=egress) if "twice" in p]
+    assert found and found[0].startswith("taskEgress."), found
+
+
 def test_spot_is_refused_for_arm64_tasks() -> None:
     found = problem({"a": web(spot=True)}, "services.a.spot", cpuArchitecture="ARM64")
     assert "ARM64" in found, found

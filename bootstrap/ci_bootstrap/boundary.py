@@ -3,10 +3,11 @@
 A deploy role may create and change roles only under the stack's path and only with this
 boundary attached (ci_bootstrap.deploy_permissions), so whatever policy it writes onto such a role,
 the role's effective permissions stay within what is here: the ECS agent pulling the image,
-writing the stack's logs and reading the stack's secrets; the app's ECS Exec channels; ECS
-shifting load balancer traffic (blue/green, canary); EventBridge Scheduler starting the stack's
-jobs; VPC flow logs writing their records. No IAM, no STS, no S3 (so no Pulumi state), no other
-stack's secrets, no KMS key but through Secrets Manager and SSM.
+writing the stack's logs and reading the stack's secrets; the app's ECS Exec channels, and
+recording and decrypting its sessions with the stack's own key; ECS shifting load balancer traffic
+(blue/green, canary); EventBridge Scheduler starting the stack's jobs; VPC flow logs writing their
+records. No IAM, no STS, no S3 (so no Pulumi state), no other stack's secrets, no KMS key but
+through Secrets Manager and SSM or tagged for the stack.
 
 Scoped to the stack where IAM allows (IAM User Guide, "Permissions boundaries for IAM entities"):
 - log groups named `/ecs/<project>/<stack>/...` (components/service.py's name), and the flow-log
@@ -16,9 +17,9 @@ Scoped to the stack where IAM allows (IAM User Guide, "Permissions boundaries fo
   creates is; a secret you reference with `secrets` must carry the tag too) or named under
   `<project>/<stack>/`.
 
-The program attaches AWS managed policies to two roles (APP_MANAGED_POLICIES);
-`MANAGED_POLICY_ACTIONS` lists what they grant (AWS Managed Policy Reference, as of 2026-02) so a
-test can show the boundary leaves them whole.
+The program attaches an AWS managed policy to one role (APP_MANAGED_POLICIES);
+`MANAGED_POLICY_ACTIONS` lists what it grants (AWS Managed Policy Reference, as of 2026-02) so a
+test can show the boundary leaves it whole.
 """
 
 from __future__ import annotations
@@ -38,9 +39,8 @@ BOUNDARY_PATH = "/fargate-app-bootstrap/"
 # The flow-log group's auto-name prefix (components/network.py: f"{name}-flow-logs", name
 # "network"); a test holds the boundary to every log group the program creates.
 FLOW_LOG_GROUP_PREFIX = "network-flow-logs-"
-# What the AWS managed policies the program attaches grant (their documents, AWS Managed Policy
-# Reference: AmazonECSTaskExecutionRolePolicy v1, AmazonECSInfrastructureRolePolicyForLoadBalancers
-# v6), as (action, resource template) pairs.
+# What the AWS managed policy the program attaches grants (its document, AWS Managed Policy
+# Reference: AmazonECSTaskExecutionRolePolicy v1), as (action, resource template) pairs.
 MANAGED_POLICY_ACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "service-role/AmazonECSTaskExecutionRolePolicy": (
         ("ecr:GetAuthorizationToken", "*"),
@@ -55,28 +55,6 @@ MANAGED_POLICY_ACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
             "logs:PutLogEvents",
             "arn:{partition}:logs:{region}:{account}:log-group:/ecs/{project}/{stack}/app"
             ":log-stream:app/app/0123",
-        ),
-    ),
-    "AmazonECSInfrastructureRolePolicyForLoadBalancers": (
-        ("elasticloadbalancing:DescribeListeners", "*"),
-        ("elasticloadbalancing:DescribeRules", "*"),
-        ("elasticloadbalancing:DescribeTargetGroups", "*"),
-        ("elasticloadbalancing:DescribeTargetHealth", "*"),
-        (
-            "elasticloadbalancing:RegisterTargets",
-            "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/app-tg/0123",
-        ),
-        (
-            "elasticloadbalancing:DeregisterTargets",
-            "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/app-tg/0123",
-        ),
-        (
-            "elasticloadbalancing:ModifyListener",
-            "arn:{partition}:elasticloadbalancing:{region}:{account}:listener/app/web/0123/4567",
-        ),
-        (
-            "elasticloadbalancing:ModifyRule",
-            "arn:{partition}:elasticloadbalancing:{region}:{account}:listener-rule/app/web/0/1/2",
         ),
     ),
 }
@@ -146,6 +124,23 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 },
             },
             {
+                # ECS Exec sessions decrypted with the stack's key (components/exec_sessions.py),
+                # which carries the stack's tag like every resource the program creates.
+                "Sid": "DecryptWithTheStacksOwnKeys",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": f"{arn}:kms:*:{account}:key/*",
+                "Condition": stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
+            },
+            {
+                # ECS Exec's agent finds the sessions' log group first (no resource scope); it
+                # writes under /ecs/<project>/<stack>/ like the app.
+                "Sid": "EcsExecFindsItsLogGroup",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "*",
+            },
+            {
                 # ssmmessages has no resource types: "*" is all IAM accepts.
                 "Sid": "EcsExecChannels",
                 "Effect": "Allow",
@@ -166,10 +161,11 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
             {
                 "Sid": "EcsShiftsLoadBalancerTraffic",
                 "Effect": "Allow",
+                # A service's own target groups and listener rule (components/roles.py
+                # traffic_shift_statements): never a listener itself.
                 "Action": [
                     "elasticloadbalancing:RegisterTargets",
                     "elasticloadbalancing:DeregisterTargets",
-                    "elasticloadbalancing:ModifyListener",
                     "elasticloadbalancing:ModifyRule",
                 ],
                 "Resource": f"{arn}:elasticloadbalancing:*:{account}:*",

@@ -58,12 +58,10 @@ SAR_PAGES: dict[str, str] = {
 # Every IAM role the program creates lives under this path (the contract with the program).
 APP_ROLE_PATH = "/{project}/{stack}/"
 # The AWS managed policies the program attaches to its roles, and no other: the ECS agent's
-# (components/roles.py EXECUTION_POLICY) and ECS's for shifting load balancer traffic
-# (LOAD_BALANCER_INFRASTRUCTURE_POLICY).
-APP_MANAGED_POLICIES: tuple[str, ...] = (
-    "service-role/AmazonECSTaskExecutionRolePolicy",
-    "AmazonECSInfrastructureRolePolicyForLoadBalancers",
-)
+# (components/roles.py EXECUTION_POLICY). The blue/green infrastructure role's
+# AmazonECSInfrastructureRolePolicyForLoadBalancers gave way to a grant on the service's own load
+# balancer resources (issue 14); detaching it on the upgrade needs no policy ARN.
+APP_MANAGED_POLICIES: tuple[str, ...] = ("service-role/AmazonECSTaskExecutionRolePolicy",)
 # The services the app's roles are handed to: ECS tasks, ECS itself (the infrastructure role of
 # blue/green and canary deploys), VPC flow logs, and EventBridge Scheduler (scheduled jobs).
 PASSABLE_TO_SERVICES: tuple[str, ...] = (
@@ -454,6 +452,9 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "logs:TagLogGroup",
                 "logs:UntagLogGroup",
                 "logs:ListTagsLogGroup",
+                # The exec sessions' group is encrypted with the stack's key (kmsKeyId).
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
             ),
             LOGS,
         ),
@@ -897,6 +898,8 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
                 "logs:TagLogGroup",
                 "logs:UntagLogGroup",
                 "logs:ListTagsLogGroup",
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
             ],
             [scoped("cloudwatch"), scoped("logs")],
         ),

@@ -22,6 +22,7 @@ import pulumi
 import yaml
 
 from stack_config import SECRET_SETTINGS
+from stack_config.parsing import parse_map
 from tools.mocks import SECURE_FIELD, ProgramRun, Unknown, load_stack_config, run_program
 from tools.plan import cost, deploy, services, tree
 from tools.plan.refs import Index, is_provider
@@ -324,10 +325,18 @@ def _region(run: ProgramRun, config: dict[str, Any]) -> str:
     return str(config.get("aws:region", "unknown"))
 
 
+def _waivers(config: dict[str, Any], project: str) -> dict[str, str]:
+    """The stack's policyWaivers (policy -> reason): the controls the policy pack reports as
+    advisory for it. The program has already refused a malformed one."""
+    raw = config.get(f"{project}:policyWaivers")
+    return dict(sorted(parse_map(raw).items())) if raw else {}
+
+
 def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
     """The plan of one program run, as plain data."""
     index = Index(run.resources)
-    region = _region(run, load_stack_config(project.root, run.stack))
+    config = load_stack_config(project.root, run.stack)
+    region = _region(run, config)
     resources = tree.tree(index)
     custom = [r for r in run.resources if r.custom and not is_provider(r)]
     estimate = cost.estimate(index, region)
@@ -354,6 +363,7 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
         "cost": estimate,
         "deploy": deploys,
         "services": services.model(index, estimate, deploys),
+        "waivers": _waivers(config, project.name),
     }
 
 

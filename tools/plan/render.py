@@ -79,6 +79,11 @@ def render(plan: dict[str, Any]) -> str:
         lines += ["", *_services(plan["services"])]
     lines += ["", *_cost(plan["cost"]), "", *_deploy(plan["deploy"]), "", "Outputs"]
     lines += [f"{INDENT}{k}: {v}" for k, v in plan["outputs"].items()] or [f"{INDENT}none"]
+    # The policy pack's controls this stack gives up (policyWaivers), each with its reason.
+    lines += ["", "Policy waivers"]
+    lines += [line for k, v in plan["waivers"].items() for line in _wrapped(k, v)] or [
+        f"{INDENT}none"
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -328,7 +328,46 @@ def _endpoint(r: RegisteredResource, ix: Index) -> Settings:
         ]
     else:
         out.append(("route tables", ix.label(r.inputs.get("routeTableIds") or [])))
+    out.append(("policy", policy_scope(parse_json(r.inputs.get("policy")), ix)))
     return out
+
+
+def _values_text(value: Any, ix: Index) -> str:
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(ix.label(v) for v in values)
+
+
+def policy_scope(document: Any, ix: Index) -> str:
+    """What a resource policy (an endpoint's) lets through, a statement a clause: its actions, on
+    what, under which conditions. No document: the service's default, full access."""
+    statements = dig(document, "Statement", default=[])
+    if isinstance(statements, dict):
+        statements = [statements]
+    clauses = []
+    for st in statements:
+        if not isinstance(st, dict):
+            continue
+        actions = "any action" if st.get("Action") == "*" else _values_text(st.get("Action"), ix)
+        resources = st.get("Resource")
+        clause = f"{st.get('Effect', 'Allow').lower()} {actions}"
+        if resources not in (None, "*", ["*"]):
+            clause += " on " + _values_text(resources, ix).replace("arn:aws:s3:::", "")
+        conditions = [
+            f"{key} {_values_text(value, ix)}"
+            for keys in (st.get("Condition") or {}).values()
+            for key, value in keys.items()
+        ]
+        if conditions:
+            clause += " if " + " and ".join(conditions)
+        clauses.append(clause)
+    return "; ".join(clauses) or "full access (no endpoint policy)"
+
+
+def _admits(rules: list[dict[str, Any]], word: str, ix: Index) -> str:
+    return "; ".join(
+        f"{_ports(x.get('ipProtocol'), x.get('fromPort'), x.get('toPort'))} {word} {_peer(x, ix)}"
+        for x in rules
+    )
 
 
 @shows("aws:ec2/securityGroup:SecurityGroup")
@@ -347,6 +386,11 @@ def _sg(r: RegisteredResource, ix: Index) -> Settings:
         if ix.resolve(x.inputs.get("securityGroupId")) is r
     ]
     out.append(("rule resources", ", ".join(sorted(x.name for x in rules)) or "none"))
+    if not r.inputs.get("egress"):
+        # What the tasks (or the load balancer) may reach, in one line; a group without egress
+        # rules reaches nothing (pulumi-aws removes AWS's default allow-all rule).
+        egress = [x.inputs for x in sorted(rules, key=lambda x: x.name) if "Egress" in x.type]
+        out.append(("admits out", _admits(egress, "to", ix) or "nothing"))
     return out
 
 
@@ -500,7 +544,25 @@ def _kms_key(r: RegisteredResource, ix: Index) -> Settings:
 
 @shows("aws:ecs/cluster:Cluster")
 def _cluster(r: RegisteredResource, ix: Index) -> Settings:
-    return [("name", r.inputs.get("name")), ("container insights", container_insights(r))]
+    exec_config = dig(r.inputs, "configuration", "executeCommandConfiguration", default={})
+    log = exec_config.get("logConfiguration") or {}
+    sessions = None
+    if exec_config:
+        group = ix.label(log.get("cloudWatchLogGroupName"))
+        sessions = (
+            f"{exec_config.get('logging', 'DEFAULT')} to {group}"
+            + (" (encrypted)" if log.get("cloudWatchEncryptionEnabled") else "")
+            + (
+                f", data encrypted with {ix.label(exec_config['kmsKeyId'])}"
+                if exec_config.get("kmsKeyId")
+                else ""
+            )
+        )
+    return [
+        ("name", r.inputs.get("name")),
+        ("container insights", container_insights(r)),
+        ("exec sessions", sessions),
+    ]
 
 
 def _strategy_text(strategies: list[dict[str, Any]]) -> str:
@@ -674,12 +736,24 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
             ),
             (f"{name}: stop timeout", f"{stop_timeout(c)} s"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
+            (f"{name}: linux capabilities", _capabilities(c)),
             (
                 f"{name}: health check",
                 " ".join(map(str, dig(c, "healthCheck", "command", default=[]))) or None,
             ),
         ]
     return out
+
+
+def _capabilities(container: dict[str, Any]) -> str:
+    """What the container's Linux capabilities are, against the runtime's default set."""
+    capabilities = dig(container, "linuxParameters", "capabilities", default={})
+    parts = [
+        f"{verb} {', '.join(capabilities[key])}"
+        for key, verb in (("drop", "drops"), ("add", "adds"))
+        if capabilities.get(key)
+    ]
+    return "; ".join(parts) or "the runtime's default set"
 
 
 @shows("aws:ecs/service:Service")
