@@ -541,6 +541,7 @@ STACK_COMPONENTS = (
     "domain",
     "alb-logs",
     "services",
+    "exec",
 )
 JOBS_COMPONENT = "jobs"  # components.scheduled_tasks' instance: its jobs' names start jobs-<job>
 AUTONAME_SUFFIX_LEN = 8  # Pulumi's auto-name suffix: "-" and 7 random hex characters
