@@ -34,7 +34,7 @@ from components.service import (
     ServiceConnect,
     ServicePlacement,
 )
-from components.spec import ServiceSpec, queue_url_env, service_namespace_name
+from components.spec import ServiceSpec, queue_url_env, service_namespace_name, stack_tag_key
 from components.task_definition import AppContainer
 from stack_config import ConfigError, from_pulumi
 
@@ -49,11 +49,20 @@ if cfg.sync_traffic_routing and cfg.deployment.shifts_traffic:
         "rule's weights; turn it off afterwards (pulumi config set syncTrafficRouting false)"
     )
 
-# Every resource goes through this provider, so every taggable one carries these tags.
+# Every resource goes through this provider, so every taggable one carries these tags. The
+# project-qualified stack tag comes last, so no setting can change it: the CI deploy roles reach a
+# stack's resources by it (docs/security.md).
 provider = aws.Provider(
     "aws",
     region=cfg.region,
-    default_tags={"tags": {"project": cfg.project, "stack": cfg.stack, **cfg.tags}},
+    default_tags={
+        "tags": {
+            "project": cfg.project,
+            "stack": cfg.stack,
+            **cfg.tags,
+            stack_tag_key(cfg.project): cfg.stack,
+        }
+    },
 )
 opts = pulumi.ResourceOptions(providers=[provider])
 

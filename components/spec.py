@@ -489,6 +489,31 @@ def stack_role_path(project: str, stack: str) -> str:
     return f"/{project}/{stack}/"
 
 
+# The delivery path's scoping tags (bootstrap/ci_bootstrap/deploy_permissions.py, a test keeps the
+# two in step). Every resource carries the stack's tag, project-qualified so that no other
+# project's `stack` tag falls under a stack's grants; the role that deploys a stack carries its
+# deploys tag, which the alarm topic's key admits.
+STACK_TAG_KEY = "{project}:stack"
+DEPLOYS_TAG_KEY = "{project}:deploys"
+
+
+def stack_tag_key(project: str) -> str:
+    return STACK_TAG_KEY.format(project=project)
+
+
+def deploys_tag_key(project: str) -> str:
+    return DEPLOYS_TAG_KEY.format(project=project)
+
+
+# Secrets Manager names the program's secrets start with: the bootstrap's deploy role reaches a
+# stack's secrets by this prefix, which no tag can fake (deploy_permissions.APP_SECRET_PREFIX).
+SECRET_NAME_PREFIX = "{project}/{stack}/"
+
+
+def secret_name_prefix(project: str, stack: str) -> str:
+    return SECRET_NAME_PREFIX.format(project=project, stack=stack)
+
+
 @dataclass(frozen=True, kw_only=True)
 class RolePlacement:
     """Where a component's IAM roles live and what bounds them.

@@ -19,6 +19,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from components import alarms as alarms_module
+from components.alarm_topic import topic_key_policy
 from components.alarms import (
     CPU_HIGH_PERCENT,
     ERROR_RATE_DATAPOINTS,
@@ -31,6 +32,7 @@ from components.alarms import (
     UNHEALTHY_EVALUATION_PERIODS,
     alarm_name,
 )
+from components.spec import deploys_tag_key
 from tools.mocks import ProgramRun, RegisteredResource
 
 STACKS = ("dev", "prod")
@@ -154,6 +156,21 @@ def test_prod_encrypts_the_topic_with_a_key_cloudwatch_may_use(run_stack) -> Non
     assert cloudwatch["Condition"]["ArnLike"] == {
         "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"
     }
+
+
+def test_the_topic_key_admits_its_stack_s_deploy_role_to_manage_it_and_no_other() -> None:
+    """The bootstrap's deploy roles get no IAM grant on keys (one that reached keys by tag would
+    let a role that may tag a new key claim any key): the key's own policy names the role that
+    deploys its stack, by the tag the bootstrap gives that role."""
+    policy = json.loads(topic_key_policy("123456789012", "aws", "us-east-1", "fargate-app", "prod"))
+    [deployer] = [s for s in policy["Statement"] if s["Sid"] == "TheStacksDeployRoleManagesTheKey"]
+    assert deployer["Condition"]["StringEquals"] == {
+        "aws:PrincipalAccount": "123456789012",
+        f"aws:PrincipalTag/{deploys_tag_key('fargate-app')}": "prod",
+    }
+    assert not [a for a in deployer["Action"] if a in ("kms:Decrypt", "kms:Encrypt", "kms:*")], (
+        "the deploy role manages the key; it has no use for its cryptography"
+    )
 
 
 def test_dev_skips_the_key(run_stack) -> None:

@@ -135,6 +135,12 @@ def test_a_stack_named_like_another_s_preview_environment_is_refused() -> None:
     assert any("preview environment of 'prod'" in p for p in problems), problems
 
 
+def test_a_stack_named_after_another_s_state_file_is_refused() -> None:
+    problems = naming_problems(["dev", "dev.json-copy"])
+    assert any("'dev.json-copy' starts with 'dev' and '.json'" in p for p in problems), problems
+    assert not naming_problems(["dev", "dev.jason", "devjson"])
+
+
 def test_the_committed_stacks_map_without_collisions() -> None:
     assert not naming_problems(list(STACKS))
 
@@ -433,3 +439,68 @@ def test_the_offline_plan_reads_a_stack_on_its_kms_key(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "kms" in done.stdout
+
+
+# --- ready: what a stack lacks for the workflows -------------------------------------------------
+
+KMS_FILE = {
+    "secretsprovider": "awskms://1234abcd-12ab-34cd-56ef-1234567890ab?region=eu-west-1",
+    "encryptedkey": "AQICAHh...",
+    "config": {
+        "aws:region": "eu-west-1",
+        "fargate-app:permissionsBoundary": "arn:aws:iam::123456789012:policy/b",
+    },
+}
+
+
+def ready_repo(repo: Path, stack_file: dict, owners: str = "/.github/ @acme/platform\n") -> Path:
+    (repo / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack_file))
+    (repo / ".github" / "CODEOWNERS").write_text(owners)
+    return repo
+
+
+def test_a_stack_with_its_kms_key_and_real_code_owners_is_ready(repo: Path) -> None:
+    ready_repo(repo, KMS_FILE)
+    assert stacks_script.readiness(repo, "dev", "up") == ([], [])
+
+
+@pytest.mark.parametrize("command", ["preview", "up"])
+def test_a_stack_file_without_a_kms_secrets_provider_stops_the_job_saying_how(
+    repo: Path, command: str
+) -> None:
+    """Without one, Pulumi would open the stack with a passphrase the workflows do not have and
+    fail later, less plainly (the repository's own dev and prod until they are set up)."""
+    ready_repo(repo, {"config": KMS_FILE["config"]})
+    errors, _ = stacks_script.readiness(repo, "dev", command)
+    assert any(
+        "Pulumi.dev.yaml names no KMS secrets provider" in e and "pulumi stack init dev" in e
+        for e in errors
+    ), errors
+    assert stacks_script.ready("dev", command, root=repo) == 1
+
+
+def test_the_template_s_code_owners_stop_a_deploy_and_warn_a_preview(repo: Path) -> None:
+    ready_repo(repo, KMS_FILE, owners=(ROOT / ".github" / "CODEOWNERS").read_text())
+    errors, _ = stacks_script.readiness(repo, "dev", "up")
+    assert any("still names @OWNER/" in e for e in errors), errors
+    errors, warnings = stacks_script.readiness(repo, "dev", "preview")
+    assert not errors and any("still names @OWNER/" in w for w in warnings), warnings
+
+
+def test_a_deploy_without_the_stack_s_boundary_is_warned(repo: Path) -> None:
+    ready_repo(repo, {**KMS_FILE, "config": {"aws:region": "eu-west-1"}})
+    errors, warnings = stacks_script.readiness(repo, "dev", "up")
+    assert not errors and any("sets no permissionsBoundary" in w for w in warnings), warnings
+
+
+def test_a_review_stack_s_written_file_is_ready(repo: Path) -> None:
+    """The action checks a review stack after writing its file: the check must pass it."""
+    from tests.test_review_stacks import review
+
+    shutil.copy(ROOT / ".github" / "review-stacks.yml", repo / ".github")
+    document, _ = review.stack_file_document(
+        repo, "pr-12", "awskms://1234abcd?region=eu-west-1", "arn:aws:iam::123456789012:policy/b"
+    )
+    (repo / "Pulumi.pr-12.yaml").write_text(yaml.safe_dump(document))
+    (repo / ".github" / "CODEOWNERS").write_text("/.github/ @acme/platform\n")
+    assert stacks_script.readiness(repo, "pr-12", "up") == ([], [])

@@ -31,7 +31,8 @@ BOOTSTRAP_CONFIG = {
     "githubRepository": "acme/fargate-app",
     "aws:region": "eu-west-1",
     "deployStacks": ["dev", "prod"],
-    "secretsKeyAdministrators": ["arn:aws:iam::123456789012:role/Admin"],
+    "sharedAccount": True,
+    "secretsKeyAdministrators": ["arn:aws:iam::123456789012:role/deployer"],
 }
 
 

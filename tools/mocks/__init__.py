@@ -27,8 +27,8 @@ from tools.mocks.harness import (
     Unknown,
     run_program,
 )
-from tools.mocks.ids import ACCOUNT_ID, DEFAULT_REGION
-from tools.mocks.invokes import AZ_COUNT
+from tools.mocks.ids import ACCOUNT_ID, CALLER_ROLE_ARN, DEFAULT_REGION
+from tools.mocks.invokes import AZ_COUNT, EXISTING_ROLES
 from tools.mocks.stack_files import (
     OFFLINE_SECRET,
     SECURE_FIELD,
@@ -41,7 +41,9 @@ from tools.mocks.stack_files import (
 __all__ = [
     "ACCOUNT_ID",
     "AZ_COUNT",
+    "CALLER_ROLE_ARN",
     "DEFAULT_REGION",
+    "EXISTING_ROLES",
     "OFFLINE_SECRET",
     "SECURE_FIELD",
     "UNKNOWN",
