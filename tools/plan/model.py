@@ -24,7 +24,7 @@ import yaml
 from stack_config import SECRET_SETTINGS
 from stack_config.parsing import parse_map
 from tools.mocks import SECURE_FIELD, ProgramRun, Unknown, load_stack_config, run_program
-from tools.plan import cost, deploy, tree
+from tools.plan import cost, deploy, services, tree
 from tools.plan.refs import Index, is_provider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -362,6 +362,7 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
         },
         "cost": estimate,
         "deploy": deploys,
+        "services": services.model(index, estimate, deploys),
         "waivers": _waivers(config, project.name),
     }
 
