@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from components.spec import (
@@ -24,6 +25,7 @@ from components.spec import (
     ENV_NAME,
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
+    INTERNAL,
     LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
     MAX_AZS,
@@ -34,14 +36,26 @@ from components.spec import (
     SPOT_CPU_ARCHITECTURES,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WORKER,
     ImageRef,
+    ServiceSpec,
+    TaskSize,
     as_ranges,
+    egress_problems,
     joined,
     max_azs_for_prefix,
+    service_connect_egress,
+    shifts_traffic,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
+from stack_config.services import (
+    MainService,
+    check_services,
+    parse_services,
+    proxy_room_problems,
+)
 from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
@@ -93,6 +107,7 @@ def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) 
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
     "scheduledTasks": parse_scheduled_tasks,
+    "services": parse_services,
     "taskEgress": parse_task_egress,
 }
 
@@ -104,6 +119,7 @@ def load_config(
     project: str = PROJECT,
     region: str | None = None,
     secret_keys: Collection[str] | None = None,
+    project_dir: Path | None = None,
 ) -> StackConfig:
     """Parse and validate a stack's config.
 
@@ -111,6 +127,8 @@ def load_config(
     `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
     `secret_keys` are the keys Pulumi holds encrypted (`pulumi config set --secret`), as the CLI
     lists them; given, values that must be secret (SECRET_SETTINGS) are refused in plain text.
+    `project_dir` is where build contexts are found; default the working directory, the project's
+    when Pulumi runs the program.
     """
     problems = Problems()
     ours: dict[str, Any] = {}
@@ -174,7 +192,17 @@ def load_config(
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
+    services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
     task_egress = check_task_egress(get, ok, problems)
+    if "vpcCidr" in ok and task_egress:
+        # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
+        internal = [(s.name, s.port) for s in services if s.kind == INTERNAL and s.port]
+        connect = service_connect_egress(internal, str(get["vpcCidr"]))
+        problems.items += [
+            f"taskEgress.{p}"
+            for p in egress_problems((*connect, *task_egress))
+            if any(rule.name in p for rule in connect)
+        ]
 
     if problems.items:
         raise ConfigError(stack, problems.items)
@@ -218,6 +246,7 @@ def load_config(
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
+        services=services,
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
@@ -547,6 +576,54 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
             get["canaryPercent"],
             f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
         )
+
+
+def _check_services(
+    get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path
+) -> tuple[ServiceSpec, ...]:
+    """`services`, each falling back to the main service's settings that passed their checks."""
+    if "services" not in ok or not get["services"]:
+        return ()
+
+    def valid(key: str) -> Any:
+        return get[key] if key in ok else None
+
+    strategy = valid("deploymentStrategy")
+    main = MainService(
+        cpu=valid("cpu"),
+        memory=valid("memory"),
+        desired_count=valid("desiredCount"),
+        min_count=valid("minCount"),
+        max_count=valid("maxCount"),
+        cpu_target=valid("cpuTarget"),
+        spot=valid("spot"),
+        on_demand_base=valid("onDemandBase"),
+        container_port=valid("containerPort"),
+        health_check_path=valid("healthCheckPath"),
+        cpu_architecture=valid("cpuArchitecture"),
+        shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
+        job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
+        region=region,
+        root=root,
+    )
+    services = check_services(get["services"], main, problems)
+    # The main service's container (and so its jobs') gets each worker's queue URL too.
+    queue_envs = {s.queue_env: s.name for s in services if s.kind == WORKER}
+    for key in ("env", "secrets", "secretValues"):
+        names = get[key] if key in ok else {}
+        for name in sorted(set(names) & set(queue_envs)):
+            problems.add(
+                f"{key}.{name}",
+                "<secret>" if key in SECRET_SETTINGS else name,
+                f"the program sets it to the worker {queue_envs[name]}'s queue URL; remove it",
+            )
+    main_size = (
+        TaskSize(cpu=get["cpu"], memory=get["memory"])
+        if main.cpu in FARGATE_MEMORY_BY_CPU and main.memory in FARGATE_MEMORY_BY_CPU[main.cpu]
+        else None
+    )
+    problems.items.extend(proxy_room_problems(services, main_size))
+    return services
 
 
 def from_pulumi() -> StackConfig:

@@ -316,14 +316,19 @@ def stack_config_of(stack: str) -> StackConfig:
 def test_deploy_time_is_what_the_service_component_models_for_the_stack_s_strategy(
     plans: dict[str, dict[str, Any]], stack: str
 ) -> None:
-    """Each committed stack is held to the deploy model of its own deploymentStrategy; a rolling
-    one also to the deploy budget."""
+    """Each committed stack's load-balanced services (the main one and web services) are held to
+    the deploy model of its own deploymentStrategy, a rolling one also to the deploy budget;
+    internal services and workers roll without a load balancer."""
     cfg = stack_config_of(stack)
     want = deploy_model(cfg.deployment_strategy, cfg.bake_time_minutes)
+    unbalanced = {f"{s.name}-svc" for s in cfg.services if s.kind != "web"}
     services = plans[stack]["deploy"]["services"]
     assert services, f"stack {stack} has no ECS service to deploy"
     for service in services:
         steps = {s["step"]: s["seconds"] for s in service["steps"]}
+        if service["service"] in unbalanced:
+            assert not service["shifts_traffic"], f"{stack}/{service['service']} rolls: {steps}"
+            continue
         assert steps == want, (
             f"{stack}/{service['service']} ({cfg.deployment_strategy}): the registered service, "
             f"target group and task definition give {steps}, components.service.deploy_model "
@@ -664,6 +669,35 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
             "tags": {"cost-center": WORDS, "owner": "platform-engineering"},
             "permissionsBoundary": f"arn:aws:iam::{ACCOUNT_ID}:policy/fargate-app-bootstrap/"
             "fargate-app-checkout-app-roles-boundary",
+            "services": {
+                "checkout-api": {
+                    "type": "web",
+                    "path": ["/api/checkout/*", "/api/v2/checkout-and-payments/*"],
+                    "host": ["api.checkout-service.eu.internal-tools.example.com"],
+                    "command": "gunicorn --config python:checkout.gunicorn checkout.wsgi:app",
+                    "containerPort": 9000,
+                    "healthCheckPath": "/api/checkout/health/readiness-including-downstream",
+                    "env": {"CHECKOUT_FEATURE_FLAGS": WORDS},
+                    "secrets": {
+                        "PAYMENT_API_KEY": arn.format("secretsmanager")
+                        + ":secret:fargate-app/checkout/payment-api-key-AbCdEf"
+                    },
+                },
+                "search-index": {
+                    "type": "internal",
+                    "containerPort": 8080,
+                    "cpu": 512,
+                    "memory": 2048,
+                },
+                "email-sender": {
+                    "type": "worker",
+                    "command": "python -m app.workers.email_sender --batch-size 10",
+                    "minCount": 0,
+                    "maxCount": 5,
+                    "backlogPerTask": 20,
+                    "maxReceives": 5,
+                },
+            },
             "taskEgress": {
                 "postgres-primary-and-replicas": {
                     "port": 5432,
@@ -735,12 +769,22 @@ def test_every_documented_setting_plans_in_lines_of_at_most_100_columns(
 def test_every_documented_setting_deploys_as_its_strategy_s_model_says(
     every_setting_plans: dict[str, dict[str, Any]],
 ) -> None:
+    """The main service and web services deploy by deploymentStrategy; internal services and
+    workers, which no load balancer fronts, roll."""
     for variant, plan in every_setting_plans.items():
         group = every_setting_on(plan["region"])[int(variant.rpartition(" ")[2])]
+        kinds = {f"{name}-svc": s["type"] for name, s in group.get("services", {}).items()}
         want = deploy_model(group["deploymentStrategy"], group["bakeTimeMinutes"])
         for service in plan["deploy"]["services"]:
             steps = {s["step"]: s["seconds"] for s in service["steps"]}
-            assert steps == want, f"{variant}: {service['service']} deploys in {steps}, not {want}"
+            if kinds.get(service["service"], "web") == "web":
+                assert steps == want, (
+                    f"{variant}: {service['service']} deploys in {steps}, not {want}"
+                )
+            else:
+                assert not service["shifts_traffic"] and "bake" not in steps, (
+                    f"{variant}: {service['service']} has no load balancer and rolls: {steps}"
+                )
 
 
 def test_an_unknown_resource_type_prints_its_type_name_and_simple_inputs() -> None:
@@ -1060,7 +1104,8 @@ PLAN_IMPORTS_ALLOWED = {
     "__init__": set(),
     "__main__": {"cli"},
     "cli": {"model", "render"},
-    "model": {"cost", "deploy", "tree", "lookups", "refs"},
+    "model": {"cost", "deploy", "services", "tree", "lookups", "refs"},
+    "services": {"lookups", "refs"},
     "cost": {"lookups", "refs"},
     "deploy": {"lookups", "refs"},
     "tree": {"lookups", "refs"},

@@ -32,7 +32,7 @@ from tools.mocks import (
     region_az_count,
     run_program,
 )
-from tools.plan import cost, deploy, tree
+from tools.plan import cost, deploy, services, tree
 from tools.plan.refs import Index, is_provider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -400,6 +400,7 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
         },
         "cost": estimate,
         "deploy": deploys,
+        "services": services.model(index, estimate, deploys),
         "waivers": _waivers(config, project.name),
     }
 

@@ -16,6 +16,8 @@ ITEM_COL = 28
 QTY_COL = 20
 AMOUNT_COL = 9
 STEP_COL = 11  # "alarm watch"
+SERVICE_KIND_COL = 10  # "internal"
+TASKS_COL = 9  # "10 tasks"
 SECONDS_COL = 6  # a day-long bake is 86400 s
 # --compare: label column, then one column per stack.
 LABEL_COL = 36
@@ -104,6 +106,8 @@ def render(plan: dict[str, Any]) -> str:
         "Resources",
     ]
     lines += _resources(plan["resources"])
+    if len(plan["services"]["services"]) > 1:
+        lines += ["", *_services(plan["services"])]
     lines += ["", *_cost(plan["cost"]), "", *_deploy(plan["deploy"]), "", "Outputs"]
     lines += [f"{INDENT}{k}: {v}" for k, v in plan["outputs"].items()] or [f"{INDENT}none"]
     # The policy pack's controls this stack gives up (policyWaivers), each with its reason.
@@ -131,6 +135,31 @@ def _resources(resources: list[dict[str, Any]]) -> list[str]:
                 break_on_hyphens=False,
                 break_long_words=False,
             ) or [f"{pad}{INDENT * 2}{key}: {value}"]
+    return out
+
+
+def _services(services: dict[str, Any]) -> list[str]:
+    """Each service: its kind, idle tasks, monthly idle cost and one deploy."""
+    rows = services["services"]
+    name_col = max(len(s["name"]) for s in rows) + 2
+    out = ["Services: each one's idle cost a month and one deploy (more below)"]
+    for s in rows:
+        deploy = (
+            f"{(s['strategy'] or 'no').lower().replace('_', '-')} deploy {s['deploy_seconds']} s"
+        )
+        watch = s["deploy_completed_seconds"] - s["deploy_seconds"]
+        if watch > 0:
+            deploy += f" + {watch} s alarm watch"
+        tasks = _count(s["idle_tasks"], "task")
+        out.append(
+            f"{INDENT}{s['name']:<{name_col}}{s['kind']:<{SERVICE_KIND_COL}}{tasks:<{TASKS_COL}}"
+            f"{money(s['monthly_idle_usd']):>{AMOUNT_COL}}  {deploy}"
+        )
+    shared = money(services["shared_monthly_idle_usd"])
+    out.append(
+        f"{INDENT}{'shared':<{name_col + SERVICE_KIND_COL + TASKS_COL}}{shared:>{AMOUNT_COL}}  "
+        "load balancer, network, queues and the rest"
+    )
     return out
 
 
