@@ -48,7 +48,7 @@ from components.spec import (
     shifts_traffic,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
-from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, suggest
+from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
 from stack_config.services import (
     MainService,
@@ -93,6 +93,17 @@ class ConfigError(Exception):
         )
 
 
+def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) -> str:
+    """The problem of a setting given both bare and namespaced in one stack (`bare` and
+    `namespaced` say where or what each is): since Pulumi 3.44 the CLI reads a bare key as the
+    project's, so both name one setting and which value it hands the program is not defined."""
+    return (
+        f"{key}: given twice in Pulumi.{stack}.yaml, as {key} ({bare}) and {project}:{key} "
+        f"({namespaced}); the Pulumi CLI reads both as {project}:{key}, and which value it uses "
+        f"is not defined. Delete one of them (`pulumi config set` writes the {project}: form)"
+    )
+
+
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
     "scheduledTasks": parse_scheduled_tasks,
@@ -121,10 +132,19 @@ def load_config(
     """
     problems = Problems()
     ours: dict[str, Any] = {}
+    bare: dict[str, Any] = {}  # the settings given without the project's namespace
     for full_key, value in raw.items():
         namespace, _, key = full_key.rpartition(":")
+        if namespace == "":
+            bare[key] = value
         if namespace in ("", project):
-            ours[key] = value
+            ours.setdefault(key, value)
+    for key, value in bare.items():
+        full = f"{project}:{key}"
+        if full in raw:
+            hidden = key in SECRET_SETTINGS
+            given = ["<secret>" if hidden else show(v) for v in (value, raw[full])]
+            problems.items.append(given_twice(key, project, stack, *given))
     if region is None:
         region = (
             raw.get("aws:region")

@@ -33,9 +33,9 @@ from components.alarms import (
     alarm_name,
 )
 from components.spec import deploys_tag_key
+from tests.conftest import STACKS
 from tools.mocks import ProgramRun, RegisteredResource
 
-STACKS = ("dev", "prod")
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 KEY = "aws:kms/key:Key"
@@ -53,11 +53,14 @@ PUT_METRIC_ALARM = (
 
 
 def alarms(run: ProgramRun) -> dict[str, RegisteredResource]:
-    """The app's alarms by what they watch (the last part of their names)."""
+    """The app's alarms by what they watch (the last part of their names); a scheduled job's
+    dead-letter alarm is its own (tests/test_scheduled_tasks.py)."""
     prefix = f"fargate-app-{run.stack}-app-"
-    found = {a.inputs["name"].removeprefix(prefix): a for a in run.of_type(ALARM)}
-    assert all(a.inputs["name"].startswith(prefix) for a in run.of_type(ALARM)), list(found)
-    return found
+    return {
+        a.inputs["name"].removeprefix(prefix): a
+        for a in run.of_type(ALARM)
+        if a.inputs["name"].startswith(prefix)
+    }
 
 
 def ecs_service(run: ProgramRun) -> RegisteredResource:
@@ -184,20 +187,24 @@ def test_dev_skips_the_key(run_stack) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_load_balancer_alarms_watch_this_alb_and_the_services_target_group(run_stack, stack):
+    """Every target group of the service: one, or two for blueGreen and canary deploys."""
     run = run_stack(stack)
     lb = run.one(LOAD_BALANCER).outputs["arnSuffix"]
-    [group] = service_target_groups(run)
+    groups = {g.outputs["arnSuffix"] for g in service_target_groups(run)}
     for what in ("5xx-rate", "unhealthy-hosts", "latency-p99"):
         alarm = alarms(run)[what]
+        watched = set()
         for metric in metrics(alarm):
             assert metric["namespace"] == "AWS/ApplicationELB", alarm.urn
+            assert metric["dimensions"]["LoadBalancer"] == lb, alarm.urn
             # The load balancer's own 5xx have no target group (it answered, not a target).
-            per_target_group = not metric["metricName"].startswith("HTTPCode_ELB_")
-            assert metric["dimensions"] == {
-                "LoadBalancer": lb,
-                **({"TargetGroup": group.outputs["arnSuffix"]} if per_target_group else {}),
-            }, alarm.urn
+            if metric["metricName"].startswith("HTTPCode_ELB_"):
+                assert set(metric["dimensions"]) == {"LoadBalancer"}, alarm.urn
+            else:
+                assert set(metric["dimensions"]) == {"LoadBalancer", "TargetGroup"}, alarm.urn
+                watched.add(metric["dimensions"]["TargetGroup"])
             assert metric["period"] == PERIOD_S
+        assert watched == groups, f"{alarm.urn} watches {watched}; the service's are {groups}"
 
 
 @pytest.mark.parametrize("stack", STACKS)

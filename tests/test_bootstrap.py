@@ -8,6 +8,7 @@ never public. Also: the outputs are exactly the GitHub variables the workflows r
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -48,7 +49,7 @@ from ci_bootstrap.github_roles import (  # noqa: E402
     GitHubActionsRoles,
     GitHubActionsRolesArgs,
 )
-from ci_bootstrap.stack_names import deploy_subject, promotion_order  # noqa: E402
+from ci_bootstrap.stack_names import deploy_subject, names_for, promotion_order  # noqa: E402
 from ci_bootstrap.state_bucket import (  # noqa: E402
     BUCKET_POLICY_MAX_BYTES,
     StateBucket,
@@ -82,7 +83,7 @@ def bootstrap(preview: bool = False, **config: Any) -> ProgramRun:
     full = {
         "githubRepository": REPO,
         "aws:region": REGION,
-        "deployStacks": ["dev", "prod"],
+        "deployStacks": promotion_order(ROOT),  # every committed stack
         "sharedAccount": True,
         "secretsKeyAdministrators": [KEY_ADMIN],
         **config,
@@ -220,7 +221,8 @@ def test_only_the_prod_environment_deploys_prod(run: ProgramRun) -> None:
 
 def test_no_role_trusts_another_repository_or_a_pattern(run: ProgramRun) -> None:
     subjects = [trusted_subject(r) for r in run.of_type(ROLE)]
-    assert len(subjects) == 4 and len(set(subjects)) == 4, f"one subject per role: {subjects}"
+    roles = 2 * len(STACKS)  # each stack's deploy and preview roles
+    assert len(subjects) == roles and len(set(subjects)) == roles, f"one subject a role: {subjects}"
     for subject in subjects:
         assert subject.startswith(f"repo:{REPO}:") and "*" not in subject, subject
 
@@ -557,27 +559,32 @@ def test_a_split_account_gets_only_its_stacks_role() -> None:
 
 
 def test_one_account_per_environment_gives_every_variable_once() -> None:
-    """The recommended setup: the bootstrap run in a dev account, which also holds the review
-    stacks, and in a prod account."""
+    """The recommended setup: the bootstrap run in one account per stack, the first stack's
+    (dev) also holding the review stacks."""
+    order = promotion_order(ROOT)
     accounts = {
-        "dev": bootstrap(deployStacks=["dev"], reviewStacks=True),
-        "prod": bootstrap(deployStacks=["prod"]),
+        stack: bootstrap(deployStacks=[stack], reviewStacks=stack == order[0]) for stack in order
     }
     for stack, result in accounts.items():
         assert result.error is None, result.error
         assert [trusted_subject(r) for r in result.of_type(ROLE) if "-deploy-" in r.name] == [
-            f"repo:{REPO}:{deploy_subject(stack, promotion_order(ROOT))}"
+            f"repo:{REPO}:{deploy_subject(stack, order)}"
         ], f"the {stack} account must hold only the {stack} deploy role"
-    dev, prod = (set(accounts[s].outputs["githubVariables"]) for s in ("dev", "prod"))
-    assert dev & prod == {"AWS_REGION"}, (
-        f"the two accounts' variables collide: {sorted(dev & prod - {'AWS_REGION'})}"
+    variables = {stack: set(accounts[stack].outputs["githubVariables"]) for stack in order}
+    for a, b in itertools.combinations(order, 2):
+        assert variables[a] & variables[b] == {"AWS_REGION"}, (
+            f"the {a} and {b} accounts' variables collide: "
+            f"{sorted(variables[a] & variables[b] - {'AWS_REGION'})}"
+        )
+    assert set().union(*variables.values()) == workflow_variables(), (
+        "together they must be what the workflows read"
     )
-    assert dev | prod == workflow_variables(), "together they must be what the workflows read"
-    prod_variables = accounts["prod"].outputs["githubVariables"]
-    prod_preview = accounts["prod"].outputs["previewRoleArns"]["prod"]
-    assert prod_variables["AWS_ROLE_ARN_PREVIEW_PROD"] == prod_preview
-    bucket = accounts["prod"].one(BUCKET).outputs["bucket"]
-    assert prod_variables["PULUMI_BACKEND_URL_PROD"] == f"s3://{bucket}?region={REGION}"
+    for stack in order[1:]:
+        names, outputs = names_for(stack), accounts[stack].outputs
+        given = outputs["githubVariables"]
+        assert given[names.preview_role_variable] == outputs["previewRoleArns"][stack]
+        bucket = accounts[stack].one(BUCKET).outputs["bucket"]
+        assert given[names.backend_variable] == f"s3://{bucket}?region={REGION}"
 
 
 # --- the state bucket ----------------------------------------------------------------------------
@@ -688,7 +695,7 @@ def test_outputs_are_the_github_variables_the_workflows_read() -> None:
 def test_a_preview_of_the_bootstrap_stack_works() -> None:
     result = bootstrap(preview=True)
     assert result.error is None, f"pulumi preview of the bootstrap stack would fail: {result.error}"
-    assert len(result.of_type(ROLE)) == 4
+    assert len(result.of_type(ROLE)) == 2 * len(STACKS), "each stack's deploy and preview roles"
 
 
 def test_a_missing_repository_stops_before_creating_anything() -> None:
@@ -848,9 +855,11 @@ def test_stack_names_that_map_alike_are_refused_before_anything_is_created(promo
 
 
 def test_a_stack_the_deploy_workflow_does_not_deploy_is_refused() -> None:
-    result = bootstrap(deployStacks=["staging"])
+    result = bootstrap(deployStacks=["not-in-the-order"])
     assert isinstance(result.error, pulumi.RunError), result.error
-    assert "names stacks the deploy workflow does not deploy (staging)" in str(result.error)
+    assert "names stacks the deploy workflow does not deploy (not-in-the-order)" in str(
+        result.error
+    )
     assert not result.custom_resources
 
 
@@ -996,14 +1005,16 @@ def test_bad_component_arguments_fail_before_anything_is_created(build, named: s
 
 
 def test_a_push_to_main_and_a_gated_stack_share_an_account_only_when_asked_to() -> None:
+    first, *gated = promotion_order(ROOT)
     refused = bootstrap(sharedAccount=False)
     assert isinstance(refused.error, pulumi.RunError), refused.error
     message = str(refused.error)
-    assert "puts dev (the first stack of .github/promotion.yml" in message, message
-    assert "in one account with prod" in message and "sharedAccount true" in message, message
+    assert f"puts {first} (the first stack of .github/promotion.yml" in message, message
+    assert f"in one account with {', '.join(gated)}" in message, message
+    assert "sharedAccount true" in message, message
     assert not refused.custom_resources, "nothing is created"
-    for apart in (["dev"], ["prod"]):
-        assert bootstrap(deployStacks=apart, sharedAccount=False).error is None, apart
+    for stack in (first, *gated):
+        assert bootstrap(deployStacks=[stack], sharedAccount=False).error is None, stack
 
 
 def test_domain_names_are_dns_names_and_retired_stacks_are_not_kept() -> None:
@@ -1085,7 +1096,7 @@ def test_another_repository_s_roles_and_previews_turned_off_are_told_apart(accou
 
 def test_the_bound_on_the_state_bucket_s_policy_holds_for_the_real_one(run: ProgramRun) -> None:
     policy = bucket_setting(run, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
-    bound = state_policy_bytes(("dev", "prod"), preview=True, review=False)
+    bound = state_policy_bytes(tuple(promotion_order(ROOT)), preview=True, review=False)
     assert len(policy.encode()) <= bound, (len(policy.encode()), bound)
 
 

@@ -276,6 +276,13 @@ def set_order(root: Path, order: list[str]) -> None:
     (root / ".github" / "promotion.yml").write_text(yaml.safe_dump({"order": order}))
 
 
+def order_with(*stacks: str) -> list[str]:
+    """This repository's promotion order with `stacks` right after its first stack (whichever
+    stacks are committed)."""
+    first, *rest = promotion_order(ROOT)
+    return [first, *stacks, *rest]
+
+
 def test_the_repository_s_own_stacks_are_listed_in_promotion_order() -> None:
     found = stacks_script.delivery(ROOT)
     order = promotion_order(ROOT)
@@ -285,10 +292,10 @@ def test_the_repository_s_own_stacks_are_listed_in_promotion_order() -> None:
 
 def test_a_committed_stack_in_the_promotion_order_is_previewed_and_deployed(repo: Path) -> None:
     add_stack(repo, "eu-staging", {"fargate-app:cpu": 512, "fargate-app:memory": 1024})
-    set_order(repo, ["dev", "eu-staging", "prod"])
+    set_order(repo, order_with("eu-staging"))
     found = stacks_script.delivery(repo)
     gated = found["gated"]["include"]
-    assert [e["stack"] for e in gated] == ["eu-staging", "prod"], "in promotion order"
+    assert [e["stack"] for e in gated] == order_with("eu-staging")[1:], "in promotion order"
     staging = gated[0]
     assert staging["role_variable"] == "AWS_ROLE_ARN_EU_STAGING"
     assert staging["preview_role_variable"] == "AWS_ROLE_ARN_PREVIEW_EU_STAGING"
@@ -306,20 +313,20 @@ def test_an_untracked_stack_file_gets_nothing(repo: Path) -> None:
 
 
 def test_a_committed_stack_missing_from_the_promotion_order_fails_naming_it(repo: Path) -> None:
-    add_stack(repo, "staging", {})
-    with pytest.raises(StackNameError, match=r"staging are not in \.github/promotion\.yml"):
+    add_stack(repo, "not-yet-ordered", {})
+    with pytest.raises(StackNameError, match=r"not-yet-ordered are not in \.github/promotion\.yml"):
         stacks_script.delivery(repo)
 
 
 def test_the_promotion_order_may_not_name_an_uncommitted_stack(repo: Path) -> None:
-    set_order(repo, ["dev", "qa", "prod"])
+    set_order(repo, order_with("qa"))
     with pytest.raises(StackNameError, match="lists qa, which git does not track"):
         stacks_script.delivery(repo)
 
 
 def test_an_arm64_stack_is_smoke_tested_and_built_for_arm64(repo: Path) -> None:
     add_stack(repo, "graviton", {"fargate-app:cpuArchitecture": "ARM64"})
-    set_order(repo, ["dev", "graviton", "prod"])
+    set_order(repo, order_with("graviton"))
     found = stacks_script.delivery(repo)
     (graviton,) = [e for e in found["gated"]["include"] if e["stack"] == "graviton"]
     assert (graviton["architecture"], graviton["platform"]) == ("ARM64", "linux/arm64")
@@ -345,7 +352,7 @@ def test_the_architecture_comes_from_the_program_s_own_config_loader(
 
 def test_a_stack_whose_config_does_not_load_fails_with_the_program_s_message(repo: Path) -> None:
     add_stack(repo, "broken", {"fargate-app:cpuArchitecture": "SPARC"})
-    set_order(repo, ["dev", "broken", "prod"])
+    set_order(repo, order_with("broken"))
     with pytest.raises(StackNameError) as raised:
         stacks_script.delivery(repo)
     assert "Pulumi.broken.yaml" in str(raised.value) and "cpuArchitecture" in str(raised.value)
@@ -365,7 +372,7 @@ def test_a_stack_with_kms_encrypted_secrets_is_listed(repo: Path) -> None:
     }
     (repo / "Pulumi.kms.yaml").write_text(yaml.safe_dump(document))
     git(repo, "add", "Pulumi.kms.yaml")
-    set_order(repo, ["dev", "kms", "prod"])
+    set_order(repo, order_with("kms"))
     found = stacks_script.delivery(repo)
     assert "kms" in [e["stack"] for e in found["gated"]["include"]]
 
@@ -376,7 +383,7 @@ def test_a_stack_on_the_shared_passphrase_provider_is_refused_with_the_migration
     document = {"encryptionsalt": "v1:abc=:v1:def:ghi", "config": {"aws:region": "eu-west-1"}}
     (repo / "Pulumi.old.yaml").write_text(yaml.safe_dump(document))
     git(repo, "add", "Pulumi.old.yaml")
-    set_order(repo, ["dev", "old", "prod"])
+    set_order(repo, order_with("old"))
     with pytest.raises(StackNameError) as raised:
         stacks_script.delivery(repo)
     assert "pulumi stack change-secrets-provider --stack old" in str(raised.value)
@@ -403,13 +410,13 @@ def test_the_script_writes_the_workflow_outputs(tmp_path: Path) -> None:
 
 
 def test_the_script_fails_listing_every_problem(repo: Path) -> None:
-    add_stack(repo, "staging", {})
-    add_stack(repo, "Staging", {})
+    add_stack(repo, "qa-eu", {})
+    add_stack(repo, "QA_EU", {})
     with pytest.raises(StackNameError) as raised:
         stacks_script.delivery(repo)
     message = str(raised.value)
     assert "not in .github/promotion.yml" in message
-    set_order(repo, ["dev", "staging", "Staging", "prod"])
+    set_order(repo, order_with("qa-eu", "QA_EU"))
     with pytest.raises(StackNameError, match="map to the same GitHub variable suffix"):
         stacks_script.delivery(repo)
 

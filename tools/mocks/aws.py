@@ -14,7 +14,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
 from tools.mocks.ids import DEFAULT_REGION, hex_id, uuid_id
-from tools.mocks.invokes import AZ_COUNT, INVOKES, Invoke
+from tools.mocks.invokes import INVOKES, Invoke
 from tools.mocks.resources import AUTONAMED, LOWERCASE_NAMES, Registration, answer_for
 
 UNKNOWN = rpc.UNKNOWN  # what preview mode returns for values only AWS knows
@@ -26,7 +26,7 @@ class AwsMocks(pulumi_mocks.Mocks):
     """Answers resource registrations and invokes the way AWS (through pulumi-aws) would."""
 
     def __init__(
-        self, *, region: str = DEFAULT_REGION, preview: bool = False, az_count: int = AZ_COUNT
+        self, *, region: str = DEFAULT_REGION, preview: bool = False, az_count: int | None = None
     ) -> None:
         self.region = region
         self.preview = preview

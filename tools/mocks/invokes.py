@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.mocks.ids import ACCOUNT_ID, CALLER_ROLE, CALLER_ROLE_ARN, hex_id
+from tools.mocks.regions import UNLISTED_REGION_AZS, az_ids, region_az_count
 
-AZ_ID_PREFIX = {"us-east-1": "use1", "us-west-2": "usw2", "eu-west-1": "euw1"}
-AZ_COUNT = 6  # us-east-1 has six AZs, the most of any region
 # The account Elastic Load Balancing delivers access logs from, by region; the us-east-1 one
 # elsewhere. Source: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
 ELB_LOG_DELIVERY_ACCOUNTS = {"us-east-1": "127311923021", "us-west-2": "797873946194"}
@@ -23,11 +22,12 @@ ELB_LOG_DELIVERY_ACCOUNTS = {"us-east-1": "127311923021", "us-west-2": "79787394
 
 @dataclass(frozen=True, kw_only=True)
 class Invoke:
-    """One data source call: its arguments, and the region and AZ count it is answered for."""
+    """One data source call: its arguments, and the region it is answered for, with the AZ count
+    to answer (None: the Region's own, from tools/mocks/regions.py)."""
 
     args: dict[str, Any]
     region: str
-    az_count: int
+    az_count: int | None = None
 
 
 InvokeAnswer = Callable[[Invoke], dict[str, Any]]
@@ -78,13 +78,14 @@ def _partition(call: Invoke) -> dict[str, Any]:
 @answers_invoke("aws:index/getAvailabilityZones:getAvailabilityZones")
 def _availability_zones(call: Invoke) -> dict[str, Any]:
     region = call.region
-    letters = "abcdef"[: call.az_count]
-    prefix = AZ_ID_PREFIX.get(region, region.replace("-", "")[:4])
+    count = call.az_count
+    if count is None:
+        count = region_az_count(region) or UNLISTED_REGION_AZS
     return {
         "id": region,
-        "names": [f"{region}{c}" for c in letters],
-        "zoneIds": [f"{prefix}-az{i + 1}" for i in range(len(letters))],
-        "groupNames": [region] * len(letters),
+        "names": [f"{region}{chr(ord('a') + i)}" for i in range(count)],
+        "zoneIds": az_ids(region, count),
+        "groupNames": [region] * count,
         "state": call.args.get("state"),
     }
 

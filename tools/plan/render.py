@@ -22,6 +22,7 @@ SECONDS_COL = 6  # a day-long bake is 86400 s
 # --compare: label column, then one column per stack.
 LABEL_COL = 36
 VALUE_COL = 30
+WORD_BREAKS = "/:@=,"  # where a word longer than a line is cut: ARNs, URIs, key=value lists
 
 
 def money(usd: float) -> str:
@@ -37,6 +38,35 @@ def unit_price(usd: float) -> str:
     """Whole cents as money ($0.10, $1.00), finer prices in full ($0.0225)."""
     cents = round(usd * 100, 6)
     return f"${usd:.2f}" if cents == int(cents) else f"${number(usd)}"
+
+
+def fit(lines: list[str]) -> list[str]:
+    """Every line within WIDTH, whatever the settings: a longer one wraps at spaces under its own
+    indentation, two levels deeper; a word longer than the room left (a long ARN or image URI) is
+    cut after the last /, :, @, = or , that fits, else where the line ends."""
+    out = []
+    for line in lines:
+        if len(line) <= WIDTH:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())][: WIDTH // 2]
+        more = indent + INDENT * 2
+        wrapped = textwrap.wrap(
+            line.strip(),
+            WIDTH,
+            initial_indent=indent,
+            subsequent_indent=more,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        for piece in wrapped:
+            while len(piece) > WIDTH:
+                start = len(piece) - len(piece.lstrip()) + 1
+                cut = max(piece.rfind(c, start, WIDTH) for c in WORD_BREAKS) + 1 or WIDTH
+                out.append(piece[:cut])
+                piece = more + piece[cut:]
+            out.append(piece)
+    return out
 
 
 def _wrapped(label: str, text: str) -> list[str]:
@@ -71,6 +101,7 @@ def render(plan: dict[str, Any]) -> str:
         f"Plan of stack {plan['stack']} (project {plan['project']}, {plan['region']}), "
         "offline: Pulumi mocks, no AWS calls",
         INDENT + headline(plan),
+        *(f"{INDENT}Note: {note}" for note in plan["notes"]),
         "",
         "Resources",
     ]
@@ -84,7 +115,7 @@ def render(plan: dict[str, Any]) -> str:
     lines += [line for k, v in plan["waivers"].items() for line in _wrapped(k, v)] or [
         f"{INDENT}none"
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(fit(lines)) + "\n"
 
 
 def _resources(resources: list[dict[str, Any]]) -> list[str]:
@@ -94,8 +125,8 @@ def _resources(resources: list[dict[str, Any]]) -> list[str]:
         flags = f"  [{'; '.join(r['flags'])}]" if r["flags"] else ""
         out.append(f"{pad}{r['display_type']}  {r['name']}{flags}")
         for key, value in r["settings"].items():
-            # A long value wraps under itself, so lines stay within WIDTH (unless one word is
-            # longer: a name or a URL is never split).
+            # A long value wraps under itself; a name or a URL is split only when it is longer
+            # than a whole line (fit).
             out += textwrap.wrap(
                 f"{key}: {value}",
                 WIDTH,
@@ -275,7 +306,7 @@ def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
             lines += _row(s, r["settings"].get(s, "-"), other["settings"].get(s, "-"), 2)
     if not differ:
         lines.append(f"{INDENT}none")
-    return "\n".join(lines) + "\n"
+    return "\n".join(fit(lines)) + "\n"
 
 
 def _renamed(value: str | None, old: str, new: str) -> str | None:
