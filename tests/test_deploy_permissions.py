@@ -149,12 +149,6 @@ def services_runs(run_config: Callable[..., ProgramRun]) -> dict[str, ProgramRun
     return {"services": run_config({**load_stack_config(ROOT, "prod"), **SERVICES}, stack="prod")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bootstrap: deploy_permissions.RESOURCE_TYPES has no row for "
-    "aws:servicediscovery/httpNamespace:HttpNamespace, the Service Connect namespace of a stack "
-    "with an internal service (issue 15), so its deploy role may not create it",
-)
 def test_every_resource_type_of_a_stack_with_services_has_a_row(services_runs) -> None:
     missing = missing_rows(services_runs)
     assert not missing, (
@@ -1046,12 +1040,6 @@ def test_the_boundary_leaves_every_grant_the_program_writes_whole(variants) -> N
     assert not cut, "the boundary would cut what the program grants:\n" + "\n".join(cut)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bootstrap: the boundary allows SQS only sqs:SendMessage (the jobs' dead letters), so "
-    "with permissionsBoundary set a worker cannot receive or delete its queue's messages and no "
-    "service can look up a worker's queue (GetQueueUrl, GetQueueAttributes; issue 15)",
-)
 def test_the_boundary_leaves_the_services_grants_whole(services_runs) -> None:
     cut = grants_cut(services_runs)
     assert not cut, "the boundary would cut what the program grants:\n" + "\n".join(cut)

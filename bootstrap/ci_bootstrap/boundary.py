@@ -192,9 +192,18 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
             },
             {
-                "Sid": "SchedulerSendsDeadLettersToTheStacksQueues",
+                # Scheduled jobs' dead letters, and the work queues of a stack's services: every
+                # service sends, the worker receives (each role's own policy says which).
+                "Sid": "UseTheStacksQueues",
                 "Effect": "Allow",
-                "Action": "sqs:SendMessage",
+                "Action": [
+                    "sqs:SendMessage",
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                ],
                 "Resource": f"{arn}:sqs:*:{account}:*",
                 "Condition": tagged,
             },

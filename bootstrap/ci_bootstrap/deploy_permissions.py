@@ -50,6 +50,7 @@ SAR_PAGES: dict[str, str] = {
     "s3": SAR + "list_amazons3.html",
     "scheduler": SAR + "list_amazoneventbridgescheduler.html",
     "secretsmanager": SAR + "list_awssecretsmanager.html",
+    "servicediscovery": SAR + "list_awscloudmap.html",
     "sns": SAR + "list_amazonsns.html",
     "sqs": SAR + "list_amazonsqs.html",
     "sts": SAR + "list_awssecuritytokenservice.html",
@@ -196,6 +197,7 @@ LOG_GROUP = "arn:{partition}:logs:{region}:{account}:log-group:/ecs/{project}/{s
 ALARM = "arn:{partition}:cloudwatch:{region}:{account}:alarm:{project}-{stack}-app-5xx"
 TOPIC = "arn:{partition}:sns:{region}:{account}:alarms-topic-0000000"
 QUEUE = "arn:{partition}:sqs:{region}:{account}:jobs-nightly-dlq-0000000"
+NAMESPACE = "arn:{partition}:servicediscovery:{region}:{account}:namespace/ns-0123456789abcdef"
 KEY = "arn:{partition}:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BUCKET = "arn:{partition}:s3:::alb-logs-bucket-0000000"
 BUCKETS = "arn:{partition}:s3:::alb-logs-bucket-*"  # and their objects: `*` spans the `/`
@@ -797,6 +799,20 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         ),
         Need(("iam:PassRole",), ROLES, IAM, (("iam:PassedToService", "scheduler.amazonaws.com"),)),
     ),
+    # Service Connect's namespace (a stack with an internal service): a Cloud Map HTTP namespace,
+    # created with the stack's tag like every resource the program makes.
+    "aws:servicediscovery/httpNamespace:HttpNamespace": (
+        Need(("servicediscovery:CreateHttpNamespace", "servicediscovery:TagResource"), "*", CREATE),
+        Need(
+            ("servicediscovery:DeleteNamespace", "servicediscovery:UpdateHttpNamespace"),
+            NAMESPACE,
+            OWNED,
+        ),
+        Need(
+            ("servicediscovery:GetNamespace", "servicediscovery:GetOperation"), NAMESPACE, ACCOUNT
+        ),
+        Need(("servicediscovery:ListTagsForResource", "servicediscovery:UntagResource")),
+    ),
     "aws:sqs/queue:Queue": (
         # CreateQueue returns the queue of that name if it exists with the same attributes.
         Need(("sqs:CreateQueue", "sqs:TagQueue"), QUEUE, MINE_OR_NEW),
@@ -939,6 +955,7 @@ SERVICE_WORDS: dict[str, str] = {
     "s3": "Buckets",
     "scheduler": "Schedules",
     "secretsmanager": "Secrets",
+    "servicediscovery": "ServiceDiscovery",
     "sns": "Topics",
     "sqs": "Queues",
 }
@@ -966,6 +983,7 @@ UNTAG_ACTIONS: tuple[str, ...] = (
     "secretsmanager:UntagResource",
     "sns:UntagResource",
     "sqs:UntagQueue",
+    "servicediscovery:UntagResource",
 )
 
 
