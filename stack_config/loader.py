@@ -75,6 +75,7 @@ from stack_config.settings import (
     WAIVABLE_POLICIES,
     WAIVER_REASON_MIN_CHARS,
     StackConfig,
+    unreachable_image,
 )
 
 
@@ -370,15 +371,15 @@ def _check_image(
         )
         return None
     ref = ImageRef(uri=uri, **m.groupdict())
-    private_without_nat = get.get("natGateways") == "none" and get.get("vpcEndpoints") is True
-    if private_without_nat and region and ref.region != region:
-        problems.add(
-            "image",
-            uri,
-            f"private tasks here reach ECR only through this VPC's endpoints in {region}; "
-            f"use an image from {region} or set natGateways single or perAz",
-        )
+    unreachable = unreachable_image(ref.region, region, _private_without_nat(get))
+    if unreachable:
+        problems.add("image", uri, unreachable)
     return ref
+
+
+def _private_without_nat(get: dict[str, Any]) -> bool:
+    """Do the tasks run in private subnets with no NAT gateway (AWS reached through endpoints)?"""
+    return get.get("natGateways") == "none" and get.get("vpcEndpoints") is True
 
 
 def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -604,6 +605,7 @@ def _check_services(
         shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
         job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
         region=region,
+        private_without_nat=_private_without_nat(get),
         root=root,
     )
     services = check_services(get["services"], main, problems)

@@ -70,7 +70,13 @@ from stack_config.parsing import (
     suggest,
 )
 from stack_config.routes import RuleRequests, overlap_problems, priorities
-from stack_config.settings import ECR_IMAGE, SECRET_ARN, SECRET_NAME_PARTS, SSM_ARN
+from stack_config.settings import (
+    ECR_IMAGE,
+    SECRET_ARN,
+    SECRET_NAME_PARTS,
+    SSM_ARN,
+    unreachable_image,
+)
 
 ALL = SERVICE_TYPES
 SERVED = (WEB, INTERNAL)  # the kinds that listen on a port
@@ -128,6 +134,7 @@ class MainService:
     shifts_traffic: bool
     job_names: tuple[str, ...]
     region: str
+    private_without_nat: bool
     root: Path
 
 
@@ -524,7 +531,11 @@ def _image(
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.2.3",
         )
         return None
-    return ImageRef(uri=uri, **m.groupdict())
+    ref = ImageRef(uri=uri, **m.groupdict())
+    unreachable = unreachable_image(ref.region, main.region, main.private_without_nat)
+    if unreachable:
+        problems.add(f"{key}.image", uri, unreachable)
+    return ref
 
 
 def _requests(entry: Mapping[str, Any], key: str, problems: Problems) -> Route | None:

@@ -124,6 +124,18 @@ ECR_IMAGE = re.compile(
 )
 
 
+def unreachable_image(image_region: str, region: str, private_without_nat: bool) -> str | None:
+    """Why the tasks could not pull an ECR image from `image_region`, or None when they can:
+    private tasks without NAT reach ECR only through the VPC's endpoints, which serve the stack's
+    own region (VPC endpoints do not serve other regions' APIs)."""
+    if not private_without_nat or not region or image_region == region:
+        return None
+    return (
+        f"private tasks here reach ECR only through this VPC's endpoints in {region}; "
+        f"use an image from {region} or set natGateways single or perAz"
+    )
+
+
 @dataclass(frozen=True)
 class Setting:
     """One stack setting: its key under the project namespace, schema type, default and meaning."""

@@ -133,6 +133,17 @@ def test_a_services_secrets_need_their_endpoint() -> None:
     assert "secretsmanager" in cfg.endpoint_services
 
 
+def test_private_tasks_without_nat_refuse_a_services_image_from_another_region() -> None:
+    """Tasks without NAT reach ECR only through the VPC's endpoints, in the stack's region: a
+    service's own image is held to this as the main service's `image` is."""
+    other = ECR.replace("us-east-1", "eu-west-1")
+    found = problem(
+        {"api": web(image=other)}, "services.api.image", natGateways="none", vpcEndpoints=True
+    )
+    assert "us-east-1" in found and "natGateways" in found, found
+    assert load({"api": web(image=other)}, natGateways="single").services[0].image is not None
+
+
 # --- each bad input, named ---------------------------------------------------------------------
 
 
