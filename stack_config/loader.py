@@ -64,8 +64,6 @@ from stack_config.settings import (
     REGION,
     RESERVED_TAGS,
     SECRET_ARN,
-    SECRET_ENV_NAMES,
-    SECRET_NAME_PARTS,
     SECRET_SETTINGS,
     SETTINGS,
     SETTINGS_BY_KEY,
@@ -75,6 +73,7 @@ from stack_config.settings import (
     WAIVABLE_POLICIES,
     WAIVER_REASON_MIN_CHARS,
     StackConfig,
+    secret_env_reason,
     unreachable_image,
 )
 
@@ -460,13 +459,8 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
     secrets = get["secrets"] if "secrets" in ok else {}
     values = get["secretValues"] if "secretValues" in ok else {}
     for name in env:
-        if not ENV_NAME.match(name):
-            continue
-        if name.upper() in SECRET_ENV_NAMES:
-            why = "it holds credentials (Security Hub ECS.8 checks this name)"
-        elif any(part in name.upper() for part in SECRET_NAME_PARTS):
-            why = "it looks like a secret (its name contains " + "/".join(SECRET_NAME_PARTS) + ")"
-        else:
+        why = secret_env_reason(name) if ENV_NAME.match(name) else None
+        if why is None:
             continue
         problems.add(
             f"env.{name}",

@@ -103,6 +103,17 @@ WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
 SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
 # Names Security Hub ECS.8 checks that hold no such part: the ECS agent's registry credentials.
 SECRET_ENV_NAMES = ("ECS_ENGINE_AUTH_DATA",)
+
+
+def secret_env_reason(name: str) -> str | None:
+    """Why an environment variable `name` must not hold its value in `env` (plain text), or None."""
+    if name.upper() in SECRET_ENV_NAMES:
+        return "it holds credentials (Security Hub ECS.8 checks this name)"
+    if any(part in name.upper() for part in SECRET_NAME_PARTS):
+        return "it looks like a secret (its name contains " + "/".join(SECRET_NAME_PARTS) + ")"
+    return None
+
+
 DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 )

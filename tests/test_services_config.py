@@ -36,6 +36,7 @@ from stack_config.services import parse_build
 ROOT = Path(__file__).resolve().parent.parent
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/search:1.4.0"
 BUILD = "services.a.build"
+AUTH = "ECS_ENGINE_AUTH_DATA"  # Security Hub ECS.8's credentials variable
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:search-key-AbCdEf"
 
 
@@ -173,6 +174,7 @@ def test_private_tasks_without_nat_refuse_a_services_image_from_another_region()
         ({"a": web(path=None, host=["localhost"])}, "services.a.host", "not an ALB host name"),
         ({"a": web(env={"PORT": "1"})}, "services.a.env.PORT", "the program sets PORT"),
         ({"a": web(env={"API_TOKEN": "x"})}, "services.a.env.API_TOKEN", "looks like a secret"),
+        ({"a": web(env={AUTH: "x"})}, f"services.a.env.{AUTH}", "holds credentials"),
         ({"a": web(secrets={"K": "not-an-arn"})}, "services.a.secrets.K", "Secrets Manager"),
         ({"a": web(image="docker.io/library/nginx")}, "services.a.image", "ECR image URI"),
         ({"a": web(image=ECR, build={"context": "app"})}, "services.a", "build or image"),
