@@ -48,6 +48,7 @@ from components.spec import (
     RolePlacement,
     ServiceSpec,
     check_args,
+    web_address,
     web_url,
 )
 from components.task_definition import AppContainer
@@ -137,7 +138,7 @@ class AppService(pulumi.ComponentResource):
     Outputs:
         kind: web, internal or worker.
         service_name: the ECS service.
-        url: a web service's address, or None.
+        url: a web service's address (spec.web_address), or None when its patterns name none.
         service_connect_url: an internal service's http://NAME:PORT, or None.
         queue_url: a worker's queue, or None.
         log_group_name, task_family: where it logs, what it runs.
@@ -255,10 +256,10 @@ class AppService(pulumi.ComponentResource):
         self.kind: str = spec.kind
         self.service_name: pulumi.Output[str] = service.service_name
         self.url: pulumi.Output[str] | None = None
-        if args.base_url is not None and spec.route is not None:
-            web_route = spec.route
+        address = web_address(spec.route) if spec.route is not None else None
+        if args.base_url is not None and address is not None:
             self.url = pulumi.Output.from_input(args.base_url).apply(
-                lambda base: web_url(base, web_route)
+                lambda base: web_url(base, address)
             )
         self.service_connect_url: str | None = service.service_connect_url
         self.queue_url: pulumi.Output[str] | None = (

@@ -651,6 +651,7 @@ ALB_RULES_MAX = 100  # rules per load balancer, default rules excluded
 ALB_TARGET_GROUPS_MAX = 100  # target groups per load balancer
 ALB_CONDITION_VALUES_PER_RULE = 5  # condition values (host and path together) per rule
 ALB_CONDITION_WILDCARDS_PER_RULE = 5  # * and ? per rule
+ALB_WILDCARDS = "*?"  # in path and host patterns: * any run of characters, ? exactly one
 # Listener rules: "up to three comparison strings per condition and up to five per rule".
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html
 ALB_VALUES_PER_CONDITION = 3
@@ -721,16 +722,40 @@ class Route:
     priority: int = 1
 
 
-def web_url(base_url: str, route: Route) -> str:
-    """Where a web service answers: its first host without wildcards (else the stack's address),
-    and its first path up to the first wildcard. https://app.example.com + /api/* ->
-    https://app.example.com/api/"""
-    scheme, _, address = base_url.partition("://")
-    hosts = [h for h in route.hosts if not any(c in h for c in "*?")]
-    host = hosts[0].lower() if hosts else address.split("/", 1)[0]
-    path = route.paths[0] if route.paths else "/"
-    prefix = re.split(r"[*?]", path, maxsplit=1)[0] or "/"
-    return f"{scheme}://{host}{prefix}"
+def alb_pattern_matches(pattern: str, text: str, *, case_sensitive: bool) -> bool:
+    """Does `text` match the ALB pattern `pattern` (`*` any run of characters, `?` exactly one)?"""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    flags = 0 if case_sensitive else re.IGNORECASE
+    return re.fullmatch(regex, text, flags | re.DOTALL) is not None
+
+
+def web_address(route: Route) -> tuple[str | None, str] | None:
+    """Where a web service answers, as (host, path): its first host without wildcards (None when
+    it has no host: any host, so the stack's address) and the first of its paths, cut at the first
+    wildcard, that its own rule takes (/api/* -> /api/). None when its patterns name no such
+    address (only wildcard hosts; paths such as *.jpg or /img/*.png): any address made up for it
+    would be answered by another service."""
+    host: str | None = None
+    if route.hosts:
+        named = [h.lower() for h in route.hosts if not any(c in h for c in ALB_WILDCARDS)]
+        if not named:
+            return None
+        host = named[0]
+    if not route.paths:
+        return host, "/"
+    for path in route.paths:
+        prefix = re.split(r"[*?]", path, maxsplit=1)[0] or "/"
+        if any(alb_pattern_matches(p, prefix, case_sensitive=True) for p in route.paths):
+            return host, prefix
+    return None
+
+
+def web_url(base_url: str, address: tuple[str | None, str]) -> str:
+    """The url of a web service's `web_address`, on the stack's address `base_url` when it names
+    no host: https://app.example.com + (None, /api/) -> https://app.example.com/api/."""
+    host, path = address
+    scheme, _, stack_address = base_url.partition("://")
+    return f"{scheme}://{host or stack_address.split('/', 1)[0]}{path}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from components.spec import ALB_RULES_MAX
+from components.spec import ALB_RULES_MAX, ALB_WILDCARDS
 
 RULE_PRIORITY_MAX = 50000  # ELB's highest priority (its range is 1 to 50000)
 CATCH_ALL_PRIORITY = RULE_PRIORITY_MAX  # the main service's /* rule, once there are others
@@ -36,7 +36,7 @@ BAND_WIDTH = (RULE_PRIORITY_MAX - 1) // (MAX_DEPTH + 1)  # 499 priorities a band
 ANY = "*"  # the pattern every host matches
 ROOT_PATHS = "/*"  # ...and every request path
 OTHER = "\0"  # stands for every character that appears in no pattern compared
-WILDCARDS = "*?"
+WILDCARDS = ALB_WILDCARDS
 
 
 @dataclass(frozen=True)

@@ -364,6 +364,22 @@ def test_the_services_output_says_where_each_service_is(up: ProgramRun) -> None:
         assert entry["serviceName"] == own(up, name, SERVICE).outputs["name"], name
 
 
+def test_a_web_services_url_is_one_its_own_rule_takes(run_stack) -> None:
+    """The url names an address the service answers: where its patterns name none (only wildcard
+    hosts, a path that is all pattern), it has no url rather than one the main service answers."""
+    services = {
+        "api": {"type": "web", "host": ["www.example.com"], "path": ["/api/*"]},
+        "img": {"type": "web", "host": ["www.example.com"], "path": ["/img/*.png"]},
+        "admin": {"type": "web", "host": ["*.admin.example.com"]},
+        "shop": {"type": "web", "host": ["*.shop.example.com", "shop.example.com"]},
+    }
+    found = run_stack("dev", {"services": services}).outputs["services"]
+    assert found["api"]["url"] == "http://www.example.com/api/", found["api"]
+    assert found["shop"]["url"] == "http://shop.example.com/", found["shop"]
+    for name in ("img", "admin"):
+        assert "url" not in found[name], f"{name}'s url {found[name].get('url')} is not its own"
+
+
 def test_a_stack_without_services_exports_none(dev: ProgramRun) -> None:
     assert "services" not in dev.outputs
 
