@@ -73,10 +73,10 @@ class AppServiceArgs:
         Default none.
     queue_arns: every worker's queue, which the service may send to. Default none.
     deployment: the stack's deployment strategy: a web service's; the others deploy rolling.
+        With blueGreen or canary a web service gets its own ECS infrastructure role, which its
+        grant over its target groups and rule goes on: one shared role would hold every service's
+        grant, and IAM allows a role 10,240 characters of inline policy (about ten services').
         Default rolling.
-    infrastructure_role_arn, infrastructure_role_name: the stack's ECS infrastructure role, for a
-        web service's blueGreen or canary deploys (the service grants it what ECS does with its own
-        target groups and rule). Default None.
     cpu_architecture: the stack's; an image of its own is built for it. Default X86_64.
     enable_exec: ECS Exec into its tasks. Default False.
     exec_sessions: with enable_exec, where the cluster records sessions and the key that encrypts
@@ -102,8 +102,6 @@ class AppServiceArgs:
     queue_urls: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     queue_arns: tuple[pulumi.Input[str], ...] = ()
     deployment: Deployment = field(default_factory=Deployment)
-    infrastructure_role_arn: pulumi.Input[str] | None = None
-    infrastructure_role_name: pulumi.Input[str] | None = None
     cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
     enable_exec: bool = False
     exec_sessions: ExecSessionRecord | None = None
@@ -133,7 +131,8 @@ class AppServiceArgs:
 
 
 class AppService(pulumi.ComponentResource):
-    """Its image (when its own), TaskRoles, FargateService and Alarms, each named after it.
+    """Its image (when its own), TaskRoles (with its ECS infrastructure role when a web service
+    shifts traffic), FargateService and Alarms, each named after it.
 
     Outputs:
         kind: web, internal or worker.
@@ -174,6 +173,7 @@ class AppService(pulumi.ComponentResource):
                 secret_arns=tuple(spec.secrets.values()),
                 enable_exec=args.enable_exec,
                 exec_sessions=args.exec_sessions,
+                load_balancer_infrastructure=spec.kind == WEB and args.deployment.shifts_traffic,
                 roles=args.roles,
             ),
             child,
@@ -223,8 +223,8 @@ class AppService(pulumi.ComponentResource):
                 size=spec.size,
                 scaling=spec.scaling,
                 deployment=args.deployment if spec.kind == WEB else ROLLING,
-                infrastructure_role_arn=args.infrastructure_role_arn,
-                infrastructure_role_name=args.infrastructure_role_name,
+                infrastructure_role_arn=roles.infrastructure_role_arn,
+                infrastructure_role_name=roles.infrastructure_role_name,
                 log_retention_days=args.log_retention_days,
                 protect=args.protect,
                 alarm_topic_arn=args.alarm_topic_arn,

@@ -596,6 +596,9 @@ GENERATED_NAMES = (
     # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
     GeneratedName("execution role", "-exec", 64, True, SERVICE_TYPES),
     GeneratedName("task role", "-task", 64, True, SERVICE_TYPES),
+    GeneratedName(
+        "ECS infrastructure role", "-ecs-infra", 64, True, (WEB,), traffic_shift_only=True
+    ),
     # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
     GeneratedName("queue", "-queue", 80, True, (WORKER,)),
     GeneratedName("dead-letter queue", "-dlq", 80, True, (WORKER,)),

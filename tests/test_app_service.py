@@ -14,7 +14,9 @@ models.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -24,6 +26,15 @@ from botocore.validate import ParamValidator
 from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
 from stack_config.routes import CATCH_ALL_PRIORITY
 from tools.mocks import ProgramRun, RegisteredResource
+
+BOOTSTRAP = Path(__file__).resolve().parent.parent / "bootstrap"
+if str(BOOTSTRAP) not in sys.path:
+    sys.path.insert(0, str(BOOTSTRAP))
+
+from ci_bootstrap.deploy_permissions import (  # noqa: E402  (IAM's quota and its measure)
+    INLINE_ROLE_POLICY_MAX_CHARS,
+    policy_chars,
+)
 
 SERVICES = {
     "api": {"type": "web", "path": ["/api/*"], "containerPort": 9000, "command": "python -m api"},
@@ -203,6 +214,27 @@ def test_web_services_deploy_as_the_main_service_does(blue_green: ProgramRun) ->
     assert len(groups) == 2, "blueGreen needs the api's own two target groups"
     strategy = own(blue_green, "api", SERVICE).inputs["deploymentConfiguration"]["strategy"]
     assert strategy == "BLUE_GREEN", strategy
+
+
+def test_the_roles_ecs_shifts_traffic_with_fit_iams_inline_policy_limit(run_stack) -> None:
+    """With blueGreen or canary, ECS assumes a role to shift each load-balanced service's traffic;
+    every such service's grant must fit IAM's 10,240 characters of inline policy a role, however
+    many web services the load balancer takes."""
+    services = {
+        f"web{i:02d}-{'x' * 11}": {"type": "web", "path": [f"/s{i:02d}/*"]} for i in range(30)
+    }
+    run = run_stack("dev", {"services": services, "deploymentStrategy": "blueGreen"})
+    by_role: dict[str, int] = {}
+    for policy in run.of_type(ROLE_POLICY):
+        by_role[policy.inputs["role"]] = by_role.get(policy.inputs["role"], 0) + policy_chars(
+            json.loads(policy.inputs["policy"])
+        )
+    assert by_role, "no inline policies"
+    for role, size in by_role.items():
+        assert size <= INLINE_ROLE_POLICY_MAX_CHARS, (
+            f"role {role}: its inline policies total {size} characters; IAM allows "
+            f"{INLINE_ROLE_POLICY_MAX_CHARS}, so `pulumi up` would fail"
+        )
 
 
 def test_internal_services_and_workers_deploy_rolling(blue_green: ProgramRun) -> None:
