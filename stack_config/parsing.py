@@ -78,6 +78,19 @@ def parse_map(raw: Any) -> dict[str, str]:
     return out
 
 
+def parse_array(raw: Any) -> tuple[str, ...]:
+    """A list of strings: Pulumi hands a list over as JSON text, tests as a native list."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw) if raw.strip() else []
+        except json.JSONDecodeError:
+            raise ValueError("expected a list of strings, such as [/tmp]") from None
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of strings, such as [/tmp]")
+    return tuple(value)
+
+
 BAD_VALUE = "<invalid>"  # stands in for a value of the wrong type while the names are checked
 
 
@@ -102,6 +115,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "boolean": parse_boolean,
     "string": parse_string,
     "map": parse_map,
+    "array": parse_array,
 }
 
 
