@@ -21,8 +21,16 @@ from typing import Any
 import pulumi
 import yaml
 
-from stack_config import SECRET_SETTINGS
-from tools.mocks import SECURE_FIELD, ProgramRun, Unknown, load_stack_config, run_program
+from stack_config import SECRET_SETTINGS, load_config
+from tools.mocks import (
+    SECURE_FIELD,
+    ProgramRun,
+    Unknown,
+    config_for_runtime,
+    config_secret_keys,
+    load_stack_config,
+    run_program,
+)
 from tools.plan import cost, deploy, tree
 from tools.plan.refs import Index, is_provider
 
@@ -327,7 +335,15 @@ def _region(run: ProgramRun, config: dict[str, Any]) -> str:
 def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
     """The plan of one program run, as plain data."""
     index = Index(run.resources)
-    region = _region(run, load_stack_config(project.root, run.stack))
+    raw = load_stack_config(project.root, run.stack)
+    region = _region(run, raw)
+    # The program accepted this config; read it again for what the plan shows beside the tree.
+    cfg = load_config(
+        config_for_runtime(project.name, raw),
+        stack=run.stack,
+        project=project.name,
+        secret_keys=config_secret_keys(project.name, raw),
+    )
     resources = tree.tree(index)
     custom = [r for r in run.resources if r.custom and not is_provider(r)]
     estimate = cost.estimate(index, region)
@@ -344,6 +360,9 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
             # ...and until ECS marks it completed, after watching the deployment alarms.
             "deploy_completed_seconds": deploys["until_completed"],
         },
+        # What `pulumi up` prints as warnings, and the policy-pack controls this stack gives up.
+        "warnings": list(run.warnings),
+        "policy_waivers": dict(sorted(cfg.policy_waivers.items())),
         "resources": resources,
         "outputs": {
             key: "(known after deploy)"

@@ -69,6 +69,7 @@ def render(plan: dict[str, Any]) -> str:
         f"Plan of stack {plan['stack']} (project {plan['project']}, {plan['region']}), "
         "offline: Pulumi mocks, no AWS calls",
         INDENT + headline(plan),
+        *_notes(plan),
         "",
         "Resources",
     ]
@@ -76,6 +77,27 @@ def render(plan: dict[str, Any]) -> str:
     lines += ["", *_cost(plan["cost"]), "", *_deploy(plan["deploy"]), "", "Outputs"]
     lines += [f"{INDENT}{k}: {v}" for k, v in plan["outputs"].items()] or [f"{INDENT}none"]
     return "\n".join(lines) + "\n"
+
+
+def _notes(plan: dict[str, Any]) -> list[str]:
+    """The program's warnings and the stack's policy waivers, when there are any."""
+    out = []
+    if plan.get("warnings"):
+        out += ["", "Warnings (pulumi up prints them too)"]
+        for warning in plan["warnings"]:
+            out += textwrap.wrap(
+                warning,
+                WIDTH,
+                initial_indent=f"{INDENT}- ",
+                subsequent_indent=INDENT * 2,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+    if plan.get("policy_waivers"):
+        out += ["", "Policy waivers (the pack reports these controls as advisory, policyWaivers)"]
+        for policy, reason in plan["policy_waivers"].items():
+            out += _wrapped(policy, reason)
+    return out
 
 
 def _resources(resources: list[dict[str, Any]]) -> list[str]:

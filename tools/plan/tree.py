@@ -672,13 +672,22 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
                 else "none",
             ),
             (f"{name}: stop timeout", f"{stop_timeout(c)} s"),
+            (f"{name}: user", c.get("user") or "the image's own (the task names none)"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
+            (f"{name}: writable paths", _writable_paths(c)),
             (
                 f"{name}: health check",
                 " ".join(map(str, dig(c, "healthCheck", "command", default=[]))) or None,
             ),
         ]
     return out
+
+
+def _writable_paths(c: dict[str, Any]) -> str:
+    if not c.get("readonlyRootFilesystem"):
+        return "all: the root file system is writable"
+    mounts = [m["containerPath"] for m in c.get("mountPoints") or [] if not m.get("readOnly")]
+    return ", ".join(mounts) or "none"
 
 
 @shows("aws:ecs/service:Service")
