@@ -20,6 +20,7 @@ from components.spec import (
     CPU_ARCHITECTURES,
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
+    DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
@@ -167,7 +168,7 @@ def load_config(
     build = check_build(get["build"], problems) if "build" in ok else ImageBuild()
     if root is not None and image is None and "build" in ok and "image" in ok:
         problems.items.extend(build_file_problems(build, root))
-    container_user, writable_paths = _check_container(get, ok, set(ours), problems)
+    container_user, writable_paths = _check_container(get, ok, problems)
     _check_maps(get, ok, problems)
     _check_https(get, ok, problems, region or "")
     _check_secrets(get, ok, problems)
@@ -358,7 +359,7 @@ def _check_image(
 
 
 def _check_container(
-    get: dict[str, Any], ok: set[str], given: Collection[str], problems: Problems
+    get: dict[str, Any], ok: set[str], problems: Problems
 ) -> tuple[str | None, tuple[str, ...]]:
     """Who the container runs as and what it may write: (the task definition's user, None for the
     image's own; the writable paths, none with a writable root).
@@ -403,7 +404,9 @@ def _check_container(
         return user, ()
     paths: tuple[str, ...] = tuple(get["writablePaths"])
     if not read_only:
-        if "writablePaths" in given:
+        # Only paths other than the default say something: the CLI hands the program Pulumi.yaml's
+        # default as if the stack had set it.
+        if paths != DEFAULT_WRITABLE_PATHS:
             problems.add(
                 "writablePaths",
                 list(paths),
