@@ -54,6 +54,7 @@ TYPE_CHECKED = (
     "tools/ops",
     "tools/plan",
     "tools/mocks",
+    "tools/smoke.py",
     "bootstrap/ci_bootstrap",
 )
 

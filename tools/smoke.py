@@ -99,6 +99,17 @@ def stack_config(project: Project, stack: str) -> StackConfig:
     )
 
 
+def stack_builds(project: Project) -> dict[ImageBuild, list[str]]:
+    """Each distinct build of the committed stacks, with the stacks that build it (a stack that
+    deploys a prebuilt image builds nothing)."""
+    builds: dict[ImageBuild, list[str]] = {}
+    for stack in project.committed_stacks():
+        cfg = stack_config(project, stack)
+        if cfg.image is None:
+            builds.setdefault(cfg.build, []).append(stack)
+    return builds
+
+
 def task_container(cfg: StackConfig, image: str) -> dict[str, Any]:
     """The app's container definition exactly as the stack's task definition has it."""
     container = AppContainer(
