@@ -122,7 +122,11 @@ def test_the_dev_image_is_built_and_run_as_its_task_runs_it(fake: Fake, dev: Pro
         "the container gets exactly the task definition's plain environment"
     )
     assert "--mount" not in run, "/tmp is the image's VOLUME: Docker mounts it as ECS does"
-    assert fake.requested() and set(fake.requested()) == {"/health"}
+    [target_group] = [
+        r for r in dev.of_type("aws:lb/targetGroup:TargetGroup") if r.name == "app-tg"
+    ]
+    health_path = target_group.inputs["healthCheck"]["path"]
+    assert fake.requested() and set(fake.requested()) == {health_path}
     [stop] = fake.calls("stop")
     assert stop[stop.index("--time") + 1] == str(task["stopTimeout"])
     assert fake.calls("rm"), "the container is removed"
