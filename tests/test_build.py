@@ -76,11 +76,6 @@ def test_a_dockerfile_without_from_has_no_stage() -> None:
     assert final_stage("# empty\nARG X=1\n") is None
 
 
-def test_the_sample_dockerfile_runs_as_its_user_with_tmp_declared() -> None:
-    stage = final_stage((ROOT / "app" / "Dockerfile").read_text())
-    assert stage is not None and stage.user == "10001:10001" and "/tmp" in stage.volumes
-
-
 # --- warnings -------------------------------------------------------------------------------------
 
 
