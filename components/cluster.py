@@ -1,4 +1,5 @@
-"""Cluster: the ECS cluster with the FARGATE and FARGATE_SPOT capacity providers."""
+"""Cluster: the ECS cluster with the FARGATE and FARGATE_SPOT capacity providers, and, with ECS
+Exec, where its sessions are recorded."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.exec_sessions import ExecSessionRecord
 from components.naming import bounded
 from components.spec import check_args
 
@@ -24,10 +26,14 @@ class ClusterArgs:
         and unique per stack in an account.
     container_insights: CloudWatch Container Insights. Default False: it bills per metric
         (roughly $2-4 a month per small service), worth it in prod, not in dev.
+    exec_sessions: record ECS Exec sessions in this encrypted log group and encrypt them with its
+        key (components.exec_sessions). Default None: no execute command configuration, which is
+        right when no service turns exec on.
     """
 
     cluster_name: str = ""
     container_insights: bool = False
+    exec_sessions: ExecSessionRecord | None = None
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
@@ -37,6 +43,26 @@ class ClusterArgs:
                 "- and _"
             ]
         return []
+
+
+def execute_command_configuration(
+    record: ExecSessionRecord | None,
+) -> aws.ecs.ClusterConfigurationArgsDict | None:
+    """Every session's commands and output to the encrypted log group (OVERRIDE: not the task's
+    awslogs driver), and the session's data encrypted with the key on top of TLS."""
+    if record is None:
+        return None
+    return {
+        "execute_command_configuration": {
+            "kms_key_id": record.key_arn,
+            "logging": "OVERRIDE",
+            "log_configuration": {
+                "cloud_watch_log_group_name": record.log_group_name,
+                # Refuses a log group that is not encrypted with a customer managed key.
+                "cloud_watch_encryption_enabled": True,
+            },
+        }
+    }
 
 
 class Cluster(pulumi.ComponentResource):
@@ -64,6 +90,7 @@ class Cluster(pulumi.ComponentResource):
                     "value": "enabled" if args.container_insights else "disabled",
                 }
             ],
+            configuration=execute_command_configuration(args.exec_sessions),
             opts=child,
         )
         self.capacity_providers = aws.ecs.ClusterCapacityProviders(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -20,6 +22,7 @@ from components.spec import (
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_VPC_CIDR,
+    HTTPS_PORT,
     LOG_RETENTION_DAYS,
     MIN_AZS,
     NAT_MODES,
@@ -36,7 +39,32 @@ IPV6_SUBNET_PREFIX = 64  # AWS assigns a /56 to the VPC and requires /64 subnets
 # Interface endpoints that let private tasks pull images and write logs without a NAT gateway.
 # ECR layers themselves come from S3, through the (free) gateway endpoint.
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
-HTTPS_PORT = 443
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+# Endpoint policies: what goes through an endpoint is a request by one of this account's principals
+# (aws:PrincipalAccount) for a resource of this account or one the stack names
+# (aws:ResourceAccount), so a task's credentials cannot reach another account's data, nor another
+# account's credentials this VPC's. Every service here puts both keys in its requests' context
+# (AWS's data perimeter endpoint policies for ECR, S3, SSM and the default one scope by resource
+# account: github.com/aws-samples/data-perimeter-policy-examples), except ssmmessages: its actions
+# have no resource type, so only the principal's account can scope it.
+ENDPOINT_SCOPE_KEYS = ("aws:PrincipalAccount", "aws:ResourceAccount")
+PRINCIPAL_SCOPED_ENDPOINTS = ("ssmmessages",)
+# Actions with no resource type that the tasks call, by endpoint (Service Authorization
+# Reference): a request for one may carry no resource account, and each answers only about the
+# caller's own account (a token for its own registry, its own log groups), so this account's
+# principals may call them whatever the request carries. The ECS agent logs in through both ECR
+# endpoints; ECS Exec's agent looks up its log group.
+NO_RESOURCE_ACTIONS = {
+    "ecr.api": ("ecr:GetAuthorizationToken",),
+    "ecr.dkr": ("ecr:GetAuthorizationToken",),
+    "logs": ("logs:DescribeLogGroups",),
+}
+# ECR serves image layers from a bucket AWS owns in each region, through presigned URLs that ECR's
+# own account signs, so neither key would match: the S3 endpoint admits reading that bucket by
+# name, and only reading (Amazon ECR user guide, "Minimum Amazon S3 bucket permissions for Amazon
+# ECR": arn:aws:s3:::prod-<region>-starport-layer-bucket/*, s3:GetObject). Without it no private
+# task can pull its image.
+ECR_LAYER_BUCKET = "prod-{region}-starport-layer-bucket"
 # Flow log records are aggregated over this many seconds: 600 (the maximum) writes the fewest
 # records, so costs least, and is still precise enough to investigate a connection problem.
 FLOW_LOG_AGGREGATION_S = 600
@@ -59,6 +87,65 @@ def _nth_ipv6_subnet(vpc_ipv6_cidr: str, *, index: int) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EndpointScope:
+    """Whose requests, for whose resources, the VPC endpoints carry.
+
+    account: this account, whose principals may use the endpoints. Required.
+    resource_accounts: the accounts whose resources they may reach. Required.
+    partition, region: where the endpoints are (for the ECR layer bucket's ARN). Required.
+    """
+
+    account: str
+    resource_accounts: Sequence[str]
+    partition: str
+    region: str
+
+
+def endpoint_policy(service: str, scope: EndpointScope) -> dict:
+    """The endpoint policy of the endpoint for `service` (an endpoint service name such as
+    "ecr.dkr", or "s3" for the gateway endpoint); see ENDPOINT_SCOPE_KEYS."""
+    accounts = sorted(set(scope.resource_accounts))
+    condition: dict[str, str | list[str]] = {"aws:PrincipalAccount": scope.account}
+    if service not in PRINCIPAL_SCOPED_ENDPOINTS:
+        condition["aws:ResourceAccount"] = accounts[0] if len(accounts) == 1 else accounts
+    statements: list[dict] = [
+        {
+            "Sid": "ThisAccountsPrincipalsToTheStacksAccountsResources"
+            if service not in PRINCIPAL_SCOPED_ENDPOINTS
+            else "ThisAccountsPrincipalsOnlyTheServiceHasNoResourceTypes",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": condition},
+        }
+    ]
+    if service in NO_RESOURCE_ACTIONS:
+        statements.append(
+            {
+                "Sid": "ThisAccountsPrincipalsCallsWithoutResourceTypes",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": list(NO_RESOURCE_ACTIONS[service]),
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": scope.account}},
+            }
+        )
+    if service == "s3":
+        bucket = ECR_LAYER_BUCKET.format(region=scope.region)
+        statements.append(
+            {
+                "Sid": "ReadEcrImageLayersFromTheBucketAwsServesThemFrom",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:{scope.partition}:s3:::{bucket}/*",
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     """Settings of the network.
 
@@ -73,6 +160,9 @@ class NetworkArgs:
 
     extra_endpoints: further interface endpoints (service names such as "secretsmanager") when
         vpc_endpoints is on, for what the tasks use beyond ECR and Logs. Default none.
+    other_accounts: accounts besides this one whose resources the tasks reach through the
+        endpoints (a prebuilt image's registry, a referenced secret's account). Default none: the
+        endpoints admit this account's resources only (ENDPOINT_SCOPE_KEYS says how).
     flow_logs: record all the VPC's traffic (accepted and rejected) to CloudWatch Logs (Security
         Hub EC2.6). Default False: ingestion costs $0.50/GB, worth it in prod.
     flow_log_retention_days: how long flow logs are kept. Default 30.
@@ -86,6 +176,7 @@ class NetworkArgs:
     nat_gateways: str = DEFAULT_NAT_GATEWAYS
     vpc_endpoints: bool = False
     extra_endpoints: tuple[str, ...] = ()
+    other_accounts: tuple[str, ...] = ()
     flow_logs: bool = False
     flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
@@ -109,6 +200,11 @@ class NetworkArgs:
                     f"availability_zones {self.availability_zones}: a /{net.prefixlen} VPC fits "
                     f"{MIN_AZS} to {max_azs_for_prefix(net.prefixlen)} (an ALB needs two)"
                 )
+        found += [
+            f"other_accounts {a!r}: an AWS account ID is 12 digits"
+            for a in self.other_accounts
+            if not ACCOUNT_ID.match(a)
+        ]
         if self.nat_gateways not in NAT_MODES:
             found.append(f"nat_gateways {self.nat_gateways!r}: expected one of {NAT_MODES}")
         if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
@@ -252,7 +348,15 @@ class Network(pulumi.ComponentResource):
 
         if args.vpc_endpoints:
             services = (*INTERFACE_ENDPOINTS, *args.extra_endpoints)
-            self._endpoints(name, region, vpc, private_subnets, private_rts, services)
+            account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+            partition = aws.get_partition(opts=pulumi.InvokeOptions(parent=self)).partition
+            scope = EndpointScope(
+                account=account_id,
+                resource_accounts=(account_id, *args.other_accounts),
+                partition=partition,
+                region=region,
+            )
+            self._endpoints(name, scope, vpc, private_subnets, private_rts, services)
         if args.flow_logs:
             self._flow_logs(name, vpc, args)
 
@@ -351,19 +455,21 @@ class Network(pulumi.ComponentResource):
     def _endpoints(
         self,
         name: str,
-        region: str,
+        scope: EndpointScope,
         vpc: aws.ec2.Vpc,
         subnets: list[aws.ec2.Subnet],
         route_tables: list[aws.ec2.RouteTable],
         services: tuple[str, ...],
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
+        region = scope.region
         aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
             service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id for rt in route_tables],
+            policy=json.dumps(endpoint_policy("s3", scope)),
             opts=child,
         )
         sg = aws.ec2.SecurityGroup(
@@ -391,5 +497,6 @@ class Network(pulumi.ComponentResource):
                 private_dns_enabled=True,
                 subnet_ids=[s.id for s in subnets],
                 security_group_ids=[sg.id],
+                policy=json.dumps(endpoint_policy(service, scope)),
                 opts=child,
             )

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -45,6 +46,7 @@ from components.spec import (
 )
 
 LOG_STREAM_PREFIX = "app"  # the service's streams are app/app/<task-id>
+PORT_NAME = "http"  # the container's port mapping, as Service Connect names it
 # gunicorn's graceful_timeout (passed as GRACEFUL_TIMEOUT): in-flight requests get this long after
 # SIGTERM, on top of the load balancer's drain.
 APP_GRACEFUL_TIMEOUT_S = 10
@@ -61,6 +63,22 @@ APP_USER = DEFAULT_CONTAINER_USER
 UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
 # Task volume names: RegisterTaskDefinition allows letters, digits, - and _, up to 255.
 VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# The names linuxParameters.capabilities accepts (botocore's ECS model, KernelCapabilities).
+LINUX_CAPABILITIES = (
+    "ALL", "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE",
+    "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
+    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE",
+    "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT",
+    "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE",
+    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+)  # fmt: skip
+# Every capability removed: the app runs as a non-root user (which holds none anyway) and binds a
+# low port through a sysctl, not NET_BIND_SERVICE; dropping them from the bounding set as well
+# means no setuid binary in the image can gain one. ECS Exec's agent runs as root inside the
+# container (ECS developer guide, "ECS Exec": "The SSM agent and its child processes run as root
+# even when you specify a user ID"), so with exec on it and its shells are root without
+# capabilities; AWS documents none that exec needs (aws/containers-roadmap#1360): docs/security.md.
+DROP_ALL_CAPABILITIES = ("ALL",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,11 +131,12 @@ class AppContainer:
         service runs it; a scheduled job sets its command.
     port: where the app listens; the target group forwards to it and the program passes it as
         PORT. Below 1024 the task lowers Linux's privileged-port bound for it, so the non-root app
-        may bind it. Default 8000, the sample app's.
+        may bind it. Default 8000, the sample app's. None: it listens on none (a worker), so it
+        gets no port mapping, PORT or HEALTH_CHECK_PATH.
     health_check_path: what the load balancer's health check requests, passed as
         HEALTH_CHECK_PATH. Default /health, the sample app's.
-    env: extra environment variables. Default none. PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT
-        are the program's (spec.RESERVED_ENV).
+    env: extra environment variables (values may be outputs, such as a queue's URL). Default none.
+        PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT are the program's (spec.RESERVED_ENV).
     secrets: env var name -> Secrets Manager secret or SSM parameter ARN, injected by ECS when the
         task starts (never plain environment); the execution role must be allowed to read them.
         Default none.
@@ -133,13 +152,16 @@ class AppContainer:
     enable_exec: ECS Exec into the container: an init process (AWS's recommendation, so sessions'
         child processes are reaped) and the SSM agent's writable paths; the task role must allow
         it (components.roles). Default False.
+    dropped_capabilities: Linux capabilities removed from the container
+        (linuxParameters.capabilities.drop). Default ALL (DROP_ALL_CAPABILITIES says why); the
+        container adds none (the policy pack's ecs-no-added-capabilities).
     """
 
     image: pulumi.Input[str]
     command: tuple[str, ...] = ()
-    port: int = DEFAULT_CONTAINER_PORT
+    port: int | None = DEFAULT_CONTAINER_PORT
     health_check_path: str = DEFAULT_HEALTH_CHECK_PATH
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     user: str | None = APP_USER
     read_only_root: bool = True
@@ -147,6 +169,7 @@ class AppContainer:
     cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
     logging: ContainerLogging = field(default_factory=ContainerLogging)
     enable_exec: bool = False
+    dropped_capabilities: tuple[str, ...] = DROP_ALL_CAPABILITIES
 
     @property
     def all_mounts(self) -> tuple[Mount, ...]:
@@ -159,7 +182,7 @@ class AppContainer:
         found = []
         if self.command and not self.command[0]:
             found.append("command: the first word is the program to run and cannot be empty")
-        if not 1 <= self.port <= MAX_PORT:
+        if self.port is not None and not 1 <= self.port <= MAX_PORT:
             found.append(f"port {self.port}: expected 1 to {MAX_PORT}")
         if not HEALTH_CHECK_PATH_PATTERN.fullmatch(self.health_check_path):
             found.append(
@@ -192,7 +215,24 @@ class AppContainer:
                 found.append(f"mounts: path {mount.path!r} is not absolute")
         if not self.logging.stream_prefix:
             found.append("logging.stream_prefix: Fargate's awslogs driver needs one")
+        found += [
+            f"dropped_capabilities {c!r}: not a Linux capability ECS knows "
+            f"({', '.join(LINUX_CAPABILITIES)})"
+            for c in self.dropped_capabilities
+            if c not in LINUX_CAPABILITIES
+        ]
         return found
+
+    @property
+    def linux_parameters(self) -> dict[str, Any]:
+        """The container's linuxParameters: its dropped capabilities and, with exec, an init
+        process. Empty when there is neither (ECS then stores none)."""
+        linux: dict[str, Any] = {}
+        if self.dropped_capabilities:
+            linux["capabilities"] = {"drop": list(self.dropped_capabilities)}
+        if self.enable_exec:
+            linux["initProcessEnabled"] = True
+        return linux
 
 
 def container_definitions(container: AppContainer) -> str:
@@ -204,8 +244,11 @@ def container_definitions(container: AppContainer) -> str:
     port = container.port
     environment = {
         **container.env,
-        PORT_ENV: str(port),
-        HEALTH_CHECK_PATH_ENV: container.health_check_path,
+        **(
+            {PORT_ENV: str(port), HEALTH_CHECK_PATH_ENV: container.health_check_path}
+            if port is not None
+            else {}
+        ),
         GRACEFUL_TIMEOUT_ENV: str(APP_GRACEFUL_TIMEOUT_S),
     }
     secrets = container.secrets
@@ -216,15 +259,23 @@ def container_definitions(container: AppContainer) -> str:
                 "image": container.image,
                 "essential": True,
                 **({"command": list(container.command)} if container.command else {}),
-                "portMappings": [
+                # Named, with its protocol: Service Connect publishes a port by this name. A
+                # worker listens on none (and an empty list would read as a change: AWS drops it).
+                **(
                     {
-                        "name": "http",
-                        "containerPort": port,
-                        "hostPort": port,
-                        "protocol": "tcp",
-                        "appProtocol": "http",
+                        "portMappings": [
+                            {
+                                "name": PORT_NAME,
+                                "containerPort": port,
+                                "hostPort": port,
+                                "protocol": "tcp",
+                                "appProtocol": "http",
+                            }
+                        ]
                     }
-                ],
+                    if port is not None
+                    else {}
+                ),
                 "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
                 # Only when there are some: AWS drops an empty list, which would read as a change.
                 **(
@@ -240,12 +291,12 @@ def container_definitions(container: AppContainer) -> str:
                             {"namespace": UNPRIVILEGED_PORT_SYSCTL, "value": str(port)}
                         ]
                     }
-                    if port < UNPRIVILEGED_PORT_START
+                    if port is not None and port < UNPRIVILEGED_PORT_START
                     else {}
                 ),
                 **(
-                    {"linuxParameters": {"initProcessEnabled": True}}
-                    if container.enable_exec
+                    {"linuxParameters": container.linux_parameters}
+                    if container.linux_parameters
                     else {}
                 ),
                 "logConfiguration": {
@@ -271,16 +322,19 @@ def container_definitions(container: AppContainer) -> str:
 
 
 def app_containers(container: AppContainer) -> pulumi.Output[str]:
-    """`container_definitions` once the image, the log group and the secret ARNs are known."""
+    """`container_definitions` once the image, the log group, the environment and the secret
+    ARNs are known."""
     return pulumi.Output.all(
         image=container.image,
         group=container.logging.group,
+        env=pulumi.Output.from_input(dict(container.env)),
         secrets=pulumi.Output.from_input(dict(container.secrets)),
     ).apply(
         lambda known: container_definitions(
             replace(
                 container,
                 image=known["image"],
+                env=known["env"],
                 secrets=known["secrets"],
                 logging=replace(container.logging, group=known["group"]),
             )

@@ -13,5 +13,5 @@ PolicyPack(
     # Every policy sets its own level; this only covers one added without.
     enforcement_level=EnforcementLevel.MANDATORY,
     description="AWS Security Hub Foundational Security Best Practices for fargate-app: ECS, ECR, "
-    "ELB and VPC controls, mandatory in production; see policy/README.md.",
+    "ELB, VPC, IAM, KMS, SNS and SQS controls, mandatory in production; see policy/README.md.",
 )

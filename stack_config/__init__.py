@@ -55,9 +55,10 @@ from stack_config.loader import (
     ConfigError,
     config_warnings,
     from_pulumi,
+    given_twice,
     load_config,
 )
-from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap
+from stack_config.parsing import BAD_VALUE, PARSERS, SHELL_OPERATORS, PartialMap
 from stack_config.schedule import (
     CRON_DAYS,
     CRON_FIELDS,
@@ -69,7 +70,6 @@ from stack_config.schedule import (
     SCHEDULE_EXPRESSION_MAX,
     SCHEDULE_TIMEZONE_MAX,
     SCHEDULED_TASK_FIELDS,
-    SHELL_OPERATORS,
     schedule_expression_problems,
 )
 from stack_config.settings import (
@@ -164,6 +164,7 @@ __all__ = [
     "dockerfile_warnings",
     "final_stage",
     "from_pulumi",
+    "given_twice",
     "load_config",
     "max_azs_for_prefix",
     "parse_build",

@@ -28,6 +28,7 @@ from components.spec import (
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
     IMAGE_USER,
+    INTERNAL,
     LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
     MAX_AZS,
@@ -38,12 +39,18 @@ from components.spec import (
     SPOT_CPU_ARCHITECTURES,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WORKER,
     ImageBuild,
     ImageRef,
+    ServiceSpec,
+    TaskSize,
     as_ranges,
+    egress_problems,
     joined,
     max_azs_for_prefix,
     runs_as_root,
+    service_connect_egress,
+    shifts_traffic,
     user_problem,
     writable_path_problem,
     writable_volume_name,
@@ -55,8 +62,15 @@ from stack_config.build import (
     final_stage,
     parse_build,
 )
-from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, suggest
+from stack_config.egress import check_task_egress, parse_task_egress
+from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
+from stack_config.services import (
+    MainService,
+    check_services,
+    parse_services,
+    proxy_room_problems,
+)
 from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
@@ -96,10 +110,23 @@ class ConfigError(Exception):
         )
 
 
+def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) -> str:
+    """The problem of a setting given both bare and namespaced in one stack (`bare` and
+    `namespaced` say where or what each is): since Pulumi 3.44 the CLI reads a bare key as the
+    project's, so both name one setting and which value it hands the program is not defined."""
+    return (
+        f"{key}: given twice in Pulumi.{stack}.yaml, as {key} ({bare}) and {project}:{key} "
+        f"({namespaced}); the Pulumi CLI reads both as {project}:{key}, and which value it uses "
+        f"is not defined. Delete one of them (`pulumi config set` writes the {project}: form)"
+    )
+
+
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
     "scheduledTasks": parse_scheduled_tasks,
     "build": parse_build,
+    "services": parse_services,
+    "taskEgress": parse_task_egress,
 }
 
 
@@ -110,7 +137,7 @@ def load_config(
     project: str = PROJECT,
     region: str | None = None,
     secret_keys: Collection[str] | None = None,
-    root: str | Path | None = None,
+    project_dir: Path | None = None,
 ) -> StackConfig:
     """Parse and validate a stack's config.
 
@@ -118,15 +145,25 @@ def load_config(
     `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
     `secret_keys` are the keys Pulumi holds encrypted (`pulumi config set --secret`), as the CLI
     lists them; given, values that must be secret (SECRET_SETTINGS) are refused in plain text.
-    `root` is the project's directory (where Pulumi runs the program); given, what only its files
-    can tell is checked too: the build context and Dockerfile exist (`build_file_problems`).
+    `project_dir` is the project's directory (where Pulumi runs the program), where build contexts
+    are found; default the working directory. Given, what only its files can tell about `build` is
+    checked too: the context and Dockerfile exist (`build_file_problems`).
     """
     problems = Problems()
     ours: dict[str, Any] = {}
+    bare: dict[str, Any] = {}  # the settings given without the project's namespace
     for full_key, value in raw.items():
         namespace, _, key = full_key.rpartition(":")
+        if namespace == "":
+            bare[key] = value
         if namespace in ("", project):
-            ours[key] = value
+            ours.setdefault(key, value)
+    for key, value in bare.items():
+        full = f"{project}:{key}"
+        if full in raw:
+            hidden = key in SECRET_SETTINGS
+            given = ["<secret>" if hidden else show(v) for v in (value, raw[full])]
+            problems.items.append(given_twice(key, project, stack, *given))
     if region is None:
         region = (
             raw.get("aws:region")
@@ -166,8 +203,8 @@ def load_config(
     _check_service(get, ok, problems)
     image = _check_image(get, ok, problems, region or "")
     build = check_build(get["build"], problems) if "build" in ok else ImageBuild()
-    if root is not None and image is None and "build" in ok and "image" in ok:
-        problems.items.extend(build_file_problems(build, root))
+    if project_dir is not None and image is None and "build" in ok and "image" in ok:
+        problems.items.extend(build_file_problems(build, project_dir))
     container_user, writable_paths = _check_container(get, ok, problems)
     _check_maps(get, ok, problems)
     _check_https(get, ok, problems, region or "")
@@ -178,6 +215,17 @@ def load_config(
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
+    services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
+    task_egress = check_task_egress(get, ok, problems)
+    if "vpcCidr" in ok and task_egress:
+        # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
+        internal = [(s.name, s.port) for s in services if s.kind == INTERNAL and s.port]
+        connect = service_connect_egress(internal, str(get["vpcCidr"]))
+        problems.items += [
+            f"taskEgress.{p}"
+            for p in egress_problems((*connect, *task_egress))
+            if any(rule.name in p for rule in connect)
+        ]
 
     if problems.items:
         raise ConfigError(stack, problems.items)
@@ -225,8 +273,10 @@ def load_config(
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
+        services=services,
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
+        task_egress=task_egress,
     )
 
 
@@ -643,13 +693,61 @@ def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
     path = Path(root) / cfg.build.dockerfile
     stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
     if stage is None:
-        return []  # load_config(root=...) refuses it
+        return []  # load_config(project_dir=...) refuses it
     return dockerfile_warnings(
         stage,
         dockerfile=cfg.build.dockerfile,
         user=cfg.container_user,
         writable_paths=cfg.writable_paths,
     )
+
+
+def _check_services(
+    get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path
+) -> tuple[ServiceSpec, ...]:
+    """`services`, each falling back to the main service's settings that passed their checks."""
+    if "services" not in ok or not get["services"]:
+        return ()
+
+    def valid(key: str) -> Any:
+        return get[key] if key in ok else None
+
+    strategy = valid("deploymentStrategy")
+    main = MainService(
+        cpu=valid("cpu"),
+        memory=valid("memory"),
+        desired_count=valid("desiredCount"),
+        min_count=valid("minCount"),
+        max_count=valid("maxCount"),
+        cpu_target=valid("cpuTarget"),
+        spot=valid("spot"),
+        on_demand_base=valid("onDemandBase"),
+        container_port=valid("containerPort"),
+        health_check_path=valid("healthCheckPath"),
+        cpu_architecture=valid("cpuArchitecture"),
+        shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
+        job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
+        region=region,
+        root=root,
+    )
+    services = check_services(get["services"], main, problems)
+    # The main service's container (and so its jobs') gets each worker's queue URL too.
+    queue_envs = {s.queue_env: s.name for s in services if s.kind == WORKER}
+    for key in ("env", "secrets", "secretValues"):
+        names = get[key] if key in ok else {}
+        for name in sorted(set(names) & set(queue_envs)):
+            problems.add(
+                f"{key}.{name}",
+                "<secret>" if key in SECRET_SETTINGS else name,
+                f"the program sets it to the worker {queue_envs[name]}'s queue URL; remove it",
+            )
+    main_size = (
+        TaskSize(cpu=get["cpu"], memory=get["memory"])
+        if main.cpu in FARGATE_MEMORY_BY_CPU and main.memory in FARGATE_MEMORY_BY_CPU[main.cpu]
+        else None
+    )
+    problems.items.extend(proxy_room_problems(services, main_size))
+    return services
 
 
 def from_pulumi() -> StackConfig:
@@ -674,5 +772,5 @@ def from_pulumi() -> StackConfig:
         stack=pulumi.get_stack(),
         project=pulumi.get_project(),
         secret_keys=secret_keys,
-        root=Path.cwd(),
+        project_dir=Path.cwd(),
     )

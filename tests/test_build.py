@@ -37,7 +37,7 @@ def warnings_for(tmp_path: Path, dockerfile: str, **settings: Any) -> list[str]:
     """Given a project whose app/Dockerfile is `dockerfile`, the warnings for these settings."""
     (tmp_path / "app").mkdir(exist_ok=True)
     (tmp_path / "app" / "Dockerfile").write_text(dockerfile)
-    cfg = load_config({"aws:region": REGION, **settings}, stack="t", root=tmp_path)
+    cfg = load_config({"aws:region": REGION, **settings}, stack="t", project_dir=tmp_path)
     return config_warnings(cfg, tmp_path)
 
 
@@ -89,7 +89,7 @@ def test_the_committed_stacks_build_without_warnings() -> None:
 
     for stack in STACKS:
         raw = config_for_runtime("fargate-app", load_stack_config(ROOT, stack))
-        cfg = load_config(raw, stack=stack, root=ROOT)
+        cfg = load_config(raw, stack=stack, project_dir=ROOT)
         assert config_warnings(cfg, ROOT) == [], stack
 
 
@@ -139,7 +139,7 @@ def test_a_shell_form_that_execs_the_app_is_fine(tmp_path: Path) -> None:
 
 def test_a_prebuilt_image_gets_no_warning(tmp_path: Path) -> None:
     image = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/web@sha256:" + "a" * 64
-    cfg = load_config({"aws:region": REGION, "image": image}, stack="t", root=tmp_path)
+    cfg = load_config({"aws:region": REGION, "image": image}, stack="t", project_dir=tmp_path)
     assert config_warnings(cfg, tmp_path) == []
 
 

@@ -37,6 +37,7 @@ from components.service import (
 )
 from components.spec import Deployment
 from components.task_definition import AppContainer
+from tests.iam_eval import Request, allowed
 from tools.mocks import ProgramRun, RegisteredResource
 
 STACKS = ("dev", "prod")
@@ -46,7 +47,6 @@ TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 ROLE = "aws:iam/role:Role"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-INFRASTRUCTURE_POLICY = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 CREATE_SERVICE = (
     botocore.session.get_session().get_service_model("ecs").operation_model("CreateService")
 )
@@ -380,19 +380,78 @@ def test_the_infrastructure_role_trusts_ecs_of_this_account_only(run_stack, name
     assert statement.get("Sid"), role.urn
 
 
-@pytest.mark.parametrize("name", SHIFTING)
-def test_the_infrastructure_role_has_only_the_managed_load_balancer_policy(run_stack, name) -> None:
-    run = run_stack("prod", strategy(name))
-    [role] = infrastructure_roles(run)
-    attached = [a for a in run.of_type(ATTACHMENT) if a.inputs["role"] == role.outputs["name"]]
-    assert [a.inputs["policyArn"] for a in attached] == [INFRASTRUCTURE_POLICY]
+def traffic_shift_grant(run: ProgramRun, role: RegisteredResource) -> RegisteredResource:
     inline = [
         p
         for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
         if p.inputs["role"] == role.outputs["name"]
     ]
-    assert inline == []
-    assert attached[0].urn in ecs_service(run).depends_on, "ECS must find the policy attached"
+    assert len(inline) == 1, f"{role.urn}: expected one inline policy, got {len(inline)}"
+    return inline[0]
+
+
+def ecs_may(run: ProgramRun, action: str, resource: str) -> bool:
+    [role] = infrastructure_roles(run)
+    policy = json.loads(traffic_shift_grant(run, role).inputs["policy"])
+    return allowed(Request(action, resource), [policy])
+
+
+@pytest.mark.parametrize("name", SHIFTING)
+def test_the_infrastructure_role_has_no_managed_policy(run_stack, name) -> None:
+    """AWS's AmazonECSInfrastructureRolePolicyForLoadBalancers may modify every listener, rule and
+    target group of the account; the role gets the service's own instead."""
+    run = run_stack("prod", strategy(name))
+    [role] = infrastructure_roles(run)
+    attached = [a for a in run.of_type(ATTACHMENT) if a.inputs["role"] == role.outputs["name"]]
+    assert attached == [], f"{role.urn} has {[a.inputs['policyArn'] for a in attached]}"
+
+
+@pytest.mark.parametrize("name", SHIFTING)
+def test_ecs_may_shift_this_services_traffic(run_stack, name) -> None:
+    run = run_stack("prod", strategy(name))
+    for group in groups(run).values():
+        for action in ("RegisterTargets", "DeregisterTargets"):
+            assert ecs_may(run, f"elasticloadbalancing:{action}", group.outputs["arn"]), action
+    assert ecs_may(run, "elasticloadbalancing:ModifyRule", rule(run).outputs["arn"])
+    for action in (
+        "DescribeListeners",
+        "DescribeRules",
+        "DescribeTargetGroups",
+        "DescribeTargetHealth",
+    ):
+        assert ecs_may(run, f"elasticloadbalancing:{action}", "*"), action
+
+
+OTHER_GROUP = (
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other/0123456789abcdef"
+)
+OTHER_RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/lb/1/2/3"
+OTHER_LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/lb/1/2"
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("RegisterTargets", OTHER_GROUP),
+        ("ModifyRule", OTHER_RULE),
+        ("ModifyListener", OTHER_LISTENER),
+        ("DeleteLoadBalancer", "*"),
+    ],
+)
+def test_ecs_may_touch_nothing_else_on_the_load_balancer(run_stack, action, resource) -> None:
+    run = run_stack("prod", strategy("blueGreen"))
+    assert not ecs_may(run, f"elasticloadbalancing:{action}", resource), (
+        f"the infrastructure role may {action} on {resource}"
+    )
+
+
+def test_the_grant_is_in_place_before_the_service_uses_the_role(run_stack) -> None:
+    run = run_stack("prod", strategy("blueGreen"))
+    [role] = infrastructure_roles(run)
+    grant = traffic_shift_grant(run, role)
+    assert grant.urn in ecs_service(run).depends_on, "ECS would find a role that can do nothing"
+    for statement in json.loads(grant.inputs["policy"])["Statement"]:
+        assert statement.get("Sid"), f"{grant.urn}: a statement without a Sid"
 
 
 # --- what pulumi-aws and ECS accept ---------------------------------------------------------------

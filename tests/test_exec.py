@@ -17,11 +17,12 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from components.roles import EXEC_ACTIONS
+from components.roles import EXEC_ACTIONS, EXEC_SID
 from components.spec import EXEC_AGENT_VOLUMES
 from stack_config import NON_ROOT_POLICY as NON_ROOT
 from stack_config import READ_ONLY_ROOT_POLICY as READ_ONLY_ROOT
 from stack_config import load_config
+from tests.iam_eval import Request, allowed
 from tools.mocks import ProgramRun, RegisteredResource, config_for_runtime, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,8 @@ SERVICE = "aws:ecs/service:Service"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+LOG_GROUP_OF_SESSIONS = "aws:cloudwatch/logGroup:LogGroup"
+KMS_KEY = "aws:kms/key:Key"
 SSM_PATHS = {"/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm"}
 REGISTER_TASK_DEFINITION = (
     botocore.session.get_session()
@@ -88,7 +91,7 @@ def test_without_exec_no_role_may_open_sessions(run_stack, stack: str) -> None:
 def test_without_exec_the_task_definition_is_unchanged(run_stack, stack: str) -> None:
     run = run_stack(stack)
     app = container(run)
-    assert "linuxParameters" not in app
+    assert "initProcessEnabled" not in app.get("linuxParameters", {})
     assert {m["containerPath"] for m in app["mountPoints"]} == {"/tmp"}
     assert [v["name"] for v in child(run, TASK_DEFINITION).inputs["volumes"]] == ["tmp"]
 
@@ -102,13 +105,22 @@ def test_exec_turns_on_execute_command_on_the_service(run_stack, stack: str) -> 
     assert service.inputs["enableExecuteCommand"] is True, service.urn
 
 
+def session_record(run: ProgramRun) -> tuple[RegisteredResource, RegisteredResource]:
+    """The exec sessions' log group and key."""
+    [component] = run.of_type("fargate-app:exec:ExecSessions")
+    [group] = [r for r in run.children(component) if r.type == LOG_GROUP_OF_SESSIONS]
+    [key] = [r for r in run.children(component) if r.type == KMS_KEY]
+    return group, key
+
+
+def by_sid(statements: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in statements}
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_app_role_gets_exactly_the_session_channel_actions(run_stack, stack: str) -> None:
     run = run_stack(stack, ON)
-    task_role = role(run, "taskRoleArn")
-    statements = granted(run, task_role)
-    assert len(statements) == 1, f"{task_role.urn}: {statements}"
-    [statement] = statements
+    statement = by_sid(granted(run, role(run, "taskRoleArn")))[EXEC_SID]
     assert (
         sorted(actions(statement))
         == sorted(EXEC_ACTIONS)
@@ -127,6 +139,25 @@ def test_the_app_role_gets_exactly_the_session_channel_actions(run_stack, stack:
     assert not any(a.endswith("*") for a in actions(statement)), "no wildcard actions"
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_app_role_may_record_sessions_in_their_log_group_and_decrypt_with_their_key(
+    run_stack, stack: str
+) -> None:
+    run = run_stack(stack, ON)
+    statements = granted(run, role(run, "taskRoleArn"))
+    group, key = session_record(run)
+    group_arn, key_arn = group.outputs["arn"], key.outputs["arn"]
+    may = lambda action, resource: allowed(Request(action, resource), [{"Statement": statements}])  # noqa: E731
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert may(action, f"{group_arn}:log-stream:ecs-execute-command-1"), action
+        assert not may(action, f"{group_arn}-other:log-stream:s"), f"{action} beyond its group"
+    assert may("logs:DescribeLogGroups", "*")
+    assert may("kms:Decrypt", key_arn)
+    assert not may("kms:Decrypt", key_arn.rsplit("/", 1)[0] + "/another-key")
+    assert not may("kms:GenerateDataKey", key_arn), "the task only decrypts"
+    assert len(statements) == 4, f"expected channels, describe, write and decrypt: {statements}"
+
+
 def test_the_execution_role_gets_no_exec_permission(run_stack) -> None:
     run = run_stack("prod", ON)
     assert "ssmmessages" not in json.dumps(granted(run, role(run, "executionRoleArn")))
@@ -142,7 +173,7 @@ def test_the_task_role_is_ready_before_the_tasks(run_stack) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_exec_runs_an_init_process(run_stack, stack: str) -> None:
-    assert container(run_stack(stack, ON))["linuxParameters"] == {"initProcessEnabled": True}
+    assert container(run_stack(stack, ON))["linuxParameters"]["initProcessEnabled"] is True
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -246,3 +277,100 @@ def test_the_container_is_never_privileged(run_stack, stack, overrides) -> None:
     assert "privileged" not in app, "Fargate rejects privileged containers (Security Hub ECS.4)"
     capabilities = app.get("linuxParameters", {}).get("capabilities", {})
     assert not capabilities.get("add"), "no added Linux capabilities"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("overrides", [{}, ON], ids=["default", "exec"])
+def test_the_container_drops_every_linux_capability(run_stack, stack, overrides) -> None:
+    capabilities = container(run_stack(stack, overrides))["linuxParameters"]["capabilities"]
+    assert capabilities == {"drop": ["ALL"]}, (
+        "the app needs no capability, and ECS Exec's root agent runs with none (docs/security.md)"
+    )
+
+
+# --- sessions recorded and encrypted ------------------------------------------------------------
+UPDATE_CLUSTER = (
+    botocore.session.get_session().get_service_model("ecs").operation_model("UpdateCluster")
+)
+
+
+def cluster(run: ProgramRun) -> RegisteredResource:
+    [found] = run.of_type("aws:ecs/cluster:Cluster")
+    return found
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_without_exec_nothing_records_sessions(run_stack, stack: str) -> None:
+    run = run_stack(stack)
+    assert not run.of_type("fargate-app:exec:ExecSessions")
+    assert "configuration" not in cluster(run).inputs, "an execute command configuration"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_cluster_records_every_session_in_the_encrypted_log_group(run_stack, stack) -> None:
+    run = run_stack(stack, ON)
+    group, key = session_record(run)
+    configuration = cluster(run).inputs["configuration"]["executeCommandConfiguration"]
+    assert configuration == {
+        "kmsKeyId": key.outputs["arn"],
+        "logging": "OVERRIDE",
+        "logConfiguration": {
+            "cloudWatchLogGroupName": group.outputs["name"],
+            "cloudWatchEncryptionEnabled": True,
+        },
+    }
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"], "ECS refuses an unencrypted group"
+
+
+def test_ecs_accepts_the_execute_command_configuration(run_stack) -> None:
+    configuration = cluster(run_stack("prod", ON)).inputs["configuration"]
+    request = {"cluster": "c", "configuration": configuration}
+    report = ParamValidator().validate(request, UPDATE_CLUSTER.input_shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_session_key_rotates_and_survives_a_mistaken_delete(run_stack, stack) -> None:
+    _, key = session_record(run_stack(stack, ON))
+    assert key.inputs["enableKeyRotation"] is True, "Security Hub KMS.4"
+    assert key.inputs["deletionWindowInDays"] == 30, "KMS's longest: a month to cancel"
+
+
+def test_prod_protects_the_session_record(run_stack) -> None:
+    group, key = session_record(run_stack("prod", ON))
+    assert group.protect and key.protect, "deletionProtection: sessions outlive a pulumi destroy"
+    dev_group, dev_key = session_record(run_stack("dev", ON))
+    assert not dev_group.protect and not dev_key.protect
+
+
+def test_cloudwatch_logs_may_use_the_key_for_the_session_group_only(run_stack) -> None:
+    group, key = session_record(run_stack("prod", ON))
+    policy = json.loads(key.inputs["policy"])
+    logs = {"Service": "logs.us-east-1.amazonaws.com"}
+    [statement] = [s for s in policy["Statement"] if s["Principal"] == logs]
+    context = statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert context == group.outputs["arn"], "the key encrypts this log group and no other"
+    for s in policy["Statement"]:
+        assert s.get("Sid"), "every statement says what it allows"
+
+
+def test_the_session_log_group_keeps_the_stacks_retention(run_stack) -> None:
+    group, _ = session_record(run_stack("prod", ON))
+    assert group.inputs["retentionInDays"] == 90
+    assert group.outputs["name"] == "/ecs/fargate-app/prod/exec-sessions"
+
+
+def test_private_tasks_reach_kms_through_an_endpoint_to_decrypt_sessions(run_stack) -> None:
+    run = run_stack("dev", {**ON, "vpcEndpoints": True, "natGateways": "none"})
+    services = {
+        r.inputs["serviceName"].rsplit(".", 1)[-1]
+        for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
+    assert {"ssmmessages", "kms", "logs"} <= services, services
+
+
+def test_preview_plans_the_record_with_exec(run_stack) -> None:
+    run = run_stack("prod", ON, preview=True)
+    assert len(run.of_type("fargate-app:exec:ExecSessions")) == 1
+    configuration = cluster(run).inputs["configuration"]["executeCommandConfiguration"]
+    assert configuration["logging"] == "OVERRIDE"

@@ -145,7 +145,7 @@ def test_the_image_is_built_for_the_tasks_cpu_architecture(
 def build_of(stack: str) -> ImageBuild:
     """What the stack's config says to build (the program's own loader)."""
     raw = config_for_runtime("fargate-app", load_stack_config(ROOT, stack))
-    return load_config(raw, stack=stack, root=ROOT).build
+    return load_config(raw, stack=stack, project_dir=ROOT).build
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -533,6 +533,7 @@ def services(run_component):
                     execution_role_arn=roles.execution_role_arn,
                     task_role_arn=roles.task_role_arn,
                     infrastructure_role_arn=roles.infrastructure_role_arn,
+                    infrastructure_role_name=roles.infrastructure_role_name,
                 )
                 FargateService(name, with_settings(args, dict(fields)))
 

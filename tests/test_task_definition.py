@@ -155,3 +155,15 @@ def test_the_service_and_the_jobs_do_not_import_each_other() -> None:
     assert "components.scheduled_tasks" not in _imports("service")
     for module in ("service", "scheduled_tasks"):
         assert "components.task_definition" in _imports(module), f"{module} builds its own"
+
+
+def test_a_container_may_keep_its_capabilities(run_component) -> None:
+    run = run_component(
+        lambda: service_and_jobs(AppContainer(image=IMAGE, dropped_capabilities=()))
+    )
+    assert "linuxParameters" not in container_of(run, "app-task")
+
+
+def test_a_container_refuses_a_capability_ecs_does_not_know() -> None:
+    problems = AppContainer(image=IMAGE, dropped_capabilities=("ALL", "CAP_SYS_ADMIN")).problems()
+    assert [p for p in problems if "'CAP_SYS_ADMIN'" in p and "dropped_capabilities" in p], problems

@@ -95,7 +95,7 @@ def stack_config(project: Project, stack: str) -> StackConfig:
         stack=stack,
         project=project.name,
         secret_keys=config_secret_keys(project.name, raw),
-        root=project.root,
+        project_dir=project.root,
     )
 
 

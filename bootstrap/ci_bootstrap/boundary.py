@@ -3,22 +3,24 @@
 A deploy role may create and change roles only under the stack's path and only with this
 boundary attached (ci_bootstrap.deploy_permissions), so whatever policy it writes onto such a role,
 the role's effective permissions stay within what is here: the ECS agent pulling the image,
-writing the stack's logs and reading the stack's secrets; the app's ECS Exec channels; ECS
-shifting load balancer traffic (blue/green, canary); EventBridge Scheduler starting the stack's
-jobs; VPC flow logs writing their records. No IAM, no STS, no S3 (so no Pulumi state), no other
-stack's secrets, no KMS key but through Secrets Manager and SSM.
+writing the stack's logs and reading the stack's secrets; the app's ECS Exec channels, and
+recording and decrypting its sessions with the stack's own key; ECS shifting load balancer traffic
+(blue/green, canary); EventBridge Scheduler starting the stack's jobs; VPC flow logs writing their
+records. No IAM, no STS, no S3 (so no Pulumi state), no other stack's secrets, no KMS key but
+through Secrets Manager and SSM or tagged for the stack.
 
 Scoped to the stack where IAM allows (IAM User Guide, "Permissions boundaries for IAM entities"):
 - log groups named `/ecs/<project>/<stack>/...` (components/service.py's name), and the flow-log
   group (auto-named `network-flow-logs-...`, the one group not named after its stack);
-- task definitions of the families `<project>-<stack>-...`; roles under `/<project>/<stack>/`;
-- Secrets Manager secrets and SSM parameters tagged `stack: <stack>` (every secret the program
-  creates is; a secret you reference with `secrets` must carry the tag too) or named under
-  `<project>/<stack>/`.
+- task definitions, load balancer target groups, listeners and rules, and dead-letter queues
+  tagged `<project>:stack: <stack>` (deploy_permissions.STACK_TAG_KEY: every resource the program
+  creates is); roles under `/<project>/<stack>/`;
+- Secrets Manager secrets and SSM parameters tagged so too (a secret you reference with `secrets`
+  must carry the tag) or named under `<project>/<stack>/` (every secret the program creates is).
 
-The program attaches AWS managed policies to two roles (APP_MANAGED_POLICIES);
-`MANAGED_POLICY_ACTIONS` lists what they grant (AWS Managed Policy Reference, as of 2026-02) so a
-test can show the boundary leaves them whole.
+The program attaches an AWS managed policy to one role (APP_MANAGED_POLICIES);
+`MANAGED_POLICY_ACTIONS` lists what it grants (AWS Managed Policy Reference, as of 2026-02) so a
+test can show the boundary leaves it whole.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from typing import Any
 
 from ci_bootstrap.deploy_permissions import (
     PASSABLE_TO_SERVICES,
-    STACK_TAG,
     app_roles_arn,
+    stack_tag,
     stack_tag_condition,
 )
 from ci_bootstrap.stack_names import names_for
@@ -38,9 +40,8 @@ BOUNDARY_PATH = "/fargate-app-bootstrap/"
 # The flow-log group's auto-name prefix (components/network.py: f"{name}-flow-logs", name
 # "network"); a test holds the boundary to every log group the program creates.
 FLOW_LOG_GROUP_PREFIX = "network-flow-logs-"
-# What the AWS managed policies the program attaches grant (their documents, AWS Managed Policy
-# Reference: AmazonECSTaskExecutionRolePolicy v1, AmazonECSInfrastructureRolePolicyForLoadBalancers
-# v6), as (action, resource template) pairs.
+# What the AWS managed policy the program attaches grants (its document, AWS Managed Policy
+# Reference: AmazonECSTaskExecutionRolePolicy v1), as (action, resource template) pairs.
 MANAGED_POLICY_ACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "service-role/AmazonECSTaskExecutionRolePolicy": (
         ("ecr:GetAuthorizationToken", "*"),
@@ -55,28 +56,6 @@ MANAGED_POLICY_ACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
             "logs:PutLogEvents",
             "arn:{partition}:logs:{region}:{account}:log-group:/ecs/{project}/{stack}/app"
             ":log-stream:app/app/0123",
-        ),
-    ),
-    "AmazonECSInfrastructureRolePolicyForLoadBalancers": (
-        ("elasticloadbalancing:DescribeListeners", "*"),
-        ("elasticloadbalancing:DescribeRules", "*"),
-        ("elasticloadbalancing:DescribeTargetGroups", "*"),
-        ("elasticloadbalancing:DescribeTargetHealth", "*"),
-        (
-            "elasticloadbalancing:RegisterTargets",
-            "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/app-tg/0123",
-        ),
-        (
-            "elasticloadbalancing:DeregisterTargets",
-            "arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/app-tg/0123",
-        ),
-        (
-            "elasticloadbalancing:ModifyListener",
-            "arn:{partition}:elasticloadbalancing:{region}:{account}:listener/app/web/0123/4567",
-        ),
-        (
-            "elasticloadbalancing:ModifyRule",
-            "arn:{partition}:elasticloadbalancing:{region}:{account}:listener-rule/app/web/0/1/2",
         ),
     ),
 }
@@ -95,6 +74,7 @@ def boundary_arn(partition: str, account: str, project: str, stack: str) -> str:
 def boundary_document(partition: str, account: str, project: str, stack: str) -> dict[str, Any]:
     arn = f"arn:{partition}"
     logs = f"{arn}:logs:*:{account}:log-group"
+    tagged = stack_tag_condition(f"aws:ResourceTag/{stack_tag(project)}", stack)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -124,7 +104,7 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
                 "Resource": "*",
-                "Condition": stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
+                "Condition": tagged,
             },
             {
                 "Sid": "ReadTheStacksSecretsByName",
@@ -146,6 +126,23 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 },
             },
             {
+                # ECS Exec sessions decrypted with the stack's key (components/exec_sessions.py),
+                # which carries the stack's tag like every resource the program creates.
+                "Sid": "DecryptWithTheStacksOwnKeys",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": f"{arn}:kms:*:{account}:key/*",
+                "Condition": tagged,
+            },
+            {
+                # ECS Exec's agent finds the sessions' log group first (no resource scope); it
+                # writes under /ecs/<project>/<stack>/ like the app.
+                "Sid": "EcsExecFindsItsLogGroup",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "*",
+            },
+            {
                 # ssmmessages has no resource types: "*" is all IAM accepts.
                 "Sid": "EcsExecChannels",
                 "Effect": "Allow",
@@ -164,30 +161,51 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Resource": "*",
             },
             {
-                "Sid": "EcsShiftsLoadBalancerTraffic",
+                # Only the stack's own target groups, listeners and rules.
+                "Sid": "EcsShiftsTheStacksLoadBalancerTraffic",
                 "Effect": "Allow",
+                # A service's own target groups and listener rule (components/roles.py
+                # traffic_shift_statements): never a listener itself.
                 "Action": [
                     "elasticloadbalancing:RegisterTargets",
                     "elasticloadbalancing:DeregisterTargets",
-                    "elasticloadbalancing:ModifyListener",
                     "elasticloadbalancing:ModifyRule",
                 ],
                 "Resource": f"{arn}:elasticloadbalancing:*:{account}:*",
+                "Condition": tagged,
             },
             {
+                # By the task definition's tag, not its family's name: `<project>-dev-*` would
+                # also name the families of a stack called dev-eu.
                 "Sid": "SchedulerStartsTheStacksJobs",
                 "Effect": "Allow",
-                "Action": ["ecs:RunTask", "ecs:TagResource"],
-                "Resource": [
-                    f"{arn}:ecs:*:{account}:task-definition/{project}-{stack}-*",
-                    f"{arn}:ecs:*:{account}:task/*",
-                ],
+                "Action": "ecs:RunTask",
+                "Resource": f"{arn}:ecs:*:{account}:task-definition/*",
+                "Condition": tagged,
             },
             {
-                "Sid": "SchedulerSendsDeadLetters",
+                # The tasks RunTask starts, tagged as they start (ecs:CreateAction).
+                "Sid": "SchedulerTagsTheTasksItStarts",
                 "Effect": "Allow",
-                "Action": "sqs:SendMessage",
+                "Action": "ecs:TagResource",
+                "Resource": f"{arn}:ecs:*:{account}:task/*",
+                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            },
+            {
+                # Scheduled jobs' dead letters, and the work queues of a stack's services: every
+                # service sends, the worker receives (each role's own policy says which).
+                "Sid": "UseTheStacksQueues",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:SendMessage",
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                ],
                 "Resource": f"{arn}:sqs:*:{account}:*",
+                "Condition": tagged,
             },
             {
                 "Sid": "PassOnlyTheStacksRolesToEcsTasks",

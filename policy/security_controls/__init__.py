@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ec2, ecr, ecs, elb, protection
+from . import ec2, ecr, ecs, elb, encryption, iam, protection
 
 PACK_NAME = "fargate-app-security"
 
@@ -15,6 +15,8 @@ POLICIES: list[Any] = [
     *ecr.POLICIES,
     *elb.POLICIES,
     *ec2.POLICIES,
+    *iam.POLICIES,
+    *encryption.POLICIES,
     *protection.POLICIES,
 ]
 

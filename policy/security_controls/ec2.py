@@ -1,14 +1,33 @@
-"""EC2/VPC controls: each VPC's default security group allows nothing, and VPCs log their flows."""
+"""EC2/VPC controls: each VPC's default security group allows nothing, no security group admits the
+world beyond a load balancer's listener ports, subnets hand out no public address by themselves,
+and VPCs log their flows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import ResourceValidationArgs, Severity, StackValidationArgs
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
+from pulumi_policy.proxy import UnknownValueError
 
 from .environment import everywhere, prod_mandatory_else_advisory
-from .props import UNKNOWN, VPC, as_list, get, of_types, peek, referring, refers_to
+from .props import (
+    LISTENERS,
+    LOAD_BALANCERS,
+    SECURITY_GROUP,
+    UNKNOWN,
+    VPC,
+    as_list,
+    get,
+    is_list,
+    of_types,
+    peek,
+    referring,
+    refers_to,
+    refers_to_any,
+    truthy,
+)
 
 Report = Callable[..., None]
 
@@ -21,6 +40,23 @@ SECURITY_GROUP_RULES = frozenset(
     }
 )
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+SUBNET = "aws:ec2/subnet:Subnet"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+# "The world": what Security Hub's EC2.18/EC2.19 call unrestricted.
+WORLD = ("0.0.0.0/0", "::/0")
+ALL_PROTOCOLS = ("-1", "all")
+MAX_PORT = 65535
+# The security group protocol a listener's protocol arrives on (ELBv2's listener protocols).
+LISTENER_TRANSPORT = {
+    "HTTP": ("tcp",),
+    "HTTPS": ("tcp",),
+    "TCP": ("tcp",),
+    "TLS": ("tcp",),
+    "UDP": ("udp",),
+    "TCP_UDP": ("tcp", "udp"),
+    "GENEVE": ("udp",),
+}
 # Security Hub's EC2.6 asks for at least rejected traffic; ALL includes it.
 FLOW_LOG_TRAFFIC = ("ALL", "REJECT")
 
@@ -64,6 +100,150 @@ def default_sg_closed(args: StackValidationArgs, report_violation: Report) -> No
                 )
 
 
+# -- EC2.18 / EC2.19 / EC2.13 ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class OpenIngress:
+    """One rule admitting the world: the resource that holds it, the group it opens, what it
+    admits (a protocol as security groups spell it, and a port range)."""
+
+    holder: PolicyResource
+    group: PolicyResource | None  # None: a rule resource whose group is not in the stack
+    protocol: str
+    from_port: int
+    to_port: int
+    source: str
+
+    def describe(self) -> str:
+        if self.protocol in ALL_PROTOCOLS:
+            return f"all traffic from {self.source}"
+        ports = (
+            str(self.from_port)
+            if self.from_port == self.to_port
+            else f"{self.from_port}-{self.to_port}"
+        )
+        return f"{self.protocol} {ports} from {self.source}"
+
+
+def _port(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _world_sources(rule: Mapping[str, Any], *keys: str) -> list[str]:
+    """The CIDRs among `keys` that are the world; one not known yet is not (it comes from a
+    resource, such as the VPC's CIDR, which is never the world)."""
+    found = []
+    for key in keys:
+        value = peek(rule, key)
+        entries = value if is_list(value) else [value]
+        for index in range(len(entries)):
+            try:
+                cidr = str(entries[index])
+            except UnknownValueError:
+                continue
+            if cidr in WORLD:
+                found.append(cidr)
+    return found
+
+
+def _inline_open(group: PolicyResource) -> Iterator[OpenIngress]:
+    for rule in as_list(peek(group.props, "ingress")):
+        if not isinstance(rule, Mapping):
+            continue
+        for source in _world_sources(rule, "cidrBlocks", "ipv6CidrBlocks"):
+            yield OpenIngress(
+                group,
+                group,
+                str(peek(rule, "protocol")).lower(),
+                _port(peek(rule, "fromPort"), 0),
+                _port(peek(rule, "toPort"), MAX_PORT),
+                source,
+            )
+
+
+def _rule_open(rule: PolicyResource, groups: list[PolicyResource]) -> Iterator[OpenIngress]:
+    props = rule.props
+    if rule.resource_type == SECURITY_GROUP_RULE:
+        if peek(props, "type") != "ingress":
+            return
+        sources = _world_sources(props, "cidrBlocks", "ipv6CidrBlocks")
+        protocol = peek(props, "protocol")
+    else:
+        sources = _world_sources(props, "cidrIpv4", "cidrIpv6")
+        protocol = peek(props, "ipProtocol")
+    group = next((g for g in groups if refers_to(rule, "securityGroupId", g)), None)
+    for source in sources:
+        yield OpenIngress(
+            rule,
+            group,
+            str(protocol).lower(),
+            _port(peek(props, "fromPort"), 0),
+            _port(peek(props, "toPort"), MAX_PORT),
+            source,
+        )
+
+
+def _listener_ports(resources: list[PolicyResource], group: PolicyResource) -> set[tuple[str, int]]:
+    """(protocol, port) that the load balancers using `group` listen on."""
+    admitted: set[tuple[str, int]] = set()
+    for lb in of_types(resources, LOAD_BALANCERS):
+        if not refers_to_any(lb, "securityGroups", group):
+            continue
+        for listener in referring(resources, LISTENERS, "loadBalancerArn", lb):
+            # An ALB listener without a protocol is HTTP (HTTPS with a certificate): TCP anyway.
+            protocol = str(peek(listener.props, "protocol") or "HTTP").upper()
+            port = peek(listener.props, "port")
+            if port is UNKNOWN or port is None:
+                continue
+            for transport in LISTENER_TRANSPORT.get(protocol, ("tcp",)):
+                admitted.add((transport, int(port)))
+    return admitted
+
+
+def open_only_on_listener_ports(args: StackValidationArgs, report_violation: Report) -> None:
+    groups = of_types(args.resources, SECURITY_GROUP)
+    found = [o for g in groups for o in _inline_open(g)]
+    found += [
+        o
+        for rule in of_types(args.resources, (SECURITY_GROUP_RULE, INGRESS_RULE))
+        for o in _rule_open(rule, groups)
+    ]
+    for entry in found:
+        if entry.protocol not in (*ALL_PROTOCOLS, "tcp", "6", "udp", "17"):
+            continue  # ICMP and the like carry no port: not what these controls look at
+        protocol = {"6": "tcp", "17": "udp"}.get(entry.protocol, entry.protocol)
+        admitted = _listener_ports(args.resources, entry.group) if entry.group else set()
+        ports = range(entry.from_port, entry.to_port + 1)
+        if protocol not in ALL_PROTOCOLS and all((protocol, p) in admitted for p in ports):
+            continue
+        listening = ", ".join(f"{t} {p}" for t, p in sorted(admitted)) or "none"
+        report_violation(
+            f"This security group rule admits {entry.describe()}, beyond what a load balancer "
+            f"using the group listens on ({listening}). Admit the world only on a load "
+            "balancer's listener ports; reach anything else through the load balancer, Session "
+            "Manager (ECS Exec) or a narrower CIDR.",
+            entry.holder.urn,
+        )
+
+
+# -- EC2.15 ---------------------------------------------------------------------------------------
+def subnet_no_auto_public_ip(args: ResourceValidationArgs, report_violation: Report) -> None:
+    if args.resource_type != SUBNET:
+        return
+    for prop, what in (
+        ("mapPublicIpOnLaunch", "a public IPv4 address"),
+        ("assignIpv6AddressOnCreation", "an IPv6 address"),
+    ):
+        if truthy(get(args.props, prop)):
+            report_violation(
+                f"This subnet gives every network interface launched in it {what} ({prop} is "
+                "true), whether it asked for one or not. Set it false; give a public address "
+                "only to what needs one (an ECS service's assignPublicIp)."
+            )
+
+
 # -- EC2.6 ----------------------------------------------------------------------------------------
 def vpc_flow_logs(args: StackValidationArgs, report_violation: Report) -> None:
     for vpc in of_types(args.resources, VPC):
@@ -97,6 +277,27 @@ POLICIES: list[Any] = [
         remediation="Add aws.ec2.DefaultSecurityGroup(vpc_id=vpc.id) with no rules; attach rules "
         "to the resources' own security groups.",
         stack=True,
+    ),
+    *everywhere(
+        name="ec2-sg-open-only-on-listener-ports",
+        control="EC2.18/EC2.19/EC2.13",
+        description="EC2.18/EC2.19/EC2.13: no security group admits the world (0.0.0.0/0 or ::/0) "
+        "on a port that a load balancer using the group does not listen on (all ports, SSH and "
+        "the other high-risk ports included).",
+        validate=open_only_on_listener_ports,
+        severity=Severity.HIGH,
+        remediation="Narrow the rule's CIDR, or admit the world only on the load balancer's "
+        "security group, on its listener ports.",
+        stack=True,
+    ),
+    *everywhere(
+        name="ec2-subnet-no-auto-public-ip",
+        control="EC2.15",
+        description="EC2.15: subnets do not assign public IPv4 (or IPv6) addresses on launch.",
+        validate=subnet_no_auto_public_ip,
+        severity=Severity.MEDIUM,
+        remediation="map_public_ip_on_launch=False and assign_ipv6_address_on_creation=False on "
+        "the subnet.",
     ),
     *prod_mandatory_else_advisory(
         name="ec2-vpc-flow-logs",

@@ -1,5 +1,6 @@
-"""ECS controls: tasks without public IPs, containers that are unprivileged, read-only, non-root,
-logged and free of plaintext secrets, and clusters with Container Insights."""
+"""ECS controls: tasks without public IPs, containers that are unprivileged (no privileged mode, no
+added Linux capability), read-only, non-root, logged and free of plaintext secrets and
+credentials, and clusters with Container Insights."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from .environment import everywhere, prod_mandatory_else_advisory, prod_only
-from .props import TASK_DEFINITION, container_definitions, container_label, get, truthy
+from .props import TASK_DEFINITION, as_list, container_definitions, container_label, get, truthy
 
 Report = Callable[..., None]
 
@@ -27,7 +28,15 @@ SECRET_NAMES = ("ECS_ENGINE_AUTH_DATA",)
 # 40-character hex digest (a git SHA, say) is not taken for one.
 AWS_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")
 AWS_SECRET_KEY = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z0-9/+]{40}$")
+# ...and values that carry a password whatever the variable is called: a URL with one in its
+# user info (postgres://app:s3cret@db/app, redis://:s3cret@cache) or a connection string's
+# password field (Server=db;User Id=app;Password=s3cret).
+URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
+PASSWORD_FIELD = re.compile(r"(?:^|[;&?\s])(?:password|passwd|pwd)\s*=\s*[^;&\s]", re.IGNORECASE)
 CONTAINER_INSIGHTS_ON = ("enabled", "enhanced")
+# The one Linux capability Fargate lets a container add (ECS developer guide, task definition
+# parameters, `linuxParameters.capabilities`); every other add is rejected at registration.
+FARGATE_ADDABLE_CAPABILITIES = ("SYS_PTRACE",)
 ROOT_USERS = ("root", "0")
 
 
@@ -60,6 +69,25 @@ def not_privileged(args: ResourceValidationArgs, report_violation: Report) -> No
             )
 
 
+# -- added Linux capabilities (no Security Hub control) -------------------------------------------
+def no_added_capabilities(args: ResourceValidationArgs, report_violation: Report) -> None:
+    for label, container in _containers(args):
+        added = get(container, "linuxParameters", "capabilities", "add", default=[])
+        for capability in as_list(added):
+            name = str(capability).upper().removeprefix("CAP_")
+            why = (
+                "it lets the container trace and inspect every process it can see"
+                if name in FARGATE_ADDABLE_CAPABILITIES
+                else "Fargate rejects it anyway (it admits only "
+                + ", ".join(FARGATE_ADDABLE_CAPABILITIES)
+                + ")"
+            )
+            report_violation(
+                f"{label} adds the Linux capability {name}: {why}. Remove it from "
+                "linuxParameters.capabilities.add and drop ALL instead."
+            )
+
+
 # -- ECS.5 ----------------------------------------------------------------------------------------
 def read_only_root(args: ResourceValidationArgs, report_violation: Report) -> None:
     for label, container in _containers(args):
@@ -84,6 +112,16 @@ def aws_credential_like(value: str) -> bool:
     return bool(AWS_ACCESS_KEY_ID.search(value) or AWS_SECRET_KEY.match(value.strip()))
 
 
+def embedded_password(value: str) -> str | None:
+    """Where `value` carries a password (a URL's user info, a connection string's field), or
+    None."""
+    if URL_WITH_PASSWORD.search(value):
+        return "a URL with a password in it"
+    if PASSWORD_FIELD.search(value):
+        return "a connection string with a password field"
+    return None
+
+
 def no_secrets_in_environment(args: ResourceValidationArgs, report_violation: Report) -> None:
     for label, container in _containers(args):
         for variable in container.get("environment") or []:
@@ -103,6 +141,13 @@ def no_secrets_in_environment(args: ResourceValidationArgs, report_violation: Re
                 report_violation(
                     f"{label} gets {name} with a value that looks like an AWS access key. Never "
                     "put credentials in a task definition; give the task role the permissions."
+                )
+            elif (carrier := embedded_password(value)) is not None:
+                report_violation(
+                    f"{label} gets {name} as {carrier}, readable by anyone who can describe "
+                    "the task definition. Keep the whole value in Secrets Manager and pass it "
+                    f"through `secrets` (`pulumi config set --secret --path 'secretValues.{name}' "
+                    "...`)."
                 )
 
 
@@ -174,6 +219,15 @@ POLICIES: list[Any] = [
         remediation="Remove `privileged` from the container definition.",
     ),
     *everywhere(
+        name="ecs-no-added-capabilities",
+        control=None,
+        description="Issue 14 (no Security Hub control): ECS containers add no Linux capability "
+        "(linuxParameters.capabilities.add is empty; Fargate admits only SYS_PTRACE).",
+        validate=no_added_capabilities,
+        severity=Severity.HIGH,
+        remediation="Remove linuxParameters.capabilities.add; set capabilities.drop to ['ALL'].",
+    ),
+    *everywhere(
         name="ecs-container-read-only-root",
         control="ECS.5",
         description="ECS.5: ECS containers have a read-only root filesystem.",
@@ -186,7 +240,8 @@ POLICIES: list[Any] = [
         name="ecs-no-secrets-in-environment",
         control="ECS.8",
         description="ECS.8: no secrets in container environment variables (names containing "
-        "PASSWORD, SECRET, TOKEN or KEY, or values that look like AWS keys).",
+        "PASSWORD, SECRET, TOKEN or KEY, values that look like AWS keys, URLs or connection "
+        "strings with a password).",
         validate=no_secrets_in_environment,
         severity=Severity.HIGH,
         remediation="Move the value to Secrets Manager or SSM and pass it through the `secrets` "

@@ -1,6 +1,12 @@
-"""ELB controls: HTTP redirects to HTTPS, malformed headers are dropped, access logs go to an
-encrypted, private bucket that ELB can write to and that expires them, and production load
-balancers cannot be deleted by accident."""
+"""ELB controls: HTTP redirects to HTTPS (and production serves HTTPS), malformed headers are
+dropped, access logs go to an encrypted, private bucket that ELB can write to and that expires
+them, and production load balancers cannot be deleted by accident.
+
+ELB.1's exception: a load balancer that only CloudFront reaches, through a VPC origin, serves no
+client directly; CloudFront terminates TLS at the edge and may reach it over plain HTTP inside
+AWS's network. It is recognised by its shape: an internal load balancer (no public address) that
+an `aws:cloudfront/vpcOrigin:VpcOrigin` names as its endpoint.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from .props import (
     LISTENERS,
     LOAD_BALANCERS,
     UNKNOWN,
+    VPC_ORIGIN,
     as_list,
     get,
     is_application_lb,
@@ -108,17 +115,32 @@ def _redirects_to_https(action: Any) -> bool:
     )
 
 
+def cloudfront_only(resources: list[PolicyResource], lb: PolicyResource) -> bool:
+    """Whether only CloudFront reaches `lb`: it is internal and a VPC origin points at it."""
+    if not truthy(peek(lb.props, "internal")):
+        return False
+    return bool(referring(resources, VPC_ORIGIN, ("vpcOriginEndpointConfig", "arn"), lb))
+
+
+def _serves_plain_http(listener: PolicyResource) -> bool | None:
+    """Whether an HTTP listener answers requests itself rather than redirecting them to HTTPS;
+    None while its actions are not known."""
+    actions = peek(listener.props, "defaultActions")
+    if actions is UNKNOWN:
+        return None
+    actions = as_list(actions)
+    return not actions or not all(_redirects_to_https(a) for a in actions)
+
+
 def http_redirects_to_https(args: StackValidationArgs, report_violation: Report) -> None:
     for lb in _application_lbs(args.resources):
+        if cloudfront_only(args.resources, lb):
+            continue
         listeners = referring(args.resources, LISTENERS, "loadBalancerArn", lb)
         if not any(_is_https(listener) for listener in listeners):
             continue  # no certificate on this load balancer: HTTP is all it serves
         for listener in filter(_is_http, listeners):
-            actions = peek(listener.props, "defaultActions")
-            if actions is UNKNOWN:
-                continue
-            actions = as_list(actions)
-            if not actions or not all(_redirects_to_https(a) for a in actions):
+            if _serves_plain_http(listener):
                 report_violation(
                     "This HTTP listener does not redirect to HTTPS although its load balancer has "
                     "an HTTPS listener. Make its default action a redirect with protocol HTTPS "
@@ -140,6 +162,24 @@ def http_redirects_to_https(args: StackValidationArgs, report_violation: Report)
                         "load balancer that has HTTPS. Attach it to the HTTPS listener instead.",
                         rule.urn,
                     )
+
+
+def https_in_prod(args: StackValidationArgs, report_violation: Report) -> None:
+    for lb in _application_lbs(args.resources):
+        listeners = referring(args.resources, LISTENERS, "loadBalancerArn", lb)
+        if any(_is_https(listener) for listener in listeners):
+            continue  # elb-http-redirects-to-https holds its HTTP listeners to the redirect
+        if cloudfront_only(args.resources, lb):
+            continue
+        for listener in filter(_is_http, listeners):
+            if _serves_plain_http(listener):
+                report_violation(
+                    "This production load balancer serves plain HTTP: it has no HTTPS listener, "
+                    "and this HTTP listener answers requests instead of redirecting them. Serve "
+                    "HTTPS (`pulumi config set domainName app.example.com` with hostedZone, or "
+                    "certificateArn), or make it internal behind a CloudFront VPC origin.",
+                    listener.urn,
+                )
 
 
 # -- ELB.4 ----------------------------------------------------------------------------------------
@@ -296,11 +336,24 @@ POLICIES: list[Any] = [
         name="elb-http-redirects-to-https",
         control="ELB.1",
         description="ELB.1: on an application load balancer with an HTTPS listener, every HTTP "
-        "listener redirects to HTTPS and serves nothing itself.",
+        "listener redirects to HTTPS and serves nothing itself (unless only CloudFront reaches "
+        "it, through a VPC origin).",
         validate=http_redirects_to_https,
         severity=Severity.MEDIUM,
         remediation="Give the HTTP listener a single redirect action (protocol HTTPS, HTTP_301) "
         "and attach forwarding rules to the HTTPS listener.",
+        stack=True,
+    ),
+    *prod_only(
+        name="elb-https-in-prod",
+        control="ELB.1",
+        description="ELB.1: a production application load balancer serves HTTPS: one without an "
+        "HTTPS listener has no HTTP listener that answers requests itself, unless it is internal "
+        "and reached only through a CloudFront VPC origin.",
+        validate=https_in_prod,
+        severity=Severity.MEDIUM,
+        remediation="`pulumi config set domainName app.example.com` and hostedZone (or "
+        "certificateArn): the HTTP listener then redirects to HTTPS.",
         stack=True,
     ),
     *everywhere(

@@ -49,6 +49,9 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 VPC = "aws:ec2/vpc:Vpc"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+# CloudFront's VPC origins: a private path from CloudFront to an internal load balancer.
+VPC_ORIGIN = "aws:cloudfront/vpcOrigin:VpcOrigin"
 
 
 def is_list(value: Any) -> bool:
@@ -151,6 +154,23 @@ def refers_to(
     if isinstance(value, str) and value and ids:
         return value in ids
     recorded = (resource.property_dependencies or {}).get(path[0])
+    if recorded:
+        return any(dep.urn == target.urn for dep in recorded)
+    return any(dep.urn == target.urn for dep in resource.dependencies)
+
+
+def refers_to_any(resource: PolicyResource, prop: str, target: PolicyResource) -> bool:
+    """Whether `resource`'s list property `prop` (a load balancer's `securityGroups`, say) names
+    `target`: by value when every entry is known, else by the engine's record, as `refers_to`."""
+    try:
+        values = get(resource.props, prop)
+        known = is_list(values) and all(isinstance(v, str) and v for v in values)
+    except UnknownValueError:  # the list, or one of its entries, is not known yet
+        known = False
+    ids = identities(target)
+    if known and ids:
+        return any(v in ids for v in values)
+    recorded = (resource.property_dependencies or {}).get(prop)
     if recorded:
         return any(dep.urn == target.urn for dep in recorded)
     return any(dep.urn == target.urn for dep in resource.dependencies)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
 from tools.mocks import RegisteredResource
 from tools.plan.lookups import (
     CPU_UNITS_PER_VCPU,
@@ -327,7 +328,46 @@ def _endpoint(r: RegisteredResource, ix: Index) -> Settings:
         ]
     else:
         out.append(("route tables", ix.label(r.inputs.get("routeTableIds") or [])))
+    out.append(("policy", policy_scope(parse_json(r.inputs.get("policy")), ix)))
     return out
+
+
+def _values_text(value: Any, ix: Index) -> str:
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(ix.label(v) for v in values)
+
+
+def policy_scope(document: Any, ix: Index) -> str:
+    """What a resource policy (an endpoint's) lets through, a statement a clause: its actions, on
+    what, under which conditions. No document: the service's default, full access."""
+    statements = dig(document, "Statement", default=[])
+    if isinstance(statements, dict):
+        statements = [statements]
+    clauses = []
+    for st in statements:
+        if not isinstance(st, dict):
+            continue
+        actions = "any action" if st.get("Action") == "*" else _values_text(st.get("Action"), ix)
+        resources = st.get("Resource")
+        clause = f"{st.get('Effect', 'Allow').lower()} {actions}"
+        if resources not in (None, "*", ["*"]):
+            clause += " on " + _values_text(resources, ix).replace("arn:aws:s3:::", "")
+        conditions = [
+            f"{key} {_values_text(value, ix)}"
+            for keys in (st.get("Condition") or {}).values()
+            for key, value in keys.items()
+        ]
+        if conditions:
+            clause += " if " + " and ".join(conditions)
+        clauses.append(clause)
+    return "; ".join(clauses) or "full access (no endpoint policy)"
+
+
+def _admits(rules: list[dict[str, Any]], word: str, ix: Index) -> str:
+    return "; ".join(
+        f"{_ports(x.get('ipProtocol'), x.get('fromPort'), x.get('toPort'))} {word} {_peer(x, ix)}"
+        for x in rules
+    )
 
 
 @shows("aws:ec2/securityGroup:SecurityGroup")
@@ -346,6 +386,11 @@ def _sg(r: RegisteredResource, ix: Index) -> Settings:
         if ix.resolve(x.inputs.get("securityGroupId")) is r
     ]
     out.append(("rule resources", ", ".join(sorted(x.name for x in rules)) or "none"))
+    if not r.inputs.get("egress"):
+        # What the tasks (or the load balancer) may reach, in one line; a group without egress
+        # rules reaches nothing (pulumi-aws removes AWS's default allow-all rule).
+        egress = [x.inputs for x in sorted(rules, key=lambda x: x.name) if "Egress" in x.type]
+        out.append(("admits out", _admits(egress, "to", ix) or "nothing"))
     return out
 
 
@@ -499,7 +544,25 @@ def _kms_key(r: RegisteredResource, ix: Index) -> Settings:
 
 @shows("aws:ecs/cluster:Cluster")
 def _cluster(r: RegisteredResource, ix: Index) -> Settings:
-    return [("name", r.inputs.get("name")), ("container insights", container_insights(r))]
+    exec_config = dig(r.inputs, "configuration", "executeCommandConfiguration", default={})
+    log = exec_config.get("logConfiguration") or {}
+    sessions = None
+    if exec_config:
+        group = ix.label(log.get("cloudWatchLogGroupName"))
+        sessions = (
+            f"{exec_config.get('logging', 'DEFAULT')} to {group}"
+            + (" (encrypted)" if log.get("cloudWatchEncryptionEnabled") else "")
+            + (
+                f", data encrypted with {ix.label(exec_config['kmsKeyId'])}"
+                if exec_config.get("kmsKeyId")
+                else ""
+            )
+        )
+    return [
+        ("name", r.inputs.get("name")),
+        ("container insights", container_insights(r)),
+        ("exec sessions", sessions),
+    ]
 
 
 def _strategy_text(strategies: list[dict[str, Any]]) -> str:
@@ -675,6 +738,7 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
             (f"{name}: user", c.get("user") or "the image's own (the task names none)"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
             (f"{name}: writable paths", _writable_paths(c)),
+            (f"{name}: linux capabilities", _capabilities(c)),
             (
                 f"{name}: health check",
                 " ".join(map(str, dig(c, "healthCheck", "command", default=[]))) or None,
@@ -688,6 +752,17 @@ def _writable_paths(c: dict[str, Any]) -> str:
         return "all: the root file system is writable"
     mounts = [m["containerPath"] for m in c.get("mountPoints") or [] if not m.get("readOnly")]
     return ", ".join(mounts) or "none"
+
+
+def _capabilities(container: dict[str, Any]) -> str:
+    """What the container's Linux capabilities are, against the runtime's default set."""
+    capabilities = dig(container, "linuxParameters", "capabilities", default={})
+    parts = [
+        f"{verb} {', '.join(capabilities[key])}"
+        for key, verb in (("drop", "drops"), ("add", "adds"))
+        if capabilities.get(key)
+    ]
+    return "; ".join(parts) or "the runtime's default set"
 
 
 @shows("aws:ecs/service:Service")
@@ -730,6 +805,7 @@ def _service(r: RegisteredResource, ix: Index) -> Settings:
         ("public IP", yes_no(net.get("assignPublicIp"))),
         ("security groups", ix.label(net.get("securityGroups") or [])),
         ("load balancer", "; ".join(lbs) or "none"),
+        ("service connect", _service_connect_text(r, ix)),
         (
             "deployment",
             f"{controller} {deploy}, {r.inputs.get('deploymentMinimumHealthyPercent', 100)}%"
@@ -741,9 +817,29 @@ def _service(r: RegisteredResource, ix: Index) -> Settings:
             if breaker.get("enable")
             else "off",
         ),
-        ("health check grace", f"{r.inputs.get('healthCheckGracePeriodSeconds', 0)} s"),
+        (
+            "health check grace",
+            f"{r.inputs.get('healthCheckGracePeriodSeconds', 0)} s" if lbs else None,
+        ),
         ("waits for steady state", yes_no(r.inputs.get("waitForSteadyState"))),
     ]
+
+
+def _service_connect_text(r: RegisteredResource, ix: Index) -> str | None:
+    """Its Service Connect namespace, what it publishes there, and the room made for the proxy."""
+    connect = r.inputs.get("serviceConnectConfiguration") or {}
+    if not connect.get("enabled"):
+        return None
+    published = [
+        f"http://{alias.get('dnsName') or s.get('portName')}:{alias.get('port')}"
+        for s in connect.get("services") or []
+        for alias in s.get("clientAlias") or []
+    ]
+    role = f"publishes {', '.join(published)}" if published else "a client"
+    return (
+        f"{role} in {ix.label(connect.get('namespace'))}; the task has room for the proxy "
+        f"(AWS: +{SERVICE_CONNECT_PROXY_CPU} CPU units, +{SERVICE_CONNECT_PROXY_MEMORY_MIB} MiB)"
+    )
 
 
 @shows("aws:appautoscaling/target:Target")
@@ -764,7 +860,37 @@ def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
     metric = dig(tt, "predefinedMetricSpecification", "predefinedMetricType") or dig(
         tt, "customizedMetricSpecification", "metricName"
     )
+    queries = dig(tt, "customizedMetricSpecification", "metrics") or []
+    returned = [q for q in queries if q.get("returnData")]
+    if returned:
+        used = [
+            f"{dig(q, 'metricStat', 'metric', 'metricName')} {dig(q, 'metricStat', 'stat')}"
+            for q in queries
+            if q.get("metricStat")
+        ]
+        metric = (
+            f"{returned[0].get('label') or returned[0].get('id')} (metric math over "
+            + ", ".join(used)
+            + ")"
+        )
     out = [("type", r.inputs.get("policyType", "StepScaling"))]
+    step = r.inputs.get("stepScalingPolicyConfiguration") or {}
+    if step:
+        adjustments = [
+            f"{a.get('scalingAdjustment'):+d} from {a.get('metricIntervalLowerBound', '-inf')} "
+            f"to {a.get('metricIntervalUpperBound', '+inf')} above the threshold"
+            for a in step.get("stepAdjustments") or []
+        ]
+        alarms = [
+            a.name
+            for a in ix.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+            if r.outputs.get("arn") in (a.inputs.get("alarmActions") or [])
+        ]
+        out += [
+            ("steps", f"{step.get('adjustmentType')}: " + "; ".join(adjustments)),
+            ("cooldown", f"{step.get('cooldown', 0)} s"),
+            ("when", ", ".join(alarms) or "no alarm invokes it"),
+        ]
     if tt:
         out += [
             ("holds", f"{metric} at {tt.get('targetValue'):g}"),
@@ -775,6 +901,37 @@ def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
             ("scale in", "disabled" if tt.get("disableScaleIn") else "enabled"),
         ]
     return out
+
+
+@shows("aws:servicediscovery/httpNamespace:HttpNamespace")
+def _namespace(r: RegisteredResource, ix: Index) -> Settings:
+    return [("name", r.inputs.get("name")), ("description", r.inputs.get("description"))]
+
+
+@shows("aws:sqs/queue:Queue")
+def _queue(r: RegisteredResource, ix: Index) -> Settings:
+    redrive = parse_json(r.inputs.get("redrivePolicy")) or {}
+    retention = r.inputs.get("messageRetentionSeconds")
+    encryption = (
+        "SQS-managed (SSE-SQS)"
+        if r.inputs.get("sqsManagedSseEnabled")
+        else (
+            f"KMS {ix.label(r.inputs['kmsMasterKeyId'])}"
+            if r.inputs.get("kmsMasterKeyId")
+            else "none"
+        )
+    )
+    return [
+        ("keeps messages", f"{int(retention) // 86400} days" if retention else None),
+        ("encryption", encryption),
+        (
+            "dead letters",
+            f"to {ix.label(redrive.get('deadLetterTargetArn'))} after "
+            f"{redrive.get('maxReceiveCount')} receives"
+            if redrive
+            else None,
+        ),
+    ]
 
 
 # -- certificates, DNS, secrets, alarms, notifications, buckets, schedules ------------------------

@@ -1,0 +1,143 @@
+"""IAM controls: no policy grants every action (of every service, or of one) on every resource,
+and no role trusts the whole world.
+
+Security Hub's IAM.1 and IAM.21 look only at customer managed policies; a stack's inline role
+policies (the program writes several) grant the same, so these policies check every identity
+policy a stack can hold. Trust policies have no Security Hub control: a role that trusts
+`Principal: "*"` can be assumed by any AWS account unless a condition names the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs, Severity
+
+from .environment import everywhere
+from .props import as_list, get, json_document
+
+Report = Callable[..., None]
+
+ROLE = "aws:iam/role:Role"
+# Identity policies and the property that holds each one's document.
+POLICY_DOCUMENTS = {
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/userPolicy:UserPolicy": "policy",
+    "aws:iam/groupPolicy:GroupPolicy": "policy",
+}
+# "*" or "<service>:*": every action, of every service or of one.
+WILDCARD_ACTION = re.compile(r"^(?:\*|[a-z0-9-]+:\*)$", re.IGNORECASE)
+# Condition keys that name who may assume a role trusting "*", with the operators that pin them
+# (a negated or IfExists operator does not).
+CALLER_KEYS = (
+    "aws:principalaccount",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalarn",
+)
+PINNING_OPERATORS = ("stringequals", "stringlike", "arnequals", "arnlike")
+
+
+def _statements(document: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
+    for statement in as_list((document or {}).get("Statement")):
+        if isinstance(statement, Mapping) and statement.get("Effect") == "Allow":
+            yield statement
+
+
+def _documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, Any] | None]]:
+    """(where, document) of every identity policy on the resource."""
+    prop = POLICY_DOCUMENTS.get(args.resource_type)
+    if prop is not None:
+        yield "its policy", json_document(get(args.props, prop))
+    if args.resource_type == ROLE:
+        for inline in as_list(get(args.props, "inlinePolicies")):
+            if isinstance(inline, Mapping) and inline.get("policy"):
+                yield f"its inline policy {inline.get('name')!r}", json_document(inline["policy"])
+
+
+# -- IAM.1 / IAM.21 -------------------------------------------------------------------------------
+def no_wildcard_grants(args: ResourceValidationArgs, report_violation: Report) -> None:
+    for where, document in _documents(args):
+        for statement in _statements(document):
+            if "*" not in [str(r) for r in as_list(statement.get("Resource"))]:
+                continue
+            label = statement.get("Sid") or "a statement without a Sid"
+            if "NotAction" in statement:
+                report_violation(
+                    f"{where} ({label}) allows every action but those listed in NotAction, on "
+                    "every resource. Allow the actions needed, on the resources needed."
+                )
+                continue
+            wild = [
+                str(a) for a in as_list(statement.get("Action")) if WILDCARD_ACTION.match(str(a))
+            ]
+            if wild:
+                report_violation(
+                    f"{where} ({label}) allows {', '.join(wild)} on every resource (Resource "
+                    '"*"): an administrator\'s grant. Name the actions and the resources.'
+                )
+
+
+# -- trust to the world (no Security Hub control) -------------------------------------------------
+def _names_the_caller(statement: Mapping[str, Any]) -> bool:
+    conditions = statement.get("Condition")
+    if not isinstance(conditions, Mapping):
+        return False
+    for operator, keys in conditions.items():
+        if str(operator).lower().removeprefix("forallvalues:").removeprefix("foranyvalue:") not in (
+            PINNING_OPERATORS
+        ):
+            continue
+        if isinstance(keys, Mapping) and any(
+            str(k).lower() in CALLER_KEYS and "*" not in as_list(v) for k, v in keys.items()
+        ):
+            return True
+    return False
+
+
+def _trusts_everyone(statement: Mapping[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    return isinstance(principal, Mapping) and "*" in [str(p) for p in as_list(principal.get("AWS"))]
+
+
+def no_public_trust(args: ResourceValidationArgs, report_violation: Report) -> None:
+    if args.resource_type != ROLE:
+        return
+    document = json_document(get(args.props, "assumeRolePolicy"))
+    for statement in _statements(document):
+        if _trusts_everyone(statement) and not _names_the_caller(statement):
+            label = statement.get("Sid") or "a statement without a Sid"
+            report_violation(
+                f"This role's trust policy ({label}) lets any principal of any AWS account "
+                'assume it (Principal "*"). Name the service or account that assumes it, or '
+                "pin the caller with aws:PrincipalAccount, aws:PrincipalOrgID or aws:PrincipalArn."
+            )
+
+
+POLICIES: list[Any] = [
+    *everywhere(
+        name="iam-no-wildcard-grants",
+        control="IAM.1/IAM.21",
+        description="IAM.1/IAM.21: no identity policy in the stack (managed or inline) allows "
+        '"*", "<service>:*" or a NotAction on every resource.',
+        validate=no_wildcard_grants,
+        severity=Severity.HIGH,
+        remediation="Name the actions and resources the role needs, each statement with a Sid "
+        "saying why.",
+    ),
+    *everywhere(
+        name="iam-no-public-trust",
+        control=None,
+        description='Issue 14 (no Security Hub control): no role trusts Principal "*" without a '
+        "condition naming the caller's account, organization or ARN.",
+        validate=no_public_trust,
+        severity=Severity.CRITICAL,
+        remediation="Trust the service principal (ecs-tasks.amazonaws.com, ...) or the account "
+        "that assumes the role.",
+    ),
+]
