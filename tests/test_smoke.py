@@ -19,10 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.service import HEALTH_CHECK_MATCHER
+from components.spec import ImageBuild
 from tools import smoke
 from tools.mocks import ProgramRun
+from tools.plan.model import Project
+from tools.smoke import stack_builds
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_DOCKER = ROOT / "tests" / "fixtures" / "fake_docker.py"
@@ -332,3 +336,19 @@ def test_the_workflow_s_command_runs_the_tool(fake: Fake) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "dev: passed" in done.stdout
+
+
+def test_a_service_s_own_build_is_one_of_the_stack_s_builds(tmp_path: Path) -> None:
+    """hadolint and the app-tests check read stack_builds: a service's build is checked too."""
+    (tmp_path / "Pulumi.yaml").write_text("name: fargate-app\nruntime: python\n")
+    for context in ("app", "search"):
+        (tmp_path / context).mkdir()
+        (tmp_path / context / "Dockerfile").write_text("FROM scratch\n")
+    service = {"type": "internal", "containerPort": 8080, "build": {"context": "search"}}
+    config = {"aws:region": "eu-west-1", "fargate-app:services": {"search": service}}
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
+    builds = stack_builds(Project.at(tmp_path))
+    assert builds == {
+        ImageBuild(context="app", dockerfile="app/Dockerfile"): ["dev"],
+        ImageBuild(context="search", dockerfile="search/Dockerfile"): ["dev"],
+    }, builds

@@ -100,13 +100,20 @@ def stack_config(project: Project, stack: str) -> StackConfig:
 
 
 def stack_builds(project: Project) -> dict[ImageBuild, list[str]]:
-    """Each distinct build of the committed stacks, with the stacks that build it (a stack that
-    deploys a prebuilt image builds nothing)."""
+    """Each distinct build of the committed stacks, their services' included, with the stacks that
+    build it (a stack that deploys a prebuilt image builds nothing)."""
     builds: dict[ImageBuild, list[str]] = {}
     for stack in project.committed_stacks():
         cfg = stack_config(project, stack)
-        if cfg.image is None:
-            builds.setdefault(cfg.build, []).append(stack)
+        found = [cfg.build] if cfg.image is None else []
+        found += [
+            ImageBuild(context=s.build.context, dockerfile=s.build.dockerfile_path)
+            for s in cfg.services
+            if s.build is not None
+        ]
+        for build in found:
+            if stack not in builds.setdefault(build, []):
+                builds[build].append(stack)
     return builds
 
 
