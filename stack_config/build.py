@@ -1,8 +1,9 @@
 """`build`, the image a stack builds from source, and what its Dockerfile says about how it runs.
 
 - `parse_build` / `check_build`: one `build` value ({context, dockerfile}, paths relative to the
-  project) to an `ImageBuild`, each problem naming the key it was given under. The several-services
-  setting calls them per service with its own key (`services.api.build`).
+  project) to an `ImageBuild`, each problem naming the key it was given under, so that a setting
+  holding several can call them with its own key. (`services` still checks each service's `build`
+  with its own `stack_config.services.parse_build`, to a `BuildSpec`: one of the two is to go.)
 - `build_file_problems`: what only the project's files can tell (the context is a directory, the
   Dockerfile exists and has a FROM); the loader runs it when it is given the project's root.
 - `final_stage` reads a Dockerfile's last stage (what `docker build` produces without --target):
