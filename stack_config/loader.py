@@ -20,6 +20,7 @@ from components.spec import (
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
     DEPLOYMENT_STRATEGIES,
+    EDGE_MODES,
     EMAIL,
     ENV_NAME,
     FARGATE_MEMORY_BY_CPU,
@@ -30,14 +31,20 @@ from components.spec import (
     MAX_PORT,
     MIN_AZS,
     NAT_MODES,
+    ORIGIN_RESPONSE_TIMEOUT_MAX_S,
+    ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     RESERVED_ENV,
     SPOT_CPU_ARCHITECTURES,
+    VPC_ORIGIN_REGIONS,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WAF_RATE_LIMIT_MAX,
+    WAF_RATE_LIMIT_MIN,
     ImageRef,
     as_ranges,
     joined,
     max_azs_for_prefix,
+    path_pattern_problems,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, suggest
@@ -153,6 +160,7 @@ def load_config(
     _check_operations(get, ok, problems)
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
+    _check_edge(get, ok, problems, region or "")
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     task_egress = check_task_egress(get, ok, problems)
 
@@ -201,6 +209,11 @@ def load_config(
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
+        edge=get["edge"],
+        cached_paths=tuple(get["cachedPaths"]),
+        origin_response_timeout=get["originResponseTimeout"],
+        waf=get["waf"],
+        waf_rate_limit=get["wafRateLimit"],
     )
 
 
@@ -503,6 +516,65 @@ def _check_waivers(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
                 reason,
                 f"say why the stack gives the control up, in at least {WAIVER_REASON_MIN_CHARS} "
                 f"characters: `pulumi config set --path '{key}' '<the reason>'`",
+            )
+
+
+def _check_edge(get: dict[str, Any], ok: set[str], problems: Problems, region: str) -> None:
+    """The edge's own values, and the combinations that cannot work: settings only CloudFront or
+    the web ACL uses, changed on a stack without them (the Pulumi CLI hands over Pulumi.yaml's
+    defaults as if set, so a value counts as given when it differs from its default), a region
+    without VPC origins, a certificate CloudFront cannot use."""
+
+    def changed(key: str) -> bool:
+        return key in ok and get[key] != SETTINGS_BY_KEY[key].default
+
+    edge = get["edge"] if "edge" in ok else None
+    if edge is not None and edge not in EDGE_MODES:
+        problems.add("edge", edge, f"expected {joined(EDGE_MODES)}")
+        edge = None
+    cloudfront = edge == "cloudfront"
+    if cloudfront and region and region not in VPC_ORIGIN_REGIONS:
+        problems.add(
+            "edge",
+            edge,
+            f"CloudFront VPC origins are not offered in {region} (CloudFront Developer Guide, "
+            "Supported AWS Regions for VPC origins); use edge none there, or another region",
+        )
+    if cloudfront and "certificateArn" in ok and get["certificateArn"]:
+        problems.items.append(
+            "certificateArn: with edge cloudfront, CloudFront serves HTTPS on its own "
+            "*.cloudfront.net name, and your own name needs domainName with hostedZone (the "
+            "program then requests CloudFront's certificate in us-east-1); remove certificateArn"
+        )
+    if "cachedPaths" in ok:
+        for problem in path_pattern_problems(get["cachedPaths"]):
+            problems.items.append(f"cachedPaths: {problem}")
+    if "originResponseTimeout" in ok:
+        timeout = get["originResponseTimeout"]
+        if not ORIGIN_RESPONSE_TIMEOUT_MIN_S <= timeout <= ORIGIN_RESPONSE_TIMEOUT_MAX_S:
+            problems.add(
+                "originResponseTimeout",
+                timeout,
+                f"CloudFront takes {ORIGIN_RESPONSE_TIMEOUT_MIN_S} to "
+                f"{ORIGIN_RESPONSE_TIMEOUT_MAX_S} seconds without a quota increase",
+            )
+    if edge == "none":
+        for key in ("cachedPaths", "originResponseTimeout"):
+            if changed(key):
+                problems.items.append(
+                    f"{key}: only CloudFront uses it, and edge is none; set edge cloudfront "
+                    f"(`pulumi config set edge cloudfront`) or remove it (`pulumi config rm {key}`)"
+                )
+    if "wafRateLimit" in ok:
+        limit = get["wafRateLimit"]
+        if not WAF_RATE_LIMIT_MIN <= limit <= WAF_RATE_LIMIT_MAX:
+            problems.add(
+                "wafRateLimit", limit, f"AWS WAF takes {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX}"
+            )
+        elif changed("wafRateLimit") and "waf" in ok and not get["waf"]:
+            problems.items.append(
+                "wafRateLimit: only the web ACL uses it, and waf is off; set waf true "
+                "(`pulumi config set waf true`) or remove it (`pulumi config rm wafRateLimit`)"
             )
 
 

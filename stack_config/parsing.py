@@ -53,6 +53,20 @@ def parse_string(raw: Any) -> str:
     raise ValueError("expected a string")
 
 
+def parse_array(raw: Any) -> list[str]:
+    """A list of strings: as YAML gives it, or as JSON text (how the Pulumi CLI hands a list
+    over)."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw) if raw.strip() else []
+        except json.JSONDecodeError:
+            raise ValueError('expected a list of strings, such as ["/static/*"]') from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError('expected a list of strings, such as ["/static/*"]')
+    return list(value)
+
+
 def parse_map(raw: Any) -> dict[str, str]:
     """A map of names to scalar values; numbers and booleans become strings, as env vars are."""
     value = raw
@@ -102,6 +116,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "boolean": parse_boolean,
     "string": parse_string,
     "map": parse_map,
+    "array": parse_array,
 }
 
 

@@ -27,18 +27,24 @@ from components.spec import (
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_CPU_TARGET,
     DEFAULT_DEPLOYMENT_STRATEGY,
+    DEFAULT_EDGE,
     DEFAULT_HEALTH_CHECK_PATH,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_MEMORY_MIB,
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_ON_DEMAND_BASE,
+    DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S,
     DEFAULT_TASK_COUNT,
     DEFAULT_VPC_CIDR,
+    DEFAULT_WAF_RATE_LIMIT,
     DEPLOYMENT_STRATEGIES,
+    EDGE_MODES,
     FARGATE_MEMORY_BY_CPU,
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
+    ORIGIN_RESPONSE_TIMEOUT_MAX_S,
+    ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
     REQUIRED_TASK_EGRESS,
@@ -46,6 +52,9 @@ from components.spec import (
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WAF_RATE_LIMIT_MAX,
+    WAF_RATE_LIMIT_MIN,
+    WAF_RATE_WINDOW_S,
     Deployment,
     EgressRule,
     ImageRef,
@@ -123,7 +132,8 @@ class Setting:
     """One stack setting: its key under the project namespace, schema type, default and meaning."""
 
     key: str
-    type: str  # Pulumi.yaml schema type: string, integer, boolean; "map" has no Pulumi schema type
+    type: str  # Pulumi.yaml schema type: string, integer, boolean, array (of strings); "map" has
+    # no Pulumi schema type
     default: Any
     description: str
 
@@ -161,6 +171,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("canaryPercent", "integer", DEFAULT_CANARY_PERCENT, f"canary: percent of traffic the new tasks get first ({CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX})."),
     Setting("syncTrafficRouting", "boolean", False, "blueGreen/canary: for one pulumi up, write the service's target groups and the listener rule's weights as the program has them, though ECS owns them between deploys. Set it to switch a running service from rolling, then set it back to false."),
     Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
+    Setting("edge", "string", DEFAULT_EDGE, f"How viewers reach the app: {joined(EDGE_MODES)}. none: an internet-facing load balancer. cloudfront: a CloudFront distribution, HTTPS on its own *.cloudfront.net name with no domain needed (or on domainName), reaching an internal load balancer in the private subnets through a VPC origin; viewers are redirected to HTTPS and nothing is cached but cachedPaths. Moving a deployed stack replaces its load balancer: docs/edge.md."),
+    Setting("cachedPaths", "array", [], "edge cloudfront: CloudFront path patterns (such as /static/*) whose responses CloudFront caches as the app's Cache-Control says (AWS's managed CachingOptimized policy); every other request reaches the app uncached."),
+    Setting("originResponseTimeout", "integer", DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S, f"edge cloudfront: seconds CloudFront waits for the app's response before it answers 504: {ORIGIN_RESPONSE_TIMEOUT_MIN_S} to {ORIGIN_RESPONSE_TIMEOUT_MAX_S} (above {ORIGIN_RESPONSE_TIMEOUT_MAX_S} needs a CloudFront quota increase)."),
+    Setting("waf", "boolean", False, "An AWS WAF web ACL with AWS's managed Common, KnownBadInputs and Amazon IP reputation rules and a per-IP rate limit, logged to CloudWatch (aws-waf-logs-...): on the distribution with edge cloudfront, else on the load balancer. Billed per ACL and rule each month and per request (the plan prices it); set true in prod."),
+    Setting("wafRateLimit", "integer", DEFAULT_WAF_RATE_LIMIT, f"waf: requests one client IP may send in {WAF_RATE_WINDOW_S // 60} minutes before WAF blocks it: {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX:,}."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
@@ -223,6 +238,11 @@ class StackConfig:
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
     task_egress: tuple[EgressRule, ...]
+    edge: str
+    cached_paths: tuple[str, ...]
+    origin_response_timeout: int
+    waf: bool
+    waf_rate_limit: int
 
     @property
     def endpoint_services(self) -> tuple[str, ...]:
@@ -265,8 +285,13 @@ class StackConfig:
 
     @property
     def https(self) -> bool:
-        """HTTPS is served when a certificate is configured or created."""
+        """The load balancer serves HTTPS when a certificate is configured or created."""
         return bool(self.certificate_arn or self.domain_name)
+
+    @property
+    def cloudfront(self) -> bool:
+        """Viewers reach the app through CloudFront, and the load balancer is internal."""
+        return self.edge == "cloudfront"
 
     @property
     def private_tasks(self) -> bool:

@@ -64,6 +64,8 @@ def test_given_no_settings_every_setting_takes_its_documented_default() -> None:
         if setting.type == "map":
             assert not value, f"{setting.key} defaults to {value!r}, documented as empty"
             continue
+        if setting.type == "array":
+            value = list(value)  # a tuple in StackConfig, as frozen as the rest
         want = None if setting.key == "image" and setting.default == "" else setting.default
         assert value == want, f"{setting.key} defaults to {value!r}, documented as {want!r}"
 
@@ -398,8 +400,10 @@ def test_pulumi_yaml_declares_every_scalar_setting_exactly_as_the_program_reads_
     )
     for key, setting in scalar.items():
         decl = declared[key]
+        items = {"items": {"type": "string"}} if setting.type == "array" else {}
         assert decl == {
             "type": setting.type,
+            **items,
             "default": setting.default,
             "description": setting.description,
         }, f"Pulumi.yaml's {key} differs from stack_config.SETTINGS: {decl}"
