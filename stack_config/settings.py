@@ -15,6 +15,7 @@ from components.spec import (
     BAKE_TIME_MAX_MIN,
     CANARY_PERCENT_MAX,
     CANARY_PERCENT_MIN,
+    CLOUDFRONT_REGION,
     CPU_ARCHITECTURES,
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
@@ -292,6 +293,19 @@ class StackConfig:
     def cloudfront(self) -> bool:
         """Viewers reach the app through CloudFront, and the load balancer is internal."""
         return self.edge == "cloudfront"
+
+    @property
+    def certificate_regions(self) -> tuple[str, ...]:
+        """Regions besides the stack's own that need the domain's certificate: CloudFront's, when
+        it serves domainName and the stack is elsewhere."""
+        if self.cloudfront and self.domain_name and self.region != CLOUDFRONT_REGION:
+            return (CLOUDFRONT_REGION,)
+        return ()
+
+    @property
+    def waf_scope(self) -> str:
+        """Where the web ACL sits: on the distribution (CLOUDFRONT), else on the load balancer."""
+        return "CLOUDFRONT" if self.cloudfront else "REGIONAL"
 
     @property
     def private_tasks(self) -> bool:

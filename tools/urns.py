@@ -64,6 +64,13 @@ VARIANTS: dict[str, Variant] = {
     "dev-certificate": Variant(stack="dev", overrides={"certificateArn": _CERTIFICATE_ARN}),
     "dev-secrets": Variant(stack="dev", overrides=_SECRETS),
     "dev-exec": Variant(stack="dev", overrides={"enableExec": True}),
+    # CloudFront in front of an internal load balancer, with a web ACL and cached paths; and a web
+    # ACL on an internet-facing load balancer.
+    "dev-cloudfront": Variant(
+        stack="dev",
+        overrides={"edge": "cloudfront", "waf": True, "cachedPaths": ["/static/*"]},
+    ),
+    "dev-waf": Variant(stack="dev", overrides={"edge": "none", "waf": True}),
     # Private tasks without a NAT: the endpoints, with the extra ones secrets and exec need.
     "dev-endpoints": Variant(
         stack="dev", overrides={"vpcEndpoints": True, "enableExec": True, **_SECRETS}

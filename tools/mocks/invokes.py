@@ -138,3 +138,32 @@ def _route53_zone(call: Invoke) -> dict[str, Any]:
 def _elb_service_account(call: Invoke) -> dict[str, Any]:
     account = ELB_LOG_DELIVERY_ACCOUNTS.get(call.region, ELB_LOG_DELIVERY_ACCOUNTS["us-east-1"])
     return {"id": account, "arn": f"arn:aws:iam::{account}:root", "region": call.region}
+
+
+# The security group CloudFront creates in a VPC with its first VPC origin (components.edge).
+VPC_ORIGIN_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
+
+
+def _filter(call: Invoke, name: str) -> list[str]:
+    """The values of the invoke's filter called `name` (none: empty)."""
+    filters = call.args.get("filters") or []
+    return next((list(f["values"]) for f in filters if f["name"] == name), [])
+
+
+@answers_invoke("aws:ec2/getSecurityGroup:getSecurityGroup")
+def _security_group(call: Invoke) -> dict[str, Any]:
+    """A group looked up by name in a VPC; the one AWS creates itself is what the program looks up
+    (a name pattern ending in `*` matches the group's full name)."""
+    vpc = call.args.get("vpcId") or next(iter(_filter(call, "vpc-id")), "vpc-0")
+    names = _filter(call, "group-name") or [call.args.get("name") or "default"]
+    name = names[0].rstrip("*")
+    ident = f"sg-{hex_id('security-group', vpc, name)}"
+    return {
+        "id": ident,
+        "arn": f"arn:aws:ec2:{call.region}:{ACCOUNT_ID}:security-group/{ident}",
+        "name": name,
+        "description": name,
+        "vpcId": vpc,
+        "tags": {},
+        "filters": call.args.get("filters"),
+    }
