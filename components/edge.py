@@ -67,6 +67,13 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # the origin's Cache
 # released by June 2022 (CloudFront-Forwarded-Proto, CloudFront-Viewer-Address, ...).
 ALL_VIEWER_AND_CLOUDFRONT_HEADERS = "33f36d7e-f396-46d9-90e0-52428a34d9dc"
 HOST_HEADER_ONLY = "bf0718e1-ba1e-49d1-88b1-f726733018ae"  # the Host header alone
+# Their names, as the CloudFront console and the plan show them.
+MANAGED_POLICY_NAMES = {
+    CACHING_DISABLED: "CachingDisabled",
+    CACHING_OPTIMIZED: "CachingOptimized",
+    ALL_VIEWER_AND_CLOUDFRONT_HEADERS: "AllViewerAndCloudFrontHeaders-2022-06",
+    HOST_HEADER_ONLY: "HostHeaderOnly",
+}
 # The security group CloudFront creates with a VPC's first VPC origin; AWS reserves names that start
 # with it (a `*` suffix matches it whatever AWS appends).
 VPC_ORIGIN_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
