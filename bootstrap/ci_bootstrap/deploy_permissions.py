@@ -37,6 +37,7 @@ MANAGED_POLICIES_PER_ROLE_MAX = 10
 SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference/"
 SAR_PAGES: dict[str, str] = {
     "acm": SAR + "list_awscertificatemanager.html",
+    "cloudfront": SAR + "list_amazoncloudfront.html",
     "application-autoscaling": SAR + "list_awsapplicationautoscaling.html",
     "cloudwatch": SAR + "list_amazoncloudwatch.html",
     "ec2": SAR + "list_amazonec2.html",
@@ -53,6 +54,7 @@ SAR_PAGES: dict[str, str] = {
     "sns": SAR + "list_amazonsns.html",
     "sqs": SAR + "list_amazonsqs.html",
     "sts": SAR + "list_awssecuritytokenservice.html",
+    "wafv2": SAR + "list_awswafv2.html",
 }
 
 # Every IAM role the program creates lives under this path (the contract with the program).
@@ -76,6 +78,9 @@ SERVICE_LINKED_ROLES: tuple[str, ...] = (
     "ecs.amazonaws.com",
     "elasticloadbalancing.amazonaws.com",
     "ecs.application-autoscaling.amazonaws.com",
+    # AWSServiceRoleForCloudFrontVPCOrigin: CloudFront places a VPC origin's network interfaces
+    # and security group with it (edge: cloudfront).
+    "vpcorigin.cloudfront.amazonaws.com",
 )
 # The tag every resource of a stack carries (__main__.py's provider default_tags).
 STACK_TAG = "stack"
@@ -133,6 +138,26 @@ CERTIFICATE = (
     "arn:{partition}:acm:{region}:{account}:certificate/12345678-1234-1234-1234-123456789012"
 )
 SECRET = "arn:{partition}:secretsmanager:{region}:{account}:secret:app-DB-0000000-AbCdEf"
+# CloudFront is global: its ARNs name no region.
+VPC_ORIGIN = "arn:{partition}:cloudfront::{account}:vpcorigin/vo_0123456789abcdef012345"
+DISTRIBUTION = "arn:{partition}:cloudfront::{account}:distribution/E0123456789ABC"
+# A CLOUDFRONT-scope web ACL lives in us-east-1 (global/...); a REGIONAL one in the stack's region.
+WEB_ACLS = (
+    "arn:{partition}:wafv2:us-east-1:{account}:global/webacl/fargate-app-{stack}-waf/"
+    "12345678-1234-1234-1234-123456789012",
+    "arn:{partition}:wafv2:{region}:{account}:regional/webacl/fargate-app-{stack}-waf/"
+    "12345678-1234-1234-1234-123456789012",
+)
+LOAD_BALANCER = ELB + ":loadbalancer/app/web-alb-0000000/0123456789abcdef"
+WAF_ACL_ACTIONS = (
+    "wafv2:CreateWebACL",
+    "wafv2:GetWebACL",
+    "wafv2:UpdateWebACL",
+    "wafv2:DeleteWebACL",
+    "wafv2:ListTagsForResource",
+    "wafv2:TagResource",
+    "wafv2:UntagResource",
+)
 
 RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
     "aws:ec2/vpc:Vpc": (
@@ -674,6 +699,83 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             TAGGED,
         ),
     ),
+    # The edge (components/edge.py): CloudFront creates the VPC origin's network interfaces and
+    # security group itself, under its service-linked role.
+    "aws:cloudfront/vpcOrigin:VpcOrigin": (
+        Need(("cloudfront:CreateVpcOrigin",)),
+        Need(
+            (
+                "cloudfront:GetVpcOrigin",
+                "cloudfront:UpdateVpcOrigin",
+                "cloudfront:DeleteVpcOrigin",
+                "cloudfront:TagResource",
+                "cloudfront:UntagResource",
+                "cloudfront:ListTagsForResource",
+            ),
+            VPC_ORIGIN,
+        ),
+        Need(("elasticloadbalancing:DescribeLoadBalancers",)),
+        Need(
+            ("iam:CreateServiceLinkedRole",),
+            "arn:{partition}:iam::{account}:role/aws-service-role/"
+            "vpcorigin.cloudfront.amazonaws.com/AWSServiceRoleForCloudFrontVPCOrigin",
+            (("iam:AWSServiceName", "vpcorigin.cloudfront.amazonaws.com"),),
+        ),
+    ),
+    "aws:cloudfront/distribution:Distribution": (
+        Need(("cloudfront:CreateDistribution",)),
+        Need(
+            (
+                "cloudfront:GetDistribution",
+                "cloudfront:GetDistributionConfig",
+                "cloudfront:UpdateDistribution",
+                "cloudfront:DeleteDistribution",
+                "cloudfront:TagResource",
+                "cloudfront:UntagResource",
+                "cloudfront:ListTagsForResource",
+            ),
+            DISTRIBUTION,
+        ),
+        # Naming a CLOUDFRONT-scope web ACL (web_acl_id): CloudFront reads it as the caller.
+        Need(("wafv2:GetWebACL",), WEB_ACLS[0]),
+    ),
+    "aws:wafv2/webAcl:WebAcl": tuple(Need(WAF_ACL_ACTIONS, acl) for acl in WEB_ACLS),
+    # WAF delivers to CloudWatch Logs through a log delivery and the log group's resource policy,
+    # which it writes as the caller (AWS WAF Developer Guide, "Sending web ACL traffic logs to an
+    # Amazon CloudWatch Logs log group": these permissions).
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": (
+        *(
+            Need(
+                (
+                    "wafv2:PutLoggingConfiguration",
+                    "wafv2:GetLoggingConfiguration",
+                    "wafv2:DeleteLoggingConfiguration",
+                ),
+                acl,
+            )
+            for acl in WEB_ACLS
+        ),
+        Need(
+            (
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            )
+        ),
+    ),
+    "aws:wafv2/webAclAssociation:WebAclAssociation": (
+        Need(
+            ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource"),
+            WEB_ACLS[1],
+        ),
+        Need(
+            ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource"),
+            LOAD_BALANCER,
+        ),
+        Need(("elasticloadbalancing:SetWebAcl",)),
+    ),
     "aws:iam/role:Role": (
         Need(("iam:CreateRole",), ROLES, BOUNDED),
         Need(
@@ -734,6 +836,8 @@ INVOKES: dict[str, tuple[Need, ...]] = {
     "aws:ecr/getImage:getImage": (
         Need(("ecr:DescribeImages",), "arn:{partition}:ecr:{region}:210987654321:repository/app"),
     ),
+    # CloudFront's VPC-origin security group, looked up once the origin exists (components.edge).
+    "aws:ec2/getSecurityGroup:getSecurityGroup": (Need(("ec2:DescribeSecurityGroups",)),),
     "aws:route53/getZone:getZone": (
         Need(("route53:ListHostedZones", "route53:ListHostedZonesByName")),
         Need(
@@ -877,8 +981,50 @@ def service_statements(partition: str, account: str, project: str, stack: str) -
                 "kms:ListAliases",
                 "route53:ListHostedZones",
                 "route53:ListHostedZonesByName",
+                # The edge (edge: cloudfront, waf): creating a VPC origin or distribution names
+                # no resource yet, WAF's log delivery to CloudWatch Logs takes none, nor does an
+                # ALB's web ACL association on ELB's side.
+                "cloudfront:CreateVpcOrigin",
+                "cloudfront:CreateDistribution",
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "elasticloadbalancing:SetWebAcl",
             ],
             "*",
+        ),
+        _allow(
+            "TheEdgeDistributionAndVpcOrigin",
+            [
+                "cloudfront:GetVpcOrigin",
+                "cloudfront:UpdateVpcOrigin",
+                "cloudfront:DeleteVpcOrigin",
+                "cloudfront:GetDistribution",
+                "cloudfront:GetDistributionConfig",
+                "cloudfront:UpdateDistribution",
+                "cloudfront:DeleteDistribution",
+                "cloudfront:TagResource",
+                "cloudfront:UntagResource",
+                "cloudfront:ListTagsForResource",
+            ],
+            [
+                f"{arn}:cloudfront::{account}:vpcorigin/*",
+                f"{arn}:cloudfront::{account}:distribution/*",
+            ],
+        ),
+        _allow(
+            "TheWebAclItsLoggingAndAssociation",
+            [
+                *WAF_ACL_ACTIONS,
+                "wafv2:PutLoggingConfiguration",
+                "wafv2:GetLoggingConfiguration",
+                "wafv2:DeleteLoggingConfiguration",
+                "wafv2:AssociateWebACL",
+                "wafv2:DisassociateWebACL",
+                "wafv2:GetWebACLForResource",
+            ],
+            [scoped("wafv2"), f"{arn}:elasticloadbalancing:*:{account}:loadbalancer/app/*"],
         ),
         _allow(
             "AlarmsAndLogs",
