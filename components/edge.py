@@ -167,20 +167,32 @@ class Edge(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
 
+        protocol = "https" if args.origin_https else "http"
         origin = aws.cloudfront.VpcOrigin(
             f"{name}-origin",
             vpc_origin_endpoint_config={
-                "name": bounded(f"{project}-{stack}-{name}", VPC_ORIGIN_NAME_MAX),
+                # Named by protocol too, so the replacement below never meets its predecessor's
+                # name while both exist.
+                "name": bounded(f"{project}-{stack}-{name}-{protocol}", VPC_ORIGIN_NAME_MAX),
                 "arn": args.load_balancer_arn,
                 "http_port": HTTP_PORT,
                 "https_port": HTTPS_PORT,
-                "origin_protocol_policy": "https-only" if args.origin_https else "http-only",
+                "origin_protocol_policy": f"{protocol}-only",
                 "origin_ssl_protocols": {
                     "items": ORIGIN_TLS_PROTOCOLS,
                     "quantity": len(ORIGIN_TLS_PROTOCOLS),
                 },
             },
-            opts=child,
+            # CloudFront refuses to change a VPC origin a distribution uses ("The specified VPC
+            # origin is currently associated with one or more distributions", 409; aws-cdk#35765,
+            # terraform-provider-aws#40905). So a new configuration (HTTPS once domain_name is
+            # set, a new load balancer) is a new origin: created, the distribution moved to it,
+            # then the old one deleted; and the tags, set once, are not rewritten.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                replace_on_changes=["vpcOriginEndpointConfig"],
+                ignore_changes=["tags", "tagsAll"],
+            ),
         )
         # CloudFront's group for this VPC exists once the origin does (see the module docstring).
         origin_group = aws.ec2.get_security_group_output(

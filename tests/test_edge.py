@@ -25,6 +25,7 @@ from components.edge import (
 from components.spec import CLOUDFRONT_REGION
 from tests.api_shapes import operation, problems, request
 from tools.mocks import UNKNOWN, ProgramRun, RegisteredResource
+from tools.replacements import changes
 
 EDGE = {"edge": "cloudfront"}
 DOMAIN = {"domainName": "app.example.com", "hostedZone": "example.com"}
@@ -171,6 +172,26 @@ def test_the_vpc_origin_reaches_this_load_balancer_over_http_without_a_domain(
     assert config["originProtocolPolicy"] == "http-only", (
         "no certificate covers *.cloudfront.net or the load balancer's internal name"
     )
+
+
+def test_a_vpc_origin_in_use_is_replaced_never_updated_and_its_tags_are_left_alone(
+    dev_cloudfront,
+) -> None:
+    origin = dev_cloudfront.one(VPC_ORIGIN)
+    assert origin.replace_on_changes == ["vpcOriginEndpointConfig"], (
+        "CloudFront refuses to update a VPC origin a distribution uses"
+    )
+    assert {"tags", "tagsAll"} <= set(origin.ignore_changes)
+    assert origin.inputs["vpcOriginEndpointConfig"]["name"].endswith("-edge-http")
+
+
+def test_adding_a_domain_later_moves_the_distribution_to_a_new_vpc_origin(run_stack) -> None:
+    found = changes(run_stack("dev", EDGE), run_stack("dev", {**EDGE, **DOMAIN}))
+    assert "edge-origin" in found.names("replaced"), "HTTPS to the origin is a new VPC origin"
+    assert "edge-cdn" in found.names("updated"), "the distribution moves to it in place"
+    assert "web-alb" not in found.names("replaced"), "the load balancer stays"
+    # The service's rule moves to the new HTTPS listener, as adding HTTPS does on any stack.
+    assert found.names("replaced") == {"edge-origin", "app-route"}
 
 
 def test_with_a_domain_cloudfront_reaches_the_load_balancer_over_tls_1_2(run_stack) -> None:
@@ -338,5 +359,9 @@ def test_an_az_vpc_origins_do_not_reach_stops_the_program_before_any_resource(ru
     assert not run.custom_resources, [r.urn for r in run.custom_resources]
 
 
-def test_without_cloudfront_nothing_of_it_is_created(dev) -> None:
-    assert not [r.urn for r in dev.resources if "cloudfront" in r.type]
+def test_without_cloudfront_nothing_of_it_is_created(run_stack) -> None:
+    run = run_stack("dev", {"edge": "none"})
+    assert not [r.urn for r in run.resources if "cloudfront" in r.type]
+    assert not run.of_type(INGRESS) or all(
+        r.name.startswith(("web-http", "app-")) for r in run.of_type(INGRESS)
+    ), [r.name for r in run.of_type(INGRESS)]
