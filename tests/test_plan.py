@@ -33,7 +33,7 @@ from tools import urns
 from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, load_stack_config
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
-from tools.plan.model import Project, find_project, plan_of
+from tools.plan.model import Project, build_plan, find_project, plan_of
 from tools.plan.refs import Index
 from tools.plan.tree import tree
 
@@ -111,12 +111,12 @@ def test_dev_costs_at_most_31_dollars_a_month_idle(
     )
 
 
-def test_dev_pays_for_the_load_balancer_its_addresses_and_one_spot_task(
+def test_dev_pays_for_the_load_balancer_and_one_spot_task_and_not_its_addresses(
     plans: dict[str, dict[str, Any]],
 ) -> None:
     items = {i["item"]: i for i in plans["dev"]["cost"]["items"]}
     assert items["Application Load Balancer"]["monthly"] == 16.43
-    assert items["Public IPv4: load balancer"]["quantity"] == 2, "one address per AZ"
+    assert "Public IPv4: load balancer" not in items, "behind CloudFront it is internal"
     assert items["Public IPv4: tasks"]["quantity"] == 1, "the one task has a public IP"
     assert "Fargate Spot X86_64" in items and "NAT gateway" not in items
 
@@ -918,10 +918,17 @@ def test_the_plan_shows_the_dropped_capabilities_and_the_exec_record(run_stack) 
     assert "data encrypted with exec-key" in sessions, sessions
 
 
-def test_the_plan_lists_the_stacks_policy_waivers_with_their_reasons(plans) -> None:
-    assert list(plans["prod"]["waivers"]) == ["elb-https-in-prod"]
-    text = render.render(plans["prod"])
-    section = text.split("\nPolicy waivers\n", 1)[1]
-    assert section.startswith("  elb-https-in-prod: no domain configured yet"), section
+def test_the_plan_lists_the_stacks_policy_waivers_with_their_reasons(
+    plans, project_copy: Path
+) -> None:
+    reason = "the vendor image runs as root, until it ships a user"
+    stack_file = (ROOT / "Pulumi.prod.yaml").read_text()
+    (project_copy / "Pulumi.prod.yaml").write_text(
+        stack_file + f"  fargate-app:policyWaivers:\n    ecs-container-non-root-user: {reason}\n"
+    )
+    plan = build_plan("prod", Project.at(project_copy))
+    assert plan["waivers"] == {"ecs-container-non-root-user": reason}
+    section = render.render(plan).split("\nPolicy waivers\n", 1)[1]
+    assert section.startswith(f"  ecs-container-non-root-user: {reason}"), section
     assert plans["dev"]["waivers"] == {}
     assert render.render(plans["dev"]).endswith("\nPolicy waivers\n  none\n")

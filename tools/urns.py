@@ -61,7 +61,10 @@ VARIANTS: dict[str, Variant] = {
     "dev-blueGreen": Variant(stack="dev", overrides={"deploymentStrategy": "blueGreen"}),
     "dev-canary": Variant(stack="dev", overrides={"deploymentStrategy": "canary"}),
     "dev-domain": Variant(stack="dev", overrides=_DOMAIN),
-    "dev-certificate": Variant(stack="dev", overrides={"certificateArn": _CERTIFICATE_ARN}),
+    # A certificate of one's own serves an internet-facing load balancer (CloudFront cannot use it).
+    "dev-certificate": Variant(
+        stack="dev", overrides={"edge": "none", "certificateArn": _CERTIFICATE_ARN}
+    ),
     "dev-secrets": Variant(stack="dev", overrides=_SECRETS),
     "dev-exec": Variant(stack="dev", overrides={"enableExec": True}),
     # CloudFront in front of an internal load balancer, with a web ACL and cached paths; and a web
