@@ -196,10 +196,8 @@ class Edge(pulumi.ComponentResource):
         )
         # CloudFront's group for this VPC exists once the origin does (see the module docstring).
         origin_group = aws.ec2.get_security_group_output(
-            filters=[
-                {"name": "group-name", "values": [f"{VPC_ORIGIN_SECURITY_GROUP}*"]},
-                {"name": "vpc-id", "values": [args.vpc_id]},
-            ],
+            vpc_id=args.vpc_id,
+            filters=[{"name": "group-name", "values": [f"{VPC_ORIGIN_SECURITY_GROUP}*"]}],
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[origin]),
         )
         admitted = aws.vpc.SecurityGroupIngressRule(

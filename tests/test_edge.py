@@ -129,8 +129,8 @@ def test_the_load_balancer_admits_only_the_vpc_origin_of_this_stack(run_stack, s
     assert rule.inputs.get("referencedSecurityGroupId"), f"{rule.urn} must name a group"
     assert not rule.inputs.get("cidrIpv4") and not rule.inputs.get("cidrIpv6"), rule.urn
     filters = {f["name"]: f["values"] for f in looked_up[0]["filters"]}
-    assert filters["group-name"] == ["CloudFront-VPCOrigins-Service-SG*"], filters
-    assert filters["vpc-id"] == [run.one("aws:ec2/vpc:Vpc").id], "the lookup must stay in the VPC"
+    assert filters == {"group-name": ["CloudFront-VPCOrigins-Service-SG*"]}, filters
+    assert looked_up[0]["vpcId"] == run.one("aws:ec2/vpc:Vpc").id, "the lookup stays in the VPC"
     assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (80, 80), "HTTP without a domain"
 
 

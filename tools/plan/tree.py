@@ -769,7 +769,7 @@ def _web_acl(r: RegisteredResource, ix: Index) -> Settings:
     rules = sorted(r.inputs.get("rules") or [], key=lambda x: x.get("priority", 0))
     region = r.inputs.get("region")
     return [
-        ("scope", r.inputs.get("scope") + (f" (in {region})" if region else "")),
+        ("scope", str(r.inputs.get("scope")) + (f" (in {region})" if region else "")),
         ("otherwise", ", ".join(r.inputs.get("defaultAction") or {})),
         *((f"rule {x.get('priority')}", f"{x.get('name')}: {_waf_rule_text(x)}") for x in rules),
     ]
