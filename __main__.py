@@ -1,9 +1,12 @@
 """fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
 
-config -> network -> image -> secrets -> (exec session record) -> roles -> cluster
--> load balancer -> (web ACL) -> (CloudFront edge) -> DNS -> alarm topic -> the app's container
--> service (with its deployment alarms) -> alarms -> scheduled jobs -> outputs
+config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> roles
+-> cluster -> service namespace -> load balancer -> (web ACL) -> (CloudFront edge) -> DNS
+-> alarm topic -> internal services -> the app's container -> service (with its deployment
+alarms) -> alarms -> web services and workers -> scheduled jobs -> outputs
 """
+
+from dataclasses import replace
 
 import pulumi
 import pulumi_aws as aws
@@ -11,6 +14,7 @@ import pulumi_aws as aws
 from components.access_logs import AccessLogBucket, AccessLogBucketArgs
 from components.alarm_topic import AlarmTopic, AlarmTopicArgs
 from components.alarms import Alarms, AlarmsArgs
+from components.app_service import AppService, AppServiceArgs
 from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
@@ -18,7 +22,9 @@ from components.edge import Edge, EdgeArgs
 from components.exec_sessions import ExecSessions, ExecSessionsArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.namespace import ServiceNamespace, ServiceNamespaceArgs
 from components.network import Network, NetworkArgs
+from components.queue import WorkQueue, WorkQueueArgs, send_statements
 from components.roles import TaskRoles, TaskRolesArgs
 from components.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
 from components.secrets import AppSecrets, AppSecretsArgs
@@ -26,9 +32,16 @@ from components.service import (
     FargateService,
     FargateServiceArgs,
     LoadBalancerRoute,
+    ServiceConnect,
     ServicePlacement,
 )
-from components.spec import CLOUDFRONT_REGION
+from components.spec import (
+    CLOUDFRONT_REGION,
+    ServiceSpec,
+    queue_url_env,
+    service_namespace_name,
+    stack_tag_key,
+)
 from components.task_definition import AppContainer
 from components.web_acl import WebAcl, WebAclArgs
 from stack_config import ConfigError, from_pulumi
@@ -44,11 +57,20 @@ if cfg.sync_traffic_routing and cfg.deployment.shifts_traffic:
         "rule's weights; turn it off afterwards (pulumi config set syncTrafficRouting false)"
     )
 
-# Every resource goes through this provider, so every taggable one carries these tags.
+# Every resource goes through this provider, so every taggable one carries these tags. The
+# project-qualified stack tag comes last, so no setting can change it: the CI deploy roles reach a
+# stack's resources by it (docs/security.md).
 provider = aws.Provider(
     "aws",
     region=cfg.region,
-    default_tags={"tags": {"project": cfg.project, "stack": cfg.stack, **cfg.tags}},
+    default_tags={
+        "tags": {
+            "project": cfg.project,
+            "stack": cfg.stack,
+            **cfg.tags,
+            stack_tag_key(cfg.project): cfg.stack,
+        }
+    },
 )
 opts = pulumi.ResourceOptions(providers=[provider])
 
@@ -93,9 +115,16 @@ exec_sessions = (
     if cfg.enable_exec
     else None
 )
+# Each worker's queue (docs/services.md): every service gets its URL and may send to it.
+queues = {
+    s.name: WorkQueue(s.name, WorkQueueArgs(max_receives=s.max_receives), opts) for s in cfg.workers
+}
+queue_urls: dict[str, pulumi.Input[str]] = {queue_url_env(n): q.url for n, q in queues.items()}
+queue_arns = tuple(q.arn for q in queues.values())
 roles = TaskRoles(
     "app",
     TaskRolesArgs(
+        task_policy_statements=tuple(send_statements(list(queue_arns))),
         secret_arns=tuple(secret_arns.values()),
         enable_exec=cfg.enable_exec,
         exec_sessions=exec_sessions.record if exec_sessions else None,
@@ -111,6 +140,26 @@ cluster = Cluster(
         exec_sessions=exec_sessions.record if exec_sessions else None,
     ),
     opts,
+)
+# Where the services find the internal ones (Service Connect).
+namespace = (
+    ServiceNamespace(
+        "services",
+        ServiceNamespaceArgs(
+            vpc_id=network.vpc_id, name=service_namespace_name(cfg.project, cfg.stack)
+        ),
+        opts,
+    )
+    if cfg.service_connect
+    else None
+)
+connect = (
+    ServiceConnect(
+        namespace_arn=namespace.namespace_arn,
+        members_security_group_id=namespace.members_security_group_id,
+    )
+    if namespace
+    else None
 )
 certificate = (
     Certificate(
@@ -195,12 +244,64 @@ if certificate:
 alarm_topic = AlarmTopic(
     "alarms", AlarmTopicArgs(email=cfg.alarm_email, encrypted=cfg.alarm_topic_encryption), opts
 )
+# Where viewers reach the app: its own name, else CloudFront's, else the load balancer's.
+url = f"https://{cfg.domain_name}" if cfg.domain_name else edge.url if edge else lb.url
+placement = ServicePlacement(
+    cluster_arn=cluster.cluster_arn,
+    cluster_name=cluster.cluster_name,
+    capacity_providers=cluster.capacity_providers,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.task_subnet_ids,
+    assign_public_ip=network.tasks_public_ip,
+    spot=cfg.spot,
+    on_demand_base=cfg.on_demand_base,
+)
+listener = LoadBalancerRoute(
+    listener_arn=lb.listener_arn,
+    security_group_id=lb.security_group_id,
+    arn_suffix=lb.arn_suffix,
+)
+
+
+def app_service(spec: ServiceSpec, calls: tuple[pulumi.Resource, ...] = ()) -> AppService:
+    """One of the stack's services, on the main service's cluster, network and load balancer."""
+    return AppService(
+        spec.name,
+        AppServiceArgs(
+            spec=spec,
+            image=image.image_ref,
+            placement=placement,
+            alarm_topic_arn=alarm_topic.topic_arn,
+            listener=listener,
+            service_connect=connect,
+            queue=queues.get(spec.name),
+            queue_urls=queue_urls,
+            queue_arns=queue_arns,
+            deployment=cfg.deployment,
+            infrastructure_role_arn=roles.infrastructure_role_arn,
+            infrastructure_role_name=roles.infrastructure_role_name,
+            cpu_architecture=cfg.cpu_architecture,
+            enable_exec=cfg.enable_exec,
+            exec_sessions=exec_sessions.record if exec_sessions else None,
+            egress=cfg.egress_rules,
+            base_url=url,
+            depends_on=calls,
+            log_retention_days=cfg.log_retention_days,
+            protect=cfg.deletion_protection,
+            roles=cfg.roles,
+        ),
+        opts,
+    )
+
+
+# Internal services first: a task resolves only the endpoints that existed when it started.
+internal = {spec.name: app_service(spec) for spec in cfg.internal_services}
 # The app's container, as the service and the scheduled jobs both run it.
 container = AppContainer(
     image=image.image_ref,
     port=cfg.container_port,
     health_check_path=cfg.health_check_path,
-    env=dict(cfg.env),
+    env={**cfg.env, **queue_urls},
     secrets=secret_arns,
     cpu_architecture=cfg.cpu_architecture,
     enable_exec=cfg.enable_exec,
@@ -209,21 +310,14 @@ service = FargateService(
     "app",
     FargateServiceArgs(
         container=container,
-        placement=ServicePlacement(
-            cluster_arn=cluster.cluster_arn,
-            cluster_name=cluster.cluster_name,
-            capacity_providers=cluster.capacity_providers,
-            vpc_id=network.vpc_id,
-            subnet_ids=network.task_subnet_ids,
-            assign_public_ip=network.tasks_public_ip,
-            spot=cfg.spot,
-            on_demand_base=cfg.on_demand_base,
+        placement=placement,
+        load_balancer=(
+            replace(listener, priority=cfg.main_rule_priority)
+            if cfg.main_rule_priority
+            else listener
         ),
-        load_balancer=LoadBalancerRoute(
-            listener_arn=lb.listener_arn,
-            security_group_id=lb.security_group_id,
-            arn_suffix=lb.arn_suffix,
-        ),
+        service_connect=connect,
+        depends_on=tuple(internal.values()),
         execution_role_arn=roles.execution_role_arn,
         task_role_arn=roles.task_role_arn,
         size=cfg.task_size,
@@ -249,6 +343,13 @@ Alarms(
     ),
     opts,
 )
+services = {
+    **internal,
+    **{
+        spec.name: app_service(spec, tuple(internal.values()))
+        for spec in (*cfg.web_services, *cfg.workers)
+    },
+}
 
 # Scheduled jobs: the service's container (in its log group), network and roles, run to completion
 # on a timetable.
@@ -273,9 +374,7 @@ jobs = (
     else None
 )
 
-pulumi.export(
-    "url", f"https://{cfg.domain_name}" if cfg.domain_name else edge.url if edge else lb.url
-)
+pulumi.export("url", url)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("serviceName", service.service_name)
 pulumi.export("imageRef", image.image_ref)
@@ -291,5 +390,24 @@ if jobs:
                 "deadLetterQueueUrl": jobs.dead_letter_queue_urls[name],
             }
             for name in jobs.schedule_names
+        },
+    )
+if services:
+    pulumi.export(
+        "services",
+        {
+            name: {
+                "type": svc.kind,
+                "serviceName": svc.service_name,
+                **({"url": svc.url} if svc.url is not None else {}),
+                **({"queueUrl": svc.queue_url} if svc.queue_url is not None else {}),
+                **(
+                    {"serviceConnectUrl": svc.service_connect_url}
+                    if svc.service_connect_url is not None
+                    else {}
+                ),
+                "logGroupName": svc.log_group_name,
+            }
+            for name, svc in services.items()
         },
     )

@@ -14,6 +14,7 @@ secrets key (the review workflow does that for each review stack from the _PR va
 
 import pulumi
 import pulumi_aws as aws
+from ci_bootstrap.account_checks import caller_problem, deletion_problem
 from ci_bootstrap.config import ConfigError, from_pulumi
 from ci_bootstrap.github_roles import APP_PROJECT, GitHubActionsRoles, GitHubActionsRolesArgs
 from ci_bootstrap.review_roles import ReviewStackRoles, ReviewStackRolesArgs
@@ -25,6 +26,21 @@ try:
     cfg = from_pulumi()
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
+kept = [("deploy", stack) for stack in cfg.deploy_stacks]
+kept += [("preview", stack) for stack in cfg.preview_subjects]
+account_problems = [
+    p
+    for p in (
+        caller_problem(cfg.secrets_key_administrators),
+        deletion_problem(cfg.github_repository, kept, cfg.retired_stacks),
+    )
+    if p
+]
+if account_problems:
+    raise pulumi.RunError(
+        "The bootstrap stops before changing anything:\n"
+        + "\n".join(f"  - {p}" for p in account_problems)
+    )
 
 tags = {
     "project": "fargate-app",
@@ -42,6 +58,7 @@ github = GitHubActionsRoles(
         create_provider=cfg.create_oidc_provider,
         deploy_managed_policies=cfg.deploy_policies,
         state=cfg.state_bucket,
+        domain_names=cfg.domain_names,
         tags=tags,
     ),
 )

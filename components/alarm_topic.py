@@ -17,17 +17,37 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.spec import DEFAULT_ALARM_TOPIC_ENCRYPTED, EMAIL, check_args
+from components.spec import DEFAULT_ALARM_TOPIC_ENCRYPTED, EMAIL, check_args, deploys_tag_key
 
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 # What SNS does with the key on a publisher's behalf: make a data key, and read it back.
 PUBLISH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 KEY_DELETION_WINDOW_DAYS = 7  # KMS's shortest: a destroyed stack's key soon stops billing
+# What pulumi up does to the key after creating it: read, update, rotate, tag and delete it; no
+# cryptography (bootstrap/ci_bootstrap/deploy_permissions.py's table, `aws:kms/key:Key`).
+KEY_MANAGEMENT_ACTIONS = (
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:UpdateKeyDescription",
+)
 
 
-def topic_key_policy(account_id: str, partition: str, region: str) -> str:
+def topic_key_policy(account_id: str, partition: str, region: str, project: str, stack: str) -> str:
     """Key policy: IAM in this account governs the key (AWS's default statement, without which the
-    key could not be managed at all), and CloudWatch may encrypt for this account's alarms."""
+    key could not be managed at all); CloudWatch may encrypt for this account's alarms; and the
+    role that deploys the stack (the bootstrap tags it `<project>:deploys: <stack>`) may manage
+    it. That last grant is the key's own: the bootstrap's deploy roles get no IAM grant on keys
+    by their tags, which a role allowed to tag a new key could write onto any key."""
     alarms = f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"
     return json.dumps(
         {
@@ -39,6 +59,19 @@ def topic_key_policy(account_id: str, partition: str, region: str) -> str:
                     "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
+                },
+                {
+                    "Sid": "TheStacksDeployRoleManagesTheKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": list(KEY_MANAGEMENT_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:PrincipalAccount": account_id,
+                            f"aws:PrincipalTag/{deploys_tag_key(project)}": stack,
+                        }
+                    },
                 },
                 {
                     "Sid": "CloudWatchAlarmsOfThisAccountPublishToTheTopic",
@@ -102,7 +135,9 @@ class AlarmTopic(pulumi.ComponentResource):
                 description=f"{pulumi.get_project()} {pulumi.get_stack()}: alarm topic encryption",
                 enable_key_rotation=True,
                 deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-                policy=topic_key_policy(account_id, partition, region),
+                policy=topic_key_policy(
+                    account_id, partition, region, pulumi.get_project(), pulumi.get_stack()
+                ),
                 opts=child,
             )
             if args.encrypted

@@ -1,6 +1,6 @@
 """Alarms: what pages someone, with every threshold and window in one place.
 
-Five alarms watch the service, all notifying one SNS topic (components.alarm_topic) on ALARM and
+Five alarms watch a web service, all notifying one SNS topic (components.alarm_topic) on ALARM and
 on OK:
 - 5xx rate (the app's and the load balancer's own) and unhealthy targets: these two are also ECS
   deployment alarms, so a deploy that trips either rolls back. They watch the service's target
@@ -8,6 +8,8 @@ on OK:
   from the specs below;
 - p99 target response time, service CPU high and memory high: this module's `Alarms` component,
   created after the service, whose name only exists then.
+A service without a load balancer has the CPU and memory alarms; a worker also the age of the oldest
+message in its queue and a message in its dead-letter queue.
 Every alarm has a fixed name (project, stack, component, what), so an operator finds it by name and
 ECS can refer to it before it exists. Missing data (no traffic) is not breaching: an idle dev stack
 stays quiet.
@@ -31,6 +33,7 @@ from components.spec import check_args
 
 ALB_NAMESPACE = "AWS/ApplicationELB"
 ECS_NAMESPACE = "AWS/ECS"
+SQS_NAMESPACE = "AWS/SQS"
 ALARM_NAME_MAX = 255  # CloudWatch's limit
 PERIOD_S = 60  # ALB and ECS publish these metrics every minute; a shorter period would be empty
 # 5xx rate: one request in twenty failing is an outage to users, not noise...
@@ -56,6 +59,13 @@ CPU_HIGH_PERCENT = 90.0
 # kernel kills it at 100%.
 MEMORY_HIGH_PERCENT = 85.0
 UTILIZATION_EVALUATION_PERIODS = 5
+# A worker's queue: a message waiting a quarter of an hour means the workers cannot keep up or are
+# not running, long after the backlog policy should have started more (three minutes or so).
+QUEUE_AGE_ALARM_S = 15 * 60
+QUEUE_AGE_EVALUATION_PERIODS = 3
+# One dead letter is a message the worker failed max_receives times: alarm on the first. SQS
+# publishes queue metrics once a minute; the alarm stays on until someone reads or redrives it.
+DEAD_LETTERS_MAX = 0
 NOT_BREACHING = "notBreaching"
 # pulumi-aws's own shape of a metric query, so the type checker holds every key to the SDK.
 Query = aws.cloudwatch.MetricAlarmMetricQueryArgsDict
@@ -217,33 +227,53 @@ def notify(topic_arn: pulumi.Input[str] | None) -> list[pulumi.Input[str]]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlarmsArgs:
-    """What the alarms watch and whom they notify. All required.
+class QueueWatch:
+    """A worker's queues, as CloudWatch names them (components.queue). Both required.
 
-    topic_arn: the SNS topic for ALARM and OK notifications (components.alarm_topic).
+    queue_name: the queue it drains (the age of its oldest message).
+    dead_letter_queue_name: where messages go that keep failing (any message there).
+    """
+
+    queue_name: pulumi.Input[str]
+    dead_letter_queue_name: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmsArgs:
+    """What the alarms watch and whom they notify.
+
+    topic_arn: the SNS topic for ALARM and OK notifications (components.alarm_topic). Required.
     cluster_name, service_name: the ECS service (AWS/ECS CPUUtilization, MemoryUtilization).
+        Required.
     lb_arn_suffix, target_group_arn_suffixes: the load balancer and the service's target groups
-        (one for rolling deploys, two for blue/green and canary), as CloudWatch names them.
+        (one for rolling deploys, two for blue/green and canary), as CloudWatch names them; with
+        them, the latency alarm. Default None and none: a service without a load balancer.
+    queue: a worker's queues (QueueWatch); with them, the oldest-message and dead-letter alarms.
+        Default None.
     """
 
     topic_arn: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
     service_name: pulumi.Input[str]
-    lb_arn_suffix: pulumi.Input[str]
-    target_group_arn_suffixes: tuple[pulumi.Input[str], ...]
+    lb_arn_suffix: pulumi.Input[str] | None = None
+    target_group_arn_suffixes: tuple[pulumi.Input[str], ...] = ()
+    queue: QueueWatch | None = None
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
-        if not self.target_group_arn_suffixes:
+        if self.lb_arn_suffix is not None and not self.target_group_arn_suffixes:
             return ["target_group_arn_suffixes: at least the service's one target group"]
+        if self.lb_arn_suffix is None and self.target_group_arn_suffixes:
+            return ["lb_arn_suffix: the load balancer of target_group_arn_suffixes"]
         return []
 
 
 class Alarms(pulumi.ComponentResource):
-    """p99 target response time, service CPU high and memory high alarms.
+    """p99 target response time (behind a load balancer), service CPU high and memory high
+    alarms, and a worker's oldest-message and dead-letter alarms.
 
     Outputs:
-        alarm_names: the three alarms' names.
+        alarm_names: the alarms' names.
     """
 
     def __init__(
@@ -253,30 +283,35 @@ class Alarms(pulumi.ComponentResource):
         check_args(f"Alarms {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         actions = notify(args.topic_arn)
-        latency = aws.cloudwatch.MetricAlarm(
-            f"{name}-latency-p99",
-            name=alarm_name(name, "latency-p99"),
-            alarm_description=(
-                f"p99 target response time above {LATENCY_P99_S:g} s in {LATENCY_DATAPOINTS} of "
-                f"{LATENCY_EVALUATION_PERIODS} minutes."
-            ),
-            comparison_operator="GreaterThanThreshold",
-            threshold=LATENCY_P99_S,
-            evaluation_periods=LATENCY_EVALUATION_PERIODS,
-            datapoints_to_alarm=LATENCY_DATAPOINTS,
-            metric_queries=latency_p99_queries(args.lb_arn_suffix, args.target_group_arn_suffixes),
-            treat_missing_data=NOT_BREACHING,
-            alarm_actions=actions,
-            ok_actions=actions,
-            opts=child,
-        )
+        alarms: list[aws.cloudwatch.MetricAlarm] = []
+        if args.lb_arn_suffix is not None:
+            alarms.append(
+                aws.cloudwatch.MetricAlarm(
+                    f"{name}-latency-p99",
+                    name=alarm_name(name, "latency-p99"),
+                    alarm_description=(
+                        f"p99 target response time above {LATENCY_P99_S:g} s in "
+                        f"{LATENCY_DATAPOINTS} of {LATENCY_EVALUATION_PERIODS} minutes."
+                    ),
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=LATENCY_P99_S,
+                    evaluation_periods=LATENCY_EVALUATION_PERIODS,
+                    datapoints_to_alarm=LATENCY_DATAPOINTS,
+                    metric_queries=latency_p99_queries(
+                        args.lb_arn_suffix, args.target_group_arn_suffixes
+                    ),
+                    treat_missing_data=NOT_BREACHING,
+                    alarm_actions=actions,
+                    ok_actions=actions,
+                    opts=child,
+                )
+            )
         service_dimensions = {"ClusterName": args.cluster_name, "ServiceName": args.service_name}
-        utilization = []
         for what, metric, threshold, why in (
             ("cpu-high", "CPUUtilization", CPU_HIGH_PERCENT, "autoscaling cannot keep up"),
             ("memory-high", "MemoryUtilization", MEMORY_HIGH_PERCENT, "a leak or too small a task"),
         ):
-            utilization.append(
+            alarms.append(
                 aws.cloudwatch.MetricAlarm(
                     f"{name}-{what}",
                     name=alarm_name(name, what),
@@ -300,5 +335,56 @@ class Alarms(pulumi.ComponentResource):
                 )
             )
 
-        self.alarm_names: list[pulumi.Output[str]] = [a.name for a in (latency, *utilization)]
+        if args.queue is not None:
+            alarms += self._queue(name, args.queue, actions)
+
+        self.alarm_names: list[pulumi.Output[str]] = [a.name for a in alarms]
         self.register_outputs({"alarm_names": self.alarm_names})
+
+    def _queue(
+        self, name: str, queue: QueueWatch, actions: list[pulumi.Input[str]]
+    ) -> list[aws.cloudwatch.MetricAlarm]:
+        child = pulumi.ResourceOptions(parent=self)
+        age = aws.cloudwatch.MetricAlarm(
+            f"{name}-queue-age",
+            name=alarm_name(name, "queue-age"),
+            alarm_description=(
+                f"A message has waited over {QUEUE_AGE_ALARM_S // 60} minutes in {name}'s queue "
+                f"for {QUEUE_AGE_EVALUATION_PERIODS} minutes: the workers cannot keep up, or none "
+                "runs."
+            ),
+            namespace=SQS_NAMESPACE,
+            metric_name="ApproximateAgeOfOldestMessage",
+            dimensions={"QueueName": queue.queue_name},
+            statistic="Maximum",
+            period=PERIOD_S,
+            comparison_operator="GreaterThanThreshold",
+            threshold=float(QUEUE_AGE_ALARM_S),
+            evaluation_periods=QUEUE_AGE_EVALUATION_PERIODS,
+            datapoints_to_alarm=QUEUE_AGE_EVALUATION_PERIODS,
+            treat_missing_data=NOT_BREACHING,
+            alarm_actions=actions,
+            ok_actions=actions,
+            opts=child,
+        )
+        dead = aws.cloudwatch.MetricAlarm(
+            f"{name}-dead-letters",
+            name=alarm_name(name, "dead-letters"),
+            alarm_description=(
+                f"A message failed in {name} as often as its queue allows (maxReceives) and went "
+                "to the dead-letter queue, which holds it for reading or redriving."
+            ),
+            namespace=SQS_NAMESPACE,
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": queue.dead_letter_queue_name},
+            statistic="Maximum",
+            period=PERIOD_S,
+            comparison_operator="GreaterThanThreshold",
+            threshold=float(DEAD_LETTERS_MAX),
+            evaluation_periods=1,
+            treat_missing_data=NOT_BREACHING,
+            alarm_actions=actions,
+            ok_actions=actions,
+            opts=child,
+        )
+        return [age, dead]

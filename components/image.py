@@ -98,9 +98,14 @@ def context_hash(context: str | Path, platform: str, dockerfile: str = "Dockerfi
     return digest.hexdigest()
 
 
-def image_tag(context: str | Path, platform: str) -> str:
-    """`<content hash>-<arch>`: unique per content and platform, readable in the ECR console."""
-    return f"{context_hash(context, platform)[:TAG_HASH_CHARS]}-{platform.split('/')[-1]}"
+def image_tag(context: str | Path, platform: str, dockerfile: str | Path = "") -> str:
+    """`<content hash>-<arch>`: unique per content and platform, readable in the ECR console.
+    A `dockerfile` other than <context>/Dockerfile is part of the content too."""
+    digest = context_hash(context, platform)
+    if dockerfile and Path(dockerfile) != Path(context) / "Dockerfile":
+        extra = hashlib.sha256(digest.encode() + b"\0" + Path(dockerfile).read_bytes())
+        digest = extra.hexdigest()
+    return f"{digest[:TAG_HASH_CHARS]}-{platform.split('/')[-1]}"
 
 
 def lifecycle_policy(keep_images: int) -> str:
@@ -129,6 +134,7 @@ class ContainerImageArgs:
 
     context: the Docker build context, relative to the project so that state is the same on every
         machine (an absolute path would show a diff, and rebuild, on each one). Default "app".
+    dockerfile: the Dockerfile, relative to the project. Default "": <context>/Dockerfile.
     platform: linux/amd64 or linux/arm64, matching the task's CPU architecture, so that a build on
         an Apple Silicon laptop still produces what Fargate runs. Default linux/amd64.
     prebuilt: deploy this ECR image instead of building `context` (for CI-built images); a tag is
@@ -139,6 +145,7 @@ class ContainerImageArgs:
     """
 
     context: str = "app"
+    dockerfile: str = ""
     platform: str = PLATFORM_BY_ARCHITECTURE[DEFAULT_CPU_ARCHITECTURE]
     prebuilt: ImageRef | None = None
     keep_images: int = 10
@@ -193,13 +200,14 @@ class ContainerImage(pulumi.ComponentResource):
             token = aws.ecr.get_authorization_token_output(
                 registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self)
             )
-            tag = image_tag(args.context, args.platform)
+            dockerfile = args.dockerfile or f"{args.context}/Dockerfile"
+            tag = image_tag(args.context, args.platform, dockerfile)
             image = docker.Image(
                 f"{name}-image",
                 image_name=repo.repository_url.apply(lambda url: f"{url}:{tag}"),
                 build=docker.DockerBuildArgs(
                     context=args.context,
-                    dockerfile=f"{args.context}/Dockerfile",
+                    dockerfile=dockerfile,
                     platform=args.platform,
                     builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
                 ),

@@ -166,8 +166,8 @@ class TaskRolesArgs:
     """Settings of the task roles.
 
     task_policy_statements: IAM statements the app itself needs (each with a Sid saying why, and
-        specific resources). Default none: the sample app calls no AWS API, so its role can do
-        nothing; least privilege starts at zero.
+        specific resources, which may be outputs). Default none: the sample app calls no AWS API,
+        so its role can do nothing; least privilege starts at zero.
     secret_arns: Secrets Manager secret and SSM parameter ARNs the container gets as `secrets`;
         the execution role may read exactly these (see components.secrets). Default none: no
         statement at all.
@@ -269,7 +269,8 @@ class TaskRoles(pulumi.ComponentResource):
                 aws.iam.RolePolicy(
                     f"{name}-task-policy",
                     role=task.name,
-                    policy=json.dumps(
+                    # Statements may name resources by their outputs (a queue's ARN).
+                    policy=pulumi.Output.json_dumps(
                         {"Version": "2012-10-17", "Statement": list(args.task_policy_statements)}
                     ),
                     opts=child,

@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.spec import ENV_NAME, PROTECTED_RECOVERY_WINDOW_DAYS, RESERVED_ENV, check_args
+from components.spec import (
+    ENV_NAME,
+    PROTECTED_RECOVERY_WINDOW_DAYS,
+    RESERVED_ENV,
+    check_args,
+    secret_name_prefix,
+)
 
 # The random suffix Secrets Manager appends to every secret's ARN.
 # Source: https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources
@@ -123,10 +129,12 @@ class AppSecrets(pulumi.ComponentResource):
         project, stack = pulumi.get_project(), pulumi.get_stack()
         self.arns: dict[str, pulumi.Output[str]] = {}
         for env_name, value in sorted(args.values.items()):
-            # Auto-named: a deleted secret keeps its name reserved for the recovery window, so a
-            # fixed name could not be created again until it passes.
+            # A unique name under the stack's prefix: a deleted secret keeps its name reserved
+            # for the recovery window, so a fixed name could not be created again until it
+            # passes; and the stack's CI deploy role reaches its secrets by that prefix.
             secret = aws.secretsmanager.Secret(
                 f"{name}-{env_name}",
+                name_prefix=f"{secret_name_prefix(project, stack)}{env_name}-",
                 description=f"{project} {stack}: {env_name} for the app (from secretValues)",
                 recovery_window_in_days=(
                     PROTECTED_RECOVERY_WINDOW_DAYS if args.protect else RECOVERY_WINDOW_DAYS

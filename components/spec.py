@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 # --- task size ------------------------------------------------------------------------------------
 # Fargate's task CPU/memory pairings, in CPU units -> allowed MiB.
@@ -126,6 +126,7 @@ EGRESS_PROTOCOLS = ("tcp", "udp")
 EGRESS_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 # What EC2 takes as a security group rule's description: up to 255 of these characters, no
 # apostrophe (EC2 API reference, IpRange.Description).
+SG_RULE_DESCRIPTION_MAX = 255
 SG_RULE_DESCRIPTION = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
 
 
@@ -204,6 +205,28 @@ HTTPS_EGRESS = EgressRule(
 REQUIRED_TASK_EGRESS = (HTTPS_EGRESS,)
 
 
+def service_connect_egress(
+    internal: Sequence[tuple[str, int]], vpc_cidr: str
+) -> tuple[EgressRule, ...]:
+    """What a Service Connect client's tasks need beside REQUIRED_TASK_EGRESS: its proxy connects
+    to an internal service's tasks on their container port, inside the VPC. One rule a port, from
+    the (name, port) of each internal service."""
+    by_port: dict[int, list[str]] = {}
+    for name, port in internal:
+        by_port.setdefault(port, []).append(name)
+    return tuple(
+        EgressRule(
+            name=f"service-connect-{port}",
+            port=port,
+            cidr=vpc_cidr,
+            description=f"Service Connect to the internal services {', '.join(sorted(names))}"[
+                :SG_RULE_DESCRIPTION_MAX
+            ],
+        )
+        for port, names in sorted(by_port.items())
+    )
+
+
 def egress_problems(rules: Sequence[EgressRule]) -> list[str]:
     """What is wrong with a security group's egress rules: each rule's problems, names used
     twice, and the same traffic admitted twice (EC2 refuses a duplicate rule)."""
@@ -270,16 +293,18 @@ class Scaling:
     def autoscaling(self) -> bool:
         return self.max_count > self.min_count
 
-    def problems(self) -> list[str]:
-        """What is wrong with these counts (empty when nothing is)."""
+    def problems(self, *, scales_to_zero: bool = False) -> list[str]:
+        """What is wrong with these counts (empty when nothing is). A service that `scales_to_zero`
+        (a worker with nothing to do) may have min_count and desired_count 0."""
+        least = 0 if scales_to_zero else 1
         found = [
-            f"{name} {value}: expected at least 1"
-            for name, value in (
-                ("min_count", self.min_count),
-                ("desired_count", self.desired_count),
-                ("max_count", self.max_count),
+            f"{name} {value}: expected at least {least_of}"
+            for name, value, least_of in (
+                ("min_count", self.min_count, least),
+                ("desired_count", self.desired_count, least),
+                ("max_count", self.max_count, 1),
             )
-            if value < 1
+            if value < least_of
         ]
         if not self.min_count <= self.desired_count <= self.max_count:
             found.append(
@@ -404,7 +429,7 @@ ORIGIN_RESPONSE_TIMEOUT_MIN_S, ORIGIN_RESPONSE_TIMEOUT_MAX_S = 1, 60
 # CloudFront path patterns: up to 255 of A-Z a-z 0-9 _ - . * $ / ~ " ' @ : + & and the wildcards *
 # and ?, case sensitive; a leading / is optional (CloudFront Developer Guide, "Cache behavior
 # settings", Path pattern).
-PATH_PATTERN = re.compile(r"^[A-Za-z0-9_\-.*$/~\"'@:+&?]{1,255}$")
+CLOUDFRONT_PATH_PATTERN = re.compile(r"^[A-Za-z0-9_\-.*$/~\"'@:+&?]{1,255}$")
 # Patterns that match every path: they would cache the app's dynamic pages too. The default
 # behavior (`*`, never cached) is the one that matches everything.
 MATCH_ALL_PATTERNS = ("*", "/*")
@@ -438,7 +463,7 @@ def path_pattern_problems(patterns: Sequence[str]) -> list[str]:
         f"{p!r} is not a CloudFront path pattern: up to 255 of the letters, digits and "
         "_-.*$/~\"'@:+&? (such as /static/*)"
         for p in patterns
-        if not PATH_PATTERN.match(p)
+        if not CLOUDFRONT_PATH_PATTERN.match(p)
     ]
     found += [
         f"{p!r} matches every path, so the app's dynamic pages would be cached too; name the "
@@ -535,6 +560,31 @@ def stack_role_path(project: str, stack: str) -> str:
     return f"/{project}/{stack}/"
 
 
+# The delivery path's scoping tags (bootstrap/ci_bootstrap/deploy_permissions.py, a test keeps the
+# two in step). Every resource carries the stack's tag, project-qualified so that no other
+# project's `stack` tag falls under a stack's grants; the role that deploys a stack carries its
+# deploys tag, which the alarm topic's key admits.
+STACK_TAG_KEY = "{project}:stack"
+DEPLOYS_TAG_KEY = "{project}:deploys"
+
+
+def stack_tag_key(project: str) -> str:
+    return STACK_TAG_KEY.format(project=project)
+
+
+def deploys_tag_key(project: str) -> str:
+    return DEPLOYS_TAG_KEY.format(project=project)
+
+
+# Secrets Manager names the program's secrets start with: the bootstrap's deploy role reaches a
+# stack's secrets by this prefix, which no tag can fake (deploy_permissions.APP_SECRET_PREFIX).
+SECRET_NAME_PREFIX = "{project}/{stack}/"
+
+
+def secret_name_prefix(project: str, stack: str) -> str:
+    return SECRET_NAME_PREFIX.format(project=project, stack=stack)
+
+
 @dataclass(frozen=True, kw_only=True)
 class RolePlacement:
     """Where a component's IAM roles live and what bounds them.
@@ -561,6 +611,239 @@ class RolePlacement:
         if boundary is not None and not MANAGED_POLICY_ARN.match(boundary):
             problems.append(f"permissions_boundary {boundary!r}: expected a managed policy ARN")
         return problems
+
+
+# --- the stack's other services (issue 15: `services`) --------------------------------------------
+# A service is one of three kinds. web: behind the stack's load balancer on its own paths or hosts.
+# internal: no load balancer; the stack's other services reach it at http://NAME:PORT through ECS
+# Service Connect. worker: no port; drains its own SQS queue.
+WEB, INTERNAL, WORKER = "web", "internal", "worker"
+SERVICE_TYPES = (WEB, INTERNAL, WORKER)
+# Names are DNS labels (lower case letters, digits and -, starting with a letter): a name becomes
+# the Service Connect host name, a Cloud Map DNS name, an ECR repository and <NAME>_QUEUE_URL.
+SERVICE_NAME = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
+DNS_LABEL_MAX = 63
+DISCOVERY_NAME_MAX = 64  # a Cloud Map service name Service Connect creates
+# The main service's component name, and the stack's other components: a service named like one
+# would share its children's logical names (and, under the mocks, their physical ones).
+MAIN_SERVICE = "app"
+STACK_COMPONENTS = (
+    "app",
+    "network",
+    "cluster",
+    "web",
+    "alarms",
+    "jobs",
+    "domain",
+    "alb-logs",
+    "services",
+    "exec",
+)
+JOBS_COMPONENT = "jobs"  # components.scheduled_tasks' instance: its jobs' names start jobs-<job>
+AUTONAME_SUFFIX_LEN = 8  # Pulumi's auto-name suffix: "-" and 7 random hex characters
+
+
+@dataclass(frozen=True)
+class GeneratedName:
+    """A name AWS limits that the program derives from a service's name."""
+
+    what: str  # the resource, as a user knows it
+    suffix: str  # appended to the service name
+    limit: int  # AWS's limit on the whole name
+    autonamed: bool  # Pulumi appends AUTONAME_SUFFIX_LEN characters
+    types: tuple[str, ...]  # the kinds of service that get it
+    traffic_shift_only: bool = False  # only with blueGreen/canary
+
+    def length(self, name: str) -> int:
+        return len(name) + len(self.suffix) + (AUTONAME_SUFFIX_LEN if self.autonamed else 0)
+
+
+# The generated names with the tightest limits; the others (log group, family, alarms, ECS service)
+# are bounded with a hash (components.naming) or far from their limits.
+GENERATED_NAMES = (
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html
+    GeneratedName("target group", "-tg", 32, True, (WEB,)),
+    GeneratedName("alternate target group", "-tg-alt", 32, True, (WEB,), traffic_shift_only=True),
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+    GeneratedName("execution role", "-exec", 64, True, SERVICE_TYPES),
+    GeneratedName("task role", "-task", 64, True, SERVICE_TYPES),
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
+    GeneratedName("queue", "-queue", 80, True, (WORKER,)),
+    GeneratedName("dead-letter queue", "-dlq", 80, True, (WORKER,)),
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceConnectService.html
+    GeneratedName("Service Connect discovery name", "-sc", DISCOVERY_NAME_MAX, False, (INTERNAL,)),
+)
+
+
+def generated_name_problems(name: str, kind: str, shifts: bool) -> list[str]:
+    """The generated names of service `name` (of `kind`) that would exceed AWS's limits."""
+    return [
+        f"its {g.what} name ({name}{g.suffix}"
+        + (" plus Pulumi's 8-character suffix" if g.autonamed else "")
+        + f") would be {g.length(name)} characters; AWS allows {g.limit}"
+        for g in GENERATED_NAMES
+        if kind in g.types and (shifts or not g.traffic_shift_only) and g.length(name) > g.limit
+    ]
+
+
+def service_name_max(kind: str, shifts: bool) -> int:
+    """The longest name a service of `kind` may have (the tightest of its generated names)."""
+    limits = [
+        g.limit - len(g.suffix) - (AUTONAME_SUFFIX_LEN if g.autonamed else 0)
+        for g in GENERATED_NAMES
+        if kind in g.types and (shifts or not g.traffic_shift_only)
+    ]
+    return min([DNS_LABEL_MAX, *limits])
+
+
+def queue_url_env(service: str) -> str:
+    """The environment variable that holds worker `service`'s queue URL: API -> API_QUEUE_URL."""
+    return service.upper().replace("-", "_") + "_QUEUE_URL"
+
+
+def service_namespace_name(project: str, stack: str) -> str:
+    """The stack's Service Connect namespace (Cloud Map): <stack>.<project>.internal, each part a
+    DNS label (lower case; other characters become -)."""
+
+    def label(text: str) -> str:
+        return (
+            re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower()))
+            .strip("-")[:DNS_LABEL_MAX]
+            .strip("-")
+            or "x"
+        )
+
+    return f"{label(stack)}.{label(project)}.internal"
+
+
+# The Application Load Balancer's quotas (not adjustable, but the rules per load balancer).
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+ALB_RULES_MAX = 100  # rules per load balancer, default rules excluded
+ALB_TARGET_GROUPS_MAX = 100  # target groups per load balancer
+ALB_CONDITION_VALUES_PER_RULE = 5  # condition values (host and path together) per rule
+ALB_CONDITION_WILDCARDS_PER_RULE = 5  # * and ? per rule
+# Listener rules: "up to three comparison strings per condition and up to five per rule".
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html
+ALB_VALUES_PER_CONDITION = 3
+# Path patterns: case-sensitive, up to 128 characters of these; * any run, ? one character.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html
+ALB_PATTERN_MAX = 128
+# Request paths start with /: a pattern starting otherwise (but with a wildcard) would match none.
+PATH_PATTERN = re.compile(r"^[/*?][A-Za-z0-9_\-.$/~\"'@:+&*?]{0,127}$")
+# Host names: case-insensitive, up to 128 characters of letters, digits, - . * ?; at least one
+# "." and only letters after the last one.
+HOST_PATTERN = re.compile(r"^(?=.{1,128}$)[A-Za-z0-9\-.*?]*\.[A-Za-z*?]+$")
+
+
+# ECS Service Connect adds a proxy container to every task of a service in its namespace, sized
+# from the task's own CPU and memory: "We recommend adding 256 CPU units and at least 64 MiB of
+# memory to your task CPU and memory for the Service Connect proxy container."
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts-deploy.html#service-connect-concepts-proxy
+SERVICE_CONNECT_PROXY_CPU = 256
+SERVICE_CONNECT_PROXY_MEMORY_MIB = 64
+
+
+def size_with_proxy(size: TaskSize) -> TaskSize | None:
+    """The smallest Fargate size with room for `size` and the Service Connect proxy beside it
+    (None when even the largest has none)."""
+    cpu_needed = size.cpu + SERVICE_CONNECT_PROXY_CPU
+    memory_needed = size.memory + SERVICE_CONNECT_PROXY_MEMORY_MIB
+    for cpu, memories in FARGATE_MEMORY_BY_CPU.items():
+        fits = [m for m in memories if m >= memory_needed]
+        if cpu >= cpu_needed and fits:
+            return TaskSize(cpu=cpu, memory=fits[0])
+    return None
+
+
+# Workers: their queue, its dead-letter queue, and how they scale on its backlog.
+DEFAULT_MAX_RECEIVES = 5  # a message that failed five times will not succeed on the sixth
+MAX_RECEIVES_MIN, MAX_RECEIVES_MAX = 1, 1000  # SQS's maxReceiveCount range
+# Messages one task may have waiting before another starts: AWS's rule is the latency a message
+# may wait divided by the time one takes; 10 suits jobs of seconds that may wait a minute.
+# https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html
+DEFAULT_BACKLOG_PER_TASK = 10
+BACKLOG_PER_TASK_MIN, BACKLOG_PER_TASK_MAX = 1, 100_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildSpec:
+    """What to build an image from, relative to the project directory.
+
+    context: the Docker build context (a directory). Required.
+    dockerfile: the Dockerfile. Default "": <context>/Dockerfile.
+    """
+
+    context: str
+    dockerfile: str = ""
+
+    @property
+    def dockerfile_path(self) -> str:
+        return self.dockerfile or f"{self.context}/Dockerfile"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """Where the load balancer sends a web service's requests: every request whose host matches
+    one of `hosts` (any host when empty) and whose path matches one of `paths` (any path when
+    empty); at least one of the two is given. `priority` orders the rule (lower first)."""
+
+    paths: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    priority: int = 1
+
+
+def web_url(base_url: str, route: Route) -> str:
+    """Where a web service answers: its first host without wildcards (else the stack's address),
+    and its first path up to the first wildcard. https://app.example.com + /api/* ->
+    https://app.example.com/api/"""
+    scheme, _, address = base_url.partition("://")
+    hosts = [h for h in route.hosts if not any(c in h for c in "*?")]
+    host = hosts[0].lower() if hosts else address.split("/", 1)[0]
+    path = route.paths[0] if route.paths else "/"
+    prefix = re.split(r"[*?]", path, maxsplit=1)[0] or "/"
+    return f"{scheme}://{host}{prefix}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec:
+    """One entry of the `services` setting, validated (stack_config.services), with the main
+    service's settings filled in where it leaves them unset.
+
+    name: its key in `services`; names its components and resources.
+    kind: web, internal or worker.
+    command: replaces the image's CMD. Default (): the image's own.
+    port: where it listens (web, internal); None for a worker.
+    health_check_path: what the load balancer's health check requests (web); passed to the app.
+    size, scaling: task size and counts; a worker may scale to zero.
+    cpu_target: web, internal: average CPU percent target tracking holds.
+    spot, on_demand_base: capacity, as the main service's settings.
+    env, secrets: its own environment and secrets (env var name -> ARN); none are inherited.
+    build, image: its own image, built or prebuilt; neither: the main service's image.
+    route: web: its listener rule.
+    backlog_per_task, max_receives: worker: messages per task it scales on; receives before a
+        message goes to the dead-letter queue.
+    """
+
+    name: str
+    kind: str
+    command: tuple[str, ...] = ()
+    port: int | None = DEFAULT_CONTAINER_PORT
+    health_check_path: str = DEFAULT_HEALTH_CHECK_PATH
+    size: TaskSize = TaskSize()
+    scaling: Scaling = Scaling()
+    spot: bool = False
+    on_demand_base: int = DEFAULT_ON_DEMAND_BASE
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    build: BuildSpec | None = None
+    image: ImageRef | None = None
+    route: Route | None = None
+    backlog_per_task: int = DEFAULT_BACKLOG_PER_TASK
+    max_receives: int = DEFAULT_MAX_RECEIVES
+
+    @property
+    def queue_env(self) -> str:
+        return queue_url_env(self.name)
 
 
 # --- components' argument checks ------------------------------------------------------------------

@@ -41,6 +41,7 @@ from components.spec import (
 )
 
 LOG_STREAM_PREFIX = "app"  # the service's streams are app/app/<task-id>
+PORT_NAME = "http"  # the container's port mapping, as Service Connect names it
 # gunicorn's graceful_timeout (passed as GRACEFUL_TIMEOUT): in-flight requests get this long after
 # SIGTERM, on top of the load balancer's drain.
 APP_GRACEFUL_TIMEOUT_S = 10
@@ -130,11 +131,12 @@ class AppContainer:
         service runs it; a scheduled job sets its command.
     port: where the app listens; the target group forwards to it and the program passes it as
         PORT. Below 1024 the task lowers Linux's privileged-port bound for it, so the non-root app
-        may bind it. Default 8000, the sample app's.
+        may bind it. Default 8000, the sample app's. None: it listens on none (a worker), so it
+        gets no port mapping, PORT or HEALTH_CHECK_PATH.
     health_check_path: what the load balancer's health check requests, passed as
         HEALTH_CHECK_PATH. Default /health, the sample app's.
-    env: extra environment variables. Default none. PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT
-        are the program's (spec.RESERVED_ENV).
+    env: extra environment variables (values may be outputs, such as a queue's URL). Default none.
+        PORT, HEALTH_CHECK_PATH and GRACEFUL_TIMEOUT are the program's (spec.RESERVED_ENV).
     secrets: env var name -> Secrets Manager secret or SSM parameter ARN, injected by ECS when the
         task starts (never plain environment); the execution role must be allowed to read them.
         Default none.
@@ -155,9 +157,9 @@ class AppContainer:
 
     image: pulumi.Input[str]
     command: tuple[str, ...] = ()
-    port: int = DEFAULT_CONTAINER_PORT
+    port: int | None = DEFAULT_CONTAINER_PORT
     health_check_path: str = DEFAULT_HEALTH_CHECK_PATH
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     user: str = APP_USER
     read_only_root: bool = True
@@ -178,7 +180,7 @@ class AppContainer:
         found = []
         if self.command and not self.command[0]:
             found.append("command: the first word is the program to run and cannot be empty")
-        if not 1 <= self.port <= MAX_PORT:
+        if self.port is not None and not 1 <= self.port <= MAX_PORT:
             found.append(f"port {self.port}: expected 1 to {MAX_PORT}")
         if not HEALTH_CHECK_PATH_PATTERN.fullmatch(self.health_check_path):
             found.append(
@@ -238,8 +240,11 @@ def container_definitions(container: AppContainer) -> str:
     port = container.port
     environment = {
         **container.env,
-        PORT_ENV: str(port),
-        HEALTH_CHECK_PATH_ENV: container.health_check_path,
+        **(
+            {PORT_ENV: str(port), HEALTH_CHECK_PATH_ENV: container.health_check_path}
+            if port is not None
+            else {}
+        ),
         GRACEFUL_TIMEOUT_ENV: str(APP_GRACEFUL_TIMEOUT_S),
     }
     secrets = container.secrets
@@ -250,15 +255,23 @@ def container_definitions(container: AppContainer) -> str:
                 "image": container.image,
                 "essential": True,
                 **({"command": list(container.command)} if container.command else {}),
-                "portMappings": [
+                # Named, with its protocol: Service Connect publishes a port by this name. A
+                # worker listens on none (and an empty list would read as a change: AWS drops it).
+                **(
                     {
-                        "name": "http",
-                        "containerPort": port,
-                        "hostPort": port,
-                        "protocol": "tcp",
-                        "appProtocol": "http",
+                        "portMappings": [
+                            {
+                                "name": PORT_NAME,
+                                "containerPort": port,
+                                "hostPort": port,
+                                "protocol": "tcp",
+                                "appProtocol": "http",
+                            }
+                        ]
                     }
-                ],
+                    if port is not None
+                    else {}
+                ),
                 "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
                 # Only when there are some: AWS drops an empty list, which would read as a change.
                 **(
@@ -273,7 +286,7 @@ def container_definitions(container: AppContainer) -> str:
                             {"namespace": UNPRIVILEGED_PORT_SYSCTL, "value": str(port)}
                         ]
                     }
-                    if port < UNPRIVILEGED_PORT_START
+                    if port is not None and port < UNPRIVILEGED_PORT_START
                     else {}
                 ),
                 **(
@@ -304,16 +317,19 @@ def container_definitions(container: AppContainer) -> str:
 
 
 def app_containers(container: AppContainer) -> pulumi.Output[str]:
-    """`container_definitions` once the image, the log group and the secret ARNs are known."""
+    """`container_definitions` once the image, the log group, the environment and the secret
+    ARNs are known."""
     return pulumi.Output.all(
         image=container.image,
         group=container.logging.group,
+        env=pulumi.Output.from_input(dict(container.env)),
         secrets=pulumi.Output.from_input(dict(container.secrets)),
     ).apply(
         lambda known: container_definitions(
             replace(
                 container,
                 image=known["image"],
+                env=known["env"],
                 secrets=known["secrets"],
                 logging=replace(container.logging, group=known["group"]),
             )

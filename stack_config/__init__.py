@@ -39,8 +39,8 @@ from components.spec import (
     max_azs_for_prefix,
     subnet_new_bits,
 )
-from stack_config.loader import KEY_PARSERS, ConfigError, from_pulumi, load_config
-from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap
+from stack_config.loader import KEY_PARSERS, ConfigError, from_pulumi, given_twice, load_config
+from stack_config.parsing import BAD_VALUE, PARSERS, SHELL_OPERATORS, PartialMap
 from stack_config.schedule import (
     CRON_DAYS,
     CRON_FIELDS,
@@ -52,7 +52,6 @@ from stack_config.schedule import (
     SCHEDULE_EXPRESSION_MAX,
     SCHEDULE_TIMEZONE_MAX,
     SCHEDULED_TASK_FIELDS,
-    SHELL_OPERATORS,
     schedule_expression_problems,
 )
 from stack_config.settings import (
@@ -135,6 +134,7 @@ __all__ = [
     "Setting",
     "StackConfig",
     "from_pulumi",
+    "given_twice",
     "load_config",
     "max_azs_for_prefix",
     "schedule_expression_problems",

@@ -7,9 +7,11 @@ running stack's config from the Pulumi runtime (imported only then) and hands it
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from components.spec import (
@@ -25,6 +27,7 @@ from components.spec import (
     ENV_NAME,
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
+    INTERNAL,
     LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
     MAX_AZS,
@@ -40,15 +43,28 @@ from components.spec import (
     VPC_PREFIX_MIN,
     WAF_RATE_LIMIT_MAX,
     WAF_RATE_LIMIT_MIN,
+    WEB,
+    WORKER,
     ImageRef,
+    ServiceSpec,
+    TaskSize,
     as_ranges,
+    egress_problems,
     joined,
     max_azs_for_prefix,
     path_pattern_problems,
+    service_connect_egress,
+    shifts_traffic,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
-from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, suggest
+from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
+from stack_config.services import (
+    MainService,
+    check_services,
+    parse_services,
+    proxy_room_problems,
+)
 from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
@@ -86,9 +102,21 @@ class ConfigError(Exception):
         )
 
 
+def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) -> str:
+    """The problem of a setting given both bare and namespaced in one stack (`bare` and
+    `namespaced` say where or what each is): since Pulumi 3.44 the CLI reads a bare key as the
+    project's, so both name one setting and which value it hands the program is not defined."""
+    return (
+        f"{key}: given twice in Pulumi.{stack}.yaml, as {key} ({bare}) and {project}:{key} "
+        f"({namespaced}); the Pulumi CLI reads both as {project}:{key}, and which value it uses "
+        f"is not defined. Delete one of them (`pulumi config set` writes the {project}: form)"
+    )
+
+
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
     "scheduledTasks": parse_scheduled_tasks,
+    "services": parse_services,
     "taskEgress": parse_task_egress,
 }
 
@@ -100,6 +128,7 @@ def load_config(
     project: str = PROJECT,
     region: str | None = None,
     secret_keys: Collection[str] | None = None,
+    project_dir: Path | None = None,
 ) -> StackConfig:
     """Parse and validate a stack's config.
 
@@ -107,13 +136,24 @@ def load_config(
     `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
     `secret_keys` are the keys Pulumi holds encrypted (`pulumi config set --secret`), as the CLI
     lists them; given, values that must be secret (SECRET_SETTINGS) are refused in plain text.
+    `project_dir` is where build contexts are found; default the working directory, the project's
+    when Pulumi runs the program.
     """
     problems = Problems()
     ours: dict[str, Any] = {}
+    bare: dict[str, Any] = {}  # the settings given without the project's namespace
     for full_key, value in raw.items():
         namespace, _, key = full_key.rpartition(":")
+        if namespace == "":
+            bare[key] = value
         if namespace in ("", project):
-            ours[key] = value
+            ours.setdefault(key, value)
+    for key, value in bare.items():
+        full = f"{project}:{key}"
+        if full in raw:
+            hidden = key in SECRET_SETTINGS
+            given = ["<secret>" if hidden else show(v) for v in (value, raw[full])]
+            problems.items.append(given_twice(key, project, stack, *given))
     if region is None:
         region = (
             raw.get("aws:region")
@@ -162,7 +202,18 @@ def load_config(
     _check_waivers(get, ok, problems)
     _check_edge(get, ok, problems, region or "")
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
+    services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
+    _check_hosts_behind_cloudfront(get, ok, problems, services)
     task_egress = check_task_egress(get, ok, problems)
+    if "vpcCidr" in ok and task_egress:
+        # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
+        internal = [(s.name, s.port) for s in services if s.kind == INTERNAL and s.port]
+        connect = service_connect_egress(internal, str(get["vpcCidr"]))
+        problems.items += [
+            f"taskEgress.{p}"
+            for p in egress_problems((*connect, *task_egress))
+            if any(rule.name in p for rule in connect)
+        ]
 
     if problems.items:
         raise ConfigError(stack, problems.items)
@@ -206,6 +257,7 @@ def load_config(
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
+        services=services,
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
@@ -599,6 +651,78 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
             get["canaryPercent"],
             f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
         )
+
+
+def _check_hosts_behind_cloudfront(
+    get: dict[str, Any], ok: set[str], problems: Problems, services: Sequence[ServiceSpec]
+) -> None:
+    """Behind CloudFront only the distribution's own names reach the load balancer (its
+    *.cloudfront.net name and domainName): a web service routed by another host gets nothing."""
+    if not ("edge" in ok and get["edge"] == "cloudfront"):
+        return
+    domain = get["domainName"].lower() if "domainName" in ok else ""
+    for spec in services:
+        if spec.kind != WEB or spec.route is None:
+            continue
+        for host in spec.route.hosts:
+            # The load balancer compares hosts without case, `*` and `?` as wildcards.
+            if domain and fnmatch.fnmatchcase(domain, host.lower()):
+                continue
+            problems.add(
+                f"services.{spec.name}.host",
+                host,
+                "behind CloudFront (edge cloudfront) only the distribution's names reach the load "
+                f"balancer: its *.cloudfront.net name{' and ' + domain if domain else ''}; route "
+                "the service by path, or set edge none",
+            )
+
+
+def _check_services(
+    get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path
+) -> tuple[ServiceSpec, ...]:
+    """`services`, each falling back to the main service's settings that passed their checks."""
+    if "services" not in ok or not get["services"]:
+        return ()
+
+    def valid(key: str) -> Any:
+        return get[key] if key in ok else None
+
+    strategy = valid("deploymentStrategy")
+    main = MainService(
+        cpu=valid("cpu"),
+        memory=valid("memory"),
+        desired_count=valid("desiredCount"),
+        min_count=valid("minCount"),
+        max_count=valid("maxCount"),
+        cpu_target=valid("cpuTarget"),
+        spot=valid("spot"),
+        on_demand_base=valid("onDemandBase"),
+        container_port=valid("containerPort"),
+        health_check_path=valid("healthCheckPath"),
+        cpu_architecture=valid("cpuArchitecture"),
+        shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
+        job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
+        region=region,
+        root=root,
+    )
+    services = check_services(get["services"], main, problems)
+    # The main service's container (and so its jobs') gets each worker's queue URL too.
+    queue_envs = {s.queue_env: s.name for s in services if s.kind == WORKER}
+    for key in ("env", "secrets", "secretValues"):
+        names = get[key] if key in ok else {}
+        for name in sorted(set(names) & set(queue_envs)):
+            problems.add(
+                f"{key}.{name}",
+                "<secret>" if key in SECRET_SETTINGS else name,
+                f"the program sets it to the worker {queue_envs[name]}'s queue URL; remove it",
+            )
+    main_size = (
+        TaskSize(cpu=get["cpu"], memory=get["memory"])
+        if main.cpu in FARGATE_MEMORY_BY_CPU and main.memory in FARGATE_MEMORY_BY_CPU[main.cpu]
+        else None
+    )
+    problems.items.extend(proxy_room_problems(services, main_size))
+    return services
 
 
 def from_pulumi() -> StackConfig:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import shlex
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -90,6 +91,35 @@ def parse_map(raw: Any) -> dict[str, str]:
     if bad:
         raise PartialMap(bad, out)
     return out
+
+
+# A string `command` is split into words as a POSIX shell would, but no shell runs it: these would
+# reach the program as literal arguments.
+SHELL_OPERATORS = frozenset({"|", "||", "&", "&&", ";", "<", ">", ">>", "2>", "2>&1"})
+
+
+def parse_command(raw: Any) -> tuple[str, ...]:
+    """A list of arguments, or a string split into words like a POSIX shell's (no shell runs it)."""
+    if isinstance(raw, str):
+        try:
+            words = shlex.split(raw)
+        except ValueError as err:
+            raise ValueError(f"the command could not be split into words ({err})") from None
+        operators = sorted(SHELL_OPERATORS.intersection(words))
+        if operators:
+            raise ValueError(
+                f"no shell runs the command, so {', '.join(operators)} would be passed as a "
+                'literal argument; for a pipeline use a list: ["sh", "-c", "a | b"]'
+            )
+    elif isinstance(raw, list) and all(
+        isinstance(w, str | int | float) and not isinstance(w, bool) for w in raw
+    ):
+        words = [str(w) for w in raw]
+    else:
+        raise ValueError("expected a list of strings or a string (split into words)")
+    if not words or not words[0]:
+        raise ValueError("expected at least the program to run, e.g. python -m myjob")
+    return tuple(words)
 
 
 BAD_VALUE = "<invalid>"  # stands in for a value of the wrong type while the names are checked

@@ -6,7 +6,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import shlex
 import zoneinfo
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,13 @@ from components.spec import (
     ScheduledTask,
     as_ranges,
 )
-from stack_config.parsing import Problems, parse_boolean, parse_integer, suggest
+from stack_config.parsing import (
+    Problems,
+    parse_boolean,
+    parse_command,
+    parse_integer,
+    suggest,
+)
 
 # EventBridge Scheduler's expressions.
 # Source: https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html
@@ -41,9 +46,6 @@ CRON_RANGES: dict[str, tuple[int, int, tuple[str, ...], str]] = {
 }
 SCHEDULED_TASK_FIELDS = ("schedule", "command", "cpu", "memory", "timezone", "enabled")
 SCHEDULE_TIMEZONE_MAX = 50  # CreateSchedule's limit
-# A string `command` is split into words as a POSIX shell would, but no shell runs it: these would
-# reach the program as literal arguments.
-SHELL_OPERATORS = frozenset({"|", "||", "&", "&&", ";", "<", ">", ">>", "2>", "2>&1"})
 
 
 def parse_scheduled_tasks(raw: Any) -> dict[str, Any]:
@@ -151,30 +153,6 @@ def _cron_field_ok(name: str, text: str) -> bool:
     return True
 
 
-def _command(raw: Any) -> tuple[str, ...]:
-    """A list of arguments, or a string split into words like a POSIX shell's (no shell runs it)."""
-    if isinstance(raw, str):
-        try:
-            words = shlex.split(raw)
-        except ValueError as err:
-            raise ValueError(f"the command could not be split into words ({err})") from None
-        operators = sorted(SHELL_OPERATORS.intersection(words))
-        if operators:
-            raise ValueError(
-                f"no shell runs the command, so {', '.join(operators)} would be passed as a "
-                'literal argument; for a pipeline use a list: ["sh", "-c", "a | b"]'
-            )
-    elif isinstance(raw, list) and all(
-        isinstance(w, str | int | float) and not isinstance(w, bool) for w in raw
-    ):
-        words = [str(w) for w in raw]
-    else:
-        raise ValueError("expected a list of strings or a string (split into words)")
-    if not words or not words[0]:
-        raise ValueError("expected at least the program to run, e.g. python -m myjob")
-    return tuple(words)
-
-
 def check_scheduled_tasks(
     get: dict[str, Any], ok: set[str], problems: Problems
 ) -> tuple[ScheduledTask, ...]:
@@ -226,7 +204,7 @@ def check_scheduled_tasks(
             )
         else:
             try:
-                command = _command(entry["command"])
+                command = parse_command(entry["command"])
             except ValueError as err:
                 problems.add(f"{key}.command", entry["command"], str(err))
 

@@ -41,6 +41,7 @@ from components.spec import (
     DEPLOYMENT_STRATEGIES,
     EDGE_MODES,
     FARGATE_MEMORY_BY_CPU,
+    INTERNAL,
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
@@ -56,17 +57,22 @@ from components.spec import (
     WAF_RATE_LIMIT_MAX,
     WAF_RATE_LIMIT_MIN,
     WAF_RATE_WINDOW_S,
+    WEB,
+    WORKER,
     Deployment,
     EgressRule,
     ImageRef,
     RolePlacement,
     Scaling,
     ScheduledTask,
+    ServiceSpec,
     TaskSize,
     joined,
+    service_connect_egress,
     stack_role_path,
     tasks_are_private,
 )
+from stack_config.routes import CATCH_ALL_PRIORITY
 
 PROJECT = "fargate-app"
 RESERVED_TAGS = frozenset({"project", "stack"})
@@ -187,6 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
+    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
     Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
@@ -243,6 +250,7 @@ class StackConfig:
     access_logs: bool
     flow_logs: bool
     scheduled_tasks: tuple[ScheduledTask, ...]
+    services: tuple[ServiceSpec, ...]
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
     task_egress: tuple[EgressRule, ...]
@@ -256,22 +264,60 @@ class StackConfig:
     def endpoint_services(self) -> tuple[str, ...]:
         """Interface endpoints that private tasks without a NAT need beyond ECR and Logs, for the
         features turned on: secrets are fetched at task start, exec opens SSM sessions and
-        decrypts them with its KMS key (components.exec_sessions)."""
+        decrypts them with its KMS key (components.exec_sessions), every service may send to the
+        workers' queues."""
+        arns = [*self.secrets.values(), *(a for s in self.services for a in s.secrets.values())]
         services = []
-        if self.secret_values or any(SECRET_ARN.match(a) for a in self.secrets.values()):
+        if self.secret_values or any(SECRET_ARN.match(a) for a in arns):
             services.append("secretsmanager")
-        if any(SSM_ARN.match(a) for a in self.secrets.values()):
+        if any(SSM_ARN.match(a) for a in arns):
             services.append("ssm")
         if self.enable_exec:
             services += ["ssmmessages", "kms"]
+        if self.workers:
+            services.append("sqs")
         return tuple(services)
+
+    def services_of(self, kind: str) -> tuple[ServiceSpec, ...]:
+        return tuple(s for s in self.services if s.kind == kind)
+
+    @property
+    def web_services(self) -> tuple[ServiceSpec, ...]:
+        return self.services_of(WEB)
+
+    @property
+    def internal_services(self) -> tuple[ServiceSpec, ...]:
+        return self.services_of(INTERNAL)
+
+    @property
+    def workers(self) -> tuple[ServiceSpec, ...]:
+        return self.services_of(WORKER)
+
+    @property
+    def service_connect(self) -> bool:
+        """Every service joins the stack's Service Connect namespace when it has an internal one."""
+        return bool(self.internal_services)
+
+    @property
+    def main_rule_priority(self) -> int | None:
+        """The main service's catch-all rule goes last once web services have rules of their own;
+        None: the component's default."""
+        return CATCH_ALL_PRIORITY if self.web_services else None
 
     @property
     def egress_rules(self) -> tuple[EgressRule, ...]:
         """Everything the tasks may connect to: HTTPS to anywhere, what the stack's features need
-        (none opens another port yet: a file system would add NFS to the VPC here), then
-        taskEgress."""
-        return (*REQUIRED_TASK_EGRESS, *self.task_egress)
+        (Service Connect: each internal service's port, in the VPC; a file system would add NFS
+        here), then taskEgress."""
+        return (*REQUIRED_TASK_EGRESS, *self.connect_egress, *self.task_egress)
+
+    @property
+    def connect_egress(self) -> tuple[EgressRule, ...]:
+        """Every service is a Service Connect client: it reaches the internal services' ports."""
+        return service_connect_egress(
+            [(s.name, s.port) for s in self.internal_services if s.port is not None],
+            self.vpc_cidr,
+        )
 
     @property
     def other_accounts(self) -> tuple[str, ...]:

@@ -25,7 +25,6 @@ import pytest
 from pulumi.runtime import settings
 
 from tools.mocks import (
-    AZ_COUNT,
     AwsMocks,
     ProgramRun,
     RecordingMonitor,
@@ -65,7 +64,7 @@ def run_config() -> RunStack:
         project: str = PROJECT,
         stack: str = "test",
         preview: bool = False,
-        az_count: int = AZ_COUNT,
+        az_count: int | None = None,
         check: bool = True,
     ) -> ProgramRun:
         key = _key([dict(config), project, stack, preview, az_count])
@@ -93,7 +92,7 @@ def run_stack(run_config: RunStack) -> RunStack:
         overrides: Mapping[str, Any] | None = None,
         *,
         preview: bool = False,
-        az_count: int = AZ_COUNT,
+        az_count: int | None = None,
         check: bool = True,
     ) -> ProgramRun:
         config = load_stack_config(ROOT, stack)
@@ -113,7 +112,7 @@ def run_component() -> Callable[..., ProgramRun]:
         *,
         stack: str = "test",
         preview: bool = False,
-        az_count: int = AZ_COUNT,
+        az_count: int | None = None,
         check: bool = True,
     ) -> ProgramRun:
         result = run_program(

@@ -16,8 +16,13 @@ here use, and tests/test_iam_eval.py holds it to those rules
   values are alternatives (any one matching satisfies a positive operator, and a negated operator
   holds when none matches); a key missing from the request fails a positive operator and satisfies
   a negated one. Operators: StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals,
-  ArnNotEquals, ArnLike, ArnNotLike, Bool. Anything else raises, so a policy cannot pass by
-  using an operator this file does not know.
+  ArnNotEquals, ArnLike, ArnNotLike, Bool, Null, each string and ARN operator also with the
+  `...IfExists` suffix (a key the request lacks satisfies it) and the `ForAnyValue:` and
+  `ForAllValues:` set prefixes (a multivalued key: any one of its values, or every one, must
+  match; ForAllValues holds for a key the request lacks). Anything else raises, so a policy
+  cannot pass by using an operator this file does not know;
+- ARNs in ArnEquals/ArnLike match field by field, as AWS matches them: a `*` or `?` never spans
+  the `:` between an ARN's fields (its resource field, the last, may hold `:` of its own).
 """
 
 from __future__ import annotations
@@ -40,10 +45,23 @@ def wildcard(pattern: str, text: str, *, case: bool) -> bool:
     return re.fullmatch(regex, text, 0 if case else re.IGNORECASE) is not None
 
 
+ARN_FIELDS = 6  # arn:partition:service:region:account:resource
+
+
+def arn_matches(pattern: str, arn: str) -> bool:
+    """ArnLike: field by field, the resource field (the last) taking any `:` that is left."""
+    wanted, actual = pattern.split(":", ARN_FIELDS - 1), arn.split(":", ARN_FIELDS - 1)
+    if len(wanted) != ARN_FIELDS or len(actual) != ARN_FIELDS:
+        return False
+    return all(wildcard(w, a, case=True) for w, a in zip(wanted, actual, strict=True))
+
+
 def _string(op: str, expected: str, actual: str) -> bool:
-    if op in ("StringEquals", "ArnEquals"):
-        return expected == actual if op == "StringEquals" else wildcard(expected, actual, case=True)
-    return wildcard(expected, actual, case=True)  # StringLike, ArnLike
+    if op == "StringEquals":
+        return expected == actual
+    if op == "StringLike":
+        return wildcard(expected, actual, case=True)
+    return arn_matches(expected, actual)  # ArnEquals, ArnLike (both take wildcards)
 
 
 POSITIVE = {"StringEquals", "StringLike", "ArnEquals", "ArnLike"}
@@ -51,23 +69,38 @@ NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike",
            "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike"}  # fmt: skip
 
 
+def _holds(op: str, present: bool, actual: list[str], wanted: list[str]) -> bool:
+    """One operator and key (no set prefix): see the module docstring."""
+    if op.endswith("IfExists"):
+        return not present or _holds(op.removesuffix("IfExists"), present, actual, wanted)
+    if op == "Bool":
+        return present and any(a.lower() == w.lower() for a in actual for w in wanted)
+    if op == "Null":
+        return any((w.lower() == "true") == (not present) for w in wanted)
+    if op in POSITIVE:
+        return any(_string(op, w, a) for a in actual for w in wanted)
+    if op in NEGATED:
+        return not any(_string(NEGATED[op], w, a) for a in actual for w in wanted)
+    raise NotImplementedError(f"condition operator {op} is not evaluated here")
+
+
 def condition_holds(condition: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
     for op, keys in condition.items():
+        qualifier, _, base = op.rpartition(":")
+        if qualifier not in ("", "ForAnyValue", "ForAllValues"):
+            raise NotImplementedError(f"condition operator {op} is not evaluated here")
         for key, expected in keys.items():
             present = key in context
             actual = [str(v) for v in _values(context[key])] if present else []
             wanted = [str(v) for v in _values(expected)]
-            if op == "Bool":
-                if not present or not any(a.lower() == w.lower() for a in actual for w in wanted):
-                    return False
-            elif op in POSITIVE:
-                if not any(_string(op, w, a) for a in actual for w in wanted):
-                    return False
-            elif op in NEGATED:
-                if any(_string(NEGATED[op], w, a) for a in actual for w in wanted):
-                    return False
+            if qualifier == "ForAnyValue":
+                holds = any(_holds(base, True, [a], wanted) for a in actual)
+            elif qualifier == "ForAllValues":
+                holds = all(_holds(base, True, [a], wanted) for a in actual)
             else:
-                raise NotImplementedError(f"condition operator {op} is not evaluated here")
+                holds = _holds(base, present, actual, wanted)
+            if not holds:
+                return False
     return True
 
 
@@ -102,7 +135,7 @@ def _applies(statement: Mapping[str, Any], request: Request, resource_policy: bo
         principal = statement.get("Principal")
         if principal != "*":
             named = _values(principal.get("AWS", [])) if isinstance(principal, dict) else []
-            if request.principal not in named:
+            if request.principal not in named and "*" not in named:
                 return False
     return condition_holds(statement.get("Condition", {}), request.context)
 

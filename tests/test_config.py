@@ -18,10 +18,11 @@ import pytest
 import yaml
 
 from stack_config import SETTINGS, ConfigError, StackConfig, load_config
-from tools.mocks import load_stack_config
+from tests.conftest import STACKS
+from tools.mocks import config_for_runtime, config_secret_keys, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = ("dev", "prod")
+PROJECT = "fargate-app"
 REGION = "us-east-1"
 ECR = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -313,6 +314,47 @@ def test_settings_of_other_namespaces_are_left_to_their_owners() -> None:
     assert cfg.cpu == 256
 
 
+def test_a_setting_given_both_bare_and_namespaced_is_refused_naming_both() -> None:
+    """The Pulumi CLI reads a bare key as the project's: which of the two it would use is not
+    defined, so neither is guessed."""
+    found = problems({"logRetentionDays": 14, "fargate-app:logRetentionDays": 30, "cpu": 300})
+    (twice,) = [p for p in found if p.startswith("logRetentionDays:")]
+    assert "logRetentionDays (14)" in twice and "fargate-app:logRetentionDays (30)" in twice, twice
+    assert "Delete one of them" in twice, "the problem says how to fix it"
+    assert any(p.startswith("cpu:") for p in found), "reported with the other problems"
+
+
+def test_a_secret_given_twice_is_refused_without_showing_its_values() -> None:
+    found = problems(
+        {
+            "secretValues": {"API_TOKEN": "first-s3cr3t"},
+            "fargate-app:secretValues": {"API_TOKEN": "second-s3cr3t"},
+        }
+    )
+    (twice,) = [p for p in found if p.startswith("secretValues: given twice")]
+    assert "s3cr3t" not in twice and "<secret>" in twice, twice
+
+
+def test_a_stack_file_giving_a_setting_twice_fails_the_program_as_pulumi_up_would_run_it(
+    tmp_path: Path, run_config
+) -> None:
+    """The mocks hand the program both forms (the CLI would hand it one, which is not defined)."""
+    (tmp_path / "Pulumi.yaml").symlink_to(ROOT / "Pulumi.yaml")
+    (tmp_path / "Pulumi.twice.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  logRetentionDays: 14\n"
+        "  fargate-app:logRetentionDays: 30\n"
+    )
+    run = run_config(load_stack_config(tmp_path, "twice"), stack="twice", check=False)
+    assert isinstance(run.error, pulumi.RunError), run.error
+    assert "logRetentionDays: given twice in Pulumi.twice.yaml" in str(run.error), run.error
+    assert not run.resources, "nothing is created"
+
+
+def test_the_same_value_given_twice_is_refused_too() -> None:
+    """Equal today, but a later `pulumi config set` changes one of them only."""
+    assert problem_about("cpu", cpu=512, **{"fargate-app:cpu": 512})
+
+
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
@@ -411,7 +453,14 @@ def test_pulumi_yaml_declares_every_scalar_setting_exactly_as_the_program_reads_
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_committed_stack_config_is_valid(stack: str) -> None:
-    cfg = load_config(load_stack_config(ROOT, stack), stack=stack)
+    """As the Pulumi CLI hands it over: strings, and encrypted values decrypted (offline,
+    placeholders)."""
+    raw = load_stack_config(ROOT, stack)
+    cfg = load_config(
+        config_for_runtime(PROJECT, raw),
+        stack=stack,
+        secret_keys=config_secret_keys(PROJECT, raw),
+    )
     assert cfg.stack == stack and cfg.region
 
 

@@ -135,6 +135,12 @@ def test_a_stack_named_like_another_s_preview_environment_is_refused() -> None:
     assert any("preview environment of 'prod'" in p for p in problems), problems
 
 
+def test_a_stack_named_after_another_s_state_file_is_refused() -> None:
+    problems = naming_problems(["dev", "dev.json-copy"])
+    assert any("'dev.json-copy' starts with 'dev' and '.json'" in p for p in problems), problems
+    assert not naming_problems(["dev", "dev.jason", "devjson"])
+
+
 def test_the_committed_stacks_map_without_collisions() -> None:
     assert not naming_problems(list(STACKS))
 
@@ -270,6 +276,13 @@ def set_order(root: Path, order: list[str]) -> None:
     (root / ".github" / "promotion.yml").write_text(yaml.safe_dump({"order": order}))
 
 
+def order_with(*stacks: str) -> list[str]:
+    """This repository's promotion order with `stacks` right after its first stack (whichever
+    stacks are committed)."""
+    first, *rest = promotion_order(ROOT)
+    return [first, *stacks, *rest]
+
+
 def test_the_repository_s_own_stacks_are_listed_in_promotion_order() -> None:
     found = stacks_script.delivery(ROOT)
     order = promotion_order(ROOT)
@@ -279,10 +292,10 @@ def test_the_repository_s_own_stacks_are_listed_in_promotion_order() -> None:
 
 def test_a_committed_stack_in_the_promotion_order_is_previewed_and_deployed(repo: Path) -> None:
     add_stack(repo, "eu-staging", {"fargate-app:cpu": 512, "fargate-app:memory": 1024})
-    set_order(repo, ["dev", "eu-staging", "prod"])
+    set_order(repo, order_with("eu-staging"))
     found = stacks_script.delivery(repo)
     gated = found["gated"]["include"]
-    assert [e["stack"] for e in gated] == ["eu-staging", "prod"], "in promotion order"
+    assert [e["stack"] for e in gated] == order_with("eu-staging")[1:], "in promotion order"
     staging = gated[0]
     assert staging["role_variable"] == "AWS_ROLE_ARN_EU_STAGING"
     assert staging["preview_role_variable"] == "AWS_ROLE_ARN_PREVIEW_EU_STAGING"
@@ -300,20 +313,20 @@ def test_an_untracked_stack_file_gets_nothing(repo: Path) -> None:
 
 
 def test_a_committed_stack_missing_from_the_promotion_order_fails_naming_it(repo: Path) -> None:
-    add_stack(repo, "staging", {})
-    with pytest.raises(StackNameError, match=r"staging are not in \.github/promotion\.yml"):
+    add_stack(repo, "not-yet-ordered", {})
+    with pytest.raises(StackNameError, match=r"not-yet-ordered are not in \.github/promotion\.yml"):
         stacks_script.delivery(repo)
 
 
 def test_the_promotion_order_may_not_name_an_uncommitted_stack(repo: Path) -> None:
-    set_order(repo, ["dev", "qa", "prod"])
+    set_order(repo, order_with("qa"))
     with pytest.raises(StackNameError, match="lists qa, which git does not track"):
         stacks_script.delivery(repo)
 
 
 def test_an_arm64_stack_is_smoke_tested_and_built_for_arm64(repo: Path) -> None:
     add_stack(repo, "graviton", {"fargate-app:cpuArchitecture": "ARM64"})
-    set_order(repo, ["dev", "graviton", "prod"])
+    set_order(repo, order_with("graviton"))
     found = stacks_script.delivery(repo)
     (graviton,) = [e for e in found["gated"]["include"] if e["stack"] == "graviton"]
     assert (graviton["architecture"], graviton["platform"]) == ("ARM64", "linux/arm64")
@@ -339,7 +352,7 @@ def test_the_architecture_comes_from_the_program_s_own_config_loader(
 
 def test_a_stack_whose_config_does_not_load_fails_with_the_program_s_message(repo: Path) -> None:
     add_stack(repo, "broken", {"fargate-app:cpuArchitecture": "SPARC"})
-    set_order(repo, ["dev", "broken", "prod"])
+    set_order(repo, order_with("broken"))
     with pytest.raises(StackNameError) as raised:
         stacks_script.delivery(repo)
     assert "Pulumi.broken.yaml" in str(raised.value) and "cpuArchitecture" in str(raised.value)
@@ -359,7 +372,7 @@ def test_a_stack_with_kms_encrypted_secrets_is_listed(repo: Path) -> None:
     }
     (repo / "Pulumi.kms.yaml").write_text(yaml.safe_dump(document))
     git(repo, "add", "Pulumi.kms.yaml")
-    set_order(repo, ["dev", "kms", "prod"])
+    set_order(repo, order_with("kms"))
     found = stacks_script.delivery(repo)
     assert "kms" in [e["stack"] for e in found["gated"]["include"]]
 
@@ -370,7 +383,7 @@ def test_a_stack_on_the_shared_passphrase_provider_is_refused_with_the_migration
     document = {"encryptionsalt": "v1:abc=:v1:def:ghi", "config": {"aws:region": "eu-west-1"}}
     (repo / "Pulumi.old.yaml").write_text(yaml.safe_dump(document))
     git(repo, "add", "Pulumi.old.yaml")
-    set_order(repo, ["dev", "old", "prod"])
+    set_order(repo, order_with("old"))
     with pytest.raises(StackNameError) as raised:
         stacks_script.delivery(repo)
     assert "pulumi stack change-secrets-provider --stack old" in str(raised.value)
@@ -397,13 +410,13 @@ def test_the_script_writes_the_workflow_outputs(tmp_path: Path) -> None:
 
 
 def test_the_script_fails_listing_every_problem(repo: Path) -> None:
-    add_stack(repo, "staging", {})
-    add_stack(repo, "Staging", {})
+    add_stack(repo, "qa-eu", {})
+    add_stack(repo, "QA_EU", {})
     with pytest.raises(StackNameError) as raised:
         stacks_script.delivery(repo)
     message = str(raised.value)
     assert "not in .github/promotion.yml" in message
-    set_order(repo, ["dev", "staging", "Staging", "prod"])
+    set_order(repo, order_with("qa-eu", "QA_EU"))
     with pytest.raises(StackNameError, match="map to the same GitHub variable suffix"):
         stacks_script.delivery(repo)
 
@@ -433,3 +446,68 @@ def test_the_offline_plan_reads_a_stack_on_its_kms_key(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "kms" in done.stdout
+
+
+# --- ready: what a stack lacks for the workflows -------------------------------------------------
+
+KMS_FILE = {
+    "secretsprovider": "awskms://1234abcd-12ab-34cd-56ef-1234567890ab?region=eu-west-1",
+    "encryptedkey": "AQICAHh...",
+    "config": {
+        "aws:region": "eu-west-1",
+        "fargate-app:permissionsBoundary": "arn:aws:iam::123456789012:policy/b",
+    },
+}
+
+
+def ready_repo(repo: Path, stack_file: dict, owners: str = "/.github/ @acme/platform\n") -> Path:
+    (repo / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack_file))
+    (repo / ".github" / "CODEOWNERS").write_text(owners)
+    return repo
+
+
+def test_a_stack_with_its_kms_key_and_real_code_owners_is_ready(repo: Path) -> None:
+    ready_repo(repo, KMS_FILE)
+    assert stacks_script.readiness(repo, "dev", "up") == ([], [])
+
+
+@pytest.mark.parametrize("command", ["preview", "up"])
+def test_a_stack_file_without_a_kms_secrets_provider_stops_the_job_saying_how(
+    repo: Path, command: str
+) -> None:
+    """Without one, Pulumi would open the stack with a passphrase the workflows do not have and
+    fail later, less plainly (the repository's own dev and prod until they are set up)."""
+    ready_repo(repo, {"config": KMS_FILE["config"]})
+    errors, _ = stacks_script.readiness(repo, "dev", command)
+    assert any(
+        "Pulumi.dev.yaml names no KMS secrets provider" in e and "pulumi stack init dev" in e
+        for e in errors
+    ), errors
+    assert stacks_script.ready("dev", command, root=repo) == 1
+
+
+def test_the_template_s_code_owners_stop_a_deploy_and_warn_a_preview(repo: Path) -> None:
+    ready_repo(repo, KMS_FILE, owners=(ROOT / ".github" / "CODEOWNERS").read_text())
+    errors, _ = stacks_script.readiness(repo, "dev", "up")
+    assert any("still names @OWNER/" in e for e in errors), errors
+    errors, warnings = stacks_script.readiness(repo, "dev", "preview")
+    assert not errors and any("still names @OWNER/" in w for w in warnings), warnings
+
+
+def test_a_deploy_without_the_stack_s_boundary_is_warned(repo: Path) -> None:
+    ready_repo(repo, {**KMS_FILE, "config": {"aws:region": "eu-west-1"}})
+    errors, warnings = stacks_script.readiness(repo, "dev", "up")
+    assert not errors and any("sets no permissionsBoundary" in w for w in warnings), warnings
+
+
+def test_a_review_stack_s_written_file_is_ready(repo: Path) -> None:
+    """The action checks a review stack after writing its file: the check must pass it."""
+    from tests.test_review_stacks import review
+
+    shutil.copy(ROOT / ".github" / "review-stacks.yml", repo / ".github")
+    document, _ = review.stack_file_document(
+        repo, "pr-12", "awskms://1234abcd?region=eu-west-1", "arn:aws:iam::123456789012:policy/b"
+    )
+    (repo / "Pulumi.pr-12.yaml").write_text(yaml.safe_dump(document))
+    (repo / ".github" / "CODEOWNERS").write_text("/.github/ @acme/platform\n")
+    assert stacks_script.readiness(repo, "pr-12", "up") == ([], [])

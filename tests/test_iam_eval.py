@@ -9,6 +9,7 @@ import pytest
 from tests.iam_eval import ALLOW, DENY, IMPLICIT_DENY, Request, allowed, decide, wildcard
 
 BUCKET = "arn:aws:s3:::state"
+A, B = "arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b"
 ROLE = "arn:aws:iam::123456789012:role/github-actions/github-deploy-dev-abc1234"
 
 
@@ -72,11 +73,29 @@ def test_not_action_and_not_resource_apply_to_everything_else() -> None:
         ("StringLike", "a*", {"k": "abc"}, True),
         ("StringNotLike", "a*", {"k": "abc"}, False),
         ("ArnEquals", "arn:aws:iam::1:role/x", {"k": "arn:aws:iam::1:role/x"}, True),
-        ("ArnNotEquals", ["arn:a", "arn:b"], {"k": "arn:c"}, True),
-        ("ArnNotEquals", ["arn:a", "arn:b"], {"k": "arn:a"}, False),
+        ("ArnNotEquals", [A, B], {"k": "arn:aws:iam::1:role/c"}, True),
+        ("ArnNotEquals", [A, B], {"k": A}, False),
         ("ArnLike", "arn:aws:iam::*:role/*", {"k": "arn:aws:iam::1:role/x"}, True),
         ("Bool", "false", {"k": "false"}, True),
         ("Bool", "false", {}, False),
+        # A `*` in an ARN pattern stays within its field; the resource field keeps its own `:`.
+        ("ArnLike", "arn:aws:ecs:*:1:*", {"k": "arn:aws:ecs:eu-west-1:1:service/c/s"}, True),
+        ("ArnLike", "arn:aws:iam::*", {"k": "arn:aws:iam::1:role/x"}, False),
+        ("ArnLike", "arn:aws:logs:*:1:*", {"k": "arn:aws:logs:eu-west-1:1:log-group:/a:*"}, True),
+        ("ArnLike", "arn:aws:*", {"k": "arn:aws:iam::1:role/x"}, False),
+        ("StringEqualsIfExists", "a", {}, True),
+        ("StringEqualsIfExists", "a", {"k": "a"}, True),
+        ("StringEqualsIfExists", "a", {"k": "b"}, False),
+        ("Null", "true", {}, True),
+        ("Null", "true", {"k": "a"}, False),
+        ("Null", "false", {"k": "a"}, True),
+        ("Null", "false", {}, False),
+        ("ForAnyValue:StringEquals", ["a"], {"k": ["b", "a"]}, True),
+        ("ForAnyValue:StringEquals", ["a"], {"k": ["b"]}, False),
+        ("ForAnyValue:StringEquals", ["a"], {}, False),
+        ("ForAllValues:StringLike", ["a*"], {"k": ["ab", "ac"]}, True),
+        ("ForAllValues:StringLike", ["a*"], {"k": ["ab", "b"]}, False),
+        ("ForAllValues:StringLike", ["a*"], {}, True),
     ],
 )
 def test_condition_operators(operator: str, expected, context: dict, holds: bool) -> None:
@@ -88,17 +107,18 @@ def test_every_condition_of_a_statement_must_hold() -> None:
     statement = allow(
         Action="iam:AttachRolePolicy",
         Resource="*",
-        Condition={"StringEquals": {"a": "1"}, "ArnEquals": {"b": "arn:x"}},
+        Condition={"StringEquals": {"a": "1"}, "ArnEquals": {"b": A}},
     )
-    both = {"a": "1", "b": "arn:x"}
+    both = {"a": "1", "b": A}
     assert allowed(Request("iam:AttachRolePolicy", "r", context=both), [policy(statement)])
     assert not allowed(
         Request("iam:AttachRolePolicy", "r", context={"a": "1"}), [policy(statement)]
     )
 
 
-def test_an_unknown_operator_is_refused_not_ignored() -> None:
-    statement = allow(Action="x:Y", Resource="*", Condition={"IpAddress": {"k": "10.0.0.0/8"}})
+@pytest.mark.parametrize("operator", ["IpAddress", "ForSomeValues:StringEquals", "DateLessThan"])
+def test_an_unknown_operator_is_refused_not_ignored(operator: str) -> None:
+    statement = allow(Action="x:Y", Resource="*", Condition={operator: {"k": "10.0.0.0/8"}})
     with pytest.raises(NotImplementedError):
         allowed(Request("x:Y", "r", context={"k": "10.0.0.1"}), [policy(statement)])
 
@@ -121,3 +141,8 @@ def test_a_resource_policy_applies_to_the_principals_it_names() -> None:
     assert allowed(request, [], resource_policies=[grant])
     stranger = Request("s3:GetObject", f"{BUCKET}/k", principal=ROLE.replace("dev", "prod"))
     assert not allowed(stranger, [], resource_policies=[grant])
+
+
+def test_a_resource_policy_for_any_principal_applies_to_every_one() -> None:
+    grant = _principal(policy(allow(Action="kms:DescribeKey", Resource="*")), {"AWS": "*"})
+    assert allowed(Request("kms:DescribeKey", "k", principal=ROLE), [], resource_policies=[grant])

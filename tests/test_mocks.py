@@ -9,6 +9,7 @@ answer of its own, not by the generic fallback (apart from the few listed as suc
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ import pytest
 import tools.mocks
 from tools.mocks import ProgramRun, run_program
 from tools.mocks.aws import AwsMocks
-from tools.mocks.invokes import INVOKES
+from tools.mocks.invokes import INVOKES, Invoke
+from tools.mocks.regions import AZS_CHECKED, REGION_AZ_IDS, UNLISTED_REGION_AZS, region_az_count
 from tools.mocks.resources import GENERIC_ANSWERED, answer_for, generic
 from tools.urns import VARIANTS, variant_config
 
@@ -27,11 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # Every place that imports the mocks: the tests, the tools, the policy pack's tests, the scripts.
 IMPORTERS = ("tests", "tools", "policy", "bootstrap", "benchmarks", ".github/scripts")
 BOOTSTRAP = ROOT / "bootstrap"
+AWS_MIN_AZS_PER_REGION = 3  # AWS Regions and Availability Zones: "at least three" in each Region
 BOOTSTRAP_CONFIG = {
     "githubRepository": "acme/fargate-app",
     "aws:region": "eu-west-1",
     "deployStacks": ["dev", "prod"],
-    "secretsKeyAdministrators": ["arn:aws:iam::123456789012:role/Admin"],
+    "sharedAccount": True,
+    "secretsKeyAdministrators": ["arn:aws:iam::123456789012:role/deployer"],
 }
 
 
@@ -129,3 +133,29 @@ def test_an_invoke_without_an_answer_names_its_token_and_where_to_add_it() -> No
 
     with pytest.raises(NotImplementedError, match=r"tools/mocks/invokes.py .* aws:x/getY:getY"):
         AwsMocks().call(MockCallArgs(token="aws:x/getY:getY", args={}, provider=""))
+
+
+# --- the Regions' AZs ----------------------------------------------------------------------------
+
+
+def test_each_listed_region_has_the_azs_aws_gives_every_region_in_aws_s_id_form() -> None:
+    """AWS: "Each Region has at least three Availability Zones"; an AZ ID is the Region's short
+    name, -az and a number (us-east-1: use1-az1)."""
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", AZS_CHECKED), AZS_CHECKED
+    for region, ids in REGION_AZ_IDS.items():
+        assert len(ids) >= AWS_MIN_AZS_PER_REGION, f"{region}: {ids}"
+        assert len(set(ids)) == len(ids), f"{region} lists an AZ ID twice: {ids}"
+        short = ids[0].partition("-az")[0]
+        for az_id in ids:
+            assert re.fullmatch(rf"{short}-az\d", az_id), f"{region}: {az_id} is not of AWS's form"
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-1", "ap-south-2"])
+def test_the_mocks_answer_a_region_s_azs_from_the_table(region: str) -> None:
+    answer = INVOKES["aws:index/getAvailabilityZones:getAvailabilityZones"]
+    zones = answer(Invoke(args={"state": "available"}, region=region))
+    want = region_az_count(region) or UNLISTED_REGION_AZS
+    assert len(zones["names"]) == len(zones["zoneIds"]) == want, zones
+    assert zones["names"][0] == f"{region}a", zones
+    if region in REGION_AZ_IDS:
+        assert tuple(zones["zoneIds"]) == REGION_AZ_IDS[region]

@@ -16,7 +16,7 @@ import pulumi
 import pytest
 
 from components.network import Network, NetworkArgs
-from tools.mocks import AZ_COUNT, ProgramRun, RegisteredResource, Secure
+from tools.mocks import ProgramRun, RegisteredResource, Secure, region_az_count
 
 REGION = "us-east-1"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -40,7 +40,7 @@ def network(run_component) -> BuildNetwork:
     cache: dict[tuple, ProgramRun] = {}
 
     def build(
-        *, az_count: int = AZ_COUNT, check: bool = True, preview: bool = False, **args
+        *, az_count: int | None = None, check: bool = True, preview: bool = False, **args
     ) -> ProgramRun:
         key = (az_count, check, preview, tuple(sorted(args.items())))
         if key not in cache:
@@ -300,6 +300,19 @@ def test_a_region_with_fewer_azs_than_requested_is_a_clear_error(network: BuildN
     for words in ("availabilityZones", "3", REGION, "2"):
         assert words in message, f"the error does not say {words!r}: {message}"
     assert not run.of_type(SUBNET), "nothing should be half-built"
+
+
+def test_offline_a_listed_region_offers_its_own_azs_and_no_more(run_stack) -> None:
+    """eu-west-1 has three AZs (tools/mocks/regions.py, from AWS's Regions and Availability Zones
+    page): a stack there asking for four fails offline as `pulumi up` would, naming the region."""
+    assert region_az_count("eu-west-1") == 3
+    run = run_stack("dev", {"aws:region": "eu-west-1", "availabilityZones": 4}, check=False)
+    assert isinstance(run.error, pulumi.RunError), f"expected a RunError, got {run.error!r}"
+    message = str(run.error)
+    assert "availabilityZones: 4 requested but region eu-west-1 offers 3" in message, message
+    three = run_stack("dev", {"aws:region": "eu-west-1", "availabilityZones": 3})
+    zones = {s.inputs["availabilityZone"] for s in three.of_type(SUBNET)}
+    assert zones == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}, zones
 
 
 # --- where tasks run, in the whole program --------------------------------------------------------

@@ -34,10 +34,14 @@ from tests.ops_fixtures import (  # noqa: E402
     LOG_GROUP,
     REGION,
     SERVICE,
+    WORKER,
+    WORKER_SERVICE,
     App,
     Outcome,
     Step,
     TaskScript,
+    Worker,
+    add_worker,
     create_app,
     ecs_model,
     fail_recent_task,
@@ -588,3 +592,65 @@ def test_outputs_come_from_pulumi_for_the_given_stack(
     args = (tmp_path / "args").read_text().split()
     assert args == ["stack", "output", "--json", "--stack", "dev"]
     assert json.loads(capsys.readouterr().out)["service"] == SERVICE
+
+
+# --- another of the stack's services (--service NAME) ---------------------------------------------
+
+
+@pytest.fixture
+def worker(app: App) -> Worker:
+    return add_worker(app)
+
+
+@pytest.fixture
+def services_outputs(app: App, worker: Worker, tmp_path: Path) -> str:
+    return str(app.write_outputs(tmp_path, services={WORKER: worker.output}))
+
+
+def test_run_with_service_runs_that_services_task(
+    app: App, worker: Worker, services_outputs: str
+) -> None:
+    script = TaskScript([Step("RUNNING"), Step("STOPPED")])
+
+    code = run_ops(
+        ["run", "--outputs", services_outputs, "--service", WORKER, "--", "python", "-m", "drain"],
+        script,
+    )
+
+    assert code == 0
+    (request,) = script.requests
+    model = botocore.session.get_session().get_service_model("ecs").operation_model("RunTask")
+    report = ParamValidator().validate(request, model.input_shape)
+    assert not report.has_errors(), f"RunTask request is invalid:\n{report.generate_report()}"
+    assert request["taskDefinition"] == worker.task_definition_arn, "not the worker's task"
+    assert request["networkConfiguration"] == worker.network_configuration(app), (
+        "the task must run in the worker's subnets and security groups"
+    )
+    assert request["overrides"]["containerOverrides"][0]["command"] == ["python", "-m", "drain"]
+
+
+def test_status_with_service_reports_that_service(
+    worker: Worker, services_outputs: str, capsys: Any
+) -> None:
+    code = run_ops(["status", "--outputs", services_outputs, "--service", WORKER])
+
+    out, err = capsys.readouterr()
+    assert out.startswith(f"Service {WORKER_SERVICE} (cluster {CLUSTER}, {REGION}): "), out
+    assert "the service has no load balancer target group" in out, out
+    assert "the service is scaled to zero tasks" in out, out
+    assert code == 0, f"a worker scaled to zero with nothing failing is healthy:\n{out}\n{err}"
+
+
+def test_service_app_is_the_main_service(services_outputs: str, capsys: Any) -> None:
+    run_ops(["status", "--outputs", services_outputs, "--service", "app"])
+
+    out, _ = capsys.readouterr()
+    assert out.startswith(f"Service {SERVICE} "), out
+
+
+def test_an_unknown_service_names_the_known_ones(services_outputs: str, capsys: Any) -> None:
+    code = run_ops(["status", "--outputs", services_outputs, "--service", "nope"])
+
+    assert code == errors.EXIT_USAGE
+    line = one_error_line(capsys)
+    assert "no service 'nope'" in line and f"app, {WORKER}" in line, line

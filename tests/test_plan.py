@@ -2,9 +2,11 @@
 
 What a reviewer relies on: each committed stack's plan is kept in tests/snapshots/<stack>.txt, so a
 change to the infrastructure shows as a readable diff (update them with
-`python -m tools.plan --update-snapshots`); the dev stack stays at or under $31 a month idle and
-every stack deploys in 75 s or less, both computed from what the program registers; the JSON says
-what the text says; config errors read exactly as `pulumi up` prints them, with exit status 1.
+`python -m tools.plan --update-snapshots`); the dev stack stays at or under $31 a month idle;
+each stack deploys as its own deploymentStrategy's model says, a rolling one in 75 s or less, both
+computed from what the program registers; every documented setting plans, in lines of at most 100
+columns; the JSON says what the text says; config errors read exactly as `pulumi up` prints them,
+with exit status 1.
 """
 
 from __future__ import annotations
@@ -26,11 +28,19 @@ from typing import Any
 import pytest
 
 from components.alarms import ERROR_RATE_EVALUATION_PERIODS, PERIOD_S
-from components.service import deploy_model, rolling_deploy_model
+from components.service import deploy_model
 from components.spec import STRATEGIES, shifts_traffic
-from stack_config import ConfigError, load_config
+from stack_config import SETTINGS, ConfigError, StackConfig, load_config
 from tools import urns
-from tools.mocks import ACCOUNT_ID, ProgramRun, RegisteredResource, load_stack_config
+from tools.mocks import (
+    ACCOUNT_ID,
+    ProgramRun,
+    RegisteredResource,
+    Secure,
+    config_for_runtime,
+    config_secret_keys,
+    load_stack_config,
+)
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
 from tools.plan.model import Project, build_plan, find_project, plan_of
@@ -291,22 +301,44 @@ def test_tasks_spread_over_capacity_providers_as_ecs_places_them(
 # --- deploy time ---------------------------------------------------------------------------------
 
 
+def stack_config_of(stack: str) -> StackConfig:
+    """A committed stack's config as the program gets it (encrypted values decrypted offline)."""
+    raw = load_stack_config(ROOT, stack)
+    return load_config(
+        config_for_runtime(PROJECT.name, raw),
+        stack=stack,
+        project=PROJECT.name,
+        secret_keys=config_secret_keys(PROJECT.name, raw),
+    )
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_deploy_time_is_what_the_service_component_models(
+def test_deploy_time_is_what_the_service_component_models_for_the_stack_s_strategy(
     plans: dict[str, dict[str, Any]], stack: str
 ) -> None:
+    """Each committed stack's load-balanced services (the main one and web services) are held to
+    the deploy model of its own deploymentStrategy, a rolling one also to the deploy budget;
+    internal services and workers roll without a load balancer."""
+    cfg = stack_config_of(stack)
+    want = deploy_model(cfg.deployment_strategy, cfg.bake_time_minutes)
+    unbalanced = {f"{s.name}-svc" for s in cfg.services if s.kind != "web"}
     services = plans[stack]["deploy"]["services"]
     assert services, f"stack {stack} has no ECS service to deploy"
     for service in services:
         steps = {s["step"]: s["seconds"] for s in service["steps"]}
-        assert steps == rolling_deploy_model(), (
-            f"{stack}/{service['service']}: the registered target group and task definition give "
-            f"{steps}, components.service.rolling_deploy_model() says {rolling_deploy_model()}"
+        if service["service"] in unbalanced:
+            assert not service["shifts_traffic"], f"{stack}/{service['service']} rolls: {steps}"
+            continue
+        assert steps == want, (
+            f"{stack}/{service['service']} ({cfg.deployment_strategy}): the registered service, "
+            f"target group and task definition give {steps}, components.service.deploy_model "
+            f"says {want}"
         )
-        assert service["total"] <= DEPLOY_BUDGET_S, (
-            f"{stack}/{service['service']} deploys in {service['total']} s, "
-            f"over {DEPLOY_BUDGET_S} s"
-        )
+        if not shifts_traffic(cfg.deployment_strategy):
+            assert service["total"] <= DEPLOY_BUDGET_S, (
+                f"{stack}/{service['service']} deploys in {service['total']} s, "
+                f"over {DEPLOY_BUDGET_S} s"
+            )
 
 
 @pytest.mark.parametrize(
@@ -436,13 +468,19 @@ def deployed_service(**inputs: Any) -> RegisteredResource:
 def test_a_rolling_deploy_then_waits_for_ecs_to_watch_the_deployment_alarms(
     plans: dict[str, dict[str, Any]], run_stack: Callable[..., ProgramRun], stack: str
 ) -> None:
+    strategy = stack_config_of(stack).deployment_strategy
+    if shifts_traffic(strategy):
+        pytest.skip(f"{stack} deploys {strategy}: ECS watches the alarms during the bake instead")
     run = run_stack(stack)
     by_name = {
         r.inputs.get("name"): r for r in run.resources if r.type.endswith("metricAlarm:MetricAlarm")
     }
     for service in plans[stack]["deploy"]["services"]:
         registered = next(r for r in run.resources if r.name == service["service"])
-        names = registered.inputs["alarms"]["alarmNames"]
+        names = (registered.inputs.get("alarms") or {}).get("alarmNames")
+        if not names:  # an internal service or a worker: no load balancer alarms to watch
+            assert service["alarm_watch"] is None, f"{stack}/{service['service']} has no alarms"
+            continue
         windows = [
             by_name[n].inputs["evaluationPeriods"]
             * max(
@@ -559,6 +597,220 @@ def test_plan_lines_fit_in_100_columns(plans: dict[str, dict[str, Any]], stack: 
     assert not long, f"{stack}: lines over {render.WIDTH} columns: {long}"
 
 
+def test_a_word_longer_than_a_line_is_cut_after_a_separator_and_loses_nothing() -> None:
+    arn = "arn:aws:iam::123456789012:policy/" + "/".join(["a-long-path-segment"] * 6) + "/boundary"
+    line = f"        permissions boundary: {arn}"
+    pieces = render.fit([line])
+    assert all(len(p) <= render.WIDTH for p in pieces), pieces
+    assert all(p.rstrip().endswith(("/", ":")) for p in pieces[:-1]), f"cut mid-name: {pieces}"
+    assert "".join("".join(pieces).split()) == "".join(line.split()), "nothing lost"
+    assert pieces[0].startswith("        permissions boundary:"), "the indentation is kept"
+
+
+# --- every documented setting ---------------------------------------------------------------------
+
+WORDS = "as people write them, with several words and a-rather-long-unbroken-token-in-the-middle"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
+    """Every documented setting turned on, each at about its longest (names, paths, ARNs,
+    commands), in groups of settings that go together: HTTPS from a domain, blue/green and private
+    tasks behind one NAT on x86 Spot; then a certificate, a canary, a NAT per AZ with endpoints and
+    a prebuilt image on ARM64; then CloudFront with WAF and cached paths on a domain. A setting
+    added to stack_config.SETTINGS needs a value here."""
+    arn = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}"
+    jobs = {
+        "nightly-report-for-finance-teams": {  # TASK_NAME_MAX characters
+            "schedule": "cron(30 2 ? * MON-FRI *)",
+            "command": "python -m app.reports.nightly --since yesterday --format csv --upload",
+            "timezone": "America/Argentina/Buenos_Aires",
+            "cpu": 2048,
+            "memory": 4096,
+        },
+        "one-off-data-migration": {
+            "schedule": "at(2027-01-31T23:59:59)",
+            "command": ["python", "-m", "app.migrate", "--from", "v1", "--to", "v2"],
+            "enabled": False,
+        },
+    }
+    return (
+        {
+            "vpcCidr": "10.128.0.0/16",
+            "availabilityZones": 3,
+            "natGateways": "single",
+            "cpu": 1024,
+            "memory": 8192,
+            "desiredCount": 3,
+            "minCount": 2,
+            "maxCount": 12,
+            "cpuTarget": 45,
+            "spot": True,
+            "onDemandBase": 2,
+            "containerPort": 8443,
+            "healthCheckPath": "/internal/health/readiness-including-every-downstream-dependency",
+            "logRetentionDays": 3653,
+            "containerInsights": True,
+            "deletionProtection": True,
+            "env": {"FEATURE_FLAGS_FOR_THE_CHECKOUT_FLOW": WORDS, "GREETING": WORDS},
+            "domainName": "checkout-service.eu.internal-tools.example.com",
+            "hostedZone": "internal-tools.example.com",
+            "secrets": {
+                "DATABASE_URL": arn.format("secretsmanager")
+                + ":secret:fargate-app/checkout/database-url-AbCdEf:url::",
+                "FEATURE_CONFIG": arn.format("ssm") + ":parameter/fargate-app/checkout/features",
+            },
+            "secretValues": Secure({"PAYMENT_PROVIDER_SECRET_KEY": "s3cr3t", "API_TOKEN": "t"}),
+            "alarmEmail": "platform-engineering-on-call-rotation@example.com",
+            "alarmTopicEncryption": False,
+            "deploymentStrategy": "blueGreen",
+            "bakeTimeMinutes": 1440,
+            "syncTrafficRouting": True,
+            "enableExec": True,
+            "accessLogs": True,
+            "flowLogs": True,
+            "scheduledTasks": jobs,
+            "tags": {"cost-center": WORDS, "owner": "platform-engineering"},
+            "permissionsBoundary": f"arn:aws:iam::{ACCOUNT_ID}:policy/fargate-app-bootstrap/"
+            "fargate-app-checkout-app-roles-boundary",
+            "services": {
+                "checkout-api": {
+                    "type": "web",
+                    "path": ["/api/checkout/*", "/api/v2/checkout-and-payments/*"],
+                    "host": ["api.checkout-service.eu.internal-tools.example.com"],
+                    "command": "gunicorn --config python:checkout.gunicorn checkout.wsgi:app",
+                    "containerPort": 9000,
+                    "healthCheckPath": "/api/checkout/health/readiness-including-downstream",
+                    "env": {"CHECKOUT_FEATURE_FLAGS": WORDS},
+                    "secrets": {
+                        "PAYMENT_API_KEY": arn.format("secretsmanager")
+                        + ":secret:fargate-app/checkout/payment-api-key-AbCdEf"
+                    },
+                },
+                "search-index": {
+                    "type": "internal",
+                    "containerPort": 8080,
+                    "cpu": 512,
+                    "memory": 2048,
+                },
+                "email-sender": {
+                    "type": "worker",
+                    "command": "python -m app.workers.email_sender --batch-size 10",
+                    "minCount": 0,
+                    "maxCount": 5,
+                    "backlogPerTask": 20,
+                    "maxReceives": 5,
+                },
+            },
+            "taskEgress": {
+                "postgres-primary-and-replicas": {
+                    "port": 5432,
+                    "cidr": "10.128.64.0/18",
+                    "description": "the orders database cluster, primary and read replicas",
+                },
+                "statsd": {"port": "8125-8126", "protocol": "udp", "cidr": "10.128.0.0/16"},
+            },
+            "policyWaivers": {"elb-deletion-protection": f"the load balancer is shared, {WORDS}"},
+        },
+        {
+            "vpcCidr": "172.31.0.0/20",
+            "natGateways": "perAz",
+            "vpcEndpoints": True,
+            "cpu": 4096,
+            "memory": 30720,
+            "cpuArchitecture": "ARM64",
+            "spot": False,
+            "containerPort": 80,
+            "image": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/platform/"
+            f"checkout-service-with-a-long-repository-name@{DIGEST}",
+            "certificateArn": arn.format("acm")
+            + ":certificate/12345678-1234-1234-1234-123456789012",
+            "deploymentStrategy": "canary",
+            "bakeTimeMinutes": 30,
+            "canaryPercent": 25,
+            "scheduledTasks": {"hourly-sync": {"schedule": "rate(1 hour)", "command": "true"}},
+        },
+        {
+            "edge": "cloudfront",
+            "cachedPaths": ["/static/*", "/assets/fingerprinted-build-output/*.js", "*.woff2"],
+            "originResponseTimeout": 60,
+            "waf": True,
+            "wafRateLimit": 2_000_000_000,
+            "domainName": "checkout-service.eu.internal-tools.example.com",
+            "hostedZone": "internal-tools.example.com",
+            "services": {
+                # Behind CloudFront a host rule takes only the distribution's own names.
+                "checkout-api": {
+                    "type": "web",
+                    "path": ["/api/checkout/*", "/api/v2/checkout-and-payments/*"],
+                    "host": ["checkout-service.eu.internal-tools.example.com"],
+                },
+            },
+        },
+    )
+
+
+def test_every_documented_setting_is_turned_on_by_a_group() -> None:
+    groups = every_setting_on("us-east-1")
+    off = [s.key for s in SETTINGS if all(g.get(s.key, s.default) == s.default for g in groups)]
+    assert not off, f"settings no group of every_setting_on() turns on: {off}; add a value"
+
+
+@pytest.fixture(scope="module")
+def every_setting_plans(run_config: Callable[..., ProgramRun]) -> dict[str, dict[str, Any]]:
+    """Each group of every_setting_on(), planned under each committed stack's name and region
+    (the group's settings over the defaults: what the stack itself sets might not go with them)."""
+    defaults = {s.key: s.default for s in SETTINGS}
+    plans = {}
+    for stack in STACKS:
+        region = load_stack_config(ROOT, stack)["aws:region"]
+        for i, group in enumerate(every_setting_on(region)):
+            config = {"aws:region": region, **defaults, **group}
+            run = run_config(config, stack=stack, check=False)
+            assert run.error is None, f"{stack} with group {i} does not plan: {run.error}"
+            plans[f"{stack} with group {i}"] = plan_of(run, PROJECT)
+    return plans
+
+
+def test_every_documented_setting_plans_in_lines_of_at_most_100_columns(
+    every_setting_plans: dict[str, dict[str, Any]],
+) -> None:
+    long = {
+        variant: [line for line in render.render(plan).splitlines() if len(line) > render.WIDTH]
+        for variant, plan in every_setting_plans.items()
+    }
+    a, b = list(every_setting_plans.values())[:2]
+    long["--compare"] = [
+        line for line in render.render_compare(a, b).splitlines() if len(line) > render.WIDTH
+    ]
+    long = {variant: lines for variant, lines in long.items() if lines}
+    assert not long, f"lines over {render.WIDTH} columns: {long}"
+
+
+def test_every_documented_setting_deploys_as_its_strategy_s_model_says(
+    every_setting_plans: dict[str, dict[str, Any]],
+) -> None:
+    """The main service and web services deploy by deploymentStrategy; internal services and
+    workers, which no load balancer fronts, roll."""
+    for variant, plan in every_setting_plans.items():
+        group = {
+            **{s.key: s.default for s in SETTINGS},
+            **every_setting_on(plan["region"])[int(variant.rpartition(" ")[2])],
+        }
+        kinds = {f"{name}-svc": s["type"] for name, s in group["services"].items()}
+        want = deploy_model(group["deploymentStrategy"], group["bakeTimeMinutes"])
+        for service in plan["deploy"]["services"]:
+            steps = {s["step"]: s["seconds"] for s in service["steps"]}
+            if kinds.get(service["service"], "web") == "web":
+                assert steps == want, (
+                    f"{variant}: {service['service']} deploys in {steps}, not {want}"
+                )
+            else:
+                assert not service["shifts_traffic"] and "bake" not in steps, (
+                    f"{variant}: {service['service']} has no load balancer and rolls: {steps}"
+                )
+
+
 def test_an_unknown_resource_type_prints_its_type_name_and_simple_inputs() -> None:
     widget = fake(
         "aws:newservice/widget:Widget",
@@ -664,6 +916,49 @@ def test_a_plain_secret_beside_encrypted_ones_is_refused(project_copy: Path) -> 
         "    DB_PASSWORD:\n      secure: v1:AAAA:BBBB==\n"
     )
     assert cli("-C", str(project_copy), "encrypted", "-q")[0] == 0
+
+
+def test_a_setting_given_bare_and_namespaced_is_refused_naming_both_lines(
+    project_copy: Path,
+) -> None:
+    """The Pulumi CLI reads `logRetentionDays` as `fargate-app:logRetentionDays`: with both in the
+    file, which one `pulumi up` uses is not defined, so the plan refuses the file."""
+    (project_copy / "Pulumi.twice.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  fargate-app:logRetentionDays: 30\n"
+        "  cpu: 512\n  logRetentionDays: 14\n  fargate-app:cpu: 1024\n"
+    )
+    code, out, err = cli("-C", str(project_copy), "twice", "-q")
+    assert (code, out) == (1, ""), err
+    named = {
+        "logRetentionDays": (
+            "as logRetentionDays (line 5) and fargate-app:logRetentionDays (line 3)"
+        ),
+        "cpu": "as cpu (line 4) and fargate-app:cpu (line 6)",
+    }
+    for setting, lines in named.items():
+        assert f"{setting}: given twice in Pulumi.twice.yaml, {lines}" in err, err
+    code, out, _ = cli("-C", str(project_copy), "twice", "--json", "-q")
+    assert code == 1 and len(json.loads(out)["problems"]) == 2, out
+
+
+def test_a_region_the_az_table_does_not_list_is_planned_with_a_note_saying_so(
+    project_copy: Path,
+) -> None:
+    (project_copy / "Pulumi.hyderabad.yaml").write_text(
+        "config:\n  aws:region: ap-south-2\n  fargate-app:availabilityZones: 3\n"
+    )
+    code, out, err = cli("-C", str(project_copy), "hyderabad", "-q")
+    assert code == 0, err
+    head = " ".join(out.split("Resources")[0].split())
+    assert "Note: availabilityZones not checked: ap-south-2 is not in the offline table" in head
+    assert "`pulumi up` checks them against AWS" in head, head
+    code, out, _ = cli("-C", str(project_copy), "hyderabad", "--json", "-q")
+    assert code == 0 and "ap-south-2" in json.loads(out)["notes"][0]
+    (project_copy / "Pulumi.ireland.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  fargate-app:availabilityZones: 3\n"
+    )
+    code, out, _ = cli("-C", str(project_copy), "ireland", "--json", "-q")
+    assert code == 0 and json.loads(out)["notes"] == [], "a listed region is checked: no note"
 
 
 @pytest.mark.parametrize(
@@ -833,7 +1128,8 @@ PLAN_IMPORTS_ALLOWED = {
     "__init__": set(),
     "__main__": {"cli"},
     "cli": {"model", "render"},
-    "model": {"cost", "deploy", "tree", "lookups", "refs"},
+    "model": {"cost", "deploy", "services", "tree", "lookups", "refs"},
+    "services": {"lookups", "refs"},
     "cost": {"lookups", "refs"},
     "deploy": {"lookups", "refs"},
     "tree": {"lookups", "refs"},

@@ -2022,3 +2022,14 @@ def test_pack_reads_the_stacks_waivers_from_the_cli_environment(
         ("ecs-container-non-root-user-waived", analyzer_pb2.ADVISORY)
     ]
     assert "the vendor image runs as root" in waived[0].message
+
+
+def test_prod_with_every_kind_of_service_violates_no_policy(run_stack: Any) -> None:
+    """The stack's other services (docs/services.md) meet every control the main service does:
+    their images, log groups, tasks and networks are built alike."""
+    from tools.urns import SERVICES
+
+    run = run_stack("prod", {"services": SERVICES})
+    assert_only_waived(
+        evaluate_run(run), "prod", "prod with services must pass every policy it does not waive"
+    )

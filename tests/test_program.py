@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from components.spec import stack_tag_key
 from tools.mocks import ProgramRun, RegisteredResource, Unknown, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,6 +166,20 @@ def test_every_aws_resource_uses_an_explicit_provider_with_the_stacks_tags(
         assert want.items() <= tags.items(), (
             f"{resource.urn} is tagged {tags} by {provider.urn}, missing some of {want}"
         )
+
+
+def test_the_stack_tag_the_ci_roles_scope_by_is_on_every_resource_and_no_setting_changes_it(
+    run_config,
+) -> None:
+    """The bootstrap's deploy roles reach a stack's resources by `<project>:stack`; a stack whose
+    `tags` named that key must not move its resources out of (or into another stack's) reach."""
+    key = stack_tag_key("fargate-app")
+    config = {**load_stack_config(ROOT, "dev"), "fargate-app:tags": {key: "prod", "team": "a"}}
+    run = run_config(config, stack="dev")
+    for resource in aws_resources(run):
+        tags = default_tags(provider_of(run, resource))
+        assert tags.get(key) == "dev", f"{resource.urn} is tagged {key}={tags.get(key)!r}"
+        assert tags.get("team") == "a", "the stack's own tags stay"
 
 
 def test_every_resource_belongs_to_a_component(any_run: ProgramRun) -> None:

@@ -34,7 +34,12 @@ if str(ROOT / "bootstrap") not in sys.path:
     sys.path.insert(0, str(ROOT / "bootstrap"))
 
 from ci_bootstrap.github_roles import DEPLOY_MAX_SESSION_S  # noqa: E402
-from ci_bootstrap.stack_names import REVIEW, REVIEW_STACK_PREFIX, review_stack  # noqa: E402
+from ci_bootstrap.stack_names import (  # noqa: E402
+    REVIEW,
+    REVIEW_STACK_PREFIX,
+    promotion_order,
+    review_stack,
+)
 
 from tests.test_workflows import (  # noqa: E402
     REVIEW_WORKFLOW,
@@ -422,13 +427,14 @@ def make_repo(tmp_path: Path, settings: str | None = None) -> Path:
 
 
 def test_bad_settings_are_reported_together(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path, "base: staging\nlabel: ''\nmax-live: 0\nidle-days: two\ncap: 3\n")
+    repo = make_repo(tmp_path, "base: no-such\nlabel: ''\nmax-live: 0\nidle-days: two\ncap: 3\n")
     with pytest.raises(review.ReviewStackError) as raised:
         review.load_settings(repo)
     message = str(raised.value)
     for expected in (
         "'cap' is not a setting",
-        "base 'staging' is not a committed stack of the promotion order (dev, prod)",
+        "base 'no-such' is not a committed stack of the promotion order "
+        f"({', '.join(promotion_order(ROOT))})",
         "label '' must be a GitHub label name",
         "max-live 0 must be a whole number, 1 or more",
         "idle-days 'two' must be a whole number",

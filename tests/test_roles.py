@@ -281,3 +281,26 @@ def test_a_role_path_iam_refuses_fails_before_anything_is_created(run_component)
     )
     assert isinstance(run.error, ValueError) and "roles: path 'fargate-app/dev'" in str(run.error)
     assert not run.custom_resources, [r.urn for r in run.custom_resources]
+
+
+def test_moving_the_roles_to_the_stack_s_path_keeps_their_urns_and_replaces_them(
+    run_component,
+) -> None:
+    """The upgrade to the stack's path (docs/ci.md): the same URNs, so Pulumi replaces each role
+    in place of deleting one resource and creating another; the path, which IAM cannot change
+    (UpdateRole takes no Path), is the difference that replaces them."""
+    from components.spec import RolePlacement, stack_role_path
+
+    def roles(placement: RolePlacement) -> dict[str, RegisteredResource]:
+        args = TaskRolesArgs(load_balancer_infrastructure=True, roles=placement)
+        run = run_component(lambda: TaskRoles("app", args))
+        return {r.urn: r for r in run.of_type("aws:iam/role:Role")}
+
+    before = roles(RolePlacement())
+    after = roles(RolePlacement(path=stack_role_path("fargate-app", "dev")))
+    assert len(before) == 3 and set(before) == set(after), "the URNs stay the same"
+    for urn, role in after.items():
+        assert (before[urn].inputs.get("path"), role.inputs.get("path")) == (
+            "/",
+            "/fargate-app/dev/",
+        ), urn

@@ -28,6 +28,7 @@ from components.secrets import (
     read_permission,
     read_statements,
 )
+from components.spec import secret_name_prefix
 from tools.mocks import (
     OFFLINE_SECRET,
     ProgramRun,
@@ -192,6 +193,18 @@ def test_one_secrets_manager_secret_per_config_value(run_stack, stack: str) -> N
     by_id = {s.id: s for s in secrets}
     assert {v.inputs["secretId"] for v in versions} == set(by_id), "each value in its own secret"
     assert {v.inputs["secretString"] for v in versions} == {"a", "b"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_secret_is_named_under_its_stack_s_prefix(run_stack, stack: str) -> None:
+    """The stack's CI deploy role reaches its secrets by this prefix, never by a tag (a role that
+    may tag a new secret could tag any secret as its own)."""
+    run = run_stack(stack, {"secretValues": Secure({"DB_PASSWORD": "s3cr3t"})})
+    (secret,) = run.of_type(SECRET)
+    prefix = secret_name_prefix("fargate-app", stack)
+    assert secret.inputs["namePrefix"] == f"{prefix}DB_PASSWORD-", secret.urn
+    assert secret.outputs["name"].startswith(prefix), secret.outputs["name"]
+    assert ":secret:" + prefix in secret.outputs["arn"], secret.outputs["arn"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

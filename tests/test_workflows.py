@@ -1057,17 +1057,94 @@ def test_aws_access_is_oidc_only() -> None:
     assert step["with"]["role-duration-seconds"] == "${{ inputs.role-duration-seconds }}"
 
 
-def test_pulumi_supports_pulumi_cloud_and_an_s3_backend() -> None:
+def test_the_workflows_keep_state_in_the_bootstrap_s_bucket_and_hold_no_secret() -> None:
+    """A Pulumi Cloud access token given to a job reaches every stack of the organization (an
+    organization token by OIDC is admin-only; team tokens, which a team's stacks bound, need the
+    Enterprise edition): the pull request's code it runs could export or rewrite prod's state.
+    So the workflows support the S3 backend only, and no job is given any secret."""
     pulumi = the_action_step_using(PULUMI_ACTION)
     assert pulumi["with"]["cloud-url"] == "${{ inputs.backend-url }}"
-    assert pulumi["env"]["PULUMI_ACCESS_TOKEN"] == "${{ inputs.pulumi-access-token }}"
-    for path, name, job in committed_stack_jobs():
-        with_ = stack_step(job, f"{path.name}: {name}")["with"]
-        assert with_["pulumi-access-token"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}", name
-    # A Pulumi Cloud token would reach every stack's state from a pull request's code; review
-    # stacks keep theirs in the bootstrap's bucket, whose policy holds the review roles to it.
-    for path in REVIEW_WORKFLOWS:
-        assert "secrets." not in path.read_text(), f"{path.name} must use no secret"
+    assert "env" not in pulumi or "PULUMI_ACCESS_TOKEN" not in pulumi["env"]
+    inputs = load(STACK_ACTION)["inputs"]
+    assert "pulumi-access-token" not in inputs
+    for path in [*WORKFLOW_FILES, *ACTION_FILES]:
+        text = path.read_text()
+        assert "secrets." not in text, f"{path.name} gives a job a secret"
+        assert "PULUMI_ACCESS_TOKEN" not in text, f"{path.name} names a Pulumi Cloud token"
+
+
+def delivery_check() -> dict[str, Any]:
+    (check,) = [s for s in action_steps() if s.get("name") == "Check the delivery settings"]
+    return check
+
+
+@pytest.mark.parametrize(
+    ("backend_url", "accepted"),
+    [
+        ("s3://fargate-app-state?region=eu-west-1", True),
+        ("", False),
+        ("https://api.pulumi.com", False),
+        ("s3://", False),
+    ],
+)
+def test_a_deploy_without_the_state_bucket_fails_saying_which_variable(
+    tmp_path: Path, backend_url: str, accepted: bool
+) -> None:
+    bash = shutil.which("bash")
+    assert bash is not None
+    env = {
+        "PATH": os.environ["PATH"],
+        "STACK": "dev",
+        "ROLE_ARN": "arn:aws:iam::123456789012:role/github-actions/github-deploy-dev-1234567",
+        "ROLE_VARIABLE": "AWS_ROLE_ARN_DEV",
+        "REGION": "eu-west-1",
+        "BACKEND_URL": backend_url,
+        "BACKEND_VARIABLE": "PULUMI_BACKEND_URL_DEV",
+        "COMMAND": "up",
+    }
+    done = subprocess.run(
+        [bash, "-e", "-c", delivery_check()["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode == 0) is accepted, (backend_url, done.stdout)
+    if not accepted:
+        assert "Set the variable PULUMI_BACKEND_URL_DEV" in done.stdout, done.stdout
+
+
+def test_zizmor_s_auditor_finds_no_secret_outside_an_environment() -> None:
+    done = subprocess.run(
+        [*zizmor_command(), "--offline", "--no-progress", "--persona=auditor", str(GITHUB_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "secrets-outside-env" not in done.stdout + done.stderr, done.stdout
+
+
+def test_a_job_github_may_skip_has_a_name_it_does_not_have_to_evaluate() -> None:
+    """Branch rules require checks by name; a skipped job's name is never evaluated
+    (actions/runner#1215), so `Preview ${{ ... }}` would report under that literal name and the
+    required check would wait forever. Matrix jobs are never required checks here."""
+    for path, name, job in all_jobs():
+        if "if" in job and "matrix" not in job.get("strategy", {}):
+            assert "${{" not in str(job.get("name", "")), (
+                f"{path.name}: job {name} may be skipped, but its name {job['name']!r} is an "
+                "expression"
+            )
+
+
+def test_the_stack_is_checked_for_the_workflows_before_any_credential() -> None:
+    steps = action_steps()
+    (ready,) = [s for s in steps if s.get("name") == "Check the stack is ready for the workflows"]
+    assert ready["run"] == 'venv/bin/python .github/scripts/stacks.py ready "$STACK" "$COMMAND"'
+    assert steps.index(ready) < steps.index(the_action_step_using(AWS_CREDENTIALS_ACTION))
+    (review,) = [s for s in steps if s.get("name") == "Write the review stack's settings"]
+    assert steps.index(review) < steps.index(ready), "a review stack's file is written first"
 
 
 def test_no_repository_wide_passphrase_reaches_any_job() -> None:
@@ -1164,8 +1241,33 @@ def test_a_code_owner_reviews_every_change_to_the_delivery_path(path: str) -> No
 
 
 def test_the_docs_name_the_branch_rules_that_make_code_owners_count() -> None:
-    text = (ROOT / "docs" / "ci.md").read_text()
-    for rule in ("Require review from Code Owners", "Do not allow bypassing", "CODEOWNERS"):
+    text = " ".join((ROOT / "docs" / "ci.md").read_text().split())
+    for rule in (
+        "Require review from Code Owners",
+        "Do not allow bypassing",
+        "CODEOWNERS",
+        # Without these an author adds a commit after the approval, or approves their own push.
+        "Dismiss stale pull request approvals when new commits are pushed",
+        "Require approval of the most recent reviewable push",
+    ):
         assert rule in text, f"docs/ci.md does not name the branch rule {rule!r}"
     for guarded in GUARDED:
         assert f"`{guarded}`" in text, f"docs/ci.md does not say {guarded} is code-owned"
+
+
+def test_the_docs_gate_both_environments_of_a_stack_against_self_review() -> None:
+    """A preview decrypts its stack's secrets as a deploy does: `<stack>-preview` needs the same
+    protection as `<stack>`, and no administrator bypass on either."""
+    text = " ".join((ROOT / "docs" / "ci.md").read_text().split())
+    assert "`prod-preview` the pull-request preview's. On **both**: *Required reviewers*, tick" in (
+        text
+    )
+    assert "*Prevent self-review*" in text
+    assert "leave *Allow administrators to bypass configured protection rules* off" in text
+
+
+def test_the_required_preview_check_the_docs_name_is_the_job_s_own_name() -> None:
+    name = load(PR_WORKFLOW)["jobs"]["preview"]["name"]
+    assert f"*{name}*" in (ROOT / "docs" / "ci.md").read_text(), (
+        f"docs/ci.md must name the required check exactly as the job reports it: {name!r}"
+    )

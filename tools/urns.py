@@ -41,6 +41,19 @@ _JOBS = {
 _DOMAIN = {"domainName": "app.example.com", "hostedZone": "example.com"}
 _SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
 _SECRETS = {"secrets": {"DB_URL": _SECRET_ARN}, "secretValues": Secure({"API_TOKEN": "t0ken"})}
+# One service of each kind, with an image of its own built and one prebuilt (tests use it too).
+# Routed by path: behind CloudFront (the committed stacks) only the distribution's names reach the
+# load balancer, so a host rule needs domainName (prod-all routes `admin` by it).
+SERVICES = {
+    "api": {"type": "web", "path": ["/api/*"], "containerPort": 9000, "command": "python -m api"},
+    "admin": {"type": "web", "path": ["/admin/*"], "build": {"context": "app"}},
+    "search": {
+        "type": "internal",
+        "containerPort": 8080,
+        "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/search:1.4.0",
+    },
+    "mailer": {"type": "worker", "command": "python -m mailer", "minCount": 0, "maxCount": 4},
+}
 _CERTIFICATE_ARN = (
     "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 )
@@ -78,6 +91,7 @@ VARIANTS: dict[str, Variant] = {
     "dev-endpoints": Variant(
         stack="dev", overrides={"vpcEndpoints": True, "enableExec": True, **_SECRETS}
     ),
+    "dev-services": Variant(stack="dev", overrides={"services": SERVICES}),
     # Everything at once, on prod's resilient network.
     "prod-all": Variant(
         stack="prod",
@@ -86,6 +100,10 @@ VARIANTS: dict[str, Variant] = {
             "deploymentStrategy": "canary",
             "enableExec": True,
             "vpcEndpoints": True,
+            "services": {
+                **SERVICES,
+                "admin": {**SERVICES["admin"], "host": [_DOMAIN["domainName"]]},
+            },
             **_DOMAIN,
             **_SECRETS,
         },

@@ -2,6 +2,9 @@
 
     python .github/scripts/stacks.py            # JSON on stdout; `key=value` lines to
                                                 # $GITHUB_OUTPUT when GitHub Actions sets it
+    python .github/scripts/stacks.py ready STACK COMMAND
+                                                # before a preview or deploy: fails naming what
+                                                # the stack lacks for the workflows
 
 Nothing here lists a stack: the stacks are the Pulumi.<stack>.yaml files git tracks, in the order
 `.github/promotion.yml` gives (which must name each exactly once), each with the names
@@ -18,6 +21,13 @@ Outputs (JSON for `fromJSON` in the workflows, but for `platforms`):
 
 A problem (a stack missing from the promotion order, colliding names, a stack whose config does
 not load, a stack on the passphrase secrets provider) fails with every problem listed.
+
+`ready` is what the shared action runs before Pulumi: the stack's file names its KMS secrets
+provider (without one Pulumi would ask for a passphrase the workflows do not have, and fail
+later, less plainly), and the code owners are real before anything is deployed (with the
+template's `@OWNER/...` GitHub ignores the file, and with it the review the branch rules
+require). A missing permissions boundary is a warning: the deploy role refuses to create roles
+without it.
 """
 
 from __future__ import annotations
@@ -49,8 +59,13 @@ from ci_bootstrap.stack_names import (  # noqa: E402
 PASSPHRASE_PROVIDER_KEY = "encryptionsalt"
 MIGRATE_COMMAND = (
     "pulumi stack change-secrets-provider --stack {stack} "
-    '"awskms://<key id>?region=<region>" (the bootstrap output secretsProviders.{stack})'
+    '"awskms://<key id>?region=<region>" (the bootstrap output stackSettings.{stack}.commands)'
 )
+SECRETS_PROVIDER_KEY = "secretsprovider"
+KMS_PROVIDER = "awskms://"
+CODEOWNERS = Path(".github") / "CODEOWNERS"
+# The owner the template's CODEOWNERS names: a team that does not exist, so GitHub ignores it.
+PLACEHOLDER_OWNER = "@OWNER/"
 
 
 def stack_entry(root: Path, project: str, stack: str) -> dict[str, Any]:
@@ -119,7 +134,63 @@ def delivery(root: Path = ROOT) -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def readiness(root: Path, stack: str, command: str) -> tuple[list[str], list[str]]:
+    """What keeps `stack` from a `command` (preview, up, destroy) by the workflows: (errors,
+    warnings), each one a line that says what to do."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    stack_file = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()) or {}
+    provider = str(stack_file.get(SECRETS_PROVIDER_KEY) or "")
+    if PASSPHRASE_PROVIDER_KEY in stack_file:
+        errors.append(
+            f"Pulumi.{stack}.yaml uses the passphrase secrets provider, which the workflows do "
+            "not have: " + MIGRATE_COMMAND.format(stack=stack)
+        )
+    elif not provider.startswith(KMS_PROVIDER):
+        errors.append(
+            f"Pulumi.{stack}.yaml names no KMS secrets provider"
+            f" (secretsprovider: {provider or 'none'}):"
+            f" create the stack with its key, `pulumi stack init {stack} --secrets-provider"
+            f' "awskms://<key id>?region=<region>"` (the bootstrap output'
+            f" stackSettings.{stack}.secretsProvider), and commit the file (docs/ci.md)"
+        )
+    owners = (root / CODEOWNERS).read_text() if (root / CODEOWNERS).is_file() else ""
+    if PLACEHOLDER_OWNER in owners or not owners.strip():
+        message = (
+            f"{CODEOWNERS} still names {PLACEHOLDER_OWNER}... (or nobody): GitHub ignores it, so no"
+            " code owner reviews changes to the workflows, the bootstrap or the policy pack."
+            " Name your team there (docs/ci.md, Protect main)"
+        )
+        (errors if command == "up" else warnings).append(message)
+    config = stack_file.get("config") or {}
+    project = str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+    if command == "up" and not any(
+        config.get(key) for key in ("permissionsBoundary", f"{project}:permissionsBoundary")
+    ):
+        warnings.append(
+            f"Pulumi.{stack}.yaml sets no permissionsBoundary: the bootstrap's deploy role creates"
+            " and changes roles only with the stack's boundary (bootstrap output"
+            f" stackSettings.{stack}.commands)"
+        )
+    return errors, warnings
+
+
+def ready(stack: str, command: str, root: Path = ROOT) -> int:
+    errors, warnings = readiness(root, stack, command)
+    for warning in warnings:
+        print(f"::warning::{warning}")
+    for error in errors:
+        print(f"::error::{error}")
+    return 1 if errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ready"]:
+        if len(argv) != 3:
+            print("usage: stacks.py ready STACK COMMAND", file=sys.stderr)
+            return 2
+        return ready(argv[1], argv[2])
     try:
         result = delivery()
     except StackNameError as err:

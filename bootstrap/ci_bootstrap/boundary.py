@@ -12,10 +12,11 @@ through Secrets Manager and SSM or tagged for the stack.
 Scoped to the stack where IAM allows (IAM User Guide, "Permissions boundaries for IAM entities"):
 - log groups named `/ecs/<project>/<stack>/...` (components/service.py's name), and the flow-log
   group (auto-named `network-flow-logs-...`, the one group not named after its stack);
-- task definitions of the families `<project>-<stack>-...`; roles under `/<project>/<stack>/`;
-- Secrets Manager secrets and SSM parameters tagged `stack: <stack>` (every secret the program
-  creates is; a secret you reference with `secrets` must carry the tag too) or named under
-  `<project>/<stack>/`.
+- task definitions, load balancer target groups, listeners and rules, and dead-letter queues
+  tagged `<project>:stack: <stack>` (deploy_permissions.STACK_TAG_KEY: every resource the program
+  creates is); roles under `/<project>/<stack>/`;
+- Secrets Manager secrets and SSM parameters tagged so too (a secret you reference with `secrets`
+  must carry the tag) or named under `<project>/<stack>/` (every secret the program creates is).
 
 The program attaches an AWS managed policy to one role (APP_MANAGED_POLICIES);
 `MANAGED_POLICY_ACTIONS` lists what it grants (AWS Managed Policy Reference, as of 2026-02) so a
@@ -28,8 +29,8 @@ from typing import Any
 
 from ci_bootstrap.deploy_permissions import (
     PASSABLE_TO_SERVICES,
-    STACK_TAG,
     app_roles_arn,
+    stack_tag,
     stack_tag_condition,
 )
 from ci_bootstrap.stack_names import names_for
@@ -73,6 +74,7 @@ def boundary_arn(partition: str, account: str, project: str, stack: str) -> str:
 def boundary_document(partition: str, account: str, project: str, stack: str) -> dict[str, Any]:
     arn = f"arn:{partition}"
     logs = f"{arn}:logs:*:{account}:log-group"
+    tagged = stack_tag_condition(f"aws:ResourceTag/{stack_tag(project)}", stack)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -102,7 +104,7 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
                 "Resource": "*",
-                "Condition": stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
+                "Condition": tagged,
             },
             {
                 "Sid": "ReadTheStacksSecretsByName",
@@ -130,7 +132,7 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
                 "Resource": f"{arn}:kms:*:{account}:key/*",
-                "Condition": stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
+                "Condition": tagged,
             },
             {
                 # ECS Exec's agent finds the sessions' log group first (no resource scope); it
@@ -159,7 +161,8 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Resource": "*",
             },
             {
-                "Sid": "EcsShiftsLoadBalancerTraffic",
+                # Only the stack's own target groups, listeners and rules.
+                "Sid": "EcsShiftsTheStacksLoadBalancerTraffic",
                 "Effect": "Allow",
                 # A service's own target groups and listener rule (components/roles.py
                 # traffic_shift_statements): never a listener itself.
@@ -169,21 +172,40 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                     "elasticloadbalancing:ModifyRule",
                 ],
                 "Resource": f"{arn}:elasticloadbalancing:*:{account}:*",
+                "Condition": tagged,
             },
             {
+                # By the task definition's tag, not its family's name: `<project>-dev-*` would
+                # also name the families of a stack called dev-eu.
                 "Sid": "SchedulerStartsTheStacksJobs",
                 "Effect": "Allow",
-                "Action": ["ecs:RunTask", "ecs:TagResource"],
-                "Resource": [
-                    f"{arn}:ecs:*:{account}:task-definition/{project}-{stack}-*",
-                    f"{arn}:ecs:*:{account}:task/*",
-                ],
+                "Action": "ecs:RunTask",
+                "Resource": f"{arn}:ecs:*:{account}:task-definition/*",
+                "Condition": tagged,
             },
             {
-                "Sid": "SchedulerSendsDeadLetters",
+                # The tasks RunTask starts, tagged as they start (ecs:CreateAction).
+                "Sid": "SchedulerTagsTheTasksItStarts",
                 "Effect": "Allow",
-                "Action": "sqs:SendMessage",
+                "Action": "ecs:TagResource",
+                "Resource": f"{arn}:ecs:*:{account}:task/*",
+                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+            },
+            {
+                # Scheduled jobs' dead letters, and the work queues of a stack's services: every
+                # service sends, the worker receives (each role's own policy says which).
+                "Sid": "UseTheStacksQueues",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:SendMessage",
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                ],
                 "Resource": f"{arn}:sqs:*:{account}:*",
+                "Condition": tagged,
             },
             {
                 "Sid": "PassOnlyTheStacksRolesToEcsTasks",

@@ -15,15 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ci_bootstrap.github_roles import REPOSITORY_PATTERN
+from ci_bootstrap.github_roles import APP_PROJECT, REPOSITORY_PATTERN, ROLE_PATH
 from ci_bootstrap.stack_names import (
     PROMOTION_FILE,
+    REVIEW,
     StackNameError,
     deploy_subject,
+    names_for,
     naming_problems,
     preview_subject,
     promotion_order,
 )
+from ci_bootstrap.state_bucket import BUCKET_POLICY_MAX_BYTES, StackRoles, policy_bytes_at_most
 
 PROJECT = "fargate-app-bootstrap"
 
@@ -37,6 +40,10 @@ OLD_DEFAULT_DEPLOY_STACKS = ("dev", "prod")
 # S3 bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 RETENTION_DAYS_MIN, RETENTION_DAYS_MAX = 1, 3650
+# A DNS name: labels of letters, digits and hyphens (RFC 1123), at least two.
+DOMAIN_NAME_PATTERN = re.compile(
+    r"^(?=.{1,253}\.?$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$"
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,30 @@ SETTINGS: tuple[Setting, ...] = (
         "array",
         None,
         "IAM role or user ARNs that administer each stack's secrets key (and may use it to set"
-        " secrets); the key trusts nobody else but its stack's deploy and preview roles.",
+        " secrets): at least the role that runs this bootstrap, best two; the key trusts nobody"
+        " else but its stack's deploy and preview roles.",
+    ),
+    Setting(
+        "sharedAccount",
+        "boolean",
+        False,
+        "Accept the first stack of .github/promotion.yml (every push to main) in one account with"
+        " a later stack: a push to main could then reach that stack's network and the resources"
+        " no tag can scope (docs/security.md). Default false: one account per environment.",
+    ),
+    Setting(
+        "domainNames",
+        "array",
+        [],
+        "The DNS names (domainName settings) of this account's stacks: their deploy roles may"
+        " write those records and the ACM validation records beneath them, and no other.",
+    ),
+    Setting(
+        "retiredStacks",
+        "array",
+        [],
+        "Stacks whose CI roles this run may delete (after `pulumi state unprotect`); the bootstrap"
+        " refuses to drop a stack whose roles exist otherwise.",
     ),
     Setting(
         "deployPolicies",
@@ -101,7 +131,8 @@ SETTINGS: tuple[Setting, ...] = (
         "stateBucket",
         "boolean",
         True,
-        "Create a versioned, encrypted, private state bucket; false with Pulumi Cloud.",
+        "Create a versioned, encrypted, private state bucket: the workflows' backend. False only"
+        " if this account's stacks keep their state in a bucket made elsewhere.",
     ),
     Setting(
         "stateBucketName",
@@ -136,6 +167,9 @@ class BootstrapConfig:
     create_oidc_provider: bool = True
     deploy_policies: tuple[str, ...] = ()
     review_stacks: bool = False
+    shared_account: bool = False
+    domain_names: tuple[str, ...] = ()
+    retired_stacks: tuple[str, ...] = ()
     state_bucket: bool = True
     state_bucket_name: str = ""
     state_version_retention_days: int = 90
@@ -254,6 +288,24 @@ def load_config(
     if len(set(stacks)) != len(stacks):
         problem("deployStacks", "names a stack twice")
 
+    if len(order) > 1 and stacks and not got["sharedAccount"]:
+        first, gated = order[0], [s for s in stacks if s in order[1:]]
+        if first in stacks and gated:
+            problem(
+                "deployStacks",
+                f"puts {first} (the first stack of {PROMOTION_FILE}: every push to main deploys"
+                f" it) in one account with {', '.join(gated)} (deployed only after approval). In"
+                " one account a push to main could reach their network and the resources no tag"
+                " can scope (docs/security.md, shared accounts). Bootstrap one account per"
+                " environment, or `pulumi config set sharedAccount true` to accept it",
+            )
+
+    bad_names = [d for d in got["domainNames"] if not DOMAIN_NAME_PATTERN.match(d)]
+    if bad_names:
+        problem("domainNames", f"has entries that are not DNS names: {bad_names}")
+    if set(got["retiredStacks"]) & set(stacks):
+        problem("retiredStacks", "names a stack that deployStacks keeps")
+
     bad_policies = [p for p in got["deployPolicies"] if not POLICY_NAME_PATTERN.match(p)]
     if bad_policies:
         problem("deployPolicies", f"has names that are not IAM policy names: {bad_policies}")
@@ -276,7 +328,8 @@ def load_config(
         administrators = ()
         problems.append(
             "secretsKeyAdministrators is not set: name the IAM roles or users that administer"
-            " the stacks' secrets keys (usually the role you run this bootstrap with), e.g."
+            " the stacks' secrets keys; they must include the role you run this bootstrap with"
+            " (KMS refuses a key whose policy would lock out its creator), e.g."
             " `pulumi config set --path 'secretsKeyAdministrators[0]'"
             " arn:aws:iam::123456789012:role/Admin`"
         )
@@ -305,6 +358,16 @@ def load_config(
             " review stacks' objects; a Pulumi Cloud token would reach every stack's state"
         )
 
+    if got["stateBucket"] and not problems:
+        size = state_policy_bytes(stacks, got["previewRole"], got["reviewStacks"], name)
+        if size > BUCKET_POLICY_MAX_BYTES:
+            problem(
+                "deployStacks",
+                f"is too many stacks for one state bucket: their grants would make its policy"
+                f" up to {size} bytes, and S3 allows {BUCKET_POLICY_MAX_BYTES}. Bootstrap some of"
+                " them in another account (one account per environment)",
+            )
+
     if problems:
         raise ConfigError(
             f"The {project} stack's config has {len(problems)} problem(s):\n"
@@ -319,10 +382,41 @@ def load_config(
         create_oidc_provider=got["createOidcProvider"],
         deploy_policies=got["deployPolicies"],
         review_stacks=got["reviewStacks"],
+        shared_account=got["sharedAccount"],
+        domain_names=tuple(d.lower().rstrip(".") for d in got["domainNames"]),
+        retired_stacks=got["retiredStacks"],
         state_bucket=got["stateBucket"],
         state_bucket_name=name,
         state_version_retention_days=days,
     )
+
+
+# The state bucket's name when Pulumi picks it: `state-bucket` (StateBucket "state") and the
+# autoname suffix.
+AUTONAMED_STATE_BUCKET = "state-bucket-1234567"
+
+
+def state_policy_bytes(
+    stacks: tuple[str, ...], preview: bool, review: bool, bucket_name: str = ""
+) -> int:
+    """The most bytes the state bucket's policy takes for these stacks' CI roles (named as
+    GitHubActionsRoles and ReviewStackRoles name them)."""
+    suffix = "-1234567"  # Pulumi's autoname suffix
+    roles = {
+        stack: StackRoles(
+            deploy=f"github-deploy-{names_for(stack).role_key}{suffix}",
+            preview=f"github-preview-{names_for(stack).role_key}{suffix}" if preview else None,
+        )
+        for stack in stacks
+    }
+    sids = {stack: names_for(stack).sid for stack in stacks}
+    if review:
+        roles[REVIEW.names.stack] = StackRoles(
+            deploy=f"github-review-deploy{suffix}", sweep=f"github-review-sweep{suffix}"
+        )
+        sids[REVIEW.names.stack] = REVIEW.names.sid
+    bucket = bucket_name or AUTONAMED_STATE_BUCKET
+    return policy_bytes_at_most(bucket, APP_PROJECT, roles, sids, ROLE_PATH)
 
 
 def from_pulumi() -> BootstrapConfig:

@@ -51,6 +51,7 @@ SAR_PAGES: dict[str, str] = {
     "s3": SAR + "list_amazons3.html",
     "scheduler": SAR + "list_amazoneventbridgescheduler.html",
     "secretsmanager": SAR + "list_awssecretsmanager.html",
+    "servicediscovery": SAR + "list_awscloudmap.html",
     "sns": SAR + "list_amazonsns.html",
     "sqs": SAR + "list_amazonsqs.html",
     "sts": SAR + "list_awssecuritytokenservice.html",
@@ -82,18 +83,39 @@ SERVICE_LINKED_ROLES: tuple[str, ...] = (
     # and security group with it (edge: cloudfront).
     "vpcorigin.cloudfront.amazonaws.com",
 )
-# The tag every resource of a stack carries (__main__.py's provider default_tags).
-STACK_TAG = "stack"
+# The tag that scopes a stack's resources: project-qualified, so that no other project's resources
+# (which may well carry a `stack` tag of their own) fall under a stack's grants. __main__.py puts
+# it on every resource the program creates, through the provider's default tags
+# (components/spec.py STACK_TAG_KEY; a test keeps the two equal).
+STACK_TAG_KEY = "{project}:stack"
+# The tag on a stack's deploy role naming the stack it deploys. The program's alarm-topic key
+# lets the role so tagged manage it (components/alarm_topic.py; a test keeps the two equal), so
+# that no IAM grant has to reach KMS keys by their (writable) tags. No deploy role may write it.
+DEPLOYS_TAG_KEY = "{project}:deploys"
 # The names the program's S3 buckets start with: the access-log bucket, auto-named after its
 # logical name `alb-logs-bucket` (components/access_logs.py under __main__.py's "alb-logs"). A test
 # holds every bucket the program creates to this list.
 APP_BUCKET_PREFIXES: tuple[str, ...] = ("alb-logs-bucket-",)
+# Where the program's Secrets Manager secrets live: their names start with the stack's own
+# prefix (components/secrets.py), which no other stack's grant reaches and no tag can fake.
+APP_SECRET_PREFIX = "{project}/{stack}/"
 
 
-def stack_tag_condition(key: str, stack: str) -> dict[str, dict[str, str]]:
-    """A condition that `key` (aws:RequestTag/stack, aws:ResourceTag/stack) names `stack`: exactly,
-    or, for the review stacks' wildcard (stack_names.REVIEW_STACKS), any stack it matches."""
-    return {("StringLike" if "*" in stack else "StringEquals"): {key: stack}}
+def stack_tag_condition(key: str, stack: str, if_exists: bool = False) -> dict[str, Any]:
+    """A condition that `key` (aws:RequestTag/..., aws:ResourceTag/...) names `stack`: exactly,
+    or, for the review stacks' wildcard (stack_names.REVIEW_STACKS), any stack it matches; with
+    `if_exists`, also a request that lacks the key."""
+    operator = "StringLike" if "*" in stack else "StringEquals"
+    operator += "IfExists" if if_exists else ""
+    return {operator: {key: stack}}
+
+
+def stack_tag(project: str) -> str:
+    return STACK_TAG_KEY.format(project=project)
+
+
+def deploys_tag(project: str) -> str:
+    return DEPLOYS_TAG_KEY.format(project=project)
 
 
 def app_role_path(project: str, stack: str) -> str:
@@ -110,62 +132,124 @@ def managed_policy_arns(partition: str) -> list[str]:
 
 # --- the table -----------------------------------------------------------------------------------
 
+# How the deploy policy grants a row (`Need.scope`), and so what the request carries. A stack's
+# resources carry its tag (STACK_TAG_KEY); where the Service Authorization Reference lists
+# aws:ResourceTag / aws:RequestTag for an action, the grant is scoped by it:
+ANY = "any"  # calls that name no resource: "*", the only resource IAM accepts for them
+ACCOUNT = "account"  # any resource of the service in this account: reads, and what tags can't scope
+CREATE = "create"  # a new resource, only when the request tags it for the stack
+# A new resource, or one of the stack's own; never one tagged for another stack, never given
+# another stack's tag. Tagging calls (a create that tags authorizes TagResource against the new,
+# untagged resource) and create-or-update calls (PutMetricAlarm, RegisterScalableTarget).
+MINE_OR_NEW = "mine-or-new"
+OWNED = "owned"  # only resources tagged for the stack
+NAMED = "named"  # by name: `Need.grant` is the pattern (the stack's secrets, the program's buckets)
+# Granted elsewhere: by iam_statements (the stack's role path, its boundary), by the alarm-topic
+# key's own policy (components/alarm_topic.py), by the record names the bootstrap's domainNames
+# allow (dns_statement).
+IAM = "iam"
+KEY_POLICY = "key-policy"
+DNS = "dns"
+GRANTED_HERE = (ANY, ACCOUNT, CREATE, MINE_OR_NEW, OWNED, NAMED)
+
 
 @dataclass(frozen=True)
 class Need:
     """Requests a resource type's create, read, update and delete make: `actions` on `resource`
-    (an ARN template: {partition} {region} {account} {project} {stack}), carrying `context`
-    (condition keys; templates too, {boundary} being the stack's permissions boundary)."""
+    (an example ARN, a template: {partition} {region} {account} {project} {stack}), granted as
+    `scope` says (NAMED: on `grant`, a template too), carrying `context` beyond what the scope
+    implies (condition keys; templates, {boundary} being the stack's permissions boundary,
+    {domain} one of the bootstrap's domainNames). `grant`, when given, is the resource pattern the
+    policy names instead of the scope's own (NAMED: always)."""
 
     actions: tuple[str, ...]
     resource: str = "*"
+    scope: str = ANY
     context: tuple[tuple[str, str], ...] = ()
+    grant: str = ""
+
+
+def request_context(need: Need, project: str, stack: str) -> dict[str, str]:
+    """The condition keys a request of `need` for `stack` carries, as the scope implies (the
+    stack's tag on the new or existing resource) and the row lists (unrendered templates)."""
+    key = stack_tag(project)
+    implied = {
+        CREATE: {f"aws:RequestTag/{key}": stack},
+        MINE_OR_NEW: {f"aws:RequestTag/{key}": stack},
+        OWNED: {f"aws:ResourceTag/{key}": stack},
+        KEY_POLICY: {f"aws:ResourceTag/{key}": stack},  # the key carries it, as every resource
+    }.get(need.scope, {})
+    return {**implied, **dict(need.context)}
 
 
 def _ec2(*actions: str, on: str) -> Need:
-    return Need(actions, f"arn:{{partition}}:ec2:{{region}}:{{account}}:{on}")
+    return Need(actions, f"arn:{{partition}}:ec2:{{region}}:{{account}}:{on}", ACCOUNT)
 
 
 EC2_READ = Need(("ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables"))
 TAGS_EC2 = ("ec2:CreateTags", "ec2:DeleteTags")
 ROLES = "arn:{partition}:iam::{account}:role/{project}/{stack}/app-task-0000000"
 BOUNDED = (("iam:PermissionsBoundary", "{boundary}"),)
-TAGGED = ((f"aws:ResourceTag/{STACK_TAG}", "{stack}"),)
-LOGS = "arn:{partition}:logs:{region}:{account}:log-group:/ecs/{project}/{stack}/app"
 ECS = "arn:{partition}:ecs:{region}:{account}"
 ELB = "arn:{partition}:elasticloadbalancing:{region}:{account}"
+LOAD_BALANCER = ELB + ":loadbalancer/app/web-lb/0123456789abcdef"
+LISTENER = ELB + ":listener/app/web-lb/0123456789abcdef/0123456789abcdef"
 CERTIFICATE = (
     "arn:{partition}:acm:{region}:{account}:certificate/12345678-1234-1234-1234-123456789012"
 )
-SECRET = "arn:{partition}:secretsmanager:{region}:{account}:secret:app-DB-0000000-AbCdEf"
-# CloudFront is global: its ARNs name no region.
+REPOSITORY = "arn:{partition}:ecr:{region}:{account}:repository/app-repo-0000000"
+LOG_GROUP = "arn:{partition}:logs:{region}:{account}:log-group:/ecs/{project}/{stack}/app"
+ALARM = "arn:{partition}:cloudwatch:{region}:{account}:alarm:{project}-{stack}-app-5xx"
+TOPIC = "arn:{partition}:sns:{region}:{account}:alarms-topic-0000000"
+QUEUE = "arn:{partition}:sqs:{region}:{account}:jobs-nightly-dlq-0000000"
+NAMESPACE = "arn:{partition}:servicediscovery:{region}:{account}:namespace/ns-0123456789abcdef"
+KEY = "arn:{partition}:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+BUCKET = "arn:{partition}:s3:::alb-logs-bucket-0000000"
+BUCKETS = "arn:{partition}:s3:::alb-logs-bucket-*"  # and their objects: `*` spans the `/`
+SECRET = (
+    "arn:{partition}:secretsmanager:{region}:{account}:secret:"
+    "{project}/{stack}/DB_PASSWORD-20260101000000000000000000-AbCdEf"
+)
+SECRETS = "arn:{partition}:secretsmanager:*:{account}:secret:" + APP_SECRET_PREFIX + "*"
+ZONE = "arn:{partition}:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
+# The edge (components/edge.py, web_acl.py). CloudFront is global: its ARNs name no region. A
+# CLOUDFRONT-scope web ACL lives in us-east-1 (global/...), a REGIONAL one in the stack's region.
 VPC_ORIGIN = "arn:{partition}:cloudfront::{account}:vpcorigin/vo_0123456789abcdef012345"
 DISTRIBUTION = "arn:{partition}:cloudfront::{account}:distribution/E0123456789ABC"
-# A CLOUDFRONT-scope web ACL lives in us-east-1 (global/...); a REGIONAL one in the stack's region.
-WEB_ACLS = (
-    "arn:{partition}:wafv2:us-east-1:{account}:global/webacl/fargate-app-{stack}-waf/"
-    "12345678-1234-1234-1234-123456789012",
-    "arn:{partition}:wafv2:{region}:{account}:regional/webacl/fargate-app-{stack}-waf/"
-    "12345678-1234-1234-1234-123456789012",
+WEB_ACLS = tuple(
+    f"arn:{{partition}}:wafv2:{region}:{{account}}:{scope}/webacl/{{project}}-{{stack}}-waf/"
+    "12345678-1234-1234-1234-123456789012"
+    for region, scope in (("us-east-1", "global"), ("{region}", "regional"))
 )
-LOAD_BALANCER = ELB + ":loadbalancer/app/web-alb-0000000/0123456789abcdef"
-WAF_ACL_ACTIONS = (
-    "wafv2:CreateWebACL",
-    "wafv2:GetWebACL",
-    "wafv2:UpdateWebACL",
-    "wafv2:DeleteWebACL",
-    "wafv2:ListTagsForResource",
-    "wafv2:TagResource",
-    "wafv2:UntagResource",
+# WAF associates a REGIONAL web ACL with the load balancer, an ELB resource: by its ARN pattern.
+APP_LOAD_BALANCERS = "arn:{partition}:elasticloadbalancing:*:{account}:loadbalancer/app/*"
+# The names of the alarms Application Auto Scaling makes for a target tracking policy, on the
+# caller's permissions and without tags (Application Auto Scaling User Guide, "Target tracking
+# scaling policies": the caller needs cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms).
+TARGET_TRACKING_ALARMS = "arn:{partition}:cloudwatch:*:{account}:alarm:TargetTracking-*"
+# The alarm-topic key's management, as its policy grants it to the stack's deploy role.
+KEY_POLICY_CONTEXT = (
+    ("aws:PrincipalTag/" + DEPLOYS_TAG_KEY, "{stack}"),
+    ("aws:PrincipalAccount", "{account}"),
 )
 
 RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
+    # EC2: any network resource of the account (see ACCOUNT_PATTERNS). Tags could scope most of it,
+    # but not what matters in a shared account: ECS places a stack's tasks in whatever subnets and
+    # security groups its service names, which no policy can know in advance (docs/security.md).
     "aws:ec2/vpc:Vpc": (
         _ec2("ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", *TAGS_EC2, on="vpc/v"),
         Need(("ec2:DescribeVpcAttribute", "ec2:DescribeNetworkAcls", "ec2:DescribeVpcs")),
     ),
     "aws:ec2/subnet:Subnet": (
-        _ec2("ec2:CreateSubnet", "ec2:DeleteSubnet", "ec2:ModifySubnetAttribute", on="subnet/s"),
+        _ec2(
+            "ec2:CreateSubnet",
+            "ec2:DeleteSubnet",
+            "ec2:ModifySubnetAttribute",
+            "ec2:CreateTags",
+            on="subnet/s",
+        ),
+        _ec2("ec2:CreateSubnet", on="vpc/v"),
         EC2_READ,
     ),
     "aws:ec2/internetGateway:InternetGateway": (
@@ -174,8 +258,10 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             "ec2:DeleteInternetGateway",
             "ec2:AttachInternetGateway",
             "ec2:DetachInternetGateway",
+            "ec2:CreateTags",
             on="internet-gateway/igw",
         ),
+        _ec2("ec2:AttachInternetGateway", "ec2:DetachInternetGateway", on="vpc/v"),
         Need(("ec2:DescribeInternetGateways",)),
     ),
     "aws:ec2/eip:Eip": (
@@ -183,16 +269,20 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             "ec2:AllocateAddress",
             "ec2:ReleaseAddress",
             "ec2:DisassociateAddress",
+            "ec2:CreateTags",
             on="elastic-ip/e",
         ),
         Need(("ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute")),
     ),
     "aws:ec2/natGateway:NatGateway": (
-        _ec2("ec2:CreateNatGateway", "ec2:DeleteNatGateway", on="natgateway/n"),
+        _ec2("ec2:CreateNatGateway", "ec2:DeleteNatGateway", "ec2:CreateTags", on="natgateway/n"),
+        _ec2("ec2:CreateNatGateway", on="subnet/s"),
+        _ec2("ec2:CreateNatGateway", on="elastic-ip/e"),
         Need(("ec2:DescribeNatGateways",)),
     ),
     "aws:ec2/routeTable:RouteTable": (
-        _ec2("ec2:CreateRouteTable", "ec2:DeleteRouteTable", on="route-table/r"),
+        _ec2("ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:CreateTags", on="route-table/r"),
+        _ec2("ec2:CreateRouteTable", on="vpc/v"),
         EC2_READ,
     ),
     "aws:ec2/route:Route": (
@@ -206,6 +296,12 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             "ec2:ReplaceRouteTableAssociation",
             on="route-table/r",
         ),
+        _ec2(
+            "ec2:AssociateRouteTable",
+            "ec2:DisassociateRouteTable",
+            "ec2:ReplaceRouteTableAssociation",
+            on="subnet/s",
+        ),
         EC2_READ,
     ),
     "aws:ec2/securityGroup:SecurityGroup": (
@@ -217,6 +313,7 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             *TAGS_EC2,
             on="security-group/sg",
         ),
+        _ec2("ec2:CreateSecurityGroup", on="vpc/v"),
         Need(("ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces")),
     ),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (
@@ -234,6 +331,12 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             "ec2:RevokeSecurityGroupIngress",
             "ec2:ModifySecurityGroupRules",
             "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+            on="security-group/sg",
+        ),
+        _ec2(
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:ModifySecurityGroupRules",
+            *TAGS_EC2,
             on="security-group-rule/sgr",
         ),
         Need(("ec2:DescribeSecurityGroupRules",)),
@@ -244,14 +347,26 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             "ec2:RevokeSecurityGroupEgress",
             "ec2:ModifySecurityGroupRules",
             "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+            on="security-group/sg",
+        ),
+        _ec2(
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:ModifySecurityGroupRules",
+            *TAGS_EC2,
             on="security-group-rule/sgr",
         ),
         Need(("ec2:DescribeSecurityGroupRules",)),
     ),
     "aws:ec2/flowLog:FlowLog": (
         _ec2("ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", *TAGS_EC2, on="vpc-flow-log/fl"),
+        _ec2("ec2:CreateFlowLogs", on="vpc/v"),
         Need(("ec2:DescribeFlowLogs",)),
-        Need(("iam:PassRole",), ROLES, (("iam:PassedToService", "vpc-flow-logs.amazonaws.com"),)),
+        Need(
+            ("iam:PassRole",),
+            ROLES,
+            IAM,
+            (("iam:PassedToService", "vpc-flow-logs.amazonaws.com"),),
+        ),
     ),
     "aws:ec2/vpcEndpoint:VpcEndpoint": (
         _ec2(
@@ -261,104 +376,134 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             *TAGS_EC2,
             on="vpc-endpoint/vpce",
         ),
+        _ec2("ec2:CreateVpcEndpoint", on="vpc/v"),
+        *(
+            _ec2("ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", on=on)
+            for on in ("route-table/r", "security-group/sg", "subnet/s")
+        ),
         Need(("ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists")),
     ),
     "aws:ecr/repository:Repository": (
+        Need(("ecr:CreateRepository",), REPOSITORY, CREATE),
+        Need(("ecr:TagResource",), REPOSITORY, MINE_OR_NEW),
         Need(
             (
-                "ecr:CreateRepository",
                 "ecr:DeleteRepository",
-                "ecr:DescribeRepositories",
                 "ecr:PutImageScanningConfiguration",
                 "ecr:PutImageTagMutability",
-                "ecr:TagResource",
                 "ecr:UntagResource",
-                "ecr:ListTagsForResource",
                 "ecr:BatchDeleteImage",
-                "ecr:ListImages",
             ),
-            "arn:{partition}:ecr:{region}:{account}:repository/app-repo-0000000",
+            REPOSITORY,
+            OWNED,
+        ),
+        Need(
+            ("ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:ListImages"),
+            REPOSITORY,
+            ACCOUNT,
         ),
     ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": (
-        Need(
-            ("ecr:PutLifecyclePolicy", "ecr:GetLifecyclePolicy", "ecr:DeleteLifecyclePolicy"),
-            "arn:{partition}:ecr:{region}:{account}:repository/app-repo-0000000",
-        ),
+        Need(("ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"), REPOSITORY, OWNED),
+        Need(("ecr:GetLifecyclePolicy",), REPOSITORY, ACCOUNT),
     ),
     # pulumi-docker builds on the runner and pushes with the token from getAuthorizationToken.
     "docker:index/image:Image": (
         Need(
             (
-                "ecr:BatchCheckLayerAvailability",
                 "ecr:InitiateLayerUpload",
                 "ecr:UploadLayerPart",
                 "ecr:CompleteLayerUpload",
                 "ecr:PutImage",
-                "ecr:BatchGetImage",
             ),
-            "arn:{partition}:ecr:{region}:{account}:repository/app-repo-0000000",
+            REPOSITORY,
+            OWNED,
         ),
+        Need(("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage"), REPOSITORY, ACCOUNT),
     ),
     "aws:ecs/cluster:Cluster": (
+        Need(("ecs:CreateCluster",), ECS + ":cluster/cluster-0000000", CREATE),
+        Need(("ecs:TagResource",), ECS + ":cluster/cluster-0000000", MINE_OR_NEW),
         Need(
             (
-                "ecs:CreateCluster",
                 "ecs:DeleteCluster",
                 "ecs:UpdateCluster",
                 "ecs:UpdateClusterSettings",
-                "ecs:DescribeClusters",
-                "ecs:TagResource",
                 "ecs:UntagResource",
-                "ecs:ListTagsForResource",
             ),
             ECS + ":cluster/cluster-0000000",
+            OWNED,
+        ),
+        Need(
+            ("ecs:DescribeClusters", "ecs:ListTagsForResource"),
+            ECS + ":cluster/cluster-0000000",
+            ACCOUNT,
         ),
         Need(
             ("iam:CreateServiceLinkedRole",),
             "arn:{partition}:iam::{account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+            IAM,
             (("iam:AWSServiceName", "ecs.amazonaws.com"),),
         ),
     ),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
-        Need(("ecs:PutClusterCapacityProviders", "ecs:DescribeClusters"), ECS + ":cluster/c"),
+        Need(("ecs:PutClusterCapacityProviders",), ECS + ":cluster/c", OWNED),
+        Need(("ecs:DescribeClusters",), ECS + ":cluster/c", ACCOUNT),
     ),
     "aws:ecs/taskDefinition:TaskDefinition": (
-        Need(("ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition")),
+        # Granted on "*": the revision a registration makes does not exist yet.
+        Need(("ecs:RegisterTaskDefinition",), "*", CREATE),
+        Need(("ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition")),
+        Need(("ecs:TagResource",), ECS + ":task-definition/{project}-{stack}-app:1", MINE_OR_NEW),
         Need(
-            ("ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions", "ecs:TagResource"),
+            ("ecs:DeleteTaskDefinitions", "ecs:UntagResource"),
             ECS + ":task-definition/{project}-{stack}-app:1",
+            OWNED,
         ),
-        Need(("iam:PassRole",), ROLES, (("iam:PassedToService", "ecs-tasks.amazonaws.com"),)),
+        Need(("iam:PassRole",), ROLES, IAM, (("iam:PassedToService", "ecs-tasks.amazonaws.com"),)),
     ),
     "aws:ecs/service:Service": (
+        Need(("ecs:CreateService",), ECS + ":service/cluster-0000000/app", CREATE),
+        Need(("ecs:TagResource",), ECS + ":service/cluster-0000000/app", MINE_OR_NEW),
+        Need(
+            ("ecs:UpdateService", "ecs:DeleteService", "ecs:UntagResource"),
+            ECS + ":service/cluster-0000000/app",
+            OWNED,
+        ),
         Need(
             (
-                "ecs:CreateService",
-                "ecs:UpdateService",
-                "ecs:DeleteService",
                 "ecs:DescribeServices",
-                "ecs:TagResource",
-                "ecs:UntagResource",
                 "ecs:ListTagsForResource",
                 "ecs:DescribeServiceDeployments",
                 "ecs:ListServiceDeployments",
                 "ecs:DescribeServiceRevisions",
             ),
             ECS + ":service/cluster-0000000/app",
+            ACCOUNT,
         ),
         # blueGreen and canary: ECS shifts traffic with the infrastructure role.
-        Need(("iam:PassRole",), ROLES, (("iam:PassedToService", "ecs.amazonaws.com"),)),
+        Need(("iam:PassRole",), ROLES, IAM, (("iam:PassedToService", "ecs.amazonaws.com"),)),
         Need(("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeRules")),
     ),
+    # Application Auto Scaling names no resource ARN before the target exists: "*", by tag.
     "aws:appautoscaling/target:Target": (
         Need(
             (
                 "application-autoscaling:RegisterScalableTarget",
-                "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:DescribeScalableTargets",
                 "application-autoscaling:TagResource",
+            ),
+            scope=MINE_OR_NEW,
+        ),
+        Need(
+            (
+                "application-autoscaling:DeregisterScalableTarget",
                 "application-autoscaling:UntagResource",
+            ),
+            scope=OWNED,
+        ),
+        Need(
+            (
+                "application-autoscaling:DescribeScalableTargets",
                 "application-autoscaling:ListTagsForResource",
             )
         ),
@@ -366,6 +511,7 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             ("iam:CreateServiceLinkedRole",),
             "arn:{partition}:iam::{account}:role/aws-service-role/"
             "ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+            IAM,
             (("iam:AWSServiceName", "ecs.application-autoscaling.amazonaws.com"),),
         ),
     ),
@@ -374,27 +520,31 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             (
                 "application-autoscaling:PutScalingPolicy",
                 "application-autoscaling:DeleteScalingPolicy",
-                "application-autoscaling:DescribeScalingPolicies",
-            )
+            ),
+            scope=OWNED,
         ),
+        Need(("application-autoscaling:DescribeScalingPolicies",)),
         Need(
             ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"),
             "arn:{partition}:cloudwatch:{region}:{account}:alarm:TargetTracking-service",
+            NAMED,
+            grant=TARGET_TRACKING_ALARMS,
         ),
     ),
     "aws:lb/loadBalancer:LoadBalancer": (
+        Need(("elasticloadbalancing:CreateLoadBalancer",), LOAD_BALANCER, CREATE),
+        Need(("elasticloadbalancing:AddTags",), LOAD_BALANCER, MINE_OR_NEW),
         Need(
             (
-                "elasticloadbalancing:CreateLoadBalancer",
                 "elasticloadbalancing:DeleteLoadBalancer",
                 "elasticloadbalancing:ModifyLoadBalancerAttributes",
                 "elasticloadbalancing:SetSecurityGroups",
                 "elasticloadbalancing:SetSubnets",
                 "elasticloadbalancing:SetIpAddressType",
-                "elasticloadbalancing:AddTags",
                 "elasticloadbalancing:RemoveTags",
             ),
-            ELB + ":loadbalancer/app/web-lb/0123456789abcdef",
+            LOAD_BALANCER,
+            OWNED,
         ),
         Need(
             (
@@ -407,19 +557,30 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             ("iam:CreateServiceLinkedRole",),
             "arn:{partition}:iam::{account}:role/aws-service-role/"
             "elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
+            IAM,
             (("iam:AWSServiceName", "elasticloadbalancing.amazonaws.com"),),
         ),
     ),
     "aws:lb/targetGroup:TargetGroup": (
         Need(
+            ("elasticloadbalancing:CreateTargetGroup",),
+            ELB + ":targetgroup/app-tg/0123456789abcdef",
+            CREATE,
+        ),
+        Need(
+            ("elasticloadbalancing:AddTags",),
+            ELB + ":targetgroup/app-tg/0123456789abcdef",
+            MINE_OR_NEW,
+        ),
+        Need(
             (
-                "elasticloadbalancing:CreateTargetGroup",
                 "elasticloadbalancing:DeleteTargetGroup",
                 "elasticloadbalancing:ModifyTargetGroup",
                 "elasticloadbalancing:ModifyTargetGroupAttributes",
-                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
             ),
             ELB + ":targetgroup/app-tg/0123456789abcdef",
+            OWNED,
         ),
         Need(
             (
@@ -430,17 +591,20 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         ),
     ),
     "aws:lb/listener:Listener": (
+        # A listener is created on the stack's own load balancer.
+        Need(("elasticloadbalancing:CreateListener",), LOAD_BALANCER, OWNED),
+        Need(("elasticloadbalancing:AddTags",), LISTENER, MINE_OR_NEW),
         Need(
             (
-                "elasticloadbalancing:CreateListener",
                 "elasticloadbalancing:DeleteListener",
                 "elasticloadbalancing:ModifyListener",
                 "elasticloadbalancing:ModifyListenerAttributes",
                 "elasticloadbalancing:AddListenerCertificates",
                 "elasticloadbalancing:RemoveListenerCertificates",
-                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
             ),
-            ELB + ":listener/app/web-lb/0123456789abcdef/0123456789abcdef",
+            LISTENER,
+            OWNED,
         ),
         Need(
             (
@@ -449,83 +613,73 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "elasticloadbalancing:DescribeListenerCertificates",
             )
         ),
-        Need(("acm:DescribeCertificate",), CERTIFICATE),
+        Need(("acm:DescribeCertificate",), CERTIFICATE, ACCOUNT),
     ),
     "aws:lb/listenerRule:ListenerRule": (
+        # A rule is created on the stack's own listener.
+        Need(("elasticloadbalancing:CreateRule",), LISTENER, OWNED),
+        Need(
+            ("elasticloadbalancing:AddTags",),
+            ELB + ":listener-rule/app/web-lb/0123456789abcdef/0123456789abcdef/0123456789abcdef",
+            MINE_OR_NEW,
+        ),
         Need(
             (
-                "elasticloadbalancing:CreateRule",
                 "elasticloadbalancing:DeleteRule",
                 "elasticloadbalancing:ModifyRule",
                 "elasticloadbalancing:SetRulePriorities",
-                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
             ),
             ELB + ":listener-rule/app/web-lb/0123456789abcdef/0123456789abcdef/0123456789abcdef",
+            OWNED,
         ),
         Need(("elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags")),
     ),
     "aws:cloudwatch/logGroup:LogGroup": (
+        Need(("logs:CreateLogGroup",), LOG_GROUP, CREATE),
+        Need(("logs:TagResource", "logs:TagLogGroup"), LOG_GROUP, MINE_OR_NEW),
         Need(
             (
-                "logs:CreateLogGroup",
                 "logs:DeleteLogGroup",
                 "logs:PutRetentionPolicy",
                 "logs:DeleteRetentionPolicy",
-                "logs:TagResource",
                 "logs:UntagResource",
-                "logs:ListTagsForResource",
-                "logs:TagLogGroup",
                 "logs:UntagLogGroup",
-                "logs:ListTagsLogGroup",
                 # The exec sessions' group is encrypted with the stack's key (kmsKeyId).
                 "logs:AssociateKmsKey",
                 "logs:DisassociateKmsKey",
             ),
-            LOGS,
+            LOG_GROUP,
+            OWNED,
         ),
+        Need(("logs:ListTagsForResource", "logs:ListTagsLogGroup"), LOG_GROUP, ACCOUNT),
         Need(("logs:DescribeLogGroups",)),
     ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (
-        Need(
-            (
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:UntagResource",
-                "cloudwatch:ListTagsForResource",
-            ),
-            "arn:{partition}:cloudwatch:{region}:{account}:alarm:app-5xx-0000000",
-        ),
+        # PutMetricAlarm creates and updates alike.
+        Need(("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"), ALARM, MINE_OR_NEW),
+        Need(("cloudwatch:DeleteAlarms", "cloudwatch:UntagResource"), ALARM, OWNED),
+        Need(("cloudwatch:ListTagsForResource",), ALARM, ACCOUNT),
         Need(("cloudwatch:DescribeAlarms",)),
     ),
     "aws:sns/topic:Topic": (
-        Need(
-            (
-                "sns:CreateTopic",
-                "sns:DeleteTopic",
-                "sns:GetTopicAttributes",
-                "sns:SetTopicAttributes",
-                "sns:TagResource",
-                "sns:UntagResource",
-                "sns:ListTagsForResource",
-            ),
-            "arn:{partition}:sns:{region}:{account}:alarms-topic-0000000",
-        ),
+        # CreateTopic returns the topic of that name if it exists.
+        Need(("sns:CreateTopic", "sns:TagResource"), TOPIC, MINE_OR_NEW),
+        Need(("sns:DeleteTopic", "sns:SetTopicAttributes", "sns:UntagResource"), TOPIC, OWNED),
+        Need(("sns:GetTopicAttributes", "sns:ListTagsForResource"), TOPIC, ACCOUNT),
     ),
     "aws:sns/topicSubscription:TopicSubscription": (
-        Need(
-            (
-                "sns:Subscribe",
-                "sns:Unsubscribe",
-                "sns:GetSubscriptionAttributes",
-                "sns:SetSubscriptionAttributes",
-                "sns:ListSubscriptionsByTopic",
-            ),
-            "arn:{partition}:sns:{region}:{account}:alarms-topic-0000000",
-        ),
+        Need(("sns:Subscribe",), TOPIC, OWNED),
+        Need(("sns:ListSubscriptionsByTopic",), TOPIC, ACCOUNT),
+        # A subscription's own calls name no resource: "*" (docs/security.md, shared accounts).
+        Need(("sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes")),
     ),
     "aws:kms/key:Key": (
-        Need(("kms:CreateKey",), "*", ((f"aws:RequestTag/{STACK_TAG}", "{stack}"),)),
+        Need(("kms:CreateKey",), "*", CREATE),
+        # Tagging a key while creating it needs kms:TagResource in a policy not restricted to
+        # particular keys (KMS Developer Guide, "Controlling access to tags"): "*", still never on
+        # another stack's key. No grant here reaches a key by its tags (KEY_POLICY below).
+        Need(("kms:TagResource",), KEY, MINE_OR_NEW, grant="*"),
         Need(("kms:ListAliases",)),
         Need(
             (
@@ -543,8 +697,9 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "kms:DisableKey",
                 "kms:UpdateKeyDescription",
             ),
-            "arn:{partition}:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            TAGGED,
+            KEY,
+            KEY_POLICY,
+            KEY_POLICY_CONTEXT,
         ),
     ),
     "aws:s3/bucket:Bucket": (
@@ -570,71 +725,83 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "s3:PutBucketTagging",
                 "s3:GetBucketPolicy",
             ),
-            "arn:{partition}:s3:::alb-logs-bucket-0000000",
+            BUCKET,
+            NAMED,
+            grant=BUCKETS,
         ),
         # force_destroy (no deletionProtection) empties the bucket before deleting it.
         Need(
             ("s3:DeleteObject", "s3:DeleteObjectVersion"),
-            "arn:{partition}:s3:::alb-logs-bucket-0000000/AWSLogs/x",
+            BUCKET + "/AWSLogs/x",
+            NAMED,
+            grant=BUCKETS,
         ),
     ),
     "aws:s3/bucketPolicy:BucketPolicy": (
         Need(
             ("s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"),
-            "arn:{partition}:s3:::alb-logs-bucket-0000000",
+            BUCKET,
+            NAMED,
+            grant=BUCKETS,
         ),
     ),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
         Need(
             ("s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
-            "arn:{partition}:s3:::alb-logs-bucket-0000000",
+            BUCKET,
+            NAMED,
+            grant=BUCKETS,
         ),
     ),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (
         Need(
             ("s3:PutBucketOwnershipControls", "s3:GetBucketOwnershipControls"),
-            "arn:{partition}:s3:::alb-logs-bucket-0000000",
+            BUCKET,
+            NAMED,
+            grant=BUCKETS,
         ),
     ),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
         Need(
             ("s3:PutLifecycleConfiguration", "s3:GetLifecycleConfiguration"),
-            "arn:{partition}:s3:::alb-logs-bucket-0000000",
+            BUCKET,
+            NAMED,
+            grant=BUCKETS,
         ),
     ),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
         Need(
             ("s3:PutEncryptionConfiguration", "s3:GetEncryptionConfiguration"),
-            "arn:{partition}:s3:::alb-logs-bucket-0000000",
+            BUCKET,
+            NAMED,
+            grant=BUCKETS,
         ),
     ),
     "aws:acm/certificate:Certificate": (
-        Need(("acm:RequestCertificate",)),
-        Need(
-            (
-                "acm:DescribeCertificate",
-                "acm:DeleteCertificate",
-                "acm:AddTagsToCertificate",
-                "acm:RemoveTagsFromCertificate",
-                "acm:ListTagsForCertificate",
-            ),
-            CERTIFICATE,
-        ),
+        Need(("acm:RequestCertificate",), "*", CREATE),
+        Need(("acm:AddTagsToCertificate",), CERTIFICATE, MINE_OR_NEW),
+        Need(("acm:DeleteCertificate", "acm:RemoveTagsFromCertificate"), CERTIFICATE, OWNED),
+        Need(("acm:DescribeCertificate", "acm:ListTagsForCertificate"), CERTIFICATE, ACCOUNT),
     ),
     "aws:acm/certificateValidation:CertificateValidation": (
-        Need(
-            ("acm:DescribeCertificate",),
-            CERTIFICATE,
-        ),
+        Need(("acm:DescribeCertificate",), CERTIFICATE, ACCOUNT),
     ),
     "aws:route53/record:Record": (
         Need(
-            ("route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"),
-            "arn:{partition}:route53:::hostedzone/Z0123456789ABCDEFGHIJ",
+            ("route53:ChangeResourceRecordSets",),
+            ZONE,
+            DNS,
+            (("route53:ChangeResourceRecordSetsNormalizedRecordNames", "{domain}"),),
         ),
-        Need(("route53:GetChange",), "arn:{partition}:route53:::change/C0123456789ABCDEFGHIJ"),
-        Need(("route53:GetHostedZone",), "arn:{partition}:route53:::hostedzone/Z0123456789A"),
+        Need(("route53:ListResourceRecordSets", "route53:GetHostedZone"), ZONE, ACCOUNT),
+        Need(
+            ("route53:GetChange",),
+            "arn:{partition}:route53:::change/C0123456789ABCDEFGHIJ",
+            ACCOUNT,
+        ),
     ),
+    # EventBridge Scheduler's schedules carry no tags (pulumi-aws has none for them): any schedule
+    # of the account (docs/security.md, shared accounts).
     "aws:scheduler/schedule:Schedule": (
         Need(
             (
@@ -643,47 +810,52 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "scheduler:DeleteSchedule",
                 "scheduler:GetSchedule",
             ),
-            "arn:{partition}:scheduler:{region}:{account}:schedule/default/jobs-nightly",
+            "arn:{partition}:scheduler:{region}:{account}:schedule/default/{project}-{stack}-x",
+            ACCOUNT,
         ),
-        Need(("iam:PassRole",), ROLES, (("iam:PassedToService", "scheduler.amazonaws.com"),)),
+        Need(("iam:PassRole",), ROLES, IAM, (("iam:PassedToService", "scheduler.amazonaws.com"),)),
+    ),
+    # Service Connect's namespace (a stack with an internal service): a Cloud Map HTTP namespace,
+    # created with the stack's tag like every resource the program makes.
+    "aws:servicediscovery/httpNamespace:HttpNamespace": (
+        Need(("servicediscovery:CreateHttpNamespace", "servicediscovery:TagResource"), "*", CREATE),
+        Need(
+            ("servicediscovery:DeleteNamespace", "servicediscovery:UpdateHttpNamespace"),
+            NAMESPACE,
+            OWNED,
+        ),
+        Need(
+            ("servicediscovery:GetNamespace", "servicediscovery:GetOperation"), NAMESPACE, ACCOUNT
+        ),
+        Need(("servicediscovery:ListTagsForResource", "servicediscovery:UntagResource")),
     ),
     "aws:sqs/queue:Queue": (
-        Need(
-            (
-                "sqs:CreateQueue",
-                "sqs:DeleteQueue",
-                "sqs:GetQueueAttributes",
-                "sqs:SetQueueAttributes",
-                "sqs:GetQueueUrl",
-                "sqs:TagQueue",
-                "sqs:UntagQueue",
-                "sqs:ListQueueTags",
-            ),
-            "arn:{partition}:sqs:{region}:{account}:jobs-nightly-dlq-0000000",
-        ),
+        # CreateQueue returns the queue of that name if it exists with the same attributes.
+        Need(("sqs:CreateQueue", "sqs:TagQueue"), QUEUE, MINE_OR_NEW),
+        Need(("sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:UntagQueue"), QUEUE, OWNED),
+        Need(("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"), QUEUE, ACCOUNT),
     ),
     "aws:sqs/queuePolicy:QueuePolicy": (
-        Need(
-            ("sqs:SetQueueAttributes", "sqs:GetQueueAttributes"),
-            "arn:{partition}:sqs:{region}:{account}:jobs-nightly-dlq-0000000",
-        ),
+        Need(("sqs:SetQueueAttributes",), QUEUE, OWNED),
+        Need(("sqs:GetQueueAttributes",), QUEUE, ACCOUNT),
     ),
-    # Secrets Manager by the stack's tag: a deploy role never reads another stack's secret.
+    # By name, not by tag: creating a secret with tags authorizes secretsmanager:TagResource on
+    # the new, untagged secret, and a grant that allowed that would let a deploy role tag any
+    # secret of the account as its own. Names are immutable.
     "aws:secretsmanager/secret:Secret": (
         Need(
-            ("secretsmanager:CreateSecret",), SECRET, ((f"aws:RequestTag/{STACK_TAG}", "{stack}"),)
-        ),
-        Need(
             (
+                "secretsmanager:CreateSecret",
+                "secretsmanager:TagResource",
                 "secretsmanager:DeleteSecret",
                 "secretsmanager:DescribeSecret",
                 "secretsmanager:GetResourcePolicy",
                 "secretsmanager:UpdateSecret",
-                "secretsmanager:TagResource",
                 "secretsmanager:UntagResource",
             ),
             SECRET,
-            TAGGED,
+            NAMED,
+            grant=SECRETS,
         ),
     ),
     "aws:secretsmanager/secretVersion:SecretVersion": (
@@ -696,64 +868,84 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "secretsmanager:UpdateSecretVersionStage",
             ),
             SECRET,
-            TAGGED,
+            NAMED,
+            grant=SECRETS,
         ),
     ),
-    # The edge (components/edge.py): CloudFront creates the VPC origin's network interfaces and
-    # security group itself, under its service-linked role.
+    # The edge: a VPC origin and a distribution, created with the stack's tag like every resource
+    # of the program. CloudFront creates the VPC origin's network interfaces and security group
+    # itself, under its service-linked role.
     "aws:cloudfront/vpcOrigin:VpcOrigin": (
-        Need(("cloudfront:CreateVpcOrigin",)),
+        Need(("cloudfront:CreateVpcOrigin",), "*", CREATE),
+        Need(("cloudfront:TagResource",), VPC_ORIGIN, MINE_OR_NEW),
         Need(
             (
-                "cloudfront:GetVpcOrigin",
                 "cloudfront:UpdateVpcOrigin",
                 "cloudfront:DeleteVpcOrigin",
-                "cloudfront:TagResource",
                 "cloudfront:UntagResource",
-                "cloudfront:ListTagsForResource",
             ),
             VPC_ORIGIN,
+            OWNED,
         ),
+        Need(("cloudfront:GetVpcOrigin", "cloudfront:ListTagsForResource"), VPC_ORIGIN, ACCOUNT),
         Need(("elasticloadbalancing:DescribeLoadBalancers",)),
         Need(
             ("iam:CreateServiceLinkedRole",),
             "arn:{partition}:iam::{account}:role/aws-service-role/"
             "vpcorigin.cloudfront.amazonaws.com/AWSServiceRoleForCloudFrontVPCOrigin",
+            IAM,
             (("iam:AWSServiceName", "vpcorigin.cloudfront.amazonaws.com"),),
         ),
     ),
     "aws:cloudfront/distribution:Distribution": (
-        Need(("cloudfront:CreateDistribution",)),
+        Need(("cloudfront:CreateDistribution",), "*", CREATE),
+        Need(("cloudfront:TagResource",), DISTRIBUTION, MINE_OR_NEW),
+        Need(
+            (
+                "cloudfront:UpdateDistribution",
+                "cloudfront:DeleteDistribution",
+                "cloudfront:UntagResource",
+            ),
+            DISTRIBUTION,
+            OWNED,
+        ),
         Need(
             (
                 "cloudfront:GetDistribution",
                 "cloudfront:GetDistributionConfig",
-                "cloudfront:UpdateDistribution",
-                "cloudfront:DeleteDistribution",
-                "cloudfront:TagResource",
-                "cloudfront:UntagResource",
                 "cloudfront:ListTagsForResource",
             ),
             DISTRIBUTION,
+            ACCOUNT,
         ),
         # Naming a CLOUDFRONT-scope web ACL (web_acl_id): CloudFront reads it as the caller.
-        Need(("wafv2:GetWebACL",), WEB_ACLS[0]),
+        Need(("wafv2:GetWebACL",), WEB_ACLS[0], ACCOUNT),
     ),
-    "aws:wafv2/webAcl:WebAcl": tuple(Need(WAF_ACL_ACTIONS, acl) for acl in WEB_ACLS),
+    "aws:wafv2/webAcl:WebAcl": tuple(
+        need
+        for acl in WEB_ACLS
+        for need in (
+            Need(("wafv2:CreateWebACL",), acl, CREATE),
+            Need(("wafv2:TagResource",), acl, MINE_OR_NEW),
+            Need(("wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:UntagResource"), acl, OWNED),
+            Need(("wafv2:GetWebACL", "wafv2:ListTagsForResource"), acl, ACCOUNT),
+        )
+    ),
     # WAF delivers to CloudWatch Logs through a log delivery and the log group's resource policy,
     # which it writes as the caller (AWS WAF Developer Guide, "Sending web ACL traffic logs to an
-    # Amazon CloudWatch Logs log group": these permissions).
+    # Amazon CloudWatch Logs log group": these permissions); they name no resource.
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": (
         *(
-            Need(
-                (
-                    "wafv2:PutLoggingConfiguration",
-                    "wafv2:GetLoggingConfiguration",
-                    "wafv2:DeleteLoggingConfiguration",
-                ),
-                acl,
-            )
+            need
             for acl in WEB_ACLS
+            for need in (
+                Need(
+                    ("wafv2:PutLoggingConfiguration", "wafv2:DeleteLoggingConfiguration"),
+                    acl,
+                    OWNED,
+                ),
+                Need(("wafv2:GetLoggingConfiguration",), acl, ACCOUNT),
+            )
         ),
         Need(
             (
@@ -766,18 +958,18 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         ),
     ),
     "aws:wafv2/webAclAssociation:WebAclAssociation": (
-        Need(
-            ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource"),
-            WEB_ACLS[1],
-        ),
+        Need(("wafv2:AssociateWebACL",), WEB_ACLS[1], OWNED),
+        Need(("wafv2:GetWebACLForResource",), WEB_ACLS[1], ACCOUNT),
         Need(
             ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource"),
             LOAD_BALANCER,
+            NAMED,
+            grant=APP_LOAD_BALANCERS,
         ),
         Need(("elasticloadbalancing:SetWebAcl",)),
     ),
     "aws:iam/role:Role": (
-        Need(("iam:CreateRole",), ROLES, BOUNDED),
+        Need(("iam:CreateRole",), ROLES, IAM, BOUNDED),
         Need(
             (
                 "iam:DeleteRole",
@@ -786,6 +978,7 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "iam:PutRolePermissionsBoundary",
             ),
             ROLES,
+            IAM,
             BOUNDED,
         ),
         Need(
@@ -800,19 +993,20 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
                 "iam:UpdateRoleDescription",
             ),
             ROLES,
+            IAM,
         ),
     ),
     "aws:iam/rolePolicy:RolePolicy": (
-        Need(("iam:PutRolePolicy", "iam:DeleteRolePolicy"), ROLES, BOUNDED),
-        Need(("iam:GetRolePolicy",), ROLES),
+        Need(("iam:PutRolePolicy", "iam:DeleteRolePolicy"), ROLES, IAM, BOUNDED),
+        Need(("iam:GetRolePolicy",), ROLES, IAM),
     ),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
         *(
-            Need(("iam:AttachRolePolicy",), ROLES, (*BOUNDED, ("iam:PolicyARN", arn)))
+            Need(("iam:AttachRolePolicy",), ROLES, IAM, (*BOUNDED, ("iam:PolicyARN", arn)))
             for arn in managed_policy_arns("{partition}")
         ),
-        Need(("iam:DetachRolePolicy",), ROLES, BOUNDED),
-        Need(("iam:ListAttachedRolePolicies",), ROLES),
+        Need(("iam:DetachRolePolicy",), ROLES, IAM, BOUNDED),
+        Need(("iam:ListAttachedRolePolicies",), ROLES, IAM),
     ),
 }
 
@@ -834,352 +1028,205 @@ INVOKES: dict[str, tuple[Need, ...]] = {
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": (Need(("ecr:GetAuthorizationToken",)),),
     # A prebuilt image may live in another account's registry (that registry's policy decides).
     "aws:ecr/getImage:getImage": (
-        Need(("ecr:DescribeImages",), "arn:{partition}:ecr:{region}:210987654321:repository/app"),
+        Need(
+            ("ecr:DescribeImages",),
+            "arn:{partition}:ecr:{region}:210987654321:repository/app",
+            NAMED,
+            grant="arn:{partition}:ecr:*:*:repository/*",
+        ),
     ),
     # CloudFront's VPC-origin security group, looked up once the origin exists (components.edge).
     "aws:ec2/getSecurityGroup:getSecurityGroup": (Need(("ec2:DescribeSecurityGroups",)),),
     "aws:route53/getZone:getZone": (
         Need(("route53:ListHostedZones", "route53:ListHostedZonesByName")),
-        Need(
-            ("route53:GetHostedZone", "route53:ListTagsForResource"),
-            "arn:{partition}:route53:::hostedzone/Z0123456789ABCDEFGHIJ",
-        ),
+        Need(("route53:GetHostedZone", "route53:ListTagsForResource"), ZONE, ACCOUNT),
     ),
 }
+
+# Reads granted by wildcard beyond the table: the provider reads more than the table can list
+# (waiting for a network interface to detach, a load balancer to settle) and a read changes
+# nothing. Only actions of the Read and List access levels may be here (a test checks).
+READ_WILDCARDS: tuple[str, ...] = (
+    "ec2:Describe*",
+    "elasticloadbalancing:Describe*",
+    "application-autoscaling:Describe*",
+)
+# What ACCOUNT means per service: any resource of it in this account, in any region. EC2's also
+# in any account: the prefix lists of AWS's own services (S3's gateway endpoint) are AWS's.
+ACCOUNT_PATTERNS: dict[str, str] = {"ec2": "arn:{partition}:ec2:*:*:*"}
+# Statement ids: what each service's statement is about, and how the scope limits it.
+SERVICE_WORDS: dict[str, str] = {
+    "acm": "Certificates",
+    "cloudfront": "TheEdge",
+    "application-autoscaling": "Scaling",
+    "cloudwatch": "Alarms",
+    "ec2": "Network",
+    "ecr": "Images",
+    "ecs": "Containers",
+    "elasticloadbalancing": "LoadBalancers",
+    "kms": "Keys",
+    "logs": "Logs",
+    "route53": "Dns",
+    "s3": "Buckets",
+    "scheduler": "Schedules",
+    "secretsmanager": "Secrets",
+    "servicediscovery": "ServiceDiscovery",
+    "sns": "Topics",
+    "sqs": "Queues",
+    "wafv2": "WebAcls",
+}
+SCOPE_WORDS: dict[str, str] = {
+    ANY: "CallsThatNameNoResource",
+    ACCOUNT: "InThisAccount",
+    CREATE: "CreatedOnlyTaggedForTheStack",
+    MINE_OR_NEW: "NewOrTheStacksOwnNeverAnothers",
+    OWNED: "OnlyTheStacksOwn",
+    NAMED: "ByTheirNames",
+}
+# What removes a tag, per service: no deploy role may remove the stack tag (it would turn a
+# resource of its stack into one it may claim, and another stack's into an untagged one).
+UNTAG_ACTIONS: tuple[str, ...] = (
+    "acm:RemoveTagsFromCertificate",
+    "application-autoscaling:UntagResource",
+    "cloudfront:UntagResource",
+    "cloudwatch:UntagResource",
+    "ec2:DeleteTags",
+    "ecr:UntagResource",
+    "ecs:UntagResource",
+    "elasticloadbalancing:RemoveTags",
+    "kms:UntagResource",
+    "logs:UntagLogGroup",
+    "logs:UntagResource",
+    "secretsmanager:UntagResource",
+    "sns:UntagResource",
+    "sqs:UntagQueue",
+    "servicediscovery:UntagResource",
+    "wafv2:UntagResource",
+)
 
 
 # --- the policy ----------------------------------------------------------------------------------
 
 
-def _allow(sid: str, actions: list[str], resource: Any, **condition: Any) -> dict[str, Any]:
-    statement: dict[str, Any] = {
-        "Sid": sid,
+def _fill(template: str, **values: str) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def grant_pattern(need: Need) -> str:
+    """The resource pattern (a template) a row is granted on: see the scopes above."""
+    if need.grant:
+        return need.grant
+    if need.resource == "*":
+        return "*"
+    service = need.actions[0].split(":")[0]
+    if need.scope == ACCOUNT and service in ACCOUNT_PATTERNS:
+        return ACCOUNT_PATTERNS[service]
+    _, _, _, region, account, _ = need.resource.split(":", 5)
+    return f"arn:{{partition}}:{service}:{'*' if region else ''}:{account and '{account}'}:*"
+
+
+def scope_condition(scope: str, project: str, stack: str) -> dict[str, Any]:
+    key = stack_tag(project)
+    if scope == CREATE:
+        return stack_tag_condition(f"aws:RequestTag/{key}", stack)
+    if scope == MINE_OR_NEW:
+        # A key the request lacks satisfies ...IfExists: a new resource has no tags yet, and a
+        # tagging call need not touch the stack tag; one that sets it must set its own stack.
+        requested = stack_tag_condition(f"aws:RequestTag/{key}", stack, if_exists=True)
+        ((operator, keys),) = requested.items()
+        return {operator: {**keys, f"aws:ResourceTag/{key}": stack}}
+    if scope == OWNED:
+        return stack_tag_condition(f"aws:ResourceTag/{key}", stack)
+    return {}
+
+
+def service_statements(
+    partition: str, account: str, project: str, stack: str, domain_names: tuple[str, ...] = ()
+) -> list[dict]:
+    """The deploy role's grants for the app's resources, written from the table: one statement per
+    service and scope (and pattern), in this account and any region (a stack may live in any).
+    IAM is `iam_statements`' and the alarm-topic key's management the key's own policy's."""
+    grouped: dict[tuple[str, str, str], set[str]] = {}
+    for rows in (*RESOURCE_TYPES.values(), *INVOKES.values()):
+        for need in rows:
+            if need.scope not in GRANTED_HERE:
+                continue
+            service = need.actions[0].split(":")[0]
+            pattern = _fill(
+                grant_pattern(need),
+                partition=partition,
+                account=account,
+                project=project,
+                stack=stack,
+            )
+            scope = ANY if pattern == "*" and need.scope == ACCOUNT else need.scope
+            grouped.setdefault((service, scope, pattern), set()).update(need.actions)
+    statements = []
+    numbered: dict[str, int] = {}
+    for (service, scope, pattern), actions in sorted(grouped.items()):
+        sid = f"{SERVICE_WORDS[service]}{SCOPE_WORDS[scope]}"
+        numbered[sid] = numbered.get(sid, 0) + 1
+        statement: dict[str, Any] = {
+            "Sid": sid if numbered[sid] == 1 else f"{sid}{numbered[sid]}",
+            "Effect": "Allow",
+            "Action": sorted(actions),
+            "Resource": pattern,
+        }
+        if condition := scope_condition(scope, project, stack):
+            statement["Condition"] = condition
+        statements.append(statement)
+    statements.append(
+        {
+            "Sid": "ReadsTheProviderMakesBeyondTheTable",
+            "Effect": "Allow",
+            "Action": list(READ_WILDCARDS),
+            "Resource": "*",
+        }
+    )
+    if dns := dns_statement(partition, domain_names):
+        statements.append(dns)
+    return statements
+
+
+def dns_names(domain: str) -> list[str]:
+    """The record names the program writes for a domain: its alias records, and the ACM
+    validation record beneath it (`_<token>.<domain>`), as Route 53 normalizes them (lower case,
+    no trailing dot: Route 53 Developer Guide, "Using IAM policy conditions for fine-grained
+    access control")."""
+    name = domain.lower().rstrip(".")
+    return [name, f"_*.{name}"]
+
+
+def dns_statement(partition: str, domain_names: tuple[str, ...]) -> dict[str, Any] | None:
+    """Record changes only to the names the bootstrap's domainNames allow (none: no grant)."""
+    if not domain_names:
+        return None
+    names = [n for domain in domain_names for n in dns_names(domain)]
+    key = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    return {
+        "Sid": "DnsOnlyTheStacksRecordNames",
         "Effect": "Allow",
-        "Action": actions,
-        "Resource": resource,
+        "Action": "route53:ChangeResourceRecordSets",
+        "Resource": f"arn:{partition}:route53:::hostedzone/*",
+        # ForAllValues holds for a request without the key: Null makes sure it has one.
+        "Condition": {"ForAllValues:StringLike": {key: names}, "Null": {key: "false"}},
     }
-    if condition:
-        statement["Condition"] = condition
-    return statement
 
 
-def service_statements(partition: str, account: str, project: str, stack: str) -> list[dict]:
-    """The deploy role's grants for the app's resources, by service, in this account (any region:
-    a stack may live in any). IAM is `iam_statements`'."""
-    arn = f"arn:{partition}"
-
-    def scoped(service: str) -> str:
-        return f"{arn}:{service}:*:{account}:*"
-
+def guardrail_statements(project: str) -> list[dict]:
+    """Denies that hold whatever else the role is given (deployPolicies included)."""
     return [
-        # Describe* calls take no resource (EC2 supports none for them): reads only.
-        _allow("ReadTheNetwork", ["ec2:Describe*"], "*"),
-        # Prefix lists of AWS services (S3's gateway endpoint) belong to AWS, not this account.
-        _allow(
-            "BuildTheNetwork",
-            [
-                "ec2:CreateVpc",
-                "ec2:DeleteVpc",
-                "ec2:ModifyVpcAttribute",
-                "ec2:CreateSubnet",
-                "ec2:DeleteSubnet",
-                "ec2:ModifySubnetAttribute",
-                "ec2:CreateInternetGateway",
-                "ec2:DeleteInternetGateway",
-                "ec2:AttachInternetGateway",
-                "ec2:DetachInternetGateway",
-                "ec2:AllocateAddress",
-                "ec2:ReleaseAddress",
-                "ec2:DisassociateAddress",
-                "ec2:CreateNatGateway",
-                "ec2:DeleteNatGateway",
-                "ec2:CreateRouteTable",
-                "ec2:DeleteRouteTable",
-                "ec2:CreateRoute",
-                "ec2:DeleteRoute",
-                "ec2:ReplaceRoute",
-                "ec2:AssociateRouteTable",
-                "ec2:DisassociateRouteTable",
-                "ec2:ReplaceRouteTableAssociation",
-                "ec2:CreateSecurityGroup",
-                "ec2:DeleteSecurityGroup",
-                "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:AuthorizeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupEgress",
-                "ec2:ModifySecurityGroupRules",
-                "ec2:UpdateSecurityGroupRuleDescriptions*",
-                "ec2:CreateFlowLogs",
-                "ec2:DeleteFlowLogs",
-                "ec2:CreateVpcEndpoint",
-                "ec2:DeleteVpcEndpoints",
-                "ec2:ModifyVpcEndpoint",
-                "ec2:CreateTags",
-                "ec2:DeleteTags",
-            ],
-            f"{arn}:ec2:*:*:*",
-        ),
-        _allow("ReadTheLoadBalancers", ["elasticloadbalancing:Describe*"], "*"),
-        _allow(
-            "BuildTheLoadBalancer",
-            [
-                "elasticloadbalancing:Create*",
-                "elasticloadbalancing:Delete*",
-                "elasticloadbalancing:Modify*",
-                "elasticloadbalancing:Set*",
-                "elasticloadbalancing:AddTags",
-                "elasticloadbalancing:RemoveTags",
-                "elasticloadbalancing:AddListenerCertificates",
-                "elasticloadbalancing:RemoveListenerCertificates",
-            ],
-            scoped("elasticloadbalancing"),
-        ),
-        _allow(
-            "RunTheClusterAndService",
-            [
-                "ecs:DeleteCluster",
-                "ecs:UpdateCluster",
-                "ecs:UpdateClusterSettings",
-                "ecs:PutClusterCapacityProviders",
-                "ecs:DescribeClusters",
-                "ecs:CreateService",
-                "ecs:UpdateService",
-                "ecs:DeleteService",
-                "ecs:DescribeServices",
-                "ecs:DescribeServiceDeployments",
-                "ecs:ListServiceDeployments",
-                "ecs:DescribeServiceRevisions",
-                "ecs:DeregisterTaskDefinition",
-                "ecs:DeleteTaskDefinitions",
-                "ecs:TagResource",
-                "ecs:UntagResource",
-                "ecs:ListTagsForResource",
-            ],
-            scoped("ecs"),
-        ),
-        # Calls that name no resource (IAM accepts only "*" for them), and Application Auto
-        # Scaling, which the service's scaling target and policy use.
-        _allow(
-            "CallsThatTakeNoResource",
-            [
-                "ecs:RegisterTaskDefinition",
-                "ecs:DescribeTaskDefinition",
-                "ecs:CreateCluster",
-                "application-autoscaling:RegisterScalableTarget",
-                "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:Describe*",
-                "application-autoscaling:PutScalingPolicy",
-                "application-autoscaling:DeleteScalingPolicy",
-                "application-autoscaling:TagResource",
-                "application-autoscaling:UntagResource",
-                "application-autoscaling:ListTagsForResource",
-                "cloudwatch:DescribeAlarms",
-                "logs:DescribeLogGroups",
-                "ec2:DescribeAvailabilityZones",
-                "ecr:GetAuthorizationToken",
-                "acm:RequestCertificate",
-                "kms:ListAliases",
-                "route53:ListHostedZones",
-                "route53:ListHostedZonesByName",
-                # The edge (edge: cloudfront, waf): creating a VPC origin or distribution names
-                # no resource yet, WAF's log delivery to CloudWatch Logs takes none, nor does an
-                # ALB's web ACL association on ELB's side.
-                "cloudfront:CreateVpcOrigin",
-                "cloudfront:CreateDistribution",
-                "logs:CreateLogDelivery",
-                "logs:DeleteLogDelivery",
-                "logs:PutResourcePolicy",
-                "logs:DescribeResourcePolicies",
-                "elasticloadbalancing:SetWebAcl",
-            ],
-            "*",
-        ),
-        _allow(
-            "TheEdgeDistributionAndVpcOrigin",
-            [
-                "cloudfront:GetVpcOrigin",
-                "cloudfront:UpdateVpcOrigin",
-                "cloudfront:DeleteVpcOrigin",
-                "cloudfront:GetDistribution",
-                "cloudfront:GetDistributionConfig",
-                "cloudfront:UpdateDistribution",
-                "cloudfront:DeleteDistribution",
-                "cloudfront:TagResource",
-                "cloudfront:UntagResource",
-                "cloudfront:ListTagsForResource",
-            ],
-            [
-                f"{arn}:cloudfront::{account}:vpcorigin/*",
-                f"{arn}:cloudfront::{account}:distribution/*",
-            ],
-        ),
-        _allow(
-            "TheWebAclItsLoggingAndAssociation",
-            [
-                *WAF_ACL_ACTIONS,
-                "wafv2:PutLoggingConfiguration",
-                "wafv2:GetLoggingConfiguration",
-                "wafv2:DeleteLoggingConfiguration",
-                "wafv2:AssociateWebACL",
-                "wafv2:DisassociateWebACL",
-                "wafv2:GetWebACLForResource",
-            ],
-            [scoped("wafv2"), f"{arn}:elasticloadbalancing:*:{account}:loadbalancer/app/*"],
-        ),
-        _allow(
-            "AlarmsAndLogs",
-            [
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:DeleteAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:UntagResource",
-                "cloudwatch:ListTagsForResource",
-                "logs:CreateLogGroup",
-                "logs:DeleteLogGroup",
-                "logs:PutRetentionPolicy",
-                "logs:DeleteRetentionPolicy",
-                "logs:TagResource",
-                "logs:UntagResource",
-                "logs:ListTagsForResource",
-                "logs:TagLogGroup",
-                "logs:UntagLogGroup",
-                "logs:ListTagsLogGroup",
-                "logs:AssociateKmsKey",
-                "logs:DisassociateKmsKey",
-            ],
-            [scoped("cloudwatch"), scoped("logs")],
-        ),
-        _allow(
-            "AlarmTopicQueuesAndSchedules",
-            ["sns:*Topic*", "sns:*Subscri*", "sns:*Tag*", "sqs:*Queue*", "scheduler:*Schedule"],
-            [scoped("sns"), scoped("sqs"), scoped("scheduler")],
-        ),
-        # The alarm topic's own key, by the stack's tag: no other key of the account (one whose
-        # policy defers to IAM could otherwise be rewritten). The stacks' secrets keys admit no
-        # IAM policy at all (their key policies name their principals).
-        _allow(
-            "CreateOnlyThisStacksKeys",
-            ["kms:CreateKey"],
-            "*",
-            **stack_tag_condition(f"aws:RequestTag/{STACK_TAG}", stack),
-        ),
-        _allow(
-            "TheAlarmTopicsKey",
-            [
-                "kms:DescribeKey",
-                "kms:GetKeyPolicy",
-                "kms:PutKeyPolicy",
-                "kms:GetKeyRotationStatus",
-                "kms:EnableKeyRotation",
-                "kms:DisableKeyRotation",
-                "kms:ListResourceTags",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:ScheduleKeyDeletion",
-                "kms:EnableKey",
-                "kms:DisableKey",
-                "kms:UpdateKeyDescription",
-            ],
-            f"{arn}:kms:*:{account}:key/*",
-            **stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
-        ),
-        _allow(
-            "TheImageRepositoryAndPushes",
-            [
-                "ecr:CreateRepository",
-                "ecr:DeleteRepository",
-                "ecr:DescribeRepositories",
-                "ecr:PutImageScanningConfiguration",
-                "ecr:PutImageTagMutability",
-                "ecr:*LifecyclePolicy",
-                "ecr:TagResource",
-                "ecr:UntagResource",
-                "ecr:ListTagsForResource",
-                "ecr:BatchDeleteImage",
-                "ecr:ListImages",
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:InitiateLayerUpload",
-                "ecr:UploadLayerPart",
-                "ecr:CompleteLayerUpload",
-                "ecr:PutImage",
-                "ecr:BatchGetImage",
-            ],
-            f"{arn}:ecr:*:{account}:repository/*",
-        ),
-        # A prebuilt image may live in another account's registry (its policy decides).
-        _allow("FindPrebuiltImages", ["ecr:DescribeImages"], f"{arn}:ecr:*:*:repository/*"),
-        _allow(
-            "CertificatesAndDns",
-            [
-                "acm:DescribeCertificate",
-                "acm:DeleteCertificate",
-                "acm:AddTagsToCertificate",
-                "acm:RemoveTagsFromCertificate",
-                "acm:ListTagsForCertificate",
-                "route53:ChangeResourceRecordSets",
-                "route53:ListResourceRecordSets",
-                "route53:GetChange",
-                "route53:GetHostedZone",
-                "route53:ListTagsForResource",
-            ],
-            [
-                f"{arn}:acm:*:{account}:certificate/*",
-                f"{arn}:route53:::hostedzone/*",
-                f"{arn}:route53:::change/*",
-            ],
-        ),
-        # The program's buckets (the access-log bucket), by name: S3 ARNs name no account, so
-        # this is what keeps the deploy role off every other bucket (the state bucket's policy
-        # denies it too).
-        _allow(
-            "TheAccessLogBucket",
-            [
-                "s3:CreateBucket",
-                "s3:DeleteBucket",
-                "s3:ListBucket",
-                "s3:ListBucketVersions",
-                "s3:GetBucket*",
-                "s3:GetAccelerateConfiguration",
-                "s3:GetLifecycleConfiguration",
-                "s3:GetReplicationConfiguration",
-                "s3:GetEncryptionConfiguration",
-                "s3:PutBucketTagging",
-                "s3:PutBucketPolicy",
-                "s3:DeleteBucketPolicy",
-                "s3:PutBucketPublicAccessBlock",
-                "s3:PutBucketOwnershipControls",
-                "s3:PutLifecycleConfiguration",
-                "s3:PutEncryptionConfiguration",
-                "s3:DeleteObject",
-                "s3:DeleteObjectVersion",
-            ],
-            [f"{arn}:s3:::{prefix}*" for prefix in APP_BUCKET_PREFIXES],
-        ),
-        # Only secrets tagged for this stack (every resource of the program is): a deploy never
-        # reads or changes another stack's secret.
-        _allow(
-            "CreateOnlyThisStacksSecrets",
-            ["secretsmanager:CreateSecret"],
-            f"{arn}:secretsmanager:*:{account}:secret:*",
-            **stack_tag_condition(f"aws:RequestTag/{STACK_TAG}", stack),
-        ),
-        _allow(
-            "OnlyThisStacksSecrets",
-            [
-                "secretsmanager:DeleteSecret",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:GetResourcePolicy",
-                "secretsmanager:UpdateSecret",
-                "secretsmanager:TagResource",
-                "secretsmanager:UntagResource",
-                "secretsmanager:PutSecretValue",
-                "secretsmanager:GetSecretValue",
-                "secretsmanager:ListSecretVersionIds",
-                "secretsmanager:UpdateSecretVersionStage",
-            ],
-            f"{arn}:secretsmanager:*:{account}:secret:*",
-            **stack_tag_condition(f"aws:ResourceTag/{STACK_TAG}", stack),
-        ),
+        {
+            # Removing the stack tag would let a role claim the resource (or strip another
+            # stack's resource of what keeps it out of reach).
+            "Sid": "NeverRemoveTheStackTag",
+            "Effect": "Deny",
+            "Action": list(UNTAG_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": [stack_tag(project)]}},
+        }
     ]
 
 
@@ -1302,6 +1349,14 @@ def iam_statements(
                 "iam:PassRole",
             ],
             "NotResource": roles,
+        },
+        {
+            # The tag that lets a role manage a stack's alarm-topic key is the bootstrap's to give.
+            "Sid": "NeverGiveARoleTheDeployTag",
+            "Effect": "Deny",
+            "Action": ["iam:TagRole", "iam:UntagRole", "iam:TagUser", "iam:CreateRole"],
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": [deploys_tag(project)]}},
         },
         {
             "Sid": "NeverUsersGroupsOrCredentials",

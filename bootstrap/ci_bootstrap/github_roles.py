@@ -34,7 +34,9 @@ import pulumi_aws as aws
 from ci_bootstrap.boundary import boundary_arn
 from ci_bootstrap.deploy_permissions import (
     MANAGED_POLICIES_PER_ROLE_MAX,
+    deploys_tag,
     document,
+    guardrail_statements,
     iam_statements,
     pack,
     service_statements,
@@ -83,6 +85,38 @@ PREVIEW_DENIED_DATA_READS: tuple[str, ...] = (
     "ecr:GetDownloadUrlForLayer",
     "ecr:BatchGetImage",
     "lambda:GetFunction",
+    # Further reads ReadOnlyAccess allows that return stored data or credentials (each one checked
+    # against the Service Authorization Reference by a test). ReadOnlyAccess grants hundreds of
+    # reads and AWS adds more: this list is the known ones, not a proof (docs/security.md).
+    "dynamodb:PartiQLSelect",
+    "dynamodb:GetRecords",
+    "dax:GetItem",
+    "dax:BatchGetItem",
+    "dax:Query",
+    "dax:Scan",
+    "es:ESHttpGet",
+    "es:ESHttpHead",
+    "cassandra:Select",
+    "sdb:Select",
+    "codecommit:GitPull",
+    "codecommit:GetBlob",
+    "codecommit:GetFile",
+    "codeartifact:ReadFromRepository",
+    "appconfig:GetConfiguration",
+    "appconfig:GetLatestConfiguration",
+    "athena:GetQueryResults",
+    "athena:GetQueryResultsStream",
+    "cognito-identity:GetCredentialsForIdentity",
+    "cognito-identity:GetOpenIdToken",
+    "kinesis:GetRecords",
+    "sqs:ReceiveMessage",
+    "ec2:GetPasswordData",
+    "glacier:GetJobOutput",
+    "secretsmanager:BatchGetSecretValue",
+    "logs:GetLogRecord",
+    "logs:GetQueryResults",
+    "elasticfilesystem:ClientMount",
+    "cloudformation:GetTemplate",
 )
 
 
@@ -140,6 +174,7 @@ def deploy_policy(
     """The deploy role's inline policy: its IAM and the guardrails (explicit denies) that hold
     whatever else the role is given. Its state access is the state bucket's policy's."""
     statements = iam_statements(partition, account_id, project, stack, boundary_arn)
+    statements += guardrail_statements(project)
     statements.append(
         {
             # A deploy must not widen its own trust or reach another stack's CI roles.
@@ -177,7 +212,9 @@ class GitHubActionsRolesArgs:
     preview_denied_actions: data-reading actions the preview roles are denied. Default
         PREVIEW_DENIED_DATA_READS.
     state: whether a state bucket holds the stacks' state (its policy, ci_bootstrap.state_bucket,
-        lets each role reach its own stack's objects). Default true; false with Pulumi Cloud.
+        lets each role reach its own stack's objects). Default true.
+    domain_names: the DNS names whose records the deploy roles may write (each name and the
+        ACM validation records beneath it). Default none: no deploy role writes a DNS record.
     app_project: the Pulumi project whose stacks are deployed, which names their state objects,
         role path and boundary. Default APP_PROJECT, the app's Pulumi.yaml name.
     protect: protect the roles from deletion. Default true: a role gone is a deploy that cannot
@@ -193,6 +230,7 @@ class GitHubActionsRolesArgs:
     deploy_managed_policies: tuple[str, ...] = ()
     preview_denied_actions: tuple[str, ...] = PREVIEW_DENIED_DATA_READS
     state: bool = True
+    domain_names: tuple[str, ...] = ()
     app_project: str = APP_PROJECT
     protect: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -261,7 +299,9 @@ class GitHubActionsRoles(pulumi.ComponentResource):
             description: str,
             max_session_s: int,
             aliases: list[pulumi.Alias],
+            extra_tags: Mapping[str, str] | None = None,
         ) -> aws.iam.Role:
+            extra_tags = extra_tags or {}
             return aws.iam.Role(
                 logical,
                 path=ROLE_PATH,
@@ -270,7 +310,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                     lambda arn: json.dumps(trust_policy(arn, args.repository, suffix, sid))
                 ),
                 max_session_duration=max_session_s,
-                tags=tags,
+                tags={**tags, **extra_tags},
                 opts=pulumi.ResourceOptions(parent=self, aliases=aliases, protect=args.protect),
             )
 
@@ -328,6 +368,8 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                 f"pulumi up of the {stack} stack by {args.repository} ({suffix})",
                 DEPLOY_MAX_SESSION_S,
                 [],
+                # The stack's alarm-topic key admits the role that carries this tag.
+                {deploys_tag(args.app_project): stack},
             )
             for policy in args.deploy_managed_policies:
                 aws.iam.RolePolicyAttachment(
@@ -338,7 +380,11 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                 )
             # What the program's resources need, by service: customer managed policies, each
             # within IAM's size limit, that only the bootstrap writes.
-            documents = pack(service_statements(partition, account_id, args.app_project, stack))
+            documents = pack(
+                service_statements(
+                    partition, account_id, args.app_project, stack, args.domain_names
+                )
+            )
             if len(documents) > attached_max:
                 raise ValueError(
                     f"the {stack} deploy role would need {len(documents)} service policies and "

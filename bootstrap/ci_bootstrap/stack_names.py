@@ -67,6 +67,7 @@ ROLE_NAME_PREFIXES = ("github-deploy-", "github-preview-")
 ROLE_KEY_MAX = IAM_ROLE_NAME_MAX - PULUMI_AUTONAME_SUFFIX_CHARS - max(map(len, ROLE_NAME_PREFIXES))
 ROLE_KEY_HASH_CHARS = 6  # 24 bits of sha256: only long names that share a prefix need it
 PREVIEW_ENVIRONMENT_SUFFIX = "-preview"
+CHECKPOINT_SUFFIX = ".json"  # Pulumi's checkpoint file: `<stack>.json` (and .json.gz, .json.bak)
 # Review stacks: `pr-<pull request number>`; REVIEW_STACKS matches them all as IAM and S3 wildcards.
 REVIEW_STACK_PREFIX = "pr-"
 REVIEW_STACKS = f"{REVIEW_STACK_PREFIX}*"
@@ -259,6 +260,16 @@ def naming_problems(stacks: list[str]) -> list[str]:
                 f"({names.preview_environment!r}); rename one of them"
             )
     problems += [p for names in valid if (p := _review_clash(names))]
+    # A stack's checkpoint grant, `<stack>.json*` (state_bucket.PULUMI_STACK_STATE_KEYS), would
+    # also reach the checkpoint of a stack named `<stack>.json...`.
+    for names in valid:
+        for longer in valid:
+            if longer.stack.startswith(f"{names.stack}{CHECKPOINT_SUFFIX}"):
+                problems.append(
+                    f"stack {longer.stack!r} starts with {names.stack!r} and"
+                    f" {CHECKPOINT_SUFFIX!r}: {names.stack}'s state grants would reach its"
+                    " state file; rename it"
+                )
     return problems
 
 

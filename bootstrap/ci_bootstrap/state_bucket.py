@@ -34,10 +34,10 @@ PULUMI_STATE_META_KEY = ".pulumi/meta.yaml"
 PULUMI_STACK_STATE_KEYS: tuple[str, ...] = (
     ".pulumi/stacks/{project}/{stack}.json*",
     ".pulumi/stacks/{project}/{stack}.pulumi-tags",
-    ".pulumi/history/{project}/{stack}/*",
-    ".pulumi/backups/{project}/{stack}/*",
-    ".pulumi/journal/{project}/{stack}/*",
-    ".pulumi/locks/organization/{project}/{stack}/*",
+    # history/, backups/, journal/ and locks/organization/ in one: IAM's `*` spans the `/`, and
+    # nothing else keeps a `<project>/<stack>/` directory (one pattern, not four, keeps the bucket
+    # policy small enough for more stacks: BUCKET_POLICY_MAX_BYTES).
+    ".pulumi/*/{project}/{stack}/*",
 )
 # Listing names (never contents): Pulumi lists a prefix to find which variant of the checkpoint
 # exists and whether the stack is locked, and without ListBucket S3 answers a missing key with 403
@@ -45,6 +45,12 @@ PULUMI_STACK_STATE_KEYS: tuple[str, ...] = (
 LIST_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation")
 WRITE_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 READ_ACTIONS = ("s3:GetObject",)
+# S3's limit on a bucket policy (S3 User Guide, "Bucket policies": 20 KB), which each stack's
+# grants count against: the bootstrap refuses more stacks than fit (policy_bytes_at_most).
+BUCKET_POLICY_MAX_BYTES = 20_480
+# For that bound: the longest partition's ARNs (aws-us-gov) and a 12-digit account.
+LONGEST_PARTITION = "aws-us-gov"
+ANY_ACCOUNT = "123456789012"
 
 
 @dataclass(frozen=True)
@@ -92,13 +98,6 @@ def stack_access_statements(
             writes = f"The{sid}DeployAndSweepRolesReadAndWriteTheirStacksState"
         statements += [
             {
-                "Sid": f"The{sid}StacksRolesListTheBucketAndReadItsLayout",
-                "Effect": "Allow",
-                "Principal": {"AWS": mine},
-                "Action": [*LIST_ACTIONS, *READ_ACTIONS],
-                "Resource": [bucket_arn, meta],
-            },
-            {
                 "Sid": writes,
                 "Effect": "Allow",
                 "Principal": {"AWS": writers},
@@ -125,6 +124,17 @@ def stack_access_statements(
                 },
             )
     if every_role:
+        # One statement for every role, not one a stack: the policy's size is S3's to limit.
+        statements.insert(
+            0,
+            {
+                "Sid": "EveryCiRoleListsTheBucketAndReadsItsLayout",
+                "Effect": "Allow",
+                "Principal": {"AWS": every_role},
+                "Action": [*LIST_ACTIONS, *READ_ACTIONS],
+                "Resource": [bucket_arn, meta],
+            },
+        )
         statements.append(
             {
                 "Sid": "NoCiRoleChangesTheBucket",
@@ -135,6 +145,32 @@ def stack_access_statements(
             }
         )
     return statements
+
+
+def policy_json(policy: Mapping[str, Any]) -> str:
+    """The policy as the bucket gets it: compact, every byte counts against S3's limit."""
+    return json.dumps(policy, separators=(",", ":"))
+
+
+def policy_bytes_at_most(
+    bucket_name: str,
+    project: str,
+    role_names: Mapping[str, StackRoles],
+    sids: Mapping[str, str],
+    role_path: str,
+) -> int:
+    """The most bytes the bucket's policy takes for these stacks' roles (`role_names`: their
+    names, as IAM will have them) in any partition and account."""
+
+    def arn(name: str | None) -> str | None:
+        return f"arn:{LONGEST_PARTITION}:iam::{ANY_ACCOUNT}:role{role_path}{name}" if name else None
+
+    roles = {
+        stack: StackRoles(deploy=str(arn(r.deploy)), preview=arn(r.preview), sweep=arn(r.sweep))
+        for stack, r in role_names.items()
+    }
+    bucket_arn = f"arn:{LONGEST_PARTITION}:s3:::{bucket_name}"
+    return len(policy_json(bucket_policy(bucket_arn, project, roles, sids)).encode())
 
 
 # Half-finished uploads of a large state file cost storage and are never completed after a week.
@@ -274,7 +310,7 @@ class StateBucket(pulumi.ComponentResource):
             f"{name}-tls-only",
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, *args.stack_roles.values()).apply(
-                lambda values: json.dumps(
+                lambda values: policy_json(
                     bucket_policy(
                         values[0],
                         args.project,

@@ -12,6 +12,7 @@ By concern:
 - resources.py    AWS's answer to each resource type (`@answers`): its ID and computed outputs
 - invokes.py      AWS's answer to each data source (`@answers_invoke`)
 - ids.py          the account, the default region, deterministic IDs in AWS's shapes
+- regions.py      the AZs of each Region the offline runs know, with their source and date
 - aws.py          AwsMocks, the engine's mocks: autonaming, preview, dispatch to the answers
 - harness.py      run_program and what it records (ProgramRun, RegisteredResource, Unknown)
 - stack_files.py  a stack's config as the Pulumi CLI hands it over (load_stack_config, Secure)
@@ -27,8 +28,9 @@ from tools.mocks.harness import (
     Unknown,
     run_program,
 )
-from tools.mocks.ids import ACCOUNT_ID, DEFAULT_REGION
-from tools.mocks.invokes import AZ_COUNT
+from tools.mocks.ids import ACCOUNT_ID, CALLER_ROLE_ARN, DEFAULT_REGION
+from tools.mocks.invokes import EXISTING_ROLES
+from tools.mocks.regions import AZS_CHECKED, region_az_count
 from tools.mocks.stack_files import (
     OFFLINE_SECRET,
     SECURE_FIELD,
@@ -40,8 +42,10 @@ from tools.mocks.stack_files import (
 
 __all__ = [
     "ACCOUNT_ID",
-    "AZ_COUNT",
+    "AZS_CHECKED",
+    "CALLER_ROLE_ARN",
     "DEFAULT_REGION",
+    "EXISTING_ROLES",
     "OFFLINE_SECRET",
     "SECURE_FIELD",
     "UNKNOWN",
@@ -54,5 +58,6 @@ __all__ = [
     "config_for_runtime",
     "config_secret_keys",
     "load_stack_config",
+    "region_az_count",
     "run_program",
 ]

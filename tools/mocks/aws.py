@@ -14,18 +14,19 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
 from tools.mocks.ids import DEFAULT_REGION, hex_id, uuid_id
-from tools.mocks.invokes import AZ_COUNT, INVOKES, Invoke
+from tools.mocks.invokes import INVOKES, Invoke
 from tools.mocks.resources import AUTONAMED, LOWERCASE_NAMES, Registration, answer_for
 
 UNKNOWN = rpc.UNKNOWN  # what preview mode returns for values only AWS knows
 AUTONAME_HEX_DIGITS = 7  # Pulumi's autoname suffix: `web-alb-3f2a9c1`
+PREFIXED_ID_DIGITS = 26  # what the provider appends to a namePrefix
 
 
 class AwsMocks(pulumi_mocks.Mocks):
     """Answers resource registrations and invokes the way AWS (through pulumi-aws) would."""
 
     def __init__(
-        self, *, region: str = DEFAULT_REGION, preview: bool = False, az_count: int = AZ_COUNT
+        self, *, region: str = DEFAULT_REGION, preview: bool = False, az_count: int | None = None
     ) -> None:
         self.region = region
         self.preview = preview
@@ -55,7 +56,12 @@ class AwsMocks(pulumi_mocks.Mocks):
         if args.typ.startswith("pulumi:providers:"):
             return ("" if self.preview else uuid_id(args.name)), inputs
         name = inputs.get("name")
-        if not name and args.typ in AUTONAMED:
+        if not name and inputs.get("namePrefix"):
+            # The provider's own unique name: the prefix and 26 digits (terraform-plugin-sdk's
+            # id.PrefixedUniqueId: a UTC timestamp and a counter).
+            digits = str(int(hex_id(args.typ, args.name), 16))
+            name = str(inputs["namePrefix"]) + digits.zfill(PREFIXED_ID_DIGITS)[:PREFIXED_ID_DIGITS]
+        elif not name and args.typ in AUTONAMED:
             name = f"{args.name}-{hex_id(args.typ, args.name, n=AUTONAME_HEX_DIGITS)}"
             if args.typ in LOWERCASE_NAMES:
                 name = name.lower()

@@ -26,7 +26,6 @@ from pulumi.runtime.sync_await import _sync_await
 
 from tools.mocks.aws import UNKNOWN, AwsMocks
 from tools.mocks.ids import DEFAULT_REGION
-from tools.mocks.invokes import AZ_COUNT
 from tools.mocks.stack_files import config_for_runtime, config_secret_keys
 
 
@@ -203,14 +202,15 @@ def run_program(
     config: Mapping[str, Any] | None = None,
     preview: bool = False,
     region: str | None = None,
-    az_count: int = AZ_COUNT,
+    az_count: int | None = None,
     cwd: str | Path | None = None,
 ) -> ProgramRun:
     """Run `program` (a callable, or the path of a `__main__.py`) under the mocks.
 
     `config` keys may be bare (`cpu`) or namespaced (`aws:region`); values are native (as in a
     Pulumi.<stack>.yaml) and are handed over as the CLI would. An exception the program raises is
-    returned in `.error`, not raised, so tests can assert on config errors.
+    returned in `.error`, not raised, so tests can assert on config errors. `az_count` is how
+    many AZs the Region offers; by default the Region's own (tools/mocks/regions.py).
     """
     runtime_config = config_for_runtime(project, config or {})
     region = region or runtime_config.get("aws:region") or DEFAULT_REGION

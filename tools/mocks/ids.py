@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 
 ACCOUNT_ID = "123456789012"  # AWS's own example account ID, in its documentation
+# Who the mocks' caller is: a session of this role (getCallerIdentity, getSessionContext).
+CALLER_ROLE = "deployer"
+CALLER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{CALLER_ROLE}"
 DEFAULT_REGION = "us-east-1"
 
 

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tools.mocks.ids import ACCOUNT_ID, hex_id
+from tools.mocks.ids import ACCOUNT_ID, CALLER_ROLE, CALLER_ROLE_ARN, hex_id
+from tools.mocks.regions import UNLISTED_REGION_AZS, az_ids, region_az_count
 
-AZ_ID_PREFIX = {"us-east-1": "use1", "us-west-2": "usw2", "eu-west-1": "euw1"}
-AZ_COUNT = 6  # us-east-1 has six AZs, the most of any region
 # The account Elastic Load Balancing delivers access logs from, by region; the us-east-1 one
 # elsewhere. Source: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
 ELB_LOG_DELIVERY_ACCOUNTS = {"us-east-1": "127311923021", "us-west-2": "797873946194"}
@@ -23,11 +22,12 @@ ELB_LOG_DELIVERY_ACCOUNTS = {"us-east-1": "127311923021", "us-west-2": "79787394
 
 @dataclass(frozen=True, kw_only=True)
 class Invoke:
-    """One data source call: its arguments, and the region and AZ count it is answered for."""
+    """One data source call: its arguments, and the region it is answered for, with the AZ count
+    to answer (None: the Region's own, from tools/mocks/regions.py)."""
 
     args: dict[str, Any]
     region: str
-    az_count: int
+    az_count: int | None = None
 
 
 InvokeAnswer = Callable[[Invoke], dict[str, Any]]
@@ -60,7 +60,7 @@ def _caller_identity(call: Invoke) -> dict[str, Any]:
     return {
         "id": ACCOUNT_ID,
         "accountId": ACCOUNT_ID,
-        "arn": f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/deployer/session",
+        "arn": f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{CALLER_ROLE}/session",
         "userId": "AROAEXAMPLEID:session",
     }
 
@@ -78,13 +78,14 @@ def _partition(call: Invoke) -> dict[str, Any]:
 @answers_invoke("aws:index/getAvailabilityZones:getAvailabilityZones")
 def _availability_zones(call: Invoke) -> dict[str, Any]:
     region = call.region
-    letters = "abcdef"[: call.az_count]
-    prefix = AZ_ID_PREFIX.get(region, region.replace("-", "")[:4])
+    count = call.az_count
+    if count is None:
+        count = region_az_count(region) or UNLISTED_REGION_AZS
     return {
         "id": region,
-        "names": [f"{region}{c}" for c in letters],
-        "zoneIds": [f"{prefix}-az{i + 1}" for i in range(len(letters))],
-        "groupNames": [region] * len(letters),
+        "names": [f"{region}{chr(ord('a') + i)}" for i in range(count)],
+        "zoneIds": az_ids(region, count),
+        "groupNames": [region] * count,
         "state": call.args.get("state"),
     }
 
@@ -166,4 +167,59 @@ def _security_group(call: Invoke) -> dict[str, Any]:
         "vpcId": vpc,
         "tags": {},
         "filters": call.args.get("filters"),
+    }
+
+
+@answers_invoke("aws:iam/getSessionContext:getSessionContext")
+def _session_context(call: Invoke) -> dict[str, Any]:
+    """The role behind an assumed-role ARN (IAM's own role ARN, with its path); any other ARN is
+    its own issuer."""
+    arn = str(call.args["arn"])
+    parts = arn.split(":", 5)
+    if parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        _, role, session = parts[5].split("/", 2)
+        issuer = CALLER_ROLE_ARN if role == CALLER_ROLE else f"arn:aws:iam::{parts[4]}:role/{role}"
+        return {
+            "id": arn,
+            "arn": arn,
+            "issuerArn": issuer,
+            "issuerId": "AROAEXAMPLEID",
+            "issuerName": role,
+            "sessionName": session,
+        }
+    return {"id": arn, "arn": arn, "issuerArn": arn, "issuerId": "", "issuerName": "",
+            "sessionName": ""}  # fmt: skip
+
+
+# The IAM roles a test puts in the mocked account (getRoles, getRole): name -> (path, trust policy
+# JSON). Empty by default: a fresh account.
+EXISTING_ROLES: dict[str, tuple[str, str]] = {}
+
+
+@answers_invoke("aws:iam/getRoles:getRoles")
+def _roles(call: Invoke) -> dict[str, Any]:
+    prefix = str(call.args.get("pathPrefix") or "/")
+    names = sorted(n for n, (path, _) in EXISTING_ROLES.items() if path.startswith(prefix))
+    return {
+        "id": f"{ACCOUNT_ID}{prefix}",
+        "names": names,
+        "arns": [f"arn:aws:iam::{ACCOUNT_ID}:role{EXISTING_ROLES[n][0]}{n}" for n in names],
+        "pathPrefix": prefix,
+    }
+
+
+@answers_invoke("aws:iam/getRole:getRole")
+def _role(call: Invoke) -> dict[str, Any]:
+    name = str(call.args["name"])
+    if name not in EXISTING_ROLES:
+        raise KeyError(f"no IAM role named {name} (NoSuchEntity)")
+    path, trust = EXISTING_ROLES[name]
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role{path}{name}",
+        "path": path,
+        "assumeRolePolicy": trust,
+        "description": "",
+        "tags": {},
     }

@@ -370,6 +370,16 @@ def _queue_policy(r: Registration) -> Answer:
     return str(r.inputs.get("queueUrl")), {}  # the provider's ID is the queue's URL
 
 
+@answers("aws:servicediscovery/httpNamespace:HttpNamespace")
+def _http_namespace(r: Registration) -> Answer:
+    # Cloud Map IDs: ns-<16 characters>; an HTTP namespace has no hosted zone.
+    ident = f"ns-{r.hash[:16]}"
+    return ident, {
+        "arn": r.arn("servicediscovery", f"namespace/{ident}"),
+        "httpName": r.inputs.get("name"),
+    }
+
+
 @answers("aws:scheduler/schedule:Schedule")
 def _schedule(r: Registration) -> Answer:
     # ID "<group>/<name>"; ARN arn:aws:scheduler:<region>:<account>:schedule/<group>/<name>

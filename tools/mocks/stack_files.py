@@ -64,12 +64,16 @@ def _full_key(project: str, key: str) -> str:
 def config_for_runtime(project: str, config: Mapping[str, Any]) -> dict[str, str]:
     """Config as the Pulumi CLI hands it to a program: namespaced keys, string values, JSON for
     maps and lists (Pulumi.<stack>.yaml's `fargate-app:cpu: 256` arrives as "256"), secrets
-    decrypted (`Secure` values; `{secure: ...}` ones become placeholders offline)."""
+    decrypted (`Secure` values; `{secure: ...}` ones become placeholders offline).
+
+    A setting given both bare and namespaced is handed over in both forms: the CLI would pass one
+    of the two, which one is not defined, and the program's config check refuses the pair."""
     out = {}
     for key, value in config.items():
         full = _full_key(project, key)
+        name = key if key != full and full in config else full  # both forms: both handed over
         placeholder = OFFLINE_SECRET_PLACEHOLDERS.get(full.rpartition(":")[2], OFFLINE_SECRET)
-        out[full] = _runtime_value(_reveal(value, placeholder)[0])
+        out[name] = _runtime_value(_reveal(value, placeholder)[0])
     return out
 
 
@@ -95,5 +99,8 @@ def load_stack_config(project_dir: str | Path, stack: str) -> dict[str, Any]:
             values[full(key)] = decl["default"]
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     stack_values = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
-    values.update({full(k): v for k, v in stack_values.items()})
+    for key, value in stack_values.items():
+        given_twice = key != full(key) and full(key) in stack_values
+        # Both forms stay as written, for the program's config check to refuse the pair.
+        values[key if given_twice else full(key)] = value
     return values

@@ -38,8 +38,9 @@ BAD_CREDENTIAL_CODES = frozenset(
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 DESCRIPTION = """\
-Operate the app's ECS service from a terminal or CI, using a Pulumi stack's outputs
-(`pulumi stack output --json`, or a file given with --outputs).
+Operate the app's ECS service (or, with --service NAME, another of the stack's services) from a
+terminal or CI, using a Pulumi stack's outputs (`pulumi stack output --json`, or a file given with
+--outputs).
 
   run -- COMMAND...   run COMMAND in a one-off task of the service and exit with its exit code
   status              show deployments, events, target health, stopped tasks and recent logs;
@@ -91,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--region", help="AWS region (default: AWS_REGION or the profile's region, as boto3 does)"
+    )
+    common.add_argument(
+        "--service",
+        metavar="NAME",
+        help="one of the stack's services (its name in the services setting; default: the main "
+        "service, app)",
     )
     common.add_argument(
         "--json",
@@ -203,7 +210,7 @@ def main(
     clock = clock or Clock()
     try:
         command = _command_argv(args.argv) if args.command == "run" else []
-        outputs = _load_outputs(args)
+        outputs = _load_outputs(args).select(args.service)
         clients = make_clients(args.region, session_factory)
         if args.command == "run":
             return run.run_command(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tools.ops.errors import OpsError
@@ -16,6 +16,9 @@ from tools.ops.errors import OpsError
 # Needed to find anything at all; the other exports are shown when present.
 REQUIRED_KEYS = ("clusterName", "serviceName")
 OPTIONAL_KEYS = ("logGroupName", "url", "imageRef", "repositoryUrl")
+# The stack's other services (docs/services.md): name -> {serviceName, url, ...}.
+SERVICES_KEY = "services"
+MAIN_SERVICE = "app"  # --service's name for the main service (its component's)
 
 # `pulumi stack output` reads the state backend (a bucket or Pulumi Cloud); a minute is generous,
 # and without a bound a hung login prompt would hang the tool.
@@ -36,6 +39,23 @@ class StackOutputs:
     image_ref: str | None = None
     repository_url: str | None = None
     source: str = "stack outputs"
+    services: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def select(self, name: str | None) -> StackOutputs:
+        """The outputs for service `name` of the stack's services (None or "app": the main
+        service's, as they are)."""
+        if name in (None, MAIN_SERVICE):
+            return self
+        if name not in self.services:
+            known = ", ".join([MAIN_SERVICE, *sorted(self.services)])
+            raise OpsError(f"{self.source}: no service {name!r}; the stack's services are {known}")
+        entry = self.services[name]
+        return replace(
+            self,
+            service_name=entry["serviceName"],
+            log_group_name=entry.get("logGroupName"),
+            url=entry.get("url"),
+        )
 
 
 def parse_outputs(data: object, source: str) -> StackOutputs:
@@ -50,6 +70,13 @@ def parse_outputs(data: object, source: str) -> StackOutputs:
         value = data.get(key)
         if key in data and (not isinstance(value, str) or not value):
             problems.append(f"{key} must be a non-empty string, got {value!r}")
+    services = data.get(SERVICES_KEY, {})
+    if not isinstance(services, Mapping) or not all(
+        isinstance(entry, Mapping) and isinstance(entry.get("serviceName"), str)
+        for entry in services.values()
+    ):
+        problems.append(f"{SERVICES_KEY} must map each service's name to its serviceName and more")
+        services = {}
     if problems:
         raise OpsError(
             f"{source}: {'; '.join(problems)} (expected the outputs of `pulumi stack output"
@@ -63,6 +90,7 @@ def parse_outputs(data: object, source: str) -> StackOutputs:
         image_ref=data.get("imageRef"),
         repository_url=data.get("repositoryUrl"),
         source=source,
+        services={str(k): dict(v) for k, v in services.items()},
     )
 
 

@@ -11,8 +11,9 @@ deploy time without an AWS account, the Pulumi CLI or Docker (the program runs u
 - cost.py    prices (named constants with sources) and each type's idle cost (`@prices`)
 - deploy.py  the time of one deploy (rolling, blue/green, canary, linear) and a rolling deploy's
              alarm watch, from the service, target group, task definition and alarms
+- services.py  each service of a stack of several with its own idle cost and deploy time
 - render.py  plain text of one plan, and of two side by side (`--compare`)
 
-Imports go one way: cli -> model -> {cost, deploy, tree} -> {lookups, refs}, and render formats
-the model's plain data without importing any of them (tests/test_plan.py holds the layers).
+Imports go one way: cli -> model -> {cost, deploy, services, tree} -> {lookups, refs}, and render
+formats the model's plain data without importing any of them (tests/test_plan.py holds the layers).
 """

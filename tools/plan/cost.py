@@ -26,11 +26,11 @@ from tools.plan.lookups import (
     capacity_weight,
     container_insights,
     dig,
+    idle_tasks,
     load_balancer_type,
     metric_periods,
     queried_metrics,
     runtime_platform,
-    scaling_target,
     vpc_endpoint_type,
 )
 from tools.plan.refs import Index
@@ -159,6 +159,10 @@ EXCLUDED_BY_TYPE: dict[str, str] = {
     "aws:sns/topic:Topic": "SNS notifications (per message)",
     "aws:secretsmanager/secret:Secret": "Secrets Manager API calls (per 10,000)",
     "aws:route53/zone:Zone": "Route 53 hosted zone and queries",
+    "aws:sqs/queue:Queue": "SQS requests (per million; idle workers' polls are requests too)",
+    "aws:servicediscovery/httpNamespace:HttpNamespace": (
+        "Cloud Map registered instances and lookups (per instance-month, per million)"
+    ),
     "aws:kms/key:Key": "KMS requests and rotated key material (per 10,000 / per version)",
     # CloudFront has no monthly charge: a distribution and its VPC origin cost nothing idle.
     "aws:cloudfront/distribution:Distribution": (
@@ -296,13 +300,6 @@ def _cluster(r: RegisteredResource, ctx: Context) -> list[Line]:
             f"Container Insights on {r.name} (custom metrics and performance logs, per metric/GB)"
         )
     return []
-
-
-def idle_tasks(service: RegisteredResource, index: Index) -> int:
-    target = scaling_target(service, index)
-    if target is not None:
-        return int(target.inputs["minCapacity"])
-    return int(service.inputs["desiredCount"])
 
 
 def split_by_capacity_provider(count: int, strategies: list[dict[str, Any]]) -> dict[str, int]:

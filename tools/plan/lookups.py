@@ -174,6 +174,14 @@ def alarm_period(alarm: RegisteredResource) -> int:
     return max(metric_periods(alarm))
 
 
+def idle_tasks(service: RegisteredResource, index: Index) -> int:
+    """An ECS service's tasks with no traffic: its autoscaling minimum, else its desired count."""
+    target = scaling_target(service, index)
+    if target is not None:
+        return int(target.inputs["minCapacity"])
+    return int(service.inputs["desiredCount"])
+
+
 def scaling_target(service: RegisteredResource, ix: Index) -> RegisteredResource | None:
     """The Application Auto Scaling target of an ECS service, if it has one."""
     name = service.outputs.get("name") or service.inputs.get("name")

@@ -21,10 +21,18 @@ from typing import Any
 import pulumi
 import yaml
 
-from stack_config import SECRET_SETTINGS
+from stack_config import SECRET_SETTINGS, given_twice
 from stack_config.parsing import parse_map
-from tools.mocks import SECURE_FIELD, ProgramRun, Unknown, load_stack_config, run_program
-from tools.plan import cost, deploy, tree
+from tools.mocks import (
+    AZS_CHECKED,
+    SECURE_FIELD,
+    ProgramRun,
+    Unknown,
+    load_stack_config,
+    region_az_count,
+    run_program,
+)
+from tools.plan import cost, deploy, services, tree
 from tools.plan.refs import Index, is_provider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +49,7 @@ PULUMI_SECRET_ERROR = (
 )
 GO_INT = re.compile(r"[+-]?[0-9]+")  # what Go's strconv.Atoi accepts...
 GO_INT_MAX = 2**63 - 1  # ...within a 64-bit int
+SUBNET = "aws:ec2/subnet:Subnet"
 
 
 class PlanError(Exception):
@@ -170,13 +179,29 @@ def read_stack_file(project: Project, stack: str) -> dict[str, yaml.Node]:
             f"for example:\n{example}"
         )
     out = {}
+    first: dict[str, tuple[str, int]] = {}  # full key -> (the key as first written, its line)
+    twice = []
     for key, value in config.value:
         if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
             raise PlanError(
                 f"{name}: config key {_source(key)!r} (line {key.start_mark.line + 1}) is not a "
                 f"setting name; write names such as {project.name}:cpu or aws:region"
             )
-        out[key.value if ":" in key.value else f"{project.name}:{key.value}"] = value
+        full = key.value if ":" in key.value else f"{project.name}:{key.value}"
+        line = key.start_mark.line + 1
+        written, seen = first.setdefault(full, (key.value, line))
+        if written != key.value:  # one bare, one namespaced
+            at = {written: seen, key.value: line}
+            setting = full.rpartition(":")[2]
+            bare, namespaced = (f"line {at[setting]}", f"line {at[full]}")
+            twice.append(given_twice(setting, project.name, stack, bare, namespaced))
+        out[full] = value
+    if twice:
+        raise PlanError(
+            f"{name} gives settings twice, which `pulumi up` would not refuse:\n"
+            + "\n".join(PROBLEM_PREFIX + p for p in twice),
+            twice,
+        )
     return out
 
 
@@ -325,6 +350,18 @@ def _region(run: ProgramRun, config: dict[str, Any]) -> str:
     return str(config.get("aws:region", "unknown"))
 
 
+def _notes(run: ProgramRun, region: str) -> list[str]:
+    """What the plan could not check offline, in plain words."""
+    zones = {r.inputs.get("availabilityZone") for r in run.resources if r.type == SUBNET} - {None}
+    if zones and region_az_count(region) is None:
+        return [
+            f"availabilityZones not checked: {region} is not in the offline table of Regions' "
+            f"AZs (tools/mocks/regions.py, checked {AZS_CHECKED}), so the {len(zones)} AZs "
+            "planned here are assumed to exist; `pulumi up` checks them against AWS"
+        ]
+    return []
+
+
 def _waivers(config: dict[str, Any], project: str) -> dict[str, str]:
     """The stack's policyWaivers (policy -> reason): the controls the policy pack reports as
     advisory for it. The program has already refused a malformed one."""
@@ -345,6 +382,7 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
         "project": run.project,
         "stack": run.stack,
         "region": region,
+        "notes": _notes(run, region),
         "summary": {
             "resources": len(custom),
             "components": sum(1 for r in run.resources if not r.custom),
@@ -362,6 +400,7 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
         },
         "cost": estimate,
         "deploy": deploys,
+        "services": services.model(index, estimate, deploys),
         "waivers": _waivers(config, project.name),
     }
 

@@ -16,10 +16,13 @@ ITEM_COL = 28
 QTY_COL = 20
 AMOUNT_COL = 9
 STEP_COL = 11  # "alarm watch"
+SERVICE_KIND_COL = 10  # "internal"
+TASKS_COL = 9  # "10 tasks"
 SECONDS_COL = 6  # a day-long bake is 86400 s
 # --compare: label column, then one column per stack.
 LABEL_COL = 36
 VALUE_COL = 30
+WORD_BREAKS = "/:@=,"  # where a word longer than a line is cut: ARNs, URIs, key=value lists
 
 
 def money(usd: float) -> str:
@@ -35,6 +38,35 @@ def unit_price(usd: float) -> str:
     """Whole cents as money ($0.10, $1.00), finer prices in full ($0.0225)."""
     cents = round(usd * 100, 6)
     return f"${usd:.2f}" if cents == int(cents) else f"${number(usd)}"
+
+
+def fit(lines: list[str]) -> list[str]:
+    """Every line within WIDTH, whatever the settings: a longer one wraps at spaces under its own
+    indentation, two levels deeper; a word longer than the room left (a long ARN or image URI) is
+    cut after the last /, :, @, = or , that fits, else where the line ends."""
+    out = []
+    for line in lines:
+        if len(line) <= WIDTH:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())][: WIDTH // 2]
+        more = indent + INDENT * 2
+        wrapped = textwrap.wrap(
+            line.strip(),
+            WIDTH,
+            initial_indent=indent,
+            subsequent_indent=more,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        for piece in wrapped:
+            while len(piece) > WIDTH:
+                start = len(piece) - len(piece.lstrip()) + 1
+                cut = max(piece.rfind(c, start, WIDTH) for c in WORD_BREAKS) + 1 or WIDTH
+                out.append(piece[:cut])
+                piece = more + piece[cut:]
+            out.append(piece)
+    return out
 
 
 def _wrapped(label: str, text: str) -> list[str]:
@@ -69,10 +101,13 @@ def render(plan: dict[str, Any]) -> str:
         f"Plan of stack {plan['stack']} (project {plan['project']}, {plan['region']}), "
         "offline: Pulumi mocks, no AWS calls",
         INDENT + headline(plan),
+        *(f"{INDENT}Note: {note}" for note in plan["notes"]),
         "",
         "Resources",
     ]
     lines += _resources(plan["resources"])
+    if len(plan["services"]["services"]) > 1:
+        lines += ["", *_services(plan["services"])]
     lines += ["", *_cost(plan["cost"]), "", *_deploy(plan["deploy"]), "", "Outputs"]
     lines += [f"{INDENT}{k}: {v}" for k, v in plan["outputs"].items()] or [f"{INDENT}none"]
     # The policy pack's controls this stack gives up (policyWaivers), each with its reason.
@@ -80,7 +115,7 @@ def render(plan: dict[str, Any]) -> str:
     lines += [line for k, v in plan["waivers"].items() for line in _wrapped(k, v)] or [
         f"{INDENT}none"
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(fit(lines)) + "\n"
 
 
 def _resources(resources: list[dict[str, Any]]) -> list[str]:
@@ -90,8 +125,8 @@ def _resources(resources: list[dict[str, Any]]) -> list[str]:
         flags = f"  [{'; '.join(r['flags'])}]" if r["flags"] else ""
         out.append(f"{pad}{r['display_type']}  {r['name']}{flags}")
         for key, value in r["settings"].items():
-            # A long value wraps under itself, so lines stay within WIDTH (unless one word is
-            # longer: a name or a URL is never split).
+            # A long value wraps under itself; a name or a URL is split only when it is longer
+            # than a whole line (fit).
             out += textwrap.wrap(
                 f"{key}: {value}",
                 WIDTH,
@@ -100,6 +135,31 @@ def _resources(resources: list[dict[str, Any]]) -> list[str]:
                 break_on_hyphens=False,
                 break_long_words=False,
             ) or [f"{pad}{INDENT * 2}{key}: {value}"]
+    return out
+
+
+def _services(services: dict[str, Any]) -> list[str]:
+    """Each service: its kind, idle tasks, monthly idle cost and one deploy."""
+    rows = services["services"]
+    name_col = max(len(s["name"]) for s in rows) + 2
+    out = ["Services: each one's idle cost a month and one deploy (more below)"]
+    for s in rows:
+        deploy = (
+            f"{(s['strategy'] or 'no').lower().replace('_', '-')} deploy {s['deploy_seconds']} s"
+        )
+        watch = s["deploy_completed_seconds"] - s["deploy_seconds"]
+        if watch > 0:
+            deploy += f" + {watch} s alarm watch"
+        tasks = _count(s["idle_tasks"], "task")
+        out.append(
+            f"{INDENT}{s['name']:<{name_col}}{s['kind']:<{SERVICE_KIND_COL}}{tasks:<{TASKS_COL}}"
+            f"{money(s['monthly_idle_usd']):>{AMOUNT_COL}}  {deploy}"
+        )
+    shared = money(services["shared_monthly_idle_usd"])
+    out.append(
+        f"{INDENT}{'shared':<{name_col + SERVICE_KIND_COL + TASKS_COL}}{shared:>{AMOUNT_COL}}  "
+        "load balancer, network, queues and the rest"
+    )
     return out
 
 
@@ -259,7 +319,7 @@ def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
             lines += _row(s, r["settings"].get(s, "-"), other["settings"].get(s, "-"), 2)
     if not differ:
         lines.append(f"{INDENT}none")
-    return "\n".join(lines) + "\n"
+    return "\n".join(fit(lines)) + "\n"
 
 
 def _renamed(value: str | None, old: str, new: str) -> str | None:

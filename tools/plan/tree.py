@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from components.edge import MANAGED_POLICY_NAMES
+from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
 from tools.mocks import RegisteredResource
 from tools.plan.lookups import (
     CPU_UNITS_PER_VCPU,
@@ -904,6 +905,7 @@ def _service(r: RegisteredResource, ix: Index) -> Settings:
         ("public IP", yes_no(net.get("assignPublicIp"))),
         ("security groups", ix.label(net.get("securityGroups") or [])),
         ("load balancer", "; ".join(lbs) or "none"),
+        ("service connect", _service_connect_text(r, ix)),
         (
             "deployment",
             f"{controller} {deploy}, {r.inputs.get('deploymentMinimumHealthyPercent', 100)}%"
@@ -915,9 +917,29 @@ def _service(r: RegisteredResource, ix: Index) -> Settings:
             if breaker.get("enable")
             else "off",
         ),
-        ("health check grace", f"{r.inputs.get('healthCheckGracePeriodSeconds', 0)} s"),
+        (
+            "health check grace",
+            f"{r.inputs.get('healthCheckGracePeriodSeconds', 0)} s" if lbs else None,
+        ),
         ("waits for steady state", yes_no(r.inputs.get("waitForSteadyState"))),
     ]
+
+
+def _service_connect_text(r: RegisteredResource, ix: Index) -> str | None:
+    """Its Service Connect namespace, what it publishes there, and the room made for the proxy."""
+    connect = r.inputs.get("serviceConnectConfiguration") or {}
+    if not connect.get("enabled"):
+        return None
+    published = [
+        f"http://{alias.get('dnsName') or s.get('portName')}:{alias.get('port')}"
+        for s in connect.get("services") or []
+        for alias in s.get("clientAlias") or []
+    ]
+    role = f"publishes {', '.join(published)}" if published else "a client"
+    return (
+        f"{role} in {ix.label(connect.get('namespace'))}; the task has room for the proxy "
+        f"(AWS: +{SERVICE_CONNECT_PROXY_CPU} CPU units, +{SERVICE_CONNECT_PROXY_MEMORY_MIB} MiB)"
+    )
 
 
 @shows("aws:appautoscaling/target:Target")
@@ -938,7 +960,37 @@ def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
     metric = dig(tt, "predefinedMetricSpecification", "predefinedMetricType") or dig(
         tt, "customizedMetricSpecification", "metricName"
     )
+    queries = dig(tt, "customizedMetricSpecification", "metrics") or []
+    returned = [q for q in queries if q.get("returnData")]
+    if returned:
+        used = [
+            f"{dig(q, 'metricStat', 'metric', 'metricName')} {dig(q, 'metricStat', 'stat')}"
+            for q in queries
+            if q.get("metricStat")
+        ]
+        metric = (
+            f"{returned[0].get('label') or returned[0].get('id')} (metric math over "
+            + ", ".join(used)
+            + ")"
+        )
     out = [("type", r.inputs.get("policyType", "StepScaling"))]
+    step = r.inputs.get("stepScalingPolicyConfiguration") or {}
+    if step:
+        adjustments = [
+            f"{a.get('scalingAdjustment'):+d} from {a.get('metricIntervalLowerBound', '-inf')} "
+            f"to {a.get('metricIntervalUpperBound', '+inf')} above the threshold"
+            for a in step.get("stepAdjustments") or []
+        ]
+        alarms = [
+            a.name
+            for a in ix.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+            if r.outputs.get("arn") in (a.inputs.get("alarmActions") or [])
+        ]
+        out += [
+            ("steps", f"{step.get('adjustmentType')}: " + "; ".join(adjustments)),
+            ("cooldown", f"{step.get('cooldown', 0)} s"),
+            ("when", ", ".join(alarms) or "no alarm invokes it"),
+        ]
     if tt:
         out += [
             ("holds", f"{metric} at {tt.get('targetValue'):g}"),
@@ -949,6 +1001,37 @@ def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
             ("scale in", "disabled" if tt.get("disableScaleIn") else "enabled"),
         ]
     return out
+
+
+@shows("aws:servicediscovery/httpNamespace:HttpNamespace")
+def _namespace(r: RegisteredResource, ix: Index) -> Settings:
+    return [("name", r.inputs.get("name")), ("description", r.inputs.get("description"))]
+
+
+@shows("aws:sqs/queue:Queue")
+def _queue(r: RegisteredResource, ix: Index) -> Settings:
+    redrive = parse_json(r.inputs.get("redrivePolicy")) or {}
+    retention = r.inputs.get("messageRetentionSeconds")
+    encryption = (
+        "SQS-managed (SSE-SQS)"
+        if r.inputs.get("sqsManagedSseEnabled")
+        else (
+            f"KMS {ix.label(r.inputs['kmsMasterKeyId'])}"
+            if r.inputs.get("kmsMasterKeyId")
+            else "none"
+        )
+    )
+    return [
+        ("keeps messages", f"{int(retention) // 86400} days" if retention else None),
+        ("encryption", encryption),
+        (
+            "dead letters",
+            f"to {ix.label(redrive.get('deadLetterTargetArn'))} after "
+            f"{redrive.get('maxReceiveCount')} receives"
+            if redrive
+            else None,
+        ),
+    ]
 
 
 # -- certificates, DNS, secrets, alarms, notifications, buckets, schedules ------------------------

@@ -1,0 +1,639 @@
+"""`services`: the stack's other services beside the main one (web, internal and worker), each
+checked on its own and then together: names, listener rules and the load balancer's quotas.
+
+Each entry is `name -> {type, ...}`; `SERVICE_FIELDS` says which fields each type takes (and why
+the others do not), and `_check_one` reads each into the `ServiceSpec`: a new field (a file
+system's `mounts`, say) is a row there and a reading here. Sizes and counts left unset are the main
+service's; env and secrets are the service's own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from components.spec import (
+    ALB_CONDITION_VALUES_PER_RULE,
+    ALB_CONDITION_WILDCARDS_PER_RULE,
+    ALB_RULES_MAX,
+    ALB_TARGET_GROUPS_MAX,
+    ALB_VALUES_PER_CONDITION,
+    BACKLOG_PER_TASK_MAX,
+    BACKLOG_PER_TASK_MIN,
+    CPU_TARGET_MAX,
+    CPU_TARGET_MIN,
+    DEFAULT_BACKLOG_PER_TASK,
+    DEFAULT_MAX_RECEIVES,
+    ENV_NAME,
+    FARGATE_MEMORY_BY_CPU,
+    HEALTH_CHECK_PATH_PATTERN,
+    HOST_PATTERN,
+    INTERNAL,
+    JOBS_COMPONENT,
+    MAIN_SERVICE,
+    MAX_PORT,
+    MAX_RECEIVES_MAX,
+    MAX_RECEIVES_MIN,
+    PATH_PATTERN,
+    RESERVED_ENV,
+    SERVICE_NAME,
+    SERVICE_TYPES,
+    SPOT_CPU_ARCHITECTURES,
+    STACK_COMPONENTS,
+    WEB,
+    WORKER,
+    BuildSpec,
+    ImageRef,
+    Route,
+    Scaling,
+    ServiceSpec,
+    TaskSize,
+    as_ranges,
+    generated_name_problems,
+    joined,
+    queue_url_env,
+    size_with_proxy,
+)
+from stack_config.parsing import (
+    BAD_VALUE,
+    PartialMap,
+    Problems,
+    parse_boolean,
+    parse_command,
+    parse_integer,
+    parse_map,
+    parse_string,
+    suggest,
+)
+from stack_config.routes import RuleRequests, overlap_problems, priorities
+from stack_config.settings import ECR_IMAGE, SECRET_ARN, SECRET_NAME_PARTS, SSM_ARN
+
+ALL = SERVICE_TYPES
+SERVED = (WEB, INTERNAL)  # the kinds that listen on a port
+DOCS = "docs/services.md"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a service: the kinds that take it and why the others do not."""
+
+    kinds: tuple[str, ...]
+    refused: str = ""  # said to a kind that does not take it
+
+
+SERVICE_FIELDS: dict[str, Field] = {
+    "type": Field(ALL),
+    "command": Field(ALL),
+    "containerPort": Field(SERVED, "a worker has no port: it takes its work from its queue"),
+    "healthCheckPath": Field(SERVED, "a worker has no port to check"),
+    "cpu": Field(ALL),
+    "memory": Field(ALL),
+    "desiredCount": Field(ALL),
+    "minCount": Field(ALL),
+    "maxCount": Field(ALL),
+    "cpuTarget": Field(SERVED, "a worker scales on its queue's backlog (backlogPerTask)"),
+    "spot": Field(ALL),
+    "onDemandBase": Field(ALL),
+    "env": Field(ALL),
+    "secrets": Field(ALL),
+    "build": Field(ALL),
+    "image": Field(ALL),
+    "path": Field((WEB,), "only a web service is behind the load balancer"),
+    "host": Field((WEB,), "only a web service is behind the load balancer"),
+    "backlogPerTask": Field((WORKER,), "only a worker has a queue"),
+    "maxReceives": Field((WORKER,), "only a worker has a queue"),
+}
+BUILD_FIELDS = ("context", "dockerfile")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MainService:
+    """The main service's settings a service falls back to, and the stack's facts it needs."""
+
+    cpu: int | None
+    memory: int | None
+    desired_count: int | None
+    min_count: int | None
+    max_count: int | None
+    cpu_target: int | None
+    spot: bool | None
+    on_demand_base: int | None
+    container_port: int | None
+    health_check_path: str | None
+    cpu_architecture: str | None
+    shifts_traffic: bool
+    job_names: tuple[str, ...]
+    region: str
+    root: Path
+
+
+def parse_services(raw: Any) -> dict[str, Any]:
+    """`services` as Pulumi hands it over (JSON text) or as a native map; entries are checked by
+    `check_services`."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            value = None
+    if not isinstance(value, dict):
+        raise ValueError("expected a map of service names to {type, ...} (see " + DOCS + ")")
+    return {str(k): v for k, v in value.items()}
+
+
+def parse_build(raw: Any, key: str, root: Path, problems: Problems) -> BuildSpec | None:
+    """A `build` setting, {context, dockerfile}, under `key` (`build` or `services.api.build`):
+    a directory and a file of the project, by paths relative to it (so the stack builds alike on
+    every machine). Problems go to `problems`; None when there are any."""
+    if isinstance(raw, str):
+        raw = {"context": raw}
+    if not isinstance(raw, dict):
+        problems.add(key, raw, "expected {context: <directory>, dockerfile: <file>}")
+        return None
+    before = len(problems.items)
+    for name in raw:
+        if name not in BUILD_FIELDS:
+            problems.items.append(
+                f"{key}.{name}: unknown field; {suggest(name, BUILD_FIELDS, label='fields are')}"
+            )
+    context = raw.get("context")
+    dockerfile = raw.get("dockerfile", "")
+    if not isinstance(context, str) or not context:
+        problems.items.append(
+            f"{key}.context: not set; the directory to build, relative to the project "
+            f"(`pulumi config set --path '{key}.context' services/api`)"
+        )
+    elif not _project_path(context) or not (root / context).is_dir():
+        problems.add(
+            f"{key}.context", context, "expected a directory of the project, by a relative path"
+        )
+    if not isinstance(dockerfile, str):
+        problems.add(f"{key}.dockerfile", dockerfile, "expected a file path")
+    elif dockerfile and (not _project_path(dockerfile) or not (root / dockerfile).is_file()):
+        problems.add(
+            f"{key}.dockerfile", dockerfile, "expected a file of the project, by a relative path"
+        )
+    elif (
+        not dockerfile
+        and isinstance(context, str)
+        and (root / context).is_dir()
+        and not (root / context / "Dockerfile").is_file()
+    ):
+        problems.items.append(
+            f"{key}.dockerfile: not set, and {context}/Dockerfile does not exist; set it"
+        )
+    if len(problems.items) > before:
+        return None
+    return BuildSpec(context=str(context), dockerfile=str(dockerfile))
+
+
+def _project_path(path: str) -> bool:
+    parts = Path(path).parts
+    return not Path(path).is_absolute() and ".." not in parts
+
+
+def _patterns(raw: Any, key: str, pattern: re.Pattern[str], what: str, problems: Problems) -> tuple:
+    values = [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        problems.add(key, raw, f"expected a list of {what}")
+        return ()
+    for value in values:
+        if not pattern.match(value):
+            problems.add(key, value, f"not an ALB {what[:-1]}: see {DOCS}")
+    if len(values) > ALB_VALUES_PER_CONDITION:
+        problems.add(
+            key,
+            values,
+            f"a listener rule condition takes at most {ALB_VALUES_PER_CONDITION} values (the "
+            "load balancer's quota); use wildcards, or split the service",
+        )
+    if len(set(values)) != len(values):
+        problems.add(key, values, "each value once")
+    return tuple(values)
+
+
+def _integer(entry: Mapping[str, Any], name: str, key: str, problems: Problems) -> int | None:
+    if name not in entry:
+        return None
+    try:
+        return parse_integer(entry[name])
+    except ValueError as err:
+        problems.add(f"{key}.{name}", entry[name], str(err))
+        return None
+
+
+def _map(entry: Mapping[str, Any], name: str, key: str, problems: Problems) -> dict[str, str]:
+    if name not in entry:
+        return {}
+    try:
+        return parse_map(entry[name])
+    except PartialMap as err:
+        problems.add(f"{key}.{name}", entry[name], str(err))
+        return err.parsed
+    except ValueError as err:
+        problems.add(f"{key}.{name}", entry[name], str(err))
+        return {}
+
+
+def check_services(
+    services: Mapping[str, Any], main: MainService, problems: Problems
+) -> tuple[ServiceSpec, ...]:
+    """Every service of `services`, checked, with the main service's settings filled in, and the
+    web services' rule priorities derived. Problems go to `problems`."""
+    specs: list[ServiceSpec] = []
+    workers = {
+        name: queue_url_env(name)
+        for name, entry in services.items()
+        if isinstance(entry, dict) and entry.get("type") == WORKER
+    }
+    for name, entry in services.items():
+        before = len(problems.items)
+        spec = _check_one(name, entry, main, workers, problems)
+        if spec is not None and len(problems.items) == before:
+            specs.append(spec)
+    return tuple(_route(specs, main, problems))
+
+
+def _check_one(
+    name: str, entry: Any, main: MainService, workers: Mapping[str, str], problems: Problems
+) -> ServiceSpec | None:
+    key = f"services.{name}"
+    if not isinstance(entry, dict):
+        problems.add(key, entry, f"expected a map with at least a type ({joined(ALL)}); see {DOCS}")
+        return None
+    kind = entry.get("type")
+    if kind is None:
+        problems.items.append(
+            f"{key}.type: not set; one of {joined(ALL)}: "
+            f"`pulumi config set --path '{key}.type' web`"
+        )
+        return None
+    if kind not in SERVICE_TYPES:
+        problems.add(f"{key}.type", kind, f"expected {joined(ALL)}")
+        return None
+    _check_name(name, kind, main, problems)
+    for field_name in entry:
+        rule = SERVICE_FIELDS.get(field_name)
+        if rule is None:
+            hint = suggest(field_name, SERVICE_FIELDS, label="fields are")
+            problems.items.append(f"{key}.{field_name}: unknown field; {hint}")
+        elif kind not in rule.kinds:
+            problems.items.append(f"{key}.{field_name}: not for a {kind} service; {rule.refused}")
+
+    command: tuple[str, ...] = ()
+    if "command" in entry:
+        try:
+            command = parse_command(entry["command"])
+        except ValueError as err:
+            problems.add(f"{key}.command", entry["command"], str(err))
+
+    port = _port(entry, kind, key, main, problems)
+    health = entry.get("healthCheckPath", main.health_check_path) if kind in SERVED else None
+    if (
+        "healthCheckPath" in entry
+        and kind in SERVED
+        and (not isinstance(health, str) or not HEALTH_CHECK_PATH_PATTERN.fullmatch(health))
+    ):
+        problems.add(f"{key}.healthCheckPath", health, "expected a URL path starting with /")
+    size = _size(entry, key, main, problems)
+    scaling = _scaling(entry, kind, key, main, problems)
+    spot = main.spot or False
+    if "spot" in entry:
+        try:
+            spot = parse_boolean(entry["spot"])
+        except ValueError as err:
+            problems.add(f"{key}.spot", entry["spot"], str(err))
+    arch = main.cpu_architecture
+    if spot and arch is not None and arch not in SPOT_CPU_ARCHITECTURES:
+        problems.add(
+            f"{key}.spot", True, f"Fargate Spot does not run the stack's {arch} tasks; set it false"
+        )
+    base = _integer(entry, "onDemandBase", key, problems)
+    if base is not None and (base < 0 or (scaling is not None and base > scaling.max_count)):
+        problems.add(f"{key}.onDemandBase", base, "expected 0 to its maxCount")
+    env = _map(entry, "env", key, problems)
+    secrets = _map(entry, "secrets", key, problems)
+    _check_environment(key, env, secrets, workers, problems)
+    build = (
+        parse_build(entry["build"], f"{key}.build", main.root, problems)
+        if "build" in entry
+        else None
+    )
+    image = _image(entry, key, main, problems)
+    if "build" in entry and "image" in entry:
+        problems.items.append(f"{key}: set build or image, not both")
+    route = _requests(entry, key, problems) if kind == WEB else None
+    backlog = _bounded(
+        entry, "backlogPerTask", key, DEFAULT_BACKLOG_PER_TASK, BACKLOG_PER_TASK_MIN,
+        BACKLOG_PER_TASK_MAX, problems,
+    )  # fmt: skip
+    receives = _bounded(
+        entry, "maxReceives", key, DEFAULT_MAX_RECEIVES, MAX_RECEIVES_MIN, MAX_RECEIVES_MAX,
+        problems,
+    )  # fmt: skip
+    if size is None or scaling is None or (kind in SERVED and port is None):
+        return None
+    return ServiceSpec(
+        name=name,
+        kind=kind,
+        command=command,
+        port=port,
+        health_check_path=str(health) if health else "/",
+        size=size,
+        scaling=scaling,
+        spot=spot,
+        on_demand_base=base if base is not None else (main.on_demand_base or 0),
+        env=env,
+        secrets=secrets,
+        build=build,
+        image=image,
+        route=route,
+        backlog_per_task=backlog,
+        max_receives=receives,
+    )
+
+
+def _check_name(name: str, kind: str, main: MainService, problems: Problems) -> None:
+    key = f"services.{name}"
+    if not SERVICE_NAME.match(name):
+        problems.add(
+            key,
+            name,
+            "service names are DNS labels: lower-case letters, digits and -, starting with a "
+            "letter and not ending with - (the name is the service's host name)",
+        )
+        return
+    for problem in generated_name_problems(name, kind, main.shifts_traffic and kind == WEB):
+        problems.add(key, name, f"{problem}; use a shorter name")
+    if name in STACK_COMPONENTS:
+        what = "the main service's" if name == MAIN_SERVICE else "one of the stack's components'"
+        problems.add(key, name, f"it is {what} name; choose another")
+    for job in main.job_names:
+        if name == f"{JOBS_COMPONENT}-{job}":
+            problems.add(
+                key,
+                name,
+                f"its task family, log streams and alarms would be the scheduled job {job}'s "
+                f"(scheduledTasks.{job}); rename one of them",
+            )
+
+
+def _port(
+    entry: Mapping[str, Any], kind: str, key: str, main: MainService, problems: Problems
+) -> int | None:
+    if kind == WORKER:
+        return None
+    if kind == INTERNAL and "containerPort" not in entry:
+        problems.items.append(
+            f"{key}.containerPort: not set; an internal service is reached at http://NAME:PORT, "
+            f"so it needs its port: `pulumi config set --path '{key}.containerPort' 8080`"
+        )
+        return None
+    port = _integer(entry, "containerPort", key, problems)
+    if port is None:
+        return main.container_port if "containerPort" not in entry else None
+    if not 1 <= port <= MAX_PORT:
+        problems.add(f"{key}.containerPort", port, f"expected 1 to {MAX_PORT}")
+        return None
+    return port
+
+
+def _size(
+    entry: Mapping[str, Any], key: str, main: MainService, problems: Problems
+) -> TaskSize | None:
+    cpu = _integer(entry, "cpu", key, problems) if "cpu" in entry else main.cpu
+    memory = _integer(entry, "memory", key, problems) if "memory" in entry else main.memory
+    if cpu is None or memory is None:
+        return None
+    if cpu not in FARGATE_MEMORY_BY_CPU:
+        if "cpu" in entry:
+            problems.add(
+                f"{key}.cpu",
+                cpu,
+                "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU)),
+            )
+        return None
+    allowed = FARGATE_MEMORY_BY_CPU[cpu]
+    if memory not in allowed:
+        whose = "" if "memory" in entry else " (the main service's memory; set it)"
+        problems.add(
+            f"{key}.memory",
+            memory,
+            f"with cpu {cpu} Fargate allows {as_ranges(allowed)} MiB{whose}",
+        )
+        return None
+    return TaskSize(cpu=cpu, memory=memory)
+
+
+def _scaling(
+    entry: Mapping[str, Any], kind: str, key: str, main: MainService, problems: Problems
+) -> Scaling | None:
+    names = {
+        "desiredCount": main.desired_count,
+        "minCount": main.min_count,
+        "maxCount": main.max_count,
+        "cpuTarget": main.cpu_target,
+    }
+    given = {n: (_integer(entry, n, key, problems) if n in entry else names[n]) for n in names}
+    values = {n: v for n, v in given.items() if v is not None}
+    if len(values) < len(names):
+        return None
+    least = 0 if kind == WORKER else 1
+    ok = True
+    for n in ("minCount", "desiredCount"):
+        if values[n] < least:
+            why = "" if kind == WORKER else " (only a worker scales to zero)"
+            problems.add(f"{key}.{n}", values[n], f"expected at least {least}{why}")
+            ok = False
+    if values["maxCount"] < 1:
+        problems.add(f"{key}.maxCount", values["maxCount"], "expected at least 1")
+        ok = False
+    lo, want, hi = values["minCount"], values["desiredCount"], values["maxCount"]
+    if ok and not lo <= want <= hi:
+        problems.items.append(
+            f"{key}: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold (unset ones "
+            "are the main service's); set the three"
+        )
+        ok = False
+    target = values["cpuTarget"]
+    if "cpuTarget" in entry and not CPU_TARGET_MIN <= target <= CPU_TARGET_MAX:
+        problems.add(f"{key}.cpuTarget", target, f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}")
+        ok = False
+    if not ok:
+        return None
+    return Scaling(desired_count=want, min_count=lo, max_count=hi, cpu_target=target)
+
+
+def _check_environment(
+    key: str,
+    env: Mapping[str, str],
+    secrets: Mapping[str, str],
+    workers: Mapping[str, str],
+    problems: Problems,
+) -> None:
+    program_sets = (*RESERVED_ENV, *workers.values())
+    for what, names in (("env", env), ("secrets", secrets)):
+        for name in names:
+            if not ENV_NAME.match(name):
+                problems.add(f"{key}.{what}.{name}", name, "names are letters, digits and _")
+            elif name in program_sets:
+                problems.add(
+                    f"{key}.{what}.{name}",
+                    name,
+                    f"the program sets {name} itself (PORT, HEALTH_CHECK_PATH, GRACEFUL_TIMEOUT "
+                    "and each worker's <NAME>_QUEUE_URL)",
+                )
+            elif what == "env" and any(part in name.upper() for part in SECRET_NAME_PARTS):
+                problems.add(
+                    f"{key}.env.{name}",
+                    name,
+                    "it looks like a secret, and env values are stored in plain text; put its "
+                    f"ARN in {key}.secrets",
+                )
+    for name in sorted(set(env) & set(secrets)):
+        problems.add(f"{key}.secrets.{name}", name, "it is also in env; keep it in one place")
+    for name, arn in secrets.items():
+        if arn != BAD_VALUE and not (SECRET_ARN.match(arn) or SSM_ARN.match(arn)):
+            problems.add(
+                f"{key}.secrets.{name}",
+                arn,
+                "expected a Secrets Manager secret ARN or an SSM parameter ARN",
+            )
+
+
+def _image(
+    entry: Mapping[str, Any], key: str, main: MainService, problems: Problems
+) -> ImageRef | None:
+    if "image" not in entry:
+        return None
+    try:
+        uri = parse_string(entry["image"])
+    except ValueError as err:
+        problems.add(f"{key}.image", entry["image"], str(err))
+        return None
+    m = ECR_IMAGE.match(uri)
+    if not m:
+        problems.add(
+            f"{key}.image",
+            uri,
+            "expected an ECR image URI with a tag or digest, such as "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.2.3",
+        )
+        return None
+    return ImageRef(uri=uri, **m.groupdict())
+
+
+def _requests(entry: Mapping[str, Any], key: str, problems: Problems) -> Route | None:
+    paths = (
+        _patterns(entry["path"], f"{key}.path", PATH_PATTERN, "path patterns", problems)
+        if "path" in entry
+        else ()
+    )
+    hosts = (
+        _patterns(entry["host"], f"{key}.host", HOST_PATTERN, "host names", problems)
+        if "host" in entry
+        else ()
+    )
+    if "path" not in entry and "host" not in entry:
+        problems.items.append(
+            f"{key}: a web service needs path and/or host, the requests the load balancer sends "
+            f"it: `pulumi config set --path '{key}.path[0]' '/api/*'`"
+        )
+        return None
+    values = (*paths, *hosts)
+    if len(values) > ALB_CONDITION_VALUES_PER_RULE:
+        problems.add(
+            key,
+            list(values),
+            f"path and host together hold {len(values)} values; a listener rule takes at most "
+            f"{ALB_CONDITION_VALUES_PER_RULE} (the load balancer's quota)",
+        )
+    wildcards = sum(v.count("*") + v.count("?") for v in values)
+    if wildcards > ALB_CONDITION_WILDCARDS_PER_RULE:
+        problems.add(
+            key,
+            list(values),
+            f"path and host together hold {wildcards} wildcards; a listener rule takes at most "
+            f"{ALB_CONDITION_WILDCARDS_PER_RULE} (the load balancer's quota)",
+        )
+    return Route(paths=paths, hosts=hosts)
+
+
+def _bounded(
+    entry: Mapping[str, Any],
+    name: str,
+    key: str,
+    default: int,
+    lo: int,
+    hi: int,
+    problems: Problems,
+) -> int:
+    value = _integer(entry, name, key, problems)
+    if value is None:
+        return default
+    if not lo <= value <= hi:
+        problems.add(f"{key}.{name}", value, f"expected {lo} to {hi}")
+        return default
+    return value
+
+
+def _route(specs: list[ServiceSpec], main: MainService, problems: Problems) -> list[ServiceSpec]:
+    """The web services' rules beside the main service's catch-all: no two hiding each other,
+    within the load balancer's quotas, each with its priority."""
+    web = [s for s in specs if s.kind == WEB and s.route is not None]
+    if not web:
+        return specs
+    rules = [RuleRequests(f"the main service ({MAIN_SERVICE})")] + [
+        RuleRequests(s.name, hosts=s.route.hosts, paths=s.route.paths)
+        for s in web
+        if s.route is not None
+    ]
+    # The main service's rule, first, takes every request: a web rule that does too is reported.
+    found = overlap_problems(rules)
+    for name, problem in found:
+        problems.items.append(f"services.{name}: {problem}")
+    rule_count = len(rules)
+    if rule_count > ALB_RULES_MAX:
+        problems.items.append(
+            f"services: {rule_count} listener rules (the main service's and one per web service); "
+            f"a load balancer takes at most {ALB_RULES_MAX}"
+        )
+    per_service = 2 if main.shifts_traffic else 1
+    groups = per_service * rule_count
+    if groups > ALB_TARGET_GROUPS_MAX:
+        problems.items.append(
+            f"services: {groups} target groups ({per_service} for each of {rule_count} services "
+            f"behind the load balancer); a load balancer takes at most {ALB_TARGET_GROUPS_MAX}"
+        )
+    if found or rule_count > ALB_RULES_MAX or groups > ALB_TARGET_GROUPS_MAX:
+        return specs
+    order = priorities(rules[1:])
+    return [
+        replace(s, route=replace(s.route, priority=order[s.name])) if s.route is not None else s
+        for s in specs
+    ]
+
+
+def needs_service_connect(specs: tuple[ServiceSpec, ...]) -> bool:
+    """Service Connect joins every service when the stack has an internal one."""
+    return any(s.kind == INTERNAL for s in specs)
+
+
+def proxy_room_problems(specs: tuple[ServiceSpec, ...], main_size: TaskSize | None) -> list[str]:
+    """Services (and the main one) whose size leaves no Fargate size with room for the Service
+    Connect proxy."""
+    if not needs_service_connect(specs):
+        return []
+    sizes: list[tuple[str, TaskSize]] = [(f"services.{s.name}", s.size) for s in specs]
+    if main_size is not None:
+        sizes.insert(0, ("cpu", main_size))
+    return [
+        f"{key}: {size.cpu} CPU units and {size.memory} MiB leave no Fargate size with room for "
+        "the Service Connect proxy (256 CPU units and 64 MiB more); choose a smaller size"
+        for key, size in sizes
+        if size_with_proxy(size) is None
+    ]
