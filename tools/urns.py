@@ -44,7 +44,7 @@ _SECRETS = {"secrets": {"DB_URL": _SECRET_ARN}, "secretValues": Secure({"API_TOK
 # One service of each kind, with an image of its own built and one prebuilt (tests use it too).
 # Routed by path: behind CloudFront (the committed stacks) only the distribution's names reach the
 # load balancer, so a host rule needs domainName (prod-all routes `admin` by it).
-SERVICES = {
+SERVICES: dict[str, dict[str, Any]] = {
     "api": {"type": "web", "path": ["/api/*"], "containerPort": 9000, "command": "python -m api"},
     "admin": {"type": "web", "path": ["/admin/*"], "build": {"context": "app"}},
     "search": {
