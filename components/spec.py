@@ -725,6 +725,8 @@ STACK_COMPONENTS = (
     "alb-logs",
     "services",
     "exec",
+    "edge",
+    "waf",
 )
 JOBS_COMPONENT = "jobs"  # components.scheduled_tasks' instance: its jobs' names start jobs-<job>
 AUTONAME_SUFFIX_LEN = 8  # Pulumi's auto-name suffix: "-" and 7 random hex characters

@@ -23,9 +23,14 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
+from components.spec import (
+    SERVICE_CONNECT_PROXY_CPU,
+    SERVICE_CONNECT_PROXY_MEMORY_MIB,
+    STACK_COMPONENTS,
+)
 from stack_config.routes import CATCH_ALL_PRIORITY
 from tools.mocks import ProgramRun, RegisteredResource
+from tools.urns import VARIANTS, variant_config
 
 BOOTSTRAP = Path(__file__).resolve().parent.parent / "bootstrap"
 if str(BOOTSTRAP) not in sys.path:
@@ -63,6 +68,7 @@ RULE = "aws:lb/listenerRule:ListenerRule"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 FARGATE_SERVICE = "fargate-app:service:FargateService"
 APP_SERVICE = "fargate-app:services:AppService"
+WORK_QUEUE = "fargate-app:queue:WorkQueue"
 MODELS = botocore.session.get_session()
 
 
@@ -214,6 +220,23 @@ def test_web_services_deploy_as_the_main_service_does(blue_green: ProgramRun) ->
     assert len(groups) == 2, "blueGreen needs the api's own two target groups"
     strategy = own(blue_green, "api", SERVICE).inputs["deploymentConfiguration"]["strategy"]
     assert strategy == "BLUE_GREEN", strategy
+
+
+def test_the_names_a_service_may_not_take_are_every_component_the_stack_makes(run_config) -> None:
+    """A service is a top-level component named by its key: the names of the stack's own top-level
+    components (prod-all: every feature on, edge and web ACL included) are refused for it."""
+    run = run_config(variant_config("prod-all"), stack=VARIANTS["prod-all"].stack)
+    registered = {r.urn for r in run.resources}
+    own = {
+        r.name
+        for r in run.resources
+        if not r.custom
+        and r.parent not in registered  # the stack's own children
+        and r.type not in (APP_SERVICE, WORK_QUEUE)
+    }
+    assert {"app", "network"} <= own, f"the stack's top-level components not found: {own}"
+    missing = sorted(own - set(STACK_COMPONENTS))
+    assert not missing, f"services may take the names of the stack's components {missing}"
 
 
 def test_the_roles_ecs_shifts_traffic_with_fit_iams_inline_policy_limit(run_stack) -> None:
