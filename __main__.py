@@ -43,6 +43,8 @@ try:
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 
+for warning in cfg.warnings:
+    pulumi.log.warn(warning)
 if cfg.sync_traffic_routing and cfg.deployment.shifts_traffic:
     pulumi.log.warn(
         "syncTrafficRouting is on: this pulumi up resets the service's live target group and the "

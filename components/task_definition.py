@@ -26,9 +26,12 @@ from components.spec import (
     CONTAINER_NAME,
     CPU_ARCHITECTURES,
     DEFAULT_CONTAINER_PORT,
+    DEFAULT_CONTAINER_USER,
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_HEALTH_CHECK_PATH,
+    DEFAULT_WRITABLE_PATHS,
     ENV_NAME,
+    EXEC_AGENT_VOLUMES,
     GRACEFUL_TIMEOUT_ENV,
     HEALTH_CHECK_PATH_ENV,
     HEALTH_CHECK_PATH_PATTERN,
@@ -49,18 +52,10 @@ APP_GRACEFUL_TIMEOUT_S = 10
 # shutdown is never cut short, and not much above so a stuck one does not hold up the deploy.
 STOP_TIMEOUT_S = APP_GRACEFUL_TIMEOUT_S + 5
 TMP_VOLUME = "tmp"  # the only writable path: the root filesystem is read-only
-TMP_PATH = "/tmp"  # app/Dockerfile declares it a VOLUME, so the app user may write it
-# ECS Exec's SSM agent writes under these paths. AWS documents exec as unsupported with a read-only
-# root filesystem; giving the agent these writable volumes is the known way to keep both
-# (aws-containers/amazon-ecs-exec-checker#71, containers-roadmap#1359). Mounted only with exec.
-EXEC_AGENT_VOLUMES = {
-    "exec-managed-agents": "/managed-agents",
-    "exec-ssm-state": "/var/lib/amazon/ssm",
-    "exec-ssm-logs": "/var/log/amazon/ssm",
-}
+TMP_PATH = DEFAULT_WRITABLE_PATHS[0]
 # The app image's numeric non-root user and group (app/Dockerfile: USER 10001:10001). Stated in the
 # task definition too, so ECS, Security Hub (ECS.20) and the policy pack can see it is not root.
-APP_USER = "10001:10001"
+APP_USER = DEFAULT_CONTAINER_USER
 # For a containerPort below spec.UNPRIVILEGED_PORT_START the task lowers Linux's privileged-port
 # bound to that port in its own network namespace (a per-namespace sysctl; Fargate 1.4 takes net.*
 # systemControls).

@@ -37,7 +37,10 @@ from components.spec import (
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
     WORKER,
+    FileSystemMount,
+    FileSystemSpec,
     ImageRef,
+    ScheduledTask,
     ServiceSpec,
     TaskSize,
     as_ranges,
@@ -48,6 +51,16 @@ from components.spec import (
     shifts_traffic,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
+from stack_config.file_systems import (
+    check_file_systems,
+    check_mounts,
+    container_user,
+    file_system_names,
+    parse_file_systems,
+    parse_mounts,
+    security_group_problem,
+    writable_paths,
+)
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
 from stack_config.services import (
@@ -106,6 +119,8 @@ def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) 
 
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "fileSystems": parse_file_systems,
+    "mounts": parse_mounts,
     "scheduledTasks": parse_scheduled_tasks,
     "services": parse_services,
     "taskEgress": parse_task_egress,
@@ -194,6 +209,7 @@ def load_config(
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
     task_egress = check_task_egress(get, ok, problems)
+    file_systems, mounts = _check_file_systems(get, ok, problems, services, scheduled_tasks)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
         internal = [(s.name, s.port) for s in services if s.kind == INTERNAL and s.port]
@@ -250,6 +266,8 @@ def load_config(
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
+        file_systems=file_systems,
+        mounts=mounts,
     )
 
 
@@ -603,6 +621,8 @@ def _check_services(
         cpu_architecture=valid("cpuArchitecture"),
         shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
         job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
+        file_systems=file_system_names(get, ok),
+        writable_paths=writable_paths(get, ok),
         region=region,
         root=root,
     )
@@ -624,6 +644,40 @@ def _check_services(
     )
     problems.items.extend(proxy_room_problems(services, main_size))
     return services
+
+
+def _check_file_systems(
+    get: dict[str, Any],
+    ok: set[str],
+    problems: Problems,
+    services: tuple[ServiceSpec, ...],
+    jobs: tuple[ScheduledTask, ...],
+) -> tuple[tuple[FileSystemSpec, ...], tuple[FileSystemMount, ...]]:
+    """`fileSystems` and the main service's `mounts` (the services' and jobs' are read with them),
+    and what every task that mounts carries: no more security groups than its interface takes."""
+    file_systems = (
+        check_file_systems(get["fileSystems"], container_user(get, ok), problems)
+        if "fileSystems" in ok
+        else ()
+    )
+    mounts = (
+        check_mounts(
+            get["mounts"], "mounts", file_system_names(get, ok), writable_paths(get, ok), problems
+        )
+        if "mounts" in ok
+        else ()
+    )
+    connect = any(s.kind == INTERNAL for s in services)
+    counts = [
+        ("mounts", len(mounts), connect),
+        *((f"services.{s.name}.mounts", len(s.mounts), connect) for s in services),
+        # A job carries the main service's group, not Service Connect's.
+        *((f"scheduledTasks.{t.name}.mounts", len(t.mounts), False) for t in jobs),
+    ]
+    for key, count, with_connect in counts:
+        if (problem := security_group_problem(key, count, with_connect)) is not None:
+            problems.items.append(problem)
+    return file_systems, mounts
 
 
 def from_pulumi() -> StackConfig:
