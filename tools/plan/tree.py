@@ -18,6 +18,7 @@ from typing import Any
 
 from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
 from tools.mocks import RegisteredResource
+from tools.plan.cost import EFS_BY_USE
 from tools.plan.lookups import (
     CPU_UNITS_PER_VCPU,
     MIB_PER_GIB,
@@ -736,6 +737,7 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
             ),
             (f"{name}: stop timeout", f"{stop_timeout(c)} s"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
+            (f"{name}: file systems", _file_system_mounts(r, c, ix)),
             (f"{name}: linux capabilities", _capabilities(c)),
             (
                 f"{name}: health check",
@@ -743,6 +745,32 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
             ),
         ]
     return out
+
+
+def _file_system_mounts(r: RegisteredResource, container: dict[str, Any], ix: Index) -> str | None:
+    """The EFS volumes the container mounts, where, through what and how (None: none)."""
+    volumes = {
+        v["name"]: v["efsVolumeConfiguration"]
+        for v in r.inputs.get("volumes") or []
+        if v.get("efsVolumeConfiguration")
+    }
+    mounts = []
+    for m in container.get("mountPoints") or []:
+        efs = volumes.get(m.get("sourceVolume"))
+        if efs is None:
+            continue
+        auth = efs.get("authorizationConfig") or {}
+        how = [
+            "read-only" if m.get("readOnly") else "read-write",
+            *(["TLS"] if efs.get("transitEncryption") == "ENABLED" else []),
+            *(["IAM"] if auth.get("iam") == "ENABLED" else []),
+        ]
+        through = f" through {ix.label(auth['accessPointId'])}" if auth.get("accessPointId") else ""
+        mounts.append(
+            f"{m.get('containerPath')}: {ix.label(efs.get('fileSystemId'))}{through} "
+            f"({', '.join(how)})"
+        )
+    return "; ".join(mounts) or None
 
 
 def _capabilities(container: dict[str, Any]) -> str:
@@ -897,6 +925,79 @@ def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
 @shows("aws:servicediscovery/httpNamespace:HttpNamespace")
 def _namespace(r: RegisteredResource, ix: Index) -> Settings:
     return [("name", r.inputs.get("name")), ("description", r.inputs.get("description"))]
+
+
+@shows("aws:efs/fileSystem:FileSystem")
+def _file_system(r: RegisteredResource, ix: Index) -> Settings:
+    lifecycle = r.inputs.get("lifecyclePolicies") or []
+    to_ia = next((p["transitionToIa"] for p in lifecycle if p.get("transitionToIa")), None)
+    back = next(
+        (
+            p["transitionToPrimaryStorageClass"]
+            for p in lifecycle
+            if p.get("transitionToPrimaryStorageClass")
+        ),
+        None,
+    )
+    return [
+        ("encrypted at rest", yes_no(r.inputs.get("encrypted"))),
+        ("throughput", r.inputs.get("throughputMode") or "bursting"),
+        (
+            "infrequent access",
+            f"{to_ia.lower().replace('_', ' ')} without access"
+            + (f", back to Standard {back.lower().replace('_', ' ')}" if back else "")
+            if to_ia
+            else "never",
+        ),
+        ("files", "kept when tasks stop or are replaced; deleted only by the app (or with it)"),
+        ("bills by use", EFS_BY_USE),
+    ]
+
+
+@shows("aws:efs/accessPoint:AccessPoint")
+def _access_point(r: RegisteredResource, ix: Index) -> Settings:
+    user = r.inputs.get("posixUser") or {}
+    root = r.inputs.get("rootDirectory") or {}
+    creation = root.get("creationInfo") or {}
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("acts as", f"{user.get('uid')}:{user.get('gid')}" if user else "the client's user"),
+        (
+            "directory",
+            f"{root.get('path', '/')}"
+            + (
+                f" (created {creation['ownerUid']}:{creation['ownerGid']} "
+                f"{creation['permissions']})"
+                if creation
+                else ""
+            ),
+        ),
+    ]
+
+
+@shows("aws:efs/mountTarget:MountTarget")
+def _mount_target(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("subnet", ix.label(r.inputs.get("subnetId"))),
+        ("security groups", ", ".join(ix.label(g) for g in r.inputs.get("securityGroups") or [])),
+    ]
+
+
+@shows("aws:efs/backupPolicy:BackupPolicy")
+def _backup_policy(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("automatic backups", dig(r.inputs, "backupPolicy", "status")),
+    ]
+
+
+@shows("aws:efs/fileSystemPolicy:FileSystemPolicy")
+def _file_system_policy(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("statements", statement_ids(r.inputs.get("policy"))),
+    ]
 
 
 @shows("aws:sqs/queue:Queue")
