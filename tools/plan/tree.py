@@ -18,7 +18,6 @@ from typing import Any
 
 from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
 from tools.mocks import RegisteredResource
-from tools.plan.cost import EFS_BY_USE
 from tools.plan.lookups import (
     CPU_UNITS_PER_VCPU,
     MIB_PER_GIB,
@@ -950,7 +949,7 @@ def _file_system(r: RegisteredResource, ix: Index) -> Settings:
             else "never",
         ),
         ("files", "kept when tasks stop or are replaced; deleted only by the app (or with it)"),
-        ("bills by use", EFS_BY_USE),
+        ("bills by use", "storage and elastic throughput, no idle charge (under Not included)"),
     ]
 
 
