@@ -100,6 +100,10 @@ WAIVABLE_POLICIES = (
     "kms-key-rotation",
     "sns-topic-encrypted",
     "sqs-queue-encrypted",
+    "efs-encrypted",
+    "efs-backups",
+    "efs-access-point-root-directory",
+    "efs-access-point-user",
     "prod-stateful-resources-protected",
 )
 WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"

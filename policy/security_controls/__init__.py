@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ec2, ecr, ecs, elb, encryption, iam, protection
+from . import ec2, ecr, ecs, efs, elb, encryption, iam, protection
 
 PACK_NAME = "fargate-app-security"
 
@@ -17,6 +17,7 @@ POLICIES: list[Any] = [
     *ec2.POLICIES,
     *iam.POLICIES,
     *encryption.POLICIES,
+    *efs.POLICIES,
     *protection.POLICIES,
 ]
 
