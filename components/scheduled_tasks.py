@@ -3,7 +3,9 @@
 Each job gets:
 - its own task definition: the service's container (components.task_definition: image,
   environment and secrets, log group, non-root user, read-only root filesystem, ECS Exec setting)
-  and roles, with the job's command and size, logging under its own stream prefix;
+  and roles, with the job's command and size, logging under its own stream prefix; a job that
+  mounts file systems mounts its own (not the service's) and runs with task and execution roles
+  of its own, so that only it may mount them (components.file_system);
 - an EventBridge Scheduler schedule that calls ECS RunTask on Fargate in the service's subnets and
   security group, with a bounded retry policy;
 - a dead-letter queue (SQS, SSE) that receives the invocations still failing after the retries,
