@@ -12,6 +12,7 @@ own; ECS and EFS accept what the program sends them; and preview works.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import botocore.session
@@ -28,7 +29,7 @@ from components.file_system import (
     lifecycle_after,
 )
 from components.spec import DEFAULT_CONTAINER_USER, NFS_PORT
-from tools.mocks import ProgramRun, RegisteredResource
+from tools.mocks import UNKNOWN, ProgramRun, RegisteredResource
 from tools.urns import FILES
 
 FS = "aws:efs/fileSystem:FileSystem"
@@ -362,3 +363,24 @@ def test_the_committed_stacks_mount_nothing(dev: ProgramRun, prod: ProgramRun) -
 def test_a_file_system_nothing_mounts_is_a_warning_of_the_program(run_stack) -> None:
     run = run_stack("dev", {"fileSystems": {"spare": {}}})
     assert any("fileSystems.spare" in w and "no task mounts it" in w for w in run.warnings)
+
+
+def test_the_mocks_answer_efs_as_aws_does(files: ProgramRun) -> None:
+    fs, ap = files.one(FS), files.one(ACCESS_POINT)
+    assert re.fullmatch(r"fs-[0-9a-f]{17}", fs.id), fs.id
+    assert fs.outputs["arn"] == f"{ARN}:file-system/{fs.id}"
+    assert re.fullmatch(r"fsap-[0-9a-f]{17}", ap.id), ap.id
+    assert ap.outputs["arn"] == f"{ARN}:access-point/{ap.id}"
+    for target in files.of_type(MOUNT_TARGET):
+        assert re.fullmatch(r"fsmt-[0-9a-f]{17}", target.id), target.id
+        assert target.outputs["availabilityZoneName"] == target.name.rsplit("-efs-", 1)[-1]
+        assert target.outputs["fileSystemArn"] == fs.outputs["arn"]
+    assert files.one(POLICY).id == fs.id, "a file-system policy's ID is its file system's"
+
+
+def test_in_preview_what_aws_computes_is_unknown(run_stack) -> None:
+    run = run_stack("prod", FILES, preview=True)
+    task = named(run, TASK_DEFINITION, "app-task").inputs
+    (volume,) = [v for v in task["volumes"] if "efsVolumeConfiguration" in v]
+    assert volume["efsVolumeConfiguration"]["fileSystemId"] == UNKNOWN, volume
+    assert volume["efsVolumeConfiguration"]["authorizationConfig"]["accessPointId"] == UNKNOWN
