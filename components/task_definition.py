@@ -212,6 +212,11 @@ class AppContainer:
             f"mounts: volume {v!r} is used twice"
             for v in sorted({v for v in volumes if volumes.count(v) > 1})
         ]
+        paths = [m.path for m in self.all_mounts]
+        found += [
+            f"mounts: path {p!r} is mounted twice"
+            for p in sorted({p for p in paths if paths.count(p) > 1})
+        ]
         for mount in self.mounts:
             if not VOLUME_NAME.match(mount.volume):
                 found.append(f"mounts: volume {mount.volume!r}: letters, digits, - and _")
