@@ -61,8 +61,13 @@ def parse_mounts(raw: Any) -> dict[str, Any]:
 
 
 def container_user(get: Mapping[str, Any], ok: Collection[str]) -> str | None:
-    """The uid:gid the stack's containers run as (None: the image's own, not known here)."""
+    """The uid:gid the main service's container (and so its jobs') runs as (None: the image's
+    own, not known here)."""
     return DEFAULT_CONTAINER_USER
+
+
+# A service of `services` runs with the default container user (components.task_definition).
+SERVICE_USER = DEFAULT_CONTAINER_USER
 
 
 def writable_paths(get: Mapping[str, Any], ok: Collection[str]) -> tuple[str, ...]:
@@ -96,10 +101,13 @@ def posix_user_problem(user: Any) -> str | None:
 
 
 def check_file_systems(
-    raw: Mapping[str, Any], container_user: str | None, problems: Problems
+    raw: Mapping[str, Any],
+    mounters: Mapping[str, Collection[tuple[str, str | None]]],
+    problems: Problems,
 ) -> tuple[FileSystemSpec, ...]:
-    """Every entry of `fileSystems`, checked; `container_user` is the uid:gid the containers run
-    as (None: not known, the image's own), which each access point's user must agree with."""
+    """Every entry of `fileSystems`, checked. `mounters` holds, by file system, each task that
+    mounts it as (its setting, the uid:gid its container runs as, None: the image's own, which
+    the program cannot see): the access point's user must agree with every one of them."""
     specs = []
     for name, entry in raw.items():
         key = f"fileSystems.{name}"
@@ -122,23 +130,7 @@ def check_file_systems(
             if field_name not in FILE_SYSTEM_FIELDS:
                 hint = suggest(field_name, FILE_SYSTEM_FIELDS, label="fields are")
                 problems.items.append(f"{key}.{field_name}: unknown field; {hint}")
-        user = entry.get("user", container_user)
-        if user is None:
-            problems.items.append(
-                f"{key}.user: not set, and the containers run as their image's own user, which "
-                "the program cannot see; set the numeric uid:gid the image's USER has: "
-                f"`pulumi config set --path '{key}.user' 10001:10001`"
-            )
-        elif (bad := posix_user_problem(user)) is not None:
-            problems.add(f"{key}.user", user, bad)
-        elif container_user is not None and user != container_user:
-            problems.add(
-                f"{key}.user",
-                user,
-                f"the containers run as {container_user}; an access point acting as another user "
-                "would write files the app cannot tell from its own; remove it (it defaults to "
-                f"the container user): `pulumi config rm --path '{key}.user'`",
-            )
+        user = _access_point_user(key, entry, mounters.get(name, ()), problems)
         days = DEFAULT_INFREQUENT_ACCESS_DAYS
         if "infrequentAccessDays" in entry:
             try:
@@ -154,9 +146,51 @@ def check_file_systems(
                         + ", ".join(map(str, INFREQUENT_ACCESS_DAYS))
                         + " days",
                     )
-        if len(problems.items) == before and isinstance(user, str):
+        if len(problems.items) == before and user is not None:
             specs.append(FileSystemSpec(name=name, user=user, infrequent_access_days=days))
     return tuple(specs)
+
+
+def _access_point_user(
+    key: str,
+    entry: Mapping[str, Any],
+    mounters: Collection[tuple[str, str | None]],
+    problems: Problems,
+) -> str | None:
+    """The access point's uid:gid: `user` when given, else the one user its mounting tasks run
+    as (the default container user when none mounts it). None when there is a problem."""
+    known = sorted({u for _, u in mounters if u is not None})
+    unseen = sorted(k for k, u in mounters if u is None)
+    if "user" in entry:
+        user = entry["user"]
+        if (bad := posix_user_problem(user)) is not None:
+            problems.add(f"{key}.user", user, bad)
+            return None
+        others = sorted(k for k, u in mounters if u is not None and u != user)
+        if others:
+            problems.add(
+                f"{key}.user",
+                user,
+                f"the tasks that mount it ({', '.join(others)}) run as {', '.join(known)}; an "
+                "access point acting as another user writes files the app does not own; remove "
+                f"it (it defaults to the container user): `pulumi config rm --path '{key}.user'`",
+            )
+            return None
+        return str(user)
+    if len(known) > 1:
+        problems.items.append(
+            f"{key}: the tasks that mount it run as {' and '.join(known)}, and an access point "
+            "acts as one user; run them as one user, or give each its own file system"
+        )
+        return None
+    if unseen:
+        problems.items.append(
+            f"{key}.user: not set, and {', '.join(unseen)} run as their image's own user, which "
+            "the program cannot see; set the numeric uid:gid the image's USER has: "
+            f"`pulumi config set --path '{key}.user' 10001:10001`"
+        )
+        return None
+    return known[0] if known else DEFAULT_CONTAINER_USER
 
 
 def mount_path_problem(path: Any) -> str | None:

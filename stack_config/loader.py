@@ -52,6 +52,7 @@ from components.spec import (
 )
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.file_systems import (
+    SERVICE_USER,
     check_file_systems,
     check_mounts,
     container_user,
@@ -655,17 +656,25 @@ def _check_file_systems(
 ) -> tuple[tuple[FileSystemSpec, ...], tuple[FileSystemMount, ...]]:
     """`fileSystems` and the main service's `mounts` (the services' and jobs' are read with them),
     and what every task that mounts carries: no more security groups than its interface takes."""
-    file_systems = (
-        check_file_systems(get["fileSystems"], container_user(get, ok), problems)
-        if "fileSystems" in ok
-        else ()
-    )
     mounts = (
         check_mounts(
             get["mounts"], "mounts", file_system_names(get, ok), writable_paths(get, ok), problems
         )
         if "mounts" in ok
         else ()
+    )
+    main_user = container_user(get, ok)
+    mounters: dict[str, list[tuple[str, str | None]]] = {}
+    for key, task_mounts, user in (
+        ("mounts", mounts, main_user),
+        *((f"services.{s.name}.mounts", s.mounts, SERVICE_USER) for s in services),
+        # A job runs the main service's container.
+        *((f"scheduledTasks.{t.name}.mounts", t.mounts, main_user) for t in jobs),
+    ):
+        for m in task_mounts:
+            mounters.setdefault(m.file_system, []).append((key, user))
+    file_systems = (
+        check_file_systems(get["fileSystems"], mounters, problems) if "fileSystems" in ok else ()
     )
     connect = any(s.kind == INTERNAL for s in services)
     counts = [

@@ -134,7 +134,7 @@ def test_two_mounts_that_would_hide_each_other_are_refused() -> None:
 def test_an_access_point_user_other_than_the_container_user_is_refused() -> None:
     found = problem("fileSystems.shared.user", fileSystems={"shared": {"user": "1000:1000"}},
                     mounts={"shared": "/data"})  # fmt: skip
-    assert f"the containers run as {DEFAULT_CONTAINER_USER}" in found
+    assert f"(mounts) run as {DEFAULT_CONTAINER_USER}" in found
 
 
 @pytest.mark.parametrize("user", ["app", "10001", "0:0", "1:99999999999"])
@@ -147,6 +147,16 @@ def test_infrequent_access_days_are_those_efs_offers() -> None:
     found = problem("fileSystems.shared.infrequentAccessDays",
                     fileSystems={"shared": {"infrequentAccessDays": 45}})  # fmt: skip
     assert "1, 7, 14, 30, 60, 90, 180, 270, 365" in found
+
+
+def test_a_file_system_nothing_mounts_takes_the_default_user() -> None:
+    (fs,) = load(fileSystems={"spare": {}}).file_systems
+    assert fs.user == DEFAULT_CONTAINER_USER
+
+
+def test_a_given_user_that_is_the_container_users_is_accepted() -> None:
+    cfg = load(fileSystems={"shared": {"user": DEFAULT_CONTAINER_USER}}, mounts={"shared": "/d"})
+    assert cfg.file_systems[0].user == DEFAULT_CONTAINER_USER
 
 
 def test_unknown_fields_are_named() -> None:
