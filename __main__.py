@@ -1,4 +1,5 @@
-"""fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
+"""fargate-app: an app's source (app/, or `build`) to a load-balanced service on ECS Fargate, one
+stack per environment.
 
 config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> file
 systems -> roles -> cluster -> service namespace -> load balancer -> alarm topic -> internal
@@ -7,6 +8,7 @@ and workers -> scheduled jobs -> who may mount each file system -> outputs
 """
 
 from dataclasses import replace
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -42,15 +44,16 @@ from components.spec import (
     service_namespace_name,
     stack_tag_key,
 )
-from components.task_definition import TMP_MOUNT, AppContainer
-from stack_config import ConfigError, from_pulumi
+from components.task_definition import AppContainer, writable_mounts
+from stack_config import ConfigError, config_warnings, from_pulumi
 
 try:
     cfg = from_pulumi()
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 
-for warning in cfg.warnings:
+# Pulumi runs the program in the project's directory: the Dockerfile the stack builds is there.
+for warning in config_warnings(cfg, Path.cwd()):
     pulumi.log.warn(warning)
 if cfg.sync_traffic_routing and cfg.deployment.shifts_traffic:
     pulumi.log.warn(
@@ -93,7 +96,9 @@ network = Network(
 )
 image = ContainerImage(
     "app",
-    ContainerImageArgs(platform=cfg.platform, prebuilt=cfg.image, protect=cfg.deletion_protection),
+    ContainerImageArgs(
+        build=cfg.build, platform=cfg.platform, prebuilt=cfg.image, protect=cfg.deletion_protection
+    ),
     opts,
 )
 secrets = AppSecrets(
@@ -286,9 +291,11 @@ container = AppContainer(
     health_check_path=cfg.health_check_path,
     env={**cfg.env, **queue_urls},
     secrets=secret_arns,
+    user=cfg.container_user,
+    read_only_root=cfg.read_only_root_filesystem,
+    mounts=(*writable_mounts(cfg.writable_paths), *(fs.mount for fs in main_mounts)),
     cpu_architecture=cfg.cpu_architecture,
     enable_exec=cfg.enable_exec,
-    mounts=(TMP_MOUNT, *(fs.mount for fs in main_mounts)),
 )
 service = FargateService(
     "app",

@@ -38,6 +38,7 @@ from components.service import (
 from components.spec import (
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_WRITABLE_PATHS,
     INTERNAL,
     PLATFORM_BY_ARCHITECTURE,
     REQUIRED_TASK_EGRESS,
@@ -46,12 +47,13 @@ from components.spec import (
     WORKER,
     Deployment,
     EgressRule,
+    ImageBuild,
     RolePlacement,
     ServiceSpec,
     check_args,
     web_url,
 )
-from components.task_definition import TMP_MOUNT, AppContainer
+from components.task_definition import AppContainer, writable_mounts
 
 ROLLING = Deployment()  # internal services and workers: no load balancer traffic to shift
 
@@ -160,8 +162,13 @@ class AppService(pulumi.ComponentResource):
             image = ContainerImage(
                 name,
                 ContainerImageArgs(
-                    context=spec.build.context if spec.build else "",
-                    dockerfile=spec.build.dockerfile if spec.build else "",
+                    build=(
+                        ImageBuild(
+                            context=spec.build.context, dockerfile=spec.build.dockerfile_path
+                        )
+                        if spec.build
+                        else ImageBuild()
+                    ),
                     platform=PLATFORM_BY_ARCHITECTURE[args.cpu_architecture],
                     prebuilt=spec.image,
                     protect=args.protect,
@@ -212,7 +219,12 @@ class AppService(pulumi.ComponentResource):
                     secrets=dict(spec.secrets),
                     cpu_architecture=args.cpu_architecture,
                     enable_exec=args.enable_exec,
-                    mounts=(TMP_MOUNT, *(fs.mount for fs in args.file_systems)),
+                    # The default writable paths (a service's container settings are the
+                    # defaults: docs/services.md), and its file systems.
+                    mounts=(
+                        *writable_mounts(DEFAULT_WRITABLE_PATHS),
+                        *(fs.mount for fs in args.file_systems),
+                    ),
                 ),
                 placement=replace(
                     args.placement, spot=spec.spot, on_demand_base=spec.on_demand_base

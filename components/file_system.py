@@ -34,12 +34,13 @@ import pulumi_aws as aws
 
 from components.spec import (
     DEFAULT_INFREQUENT_ACCESS_DAYS,
+    EFS_VOLUME_PREFIX,
     FILE_SYSTEM_NAME,
     INFREQUENT_ACCESS_DAYS,
     NFS_PORT,
-    POSIX_ID_MAX,
-    POSIX_USER,
+    ROOT_UID,
     check_args,
+    user_problem,
 )
 from components.task_definition import EfsVolume, Mount
 
@@ -52,7 +53,6 @@ CLIENT_ACTIONS = (MOUNT_ACTION, WRITE_ACTION, ROOT_ACTION)
 DIRECTORY_PERMISSIONS = "0750"
 # A file read again goes back to Standard storage, where reads cost least.
 BACK_TO_STANDARD = "AFTER_1_ACCESS"
-VOLUME_PREFIX = "efs-"  # a task volume is efs-<file system>, beside tmp and exec's
 
 
 def lifecycle_after(days: int) -> str:
@@ -197,10 +197,9 @@ class FileSystemArgs:
         found = []
         if not self.subnet_ids:
             found.append("subnet_ids: a mount target needs a subnet in at least one AZ")
-        m = POSIX_USER.match(self.user)
-        if not m or int(m["uid"]) > POSIX_ID_MAX or int(m["gid"]) > POSIX_ID_MAX:
-            found.append(f"user {self.user!r}: expected a numeric uid:gid (0 to {POSIX_ID_MAX})")
-        elif int(m["uid"]) == 0:
+        if user_problem(self.user) is not None:
+            found.append(f"user {self.user!r}: expected a numeric uid:gid")
+        elif int(self.user.split(":")[0]) == ROOT_UID:
             found.append(f"user {self.user!r}: the access point must not act as root")
         segments = self.directory.split("/")[1:]
         if not self.directory.startswith("/") or not 1 <= len(segments) <= 4 or "" in segments:
@@ -340,7 +339,7 @@ class FileSystem(pulumi.ComponentResource):
         """What a task needs to mount it at `path` (creates nothing)."""
         return FileSystemAccess(
             mount=Mount(
-                volume=f"{VOLUME_PREFIX}{self._name}",
+                volume=f"{EFS_VOLUME_PREFIX}{self._name}",
                 path=path,
                 read_only=read_only,
                 efs=EfsVolume(

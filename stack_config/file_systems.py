@@ -18,16 +18,19 @@ from components.spec import (
     DEFAULT_CONTAINER_USER,
     DEFAULT_INFREQUENT_ACCESS_DAYS,
     DEFAULT_WRITABLE_PATHS,
+    EFS_VOLUME_PREFIX,
     EXEC_AGENT_VOLUMES,
     FILE_SYSTEM_NAME,
+    IMAGE_USER,
     INFREQUENT_ACCESS_DAYS,
     MOUNT_PATH,
     MOUNT_PATH_MAX,
-    POSIX_ID_MAX,
-    POSIX_USER,
+    ROOT_UID,
     SECURITY_GROUPS_PER_INTERFACE,
     FileSystemMount,
     FileSystemSpec,
+    user_problem,
+    writable_volume_name,
 )
 from stack_config.parsing import Problems, parse_boolean, parse_integer, suggest
 
@@ -61,22 +64,39 @@ def parse_mounts(raw: Any) -> dict[str, Any]:
 
 
 def container_user(get: Mapping[str, Any], ok: Collection[str]) -> str | None:
-    """The uid:gid the main service's container (and so its jobs') runs as (None: the image's
-    own, not known here)."""
-    return DEFAULT_CONTAINER_USER
+    """The uid:gid the main service's container (and so its jobs') runs as: `containerUser`
+    (None: the image's own, which the program cannot see). A bad value is reported as the
+    setting's own problem; the default stands in for it here."""
+    user = get["containerUser"] if "containerUser" in ok else DEFAULT_CONTAINER_USER
+    if user == IMAGE_USER:
+        return None
+    return user if isinstance(user, str) and user_problem(user) is None else DEFAULT_CONTAINER_USER
 
 
-# A service of `services` runs with the default container user (components.task_definition).
+# A service of `services` runs with the default container user and writable paths
+# (components.app_service: the container settings are the main service's alone).
 SERVICE_USER = DEFAULT_CONTAINER_USER
 
 
+def _exec_paths(get: Mapping[str, Any], ok: Collection[str]) -> tuple[str, ...]:
+    return tuple(EXEC_AGENT_VOLUMES.values()) if "enableExec" in ok and get["enableExec"] else ()
+
+
 def writable_paths(get: Mapping[str, Any], ok: Collection[str]) -> tuple[str, ...]:
-    """What the read-only root leaves writable in every container of the stack: task storage, and
-    with ECS Exec its agent's paths."""
-    exec_paths = (
-        tuple(EXEC_AGENT_VOLUMES.values()) if "enableExec" in ok and get["enableExec"] else ()
-    )
-    return (*DEFAULT_WRITABLE_PATHS, *exec_paths)
+    """What the main service's read-only root leaves writable (its jobs' too): `writablePaths`,
+    none with a writable root, and with ECS Exec its agent's paths."""
+    if "readOnlyRootFilesystem" in ok and get["readOnlyRootFilesystem"] is False:
+        paths: tuple[str, ...] = ()
+    elif "writablePaths" in ok and isinstance(get["writablePaths"], list | tuple):
+        paths = tuple(str(p) for p in get["writablePaths"])
+    else:
+        paths = DEFAULT_WRITABLE_PATHS
+    return (*paths, *_exec_paths(get, ok))
+
+
+def service_writable_paths(get: Mapping[str, Any], ok: Collection[str]) -> tuple[str, ...]:
+    """What a service's read-only root leaves writable: the default paths, and exec's."""
+    return (*DEFAULT_WRITABLE_PATHS, *_exec_paths(get, ok))
 
 
 def file_system_names(get: Mapping[str, Any], ok: Collection[str]) -> Collection[str] | None:
@@ -89,10 +109,9 @@ def file_system_names(get: Mapping[str, Any], ok: Collection[str]) -> Collection
 
 def posix_user_problem(user: Any) -> str | None:
     """What is wrong with a numeric uid:gid for an access point (None when nothing is)."""
-    m = POSIX_USER.match(user) if isinstance(user, str) else None
-    if not m or int(m["uid"]) > POSIX_ID_MAX or int(m["gid"]) > POSIX_ID_MAX:
-        return f"expected a numeric uid:gid such as 10001:10001 (each 0 to {POSIX_ID_MAX})"
-    if int(m["uid"]) == 0:
+    if not isinstance(user, str) or user == "" or user_problem(user) is not None:
+        return "expected a numeric uid:gid such as 10001:10001"
+    if int(user.split(":")[0]) == ROOT_UID:
         return (
             "uid 0 would make every file operation through the access point root's; use the "
             "non-root user the containers run as"
@@ -268,7 +287,14 @@ def check_mounts(
         if (bad := mount_path_problem(path)) is not None:
             problems.add(path_key, path, bad)
             continue
-        clash = next((w for w in writable_paths if _overlaps(path, w)), None)
+        clash = next(
+            (
+                w
+                for w in writable_paths
+                if _overlaps(path, w) or writable_volume_name(w) == f"{EFS_VOLUME_PREFIX}{name}"
+            ),
+            None,
+        )
         other = next((m for m in mounts if _overlaps(path, m.path)), None)
         if clash is not None:
             problems.add(

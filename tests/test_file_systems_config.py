@@ -189,3 +189,50 @@ def test_every_problem_is_reported_together() -> None:
     )
     keys = {p.split(":")[0] for p in found}
     assert {"fileSystems.shared.infrequentAccessDays", "mounts.shared", "mounts.other"} <= keys
+
+
+# --- against the container settings (containerUser, readOnlyRootFilesystem, writablePaths) -------
+WAIVED = {"ecs-container-non-root-user": "the vendor image runs as its own user"}
+
+
+def test_the_access_point_acts_as_the_containers_user() -> None:
+    cfg = load(containerUser="2000:3000", fileSystems={"shared": {}}, mounts={"shared": "/data"})
+    assert cfg.file_systems[0].user == "2000:3000"
+
+
+def test_a_container_running_as_its_images_user_needs_the_user_given() -> None:
+    settings = {"containerUser": "image", "policyWaivers": WAIVED, "fileSystems": {"shared": {}}}
+    found = problem("fileSystems.shared.user", mounts={"shared": "/data"}, **settings)
+    assert "image's own user" in found and "(mounts)" not in found
+    given = {**settings, "fileSystems": {"shared": {"user": "1000:1000"}}}
+    assert load(mounts={"shared": "/data"}, **given).file_systems[0].user == "1000:1000"
+
+
+def test_tasks_running_as_different_users_cannot_share_an_access_point() -> None:
+    found = problem(
+        "fileSystems.shared",
+        containerUser="2000:2000",
+        fileSystems={"shared": {}},
+        mounts={"shared": "/data"},
+        services={"api": {"type": "web", "path": ["/api/*"], "mounts": {"shared": "/data"}}},
+    )
+    assert f"run as {DEFAULT_CONTAINER_USER} and 2000:2000" in found
+
+
+def test_a_mount_over_a_writable_path_the_stack_sets_is_refused() -> None:
+    found = problem("mounts.shared", writablePaths=["/tmp", "/var/cache/app"],
+                    fileSystems={"shared": {}}, mounts={"shared": "/var/cache/app"})  # fmt: skip
+    assert "clashes with /var/cache/app" in found
+
+
+def test_with_a_writable_root_no_path_is_task_storage() -> None:
+    waived = {"ecs-container-read-only-root": "the vendor image writes all over its root"}
+    cfg = load(readOnlyRootFilesystem=False, policyWaivers=waived,
+               fileSystems={"shared": {}}, mounts={"shared": "/tmp"})  # fmt: skip
+    assert cfg.mounts[0].path == "/tmp"
+
+
+def test_a_writable_path_whose_volume_would_be_the_file_systems_is_refused() -> None:
+    found = problem("mounts.shared", writablePaths=["/tmp", "/efs-shared"],
+                    fileSystems={"shared": {}}, mounts={"shared": "/data"})  # fmt: skip
+    assert "/efs-shared" in found

@@ -735,7 +735,9 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
                 else "none",
             ),
             (f"{name}: stop timeout", f"{stop_timeout(c)} s"),
+            (f"{name}: user", c.get("user") or "the image's own (the task names none)"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
+            (f"{name}: writable paths", _writable_paths(r, c)),
             (f"{name}: file systems", _file_system_mounts(r, c, ix)),
             (f"{name}: linux capabilities", _capabilities(c)),
             (
@@ -748,11 +750,7 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
 
 def _file_system_mounts(r: RegisteredResource, container: dict[str, Any], ix: Index) -> str | None:
     """The EFS volumes the container mounts, where, through what and how (None: none)."""
-    volumes = {
-        v["name"]: v["efsVolumeConfiguration"]
-        for v in r.inputs.get("volumes") or []
-        if v.get("efsVolumeConfiguration")
-    }
+    volumes = _efs_volumes(r)
     mounts = []
     for m in container.get("mountPoints") or []:
         efs = volumes.get(m.get("sourceVolume"))
@@ -770,6 +768,28 @@ def _file_system_mounts(r: RegisteredResource, container: dict[str, Any], ix: In
             f"({', '.join(how)})"
         )
     return "; ".join(mounts) or None
+
+
+def _efs_volumes(r: RegisteredResource) -> dict[str, dict[str, Any]]:
+    """The task's EFS volumes by name (the others are task storage)."""
+    return {
+        v["name"]: v["efsVolumeConfiguration"]
+        for v in r.inputs.get("volumes") or []
+        if v.get("efsVolumeConfiguration")
+    }
+
+
+def _writable_paths(r: RegisteredResource, c: dict[str, Any]) -> str:
+    """The task storage a read-only root leaves writable (file systems are shown apart)."""
+    if not c.get("readonlyRootFilesystem"):
+        return "all: the root file system is writable"
+    efs = _efs_volumes(r)
+    mounts = [
+        m["containerPath"]
+        for m in c.get("mountPoints") or []
+        if not m.get("readOnly") and m.get("sourceVolume") not in efs
+    ]
+    return ", ".join(mounts) or "none"
 
 
 def _capabilities(container: dict[str, Any]) -> str:
