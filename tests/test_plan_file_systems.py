@@ -73,3 +73,9 @@ def test_the_access_point_says_whom_it_acts_as(plan: dict[str, Any]) -> None:
 def test_a_stack_without_file_systems_plans_no_efs_line() -> None:
     text = (ROOT / "tests" / "snapshots" / "prod.txt").read_text()
     assert "EFS" not in text and "file systems:" not in text
+
+
+def test_a_file_system_nothing_mounts_is_a_warning_in_the_plan(run_stack) -> None:
+    plan = model.plan_of(run_stack("dev", {"fileSystems": {"spare": {}}}), model.Project.at(ROOT))
+    assert any("fileSystems.spare" in w and "no task mounts it" in w for w in plan["warnings"])
+    assert "fileSystems.spare: no task mounts it" in render.render(plan)
