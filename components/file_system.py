@@ -61,13 +61,18 @@ def lifecycle_after(days: int) -> str:
 
 
 def mount_statements(
-    file_system_arn: pulumi.Input[str], access_point_arn: pulumi.Input[str], read_only: bool
+    name: str,
+    file_system_arn: pulumi.Input[str],
+    access_point_arn: pulumi.Input[str],
+    read_only: bool,
 ) -> list[dict]:
-    """A task role's grant to mount one file system through its access point (and write to it
-    unless read-only)."""
+    """A task role's grant to mount the file system `name` through its access point (and write
+    to it unless read-only). The Sid names the file system: IAM wants each unique in a policy, and
+    a task may mount several."""
+    words = "".join(part.capitalize() for part in name.split("-"))
     return [
         {
-            "Sid": "MountTheFileSystemThroughItsAccessPoint"
+            "Sid": f"Mount{words}ThroughItsAccessPoint"
             + ("ReadOnly" if read_only else "ReadWrite"),
             "Effect": "Allow",
             "Action": [MOUNT_ACTION] if read_only else [MOUNT_ACTION, WRITE_ACTION],
@@ -348,7 +353,7 @@ class FileSystem(pulumi.ComponentResource):
             ),
             security_group_id=self.clients_security_group_id,
             statements=tuple(
-                mount_statements(self.file_system_arn, self.access_point_arn, read_only)
+                mount_statements(self._name, self.file_system_arn, self.access_point_arn, read_only)
             ),
             ready=self._ready,
             file_system=self._name,

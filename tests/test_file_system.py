@@ -384,3 +384,21 @@ def test_in_preview_what_aws_computes_is_unknown(run_stack) -> None:
     (volume,) = [v for v in task["volumes"] if "efsVolumeConfiguration" in v]
     assert volume["efsVolumeConfiguration"]["fileSystemId"] == UNKNOWN, volume
     assert volume["efsVolumeConfiguration"]["authorizationConfig"]["accessPointId"] == UNKNOWN
+
+
+def test_a_task_mounting_two_file_systems_gets_a_grant_for_each_under_its_own_sid(
+    run_stack,
+) -> None:
+    two = {
+        "fileSystems": {"uploads": {}, "model-files": {}},
+        "mounts": {"uploads": "/srv/uploads", "model-files": {"path": "/models", "readOnly": True}},
+    }
+    run = run_stack("dev", two)
+    grants = task_role_grants(run, "app-task-policy")
+    sids = [s["Sid"] for s in grants]
+    assert len(sids) == len(set(sids)), f"IAM wants each Sid once in a policy: {sids}"
+    mounts = {s["Sid"]: s["Action"] for s in grants if "elasticfilesystem" in str(s["Action"])}
+    assert mounts == {
+        "MountUploadsThroughItsAccessPointReadWrite": [MOUNT_ACTION, WRITE_ACTION],
+        "MountModelFilesThroughItsAccessPointReadOnly": [MOUNT_ACTION],
+    }, mounts
