@@ -146,8 +146,8 @@ class AppService(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:services:AppService", name, None, opts)
         check_args(f"AppService {name!r}", args.problems())
+        super().__init__("fargate-app:services:AppService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         spec = args.spec
         image: pulumi.Input[str] = args.image

@@ -126,8 +126,8 @@ class ExecSessions(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ExecSessionsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:exec:ExecSessions", name, None, opts)
         check_args(f"ExecSessions {name!r}", args.problems())
+        super().__init__("fargate-app:exec:ExecSessions", name, None, opts)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition

@@ -230,21 +230,26 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:network:Network", name, None, opts)
         check_args(f"Network {name!r}", args.problems())
-        child = pulumi.ResourceOptions(parent=self)
-        region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
+        # The region's zones are looked up before the component registers, so a count the region
+        # cannot meet leaves nothing in state; the lookup uses the provider the component would.
+        lookup = pulumi.InvokeOptions(
+            parent=opts.parent if opts else None, provider=opts.provider if opts else None
+        )
+        region = aws.get_region(opts=lookup).region
         zones = aws.get_availability_zones(
             state="available",
             # Local and Wavelength zones are opt-in and cannot host an ALB.
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-            opts=pulumi.InvokeOptions(parent=self),
+            opts=lookup,
         ).names
         if len(zones) < args.availability_zones:
             raise pulumi.RunError(
                 f"availabilityZones: {args.availability_zones} requested but region {region} "
                 f"offers {len(zones)} ({', '.join(zones)}); set it to {len(zones)} or fewer"
             )
+        super().__init__("fargate-app:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
         azs = list(zones[: args.availability_zones])
         cidrs = plan_subnets(args.cidr, len(azs))
 

@@ -265,9 +265,8 @@ class ScheduledTasks(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ScheduledTasksArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        check_args(f"ScheduledTasks {name!r}", [*args.problems(), *name_problems(name, args.tasks)])
         super().__init__("fargate-app:scheduled:ScheduledTasks", name, None, opts)
-        check_args(f"ScheduledTasks {name!r}", args.problems())
-        self._check_names(name, args.tasks)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -434,21 +433,23 @@ class ScheduledTasks(pulumi.ComponentResource):
             }
         )
 
-    @staticmethod
-    def _check_names(name: str, tasks: tuple[ScheduledTask, ...]) -> None:
-        """Fail before creating anything when a derived name would be refused by AWS."""
-        seen: set[str] = set()
-        for task in tasks:
-            if not TASK_NAME.match(task.name) or task.name in seen:
-                raise ValueError(
-                    f"scheduled task name {task.name!r}: names are unique and use letters, "
-                    "digits, - and _"
-                )
-            seen.add(task.name)
-            role = f"{name}-{task.name}-role"
-            if len(role) + AUTONAME_SUFFIX_LEN > IAM_ROLE_NAME_MAX:
-                raise ValueError(
-                    f"scheduled task {task.name!r} in component {name!r}: the role name {role!r} "
-                    f"plus Pulumi's suffix exceeds IAM's {IAM_ROLE_NAME_MAX} characters; use a "
-                    "shorter task or component name"
-                )
+
+def name_problems(name: str, tasks: tuple[ScheduledTask, ...]) -> list[str]:
+    """What AWS would refuse in the names derived from the component's and the jobs' names."""
+    problems = []
+    seen: set[str] = set()
+    for task in tasks:
+        if not TASK_NAME.match(task.name) or task.name in seen:
+            problems.append(
+                f"scheduled task name {task.name!r}: names are unique and use letters, "
+                "digits, - and _"
+            )
+        seen.add(task.name)
+        role = f"{name}-{task.name}-role"
+        if len(role) + AUTONAME_SUFFIX_LEN > IAM_ROLE_NAME_MAX:
+            problems.append(
+                f"scheduled task {task.name!r} in component {name!r}: the role name {role!r} "
+                f"plus Pulumi's suffix exceeds IAM's {IAM_ROLE_NAME_MAX} characters; use a "
+                "shorter task or component name"
+            )
+    return problems

@@ -443,8 +443,8 @@ class FargateService(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:service:FargateService", name, None, opts)
         check_args(f"FargateService {name!r}", args.problems())
+        super().__init__("fargate-app:service:FargateService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region

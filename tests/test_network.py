@@ -299,7 +299,9 @@ def test_a_region_with_fewer_azs_than_requested_is_a_clear_error(network: BuildN
     message = str(run.error)
     for words in ("availabilityZones", "3", REGION, "2"):
         assert words in message, f"the error does not say {words!r}: {message}"
-    assert not run.of_type(SUBNET), "nothing should be half-built"
+    assert not run.resources, (
+        f"nothing should be left in state, not even the component: {[r.urn for r in run.resources]}"
+    )
 
 
 def test_offline_a_listed_region_offers_its_own_azs_and_no_more(run_stack) -> None:
