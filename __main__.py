@@ -1,9 +1,9 @@
 """fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
 
 config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> roles
--> cluster -> service namespace -> load balancer -> alarm topic -> internal services -> the app's
-container -> service (with its deployment alarms) -> alarms -> web services and workers
--> scheduled jobs -> outputs
+-> cluster -> service namespace -> (certificate, access logs) -> load balancer -> (DNS) -> alarm
+topic -> internal services -> the app's container -> service (with its deployment alarms) ->
+alarms -> web services and workers -> scheduled jobs -> outputs
 """
 
 from dataclasses import replace
