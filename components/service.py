@@ -64,6 +64,7 @@ from components.task_definition import (
     APP_GRACEFUL_TIMEOUT_S,
     PORT_NAME,
     AppContainer,
+    TaskPlacement,
     fargate_task_definition,
 )
 
@@ -438,6 +439,9 @@ class FargateService(pulumi.ComponentResource):
         container: the container as the service runs it, in its log group and region: what the
             scheduled jobs run (components.scheduled_tasks). A value for the program, not a
             registered output; its one output, the log group, is log_group_name.
+        task_placement: where its tasks run (cluster, subnets, its security group, public IP)
+            and their roles: where the scheduled jobs run. A value for the program, not a
+            registered output; its outputs are the inputs it was given and security_group_id.
     """
 
     def __init__(
@@ -677,6 +681,14 @@ class FargateService(pulumi.ComponentResource):
         self.security_group_id: pulumi.Output[str] = sg.id
         self.security_group_ids: list[pulumi.Input[str]] = security_groups
         self.container: AppContainer = container
+        self.task_placement = TaskPlacement(
+            cluster_arn=args.placement.cluster_arn,
+            subnet_ids=args.placement.subnet_ids,
+            security_group_id=self.security_group_id,
+            assign_public_ip=args.placement.assign_public_ip,
+            execution_role_arn=args.execution_role_arn,
+            task_role_arn=args.task_role_arn,
+        )
         self.register_outputs(
             {
                 "service_name": self.service_name,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -120,6 +120,28 @@ class ContainerLogging:
     group: pulumi.Input[str] | None = None
     region: str | None = None
     stream_prefix: str = LOG_STREAM_PREFIX
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPlacement:
+    """Where a service's tasks run and as whom: what a standalone task of the same app (a scheduled
+    job) takes to reach what the service reaches. FargateService.task_placement gives it, so the
+    program wires the service's placement and roles once.
+
+    cluster_arn: the cluster. Required.
+    subnet_ids: the subnets the tasks run in. Required.
+    security_group_id: the tasks' security group. Required.
+    assign_public_ip: give tasks a public IP; only for tasks in public subnets (no NAT). Default
+        False.
+    execution_role_arn, task_role_arn: the tasks' roles. Required.
+    """
+
+    cluster_arn: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    assign_public_ip: bool = False
+    execution_role_arn: pulumi.Input[str]
+    task_role_arn: pulumi.Input[str]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -43,7 +43,7 @@ from components.service import (
     ServicePlacement,
 )
 from components.spec import Deployment, EgressRule, Scaling, ScheduledTask, ServiceSpec, TaskSize
-from components.task_definition import AppContainer, ContainerLogging, Mount
+from components.task_definition import AppContainer, ContainerLogging, Mount, TaskPlacement
 from tools.mocks import ProgramRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,11 +74,13 @@ def jobs_args(**changes: Any) -> ScheduledTasksArgs:
         container=AppContainer(
             image="repo@sha256:" + "0" * 64, logging=ContainerLogging(group=LOG_GROUP)
         ),
-        cluster_arn="arn:aws:ecs:us-east-1:123456789012:cluster/c",
-        subnet_ids=["subnet-1"],
-        security_group_id="sg-1",
-        execution_role_arn="arn:aws:iam::123456789012:role/e",
-        task_role_arn="arn:aws:iam::123456789012:role/t",
+        placement=TaskPlacement(
+            cluster_arn="arn:aws:ecs:us-east-1:123456789012:cluster/c",
+            subnet_ids=["subnet-1"],
+            security_group_id="sg-1",
+            execution_role_arn="arn:aws:iam::123456789012:role/e",
+            task_role_arn="arn:aws:iam::123456789012:role/t",
+        ),
         tasks=(ScheduledTask(name="job", schedule="rate(1 day)", command=("true",)),),
     )
     return dataclasses.replace(args, **changes)
