@@ -39,7 +39,15 @@ from components.spec import (
     max_azs_for_prefix,
     subnet_new_bits,
 )
-from stack_config.loader import KEY_PARSERS, ConfigError, from_pulumi, given_twice, load_config
+from stack_config.loader import (
+    KEY_PARSERS,
+    PROBLEM_PREFIX,
+    ConfigError,
+    from_pulumi,
+    given_twice,
+    listed_problems,
+    load_config,
+)
 from stack_config.parsing import BAD_VALUE, PARSERS, SHELL_OPERATORS, PartialMap
 from stack_config.schedule import (
     CRON_DAYS,
@@ -101,6 +109,7 @@ __all__ = [
     "MIN_AZS",
     "NAT_MODES",
     "PARSERS",
+    "PROBLEM_PREFIX",
     "PROJECT",
     "RATE_UNITS",
     "REGION",
@@ -135,6 +144,7 @@ __all__ = [
     "StackConfig",
     "from_pulumi",
     "given_twice",
+    "listed_problems",
     "load_config",
     "max_azs_for_prefix",
     "schedule_expression_problems",

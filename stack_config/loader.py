@@ -77,6 +77,8 @@ from stack_config.settings import (
     StackConfig,
 )
 
+PROBLEM_PREFIX = "  - "  # how a ConfigError's message lists each problem, one a line
+
 
 class ConfigError(Exception):
     """Every problem with a stack's config, reported together."""
@@ -85,12 +87,22 @@ class ConfigError(Exception):
         self.stack = stack
         self.problems = problems
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        lines = "\n".join(f"  - {p}" for p in problems)
+        lines = "\n".join(PROBLEM_PREFIX + p for p in problems)
         super().__init__(
             f"Stack '{stack}' config has {count}; nothing was created:\n{lines}\n"
             f"Fix with `pulumi config set <key> <value> --stack {stack}` "
             f"(every setting: docs/settings.md)."
         )
+
+
+def listed_problems(message: str) -> list[str]:
+    """The problems a ConfigError's message lists, read back from its text: what is left of the
+    error once `pulumi up` (or the mocks) turned it into a RunError's message."""
+    return [
+        line[len(PROBLEM_PREFIX) :]
+        for line in message.splitlines()
+        if line.startswith(PROBLEM_PREFIX)
+    ]
 
 
 def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) -> str:

@@ -17,7 +17,7 @@ import pulumi
 import pytest
 import yaml
 
-from stack_config import SETTINGS, ConfigError, StackConfig, load_config
+from stack_config import SETTINGS, ConfigError, StackConfig, listed_problems, load_config
 from tests.conftest import STACKS
 from tools.mocks import config_for_runtime, config_secret_keys, load_stack_config
 
@@ -507,3 +507,10 @@ def test_a_waiver_without_a_reason_a_reviewer_can_judge_is_refused(reason: str) 
     )
     assert "say why the stack gives the control up" in message
     assert "pulumi config set --path 'policyWaivers.elb-access-logs'" in message
+
+
+def test_the_problems_of_a_config_error_read_back_from_its_message() -> None:
+    """tools.plan sees a ConfigError only as the text `pulumi up` prints: the list comes back."""
+    problems = ["cpu 300: expected one of 256, 512", "memory: expected a number, got 'lots'"]
+    message = f"wrapped by the engine: {ConfigError('dev', problems)}"
+    assert listed_problems(message) == problems, message
