@@ -31,6 +31,7 @@ from components.spec import (
     RolePlacement,
     check_args,
     max_azs_for_prefix,
+    nat_gateway_azs,
     subnet_new_bits,
     tasks_are_private,
 )
@@ -151,9 +152,9 @@ class NetworkArgs:
 
     cidr: the VPC's IPv4 CIDR. Default 10.0.0.0/16, room for /20 subnets.
     availability_zones: AZs to span. Default 2, the fewest an ALB accepts, and the cheapest.
-    nat_gateways: "none" (default: no NAT cost; tasks run in public subnets with public IPs,
-        reachable only from the ALB's security group), "single" (one NAT, ~$33/month + data) or
-        "perAz" (one NAT per AZ, so an AZ outage cannot cut the others off).
+    nat_gateways: one of components.spec's NAT_MODE_CHOICES, each with what it means. Default
+        "none": no NAT cost; tasks run in public subnets with public IPs, reachable only from the
+        ALB's security group. A NAT gateway costs about $33 a month and its data.
     vpc_endpoints: add the S3 gateway endpoint and ECR and CloudWatch Logs interface endpoints, so
         private tasks reach them without a NAT. Default False: interface endpoints cost about $7.30
         per endpoint per AZ a month, more than a NAT gateway for a small service.
@@ -329,7 +330,7 @@ class Network(pulumi.ComponentResource):
             private_subnets.append(private)
             private_rts.append(private_rt)
 
-        nat_azs = {"none": [], "single": azs[:1], "perAz": azs}[args.nat_gateways]
+        nat_azs = nat_gateway_azs(args.nat_gateways, azs)
         nats = {}
         for az in nat_azs:
             eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", opts=child)

@@ -97,8 +97,35 @@ VPC_PREFIX_MIN = 16  # AWS's largest VPC CIDR block
 VPC_PREFIX_MAX = 24  # the smallest VPC in which an ALB's subnets (at least /27 each) still fit
 ALB_MIN_SUBNET_PREFIX = 27  # an ALB needs subnets of at least /27 with 8 free addresses
 MAX_SUBNET_NEW_BITS = 4  # 16 slots: 6 public + 6 private, and 4 spare for a later tier
-NAT_MODES = ("none", "single", "perAz")
 DEFAULT_NAT_GATEWAYS = "none"  # no NAT cost: tasks in public subnets, reachable only from the ALB
+
+
+@dataclass(frozen=True, kw_only=True)
+class NatMode:
+    """A choice of the natGateways setting: how many NAT gateways, and what that means for tasks."""
+
+    name: str
+    gateways: int | None  # NAT gateways in the first AZs; None: one in every AZ
+    meaning: str
+
+
+NAT_MODE_CHOICES = (
+    NatMode(name="none", gateways=0, meaning="tasks in public subnets, no NAT cost"),
+    NatMode(name="single", gateways=1, meaning="one NAT gateway; tasks in private subnets"),
+    NatMode(
+        name="perAz",
+        gateways=None,
+        meaning="a NAT gateway per AZ, so losing one AZ cuts off no other; tasks in private "
+        "subnets",
+    ),
+)
+NAT_MODES = tuple(mode.name for mode in NAT_MODE_CHOICES)
+
+
+def nat_gateway_azs(mode: str, azs: Sequence[str]) -> list[str]:
+    """The AZs (of those the network spans, in order) that get a NAT gateway in `mode`."""
+    (gateways,) = (choice.gateways for choice in NAT_MODE_CHOICES if choice.name == mode)
+    return list(azs if gateways is None else azs[:gateways])
 
 
 def subnet_new_bits(vpc_prefix: int) -> int:
