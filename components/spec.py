@@ -16,6 +16,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # --- task size ------------------------------------------------------------------------------------
 # Fargate's task CPU/memory pairings, in CPU units -> allowed MiB.
@@ -47,6 +48,38 @@ def joined(items: Sequence[str], last: str = "or") -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Issue:
+    """One thing wrong with a value: the field, the value given, and what is allowed.
+
+    The rule and its wording live with the value (TaskSize.issues(), ...); each reader names the
+    field its own way. A component says `cpu 300: Fargate CPU units are ...` (problem()); the
+    config maps the field to its setting, `cpu: 300 is not allowed; Fargate CPU units are ...`
+    (stack_config.parsing.Problems.add_issues). `allowed` may name other fields as {field}, which
+    each reader fills with its own name for them.
+    """
+
+    field: str
+    value: Any
+    allowed: str
+
+    def allowed_for(self, names: Mapping[str, str] | None = None) -> str:
+        """`allowed`, with the fields it names called as `names` calls them (default: as is)."""
+        return self.allowed.format_map(_NamesOr(names or {}))
+
+    def problem(self) -> str:
+        """The issue as a component reports it: `field value: allowed`."""
+        shown = repr(self.value) if isinstance(self.value, str) else self.value
+        return f"{self.field} {shown}: {self.allowed_for()}"
+
+
+class _NamesOr(dict[str, str]):
+    """A field's name from `names`, else the field's own."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+@dataclass(frozen=True, kw_only=True)
 class TaskSize:
     """A Fargate task's size.
 
@@ -57,19 +90,26 @@ class TaskSize:
     cpu: int = DEFAULT_CPU
     memory: int = DEFAULT_MEMORY_MIB
 
-    def problems(self) -> list[str]:
-        """What is wrong with this size (empty when nothing is)."""
+    def issues(self) -> list[Issue]:
+        """What is wrong with this size (empty when nothing is): the one home of Fargate's
+        pairing rule, for the components, the config, its services and its jobs."""
         if self.cpu not in FARGATE_MEMORY_BY_CPU:
-            return [
-                f"cpu {self.cpu}: Fargate CPU units are "
-                + ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
-            ]
+            units = ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
+            return [Issue(field="cpu", value=self.cpu, allowed=f"Fargate CPU units are {units}")]
         allowed = FARGATE_MEMORY_BY_CPU[self.cpu]
         if self.memory not in allowed:
             return [
-                f"memory {self.memory}: with cpu {self.cpu} Fargate allows {as_ranges(allowed)} MiB"
+                Issue(
+                    field="memory",
+                    value=self.memory,
+                    allowed=f"with cpu {self.cpu} Fargate allows {as_ranges(allowed)} MiB",
+                )
             ]
         return []
+
+    def problems(self) -> list[str]:
+        """What is wrong with this size (empty when nothing is), as a component says it."""
+        return [issue.problem() for issue in self.issues()]
 
 
 # --- CPU architecture -----------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from components.spec import (
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
-    FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
     INTERNAL,
     LOG_RETENTION_DAYS,
@@ -40,7 +39,6 @@ from components.spec import (
     ImageRef,
     ServiceSpec,
     TaskSize,
-    as_ranges,
     egress_problems,
     joined,
     max_azs_for_prefix,
@@ -300,19 +298,11 @@ def _check_network(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
 
 
 def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    cpu_ok = "cpu" in ok and get["cpu"] in FARGATE_MEMORY_BY_CPU
-    if "cpu" in ok and not cpu_ok:
-        problems.add(
-            "cpu", get["cpu"], "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
-        )
-    if cpu_ok and "memory" in ok:
-        allowed = FARGATE_MEMORY_BY_CPU[get["cpu"]]
-        if get["memory"] not in allowed:
-            problems.add(
-                "memory",
-                get["memory"],
-                f"with cpu {get['cpu']} Fargate allows {as_ranges(allowed)} MiB",
-            )
+    if "cpu" in ok:
+        size = TaskSize(cpu=get["cpu"], memory=get["memory"])
+        # A value that did not parse is reported already, by its parser.
+        given = [issue for issue in size.issues() if issue.field in ok]
+        problems.add_issues(given, {"cpu": "cpu", "memory": "memory"})
     if "cpuArchitecture" in ok:
         arch = get["cpuArchitecture"]
         if arch not in CPU_ARCHITECTURES:
@@ -629,11 +619,8 @@ def _check_services(
                 "<secret>" if key in SECRET_SETTINGS else name,
                 f"the program sets it to the worker {queue_envs[name]}'s queue URL; remove it",
             )
-    main_size = (
-        TaskSize(cpu=get["cpu"], memory=get["memory"])
-        if main.cpu in FARGATE_MEMORY_BY_CPU and main.memory in FARGATE_MEMORY_BY_CPU[main.cpu]
-        else None
-    )
+    size = TaskSize(cpu=get["cpu"], memory=get["memory"])
+    main_size = None if size.issues() else size
     problems.items.extend(proxy_room_problems(services, main_size))
     return services
 

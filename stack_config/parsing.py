@@ -10,9 +10,10 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from components.spec import Issue
 from stack_config.settings import SETTINGS_BY_KEY
 
 
@@ -24,6 +25,14 @@ class Problems:
 
     def add(self, key: str, value: Any, allowed: str) -> None:
         self.items.append(f"{key}: {show(value)} is not allowed; {allowed}")
+
+    def add_issues(
+        self, issues: Sequence[Issue], keys: Mapping[str, str], *, suffix: str = ""
+    ) -> None:
+        """A value's issues (components.spec), each under the setting `keys` maps its field to,
+        with `suffix` after what is allowed."""
+        for issue in issues:
+            self.add(keys[issue.field], issue.value, issue.allowed_for(keys) + suffix)
 
 
 def show(value: Any) -> str:

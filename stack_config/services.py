@@ -29,7 +29,6 @@ from components.spec import (
     DEFAULT_BACKLOG_PER_TASK,
     DEFAULT_MAX_RECEIVES,
     ENV_NAME,
-    FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
     HOST_PATTERN,
     INTERNAL,
@@ -52,7 +51,6 @@ from components.spec import (
     Scaling,
     ServiceSpec,
     TaskSize,
-    as_ranges,
     generated_name_problems,
     joined,
     queue_url_env,
@@ -409,24 +407,14 @@ def _size(
     memory = _integer(entry, "memory", key, problems) if "memory" in entry else main.memory
     if cpu is None or memory is None:
         return None
-    if cpu not in FARGATE_MEMORY_BY_CPU:
-        if "cpu" in entry:
-            problems.add(
-                f"{key}.cpu",
-                cpu,
-                "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU)),
-            )
-        return None
-    allowed = FARGATE_MEMORY_BY_CPU[cpu]
-    if memory not in allowed:
-        whose = "" if "memory" in entry else " (the main service's memory; set it)"
-        problems.add(
-            f"{key}.memory",
-            memory,
-            f"with cpu {cpu} Fargate allows {as_ranges(allowed)} MiB{whose}",
-        )
-        return None
-    return TaskSize(cpu=cpu, memory=memory)
+    size = TaskSize(cpu=cpu, memory=memory)
+    issues = size.issues()
+    keys = {"cpu": f"{key}.cpu", "memory": f"{key}.memory"}
+    # The main service's own cpu is its problem, told there; its memory may not suit this cpu.
+    problems.add_issues([i for i in issues if i.field == "cpu" and "cpu" in entry], keys)
+    whose = "" if "memory" in entry else " (the main service's memory; set it)"
+    problems.add_issues([i for i in issues if i.field == "memory"], keys, suffix=whose)
+    return None if issues else size
 
 
 def _scaling(

@@ -17,6 +17,7 @@ import pulumi
 import pytest
 import yaml
 
+from components.spec import TaskSize
 from stack_config import SETTINGS, ConfigError, StackConfig, listed_problems, load_config
 from tests.conftest import STACKS
 from tools.mocks import config_for_runtime, config_secret_keys, load_stack_config
@@ -514,3 +515,13 @@ def test_the_problems_of_a_config_error_read_back_from_its_message() -> None:
     problems = ["cpu 300: expected one of 256, 512", "memory: expected a number, got 'lots'"]
     message = f"wrapped by the engine: {ConfigError('dev', problems)}"
     assert listed_problems(message) == problems, message
+
+
+@pytest.mark.parametrize(("cpu", "memory"), [(300, 512), (256, 4096)])
+def test_the_config_says_fargate_s_pairing_rule_as_the_component_does(cpu: int, memory: int):
+    """One home for the rule (TaskSize): the setting's message carries the value's own words."""
+    (issue,) = TaskSize(cpu=cpu, memory=memory).issues()
+    with pytest.raises(ConfigError) as raised:
+        load_config({"aws:region": "us-east-1", "cpu": cpu, "memory": memory}, stack="dev")
+    (problem,) = raised.value.problems
+    assert problem == f"{issue.field}: {issue.value} is not allowed; {issue.allowed}", problem

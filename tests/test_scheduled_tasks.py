@@ -279,13 +279,19 @@ def test_a_job_can_have_its_own_fargate_size():
         ({"cpu": 300}, {}, "cpu", "Fargate CPU units are 256, 512, 1024"),
         ({"cpu": "lots"}, {}, "cpu", "expected a whole number"),
         ({"cpu": 256, "memory": 4096}, {}, "memory", "with cpu 256 Fargate allows 512, 1024, 2048"),
-        ({"memory": 8192}, {}, "memory", "with cpu 256 (the service's; set scheduledTasks.job.cpu"),
+        (
+            {"memory": 8192},
+            {},
+            "memory",
+            "with cpu 256 Fargate allows 512, 1024, 2048 MiB (cpu is the service's; set "
+            "scheduledTasks.job.cpu to change it)",
+        ),
         (
             {"cpu": 1024},
             {},
             "memory",
-            "it defaults to the service's memory, which Fargate does not pair with cpu 1024 "
-            "(2048 to 8192 in steps of 1024 MiB); set scheduledTasks.job.memory",
+            "512 is not allowed; with cpu 1024 Fargate allows 2048 to 8192 in steps of 1024 MiB "
+            "(the service's memory; set scheduledTasks.job.memory)",
         ),
         ({"memory": "1.5GB"}, {}, "memory", "expected a whole number"),
     ],
