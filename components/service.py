@@ -57,6 +57,7 @@ from components.spec import (
     deployment_strategy,
     egress_problems,
     joined,
+    on_demand_base_issues,
     shifts_traffic,
     size_with_proxy,
 )
@@ -356,8 +357,12 @@ class FargateServiceArgs:
                 f"placement.spot: Fargate Spot does not run {arch} tasks; it runs "
                 + joined(SPOT_CPU_ARCHITECTURES)
             )
-        if self.placement.on_demand_base < 0:
-            found.append(f"placement.on_demand_base {self.placement.on_demand_base}: expected 0+")
+        found += [
+            f"placement.{issue.problem()}"
+            for issue in on_demand_base_issues(
+                self.placement.on_demand_base, self.scaling.max_count
+            )
+        ]
         if (
             not self.deployment.problems()
             and self.deployment.shifts_traffic

@@ -59,7 +59,7 @@ class Issue:
     """
 
     field: str
-    value: Any
+    value: Any  # None: a relation between fields that `allowed` states whole
     allowed: str
 
     def allowed_for(self, names: Mapping[str, str] | None = None) -> str:
@@ -67,7 +67,9 @@ class Issue:
         return self.allowed.format_map(_NamesOr(names or {}))
 
     def problem(self) -> str:
-        """The issue as a component reports it: `field value: allowed`."""
+        """The issue as a component reports it: `field value: allowed` (a relation: `allowed`)."""
+        if self.value is None:
+            return self.allowed_for()
         shown = repr(self.value) if isinstance(self.value, str) else self.value
         return f"{self.field} {shown}: {self.allowed_for()}"
 
@@ -360,12 +362,14 @@ class Scaling:
     def autoscaling(self) -> bool:
         return self.max_count > self.min_count
 
-    def problems(self, *, scales_to_zero: bool = False) -> list[str]:
-        """What is wrong with these counts (empty when nothing is). A service that `scales_to_zero`
-        (a worker with nothing to do) may have min_count and desired_count 0."""
+    def issues(self, *, scales_to_zero: bool = False) -> list[Issue]:
+        """What is wrong with these counts (empty when nothing is): the one home of the rules,
+        for the components and the config's main service and services. A service that
+        `scales_to_zero` (a worker with nothing to do) may have min_count and desired_count 0.
+        The order of the three is checked once each is allowed on its own."""
         least = 0 if scales_to_zero else 1
         found = [
-            f"{name} {value}: expected at least {least_of}"
+            Issue(field=name, value=value, allowed=f"expected at least {least_of}")
             for name, value, least_of in (
                 ("min_count", self.min_count, least),
                 ("desired_count", self.desired_count, least),
@@ -373,16 +377,39 @@ class Scaling:
             )
             if value < least_of
         ]
-        if not self.min_count <= self.desired_count <= self.max_count:
+        if not found and not self.min_count <= self.desired_count <= self.max_count:
             found.append(
-                f"min_count {self.min_count} <= desired_count {self.desired_count} <= "
-                f"max_count {self.max_count} must hold"
+                Issue(
+                    field="desired_count",
+                    value=None,
+                    allowed=f"{{min_count}} {self.min_count} <= {{desired_count}} "
+                    f"{self.desired_count} <= {{max_count}} {self.max_count} must hold",
+                )
             )
         if not CPU_TARGET_MIN <= self.cpu_target <= CPU_TARGET_MAX:
             found.append(
-                f"cpu_target {self.cpu_target}: expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}"
+                Issue(
+                    field="cpu_target",
+                    value=self.cpu_target,
+                    allowed=f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}",
+                )
             )
         return found
+
+    def problems(self, *, scales_to_zero: bool = False) -> list[str]:
+        """What is wrong with these counts (empty when nothing is), as a component says it."""
+        return [issue.problem() for issue in self.issues(scales_to_zero=scales_to_zero)]
+
+
+def on_demand_base_issues(on_demand_base: int, max_count: int | None) -> list[Issue]:
+    """What is wrong with the tasks kept on on-demand Fargate: at least 0, and no more than the
+    service may run (`max_count`; None when that is not known)."""
+    if on_demand_base < 0 or (max_count is not None and on_demand_base > max_count):
+        bound = "{max_count}" + (f" ({max_count})" if max_count is not None else "")
+        return [
+            Issue(field="on_demand_base", value=on_demand_base, allowed=f"expected 0 to {bound}")
+        ]
+    return []
 
 
 # --- deployment strategies (components.service) ---------------------------------------------------

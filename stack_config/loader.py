@@ -18,8 +18,6 @@ from components.spec import (
     CANARY_PERCENT_MAX,
     CANARY_PERCENT_MIN,
     CPU_ARCHITECTURES,
-    CPU_TARGET_MAX,
-    CPU_TARGET_MIN,
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
@@ -37,11 +35,13 @@ from components.spec import (
     VPC_PREFIX_MIN,
     WORKER,
     ImageRef,
+    Scaling,
     ServiceSpec,
     TaskSize,
     egress_problems,
     joined,
     max_azs_for_prefix,
+    on_demand_base_issues,
     service_connect_egress,
     shifts_traffic,
 )
@@ -317,26 +317,35 @@ def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
 
 
 def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    keys = ("minCount", "desiredCount", "maxCount")
-    for key in keys:
-        if key in ok and get[key] < 1:
-            problems.add(key, get[key], "expected at least 1")
-    if all(k in ok for k in keys):
-        lo, want, hi = (get[k] for k in keys)
-        if lo >= 1 and not lo <= want <= hi:
-            problems.items.append(
-                f"desiredCount: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold; "
-                "adjust the three so that it does"
-            )
-    if "cpuTarget" in ok and not CPU_TARGET_MIN <= get["cpuTarget"] <= CPU_TARGET_MAX:
-        problems.add(
-            "cpuTarget", get["cpuTarget"], f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}"
-        )
+    keys = {
+        "min_count": "minCount",
+        "desired_count": "desiredCount",
+        "max_count": "maxCount",
+        "cpu_target": "cpuTarget",
+        "on_demand_base": "onDemandBase",
+    }
+    scaling = Scaling(
+        desired_count=get["desiredCount"],
+        min_count=get["minCount"],
+        max_count=get["maxCount"],
+        cpu_target=get["cpuTarget"],
+    )
+    counts = ("minCount", "desiredCount", "maxCount")
+    # A value that did not parse is reported already, by its parser; the order of the three is
+    # checked when all three parsed.
+    issues = [
+        issue
+        for issue in scaling.issues()
+        if (issue.value is None and all(k in ok for k in counts))
+        or (issue.value is not None and keys[issue.field] in ok)
+    ]
+    problems.add_issues([i for i in issues if i.value is not None], keys)
+    problems.add_issues(
+        [i for i in issues if i.value is None], keys, suffix="; adjust the three so that it does"
+    )
     if "onDemandBase" in ok:
-        base = get["onDemandBase"]
         hi = get["maxCount"] if "maxCount" in ok else None
-        if base < 0 or (hi is not None and base > hi):
-            problems.add("onDemandBase", base, f"expected 0 to maxCount ({hi})")
+        problems.add_issues(on_demand_base_issues(get["onDemandBase"], hi), keys)
 
 
 def _check_service(get: dict[str, Any], ok: set[str], problems: Problems) -> None:

@@ -32,7 +32,11 @@ class Problems:
         """A value's issues (components.spec), each under the setting `keys` maps its field to,
         with `suffix` after what is allowed."""
         for issue in issues:
-            self.add(keys[issue.field], issue.value, issue.allowed_for(keys) + suffix)
+            allowed = issue.allowed_for(keys) + suffix
+            if issue.value is None:  # a relation, stated whole
+                self.items.append(f"{keys[issue.field]}: {allowed}")
+            else:
+                self.add(keys[issue.field], issue.value, allowed)
 
 
 def show(value: Any) -> str:

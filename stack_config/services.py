@@ -24,8 +24,6 @@ from components.spec import (
     ALB_VALUES_PER_CONDITION,
     BACKLOG_PER_TASK_MAX,
     BACKLOG_PER_TASK_MIN,
-    CPU_TARGET_MAX,
-    CPU_TARGET_MIN,
     DEFAULT_BACKLOG_PER_TASK,
     DEFAULT_MAX_RECEIVES,
     ENV_NAME,
@@ -53,6 +51,7 @@ from components.spec import (
     TaskSize,
     generated_name_problems,
     joined,
+    on_demand_base_issues,
     queue_url_env,
     size_with_proxy,
 )
@@ -311,8 +310,10 @@ def _check_one(
             f"{key}.spot", True, f"Fargate Spot does not run the stack's {arch} tasks; set it false"
         )
     base = _integer(entry, "onDemandBase", key, problems)
-    if base is not None and (base < 0 or (scaling is not None and base > scaling.max_count)):
-        problems.add(f"{key}.onDemandBase", base, "expected 0 to its maxCount")
+    if base is not None:
+        issues = on_demand_base_issues(base, scaling.max_count if scaling else None)
+        keys = {"on_demand_base": f"{key}.onDemandBase", "max_count": "its maxCount"}
+        problems.add_issues(issues, keys)
     env = _map(entry, "env", key, problems)
     secrets = _map(entry, "secrets", key, problems)
     _check_environment(key, env, secrets, workers, problems)
@@ -430,30 +431,34 @@ def _scaling(
     values = {n: v for n, v in given.items() if v is not None}
     if len(values) < len(names):
         return None
-    least = 0 if kind == WORKER else 1
-    ok = True
-    for n in ("minCount", "desiredCount"):
-        if values[n] < least:
-            why = "" if kind == WORKER else " (only a worker scales to zero)"
-            problems.add(f"{key}.{n}", values[n], f"expected at least {least}{why}")
-            ok = False
-    if values["maxCount"] < 1:
-        problems.add(f"{key}.maxCount", values["maxCount"], "expected at least 1")
-        ok = False
-    lo, want, hi = values["minCount"], values["desiredCount"], values["maxCount"]
-    if ok and not lo <= want <= hi:
+    scaling = Scaling(
+        desired_count=values["desiredCount"],
+        min_count=values["minCount"],
+        max_count=values["maxCount"],
+        cpu_target=values["cpuTarget"],
+    )
+    # The main service's own cpuTarget is its problem, told there.
+    issues = [
+        i
+        for i in scaling.issues(scales_to_zero=kind == WORKER)
+        if i.field != "cpu_target" or "cpuTarget" in entry
+    ]
+    keys = {
+        "min_count": f"{key}.minCount",
+        "desired_count": f"{key}.desiredCount",
+        "max_count": f"{key}.maxCount",
+        "cpu_target": f"{key}.cpuTarget",
+    }
+    why = "" if kind == WORKER else " (only a worker scales to zero)"
+    low = [i for i in issues if i.field in ("min_count", "desired_count") and i.value is not None]
+    problems.add_issues(low, keys, suffix=why)
+    problems.add_issues([i for i in issues if i.field in ("max_count", "cpu_target")], keys)
+    for order in (i for i in issues if i.value is None):
+        names = {"min_count": "minCount", "desired_count": "desiredCount", "max_count": "maxCount"}
         problems.items.append(
-            f"{key}: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold (unset ones "
-            "are the main service's); set the three"
+            f"{key}: {order.allowed_for(names)} (unset ones are the main service's); set the three"
         )
-        ok = False
-    target = values["cpuTarget"]
-    if "cpuTarget" in entry and not CPU_TARGET_MIN <= target <= CPU_TARGET_MAX:
-        problems.add(f"{key}.cpuTarget", target, f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}")
-        ok = False
-    if not ok:
-        return None
-    return Scaling(desired_count=want, min_count=lo, max_count=hi, cpu_target=target)
+    return None if issues else scaling
 
 
 def _check_environment(

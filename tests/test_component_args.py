@@ -259,6 +259,20 @@ BAD: list[tuple[str, type[pulumi.ComponentResource], Callable[[], Any], str]] = 
         "desired_count 3",
     ),
     (
+        "more tasks on demand than the service may run",
+        FargateService,
+        lambda: FargateService(
+            "app",
+            service_args(
+                scaling=Scaling(max_count=2),
+                placement=dataclasses.replace(
+                    service_args().placement, spot=True, on_demand_base=3
+                ),
+            ),
+        ),
+        "on_demand_base 3",
+    ),
+    (
         "ARM64 on Spot",
         FargateService,
         lambda: FargateService(
