@@ -23,15 +23,15 @@ from components.spec import (
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_VPC_CIDR,
     HTTPS_PORT,
-    LOG_RETENTION_DAYS,
     MIN_AZS,
-    NAT_MODES,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
     RolePlacement,
     check_args,
     max_azs_for_prefix,
     nat_gateway_azs,
+    nat_mode_issues,
+    retention_issues,
     subnet_new_bits,
     tasks_are_private,
 )
@@ -206,14 +206,9 @@ class NetworkArgs:
             for a in self.other_accounts
             if not ACCOUNT_ID.match(a)
         ]
-        if self.nat_gateways not in NAT_MODES:
-            found.append(f"nat_gateways {self.nat_gateways!r}: expected one of {NAT_MODES}")
-        if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
-            found.append(
-                f"flow_log_retention_days {self.flow_log_retention_days}: CloudWatch allows "
-                + ", ".join(map(str, LOG_RETENTION_DAYS))
-            )
-        return found
+        found += [i.problem() for i in nat_mode_issues("nat_gateways", self.nat_gateways)]
+        retention = retention_issues("flow_log_retention_days", self.flow_log_retention_days)
+        return found + [i.problem() for i in retention]
 
 
 class Network(pulumi.ComponentResource):

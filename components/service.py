@@ -44,11 +44,9 @@ from components.spec import (
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_ON_DEMAND_BASE,
     DEPLOYMENT_STRATEGIES,
-    LOG_RETENTION_DAYS,
     REQUIRED_TASK_EGRESS,
     SERVICE_CONNECT_PROXY_CPU,
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
-    SPOT_CPU_ARCHITECTURES,
     Deployment,
     EgressRule,
     Scaling,
@@ -56,10 +54,11 @@ from components.spec import (
     check_args,
     deployment_strategy,
     egress_problems,
-    joined,
     on_demand_base_issues,
+    retention_issues,
     shifts_traffic,
     size_with_proxy,
+    spot_issues,
 )
 from components.task_definition import (
     APP_GRACEFUL_TIMEOUT_S,
@@ -352,11 +351,7 @@ class FargateServiceArgs:
         found += [f"scaling: {p}" for p in self.scaling.problems(scales_to_zero=scales_to_zero)]
         found += [f"deployment: {p}" for p in self.deployment.problems()]
         arch = self.container.cpu_architecture
-        if self.placement.spot and arch not in SPOT_CPU_ARCHITECTURES:
-            found.append(
-                f"placement.spot: Fargate Spot does not run {arch} tasks; it runs "
-                + joined(SPOT_CPU_ARCHITECTURES)
-            )
+        found += [f"placement.{i.problem()}" for i in spot_issues(self.placement.spot, arch)]
         found += [
             f"placement.{issue.problem()}"
             for issue in on_demand_base_issues(
@@ -373,11 +368,9 @@ class FargateServiceArgs:
                 "and infrastructure_role_name, the role ECS assumes to shift traffic "
                 "(TaskRolesArgs(load_balancer_infrastructure=True))"
             )
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            found.append(
-                f"log_retention_days {self.log_retention_days}: CloudWatch allows "
-                + ", ".join(map(str, LOG_RETENTION_DAYS))
-            )
+        found += [
+            i.problem() for i in retention_issues("log_retention_days", self.log_retention_days)
+        ]
         found += self._route_problems() + self._service_connect_problems()
         if self.queue is not None and self.container.port is not None:
             found.append("queue: a worker has no port; set container.port None")

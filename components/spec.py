@@ -121,6 +121,16 @@ CPU_ARCHITECTURES = tuple(PLATFORM_BY_ARCHITECTURE)
 DEFAULT_CPU_ARCHITECTURE = "X86_64"  # the only one Fargate Spot runs
 SPOT_CPU_ARCHITECTURES = ("X86_64",)  # Fargate Spot does not run ARM64 tasks
 
+
+def spot_issues(spot: bool, cpu_architecture: str) -> list[Issue]:
+    """Spot asked for tasks of an architecture Fargate Spot does not run."""
+    if not spot or cpu_architecture in SPOT_CPU_ARCHITECTURES:
+        return []
+    only = joined(SPOT_CPU_ARCHITECTURES)
+    allowed = f"Fargate Spot does not run {cpu_architecture} tasks, only {only}"
+    return [Issue(field="spot", value=True, allowed=allowed)]
+
+
 # --- logs -----------------------------------------------------------------------------------------
 # CloudWatch Logs accepts only these retention periods (days).
 # Source: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
@@ -129,6 +139,15 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 DEFAULT_LOG_RETENTION_DAYS = 30  # a month to look back on an incident; prod keeps longer
+
+
+def retention_issues(field: str, days: int) -> list[Issue]:
+    """A log group's retention CloudWatch would refuse (the app's, flow logs', exec sessions')."""
+    if days in LOG_RETENTION_DAYS:
+        return []
+    allowed = "CloudWatch allows " + ", ".join(map(str, LOG_RETENTION_DAYS))
+    return [Issue(field=field, value=days, allowed=allowed)]
+
 
 # --- the network (components.network) -------------------------------------------------------------
 DEFAULT_VPC_CIDR = "10.0.0.0/16"  # room for /20 subnets
@@ -162,6 +181,13 @@ NAT_MODE_CHOICES = (
     ),
 )
 NAT_MODES = tuple(mode.name for mode in NAT_MODE_CHOICES)
+
+
+def nat_mode_issues(field: str, mode: str) -> list[Issue]:
+    """A natGateways mode that is not one of NAT_MODE_CHOICES."""
+    if mode in NAT_MODES:
+        return []
+    return [Issue(field=field, value=mode, allowed="expected one of " + ", ".join(NAT_MODES))]
 
 
 def nat_gateway_azs(mode: str, azs: Sequence[str]) -> list[str]:
@@ -490,23 +516,26 @@ class Deployment:
         """Whether `pulumi up` leaves the live target group and the weights to ECS."""
         return self.shifts_traffic and not self.sync_traffic_routing
 
-    def problems(self) -> list[str]:
-        """What is wrong with these settings (empty when nothing is)."""
-        if self.strategy not in DEPLOYMENT_STRATEGIES:
-            return [
-                f"strategy {self.strategy!r}: expected one of " + ", ".join(DEPLOYMENT_STRATEGIES)
-            ]
+    def issues(self) -> list[Issue]:
+        """What is wrong with these settings (empty when nothing is): the one home of the rules,
+        for the components and the config."""
         found = []
+        if self.strategy not in DEPLOYMENT_STRATEGIES:
+            allowed = "expected one of " + ", ".join(DEPLOYMENT_STRATEGIES)
+            found.append(Issue(field="strategy", value=self.strategy, allowed=allowed))
         if not 0 <= self.bake_time_minutes <= BAKE_TIME_MAX_MIN:
+            allowed = f"expected 0 to {BAKE_TIME_MAX_MIN}"
             found.append(
-                f"bake_time_minutes {self.bake_time_minutes}: expected 0 to {BAKE_TIME_MAX_MIN}"
+                Issue(field="bake_time_minutes", value=self.bake_time_minutes, allowed=allowed)
             )
         if not CANARY_PERCENT_MIN <= self.canary_percent <= CANARY_PERCENT_MAX:
-            found.append(
-                f"canary_percent {self.canary_percent}: expected {CANARY_PERCENT_MIN} to "
-                f"{CANARY_PERCENT_MAX}"
-            )
+            allowed = f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}"
+            found.append(Issue(field="canary_percent", value=self.canary_percent, allowed=allowed))
         return found
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is), as a component says it."""
+        return [issue.problem() for issue in self.issues()]
 
 
 # --- alarms (components.alarm_topic) --------------------------------------------------------------

@@ -14,26 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from components.spec import (
-    BAKE_TIME_MAX_MIN,
-    CANARY_PERCENT_MAX,
-    CANARY_PERCENT_MIN,
     CPU_ARCHITECTURES,
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
     HEALTH_CHECK_PATH_PATTERN,
     INTERNAL,
-    LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
-    NAT_MODES,
     RESERVED_ENV,
     SPOT_CPU_ARCHITECTURES,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
     WORKER,
+    Deployment,
     ImageRef,
     Scaling,
     ServiceSpec,
@@ -41,9 +37,12 @@ from components.spec import (
     egress_problems,
     joined,
     max_azs_for_prefix,
+    nat_mode_issues,
     on_demand_base_issues,
+    retention_issues,
     service_connect_egress,
     shifts_traffic,
+    spot_issues,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
@@ -293,8 +292,9 @@ def _check_network(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
                 f"vpcCidr /{prefix} fits subnets (at least /27 each, the ALB's minimum) for "
                 f"at most {max_azs_for_prefix(prefix)} AZs; use a larger vpcCidr such as /23",
             )
-    if "natGateways" in ok and get["natGateways"] not in NAT_MODES:
-        problems.add("natGateways", get["natGateways"], "expected one of " + ", ".join(NAT_MODES))
+    if "natGateways" in ok:
+        nat = nat_mode_issues("natGateways", get["natGateways"])
+        problems.add_issues(nat, {"natGateways": "natGateways"})
 
 
 def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -307,13 +307,9 @@ def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
         arch = get["cpuArchitecture"]
         if arch not in CPU_ARCHITECTURES:
             problems.add("cpuArchitecture", arch, f"expected {joined(CPU_ARCHITECTURES)}")
-        elif arch not in SPOT_CPU_ARCHITECTURES and "spot" in ok and get["spot"]:
-            problems.add(
-                "spot",
-                True,
-                f"Fargate Spot does not run {arch} tasks; set spot false or cpuArchitecture "
-                + joined(SPOT_CPU_ARCHITECTURES),
-            )
+        elif "spot" in ok:
+            suffix = "; set spot false or cpuArchitecture " + joined(SPOT_CPU_ARCHITECTURES)
+            problems.add_issues(spot_issues(get["spot"], arch), {"spot": "spot"}, suffix=suffix)
 
 
 def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -357,12 +353,9 @@ def _check_service(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
             problems.add(
                 "healthCheckPath", path, "expected a URL path starting with /, such as /health"
             )
-    if "logRetentionDays" in ok and get["logRetentionDays"] not in LOG_RETENTION_DAYS:
-        problems.add(
-            "logRetentionDays",
-            get["logRetentionDays"],
-            "CloudWatch allows " + ", ".join(map(str, LOG_RETENTION_DAYS)),
-        )
+    if "logRetentionDays" in ok:
+        retention = retention_issues("logRetentionDays", get["logRetentionDays"])
+        problems.add_issues(retention, {"logRetentionDays": "logRetentionDays"})
 
 
 def _check_image(
@@ -569,24 +562,18 @@ def _check_waivers(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
 def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "alarmEmail" in ok and get["alarmEmail"] and not EMAIL.match(get["alarmEmail"]):
         problems.add("alarmEmail", get["alarmEmail"], "expected an email address")
-    if "deploymentStrategy" in ok and get["deploymentStrategy"] not in DEPLOYMENT_STRATEGIES:
-        problems.add(
-            "deploymentStrategy",
-            get["deploymentStrategy"],
-            "expected one of " + ", ".join(DEPLOYMENT_STRATEGIES),
-        )
-    if "bakeTimeMinutes" in ok and not 0 <= get["bakeTimeMinutes"] <= BAKE_TIME_MAX_MIN:
-        problems.add(
-            "bakeTimeMinutes", get["bakeTimeMinutes"], f"expected 0 to {BAKE_TIME_MAX_MIN}"
-        )
-    if "canaryPercent" in ok and not (
-        CANARY_PERCENT_MIN <= get["canaryPercent"] <= CANARY_PERCENT_MAX
-    ):
-        problems.add(
-            "canaryPercent",
-            get["canaryPercent"],
-            f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
-        )
+    keys = {
+        "strategy": "deploymentStrategy",
+        "bake_time_minutes": "bakeTimeMinutes",
+        "canary_percent": "canaryPercent",
+    }
+    deployment = Deployment(
+        strategy=get["deploymentStrategy"],
+        bake_time_minutes=get["bakeTimeMinutes"],
+        canary_percent=get["canaryPercent"],
+    )
+    # A value that did not parse is reported already, by its parser.
+    problems.add_issues([i for i in deployment.issues() if keys[i.field] in ok], keys)
 
 
 def _check_services(

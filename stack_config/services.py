@@ -39,7 +39,6 @@ from components.spec import (
     RESERVED_ENV,
     SERVICE_NAME,
     SERVICE_TYPES,
-    SPOT_CPU_ARCHITECTURES,
     STACK_COMPONENTS,
     WEB,
     WORKER,
@@ -54,6 +53,7 @@ from components.spec import (
     on_demand_base_issues,
     queue_url_env,
     size_with_proxy,
+    spot_issues,
 )
 from stack_config.parsing import (
     BAD_VALUE,
@@ -305,10 +305,9 @@ def _check_one(
         except ValueError as err:
             problems.add(f"{key}.spot", entry["spot"], str(err))
     arch = main.cpu_architecture
-    if spot and arch is not None and arch not in SPOT_CPU_ARCHITECTURES:
-        problems.add(
-            f"{key}.spot", True, f"Fargate Spot does not run the stack's {arch} tasks; set it false"
-        )
+    if arch is not None:
+        keys = {"spot": f"{key}.spot"}
+        problems.add_issues(spot_issues(spot, arch), keys, suffix=" (the stack's); set it false")
     base = _integer(entry, "onDemandBase", key, problems)
     if base is not None:
         issues = on_demand_base_issues(base, scaling.max_count if scaling else None)
@@ -453,10 +452,10 @@ def _scaling(
     low = [i for i in issues if i.field in ("min_count", "desired_count") and i.value is not None]
     problems.add_issues(low, keys, suffix=why)
     problems.add_issues([i for i in issues if i.field in ("max_count", "cpu_target")], keys)
+    counts = {"min_count": "minCount", "desired_count": "desiredCount", "max_count": "maxCount"}
     for order in (i for i in issues if i.value is None):
-        names = {"min_count": "minCount", "desired_count": "desiredCount", "max_count": "maxCount"}
         problems.items.append(
-            f"{key}: {order.allowed_for(names)} (unset ones are the main service's); set the three"
+            f"{key}: {order.allowed_for(counts)} (unset ones are the main service's); set the three"
         )
     return None if issues else scaling
 
