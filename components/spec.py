@@ -361,6 +361,35 @@ GRACEFUL_TIMEOUT_ENV = "GRACEFUL_TIMEOUT"  # the seconds the app gets to finish 
 RESERVED_ENV = (PORT_ENV, HEALTH_CHECK_PATH_ENV, GRACEFUL_TIMEOUT_ENV)
 
 
+def port_issues(field: str, port: int) -> list[Issue]:
+    """A port TCP does not have."""
+    if 1 <= port <= MAX_PORT:
+        return []
+    return [Issue(field=field, value=port, allowed=f"expected 1 to {MAX_PORT}")]
+
+
+def health_check_path_issues(field: str, path: str) -> list[Issue]:
+    """A health check path the load balancer would refuse."""
+    if HEALTH_CHECK_PATH_PATTERN.fullmatch(path):
+        return []
+    allowed = "expected a URL path starting with /, such as /health"
+    return [Issue(field=field, value=path, allowed=allowed)]
+
+
+def env_name_issues(
+    field: str, name: str, *, program_sets: Sequence[str] = RESERVED_ENV
+) -> list[Issue]:
+    """An environment variable's name a container cannot have, or one the program sets itself
+    (`program_sets`: RESERVED_ENV, and in a stack of several services each worker's queue URL)."""
+    if not ENV_NAME.match(name):
+        allowed = "names are letters, digits and _, not starting with a digit"
+        return [Issue(field=field, value=name, allowed=allowed)]
+    if name in program_sets:
+        allowed = f"the program sets {joined(program_sets, 'and')} itself"
+        return [Issue(field=field, value=name, allowed=allowed)]
+    return []
+
+
 # --- scaling (components.service) -----------------------------------------------------------------
 DEFAULT_TASK_COUNT = 1  # desired, minimum and maximum: one task, no autoscaling
 DEFAULT_CPU_TARGET = 60  # percent: headroom for a spike while new tasks launch

@@ -28,16 +28,15 @@ from components.spec import (
     DEFAULT_CONTAINER_PORT,
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_HEALTH_CHECK_PATH,
-    ENV_NAME,
     GRACEFUL_TIMEOUT_ENV,
     HEALTH_CHECK_PATH_ENV,
-    HEALTH_CHECK_PATH_PATTERN,
-    MAX_PORT,
     PORT_ENV,
-    RESERVED_ENV,
     UNPRIVILEGED_PORT_START,
     TaskSize,
+    env_name_issues,
+    health_check_path_issues,
     joined,
+    port_issues,
 )
 
 LOG_STREAM_PREFIX = "app"  # the service's streams are app/app/<task-id>
@@ -202,20 +201,12 @@ class AppContainer:
         found = []
         if self.command and not self.command[0]:
             found.append("command: the first word is the program to run and cannot be empty")
-        if self.port is not None and not 1 <= self.port <= MAX_PORT:
-            found.append(f"port {self.port}: expected 1 to {MAX_PORT}")
-        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(self.health_check_path):
-            found.append(
-                f"health_check_path {self.health_check_path!r}: expected a URL path starting with /"
-            )
+        if self.port is not None:
+            found += [i.problem() for i in port_issues("port", self.port)]
+        path = health_check_path_issues("health_check_path", self.health_check_path)
+        found += [i.problem() for i in path]
         for what, names in (("env", self.env), ("secrets", self.secrets)):
-            for name in names:
-                if not ENV_NAME.match(name):
-                    found.append(f"{what} {name!r}: names are letters, digits and _")
-                elif name in RESERVED_ENV:
-                    found.append(
-                        f"{what} {name!r}: the program sets {joined(RESERVED_ENV, 'and')} itself"
-                    )
+            found += [i.problem() for name in names for i in env_name_issues(what, name)]
         found += [f"secrets {n!r}: also in env" for n in sorted(set(self.env) & set(self.secrets))]
         if self.cpu_architecture not in CPU_ARCHITECTURES:
             found.append(

@@ -18,11 +18,9 @@ from components.spec import (
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
-    HEALTH_CHECK_PATH_PATTERN,
     INTERNAL,
     MANAGED_POLICY_ARN,
     MAX_AZS,
-    MAX_PORT,
     MIN_AZS,
     RESERVED_ENV,
     SPOT_CPU_ARCHITECTURES,
@@ -35,10 +33,13 @@ from components.spec import (
     ServiceSpec,
     TaskSize,
     egress_problems,
+    env_name_issues,
+    health_check_path_issues,
     joined,
     max_azs_for_prefix,
     nat_mode_issues,
     on_demand_base_issues,
+    port_issues,
     retention_issues,
     service_connect_egress,
     shifts_traffic,
@@ -345,14 +346,10 @@ def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None
 
 
 def _check_service(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    if "containerPort" in ok and not 1 <= get["containerPort"] <= MAX_PORT:
-        problems.add("containerPort", get["containerPort"], f"expected 1 to {MAX_PORT}")
+    if "containerPort" in ok:
+        problems.add_issues(port_issues("containerPort", get["containerPort"]))
     if "healthCheckPath" in ok:
-        path = get["healthCheckPath"]
-        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(path):
-            problems.add(
-                "healthCheckPath", path, "expected a URL path starting with /, such as /health"
-            )
+        problems.add_issues(health_check_path_issues("healthCheckPath", get["healthCheckPath"]))
     if "logRetentionDays" in ok:
         retention = retention_issues("logRetentionDays", get["logRetentionDays"])
         problems.add_issues(retention, {"logRetentionDays": "logRetentionDays"})
@@ -388,19 +385,9 @@ def _check_image(
 def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "env" in ok:
         for name in get["env"]:
-            if not ENV_NAME.match(name):
-                problems.add(
-                    f"env.{name}",
-                    name,
-                    "names are letters, digits and _, not starting with a digit",
-                )
-            elif name in RESERVED_ENV:
-                problems.add(
-                    f"env.{name}",
-                    name,
-                    f"the program sets {joined(RESERVED_ENV, 'and')} itself "
-                    "(from containerPort and healthCheckPath); remove it from env",
-                )
+            why = " (from containerPort and healthCheckPath); remove it from env"
+            suffix = why if name in RESERVED_ENV else ""
+            problems.add_issues(env_name_issues(f"env.{name}", name), suffix=suffix)
     if "tags" in ok:
         for key, value in get["tags"].items():
             if key.lower().startswith("aws:"):
@@ -479,14 +466,8 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
         )
     for key, entries in (("secrets", secrets), ("secretValues", values)):
         for name in entries:
-            if not ENV_NAME.match(name):
-                problems.add(
-                    f"{key}.{name}",
-                    name,
-                    "names are letters, digits and _, not starting with a digit",
-                )
-            elif name in RESERVED_ENV:
-                problems.add(f"{key}.{name}", name, "the program sets this variable itself")
+            if issues := env_name_issues(f"{key}.{name}", name):
+                problems.add_issues(issues)
             elif name in env:
                 problems.add(f"{key}.{name}", name, "it is also in env; keep it in one place")
     for name in set(secrets) & set(values):

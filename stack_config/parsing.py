@@ -27,16 +27,19 @@ class Problems:
         self.items.append(f"{key}: {show(value)} is not allowed; {allowed}")
 
     def add_issues(
-        self, issues: Sequence[Issue], keys: Mapping[str, str], *, suffix: str = ""
+        self, issues: Sequence[Issue], keys: Mapping[str, str] | None = None, *, suffix: str = ""
     ) -> None:
-        """A value's issues (components.spec), each under the setting `keys` maps its field to,
-        with `suffix` after what is allowed."""
+        """A value's issues (components.spec), each under the setting `keys` maps its field to
+        (default: the field, when it is named as the setting already), with `suffix` after what
+        is allowed."""
+        keys = keys or {}
         for issue in issues:
+            key = keys.get(issue.field, issue.field)
             allowed = issue.allowed_for(keys) + suffix
             if issue.value is None:  # a relation, stated whole
-                self.items.append(f"{keys[issue.field]}: {allowed}")
+                self.items.append(f"{key}: {allowed}")
             else:
-                self.add(keys[issue.field], issue.value, allowed)
+                self.add(key, issue.value, allowed)
 
 
 def show(value: Any) -> str:

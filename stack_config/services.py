@@ -26,13 +26,10 @@ from components.spec import (
     BACKLOG_PER_TASK_MIN,
     DEFAULT_BACKLOG_PER_TASK,
     DEFAULT_MAX_RECEIVES,
-    ENV_NAME,
-    HEALTH_CHECK_PATH_PATTERN,
     HOST_PATTERN,
     INTERNAL,
     JOBS_COMPONENT,
     MAIN_SERVICE,
-    MAX_PORT,
     MAX_RECEIVES_MAX,
     MAX_RECEIVES_MIN,
     PATH_PATTERN,
@@ -48,9 +45,12 @@ from components.spec import (
     Scaling,
     ServiceSpec,
     TaskSize,
+    env_name_issues,
     generated_name_problems,
+    health_check_path_issues,
     joined,
     on_demand_base_issues,
+    port_issues,
     queue_url_env,
     size_with_proxy,
     spot_issues,
@@ -290,12 +290,12 @@ def _check_one(
 
     port = _port(entry, kind, key, main, problems)
     health = entry.get("healthCheckPath", main.health_check_path) if kind in SERVED else None
-    if (
-        "healthCheckPath" in entry
-        and kind in SERVED
-        and (not isinstance(health, str) or not HEALTH_CHECK_PATH_PATTERN.fullmatch(health))
-    ):
-        problems.add(f"{key}.healthCheckPath", health, "expected a URL path starting with /")
+    if "healthCheckPath" in entry and kind in SERVED:
+        field = f"{key}.healthCheckPath"
+        if not isinstance(health, str):
+            problems.add(field, health, "expected a URL path starting with /, such as /health")
+        else:
+            problems.add_issues(health_check_path_issues(field, health))
     size = _size(entry, key, main, problems)
     scaling = _scaling(entry, kind, key, main, problems)
     spot = main.spot or False
@@ -394,8 +394,8 @@ def _port(
     port = _integer(entry, "containerPort", key, problems)
     if port is None:
         return main.container_port if "containerPort" not in entry else None
-    if not 1 <= port <= MAX_PORT:
-        problems.add(f"{key}.containerPort", port, f"expected 1 to {MAX_PORT}")
+    if issues := port_issues(f"{key}.containerPort", port):
+        problems.add_issues(issues)
         return None
     return port
 
@@ -470,15 +470,8 @@ def _check_environment(
     program_sets = (*RESERVED_ENV, *workers.values())
     for what, names in (("env", env), ("secrets", secrets)):
         for name in names:
-            if not ENV_NAME.match(name):
-                problems.add(f"{key}.{what}.{name}", name, "names are letters, digits and _")
-            elif name in program_sets:
-                problems.add(
-                    f"{key}.{what}.{name}",
-                    name,
-                    f"the program sets {name} itself (PORT, HEALTH_CHECK_PATH, GRACEFUL_TIMEOUT "
-                    "and each worker's <NAME>_QUEUE_URL)",
-                )
+            if issues := env_name_issues(f"{key}.{what}.{name}", name, program_sets=program_sets):
+                problems.add_issues(issues)
             elif what == "env" and any(part in name.upper() for part in SECRET_NAME_PARTS):
                 problems.add(
                     f"{key}.env.{name}",

@@ -17,6 +17,7 @@ import pulumi
 import pytest
 import yaml
 
+from components import spec
 from components.spec import TaskSize
 from stack_config import SETTINGS, ConfigError, StackConfig, listed_problems, load_config
 from tests.conftest import STACKS
@@ -525,3 +526,21 @@ def test_the_config_says_fargate_s_pairing_rule_as_the_component_does(cpu: int, 
         load_config({"aws:region": "us-east-1", "cpu": cpu, "memory": memory}, stack="dev")
     (problem,) = raised.value.problems
     assert problem == f"{issue.field}: {issue.value} is not allowed; {issue.allowed}", problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "issues"),
+    [
+        ("containerPort", 70000, spec.port_issues("port", 70000)),
+        ("healthCheckPath", "health", spec.health_check_path_issues("path", "health")),
+        ("logRetentionDays", 31, spec.retention_issues("days", 31)),
+        ("natGateways", "perAZ", spec.nat_mode_issues("mode", "perAZ")),
+        ("deploymentStrategy", "blue-green", spec.Deployment(strategy="blue-green").issues()),
+        ("minCount", 0, spec.Scaling(min_count=0).issues()),
+    ],
+)
+def test_the_config_words_each_limit_as_the_value_that_holds_it(key, value, issues):
+    """Each rule has one home in components.spec; the setting's message carries its words."""
+    (issue,) = issues
+    message = problem_about(key, **{key: value})
+    assert issue.allowed in message, f"{message!r} does not say {issue.allowed!r}"
