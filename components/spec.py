@@ -122,6 +122,14 @@ DEFAULT_CPU_ARCHITECTURE = "X86_64"  # the only one Fargate Spot runs
 SPOT_CPU_ARCHITECTURES = ("X86_64",)  # Fargate Spot does not run ARM64 tasks
 
 
+def architecture_issues(field: str, cpu_architecture: str) -> list[Issue]:
+    """A CPU architecture Fargate does not run."""
+    if cpu_architecture in CPU_ARCHITECTURES:
+        return []
+    allowed = f"expected {joined(CPU_ARCHITECTURES)}"
+    return [Issue(field=field, value=cpu_architecture, allowed=allowed)]
+
+
 def spot_issues(spot: bool, cpu_architecture: str) -> list[Issue]:
     """Spot asked for tasks of an architecture Fargate Spot does not run."""
     if not spot or cpu_architecture in SPOT_CPU_ARCHITECTURES:

@@ -24,7 +24,6 @@ import pulumi_aws as aws
 
 from components.spec import (
     CONTAINER_NAME,
-    CPU_ARCHITECTURES,
     DEFAULT_CONTAINER_PORT,
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_HEALTH_CHECK_PATH,
@@ -33,9 +32,9 @@ from components.spec import (
     PORT_ENV,
     UNPRIVILEGED_PORT_START,
     TaskSize,
+    architecture_issues,
     env_name_issues,
     health_check_path_issues,
-    joined,
     port_issues,
 )
 
@@ -208,10 +207,8 @@ class AppContainer:
         for what, names in (("env", self.env), ("secrets", self.secrets)):
             found += [i.problem() for name in names for i in env_name_issues(what, name)]
         found += [f"secrets {n!r}: also in env" for n in sorted(set(self.env) & set(self.secrets))]
-        if self.cpu_architecture not in CPU_ARCHITECTURES:
-            found.append(
-                f"cpu_architecture {self.cpu_architecture!r}: expected {joined(CPU_ARCHITECTURES)}"
-            )
+        arch = architecture_issues("cpu_architecture", self.cpu_architecture)
+        found += [i.problem() for i in arch]
         volumes = [m.volume for m in self.all_mounts]
         found += [
             f"mounts: volume {v!r} is used twice"

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from components.spec import (
-    CPU_ARCHITECTURES,
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
@@ -32,6 +31,7 @@ from components.spec import (
     Scaling,
     ServiceSpec,
     TaskSize,
+    architecture_issues,
     egress_problems,
     env_name_issues,
     health_check_path_issues,
@@ -306,8 +306,8 @@ def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
         problems.add_issues(given, {"cpu": "cpu", "memory": "memory"})
     if "cpuArchitecture" in ok:
         arch = get["cpuArchitecture"]
-        if arch not in CPU_ARCHITECTURES:
-            problems.add("cpuArchitecture", arch, f"expected {joined(CPU_ARCHITECTURES)}")
+        if issues := architecture_issues("cpuArchitecture", arch):
+            problems.add_issues(issues)
         elif "spot" in ok:
             suffix = "; set spot false or cpuArchitecture " + joined(SPOT_CPU_ARCHITECTURES)
             problems.add_issues(spot_issues(get["spot"], arch), {"spot": "spot"}, suffix=suffix)
