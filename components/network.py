@@ -23,17 +23,15 @@ from components.spec import (
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_VPC_CIDR,
     HTTPS_PORT,
-    MIN_AZS,
-    VPC_PREFIX_MAX,
-    VPC_PREFIX_MIN,
     RolePlacement,
+    availability_zone_issues,
     check_args,
-    max_azs_for_prefix,
     nat_gateway_azs,
     nat_mode_issues,
     retention_issues,
     subnet_new_bits,
     tasks_are_private,
+    vpc_cidr_issues,
 )
 
 IPV6_SUBNET_PREFIX = 64  # AWS assigns a /56 to the VPC and requires /64 subnets
@@ -186,21 +184,9 @@ class NetworkArgs:
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
         found = [f"roles: {p}" for p in self.roles.problems()]
-        try:
-            net = ipaddress.ip_network(self.cidr, strict=True)
-        except ValueError as err:
-            found.append(f"cidr {self.cidr!r}: expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
-        else:
-            if net.version != 4 or not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
-                found.append(
-                    f"cidr {self.cidr!r}: expected an IPv4 CIDR of /{VPC_PREFIX_MIN} to "
-                    f"/{VPC_PREFIX_MAX}"
-                )
-            elif not MIN_AZS <= self.availability_zones <= max_azs_for_prefix(net.prefixlen):
-                found.append(
-                    f"availability_zones {self.availability_zones}: a /{net.prefixlen} VPC fits "
-                    f"{MIN_AZS} to {max_azs_for_prefix(net.prefixlen)} (an ALB needs two)"
-                )
+        found += [i.problem() for i in vpc_cidr_issues("cidr", self.cidr)]
+        azs = availability_zone_issues("availability_zones", self.availability_zones, self.cidr)
+        found += [i.problem() for i in azs]
         found += [
             f"other_accounts {a!r}: an AWS account ID is 12 digits"
             for a in self.other_accounts

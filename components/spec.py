@@ -215,6 +215,41 @@ def max_azs_for_prefix(prefix: int) -> int:
     return min(MAX_AZS, slots // 2)
 
 
+def vpc_cidr_issues(field: str, cidr: str) -> list[Issue]:
+    """A VPC CIDR that is not IPv4, or not of a size the network can carve (VPC_PREFIX_MIN to
+    VPC_PREFIX_MAX)."""
+    example = "expected an IPv4 CIDR such as 10.0.0.0/16"
+    try:
+        net = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as err:
+        return [Issue(field=field, value=cidr, allowed=f"{example} ({err})")]
+    if net.version != 4:
+        return [Issue(field=field, value=cidr, allowed=example)]
+    if not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
+        allowed = f"the prefix must be /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}"
+        return [Issue(field=field, value=cidr, allowed=allowed)]
+    return []
+
+
+def availability_zone_issues(field: str, azs: int, cidr: str | None) -> list[Issue]:
+    """An AZ count an ALB cannot span, or more AZs than the VPC `cidr` (when it is valid; None
+    when it is not known) fits subnets for. The message names the VPC's field as {cidr}."""
+    if not MIN_AZS <= azs <= MAX_AZS:
+        allowed = f"expected {MIN_AZS} to {MAX_AZS} (an ALB needs two AZs)"
+        return [Issue(field=field, value=azs, allowed=allowed)]
+    if cidr is None or vpc_cidr_issues("cidr", cidr):
+        return []
+    prefix = ipaddress.ip_network(cidr).prefixlen
+    if azs > max_azs_for_prefix(prefix):
+        allowed = (
+            f"{{cidr}} /{prefix} fits subnets (at least /{ALB_MIN_SUBNET_PREFIX} each, the ALB's "
+            f"minimum) for at most {max_azs_for_prefix(prefix)} AZs; use a larger {{cidr}} "
+            "such as /23"
+        )
+        return [Issue(field=field, value=azs, allowed=allowed)]
+    return []
+
+
 def tasks_are_private(nat_gateways: str, vpc_endpoints: bool) -> bool:
     """Tasks run in private subnets without public IPs whenever they have a private way out: a NAT
     gateway, or the VPC endpoints of the AWS services they need."""

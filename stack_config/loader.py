@@ -19,12 +19,8 @@ from components.spec import (
     ENV_NAME,
     INTERNAL,
     MANAGED_POLICY_ARN,
-    MAX_AZS,
-    MIN_AZS,
     RESERVED_ENV,
     SPOT_CPU_ARCHITECTURES,
-    VPC_PREFIX_MAX,
-    VPC_PREFIX_MIN,
     WORKER,
     Deployment,
     ImageRef,
@@ -32,11 +28,11 @@ from components.spec import (
     ServiceSpec,
     TaskSize,
     architecture_issues,
+    availability_zone_issues,
     egress_problems,
     env_name_issues,
     health_check_path_issues,
     joined,
-    max_azs_for_prefix,
     nat_mode_issues,
     on_demand_base_issues,
     port_issues,
@@ -44,6 +40,7 @@ from components.spec import (
     service_connect_egress,
     shifts_traffic,
     spot_issues,
+    vpc_cidr_issues,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
@@ -264,35 +261,12 @@ def load_config(
 
 
 def _check_network(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    prefix = None
-    if "vpcCidr" in ok:
-        cidr = get["vpcCidr"]
-        try:
-            net = ipaddress.ip_network(cidr, strict=True)
-        except ValueError as err:
-            problems.add("vpcCidr", cidr, f"expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
-        else:
-            if net.version != 4:
-                problems.add("vpcCidr", cidr, "expected an IPv4 CIDR such as 10.0.0.0/16")
-            elif not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
-                problems.add(
-                    "vpcCidr", cidr, f"the prefix must be /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}"
-                )
-            else:
-                prefix = net.prefixlen
+    cidr = get["vpcCidr"] if "vpcCidr" in ok else None
+    if cidr is not None:
+        problems.add_issues(vpc_cidr_issues("vpcCidr", cidr))
     if "availabilityZones" in ok:
-        azs = get["availabilityZones"]
-        if not MIN_AZS <= azs <= MAX_AZS:
-            problems.add(
-                "availabilityZones", azs, f"expected {MIN_AZS} to {MAX_AZS} (an ALB needs two AZs)"
-            )
-        elif prefix is not None and azs > max_azs_for_prefix(prefix):
-            problems.add(
-                "availabilityZones",
-                azs,
-                f"vpcCidr /{prefix} fits subnets (at least /27 each, the ALB's minimum) for "
-                f"at most {max_azs_for_prefix(prefix)} AZs; use a larger vpcCidr such as /23",
-            )
+        azs = availability_zone_issues("availabilityZones", get["availabilityZones"], cidr)
+        problems.add_issues(azs, {"cidr": "vpcCidr"})
     if "natGateways" in ok:
         nat = nat_mode_issues("natGateways", get["natGateways"])
         problems.add_issues(nat, {"natGateways": "natGateways"})
