@@ -974,6 +974,7 @@ class ServiceSpec:
 def check_args(component: str, problems: Sequence[str]) -> None:
     """Raise one ValueError naming every problem with a component's arguments (none: return).
 
-    Components call it before they create anything, so bad arguments leave nothing half-made."""
+    Components call it before super().__init__, so bad arguments leave nothing in state, not
+    even the component (tests/test_component_args.py holds every component to it)."""
     if problems:
         raise ValueError(f"{component}: " + "; ".join(problems))
