@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -67,6 +67,18 @@ ECR_LAYER_BUCKET = "prod-{region}-starport-layer-bucket"
 # Flow log records are aggregated over this many seconds: 600 (the maximum) writes the fewest
 # records, so costs least, and is still precise enough to investigate a connection problem.
 FLOW_LOG_AGGREGATION_S = 600
+
+
+def aws_lookup_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOptions:
+    """Options for an AWS lookup made before a component registers: the AWS provider that its
+    children would use (given as `provider` or among `providers`, else its parent's)."""
+    if opts is None:
+        return pulumi.InvokeOptions()
+    provider = opts.provider
+    if provider is None and opts.providers:
+        given = opts.providers.values() if isinstance(opts.providers, Mapping) else opts.providers
+        provider = next((p for p in given if p.package == "aws"), None)
+    return pulumi.InvokeOptions(parent=opts.parent, provider=provider)
 
 
 def plan_subnets(vpc_cidr: str, azs: int) -> list[tuple[str, str]]:
@@ -215,9 +227,7 @@ class Network(pulumi.ComponentResource):
         check_args(f"Network {name!r}", args.problems())
         # The region's zones are looked up before the component registers, so a count the region
         # cannot meet leaves nothing in state; the lookup uses the provider the component would.
-        lookup = pulumi.InvokeOptions(
-            parent=opts.parent if opts else None, provider=opts.provider if opts else None
-        )
+        lookup = aws_lookup_options(opts)
         region = aws.get_region(opts=lookup).region
         zones = aws.get_availability_zones(
             state="available",

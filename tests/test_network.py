@@ -13,9 +13,10 @@ import ipaddress
 from collections.abc import Callable
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
-from components.network import Network, NetworkArgs
+from components.network import Network, NetworkArgs, aws_lookup_options
 from tools.mocks import ProgramRun, RegisteredResource, Secure, region_az_count
 
 REGION = "us-east-1"
@@ -611,3 +612,18 @@ def test_prod_preview_plans_private_tasks_without_public_ip_in_two_azs(prod_prev
     assert service.inputs["networkConfiguration"].get("assignPublicIp") is False, (
         f"prod's preview gives {service.urn}'s tasks a public IP"
     )
+
+
+def test_the_az_lookup_before_the_network_registers_uses_the_program_s_aws_provider(
+    pulumi_mocks,
+) -> None:
+    """The program passes its provider in `providers`; the lookup made before the component
+    exists must use it (its region), not the default provider."""
+    provider = aws.Provider("regional", region="eu-west-1")
+    for opts in (
+        pulumi.ResourceOptions(providers=[provider]),
+        pulumi.ResourceOptions(providers={"aws": provider}),
+        pulumi.ResourceOptions(provider=provider),
+    ):
+        assert aws_lookup_options(opts).provider is provider, opts
+    assert aws_lookup_options(None).provider is None
