@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 import yaml
 
@@ -53,6 +54,7 @@ from ci_bootstrap.github_roles import (  # noqa: E402
     ROLE_PATH,
     GitHubActionsRoles,
     GitHubActionsRolesArgs,
+    aws_lookup_options,
 )
 from ci_bootstrap.review_roles import ReviewStackRoles, ReviewStackRolesArgs  # noqa: E402
 from ci_bootstrap.stack_guardrails import StackGuardrails, StackGuardrailsArgs  # noqa: E402
@@ -1061,6 +1063,19 @@ def test_bad_component_arguments_fail_before_the_component_registers(
     assert isinstance(run.error, ValueError) and named in str(run.error), run.error
     assert str(run.error).startswith(f"{component.__name__} "), run.error
     assert not run.resources, [r.urn for r in run.resources]
+
+
+def test_lookups_before_a_bootstrap_component_registers_use_its_aws_provider(
+    pulumi_mocks,
+) -> None:
+    provider = aws.Provider("regional", region="eu-west-1")
+    for opts in (
+        pulumi.ResourceOptions(providers=[provider]),
+        pulumi.ResourceOptions(providers={"aws": provider}),
+        pulumi.ResourceOptions(provider=provider),
+    ):
+        assert aws_lookup_options(opts).provider is provider, opts
+    assert aws_lookup_options(None).provider is None
 
 
 def bootstrap_modules() -> list[Any]:

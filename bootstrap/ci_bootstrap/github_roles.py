@@ -255,6 +255,18 @@ class GitHubActionsRolesArgs:
         return problems
 
 
+def aws_lookup_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOptions:
+    """Options for an AWS lookup made before a component registers: the AWS provider that its
+    children would use (given as `provider` or among `providers`, else its parent's)."""
+    if opts is None:
+        return pulumi.InvokeOptions()
+    provider = opts.provider
+    if provider is None and opts.providers:
+        given = opts.providers.values() if isinstance(opts.providers, Mapping) else opts.providers
+        provider = next((p for p in given if p.package == "aws"), None)
+    return pulumi.InvokeOptions(parent=opts.parent, provider=provider)
+
+
 class GitHubActionsRoles(pulumi.ComponentResource):
     """GitHub's OIDC provider and, per stack, a deploy role and a read-only preview role.
 
@@ -271,9 +283,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
             raise ValueError(f"GitHubActionsRoles {name!r}: " + "; ".join(problems))
         # The account is looked up before the component registers (with the provider it would
         # use), so a deploy role whose policies IAM could not attach leaves nothing in state.
-        invoke = pulumi.InvokeOptions(
-            parent=opts.parent if opts else None, provider=opts.provider if opts else None
-        )
+        invoke = aws_lookup_options(opts)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
         # What the program's resources need, by service: customer managed policies, each within

@@ -34,6 +34,7 @@ from ci_bootstrap.github_roles import (
     APP_PROJECT,
     DEPLOY_MAX_SESSION_S,
     ROLE_PATH,
+    aws_lookup_options,
     deploy_policy,
     trust_policy,
 )
@@ -94,9 +95,7 @@ class ReviewStackRoles(pulumi.ComponentResource):
         problems = args.problems()
         # The account is looked up before the component registers (with the provider it would
         # use), so roles whose policies IAM could not attach leave nothing in state.
-        invoke = pulumi.InvokeOptions(
-            parent=opts.parent if opts else None, provider=opts.provider if opts else None
-        )
+        invoke = aws_lookup_options(opts)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
         documents = pack(service_statements(partition, account_id, args.app_project, REVIEW_STACKS))
