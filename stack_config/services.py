@@ -292,10 +292,9 @@ def _check_one(
     health = entry.get("healthCheckPath", main.health_check_path) if kind in SERVED else None
     if "healthCheckPath" in entry and kind in SERVED:
         field = f"{key}.healthCheckPath"
-        if not isinstance(health, str):
-            problems.add(field, health, "expected a URL path starting with /, such as /health")
-        else:
-            problems.add_issues(health_check_path_issues(field, health))
+        path = health if isinstance(health, str) else ""  # not a string: no path at all
+        for issue in health_check_path_issues(field, path):
+            problems.add(field, health, issue.allowed)
     size = _size(entry, key, main, problems)
     scaling = _scaling(entry, kind, key, main, problems)
     spot = main.spot or False
@@ -307,7 +306,11 @@ def _check_one(
     arch = main.cpu_architecture
     if arch is not None:
         keys = {"spot": f"{key}.spot"}
-        problems.add_issues(spot_issues(spot, arch), keys, suffix=" (the stack's); set it false")
+        problems.add_issues(
+            spot_issues(spot, arch),
+            keys,
+            suffix="; cpuArchitecture is the stack's, so set it false",
+        )
     base = _integer(entry, "onDemandBase", key, problems)
     if base is not None:
         issues = on_demand_base_issues(base, scaling.max_count if scaling else None)
