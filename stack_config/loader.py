@@ -295,8 +295,7 @@ def _check_network(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
         azs = availability_zone_issues("availabilityZones", get["availabilityZones"], cidr)
         problems.add_issues(azs, {"cidr": "vpcCidr"})
     if "natGateways" in ok:
-        nat = nat_mode_issues("natGateways", get["natGateways"])
-        problems.add_issues(nat, {"natGateways": "natGateways"})
+        problems.add_issues(nat_mode_issues("natGateways", get["natGateways"]))
 
 
 def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -304,14 +303,14 @@ def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
         size = TaskSize(cpu=get["cpu"], memory=get["memory"])
         # A value that did not parse is reported already, by its parser.
         given = [issue for issue in size.issues() if issue.field in ok]
-        problems.add_issues(given, {"cpu": "cpu", "memory": "memory"})
+        problems.add_issues(given)
     if "cpuArchitecture" in ok:
         arch = get["cpuArchitecture"]
         if issues := architecture_issues("cpuArchitecture", arch):
             problems.add_issues(issues)
         elif "spot" in ok:
             suffix = "; set spot false or cpuArchitecture " + joined(SPOT_CPU_ARCHITECTURES)
-            problems.add_issues(spot_issues(get["spot"], arch), {"spot": "spot"}, suffix=suffix)
+            problems.add_issues(spot_issues(get["spot"], arch), suffix=suffix)
 
 
 def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -352,8 +351,7 @@ def _check_service(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
     if "healthCheckPath" in ok:
         problems.add_issues(health_check_path_issues("healthCheckPath", get["healthCheckPath"]))
     if "logRetentionDays" in ok:
-        retention = retention_issues("logRetentionDays", get["logRetentionDays"])
-        problems.add_issues(retention, {"logRetentionDays": "logRetentionDays"})
+        problems.add_issues(retention_issues("logRetentionDays", get["logRetentionDays"]))
 
 
 def _check_image(
