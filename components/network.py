@@ -23,6 +23,7 @@ from components.spec import (
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_VPC_CIDR,
     HTTPS_PORT,
+    VPC_ORIGIN_UNSUPPORTED_AZ_IDS,
     RolePlacement,
     availability_zone_issues,
     check_args,
@@ -180,6 +181,10 @@ class NetworkArgs:
     protect: protect the flow log group from deletion. Default False.
     roles: where the flow-log role goes (IAM path) and its permissions boundary. Default IAM's
         root path and no boundary; the program passes the stack's path and the stack's boundary.
+    vpc_origin: the load balancer in these subnets is a CloudFront VPC origin, which CloudFront
+        does not reach in a few AZs (spec.VPC_ORIGIN_UNSUPPORTED_AZ_IDS). AZ names map to AZ IDs
+        per account, so only AWS can tell: the network stops, before it creates anything, when one
+        of its AZs is one of those. Default False.
     """
 
     cidr: str = DEFAULT_VPC_CIDR
@@ -192,6 +197,7 @@ class NetworkArgs:
     flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
     roles: RolePlacement = field(default_factory=RolePlacement)
+    vpc_origin: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
@@ -229,20 +235,33 @@ class Network(pulumi.ComponentResource):
         # cannot meet leaves nothing in state; the lookup uses the provider the component would.
         lookup = aws_lookup_options(opts)
         region = aws.get_region(opts=lookup).region
-        zones = aws.get_availability_zones(
+        available = aws.get_availability_zones(
             state="available",
             # Local and Wavelength zones are opt-in and cannot host an ALB.
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
             opts=lookup,
-        ).names
+        )
+        zones = available.names
         if len(zones) < args.availability_zones:
             raise pulumi.RunError(
                 f"availabilityZones: {args.availability_zones} requested but region {region} "
                 f"offers {len(zones)} ({', '.join(zones)}); set it to {len(zones)} or fewer"
             )
+        azs = list(zones[: args.availability_zones])
+        az_ids = dict(zip(available.names, available.zone_ids, strict=True))
+        excluded = [
+            f"{az} ({az_ids[az]})"
+            for az in azs
+            if args.vpc_origin and az_ids[az] in VPC_ORIGIN_UNSUPPORTED_AZ_IDS
+        ]
+        if excluded:
+            raise pulumi.RunError(
+                f"availabilityZones: this account's {', '.join(excluded)} cannot be used: "
+                "CloudFront VPC origins do not reach it (CloudFront Developer Guide, Supported AWS "
+                "Regions for VPC origins); set edge none, or use another region"
+            )
         super().__init__("fargate-app:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        azs = list(zones[: args.availability_zones])
         cidrs = plan_subnets(args.cidr, len(azs))
 
         vpc = aws.ec2.Vpc(

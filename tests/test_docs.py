@@ -226,6 +226,8 @@ COMPONENT_OF_PHRASE = {
     "certificate": "Certificate",
     "access logs": "AccessLogBucket",
     "load balancer": "LoadBalancer",
+    "web ACL": "WebAcl",
+    "CloudFront edge": "Edge",
     "DNS": "AliasRecords",
     "alarm topic": "AlarmTopic",
     "internal services": "AppService",

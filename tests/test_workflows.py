@@ -57,6 +57,7 @@ TYPE_CHECKED = (
     "tools/smoke.py",
     "tools/urns.py",
     "tools/settings_doc.py",
+    "tools/replacements.py",
     "bootstrap/ci_bootstrap",
 )
 
