@@ -234,11 +234,11 @@ class FileSystem(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FileSystemArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:storage:FileSystem", name, None, opts)
         problems = args.problems()
         if not FILE_SYSTEM_NAME.match(name):
             problems.append(f"name {name!r}: lower-case letters, digits and -, up to 32")
         check_args(f"FileSystem {name!r}", problems)
+        super().__init__("fargate-app:storage:FileSystem", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         file_system = aws.efs.FileSystem(
             f"{name}-efs",
