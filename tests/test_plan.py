@@ -386,6 +386,37 @@ def test_a_canary_of_five_minutes_takes_685_s() -> None:
     assert service["total"] == 45 + 10 + 5 + 420 + 5 + 300 + 10 + 10
 
 
+def test_the_summary_line_names_the_configured_strategy(
+    run_stack: Callable[..., ProgramRun],
+) -> None:
+    """A canary stack's summary says "canary deploy", not the rolling default's name."""
+    overrides = {"deploymentStrategy": "canary", "bakeTimeMinutes": 5}
+    plan = plan_of(run_stack("dev", overrides), PROJECT)
+    line = render.headline(plan)
+    want = f"canary deploy {sum(deploy_model('canary', 5).values())} s"
+    assert want in line, f"dev with {overrides}: the summary line reads {line!r}, not {want!r}"
+    assert "rolling" not in line, f"a canary stack's summary calls its deploy rolling: {line!r}"
+
+
+def test_the_deploy_table_aligns_step_names_longer_than_alarm_watch() -> None:
+    """canary_shift and canary_bake are longer than the default column: every step's seconds
+    still end in the same column."""
+    resources = [
+        *deploy_fixture(),
+        deployed_service(
+            deploymentConfiguration={
+                "strategy": "CANARY",
+                "bakeTimeInMinutes": "5",
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "7"},
+            }
+        ),
+    ]
+    lines = render._deploy(deploy.model(Index(resources)))
+    ends = {line.split()[0]: line.index(" s ") for line in lines[1:] if " s " in line}
+    assert "canary_shift" in ends and "canary_bake" in ends, lines
+    assert len(set(ends.values())) == 1, f"the seconds do not line up: {lines}"
+
+
 def test_a_linear_deploy_shifts_in_steps_with_a_bake_between_them() -> None:
     resources = [
         *deploy_fixture(),

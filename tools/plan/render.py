@@ -15,7 +15,7 @@ INDENT = "  "
 ITEM_COL = 28
 QTY_COL = 20
 AMOUNT_COL = 9
-STEP_COL = 11  # "alarm watch"
+STEP_COL = 11  # "alarm watch"; a longer step name (canary_shift) widens its own table
 SERVICE_KIND_COL = 10  # "internal"
 TASKS_COL = 9  # "10 tasks"
 SECONDS_COL = 6  # a day-long bake is 86400 s
@@ -82,10 +82,18 @@ def _wrapped(label: str, text: str) -> list[str]:
 # -- one plan ------------------------------------------------------------------------------------
 
 
+def _strategy(strategy: str | None) -> str:
+    """ECS's spelling of a deployment strategy (BLUE_GREEN) as a reader says it (blue-green)."""
+    return (strategy or "no").lower().replace("_", "-")
+
+
 def headline(plan: dict[str, Any]) -> str:
     s = plan["summary"]
+    services = plan["deploy"]["services"]
+    # Services deploy in parallel; the slowest sets the pace, so its strategy names the deploy.
+    pace = max(services, key=lambda d: d["total"], default=None)
     deploy = (
-        f"rolling deploy {s['deploy_seconds']} s" if plan["deploy"]["services"] else "no service"
+        f"{_strategy(pace['strategy'])} deploy {s['deploy_seconds']} s" if pace else "no service"
     )
     watch = s["deploy_completed_seconds"] - s["deploy_seconds"]
     if watch > 0:
@@ -144,9 +152,7 @@ def _services(services: dict[str, Any]) -> list[str]:
     name_col = max(len(s["name"]) for s in rows) + 2
     out = ["Services: each one's idle cost a month and one deploy (more below)"]
     for s in rows:
-        deploy = (
-            f"{(s['strategy'] or 'no').lower().replace('_', '-')} deploy {s['deploy_seconds']} s"
-        )
+        deploy = f"{_strategy(s['strategy'])} deploy {s['deploy_seconds']} s"
         watch = s["deploy_completed_seconds"] - s["deploy_seconds"]
         if watch > 0:
             deploy += f" + {watch} s alarm watch"
@@ -199,8 +205,8 @@ def _count(n: float, what: str) -> str:
     return f"{number(n)} {what}{'s' * (n != 1)}"
 
 
-def _step_line(label: str, seconds: int, why: str) -> list[str]:
-    head = f"{INDENT}{label:<{STEP_COL}}{seconds:>{SECONDS_COL}} s  "
+def _step_line(label: str, seconds: int, why: str, width: int = STEP_COL) -> list[str]:
+    head = f"{INDENT}{label:<{width}}{seconds:>{SECONDS_COL}} s  "
     if not why:
         return [head.rstrip()]
     return textwrap.wrap(
@@ -221,12 +227,17 @@ def _deploy(deploy: dict[str, Any]) -> list[str]:
         watch = s.get("alarm_watch")
         then = f", then about {watch['seconds']} s of alarm watch" if watch else ""
         out.append(f"{kind} of {s['service']}: {s['total']} s{then}")
+        width = max([STEP_COL, *(len(step["step"]) for step in s["steps"])])
         for step in s["steps"]:
-            out += _step_line(step["step"], step["seconds"], step["why"])
-        out += _step_line("total", s["total"], "every user is on the new version" if watch else "")
+            out += _step_line(step["step"], step["seconds"], step["why"], width)
+        out += _step_line(
+            "total", s["total"], "every user is on the new version" if watch else "", width
+        )
         if watch:
-            out += _step_line("alarm watch", watch["seconds"], watch["why"])
-            out += _step_line("completed", s["until_completed"], "when ECS marks the deploy done")
+            out += _step_line("alarm watch", watch["seconds"], watch["why"], width)
+            out += _step_line(
+                "completed", s["until_completed"], "when ECS marks the deploy done", width
+            )
     return out
 
 
