@@ -57,6 +57,7 @@ from tests.ops_fixtures import (  # noqa: E402
 from tools.ops import errors  # noqa: E402
 from tools.ops.cli import main  # noqa: E402
 from tools.ops.console import Clock  # noqa: E402
+from tools.pipes import EXIT_BROKEN_PIPE  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -480,6 +481,26 @@ def test_status_runs_as_a_module(app: App, outputs: str) -> None:
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["healthy"] is True
+
+
+def test_status_to_a_closed_pipe_exits_quietly(app: App, outputs: str) -> None:
+    """`python -m tools.ops status | head`: the reader is gone before status prints; no
+    traceback (Python's SIGPIPE recipe, exit 1)."""
+    make_healthy(app)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.ops", "status", "--outputs", outputs],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # as `head` does once it has its lines
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, (
+        f"a closed pipe printed an error:\n{err}"
+    )
+    assert proc.returncode == EXIT_BROKEN_PIPE, f"exit status {proc.returncode}"
 
 
 # --- errors speak to the user ---------------------------------------------------------------

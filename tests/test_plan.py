@@ -19,6 +19,7 @@ import json
 import random
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -41,6 +42,7 @@ from tools.mocks import (
     config_secret_keys,
     load_stack_config,
 )
+from tools.pipes import EXIT_BROKEN_PIPE
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
 from tools.plan.model import Project, find_project, plan_of
@@ -857,6 +859,22 @@ def test_progress_goes_to_stderr_and_the_plan_to_stdout() -> None:
     assert code == 0
     assert out.startswith("Plan of stack dev") and "plan:" not in out
     assert re.search(r"^plan: dev: \d+ resources .* \(\d+\.\d s\)$", err, re.M), err
+
+
+def test_a_reader_that_stops_early_ends_the_plan_quietly() -> None:
+    """`python -m tools.plan --compare dev prod --json | head`: the reader is gone before the
+    plan is written; the plan exits without a traceback (Python's SIGPIPE recipe, exit 1)."""
+    command = [sys.executable, "-m", "tools.plan", "--compare", "dev", "prod", "--json", "-q"]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # as `head` does once it has its lines
+    _, err = proc.communicate(timeout=300)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, (
+        f"a closed pipe printed an error:\n{err}"
+    )
+    assert proc.returncode == EXIT_BROKEN_PIPE, f"exit status {proc.returncode}"
 
 
 def test_compare_shows_both_stacks_side_by_side(plans: dict[str, dict[str, Any]]) -> None:
