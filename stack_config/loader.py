@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -81,15 +82,24 @@ from stack_config.settings import (
 class ConfigError(Exception):
     """Every problem with a stack's config, reported together."""
 
-    def __init__(self, stack: str, problems: list[str]):
+    def __init__(self, stack: str, problems: list[str], unknown: Collection[str] = ()):
+        """`unknown`: the settings the program does not know (typos), which `pulumi config set`
+        cannot fix: they stay in the stack file until removed."""
         self.stack = stack
         self.problems = problems
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         lines = "\n".join(f"  - {p}" for p in problems)
+        fix = f"`pulumi config set <key> <value> --stack {stack}`"
+        if unknown:
+            removes = ", ".join(
+                f"`pulumi config rm {shlex.quote(k)} --stack {stack}`" for k in unknown
+            )
+            fix = f"Remove each unknown setting ({removes}), then set the right key with {fix}"
+        else:
+            fix = f"Fix with {fix}"
         super().__init__(
             f"Stack '{stack}' config has {count}; nothing was created:\n{lines}\n"
-            f"Fix with `pulumi config set <key> <value> --stack {stack}` "
-            f"(every setting: docs/settings.md)."
+            f"{fix} (every setting: docs/settings.md)."
         )
 
 
@@ -154,6 +164,7 @@ def load_config(
 
     values: dict[str, Any] = {}
     partial: dict[str, dict[str, str]] = {}
+    unknown = [key for key in ours if key not in SETTINGS_BY_KEY]
     for key, value in ours.items():
         setting = SETTINGS_BY_KEY.get(key)
         if setting is None:
@@ -205,7 +216,7 @@ def load_config(
         ]
 
     if problems.items:
-        raise ConfigError(stack, problems.items)
+        raise ConfigError(stack, problems.items, unknown)
     return StackConfig(
         project=project,
         stack=stack,
@@ -321,7 +332,14 @@ def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None
             problems.add(key, get[key], "expected at least 1")
     if all(k in ok for k in keys):
         lo, want, hi = (get[k] for k in keys)
-        if lo >= 1 and not lo <= want <= hi:
+        if lo > hi >= 1:
+            # The bounds contradict each other whatever desiredCount is: name them, not it.
+            problems.add(
+                "minCount",
+                lo,
+                f"expected at most maxCount ({hi}); raise maxCount or lower minCount",
+            )
+        elif lo >= 1 and not lo <= want <= hi:
             problems.items.append(
                 f"desiredCount: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold; "
                 "adjust the three so that it does"

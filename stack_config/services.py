@@ -453,7 +453,12 @@ def _scaling(
         problems.add(f"{key}.maxCount", values["maxCount"], "expected at least 1")
         ok = False
     lo, want, hi = values["minCount"], values["desiredCount"], values["maxCount"]
-    if ok and not lo <= want <= hi:
+    if ok and lo > hi:
+        # The bounds contradict each other whatever desiredCount is: name them, not it.
+        why = f"expected at most its maxCount ({hi}); raise maxCount or lower minCount"
+        problems.add(f"{key}.minCount", lo, why)
+        ok = False
+    elif ok and not lo <= want <= hi:
         problems.items.append(
             f"{key}: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold (unset ones "
             "are the main service's); set the three"
