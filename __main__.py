@@ -108,7 +108,12 @@ exec_sessions = (
 )
 # Each worker's queue (docs/services.md): every service gets its URL and may send to it.
 queues = {
-    s.name: WorkQueue(s.name, WorkQueueArgs(max_receives=s.max_receives), opts) for s in cfg.workers
+    s.name: WorkQueue(
+        s.name,
+        WorkQueueArgs(max_receives=s.max_receives, protect=cfg.deletion_protection),
+        opts,
+    )
+    for s in cfg.workers
 }
 queue_urls: dict[str, pulumi.Input[str]] = {queue_url_env(n): q.url for n, q in queues.items()}
 queue_arns = tuple(q.arn for q in queues.values())
@@ -188,7 +193,13 @@ if certificate:
         opts,
     )
 alarm_topic = AlarmTopic(
-    "alarms", AlarmTopicArgs(email=cfg.alarm_email, encrypted=cfg.alarm_topic_encryption), opts
+    "alarms",
+    AlarmTopicArgs(
+        email=cfg.alarm_email,
+        encrypted=cfg.alarm_topic_encryption,
+        protect=cfg.deletion_protection,
+    ),
+    opts,
 )
 url = f"https://{cfg.domain_name}" if cfg.domain_name else lb.url
 placement = ServicePlacement(
@@ -312,6 +323,7 @@ jobs = (
             task_role_arn=roles.task_role_arn,
             alarm_topic_arn=alarm_topic.topic_arn,
             roles=cfg.roles,
+            protect=cfg.deletion_protection,
         ),
         opts,
     )

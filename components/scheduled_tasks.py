@@ -88,6 +88,9 @@ class ScheduledTasksArgs:
         None: the alarms exist but notify nobody.
     roles: where the schedules' roles go (IAM path) and their permissions boundary. Default IAM's
         root path and no boundary; the program passes the stack's path and the stack's boundary.
+    protect: protect each dead-letter queue, and the failed invocations in it, from deletion
+        (`deletionProtection`; cfn-lint's I3011 counts a queue as stateful; SQS keeps nothing of
+        a deleted queue). Default False.
     """
 
     container: AppContainer
@@ -103,6 +106,7 @@ class ScheduledTasksArgs:
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
     alarm_topic_arn: pulumi.Input[str] | None = None
     roles: RolePlacement = field(default_factory=RolePlacement)
+    protect: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is), names of jobs aside
@@ -309,7 +313,7 @@ class ScheduledTasks(pulumi.ComponentResource):
                 f"{base}-dlq",
                 message_retention_seconds=args.dead_letter_retention_s,
                 sqs_managed_sse_enabled=True,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             role = aws.iam.Role(
                 f"{base}-role",

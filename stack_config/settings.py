@@ -152,7 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("healthCheckPath", "string", DEFAULT_HEALTH_CHECK_PATH, "Path the load balancer health check requests; starts with /."),
     Setting("logRetentionDays", "integer", DEFAULT_LOG_RETENTION_DAYS, "Days CloudWatch keeps the app's logs; one of CloudWatch's allowed values."),
     Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),
-    Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
+    Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket, the worker and dead-letter queues, the KMS keys (deletable only after KMS's longest wait, 30 days) and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
     Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building app/; empty builds app/."),
     Setting("env", "map", {}, "Environment variables for the app: names of letters, digits and _, not starting with a digit; secret-looking names belong in secrets."),
     Setting("domainName", "string", "", "DNS name for the app (app.example.com): an ACM certificate validated by DNS and A/AAAA alias records in hostedZone; needs hostedZone."),
