@@ -123,6 +123,16 @@ def test_dev_costs_at_most_31_dollars_a_month_idle(
     )
 
 
+def test_a_stack_in_another_region_says_in_its_summary_line_whose_prices_it_shows(
+    run_stack: Callable[..., ProgramRun],
+) -> None:
+    plan = plan_of(run_stack("dev", {"aws:region": "eu-west-1"}), PROJECT)
+    line = render.headline(plan)
+    assert f"/month idle at {cost.PRICES_REGION} prices" in line, (
+        f"a eu-west-1 stack priced at {cost.PRICES_REGION} list prices does not say so: {line!r}"
+    )
+
+
 def test_dev_pays_for_the_load_balancer_its_addresses_and_one_spot_task(
     plans: dict[str, dict[str, Any]],
 ) -> None:

@@ -100,8 +100,15 @@ def headline(plan: dict[str, Any]) -> str:
         deploy += f" + {watch} s alarm watch"
     return (
         f"{s['resources']} resources in {s['components']} components, "
-        f"{money(s['monthly_idle_usd'])}/month idle, {deploy}"
+        f"{money(s['monthly_idle_usd'])}/month idle{_priced_elsewhere(plan)}, {deploy}"
     )
+
+
+def _priced_elsewhere(plan: dict[str, Any]) -> str:
+    """Where the prices are from, when that is not the stack's region: cost.py holds one
+    region's list prices, so another region's total is a guide, not its bill."""
+    prices = plan["cost"]["prices_region"]
+    return "" if plan["region"] == prices else f" at {prices} prices"
 
 
 def render(plan: dict[str, Any]) -> str:
@@ -268,7 +275,10 @@ def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     lines += _row("region", a["region"], b["region"])
     for key, label in (("resources", "resources"), ("components", "components")):
         lines += _row(label, str(a["summary"][key]), str(b["summary"][key]))
-    lines += _row("monthly idle", money(a["cost"]["total"]), money(b["cost"]["total"]))
+    lines += _row(
+        "monthly idle",
+        *(money(p["cost"]["total"]) + _priced_elsewhere(p) for p in (a, b)),
+    )
     lines += _row("deploy", f"{a['deploy']['total']} s", f"{b['deploy']['total']} s")
     done = [p["deploy"]["until_completed"] for p in (a, b)]
     if done != [a["deploy"]["total"], b["deploy"]["total"]]:
