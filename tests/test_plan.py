@@ -579,6 +579,30 @@ def test_the_tree_shows_where_tasks_run_and_whether_they_are_public(
     assert "autoscaled 2 to 6" in prod["tasks"]
 
 
+def test_the_plan_says_what_private_subnets_no_task_uses_are_for(
+    plans: dict[str, dict[str, Any]], run_stack: Callable[..., ProgramRun]
+) -> None:
+    """dev has no NAT, so its tasks run in the public subnets and the private ones hold nothing:
+    the plan says why they exist. Where something runs in them (prod's tasks, or dev's interface
+    endpoints), it says nothing of the kind."""
+    dev = [r for r in plans["dev"]["resources"] if r["display_type"] == "aws:ec2:Subnet"]
+    private = [r for r in dev if r["settings"].get("tier") == "private"]
+    assert private, "dev has no private subnet to explain"
+    for subnet in private:
+        assert subnet["settings"].get("used by", "").startswith("nothing yet"), (
+            f"dev's {subnet['name']} holds nothing and the plan does not say what it is for: "
+            f"{subnet['settings']}"
+        )
+    with_endpoints = plan_of(run_stack("dev", {"vpcEndpoints": True}), PROJECT)
+    for plan in (plans["prod"], with_endpoints):
+        used = [
+            r["name"]
+            for r in plan["resources"]
+            if r["display_type"] == "aws:ec2:Subnet" and "used by" in r["settings"]
+        ]
+        assert not used, f"{plan['stack']}: subnets in use are called unused: {used}"
+
+
 def test_the_tree_shows_every_protected_resource_as_protected(
     plans: dict[str, dict[str, Any]], prod: ProgramRun
 ) -> None:
