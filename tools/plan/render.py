@@ -275,10 +275,8 @@ def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     lines += _row("region", a["region"], b["region"])
     for key, label in (("resources", "resources"), ("components", "components")):
         lines += _row(label, str(a["summary"][key]), str(b["summary"][key]))
-    lines += _row(
-        "monthly idle",
-        *(money(p["cost"]["total"]) + _priced_elsewhere(p) for p in (a, b)),
-    )
+    idle_a, idle_b = (money(p["cost"]["total"]) + _priced_elsewhere(p) for p in (a, b))
+    lines += _row("monthly idle", idle_a, idle_b)
     lines += _row("deploy", f"{a['deploy']['total']} s", f"{b['deploy']['total']} s")
     done = [p["deploy"]["until_completed"] for p in (a, b)]
     if done != [a["deploy"]["total"], b["deploy"]["total"]]:
