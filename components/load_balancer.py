@@ -101,17 +101,8 @@ class LoadBalancer(pulumi.ComponentResource):
                     cidr_ipv6=cidr if family == "ipv6" else None,
                     opts=child,
                 )
-        # Targets are IP targets inside the VPC; each service's own group decides which port.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-targets",
-            security_group_id=sg.id,
-            ip_protocol="tcp",
-            from_port=1,
-            to_port=65535,
-            cidr_ipv4=args.vpc_cidr,
-            description="To targets in the VPC",
-            opts=child,
-        )
+        # No egress rule here: each service behind the load balancer adds the one to its own
+        # tasks' group and port (components.service, `<service>-lb-to-tasks`).
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
