@@ -75,6 +75,8 @@ UNHEALTHY_THRESHOLD = 3  # 15 s of failures before a task is pulled: one slow an
 # Health checks go to the port the requests go to, so the one port the load balancer may reach a
 # service's tasks on (its `<service>-lb-to-tasks` egress rule) serves both.
 HEALTH_CHECK_PORT = "traffic-port"
+# The suffix of that rule's name: it is the service component's child, but the load balancer's rule.
+LB_EGRESS_SUFFIX = "lb-to-tasks"
 # Requests to this app finish in well under a second; AWS's default of 300 s slows every deploy.
 DEREGISTRATION_DELAY_S = 10
 # ECS ignores failing health checks this long after a task starts; the app boots in ~2 s, so this
@@ -517,7 +519,7 @@ class FargateService(pulumi.ComponentResource):
             # checks): its group reaches no address, only the groups of the services behind it,
             # each adding its own rule here (none of them knows the others).
             aws.vpc.SecurityGroupEgressRule(
-                f"{name}-lb-to-tasks",
+                f"{name}-{LB_EGRESS_SUFFIX}",
                 security_group_id=route.security_group_id,
                 referenced_security_group_id=sg.id,
                 ip_protocol="tcp",
