@@ -1,4 +1,5 @@
-"""fargate-app: source in app/ to a load-balanced service on ECS Fargate, one stack per environment.
+"""fargate-app: an app's source (app/, or `build`) to a load-balanced service on ECS Fargate, one
+stack per environment.
 
 config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> roles
 -> cluster -> service namespace -> load balancer -> alarm topic -> internal services -> the app's
@@ -7,6 +8,7 @@ container -> service (with its deployment alarms) -> alarms -> web services and 
 """
 
 from dataclasses import replace
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -35,14 +37,17 @@ from components.service import (
     ServicePlacement,
 )
 from components.spec import ServiceSpec, queue_url_env, service_namespace_name, stack_tag_key
-from components.task_definition import AppContainer
-from stack_config import ConfigError, from_pulumi
+from components.task_definition import AppContainer, writable_mounts
+from stack_config import ConfigError, config_warnings, from_pulumi
 
 try:
     cfg = from_pulumi()
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 
+# Pulumi runs the program in the project's directory: the Dockerfile the stack builds is there.
+for warning in config_warnings(cfg, Path.cwd()):
+    pulumi.log.warn(warning)
 if cfg.sync_traffic_routing and cfg.deployment.shifts_traffic:
     pulumi.log.warn(
         "syncTrafficRouting is on: this pulumi up resets the service's live target group and the "
@@ -84,7 +89,9 @@ network = Network(
 )
 image = ContainerImage(
     "app",
-    ContainerImageArgs(platform=cfg.platform, prebuilt=cfg.image, protect=cfg.deletion_protection),
+    ContainerImageArgs(
+        build=cfg.build, platform=cfg.platform, prebuilt=cfg.image, protect=cfg.deletion_protection
+    ),
     opts,
 )
 secrets = AppSecrets(
@@ -259,6 +266,9 @@ container = AppContainer(
     health_check_path=cfg.health_check_path,
     env={**cfg.env, **queue_urls},
     secrets=secret_arns,
+    user=cfg.container_user,
+    read_only_root=cfg.read_only_root_filesystem,
+    mounts=writable_mounts(cfg.writable_paths),
     cpu_architecture=cfg.cpu_architecture,
     enable_exec=cfg.enable_exec,
 )

@@ -70,6 +70,9 @@ from components.task_definition import (
 # Health checks: the ALB's minimum interval, so a new task is found healthy in two checks (10 s).
 HEALTH_CHECK_INTERVAL_S = 5
 HEALTH_CHECK_TIMEOUT_S = 4  # must be below the interval
+# The answers the target group counts as healthy (the ALB's Matcher: codes, lists "200,202" or
+# ranges "200-299"): exactly 200, so a redirect or an empty 204 from a misrouted path is not health.
+HEALTH_CHECK_MATCHER = "200"
 HEALTHY_THRESHOLD = 2  # the ALB's minimum
 UNHEALTHY_THRESHOLD = 3  # 15 s of failures before a task is pulled: one slow answer is not enough
 # Health checks go to the port the requests go to, so the one port the load balancer may reach a
@@ -732,7 +735,7 @@ class FargateService(pulumi.ComponentResource):
                     "path": args.container.health_check_path,
                     "protocol": "HTTP",
                     "port": HEALTH_CHECK_PORT,
-                    "matcher": "200",
+                    "matcher": HEALTH_CHECK_MATCHER,
                     "interval": HEALTH_CHECK_INTERVAL_S,
                     "timeout": HEALTH_CHECK_TIMEOUT_S,
                     "healthy_threshold": HEALTHY_THRESHOLD,

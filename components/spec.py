@@ -265,6 +265,68 @@ HEALTH_CHECK_PATH_ENV = "HEALTH_CHECK_PATH"  # healthCheckPath
 GRACEFUL_TIMEOUT_ENV = "GRACEFUL_TIMEOUT"  # the seconds the app gets to finish after SIGTERM
 RESERVED_ENV = (PORT_ENV, HEALTH_CHECK_PATH_ENV, GRACEFUL_TIMEOUT_ENV)
 
+# Who the container runs as, and what it may write. The defaults are the sample image's
+# (app/Dockerfile: USER 10001:10001, VOLUME /tmp) and the safe ones: not root (Security Hub ECS.20),
+# read-only root file system (ECS.5).
+DEFAULT_CONTAINER_USER = "10001:10001"
+# `containerUser` this word: the task definition names no user, so the image's own USER holds.
+IMAGE_USER = "image"
+CONTAINER_USER = re.compile(r"^(?P<uid>\d{1,10}):(?P<gid>\d{1,10})$")
+MAX_ID = 4294967294  # Linux's largest uid/gid: uid_t is 32 bits and (uid_t)-1 means "none"
+ROOT_UID = 0
+DEFAULT_READ_ONLY_ROOT = True
+# Task storage mounted over these paths is all a read-only root leaves writable. ECS creates each
+# mount owned by root with mode 0755, unless the image declares the path a VOLUME: then the mount
+# starts as the image's copy of that path, with its owner and mode (aws/containers-roadmap#938;
+# "Bind mounts" in the ECS developer guide).
+DEFAULT_WRITABLE_PATHS = ("/tmp",)
+WRITABLE_PATH = re.compile(r"^(/[A-Za-z0-9._@+-]+)+$")
+# ECS Exec's SSM agent writes under these paths (volume name -> path). AWS documents exec as
+# unsupported with a read-only root filesystem; giving the agent these writable volumes is the
+# known way to keep both (aws-containers/amazon-ecs-exec-checker#71, containers-roadmap#1359).
+# Mounted only with exec.
+EXEC_AGENT_VOLUMES = {
+    "exec-managed-agents": "/managed-agents",
+    "exec-ssm-state": "/var/lib/amazon/ssm",
+    "exec-ssm-logs": "/var/log/amazon/ssm",
+}
+
+
+def user_problem(user: str | None) -> str | None:
+    """What is wrong with a container user: None (the image's own) or a numeric `uid:gid`."""
+    if user is None:
+        return None
+    m = CONTAINER_USER.match(user)
+    if not m or int(m["uid"]) > MAX_ID or int(m["gid"]) > MAX_ID:
+        return (
+            f"expected a numeric uid:gid such as {DEFAULT_CONTAINER_USER} (each 0 to {MAX_ID}), "
+            f"or {IMAGE_USER} for the image's own USER"
+        )
+    return None
+
+
+def runs_as_root(user: str | None) -> bool:
+    """Whether the task definition lets the container run as root: it names uid 0, or no user at
+    all (then the image decides, and the policy pack cannot see what it says)."""
+    return user is None or user.split(":", 1)[0] == str(ROOT_UID)
+
+
+def writable_volume_name(path: str) -> str:
+    """The task volume mounted at a writable path: the path's segments joined by -, other
+    characters as _ (/tmp -> tmp, /var/cache/app -> var-cache-app); RegisterTaskDefinition takes
+    letters, digits, - and _."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", path.strip("/").replace("/", "-"))
+
+
+def writable_path_problem(path: str) -> str | None:
+    """What is wrong with one writable path (None when nothing is)."""
+    if not WRITABLE_PATH.match(path) or any(s in (".", "..") for s in path.split("/")):
+        return (
+            "expected an absolute path such as /tmp or /var/cache/app: letters, digits, . _ @ + -, "
+            "no trailing /, no . or .. segments"
+        )
+    return None
+
 
 # --- scaling (components.service) -----------------------------------------------------------------
 DEFAULT_TASK_COUNT = 1  # desired, minimum and maximum: one task, no autoscaling
@@ -426,6 +488,31 @@ PROTECTED_RECOVERY_WINDOW_DAYS = 30  # prod: AWS's longest, a month to notice a 
 
 
 # --- the image (components.image) -----------------------------------------------------------------
+# What to build, relative to the project (Pulumi.yaml's directory, where Pulumi runs the program):
+# the sample app and Docker's default file name in it.
+DEFAULT_BUILD_CONTEXT = "app"
+DOCKERFILE_NAME = "Dockerfile"
+DEFAULT_DOCKERFILE = f"{DEFAULT_BUILD_CONTEXT}/{DOCKERFILE_NAME}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageBuild:
+    """An image built from source: the Docker build context and the Dockerfile.
+
+    Both are paths relative to the project (the directory of Pulumi.yaml), so that the state is the
+    same on every machine (an absolute path would show a diff, and rebuild, on each one);
+    pulumi-docker reads a Dockerfile path relative to the project too, and sends a Dockerfile from
+    outside the context along with it (pulumi/pulumi-docker#542).
+
+    context: the directory Docker sends to the build. Default "app", the sample app.
+    dockerfile: the Dockerfile. Default "app/Dockerfile"; the stack config defaults it to
+        `<context>/Dockerfile`, Docker's own default.
+    """
+
+    context: str = DEFAULT_BUILD_CONTEXT
+    dockerfile: str = DEFAULT_DOCKERFILE
+
+
 @dataclass(frozen=True, kw_only=True)
 class ImageRef:
     """A prebuilt ECR image reference, split into its parts (exactly one of tag and digest)."""

@@ -21,11 +21,14 @@ from components.spec import (
     CPU_ARCHITECTURES,
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
+    DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
+    EXEC_AGENT_VOLUMES,
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
+    IMAGE_USER,
     INTERNAL,
     LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
@@ -38,6 +41,7 @@ from components.spec import (
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
     WORKER,
+    ImageBuild,
     ImageRef,
     ServiceSpec,
     TaskSize,
@@ -45,8 +49,19 @@ from components.spec import (
     egress_problems,
     joined,
     max_azs_for_prefix,
+    runs_as_root,
     service_connect_egress,
     shifts_traffic,
+    user_problem,
+    writable_path_problem,
+    writable_volume_name,
+)
+from stack_config.build import (
+    build_file_problems,
+    check_build,
+    dockerfile_warnings,
+    final_stage,
+    parse_build,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
@@ -61,7 +76,9 @@ from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
     ECR_IMAGE,
+    NON_ROOT_POLICY,
     PROJECT,
+    READ_ONLY_ROOT_POLICY,
     REGION,
     RESERVED_TAGS,
     SECRET_ARN,
@@ -117,6 +134,7 @@ def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) 
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
     "scheduledTasks": parse_scheduled_tasks,
+    "build": parse_build,
     "services": parse_services,
     "taskEgress": parse_task_egress,
 }
@@ -137,8 +155,9 @@ def load_config(
     `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
     `secret_keys` are the keys Pulumi holds encrypted (`pulumi config set --secret`), as the CLI
     lists them; given, values that must be secret (SECRET_SETTINGS) are refused in plain text.
-    `project_dir` is where build contexts are found; default the working directory, the project's
-    when Pulumi runs the program.
+    `project_dir` is the project's directory (where Pulumi runs the program), where build contexts
+    are found; default the working directory. Given, what only its files can tell about `build` is
+    checked too: the context and Dockerfile exist (`build_file_problems`).
     """
     problems = Problems()
     ours: dict[str, Any] = {}
@@ -194,6 +213,10 @@ def load_config(
     _check_counts(get, ok, problems)
     _check_service(get, ok, problems)
     image = _check_image(get, ok, problems, region or "")
+    build = check_build(get["build"], problems) if "build" in ok else ImageBuild()
+    if project_dir is not None and image is None and "build" in ok and "image" in ok:
+        problems.items.extend(build_file_problems(build, project_dir))
+    container_user, writable_paths = _check_container(get, ok, problems)
     _check_maps(get, ok, problems)
     _check_https(get, ok, problems, region or "")
     _check_secrets(get, ok, problems)
@@ -240,6 +263,10 @@ def load_config(
         container_insights=get["containerInsights"],
         deletion_protection=get["deletionProtection"],
         image=image,
+        build=build,
+        container_user=container_user,
+        read_only_root_filesystem=get["readOnlyRootFilesystem"],
+        writable_paths=writable_paths,
         env=dict(get["env"]),
         tags=dict(get["tags"]),
         domain_name=get["domainName"],
@@ -397,6 +424,85 @@ def _check_image(
             f"use an image from {region} or set natGateways single or perAz",
         )
     return ref
+
+
+def _check_container(
+    get: dict[str, Any], ok: set[str], problems: Problems
+) -> tuple[str | None, tuple[str, ...]]:
+    """Who the container runs as and what it may write: (the task definition's user, None for the
+    image's own; the writable paths, none with a writable root).
+
+    Running as root, or writing the root file system, gives up a mandatory control of the policy
+    pack: the stack must say so, and why, in policyWaivers (where a reviewer of the stack file sees
+    it), or it is refused."""
+    waivers = get["policyWaivers"] if "policyWaivers" in ok else {}
+    user: str | None = None
+    if "containerUser" in ok:
+        given_user = get["containerUser"]
+        user = None if given_user == IMAGE_USER else given_user
+        bad = user_problem(user)
+        if bad:
+            problems.add("containerUser", given_user, bad)
+        elif runs_as_root(user) and NON_ROOT_POLICY not in waivers:
+            what = (
+                "the task definition then names no user, so the container runs as whatever the "
+                "image says, which the policy pack cannot see"
+                if user is None
+                else "that runs the container as root"
+            )
+            problems.add(
+                "containerUser",
+                given_user,
+                f"{what} (policy {NON_ROOT_POLICY}, Security Hub ECS.20); name the image's "
+                "non-root uid:gid (`pulumi config set containerUser 10001:10001`), or give the "
+                "control up with the reason: `pulumi config set --path "
+                f"'policyWaivers.{NON_ROOT_POLICY}' '<why it must run as root>'`",
+            )
+    read_only = get["readOnlyRootFilesystem"] if "readOnlyRootFilesystem" in ok else True
+    if not read_only and READ_ONLY_ROOT_POLICY not in waivers:
+        problems.add(
+            "readOnlyRootFilesystem",
+            False,
+            f"a writable root file system gives up policy {READ_ONLY_ROOT_POLICY} (Security Hub "
+            "ECS.5); list the paths the app writes in writablePaths instead, or give the control "
+            "up with the reason: `pulumi config set --path "
+            f"'policyWaivers.{READ_ONLY_ROOT_POLICY}' '<why the app writes its root>'`",
+        )
+    if "writablePaths" not in ok:
+        return user, ()
+    paths: tuple[str, ...] = tuple(get["writablePaths"])
+    if not read_only:
+        # Only paths other than the default say something: the CLI hands the program Pulumi.yaml's
+        # default as if the stack had set it.
+        if paths != DEFAULT_WRITABLE_PATHS:
+            problems.add(
+                "writablePaths",
+                list(paths),
+                "with readOnlyRootFilesystem false the whole file system is writable; remove it "
+                "(`pulumi config rm writablePaths`)",
+            )
+        return user, ()
+    exec_paths = set(EXEC_AGENT_VOLUMES.values()) if get.get("enableExec") is True else set()
+    names: dict[str, str] = {}
+    for path in paths:
+        bad = writable_path_problem(path)
+        if bad:
+            problems.add("writablePaths", path, bad)
+            continue
+        if path in exec_paths:
+            problems.add("writablePaths", path, "enableExec mounts ECS Exec's agent there already")
+        name = writable_volume_name(path)
+        if name in names:
+            problems.add(
+                "writablePaths",
+                path,
+                "it is listed twice"
+                if names[name] == path
+                else f"its task volume would be named {name!r}, as {names[name]!r}'s is; "
+                "keep one of them",
+            )
+        names.setdefault(name, path)
+    return user, paths
 
 
 def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -596,6 +702,24 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
         )
 
 
+def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
+    """What the stack's own Dockerfile says against its container settings (see
+    `stack_config.build.dockerfile_warnings`), for a stack that builds its image; `root` is the
+    project's directory. A prebuilt image cannot be read offline: nothing to say about it."""
+    if cfg.image is not None:
+        return []
+    path = Path(root) / cfg.build.dockerfile
+    stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
+    if stage is None:
+        return []  # load_config(project_dir=...) refuses it
+    return dockerfile_warnings(
+        stage,
+        dockerfile=cfg.build.dockerfile,
+        user=cfg.container_user,
+        writable_paths=cfg.writable_paths,
+    )
+
+
 def _check_services(
     get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path
 ) -> tuple[ServiceSpec, ...]:
@@ -660,6 +784,11 @@ def from_pulumi() -> StackConfig:
     # The CLI lists the encrypted keys in PULUMI_CONFIG_SECRET_KEYS (absent when there are none);
     # the runtime's own list holds those the tests and the automation API set.
     secret_keys = {*get_config_secret_keys_env(), *(k for k in raw if is_config_secret(k))}
+    # Pulumi runs the program in the project's directory, which the build paths are relative to.
     return load_config(
-        raw, stack=pulumi.get_stack(), project=pulumi.get_project(), secret_keys=secret_keys
+        raw,
+        stack=pulumi.get_stack(),
+        project=pulumi.get_project(),
+        secret_keys=secret_keys,
+        project_dir=Path.cwd(),
     )

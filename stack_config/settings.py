@@ -21,21 +21,27 @@ from components.spec import (
     DEFAULT_ALARM_TOPIC_ENCRYPTED,
     DEFAULT_AVAILABILITY_ZONES,
     DEFAULT_BAKE_TIME_MINUTES,
+    DEFAULT_BUILD_CONTEXT,
     DEFAULT_CANARY_PERCENT,
     DEFAULT_CONTAINER_PORT,
+    DEFAULT_CONTAINER_USER,
     DEFAULT_CPU,
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_CPU_TARGET,
     DEFAULT_DEPLOYMENT_STRATEGY,
+    DEFAULT_DOCKERFILE,
     DEFAULT_HEALTH_CHECK_PATH,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_MEMORY_MIB,
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_ON_DEMAND_BASE,
+    DEFAULT_READ_ONLY_ROOT,
     DEFAULT_TASK_COUNT,
     DEFAULT_VPC_CIDR,
+    DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
     FARGATE_MEMORY_BY_CPU,
+    IMAGE_USER,
     INTERNAL,
     MAX_AZS,
     MAX_PORT,
@@ -51,6 +57,7 @@ from components.spec import (
     WORKER,
     Deployment,
     EgressRule,
+    ImageBuild,
     ImageRef,
     RolePlacement,
     Scaling,
@@ -98,6 +105,9 @@ WAIVABLE_POLICIES = (
     "sqs-queue-encrypted",
     "prod-stateful-resources-protected",
 )
+# The two a stack gives up when its container runs as root or writes its root file system.
+NON_ROOT_POLICY = "ecs-container-non-root-user"
+READ_ONLY_ROOT_POLICY = "ecs-container-read-only-root"
 WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
 # Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
 SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
@@ -129,7 +139,9 @@ class Setting:
     """One stack setting: its key under the project namespace, schema type, default and meaning."""
 
     key: str
-    type: str  # Pulumi.yaml schema type: string, integer, boolean; "map" has no Pulumi schema type
+    # Pulumi.yaml schema type: string, integer, boolean, array (of strings); "map" has no Pulumi
+    # schema type
+    type: str
     default: Any
     description: str
 
@@ -153,7 +165,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("logRetentionDays", "integer", DEFAULT_LOG_RETENTION_DAYS, "Days CloudWatch keeps the app's logs; one of CloudWatch's allowed values."),
     Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),
     Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket, the worker and dead-letter queues, the KMS keys (deletable only after KMS's longest wait, 30 days) and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
-    Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building app/; empty builds app/."),
+    Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building one (build); empty builds."),
+    Setting("build", "map", {"context": DEFAULT_BUILD_CONTEXT, "dockerfile": DEFAULT_DOCKERFILE}, "The image built when image is empty: {context, dockerfile}, paths relative to the project (the directory of Pulumi.yaml); dockerfile defaults to <context>/Dockerfile and may lie outside the context. The image's tag hashes the context (as its .dockerignore filters it) and the Dockerfile, so it changes exactly when they do."),
+    Setting("containerUser", "string", DEFAULT_CONTAINER_USER, f"The numeric uid:gid the container runs as, stated in the task definition so that ECS and the policy pack see it is not root; or {IMAGE_USER} for the image's own USER. Root (uid 0) or {IMAGE_USER} needs policyWaivers.{NON_ROOT_POLICY}. Default: the sample image's non-root user."),
+    Setting("readOnlyRootFilesystem", "boolean", DEFAULT_READ_ONLY_ROOT, f"The container's root file system is read-only (Security Hub ECS.5): it can write only writablePaths. false needs policyWaivers.{READ_ONLY_ROOT_POLICY}."),
+    Setting("writablePaths", "array", list(DEFAULT_WRITABLE_PATHS), "With a read-only root, the absolute paths the app may write: each is empty task storage, gone with the task. ECS mounts each owned by root with mode 0755 unless the image declares it a VOLUME (then it keeps the image's owner and mode), so a non-root app needs the VOLUME (docs/own-app.md)."),
     Setting("env", "map", {}, "Environment variables for the app: names of letters, digits and _, not starting with a digit; secret-looking names belong in secrets."),
     Setting("domainName", "string", "", "DNS name for the app (app.example.com): an ACM certificate validated by DNS and A/AAAA alias records in hostedZone; needs hostedZone."),
     Setting("hostedZone", "string", "", "Route 53 public hosted zone name that holds domainName (example.com)."),
@@ -210,6 +226,12 @@ class StackConfig:
     container_insights: bool
     deletion_protection: bool
     image: ImageRef | None
+    build: ImageBuild
+    # None: the image's own USER (containerUser `image`)
+    container_user: str | None
+    read_only_root_filesystem: bool
+    # Empty with a writable root: only a read-only root needs them.
+    writable_paths: tuple[str, ...]
     env: Mapping[str, str]
     tags: Mapping[str, str]
     domain_name: str

@@ -683,8 +683,9 @@ DIGEST = "sha256:" + "0123456789abcdef" * 4
 def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
     """Every documented setting turned on, each at about its longest (names, paths, ARNs,
     commands), in groups of settings that go together: HTTPS from a domain, blue/green and private
-    tasks behind one NAT on x86 Spot; then a certificate, a canary, a NAT per AZ with endpoints and
-    a prebuilt image on ARM64. A setting added to stack_config.SETTINGS needs a value here."""
+    tasks behind one NAT on x86 Spot, a build of its own run as the image's user; then a
+    certificate, a canary, a NAT per AZ with endpoints and a prebuilt image on ARM64 with a
+    writable root. A setting added to stack_config.SETTINGS needs a value here."""
     arn = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}"
     jobs = {
         "nightly-report-for-finance-teams": {  # TASK_NAME_MAX characters
@@ -776,7 +777,16 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
                 },
                 "statsd": {"port": "8125-8126", "protocol": "udp", "cidr": "10.128.0.0/16"},
             },
-            "policyWaivers": {"elb-deletion-protection": f"the load balancer is shared, {WORDS}"},
+            "build": {
+                "context": "tests/fixtures/image-context",
+                "dockerfile": "tests/fixtures/web.Dockerfile",
+            },
+            "containerUser": "image",
+            "writablePaths": ["/tmp", "/var/cache/checkout-service/rendered-templates", "/run"],
+            "policyWaivers": {
+                "elb-deletion-protection": f"the load balancer is shared, {WORDS}",
+                "ecs-container-non-root-user": f"the vendor's image runs as its own user, {WORDS}",
+            },
         },
         {
             "vpcCidr": "172.31.0.0/20",
@@ -795,6 +805,10 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
             "bakeTimeMinutes": 30,
             "canaryPercent": 25,
             "scheduledTasks": {"hourly-sync": {"schedule": "rate(1 hour)", "command": "true"}},
+            "readOnlyRootFilesystem": False,
+            "policyWaivers": {
+                "ecs-container-read-only-root": f"the image writes its root, {WORDS}"
+            },
         },
     )
 

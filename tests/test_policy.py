@@ -1570,6 +1570,39 @@ def test_optional_features_meet_the_controls(run_stack: Any, stack: str, feature
         assert_passes(Outcome(outcome.mandatory), f"dev with {features}: no mandatory violation")
 
 
+# A stack whose container gives a control up names the waiver (the config refuses it otherwise):
+# the pack then reports exactly that control, as advisory, and enforces every other.
+RUNTIME_WAIVERS = {
+    "image-user": ({"containerUser": "image"}, "ecs-container-non-root-user"),
+    "root-user": ({"containerUser": "0:0"}, "ecs-container-non-root-user"),
+    "writable-root": ({"readOnlyRootFilesystem": False}, "ecs-container-read-only-root"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(RUNTIME_WAIVERS))
+def test_a_container_setting_the_stack_waives_is_reported_as_advisory_only(
+    run_stack: Any, variant: str
+) -> None:
+    settings, policy = RUNTIME_WAIVERS[variant]
+    reason = "the vendor image needs it, ticket OPS-12"
+    run = run_stack("prod", {**settings, "policyWaivers": {policy: reason}})
+    assert run.error is None, run.error
+    # What the committed stack is reported for anyway; the container setting adds only its own.
+    before = evaluate(resources_from_run(run_stack("prod")), stack="prod")
+    outcome = evaluate(resources_from_run(run), stack="prod", waivers={policy: reason})
+    policies = lambda findings: {f.policy for f in findings}  # noqa: E731
+    assert policies(outcome.mandatory) == policies(before.mandatory), outcome.report()
+    waived = [f for f in outcome.advisory if f.policy == f"{policy}-waived"]
+    assert waived and all(reason in f.message for f in waived), outcome.report()
+    assert policies(outcome.advisory) == policies(before.advisory) | {f"{policy}-waived"}, (
+        outcome.report()
+    )
+    unwaived = evaluate(resources_from_run(run), stack="prod")
+    assert policies(unwaived.mandatory) == policies(before.mandatory) | {policy}, (
+        "without the waiver it would fail"
+    )
+
+
 def _without(run: ProgramRun, typ: str) -> list[Res]:
     resources = resources_from_run(run)
     assert any(r.type == typ for r in resources), f"prod has no {typ}"

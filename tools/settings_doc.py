@@ -26,9 +26,10 @@ def pulumi_yaml_config() -> str:
     for s in SETTINGS:
         if s.type == "map":
             continue
+        lines += [f"  {s.key}:", f"    type: {s.type}"]
+        if s.type == "array":
+            lines += ["    items:", "      type: string"]  # every list setting holds strings
         lines += [
-            f"  {s.key}:",
-            f"    type: {s.type}",
             f"    default: {json.dumps(s.default)}",
             f"    description: {json.dumps(s.description)}",
         ]

@@ -117,6 +117,7 @@ def render(plan: dict[str, Any]) -> str:
         "offline: Pulumi mocks, no AWS calls",
         INDENT + headline(plan),
         *(f"{INDENT}Note: {note}" for note in plan["notes"]),
+        *_warnings(plan),
         "",
         "Resources",
     ]
@@ -131,6 +132,23 @@ def render(plan: dict[str, Any]) -> str:
         f"{INDENT}none"
     ]
     return "\n".join(fit(lines)) + "\n"
+
+
+def _warnings(plan: dict[str, Any]) -> list[str]:
+    """The program's warnings, when there are any."""
+    out = []
+    if plan.get("warnings"):
+        out += ["", "Warnings (pulumi up prints them too)"]
+        for warning in plan["warnings"]:
+            out += textwrap.wrap(
+                warning,
+                WIDTH,
+                initial_indent=f"{INDENT}- ",
+                subsequent_indent=INDENT * 2,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+    return out
 
 
 def _resources(resources: list[dict[str, Any]]) -> list[str]:

@@ -768,7 +768,9 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
                 else "none",
             ),
             (f"{name}: stop timeout", f"{stop_timeout(c)} s"),
+            (f"{name}: user", c.get("user") or "the image's own (the task names none)"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
+            (f"{name}: writable paths", _writable_paths(c)),
             (f"{name}: linux capabilities", _capabilities(c)),
             (
                 f"{name}: health check",
@@ -776,6 +778,13 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
             ),
         ]
     return out
+
+
+def _writable_paths(c: dict[str, Any]) -> str:
+    if not c.get("readonlyRootFilesystem"):
+        return "all: the root file system is writable"
+    mounts = [m["containerPath"] for m in c.get("mountPoints") or [] if not m.get("readOnly")]
+    return ", ".join(mounts) or "none"
 
 
 def _capabilities(container: dict[str, Any]) -> str:
