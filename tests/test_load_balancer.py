@@ -1,4 +1,5 @@
-"""The load balancer (components/load_balancer.py), in the committed stacks (HTTP only).
+"""The load balancer (components/load_balancer.py), in the committed stacks on an internet-facing
+load balancer (`edge: none`, HTTP only; behind CloudFront: tests/test_edge.py).
 
 What a user relies on: an internet-facing, dual-stack ALB over the public subnets of every AZ,
 reachable on port 80 from anywhere (IPv4 and IPv6) and on nothing else, reaching out only to its
@@ -29,7 +30,7 @@ SUBNET = "aws:ec2/subnet:Subnet"
 
 @pytest.fixture(params=["dev", "prod"])
 def run(request: pytest.FixtureRequest, run_stack) -> ProgramRun:
-    return run_stack(request.param)
+    return run_stack(request.param, {"edge": "none"})
 
 
 def lb_child(run: ProgramRun, type_token: str) -> list[RegisteredResource]:
@@ -163,6 +164,21 @@ def test_the_alb_reaches_only_its_tasks_and_only_on_their_port(run: ProgramRun) 
     )
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_behind_cloudfront_the_internal_alb_also_reaches_only_its_tasks(
+    run_stack, stack: str
+) -> None:
+    """The committed stacks (edge cloudfront): the internal load balancer's way out is the same."""
+    run = run_stack(stack)
+    assert alb(run).inputs.get("internal") is True, f"{stack}'s load balancer is not internal"
+    wanted, reach = target_ports(run), egress_reach(run)
+    assert wanted, "no load-balanced service found: the test checks nothing"
+    assert reach == wanted, (
+        f"{stack}: the internal load balancer may reach {sorted(reach)}; its targets and health "
+        f"checks need exactly {sorted(wanted)}"
+    )
+
+
 def test_each_service_behind_the_alb_gets_its_own_egress_rule() -> None:
     """The main service and the web services of tools.urns.SERVICES (one on its own port) on
     one load balancer: a rule each, to its own tasks' group and port; the internal service and
@@ -205,9 +221,7 @@ def test_only_prod_protects_the_alb_from_deletion(dev: ProgramRun, prod: Program
 def test_the_component_exposes_its_url_and_security_group(pulumi_mocks) -> pulumi.Output:
     lb = LoadBalancer(
         "web",
-        LoadBalancerArgs(
-            vpc_id="vpc-0123", vpc_cidr="10.0.0.0/16", subnet_ids=["subnet-a", "subnet-b"]
-        ),
+        LoadBalancerArgs(vpc_id="vpc-0123", subnet_ids=["subnet-a", "subnet-b"]),
     )
 
     def check(values: list[str]) -> None:
@@ -245,7 +259,6 @@ def lb_over_network(run_component):
                 "web",
                 LoadBalancerArgs(
                     vpc_id=network.vpc_id,
-                    vpc_cidr=network.vpc_cidr,
                     subnet_ids=network.public_subnet_ids,
                     certificate_arn=CERTIFICATE_ARN if variant == "https" else None,
                     access_logs=logs,
