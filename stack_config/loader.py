@@ -35,9 +35,12 @@ from components.spec import (
     WEB,
     WORKER,
     Deployment,
+    FileSystemMount,
+    FileSystemSpec,
     ImageBuild,
     ImageRef,
     Scaling,
+    ScheduledTask,
     ServiceSpec,
     TaskSize,
     architecture_issues,
@@ -68,6 +71,18 @@ from stack_config.build import (
     parse_build,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
+from stack_config.file_systems import (
+    SERVICE_USER,
+    check_file_systems,
+    check_mounts,
+    container_user,
+    file_system_names,
+    parse_file_systems,
+    parse_mounts,
+    security_group_problem,
+    service_writable_paths,
+    writable_paths,
+)
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
 from stack_config.services import (
@@ -149,6 +164,8 @@ def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) 
 
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "fileSystems": parse_file_systems,
+    "mounts": parse_mounts,
     "scheduledTasks": parse_scheduled_tasks,
     "build": parse_build,
     "services": parse_services,
@@ -246,6 +263,7 @@ def load_config(
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
     _check_hosts_behind_cloudfront(get, ok, problems, services)
     task_egress = check_task_egress(get, ok, problems)
+    file_systems, mounts = _check_file_systems(get, ok, problems, services, scheduled_tasks)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
         internal = [(s.name, s.port) for s in services if s.kind == INTERNAL and s.port]
@@ -306,6 +324,8 @@ def load_config(
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
+        file_systems=file_systems,
+        mounts=mounts,
         edge=get["edge"],
         cached_paths=tuple(get["cachedPaths"]),
         origin_response_timeout=get["originResponseTimeout"],
@@ -730,16 +750,18 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
 
 
 def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
-    """What the stack's own Dockerfile says against its container settings (see
+    """What the program warns about: the settings' own warnings (StackConfig.warnings), and what
+    the stack's own Dockerfile says against its container settings (see
     `stack_config.build.dockerfile_warnings`), for a stack that builds its image; `root` is the
     project's directory. A prebuilt image cannot be read offline: nothing to say about it."""
+    warnings = list(cfg.warnings)  # the settings' own (a file system nothing mounts)
     if cfg.image is not None:
-        return []
+        return warnings
     path = Path(root) / cfg.build.dockerfile
     stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
     if stage is None:
-        return []  # load_config(project_dir=...) refuses it
-    return dockerfile_warnings(
+        return warnings  # load_config(project_dir=...) refuses it
+    return warnings + dockerfile_warnings(
         stage,
         dockerfile=cfg.build.dockerfile,
         user=cfg.container_user,
@@ -796,6 +818,8 @@ def _check_services(
         cpu_architecture=valid("cpuArchitecture"),
         shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
         job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
+        file_systems=file_system_names(get, ok),
+        writable_paths=service_writable_paths(get, ok),
         region=region,
         root=root,
     )
@@ -814,6 +838,48 @@ def _check_services(
     main_size = None if size.issues() else size
     problems.items.extend(proxy_room_problems(services, main_size))
     return services
+
+
+def _check_file_systems(
+    get: dict[str, Any],
+    ok: set[str],
+    problems: Problems,
+    services: tuple[ServiceSpec, ...],
+    jobs: tuple[ScheduledTask, ...],
+) -> tuple[tuple[FileSystemSpec, ...], tuple[FileSystemMount, ...]]:
+    """`fileSystems` and the main service's `mounts` (the services' and jobs' are read with them),
+    and what every task that mounts carries: no more security groups than its interface takes."""
+    mounts = (
+        check_mounts(
+            get["mounts"], "mounts", file_system_names(get, ok), writable_paths(get, ok), problems
+        )
+        if "mounts" in ok
+        else ()
+    )
+    main_user = container_user(get, ok)
+    mounters: dict[str, list[tuple[str, str | None]]] = {}
+    for key, task_mounts, user in (
+        ("mounts", mounts, main_user),
+        *((f"services.{s.name}.mounts", s.mounts, SERVICE_USER) for s in services),
+        # A job runs the main service's container.
+        *((f"scheduledTasks.{t.name}.mounts", t.mounts, main_user) for t in jobs),
+    ):
+        for m in task_mounts:
+            mounters.setdefault(m.file_system, []).append((key, user))
+    file_systems = (
+        check_file_systems(get["fileSystems"], mounters, problems) if "fileSystems" in ok else ()
+    )
+    connect = any(s.kind == INTERNAL for s in services)
+    counts = [
+        ("mounts", len(mounts), connect),
+        *((f"services.{s.name}.mounts", len(s.mounts), connect) for s in services),
+        # A job carries the main service's group, not Service Connect's.
+        *((f"scheduledTasks.{t.name}.mounts", len(t.mounts), False) for t in jobs),
+    ]
+    for key, count, with_connect in counts:
+        if (problem := security_group_problem(key, count, with_connect)) is not None:
+            problems.items.append(problem)
+    return file_systems, mounts
 
 
 def from_pulumi() -> StackConfig:

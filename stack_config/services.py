@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from components.spec import (
     size_with_proxy,
     spot_issues,
 )
+from stack_config.file_systems import check_mounts
 from stack_config.parsing import (
     BAD_VALUE,
     PartialMap,
@@ -103,6 +104,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     "host": Field((WEB,), "only a web service is behind the load balancer"),
     "backlogPerTask": Field((WORKER,), "only a worker has a queue"),
     "maxReceives": Field((WORKER,), "only a worker has a queue"),
+    "mounts": Field(ALL),
 }
 BUILD_FIELDS = ("context", "dockerfile")
 
@@ -126,6 +128,8 @@ class MainService:
     job_names: tuple[str, ...]
     region: str
     root: Path
+    file_systems: Collection[str] | None = None
+    writable_paths: tuple[str, ...] = ()
 
 
 def parse_services(raw: Any) -> dict[str, Any]:
@@ -336,6 +340,9 @@ def _check_one(
         entry, "maxReceives", key, DEFAULT_MAX_RECEIVES, MAX_RECEIVES_MIN, MAX_RECEIVES_MAX,
         problems,
     )  # fmt: skip
+    mounts = check_mounts(
+        entry.get("mounts"), f"{key}.mounts", main.file_systems, main.writable_paths, problems
+    )
     if size is None or scaling is None or (kind in SERVED and port is None):
         return None
     return ServiceSpec(
@@ -355,6 +362,7 @@ def _check_one(
         route=route,
         backlog_per_task=backlog,
         max_receives=receives,
+        mounts=mounts,
     )
 
 
