@@ -80,6 +80,7 @@ def event(
     label: str | None = None,
     head_repository: str = REPOSITORY,
     actor: str = "jane",
+    author: str = "jane",
 ) -> dict[str, Any]:
     """The contexts a review-stack.yml run's `if:` reads, for one pull_request event."""
     return {
@@ -94,6 +95,7 @@ def event(
                     "number": NUMBER,
                     "state": "closed" if action == "closed" else "open",
                     "labels": [{"name": name} for name in labels],
+                    "user": {"login": author},
                     "head": {"repo": {"full_name": head_repository}},
                 },
             },
@@ -149,9 +151,29 @@ EVENTS: list[tuple[str, dict[str, Any], bool, bool]] = [
         False,
         False,
     ),
+    # Dependabot's pull requests run the dependency it proposes, which nobody wrote here: no
+    # review stack for them, whoever labels, pushes or approves.
     (
-        "a maintainer pushes to Dependabot's labelled pull request (their run, their approval)",
-        event("synchronize", actor="jane"),
+        "a maintainer labels Dependabot's pull request",
+        event("labeled", label=LABEL, author="dependabot[bot]"),
+        False,
+        False,
+    ),
+    (
+        "a maintainer pushes to Dependabot's labelled pull request",
+        event("synchronize", author="dependabot[bot]"),
+        False,
+        False,
+    ),
+    (
+        "a maintainer reopens Dependabot's labelled pull request",
+        event("reopened", author="dependabot[bot]"),
+        False,
+        False,
+    ),
+    (
+        "a maintainer pushes to another maintainer's labelled pull request",
+        event("synchronize", actor="jane", author="joe"),
         True,
         False,
     ),
