@@ -357,24 +357,40 @@ def pulumi_step() -> dict[str, Any]:
     return found
 
 
+WANTED_STEP = "Check the pull request still wants its stack"
+
+
 @pytest.mark.parametrize(
-    ("inputs", "writes", "caps", "runs_pulumi", "upsert"),
+    ("inputs", "wanted", "writes", "asks", "caps", "runs_pulumi", "upsert"),
     [
-        ({"command": "up", "review": "true"}, True, True, True, True),
-        ({"command": "destroy", "review": "true"}, True, False, True, False),
-        ({"command": "setup", "review": "false"}, False, False, False, False),
-        ({"command": "up", "review": "false"}, False, False, True, False),
-        ({"command": "preview", "review": "false"}, False, False, True, False),
+        ({"command": "up", "review": "true"}, "true", True, True, True, True, True),
+        ({"command": "up", "review": "true"}, "false", True, True, False, False, True),
+        ({"command": "destroy", "review": "true"}, None, True, False, False, True, False),
+        ({"command": "setup", "review": "false"}, None, False, False, False, False, False),
+        ({"command": "up", "review": "false"}, None, False, False, False, True, False),
+        ({"command": "preview", "review": "false"}, None, False, False, False, True, False),
     ],
 )
 def test_the_action_writes_caps_and_creates_only_review_stacks(
-    inputs: dict[str, str], writes: bool, caps: bool, runs_pulumi: bool, upsert: bool
+    inputs: dict[str, str],
+    wanted: str | None,
+    writes: bool,
+    asks: bool,
+    caps: bool,
+    runs_pulumi: bool,
+    upsert: bool,
 ) -> None:
-    context = {"inputs": {**inputs, "review-secrets-provider": PROVIDER}}
+    context: dict[str, Any] = {"inputs": {**inputs, "review-secrets-provider": PROVIDER}}
+    if wanted is not None:
+        context["steps"] = {"wanted": {"outputs": {"deploy": wanted}}}
     write = action_step("Write the review stack's settings")
+    ask = action_step(WANTED_STEP)
     cap = action_step("Check the cap on live review stacks")
     pulumi = pulumi_step()
     assert evaluate(write["if"], context) is writes, inputs
+    assert evaluate(ask["if"], context) is asks, (
+        f"{inputs}: a review deploy asks GitHub whether the pull request still wants its stack"
+    )
     assert evaluate(cap["if"], context) is caps, inputs
     assert ("if" not in pulumi or evaluate(pulumi["if"], context)) is runs_pulumi, inputs
     assert evaluate(pulumi["with"]["upsert"], context) is upsert, (
@@ -387,6 +403,74 @@ def test_the_action_writes_caps_and_creates_only_review_stacks(
     credentials = next(i for i, s in enumerate(steps) if "configure-aws-credentials" in str(s))
     assert steps.index(write) < steps.index(pulumi), "the file exists before Pulumi reads it"
     assert credentials < steps.index(cap) < steps.index(pulumi), "the cap needs the role"
+    assert steps.index(ask) < steps.index(cap), "a stack no longer wanted is not counted"
+    assert steps.index(pulumi) - steps.index(ask) <= 2, (
+        "the pull request is asked about just before the deploy: only the cap comes between"
+    )
+
+
+def test_the_comment_is_written_only_when_the_stack_was_deployed() -> None:
+    steps = deploy_job()["steps"]
+    (stack,) = [s for s in steps if s.get("uses") == STACK_ACTION_REF]
+    (comment,) = [s for s in steps if s.get("id") == "comment"]
+    outputs = load(ROOT / ".github" / "actions" / "pulumi-stack" / "action.yml")["outputs"]
+    assert outputs["wanted"]["value"] == "${{ steps.wanted.outputs.deploy }}"
+    for wanted in ("true", "false"):
+        context = {"steps": {stack["id"]: {"outputs": {"wanted": wanted}}}}
+        assert evaluate(comment["if"], context) is (wanted == "true"), (
+            "a pull request closed or unlabelled while its deploy waited gets no URL comment"
+        )
+
+
+def pull_request_answers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, answer: Any
+) -> tuple[Path, Any]:
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+
+    def fetch(self: Any, number: int) -> Any:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(review.GitHub, "pull_request", fetch)
+    return outputs, ["wanted", "--stack", f"pr-{NUMBER}", "--repository", REPOSITORY]
+
+
+@pytest.mark.parametrize(
+    ("state", "labels", "deploys"),
+    [
+        ("open", (LABEL, "bug"), True),
+        ("open", (LABEL.upper(),), True),
+        ("closed", (LABEL,), False),
+        ("open", ("bug",), False),
+        (None, (), False),
+    ],
+    ids=["open and labelled", "label in other case", "closed", "unlabelled", "gone"],
+)
+def test_a_deploy_stops_quietly_when_the_pull_request_no_longer_wants_its_stack(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    state: str | None,
+    labels: tuple[str, ...],
+    deploys: bool,
+) -> None:
+    answer = None if state is None else review.PullRequest(NUMBER, state, labels)
+    outputs, args = pull_request_answers(monkeypatch, tmp_path, answer)
+    assert review.main(args) == 0, "a stack no longer wanted is no failure"
+    assert f"deploy={'true' if deploys else 'false'}" in outputs.read_text().splitlines()
+    if not deploys:
+        assert f"::notice::pr-{NUMBER} is not deployed" in capsys.readouterr().out
+
+
+def test_a_deploy_fails_when_github_cannot_say_whether_the_stack_is_still_wanted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    error = review.GitHubError("GitHub answered GET pulls/12 with 502", 502)
+    outputs, args = pull_request_answers(monkeypatch, tmp_path, error)
+    assert review.main(args) == 1
+    assert not outputs.exists() or "deploy=true" not in outputs.read_text()
 
 
 def test_the_action_writes_the_deploy_file_with_the_boundary_and_the_destroy_file_without(
@@ -721,7 +805,7 @@ def test_the_sweep_removes_closed_unlabelled_gone_and_idle_stacks_and_keeps_the_
         *live(6, days=idle_days - 0.5),
     ]
     fetch = pull_requests(
-        n1=("open", (LABEL,)),
+        n1=("open", (LABEL.upper(),)),  # GitHub compares labels ignoring case
         n2=("closed", (LABEL,)),
         n3=("open", ("bug",)),
         n5=("open", (LABEL,)),

@@ -2,6 +2,7 @@
 
     python .github/scripts/review_stacks.py stack-file --stack pr-12 --secrets-provider URL \\
         [--permissions-boundary ARN]     # write Pulumi.pr-12.yaml (with a boundary: to deploy it)
+    python .github/scripts/review_stacks.py wanted --stack pr-12 --repository OWNER/NAME
     python .github/scripts/review_stacks.py cap --stack pr-12 --backend-url s3://...
     python .github/scripts/review_stacks.py sweep --backend-url s3://... --repository OWNER/NAME
     python .github/scripts/review_stacks.py comment --stack pr-12 --url URL --repository ...
@@ -13,6 +14,8 @@ where the tests can call it:
 - a review stack's Pulumi.pr-<n>.yaml, never committed: the base stack's settings with the review
   overrides (REVIEW_OVERRIDES: cheap, and nothing the sweep could not delete), without the base's
   secrets (REVIEW_DROPPED), with the review stacks' boundary and secrets key;
+- whether the pull request still wants its stack when the deploy starts (a run queued or waiting
+  for approval outlives a close or an unlabel, and its event says how things were);
 - the review stacks alive, read from the state bucket's listing (names, never contents: a review
   role may read no other stack's state, so `pulumi stack ls`, which opens every checkpoint, would
   fail), the cap on how many may live at once, and the sweep's decisions (closed, unlabelled,
@@ -380,6 +383,20 @@ class PullRequest:
     labels: tuple[str, ...]
 
 
+def unwanted_reason(
+    number: int, pull_request: PullRequest | None, settings: ReviewSettings
+) -> str | None:
+    """Why pull request `number` no longer wants its review stack, or None while it does."""
+    if pull_request is None:
+        return f"pull request #{number} does not exist"
+    if pull_request.state != "open":
+        return f"pull request #{number} is closed"
+    # GitHub's contains(), which the workflows' conditions use, ignores case: so does this.
+    if settings.label.casefold() not in {label.casefold() for label in pull_request.labels}:
+        return f"pull request #{number} no longer has the label {settings.label}"
+    return None
+
+
 def removal_reason(
     live: LiveStack,
     pull_request: PullRequest | None,
@@ -387,12 +404,9 @@ def removal_reason(
     now: datetime,
 ) -> str | None:
     """Why the sweep removes `live`, or None to keep it."""
-    if pull_request is None:
-        return f"pull request #{live.pull_request} does not exist"
-    if pull_request.state != "open":
-        return f"pull request #{live.pull_request} is closed"
-    if settings.label not in pull_request.labels:
-        return f"pull request #{live.pull_request} no longer has the label {settings.label}"
+    unwanted = unwanted_reason(live.pull_request, pull_request, settings)
+    if unwanted is not None:
+        return unwanted
     idle = now - live.last_update
     if idle > timedelta(days=settings.idle_days):
         return (
@@ -420,6 +434,17 @@ def removals(
 # --- GitHub --------------------------------------------------------------------------------------
 
 
+NOT_FOUND = 404
+
+
+class GitHubError(ReviewStackError):
+    """A GitHub call that failed: `status` is the HTTP status, None when nothing answered."""
+
+    def __init__(self, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class GitHub:
     """The few REST calls the review stacks make, with the job's GITHUB_TOKEN."""
 
@@ -439,15 +464,20 @@ class GitHub:
                 "X-GitHub-Api-Version": "2022-11-28",
             },
         )
-        with urllib.request.urlopen(request, timeout=GITHUB_TIMEOUT_S) as response:
-            text = response.read().decode()
+        try:
+            with urllib.request.urlopen(request, timeout=GITHUB_TIMEOUT_S) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as err:
+            raise GitHubError(f"GitHub answered {method} {path} with {err.code}", err.code) from None
+        except (urllib.error.URLError, TimeoutError) as err:
+            raise GitHubError(f"GitHub did not answer {method} {path}: {err}", None) from None
         return json.loads(text) if text else None
 
     def pull_request(self, number: int) -> PullRequest | None:
         try:
             found = self.request("GET", f"pulls/{number}")
-        except urllib.error.HTTPError as err:
-            if err.code == 404:
+        except GitHubError as err:
+            if err.status == NOT_FOUND:
                 return None
             raise
         return PullRequest(
@@ -561,6 +591,11 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     stack_file.add_argument("--stack", required=True)
     stack_file.add_argument("--secrets-provider", required=True)
     stack_file.add_argument("--permissions-boundary", help="given: the file to deploy the stack")
+    wanted = commands.add_parser(
+        "wanted", help="deploy=false when the pull request is closed or unlabelled by now"
+    )
+    wanted.add_argument("--stack", required=True)
+    wanted.add_argument("--repository", required=True)
     cap = commands.add_parser("cap", help="fail when a new review stack would exceed max-live")
     cap.add_argument("--stack", required=True)
     cap.add_argument("--backend-url", required=True)
@@ -588,6 +623,15 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
 
             platform = stack_entry(root, _project(root), settings.base)["platform"]
             _outputs({"platform": platform, "dropped": dropped})
+        elif args.command == "wanted":
+            number = review_pull_request(args.stack)
+            if number is None:
+                raise ReviewStackError(f"{args.stack!r} is not a review stack")
+            reason = unwanted_reason(number, _github(args.repository).pull_request(number), settings)
+            if reason is not None:
+                # Not a failure: the run was asked for while the pull request wanted its stack.
+                print(f"::notice::{args.stack} is not deployed: {reason} since this run started.")
+            _outputs({"deploy": "false" if reason else "true"})
         elif args.command == "cap":
             problem = cap_problem(
                 args.stack, list_live_stacks(args.backend_url, root), settings.max_live
