@@ -353,7 +353,12 @@ def action_step(name: str) -> dict[str, Any]:
 
 
 def pulumi_step() -> dict[str, Any]:
-    (found,) = [s for s in action_steps() if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    """The step that runs Pulumi (the sweep's CLI install is another pulumi/actions step)."""
+    (found,) = [
+        s
+        for s in action_steps()
+        if str(s.get("uses", "")).startswith("pulumi/actions@") and "command" in s["with"]
+    ]
     return found
 
 
@@ -404,8 +409,13 @@ def test_the_action_writes_caps_and_creates_only_review_stacks(
     assert steps.index(write) < steps.index(pulumi), "the file exists before Pulumi reads it"
     assert credentials < steps.index(cap) < steps.index(pulumi), "the cap needs the role"
     assert steps.index(ask) < steps.index(cap), "a stack no longer wanted is not counted"
-    assert steps.index(pulumi) - steps.index(ask) <= 2, (
-        "the pull request is asked about just before the deploy: only the cap comes between"
+    between = [
+        s.get("name", s.get("uses"))
+        for s in steps[steps.index(ask) + 1 : steps.index(pulumi)]
+        if "if" in s and evaluate(s["if"], context)
+    ]
+    assert not asks or between == ([cap["name"]] if caps else []), (
+        f"the pull request is asked about just before the deploy; in between run {between}"
     )
 
 
@@ -905,3 +915,191 @@ def test_the_docs_name_every_override_variable_environment_and_the_label() -> No
         assert f"`{name}`" in text, f"docs/review-stacks.md does not name `{name}`"
     for setting, value in (("max-live", SETTINGS.max_live), ("idle-days", SETTINGS.idle_days)):
         assert f"`{setting}`" in text and f"({value} by default)" in text, setting
+
+
+# --- what the sweep's destroy would run ----------------------------------------------------------
+
+AWS_VERSION = next(
+    v
+    for v in ("7.51.1", "7.60.0", "7.99.0")
+    if review.provider_requirements(ROOT)["aws"].contains(v)
+)
+DOCKER_VERSION = next(
+    v for v in ("5.2.0", "5.9.0") if review.provider_requirements(ROOT)["docker"].contains(v)
+)
+STACK_URN = "urn:pulumi:pr-12::fargate-app::pulumi:pulumi:Stack::fargate-app-pr-12"
+
+
+def provider(package: str, version: str | None, **inputs: Any) -> dict[str, Any]:
+    return {
+        "urn": f"urn:pulumi:pr-12::fargate-app::pulumi:providers:{package}::default",
+        "custom": True,
+        "type": f"pulumi:providers:{package}",
+        "inputs": {**({"version": version} if version else {}), **inputs},
+    }
+
+
+def checkpoint(*resources: dict[str, Any], pending: tuple[dict[str, Any], ...] = ()) -> Any:
+    """A self-managed backend's checkpoint file, as `pulumi up` writes it."""
+    return {
+        "version": 3,
+        "checkpoint": {
+            "stack": "organization/fargate-app/pr-12",
+            "latest": {
+                "manifest": {"time": "2026-03-02T12:00:00Z", "version": "v3.200.0"},
+                "resources": [
+                    {"urn": STACK_URN, "custom": False, "type": "pulumi:pulumi:Stack"},
+                    *resources,
+                ],
+                "pending_operations": [{"resource": r, "type": "creating"} for r in pending],
+            },
+        },
+    }
+
+
+CLEAN = checkpoint(
+    provider("aws", AWS_VERSION, region="eu-west-1", __internal={}),
+    provider("docker", DOCKER_VERSION),
+    {
+        "urn": "urn:...:aws:ecs/cluster:Cluster::c",
+        "custom": True,
+        "type": "aws:ecs/cluster:Cluster",
+    },
+    {"urn": "urn:...:fargate-app:network:Network::n", "custom": False, "type": "fargate-app:x:Y"},
+)
+
+
+def test_the_program_s_own_state_passes_and_names_the_plugins_to_install() -> None:
+    checked = review.check_state(CLEAN, review.provider_requirements(ROOT))
+    assert checked.problems == (), checked.problems
+    assert checked.plugins == (("aws", AWS_VERSION), ("docker", DOCKER_VERSION))
+
+
+DYNAMIC = {
+    "urn": "urn:pulumi:pr-12::fargate-app::pulumi-python:dynamic:Resource::x",
+    "custom": True,
+    "type": "pulumi-python:dynamic:Resource",
+    "inputs": {"__provider": "gASV..."},
+}
+REFUSED: list[tuple[str, Any, str]] = [
+    (
+        "a Python dynamic resource and its provider",
+        checkpoint(provider("aws", AWS_VERSION), provider("pulumi-python", None), DYNAMIC),
+        "a provider of 'pulumi-python'",
+    ),
+    (
+        "a dynamic resource pending creation",
+        checkpoint(provider("aws", AWS_VERSION), pending=(DYNAMIC,)),
+        "a resource of 'pulumi-python'",
+    ),
+    (
+        "a plugin download server (engine settings)",
+        checkpoint(
+            provider("aws", AWS_VERSION, __internal={"pluginDownloadURL": "https://evil.example"})
+        ),
+        "downloads its plugin from 'https://evil.example'",
+    ),
+    (
+        "a plugin download server (older states)",
+        checkpoint(provider("aws", AWS_VERSION, pluginDownloadURL="github://api.github.com/x")),
+        "downloads its plugin from",
+    ),
+    (
+        "a version requirements.txt does not allow",
+        checkpoint(provider("aws", "6.0.0")),
+        "aws 6.0.0, which requirements.txt does not allow",
+    ),
+    ("a provider with no version", checkpoint(provider("aws", None)), "names no plugin version"),
+    (
+        "another provider package",
+        checkpoint(provider("command", "1.0.0")),
+        "a provider of 'command'",
+    ),
+    (
+        "a parameterized provider",
+        checkpoint(provider("aws", AWS_VERSION, __internal={"parameterization": {"name": "x"}})),
+        "a parameterized provider",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "state", "says"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_the_sweep_refuses_a_state_whose_destroy_would_run_foreign_code(
+    what: str, state: Any, says: str
+) -> None:
+    checked = review.check_state(state, review.provider_requirements(ROOT))
+    assert any(says in problem for problem in checked.problems), (
+        f"a state with {what} must not be destroyed by main's sweep: {checked.problems}"
+    )
+
+
+def bucket_with(objects: dict[str, bytes]) -> tuple[Any, Any]:
+    def list_objects(bucket: str, prefix: str, region: str | None) -> dict[str, Any]:
+        return {"Contents": [{"Key": k} for k in objects if k.startswith(prefix)]}
+
+    def get_object(bucket: str, key: str, region: str | None) -> bytes:
+        return objects[key]
+
+    return list_objects, get_object
+
+
+def test_every_checkpoint_file_of_the_stack_is_checked_gzipped_or_not() -> None:
+    import gzip
+
+    base = ".pulumi/stacks/fargate-app/pr-12"
+    bad = checkpoint(provider("aws", AWS_VERSION), DYNAMIC)
+    objects = {
+        f"{base}.json": json.dumps(CLEAN).encode(),
+        f"{base}.json.gz": gzip.compress(json.dumps(bad).encode()),
+        f"{base}.json.bak": b"not read",
+        ".pulumi/stacks/fargate-app/pr-123.json": b"another stack",
+    }
+    list_objects, get_object = bucket_with(objects)
+    with pytest.raises(review.ReviewStackError) as raised:
+        review.check_stack_state("pr-12", "s3://b?region=eu-west-1", ROOT, list_objects, get_object)
+    message = str(raised.value)
+    assert "pr-12 is not destroyed" in message and f"{base}.json.gz:" in message, message
+    del objects[f"{base}.json.gz"]
+    plugins = review.check_stack_state("pr-12", "s3://b", ROOT, list_objects, get_object)
+    assert plugins == (("aws", AWS_VERSION), ("docker", DOCKER_VERSION))
+
+
+def test_the_state_command_writes_the_plugins_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    list_objects, get_object = bucket_with(
+        {".pulumi/stacks/fargate-app/pr-12.json": json.dumps(CLEAN).encode()}
+    )
+    monkeypatch.setattr(review, "aws_list_objects", list_objects)
+    monkeypatch.setattr(review, "aws_get_object", get_object)
+    assert review.main(["state", "--stack", "pr-12", "--backend-url", "s3://b"]) == 0
+    assert outputs.read_text().splitlines() == [
+        f"plugins=aws@{AWS_VERSION} docker@{DOCKER_VERSION}"
+    ]
+
+
+def test_the_sweep_destroys_only_after_checking_the_state_with_plugin_acquisition_off() -> None:
+    steps = action_steps()
+    check = action_step("Check the review stack's state before destroying it")
+    install = action_step("Install the Pulumi CLI to check the review stack's state")
+    pulumi = pulumi_step()
+    for command in ("up", "preview", "destroy"):
+        for is_review in ("true", "false"):
+            context = {"inputs": {"command": command, "review": is_review}}
+            expected = command == "destroy" and is_review == "true"
+            assert evaluate(check["if"], context) is expected, context
+            assert evaluate(install["if"], context) is expected, context
+    assert "command" not in install["with"], "no command: pulumi/actions only installs the CLI"
+    assert install["uses"] == pulumi["uses"], "the same pinned pulumi/actions"
+    credentials = next(i for i, s in enumerate(steps) if "configure-aws-credentials" in str(s))
+    assert credentials < steps.index(check) < steps.index(pulumi)
+    assert steps.index(install) < steps.index(check)
+    assert "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true" in check["run"]
+    assert '>> "$GITHUB_ENV"' in check["run"], "acquisition stays off for the destroy step"
+    assert (
+        "review_stacks.py state " in check["run"]
+        and "pulumi plugin install resource" in check["run"]
+    )
+    assert "set -euo pipefail" in check["run"], "a refused state stops the job before the destroy"

@@ -127,6 +127,8 @@ def action_steps() -> list[dict[str, Any]]:
 
 def the_action_step_using(action: str) -> dict[str, Any]:
     found = [s for s in action_steps() if str(s.get("uses", "")).startswith(action + "@")]
+    if action == PULUMI_ACTION:  # the step that runs Pulumi, not the sweep's install-only one
+        found = [s for s in found if "command" in s.get("with", {})]
     assert len(found) == 1, f"{STACK_ACTION_REF}: expected one step using {action}: {found}"
     return found[0]
 

@@ -5,6 +5,7 @@
     python .github/scripts/review_stacks.py wanted --stack pr-12 --repository OWNER/NAME
     python .github/scripts/review_stacks.py cap --stack pr-12 --backend-url s3://...
     python .github/scripts/review_stacks.py sweep --backend-url s3://... --repository OWNER/NAME
+    python .github/scripts/review_stacks.py state --stack pr-12 --backend-url s3://...
     python .github/scripts/review_stacks.py comment --stack pr-12 --url URL --repository ...
     python .github/scripts/review_stacks.py removed --stack pr-12 --reason ... --repository ...
 
@@ -20,6 +21,8 @@ where the tests can call it:
   role may read no other stack's state, so `pulumi stack ls`, which opens every checkpoint, would
   fail), the cap on how many may live at once, and the sweep's decisions (closed, unlabelled,
   idle, or gone);
+- before the sweep destroys a review stack, its checkpoint checked for what a destroy would run
+  (only this repository's providers, at versions requirements.txt allows, from Pulumi's source);
 - the pull-request comments: the stack's URL and the offline plan's idle cost, and its removal.
 
 Outputs for the workflows go to $GITHUB_OUTPUT as `key=value` lines (JSON for `fromJSON`).
@@ -373,6 +376,202 @@ def cap_problem(stack: str, live: Sequence[LiveStack], max_live: int) -> str | N
     )
 
 
+# --- what a destroy would run --------------------------------------------------------------------
+#
+# `pulumi destroy` does not run the program: it starts the provider plugins the stack's state
+# names, at the versions and from the download servers the state records, and a Python dynamic
+# resource's Delete is code unpickled from the state. A review stack's state is written by its pull
+# request's program, so before main's sweep destroys one, it reads the checkpoint and refuses
+# anything but this repository's own providers (requirements.txt, main's) from Pulumi's default
+# plugin source; the destroy then runs with automatic plugin acquisition off, with only the
+# plugins installed here.
+
+REQUIREMENTS_FILE = "requirements.txt"
+# A provider SDK on PyPI is `pulumi-<plugin>` (pulumi-aws ships the plugin `aws`).
+PROVIDER_SDK_PREFIX = "pulumi-"
+PROVIDER_TYPE_PREFIX = "pulumi:providers:"
+# The engine's own resource types (the stack, stack references), served by no plugin.
+ENGINE_PACKAGE = "pulumi"
+# Where a provider resource's inputs keep the engine's settings (Pulumi 3.100 and later); older
+# states keep them at the top level of the inputs.
+INTERNAL_INPUTS = "__internal"
+DOWNLOAD_URL_INPUT = "pluginDownloadURL"
+PARAMETERIZATION_INPUT = "parameterization"
+VERSION_INPUT = "version"
+CHECKPOINT_SUFFIXES = (".json", ".json.gz")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def provider_requirements(root: Path = ROOT) -> dict[str, Any]:
+    """The provider plugins this repository uses, each with the versions requirements.txt allows
+    (a packaging SpecifierSet), by plugin name."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    allowed: dict[str, Any] = {}
+    for line in (root / REQUIREMENTS_FILE).read_text().splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            raise ReviewStackError(f"{REQUIREMENTS_FILE}: cannot read {text!r}") from None
+        name = requirement.name.lower().replace("_", "-")
+        if name.startswith(PROVIDER_SDK_PREFIX):
+            allowed[name.removeprefix(PROVIDER_SDK_PREFIX)] = requirement.specifier
+    return allowed
+
+
+def _deployment(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The deployment of a checkpoint file (`checkpoint.latest`) or of `pulumi stack export`."""
+    if "checkpoint" in document:
+        return (document.get("checkpoint") or {}).get("latest") or {}
+    return document.get("deployment") or {}
+
+
+def _provider_setting(inputs: Mapping[str, Any], key: str) -> Any:
+    internal = inputs.get(INTERNAL_INPUTS)
+    if isinstance(internal, Mapping) and internal.get(key) not in (None, ""):
+        return internal[key]
+    return inputs.get(key)
+
+
+@dataclass(frozen=True)
+class StateCheck:
+    """What a checkpoint would make `pulumi destroy` run: the problems that refuse it, and the
+    plugins (name, version) to install for it."""
+
+    problems: tuple[str, ...]
+    plugins: tuple[tuple[str, str], ...]
+
+
+def check_state(document: Mapping[str, Any], allowed: Mapping[str, Any]) -> StateCheck:
+    """Refuse a state whose destroy would run anything but `allowed`'s providers at allowed
+    versions from the default source: a dynamic provider, another package, a pluginDownloadURL,
+    a parameterized provider, or a version requirements.txt does not allow."""
+    deployment = _deployment(document)
+    resources = [
+        *(deployment.get("resources") or []),
+        *((op or {}).get("resource") or {} for op in deployment.get("pending_operations") or []),
+    ]
+    problems: list[str] = []
+    plugins: set[tuple[str, str]] = set()
+    for resource in resources:
+        urn, kind = str(resource.get("urn", "?")), str(resource.get("type", ""))
+        if kind.startswith(PROVIDER_TYPE_PREFIX):
+            package = kind.removeprefix(PROVIDER_TYPE_PREFIX)
+            inputs = resource.get("inputs") or {}
+            if package not in allowed:
+                problems.append(
+                    f"{urn}: a provider of {package!r}, not one of this repository's "
+                    f"({', '.join(sorted(allowed))}; a dynamic provider's Delete is code from "
+                    "the state)"
+                )
+                continue
+            url = _provider_setting(inputs, DOWNLOAD_URL_INPUT)
+            if url not in (None, ""):
+                problems.append(f"{urn}: downloads its plugin from {url!r}, not Pulumi's source")
+            if _provider_setting(inputs, PARAMETERIZATION_INPUT) not in (None, ""):
+                problems.append(f"{urn}: a parameterized provider")
+            version = inputs.get(VERSION_INPUT)
+            if not isinstance(version, str) or not version:
+                problems.append(f"{urn}: names no plugin version")
+            elif not allowed[package].contains(version.removeprefix("v"), prereleases=True):
+                problems.append(
+                    f"{urn}: {package} {version}, which {REQUIREMENTS_FILE} does not allow "
+                    f"(pulumi-{package}{allowed[package]})"
+                )
+            else:
+                plugins.add((package, version.removeprefix("v")))
+        elif resource.get("custom"):
+            package = kind.split(":", 1)[0]
+            if package != ENGINE_PACKAGE and package not in allowed:
+                problems.append(f"{urn}: a resource of {package!r}, served by no provider of ours")
+    return StateCheck(tuple(problems), tuple(sorted(plugins)))
+
+
+GetObject = Callable[[str, str, "str | None"], bytes]
+
+
+def aws_get_object(bucket: str, key: str, region: str | None) -> bytes:
+    """An object's bytes, through the AWS CLI with the job's credentials."""
+    command = [
+        "aws",
+        "s3",
+        "cp",
+        f"s3://{bucket}/{key}",
+        "-",
+        *(["--region", region] if region else []),
+    ]
+    done = subprocess.run(command, capture_output=True, timeout=LIST_TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        raise ReviewStackError(
+            f"cannot read s3://{bucket}/{key}: {done.stderr.decode(errors='replace').strip()}"
+        )
+    return done.stdout
+
+
+def read_checkpoints(
+    stack: str,
+    backend_url: str,
+    root: Path = ROOT,
+    list_objects: ListObjects = aws_list_objects,
+    get_object: GetObject = aws_get_object,
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every checkpoint file of `stack` in the state bucket (plain and gzipped: both are checked,
+    whichever the CLI reads), decoded."""
+    import gzip
+
+    bucket, region = backend_bucket(backend_url)
+    base = f".pulumi/stacks/{_project(root)}/{stack}"
+    keys = [
+        str(item.get("Key"))
+        for item in list_objects(bucket, base, region).get("Contents") or []
+        if str(item.get("Key")) in {base + suffix for suffix in CHECKPOINT_SUFFIXES}
+    ]
+    found = []
+    for key in sorted(keys):
+        data = get_object(bucket, key, region)
+        try:
+            text = gzip.decompress(data) if data.startswith(GZIP_MAGIC) else data
+            found.append((key, json.loads(text)))
+        except (OSError, ValueError) as err:
+            raise ReviewStackError(f"cannot read the checkpoint {key}: {err}") from None
+    return found
+
+
+def check_stack_state(
+    stack: str,
+    backend_url: str,
+    root: Path = ROOT,
+    list_objects: ListObjects = aws_list_objects,
+    get_object: GetObject = aws_get_object,
+) -> tuple[tuple[str, str], ...]:
+    """The plugins to install to destroy `stack`, or ReviewStackError naming everything in its
+    state that a destroy by main's sweep must not run."""
+    if review_pull_request(stack) is None:
+        raise ReviewStackError(f"{stack!r} is not a review stack")
+    allowed = provider_requirements(root)
+    problems: list[str] = []
+    plugins: set[tuple[str, str]] = set()
+    for key, document in read_checkpoints(stack, backend_url, root, list_objects, get_object):
+        checked = check_state(document, allowed)
+        problems += [f"{key}: {p}" for p in checked.problems]
+        plugins.update(checked.plugins)
+    if problems:
+        raise ReviewStackError(
+            "\n".join(
+                [
+                    f"{stack} is not destroyed: its state, written by its pull request's program, "
+                    "names what the sweep must not run. Read it (pulumi stack export), then "
+                    "destroy it by hand, or delete its resources and `pulumi stack rm --force`.",
+                    *problems,
+                ]
+            )
+        )
+    return tuple(sorted(plugins))
+
+
 # --- the sweep -----------------------------------------------------------------------------------
 
 
@@ -468,7 +667,9 @@ class GitHub:
             with urllib.request.urlopen(request, timeout=GITHUB_TIMEOUT_S) as response:
                 text = response.read().decode()
         except urllib.error.HTTPError as err:
-            raise GitHubError(f"GitHub answered {method} {path} with {err.code}", err.code) from None
+            raise GitHubError(
+                f"GitHub answered {method} {path} with {err.code}", err.code
+            ) from None
         except (urllib.error.URLError, TimeoutError) as err:
             raise GitHubError(f"GitHub did not answer {method} {path}: {err}", None) from None
         return json.loads(text) if text else None
@@ -602,6 +803,11 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     sweep = commands.add_parser("sweep", help="the review stacks to remove, as a matrix")
     sweep.add_argument("--backend-url", required=True)
     sweep.add_argument("--repository", required=True)
+    state = commands.add_parser(
+        "state", help="refuse a state whose destroy would run foreign code; list its plugins"
+    )
+    state.add_argument("--stack", required=True)
+    state.add_argument("--backend-url", required=True)
     comment = commands.add_parser("comment", help="comment the stack's URL and idle cost")
     comment.add_argument("--stack", required=True)
     comment.add_argument("--url", required=True)
@@ -627,7 +833,9 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
             number = review_pull_request(args.stack)
             if number is None:
                 raise ReviewStackError(f"{args.stack!r} is not a review stack")
-            reason = unwanted_reason(number, _github(args.repository).pull_request(number), settings)
+            reason = unwanted_reason(
+                number, _github(args.repository).pull_request(number), settings
+            )
             if reason is not None:
                 # Not a failure: the run was asked for while the pull request wanted its stack.
                 print(f"::notice::{args.stack} is not deployed: {reason} since this run started.")
@@ -647,6 +855,11 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
                 datetime.now(UTC),
             )
             _outputs({"remove": {"include": remove}, "any": "true" if remove else "false"})
+        elif args.command == "state":
+            plugins = check_stack_state(
+                args.stack, args.backend_url, root, aws_list_objects, aws_get_object
+            )
+            _outputs({"plugins": " ".join(f"{name}@{version}" for name, version in plugins)})
         elif args.command == "comment":
             number = review_pull_request(args.stack)
             if number is None:
