@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from components.alarm_topic import topic_key_policy
-from tests.iam_eval import ALLOW, DENY, Request, allowed, decide
+from tests.iam_eval import ALLOW, DENY, Request, allowed, decide, kms_decide
 from tools.mocks import (
     ACCOUNT_ID,
     CALLER_ROLE_ARN,
@@ -348,6 +348,45 @@ def test_the_review_role_s_policies_fit_iam_s_size_limits() -> None:
     for document in policies["managed"]:
         assert policy_chars(document) <= MANAGED_POLICY_MAX_CHARS, policy_chars(document)
     assert len(policies["attached"]) <= MANAGED_POLICIES_PER_ROLE_MAX, policies["attached"]
+
+
+def key_management_requests(
+    stack: str, role_stack: str, principal: str
+) -> Iterator[tuple[str, Request]]:
+    """The key-management requests of the table (KEY_POLICY rows) on a key of `stack`, sent by the
+    deploy role of `role_stack` (its deploys tag names that stack)."""
+    for token, need, action in needs(RESOURCE_TYPES):
+        if need.scope != KEY_POLICY:
+            continue
+        request = row_request(need, action, stack, principal)
+        context = {**request.context, f"aws:PrincipalTag/{deploys_tag(PROJECT)}": role_stack}
+        yield token, Request(action, request.resource, principal, context)
+
+
+def test_every_key_the_program_makes_lets_its_deploy_role_manage_it_and_no_other(
+    variants,
+) -> None:
+    """Each KMS key against its own key policy (the alarm topic's, the exec sessions', any to
+    come): the deploy role gets no IAM grant on keys, so a key whose policy does not name it can
+    be created by CI and never updated or destroyed."""
+    kinds: set[str] = set()
+    refused, reached = [], []
+    for variant, run in variants.items():
+        own, other = run.stack, "dev" if run.stack != "dev" else "prod"
+        for key in run.of_type("aws:kms/key:Key"):
+            kinds.add(key.name)
+            key_policy_document = json.loads(key.inputs["policy"])
+            for role_stack, found in ((own, refused), (other, reached)):
+                policies = deploy_role_policies(role_stack)
+                for _, request in key_management_requests(own, role_stack, policies["arn"]):
+                    decision = kms_decide(
+                        request, [*policies["inline"], *policies["managed"]], key_policy_document
+                    )
+                    if (decision == ALLOW) is (role_stack != own):
+                        found.append(f"  {variant}: {key.urn}: {request.action} -> {decision}")
+    assert {"alarms-key", "exec-key"} <= kinds, f"the variants make no such keys: {sorted(kinds)}"
+    assert not refused, "a stack's deploy role may not manage its own key:\n" + "\n".join(refused)
+    assert not reached, "a deploy role may manage another stack's key:\n" + "\n".join(reached)
 
 
 # --- no deploy role reaches another stack's resources --------------------------------------------

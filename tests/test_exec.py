@@ -20,7 +20,7 @@ from botocore.validate import ParamValidator
 
 from components.roles import EXEC_ACTIONS, EXEC_SID
 from components.task_definition import APP_USER, EXEC_AGENT_VOLUMES
-from tests.iam_eval import Request, allowed
+from tests.iam_eval import ALLOW, Request, allowed, kms_decide
 from tools.mocks import ProgramRun, RegisteredResource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,6 +150,13 @@ def test_the_app_role_may_record_sessions_in_their_log_group_and_decrypt_with_th
         assert not may(action, f"{group_arn}-other:log-stream:s"), f"{action} beyond its group"
     assert may("logs:DescribeLogGroups", "*")
     assert may("kms:Decrypt", key_arn)
+    # Through the key's own policy, as KMS decides: it must hand the key to IAM.
+    task_role = role(run, "taskRoleArn")
+    request = Request("kms:Decrypt", key_arn, task_role.outputs["arn"])
+    key_policy = json.loads(key.inputs["policy"])
+    assert kms_decide(request, [{"Statement": statements}], key_policy) == ALLOW, (
+        "the key policy keeps the task role from decrypting its sessions"
+    )
     assert not may("kms:Decrypt", key_arn.rsplit("/", 1)[0] + "/another-key")
     assert not may("kms:GenerateDataKey", key_arn), "the task only decrypts"
     assert len(statements) == 4, f"expected channels, describe, write and decrypt: {statements}"
