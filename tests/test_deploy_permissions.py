@@ -50,6 +50,7 @@ from ci_bootstrap.deploy_permissions import (  # noqa: E402
     DNS,
     INLINE_ROLE_POLICY_MAX_CHARS,
     INVOKES,
+    KEY,
     KEY_POLICY,
     MANAGED_POLICIES_PER_ROLE_MAX,
     MANAGED_POLICY_MAX_CHARS,
@@ -69,6 +70,7 @@ from ci_bootstrap.deploy_permissions import (  # noqa: E402
     request_context,
     stack_tag,
 )
+from ci_bootstrap.review_roles import REVIEW_STACKS_MAKE_NO  # noqa: E402
 from ci_bootstrap.stack_names import REVIEW_STACKS, names_for  # noqa: E402
 
 from tests.conftest import STACKS  # noqa: E402
@@ -293,10 +295,12 @@ def key_policy(stack: str) -> dict[str, Any]:
     return json.loads(topic_key_policy(ACCOUNT_ID, PARTITION, REGION, PROJECT, stack))
 
 
-def refused_rows(policies: dict[str, Any], stack: str, family: str, skip=()) -> list[str]:
+def refused_rows(
+    policies: dict[str, Any], stack: str, family: str, skip=(), skip_types=()
+) -> list[str]:
     refused = []
     for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
-        if need.scope in skip:
+        if need.scope in skip or token in skip_types:
             continue
         request = row_request(need, action, stack, policies["arn"], family=family)
         resources = [key_policy(stack)] if need.scope == KEY_POLICY else []
@@ -319,13 +323,24 @@ def test_the_deploy_policy_grants_every_row_of_the_table(stack: str) -> None:
 
 
 # What a review stack never has (.github/scripts/review_stacks.py's overrides turn it off), so
-# the review roles need no grant for it: the alarm topic's own key, a domain.
-REVIEW_STACKS_HAVE_NO = {KEY_POLICY: "alarmTopicEncryption", DNS: "domainName"}
+# the review roles need no grant for it: KMS keys (the alarm topic's, the exec sessions'), a
+# domain.
+REVIEW_STACKS_HAVE_NO = {
+    KEY_POLICY: ("alarmTopicEncryption", "enableExec"),
+    DNS: ("domainName",),
+    **{token: ("alarmTopicEncryption", "enableExec") for token in REVIEW_STACKS_MAKE_NO},
+}
 
 
 @pytest.mark.parametrize("stack", ["pr-12", "pr-4567"])
 def test_the_review_role_grants_every_row_of_the_table_for_any_review_stack(stack: str) -> None:
-    refused = refused_rows(review_role_policies(), stack, REVIEW_STACKS, skip=REVIEW_STACKS_HAVE_NO)
+    refused = refused_rows(
+        review_role_policies(),
+        stack,
+        REVIEW_STACKS,
+        skip=REVIEW_STACKS_HAVE_NO,
+        skip_types=REVIEW_STACKS_MAKE_NO,
+    )
     assert not refused, f"the review role is refused what pulumi up of {stack} needs:\n" + (
         "\n".join(refused)
     )
@@ -335,10 +350,33 @@ def test_review_stacks_turn_off_what_their_roles_are_not_granted() -> None:
     from tests.test_review_stacks import review
 
     overrides = review.review_overrides()
-    for scope, setting in REVIEW_STACKS_HAVE_NO.items():
-        assert overrides[setting].value in (False, ""), (
-            f"review stacks keep {setting}, which needs the {scope} grant their roles lack"
-        )
+    for what, settings in REVIEW_STACKS_HAVE_NO.items():
+        for setting in settings:
+            assert overrides[setting].value in (False, ""), (
+                f"review stacks keep {setting}, which needs the {what} grants their roles lack"
+            )
+
+
+def test_review_stacks_with_every_key_setting_on_make_no_key(run_config) -> None:
+    """The overrides win over a base stack that turns on every setting that makes a KMS key."""
+    from tests.test_review_stacks import review
+
+    base = {**load_stack_config(ROOT, "prod"), **FEATURES["enableExec"]}
+    config = {**base, **{P + k: o.value for k, o in review.review_overrides().items()}}
+    run = run_config(config, stack="pr-12")
+    assert not run.of_type("aws:kms/key:Key"), [k.urn for k in run.of_type("aws:kms/key:Key")]
+
+
+def test_the_review_role_may_neither_create_nor_tag_a_kms_key() -> None:
+    """A review role that could tag keys `pr-*` could claim any untagged key of the account that
+    IAM governs, and the review boundary would let review app roles decrypt with it."""
+    policies = review_role_policies()
+    identity = [*policies["inline"], *policies["managed"]]
+    key = render(KEY, "pr-12")
+    claim = {f"aws:RequestTag/{stack_tag(PROJECT)}": "pr-12"}
+    for action, resource in (("kms:CreateKey", "*"), ("kms:TagResource", key)):
+        request = Request(action, resource, policies["arn"], claim)
+        assert decide(request, identity) != ALLOW, f"the review role may {action} on {resource}"
 
 
 def test_the_review_role_s_policies_fit_iam_s_size_limits() -> None:

@@ -175,6 +175,11 @@ def review_overrides() -> dict[str, Override]:
             False, "a KMS key costs $1 a month and lingers 7 to 30 days after its deletion"
         ),
         "alarmEmail": Override("", "nobody is mailed about a throwaway stack"),
+        "enableExec": Override(
+            False,
+            "no shell into a review stack's tasks: its session key would be a KMS key, which the "
+            "review roles may not create (it would also bill $1 a month and linger 30 days)",
+        ),
         "domainName": Override(
             "", "the base's domain is the base's: a review stack answers on its load balancer"
         ),

@@ -1025,13 +1025,20 @@ def scope_condition(scope: str, project: str, stack: str) -> dict[str, Any]:
 
 
 def service_statements(
-    partition: str, account: str, project: str, stack: str, domain_names: tuple[str, ...] = ()
+    partition: str,
+    account: str,
+    project: str,
+    stack: str,
+    domain_names: tuple[str, ...] = (),
+    leave_out: tuple[str, ...] = (),
 ) -> list[dict]:
     """The deploy role's grants for the app's resources, written from the table: one statement per
     service and scope (and pattern), in this account and any region (a stack may live in any).
-    IAM is `iam_statements`' and the alarm-topic key's management the key's own policy's."""
+    IAM is `iam_statements`' and the keys' management the keys' own policies'. `leave_out`: resource
+    types the stacks never make, whose rows grant nothing."""
     grouped: dict[tuple[str, str, str], set[str]] = {}
-    for rows in (*RESOURCE_TYPES.values(), *INVOKES.values()):
+    kept = [rows for token, rows in RESOURCE_TYPES.items() if token not in leave_out]
+    for rows in (*kept, *INVOKES.values()):
         for need in rows:
             if need.scope not in GRANTED_HERE:
                 continue
