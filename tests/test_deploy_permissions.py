@@ -58,10 +58,12 @@ from ci_bootstrap.deploy_permissions import (  # noqa: E402
     NAMED,
     NO_PERMISSION_INVOKES,
     OWNED,
+    OWNED_KEEPS_TAG,
     QUEUE,
     READ_WILDCARDS,
     RESOURCE_TYPES,
     SAR_PAGES,
+    TAGGED_AT_CREATE,
     ZONE,
     Need,
     deploys_tag,
@@ -213,6 +215,7 @@ def bootstrap_run(stacks: tuple[str, ...] = tuple(STACKS), review: bool = False)
         "deployStacks": list(stacks),
         "sharedAccount": True,
         "reviewStacks": review,
+        "reviewStacksBesideDeployStacks": review,  # both roles from one run, to hold them apart
         "domainNames": [DOMAIN],
         "secretsKeyAdministrators": [KEY_ADMIN],
     }
@@ -328,7 +331,12 @@ def test_the_deploy_policy_grants_every_row_of_the_table(stack: str) -> None:
 REVIEW_STACKS_HAVE_NO = {
     KEY_POLICY: ("alarmTopicEncryption", "enableExec"),
     DNS: ("domainName",),
-    **{token: ("alarmTopicEncryption", "enableExec") for token in REVIEW_STACKS_MAKE_NO},
+    **{
+        token: ("accessLogs",)
+        if token.startswith("aws:s3/")
+        else ("alarmTopicEncryption", "enableExec")
+        for token in REVIEW_STACKS_MAKE_NO
+    },
 }
 
 
@@ -357,14 +365,23 @@ def test_review_stacks_turn_off_what_their_roles_are_not_granted() -> None:
             )
 
 
-def test_review_stacks_with_every_key_setting_on_make_no_key(run_config) -> None:
-    """The overrides win over a base stack that turns on every setting that makes a KMS key."""
+def test_a_review_stack_makes_nothing_its_roles_are_not_granted(run_config) -> None:
+    """The overrides win over a base stack that turns on every setting that makes a KMS key or a
+    bucket."""
     from tests.test_review_stacks import review
 
-    base = {**load_stack_config(ROOT, "prod"), **FEATURES["enableExec"]}
+    base = {
+        **load_stack_config(ROOT, "prod"),
+        **FEATURES["enableExec"],
+        **FEATURES["accessLogs"],
+        P + "alarmTopicEncryption": True,
+    }
+    assert {"aws:kms/key:Key", "aws:s3/bucket:Bucket"} <= {
+        r.type for r in run_config(base, stack="prod").resources
+    }, "the base makes keys and a bucket, so the check below can fail"
     config = {**base, **{P + k: o.value for k, o in review.review_overrides().items()}}
-    run = run_config(config, stack="pr-12")
-    assert not run.of_type("aws:kms/key:Key"), [k.urn for k in run.of_type("aws:kms/key:Key")]
+    made = {r.type for r in run_config(config, stack="pr-12").resources}
+    assert not made & set(REVIEW_STACKS_MAKE_NO), sorted(made & set(REVIEW_STACKS_MAKE_NO))
 
 
 def test_the_review_role_may_neither_create_nor_tag_a_kms_key() -> None:
@@ -429,7 +446,7 @@ def test_every_key_the_program_makes_lets_its_deploy_role_manage_it_and_no_other
 
 # --- no deploy role reaches another stack's resources --------------------------------------------
 
-SCOPED = (CREATE, MINE_OR_NEW, OWNED, NAMED, KEY_POLICY)
+SCOPED = (CREATE, MINE_OR_NEW, OWNED, TAGGED_AT_CREATE, OWNED_KEEPS_TAG, NAMED, KEY_POLICY)
 
 
 def foreign_request(need: Need, action: str, own: str, other: str, principal: str) -> Request:
@@ -470,9 +487,14 @@ def test_the_review_role_may_not_touch_a_stack_s_resources() -> None:
     policies = review_role_policies()
     reached = []
     for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
-        if need.scope not in (CREATE, MINE_OR_NEW, OWNED, NAMED) or (
-            need.scope == NAMED and "{stack}" not in need.grant
-        ):
+        if need.scope not in (
+            CREATE,
+            MINE_OR_NEW,
+            OWNED,
+            TAGGED_AT_CREATE,
+            OWNED_KEEPS_TAG,
+            NAMED,
+        ) or (need.scope == NAMED and "{stack}" not in need.grant):
             continue
         request = foreign_request(need, action, "pr-12", "dev", policies["arn"])
         if decide(request, [*policies["inline"], *policies["managed"]]) == ALLOW:

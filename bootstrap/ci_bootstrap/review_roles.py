@@ -29,7 +29,12 @@ import pulumi
 import pulumi_aws as aws
 
 from ci_bootstrap.boundary import boundary_arn
-from ci_bootstrap.deploy_permissions import MANAGED_POLICIES_PER_ROLE_MAX, pack, service_statements
+from ci_bootstrap.deploy_permissions import (
+    MANAGED_POLICIES_PER_ROLE_MAX,
+    RESOURCE_TYPES,
+    pack,
+    service_statements,
+)
 from ci_bootstrap.github_roles import (
     APP_PROJECT,
     DEPLOY_MAX_SESSION_S,
@@ -40,11 +45,16 @@ from ci_bootstrap.github_roles import (
 from ci_bootstrap.stack_names import REVIEW, REVIEW_STACKS
 
 # Resource types a review stack never makes (.github/scripts/review_stacks.py turns off what would
-# make them: alarmTopicEncryption, enableExec; a test keeps the two in step), so the review roles
-# get none of their rows. For KMS keys this matters beyond least privilege: tagging a key at its
-# creation needs kms:TagResource on "*", and with it a review role could tag any untagged key of
-# the account that IAM governs `pr-*`, which the review boundary then lets review app roles use.
-REVIEW_STACKS_MAKE_NO = ("aws:kms/key:Key",)
+# make them: alarmTopicEncryption and enableExec the KMS keys, accessLogs the S3 bucket; a test
+# keeps the two in step), so the review roles get none of their rows. It matters beyond least
+# privilege. Tagging a key at its creation needs kms:TagResource on "*", with which a review role
+# could tag any untagged key of the account that IAM governs `pr-*`, which the review boundary
+# then lets review app roles use. And S3 grants reach the program's buckets by name
+# (`alb-logs-bucket-*`, no tags), the base stack's access logs included.
+REVIEW_STACKS_MAKE_NO = (
+    "aws:kms/key:Key",
+    *(token for token in RESOURCE_TYPES if token.startswith("aws:s3/")),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
