@@ -185,7 +185,12 @@ def review_jobs() -> dict[str, dict[str, Any]]:
 
 
 def sweep_jobs() -> dict[str, dict[str, Any]]:
-    return load(SWEEP_WORKFLOW)["jobs"]
+    """The sweep's jobs that hold its role (the last one, `lookups`, holds nothing)."""
+    return {
+        name: job
+        for name, job in load(SWEEP_WORKFLOW)["jobs"].items()
+        if "id-token" in (job.get("permissions") or {})
+    }
 
 
 @pytest.mark.parametrize(
@@ -1103,3 +1108,44 @@ def test_the_sweep_destroys_only_after_checking_the_state_with_plugin_acquisitio
         and "pulumi plugin install resource" in check["run"]
     )
     assert "set -euo pipefail" in check["run"], "a refused state stops the job before the destroy"
+
+
+def test_a_failed_lookup_keeps_that_stack_and_the_sweep_carries_on() -> None:
+    def fetch(number: int) -> Any:
+        if number == 2:
+            raise review.GitHubError("GitHub answered GET pulls/2 with 403", 403)
+        return review.PullRequest(number, "closed", (LABEL,))
+
+    failures: list[str] = []
+    removed = review.removals(live(1, 2, 3), fetch, SETTINGS, NOW, failures)
+    assert [r["stack"] for r in removed] == ["pr-1", "pr-3"], removed
+    assert len(failures) == 1 and "pr-2: kept" in failures[0] and "403" in failures[0], failures
+    with pytest.raises(review.GitHubError):
+        review.removals(live(2), fetch, SETTINGS, NOW)
+
+
+def test_the_sweep_fails_at_the_end_naming_the_lookups_that_failed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setattr(review, "list_live_stacks", lambda url, root: live(2, 8))
+
+    def fetch(self: Any, number: int) -> Any:
+        if number == 8:
+            raise review.GitHubError("GitHub did not answer GET pulls/8: timed out", None)
+        return review.PullRequest(number, "closed", (LABEL,))
+
+    monkeypatch.setattr(review.GitHub, "pull_request", fetch)
+    assert review.main(["sweep", "--backend-url", "s3://b", "--repository", REPOSITORY]) == 0
+    lines = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert json.loads(lines["remove"])["include"][0]["stack"] == "pr-2"
+    assert "pr-8: kept" in lines["failed"]
+    last = load(SWEEP_WORKFLOW)["jobs"]["lookups"]
+    assert last["needs"] == ["find", "remove"] and last["permissions"] == {}
+    assert evaluate(last["if"], {"needs": {"find": {"outputs": {"failed": lines["failed"]}}}})
+    assert not evaluate(last["if"], {"needs": {"find": {"outputs": {"failed": ""}}}})
+    assert "exit 1" in last["steps"][0]["run"]
+    assert load(SWEEP_WORKFLOW)["jobs"]["find"]["outputs"]["failed"] == (
+        "${{ steps.find.outputs.failed }}"
+    )

@@ -340,7 +340,9 @@ EXPRESSION_TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\)|,)"
     r"|(?P<path>[A-Za-z_][\w.*-]*))"
 )
-FUNCTIONS = ("contains",)
+# always() is true for a job's `if:` whatever its needs did (a cancelled run aside, which these
+# tests do not model).
+FUNCTIONS = ("contains", "always")
 
 
 def _fold(value: Any) -> Any:
@@ -372,9 +374,9 @@ def _contains(search: Any, item: Any) -> bool:
 
 def evaluate_value(expression: str, context: dict[str, Any]) -> Any:
     """An expression's value under `context`, for the part of GitHub's expression language the
-    workflows use: 'strings', context paths (with the `*` filter), ==, !=, !, &&, ||, parentheses
-    and contains(). As on GitHub, strings compare case-insensitively, a missing context value is
-    null, and && and || give one of their operands."""
+    workflows use: 'strings', context paths (with the `*` filter), ==, !=, !, &&, ||, parentheses,
+    contains() and always(). As on GitHub, strings compare case-insensitively, a missing context
+    value is null, and && and || give one of their operands."""
     text = expression.strip()
     if text.startswith("${{") and text.endswith("}}"):
         text = text[3:-2]
@@ -408,6 +410,9 @@ def evaluate_value(expression: str, context: dict[str, Any]) -> Any:
         if peek() == "(":
             assert text in FUNCTIONS, f"{expression!r}: the reader knows no function {text}()"
             take("(")
+            if text == "always":
+                take(")")
+                return True
             search = either()
             take(",")
             item = either()

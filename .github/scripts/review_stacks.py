@@ -625,11 +625,21 @@ def removals(
     pull_request: Callable[[int], PullRequest | None],
     settings: ReviewSettings,
     now: datetime,
+    failures: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The matrix entries of the review stacks to remove, each with its reason."""
+    """The matrix entries of the review stacks to remove, each with its reason. With `failures`,
+    a pull request GitHub could not be asked about (a rate limit, a 5xx) keeps its stack this
+    time and is listed there, and the others are still decided."""
     out = []
     for stack in live:
-        reason = removal_reason(stack, pull_request(stack.pull_request), settings, now)
+        try:
+            found = pull_request(stack.pull_request)
+        except GitHubError as err:
+            if failures is None:
+                raise
+            failures.append(f"{stack.stack}: kept, pull request #{stack.pull_request}: {err}")
+            continue
+        reason = removal_reason(stack, found, settings, now)
         if reason is not None:
             out.append({"stack": stack.stack, "pull_request": stack.pull_request, "reason": reason})
     return out
@@ -853,13 +863,25 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
                 raise ReviewStackError(problem)
         elif args.command == "sweep":
             github = _github(args.repository)
+            failures: list[str] = []
             remove = removals(
                 list_live_stacks(args.backend_url, root),
                 github.pull_request,
                 settings,
                 datetime.now(UTC),
+                failures,
             )
-            _outputs({"remove": {"include": remove}, "any": "true" if remove else "false"})
+            # Not a failure of this step: the stacks it could decide are removed, and the
+            # workflow's last job fails on `failed` (review-sweep.yml).
+            for failure in failures:
+                print(f"::warning::{failure}", file=sys.stderr)
+            _outputs(
+                {
+                    "remove": {"include": remove},
+                    "any": "true" if remove else "false",
+                    "failed": "; ".join(failures),
+                }
+            )
         elif args.command == "state":
             plugins = check_stack_state(
                 args.stack, args.backend_url, root, aws_list_objects, aws_get_object
