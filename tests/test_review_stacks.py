@@ -1149,3 +1149,24 @@ def test_the_sweep_fails_at_the_end_naming_the_lookups_that_failed(
     assert load(SWEEP_WORKFLOW)["jobs"]["find"]["outputs"]["failed"] == (
         "${{ steps.find.outputs.failed }}"
     )
+
+
+def test_a_deploy_refused_by_the_cap_says_why_on_its_pull_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    github = FakeGitHub([])
+    monkeypatch.setattr(review, "_github", lambda repository: github)
+    full = live(*range(100, 100 + SETTINGS.max_live))
+    monkeypatch.setattr(review, "list_live_stacks", lambda url, root: full)
+    args = ["cap", "--stack", f"pr-{NUMBER}", "--backend-url", "s3://b", "--repository", REPOSITORY]
+    assert review.main(args) == 1, "the deploy stops"
+    (post,) = [c for c in github.calls if c[0] == "POST"]
+    assert post[1] == f"issues/{NUMBER}/comments"
+    assert f"pr-{NUMBER} is not deployed" in post[2]["body"] and "max-live" in post[2]["body"]
+    github.calls.clear()
+    monkeypatch.setattr(review, "list_live_stacks", lambda url, root: full[:-1])
+    assert review.main(args) == 0
+    assert not github.calls, "room under the cap: nothing to say"
+    cap = action_step("Check the cap on live review stacks")
+    assert '--repository "$REPOSITORY"' in cap["run"]
+    assert cap["env"]["GITHUB_TOKEN"] == "${{ github.token }}"

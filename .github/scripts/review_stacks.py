@@ -3,7 +3,8 @@
     python .github/scripts/review_stacks.py stack-file --stack pr-12 --secrets-provider URL \\
         [--permissions-boundary ARN]     # write Pulumi.pr-12.yaml (with a boundary: to deploy it)
     python .github/scripts/review_stacks.py wanted --stack pr-12 --repository OWNER/NAME
-    python .github/scripts/review_stacks.py cap --stack pr-12 --backend-url s3://...
+    python .github/scripts/review_stacks.py cap --stack pr-12 --backend-url s3://... \\
+        [--repository OWNER/NAME]        # refused: comment why on the pull request
     python .github/scripts/review_stacks.py sweep --backend-url s3://... --repository OWNER/NAME
     python .github/scripts/review_stacks.py state --stack pr-12 --backend-url s3://...
     python .github/scripts/review_stacks.py comment --stack pr-12 --url URL --repository ...
@@ -815,6 +816,7 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     cap = commands.add_parser("cap", help="fail when a new review stack would exceed max-live")
     cap.add_argument("--stack", required=True)
     cap.add_argument("--backend-url", required=True)
+    cap.add_argument("--repository", help="given: say on the pull request why it is refused")
     sweep = commands.add_parser("sweep", help="the review stacks to remove, as a matrix")
     sweep.add_argument("--backend-url", required=True)
     sweep.add_argument("--repository", required=True)
@@ -860,6 +862,11 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
                 args.stack, list_live_stacks(args.backend_url, root), settings.max_live
             )
             if problem:
+                number = review_pull_request(args.stack)
+                if args.repository and number is not None:
+                    # The run's log is the reviewer's; the pull request's author reads the comment.
+                    body = f"### Review stack `{args.stack}`: not deployed\n\n{problem}"
+                    upsert_comment(_github(args.repository), number, args.stack, body)
                 raise ReviewStackError(problem)
         elif args.command == "sweep":
             github = _github(args.repository)
