@@ -639,6 +639,19 @@ def test_an_arm64_base_stays_off_spot(tmp_path: Path) -> None:
     config, _ = review.review_config(repo, "dev", BOUNDARY)
     assert config["fargate-app:spot"] is False, "Fargate Spot runs X86_64 only"
     assert config["fargate-app:cpuArchitecture"] == "ARM64"
+    summary = review.review_summary(config, "fargate-app")
+    assert "on-demand Fargate" in summary and "Fargate Spot" not in summary, (
+        f"the comment must not promise Spot to an ARM64 stack: {summary}"
+    )
+
+
+def test_the_comment_s_summary_is_read_from_the_review_settings(tmp_path: Path) -> None:
+    config, _ = review.review_config(make_repo(tmp_path), "dev", BOUNDARY)
+    days = review.review_overrides()["logRetentionDays"].value
+    assert review.review_summary(config, "fargate-app") == (
+        f"no NAT gateway, Fargate Spot, one task, {days} day{'s' if days != 1 else ''} of logs, "
+        "nothing protected"
+    )
 
 
 def test_the_base_s_secrets_and_encryption_never_reach_a_review_stack(tmp_path: Path) -> None:
@@ -883,7 +896,12 @@ def test_the_comment_is_written_once_and_then_edited_in_place() -> None:
 
 def test_the_deployed_comment_gives_the_url_the_cost_and_when_it_goes() -> None:
     body = review.deployed_comment(
-        "pr-12", "http://web-alb-1.elb.amazonaws.com", "about $30.88 a month", SETTINGS, []
+        "pr-12",
+        "http://web-alb-1.elb.amazonaws.com",
+        "about $30.88 a month",
+        SETTINGS,
+        [],
+        summary="no NAT gateway, Fargate Spot",
     )
     for expected in (
         "http://web-alb-1.elb.amazonaws.com",
@@ -894,7 +912,10 @@ def test_the_deployed_comment_gives_the_url_the_cost_and_when_it_goes() -> None:
         REVIEW.deploy_environment,
     ):
         assert expected in body, body
-    dropped = review.deployed_comment("pr-12", "u", "c", SETTINGS, ["fargate-app:secretValues"])
+    assert "(no NAT gateway, Fargate Spot)" in body, body
+    dropped = review.deployed_comment(
+        "pr-12", "u", "c", SETTINGS, ["fargate-app:secretValues"], summary="s"
+    )
     assert "`secretValues`" in dropped and "secrets stay with it" in dropped
 
 
@@ -1170,3 +1191,11 @@ def test_a_deploy_refused_by_the_cap_says_why_on_its_pull_request(
     cap = action_step("Check the cap on live review stacks")
     assert '--repository "$REPOSITORY"' in cap["run"]
     assert cap["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+
+
+def test_the_base_s_policy_waivers_are_copied_and_the_docs_say_so(tmp_path: Path) -> None:
+    waivers = {"ecs-no-public-ip": "public subnets without NAT"}
+    repo = base_with(tmp_path, {"aws:region": "us-east-1", "fargate-app:policyWaivers": waivers})
+    config, _ = review.review_config(repo, "dev", BOUNDARY)
+    assert config["fargate-app:policyWaivers"] == waivers
+    assert "`policyWaivers`" in (ROOT / "docs" / "review-stacks.md").read_text()

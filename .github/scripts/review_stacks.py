@@ -162,7 +162,7 @@ def review_overrides() -> dict[str, Override]:
         "desiredCount": Override(1, "one task"),
         "minCount": Override(1, "one task"),
         "maxCount": Override(1, "no autoscaling"),
-        "onDemandBase": Override(0, "every task on Fargate Spot"),
+        "onDemandBase": Override(0, "no on-demand base: with spot, every task on Fargate Spot"),
         "deletionProtection": Override(
             False, "nothing protected: the sweep must be able to delete all of it"
         ),
@@ -282,6 +282,24 @@ def stack_file_document(
         settings = settings or load_settings(root)
         document["config"], dropped = review_config(root, settings.base, permissions_boundary)
     return document, dropped
+
+
+def review_summary(config: Mapping[str, Any], project: str) -> str:
+    """What a review stack's settings make of its base, in words, read from the settings
+    themselves (an ARM64 base stays off Spot)."""
+
+    def get(key: str) -> Any:
+        return config.get(f"{project}:{key}")
+
+    days = get("logRetentionDays")
+    parts = [
+        "no NAT gateway" if get("natGateways") == "none" else None,
+        "Fargate Spot" if get("spot") else "on-demand Fargate (Spot runs X86_64 tasks only)",
+        "one task" if get("desiredCount") == 1 else None,
+        f"{days} day{'s' if days != 1 else ''} of logs" if isinstance(days, int) else None,
+        "nothing protected" if get("deletionProtection") is False else None,
+    ]
+    return ", ".join(p for p in parts if p)
 
 
 def write_stack_file(root: Path, stack: str, document: Mapping[str, Any], base: str | None) -> Path:
@@ -747,15 +765,20 @@ def idle_cost(stack: str, root: Path = ROOT) -> str:
 
 
 def deployed_comment(
-    stack: str, url: str, cost: str, settings: ReviewSettings, dropped: Sequence[str]
+    stack: str,
+    url: str,
+    cost: str,
+    settings: ReviewSettings,
+    dropped: Sequence[str],
+    *,
+    summary: str,
 ) -> str:
     lines = [
         f"### Review stack `{stack}`",
         "",
         f"- **URL:** {url}",
         f"- **Cost:** {cost}.",
-        f"- **Settings:** `{settings.base}`'s, made cheap and disposable (no NAT gateway, Fargate "
-        "Spot, one task, a day of logs, nothing protected).",
+        f"- **Settings:** `{settings.base}`'s, made cheap and disposable ({summary}).",
     ]
     if dropped:
         names = ", ".join(f"`{d.rpartition(':')[2]}`" for d in dropped)
@@ -898,9 +921,14 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
             number = review_pull_request(args.stack)
             if number is None:
                 raise ReviewStackError(f"{args.stack!r} is not a review stack")
-            _, dropped = review_config(root, settings.base, "")
+            config, dropped = review_config(root, settings.base, "")
             body = deployed_comment(
-                args.stack, args.url, idle_cost(args.stack, root), settings, dropped
+                args.stack,
+                args.url,
+                idle_cost(args.stack, root),
+                settings,
+                dropped,
+                summary=review_summary(config, _project(root)),
             )
             upsert_comment(_github(args.repository), number, args.stack, body)
             print(body)
