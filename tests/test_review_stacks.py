@@ -740,6 +740,36 @@ def test_a_review_stack_loads_and_plans_as_the_program_reads_it(tmp_path: Path) 
     assert monthly <= base, f"a review stack ({monthly}) costs no more than its base ({base})"
 
 
+def test_the_program_builds_a_review_stack_cheap_disposable_and_bounded(
+    tmp_path: Path, run_config
+) -> None:
+    """What the program makes of the stack file the workflow writes: Spot, a day of logs, no NAT,
+    nothing protected, every role under the stack's path with the review boundary."""
+    repo = make_repo(tmp_path)
+    document, _ = review.stack_file_document(repo, "pr-12", PROVIDER, BOUNDARY, SETTINGS)
+    run = run_config(document["config"], stack="pr-12")
+    days = review.review_overrides()["logRetentionDays"].value
+    services = run.of_type("aws:ecs/service:Service")
+    assert services, "the stack runs its service"
+    for service in services:
+        strategy = service.inputs.get("capacityProviderStrategies") or []
+        placing = {s["capacityProvider"] for s in strategy if s.get("base") or s.get("weight")}
+        assert placing == {"FARGATE_SPOT"}, (
+            f"{service.urn}: every task on Fargate Spot, got {strategy}"
+        )
+    for group in run.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["retentionInDays"] == days, f"{group.urn}: {days} day of logs"
+    assert not run.of_type("aws:ec2/natGateway:NatGateway"), "no NAT gateway"
+    for lb in run.of_type("aws:lb/loadBalancer:LoadBalancer"):
+        assert not lb.inputs.get("enableDeletionProtection"), f"{lb.urn} is deletion-protected"
+    assert not [r.urn for r in run.resources if r.protect], "the sweep must delete all of it"
+    roles = run.of_type("aws:iam/role:Role")
+    assert roles
+    for role in roles:
+        assert role.inputs["path"] == "/fargate-app/pr-12/", f"{role.urn}: {role.inputs['path']}"
+        assert role.inputs["permissionsBoundary"] == BOUNDARY, f"{role.urn} lacks the boundary"
+
+
 def test_the_idle_cost_says_so_when_the_plan_fails(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     (repo / "Pulumi.pr-12.yaml").write_text("config:\n  fargate-app:cpu: 3\n")
