@@ -1241,3 +1241,26 @@ def test_the_boundary_reads_secrets_tagged_for_or_named_after_its_stack() -> Non
     named = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:fargate-app/dev/db-AbCdEf"
     assert boundary_allows("dev", "secretsmanager:GetSecretValue", named)
     assert not boundary_allows("dev", "secretsmanager:GetSecretValue", tagged)
+
+
+@pytest.mark.parametrize("role", ["dev", "review"])
+def test_every_ec2_grant_names_one_resource_type(role: str) -> None:
+    """EC2 authorizes each resource of a call by its own tags: a grant on every EC2 resource would
+    let the tags a create sends stand in for the tags of what it uses (a subnet in another
+    stack's VPC)."""
+    policies = review_role_policies() if role == "review" else deploy_role_policies(role)
+    wide = []
+    for document in [*policies["inline"], *policies["managed"]]:
+        for s in document["Statement"]:
+            if s["Effect"] != "Allow":
+                continue
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            if not any(a.startswith("ec2:") for a in actions):
+                continue
+            for resource in resources:
+                if resource != "*" and not re.fullmatch(
+                    r"arn:aws:ec2:\*:\d{12}:[a-z-]+/\*", resource
+                ):
+                    wide.append(f"{s['Sid']}: {resource}")
+    assert not wide, "EC2 grants beyond one resource type:\n" + "\n".join(wide)

@@ -291,14 +291,16 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
     "aws:ec2/eip:Eip": (
         *_ec2_new("ec2:AllocateAddress", on="elastic-ip/e"),
         _ec2_own("ec2:ReleaseAddress", "ec2:DisassociateAddress", on="elastic-ip/e"),
+        # The interface the address is on is the NAT gateway's, AWS's and untagged; the address
+        # must still be the stack's.
+        Need(("ec2:DisassociateAddress",), EC2_ARN + "network-interface/eni", ACCOUNT),
         *_ec2_tags(on="elastic-ip/e"),
         Need(("ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute")),
     ),
     "aws:ec2/natGateway:NatGateway": (
         *_ec2_new("ec2:CreateNatGateway", on="natgateway/n"),
         _ec2_own("ec2:DeleteNatGateway", on="natgateway/n"),
-        _ec2_own("ec2:CreateNatGateway", on="subnet/s"),
-        _ec2_own("ec2:CreateNatGateway", on="elastic-ip/e"),
+        *(_ec2_own("ec2:CreateNatGateway", on=on) for on in ("subnet/s", "elastic-ip/e", "vpc/v")),
         *_ec2_tags(on="natgateway/n"),
         Need(("ec2:DescribeNatGateways",)),
     ),
@@ -968,9 +970,9 @@ READ_WILDCARDS: tuple[str, ...] = (
     "elasticloadbalancing:Describe*",
     "application-autoscaling:Describe*",
 )
-# What ACCOUNT means per service: any resource of it in this account, in any region. EC2's also
-# in any account: the prefix lists of AWS's own services (S3's gateway endpoint) are AWS's.
-ACCOUNT_PATTERNS: dict[str, str] = {"ec2": "arn:{partition}:ec2:*:*:*"}
+# What ACCOUNT means per service, where not its resources of this account in any region (EC2's:
+# one resource type, grant_pattern).
+ACCOUNT_PATTERNS: dict[str, str] = {}
 # Statement ids: what each service's statement is about, and how the scope limits it.
 SERVICE_WORDS: dict[str, str] = {
     "acm": "Certificates",
@@ -1036,7 +1038,7 @@ def grant_pattern(need: Need) -> str:
     if need.resource == "*":
         return "*"
     service = need.actions[0].split(":")[0]
-    if service == "ec2" and need.scope != ACCOUNT:
+    if service == "ec2":
         # EC2 authorizes each resource of a call on its own, with the condition keys of its type:
         # a grant per type, so that a create's tags never stand in for the tags of what it uses.
         kind = need.resource.rpartition(":")[2].partition("/")[0]
