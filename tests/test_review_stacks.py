@@ -1016,6 +1016,12 @@ def checkpoint(*resources: dict[str, Any], pending: tuple[dict[str, Any], ...] =
 CLEAN = checkpoint(
     provider("aws", AWS_VERSION, region="eu-west-1", __internal={}),
     provider("docker", DOCKER_VERSION),
+    provider("pulumi", None),  # the engine's own, for stack references
+    {
+        "urn": "urn:...:pulumi:pulumi:StackReference::r",
+        "custom": True,
+        "type": "pulumi:pulumi:StackReference",
+    },
     {
         "urn": "urn:...:aws:ecs/cluster:Cluster::c",
         "custom": True,

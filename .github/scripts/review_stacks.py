@@ -485,6 +485,8 @@ def check_state(document: Mapping[str, Any], allowed: Mapping[str, Any]) -> Stat
         if kind.startswith(PROVIDER_TYPE_PREFIX):
             package = kind.removeprefix(PROVIDER_TYPE_PREFIX)
             inputs = resource.get("inputs") or {}
+            if package == ENGINE_PACKAGE:
+                continue  # the engine's own (stack references), inside the CLI: no plugin
             if package not in allowed:
                 problems.append(
                     f"{urn}: a provider of {package!r}, not one of this repository's "
