@@ -21,10 +21,10 @@ import pulumi_aws as aws
 from components.naming import bounded
 from components.spec import (
     DEFAULT_LOG_RETENTION_DAYS,
-    LOG_RETENTION_DAYS,
     account_governs_key_statement,
     check_args,
     deploy_role_manages_key_statement,
+    retention_issues,
 )
 
 # A key scheduled for deletion can be restored this many days, KMS's longest: every session
@@ -110,12 +110,9 @@ class ExecSessionsArgs:
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            return [
-                f"log_retention_days {self.log_retention_days}: CloudWatch allows "
-                + ", ".join(map(str, LOG_RETENTION_DAYS))
-            ]
-        return []
+        return [
+            i.problem() for i in retention_issues("log_retention_days", self.log_retention_days)
+        ]
 
 
 class ExecSessions(pulumi.ComponentResource):
@@ -130,8 +127,8 @@ class ExecSessions(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ExecSessionsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:exec:ExecSessions", name, None, opts)
         check_args(f"ExecSessions {name!r}", args.problems())
+        super().__init__("fargate-app:exec:ExecSessions", name, None, opts)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
