@@ -257,6 +257,7 @@ def test_prod_protects_its_repository_and_log_group(prod: ProgramRun, dev: Progr
 # DeletionPolicy"): the CloudFormation types it counts as stateful that this program creates, as
 # pulumi-aws types. deletionProtection is this project's DeletionPolicy.
 I3011_STATEFUL = {
+    "AWS::EFS::FileSystem": "aws:efs/fileSystem:FileSystem",
     "AWS::KMS::Key": "aws:kms/key:Key",
     "AWS::Logs::LogGroup": "aws:cloudwatch/logGroup:LogGroup",
     "AWS::SQS::Queue": "aws:sqs/queue:Queue",
@@ -267,8 +268,8 @@ KMS_LONGEST_DELETION_WINDOW_DAYS = 30  # KMS: 7 to 30 days
 
 @pytest.fixture(scope="module")
 def prod_with_everything_stateful(run_stack) -> ProgramRun:
-    """prod (deletionProtection: true) with an encrypted alarm topic, a scheduled job, a worker
-    and a secret: one of each stateful resource the program can create."""
+    """prod (deletionProtection: true) with an encrypted alarm topic, a scheduled job, a worker,
+    a secret and a file system: one of each stateful resource the program can create."""
     return run_stack(
         "prod",
         {
@@ -277,6 +278,8 @@ def prod_with_everything_stateful(run_stack) -> ProgramRun:
             "secretValues": Secure({"API_TOKEN": "t"}),
             "scheduledTasks": {"nightly": {"schedule": "cron(0 3 * * ? *)", "command": "true"}},
             "services": {"mailer": {"type": "worker", "command": "python -m mailer"}},
+            "fileSystems": {"uploads": {}},
+            "mounts": {"uploads": "/srv/uploads"},
         },
     )
 
