@@ -709,6 +709,30 @@ def test_elb_1_forwarding_rule_left_on_the_http_listener_fails() -> None:
     assert outcome.findings[0].urn.endswith("::app")
 
 
+@pytest.mark.parametrize(
+    "actions",
+    [
+        [NOT_FOUND],
+        [{"type": "redirect", "redirect": {"protocol": "HTTP", "port": "8080"}}],
+        [{"type": "authenticate-oidc", "authenticateOidc": {}}, FORWARD],
+    ],
+    ids=["fixed-response", "redirect-to-http", "authenticate-then-forward"],
+)
+def test_elb_1_any_rule_on_the_http_listener_that_answers_requests_fails(
+    actions: list[dict[str, Any]],
+) -> None:
+    lb, https, http = https_stack()
+    outcome = check("elb-http-redirects-to-https", [lb, https, http, rule("r", http, actions)])
+    assert_fails(outcome)
+    assert outcome.findings[0].urn.endswith("::r"), "the finding should name the rule"
+
+
+def test_elb_1_a_rule_on_the_http_listener_redirecting_to_https_passes() -> None:
+    lb, https, http = https_stack()
+    resources = [lb, https, http, rule("to-https", http, [REDIRECT])]
+    assert_passes(check("elb-http-redirects-to-https", resources))
+
+
 def test_elb_1_forwarding_rule_on_the_https_listener_passes() -> None:
     lb, https, http = https_stack()
     assert_passes(
@@ -1368,8 +1392,25 @@ def vpc_origin(target: Res) -> Res:
 
 def test_elb_1_a_production_load_balancer_serving_plain_http_fails() -> None:
     outcome = check("elb-https-in-prod", http_only_stack())
+    assert_fails(outcome, count=2)
+    named = sorted(f.urn.rsplit("::", 1)[1] for f in outcome.findings)
+    assert named == ["app", "http"], f"both the listener and its forwarding rule serve: {named}"
+
+
+def test_elb_1_a_redirecting_default_does_not_excuse_a_forwarding_rule_in_production() -> None:
+    """A prod ALB without HTTPS whose HTTP listener redirects by default but has a rule that
+    forwards /* serves everything over plain HTTP."""
+    lb = alb()
+    http = listener("http", lb, "HTTP", [REDIRECT])
+    outcome = check("elb-https-in-prod", [lb, http, rule("app", http, [FORWARD])])
     assert_fails(outcome)
-    assert outcome.findings[0].urn.endswith("::http")
+    assert outcome.findings[0].urn.endswith("::app"), "the finding should name the rule"
+
+
+def test_elb_1_a_production_http_listener_that_only_redirects_passes() -> None:
+    lb = alb()
+    http = listener("http", lb, "HTTP", [REDIRECT])
+    assert_passes(check("elb-https-in-prod", [lb, http, rule("to-https", http, [REDIRECT])]))
 
 
 def test_elb_1_plain_http_is_not_held_against_dev() -> None:
@@ -1392,12 +1433,12 @@ def test_elb_1_an_internal_load_balancer_behind_a_cloudfront_vpc_origin_passes(
 
 def test_elb_1_a_vpc_origin_does_not_excuse_an_internet_facing_load_balancer() -> None:
     stack = http_only_stack(internal=False)
-    assert_fails(check("elb-https-in-prod", [*stack, vpc_origin(stack[0])]))
+    assert_fails(check("elb-https-in-prod", [*stack, vpc_origin(stack[0])]), count=2)
 
 
 def test_elb_1_an_internal_load_balancer_no_vpc_origin_names_fails() -> None:
     stack = http_only_stack(internal=True)
-    assert_fails(check("elb-https-in-prod", [*stack, vpc_origin(alb("elsewhere"))]))
+    assert_fails(check("elb-https-in-prod", [*stack, vpc_origin(alb("elsewhere"))]), count=2)
 
 
 def test_elb_1_the_exception_covers_http_beside_https_behind_cloudfront() -> None:
