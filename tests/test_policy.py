@@ -1148,6 +1148,22 @@ def test_a_group_open_to_the_world_beyond_the_listener_ports_fails(
     assert outcome.findings[0].urn.endswith("::open")
 
 
+@pytest.mark.parametrize("protocol", ["47", "50", "132"], ids=["gre", "esp", "sctp"])
+def test_a_protocol_other_than_tcp_udp_or_icmp_open_to_the_world_fails(protocol: str) -> None:
+    """Such a protocol is open on every port whatever the rule says, even on the load balancer's
+    group, so no listener can excuse it."""
+    rule = world_ingress("open", "lb", protocol, None)
+    outcome = check("ec2-sg-open-only-on-listener-ports", public_lb_stack(rule))
+    assert_fails(outcome)
+    assert f"protocol {protocol}" in outcome.findings[0].message, outcome.report()
+
+
+@pytest.mark.parametrize("protocol", ["icmp", "1", "icmpv6", "58"])
+def test_icmp_open_to_the_world_is_not_looked_at(protocol: str) -> None:
+    rule = world_ingress("ping", "tasks", protocol, None, fromPort=-1, toPort=-1)
+    assert_passes(check("ec2-sg-open-only-on-listener-ports", public_lb_stack(rule)))
+
+
 def test_a_port_range_wider_than_the_listeners_fails() -> None:
     rule = world_ingress("range", "lb", "tcp", None, fromPort=80, toPort=443)
     outcome = check(

@@ -46,6 +46,13 @@ INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 # "The world": what Security Hub's EC2.18/EC2.19 call unrestricted.
 WORLD = ("0.0.0.0/0", "::/0")
 ALL_PROTOCOLS = ("-1", "all")
+# Security groups spell protocols by name or IANA number; these name the ported two.
+PORTED_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
+# ICMP carries no port and EC2.18/19 do not look at it; every other protocol (GRE 47, ESP 50,
+# SCTP 132, ...) is admitted on all its ports whatever the rule says (EC2 API reference,
+# IpPermission: "If you specify a protocol other than tcp, udp, icmp, or icmpv6, traffic on all
+# ports is allowed"), so it can never match a listener port.
+PORTLESS_EXEMPT_PROTOCOLS = ("icmp", "1", "icmpv6", "58")
 MAX_PORT = 65535
 # The security group protocol a listener's protocol arrives on (ELBv2's listener protocols).
 LISTENER_TRANSPORT = {
@@ -116,6 +123,8 @@ class OpenIngress:
     def describe(self) -> str:
         if self.protocol in ALL_PROTOCOLS:
             return f"all traffic from {self.source}"
+        if self.protocol not in PORTED_PROTOCOLS:
+            return f"protocol {self.protocol} (every port) from {self.source}"
         ports = (
             str(self.from_port)
             if self.from_port == self.to_port
@@ -211,12 +220,12 @@ def open_only_on_listener_ports(args: StackValidationArgs, report_violation: Rep
         for o in _rule_open(rule, groups)
     ]
     for entry in found:
-        if entry.protocol not in (*ALL_PROTOCOLS, "tcp", "6", "udp", "17"):
-            continue  # ICMP and the like carry no port: not what these controls look at
-        protocol = {"6": "tcp", "17": "udp"}.get(entry.protocol, entry.protocol)
+        if entry.protocol in PORTLESS_EXEMPT_PROTOCOLS:
+            continue
         admitted = _listener_ports(args.resources, entry.group) if entry.group else set()
+        protocol = PORTED_PROTOCOLS.get(entry.protocol)
         ports = range(entry.from_port, entry.to_port + 1)
-        if protocol not in ALL_PROTOCOLS and all((protocol, p) in admitted for p in ports):
+        if protocol and all((protocol, p) in admitted for p in ports):
             continue
         listening = ", ".join(f"{t} {p}" for t, p in sorted(admitted)) or "none"
         report_violation(
@@ -283,7 +292,7 @@ POLICIES: list[Any] = [
         control="EC2.18/EC2.19/EC2.13",
         description="EC2.18/EC2.19/EC2.13: no security group admits the world (0.0.0.0/0 or ::/0) "
         "on a port that a load balancer using the group does not listen on (all ports, SSH and "
-        "the other high-risk ports included).",
+        "the other high-risk ports included), nor on any protocol but TCP, UDP and ICMP.",
         validate=open_only_on_listener_ports,
         severity=Severity.HIGH,
         remediation="Narrow the rule's CIDR, or admit the world only on the load balancer's "
