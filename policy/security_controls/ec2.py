@@ -50,8 +50,8 @@ ALL_PROTOCOLS = ("-1", "all")
 PORTED_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
 # ICMP carries no port and EC2.18/19 do not look at it; every other protocol (GRE 47, ESP 50,
 # SCTP 132, ...) is admitted on all its ports whatever the rule says (EC2 API reference,
-# IpPermission: "If you specify a protocol other than tcp, udp, icmp, or icmpv6, traffic on all
-# ports is allowed"), so it can never match a listener port.
+# IpPermission.IpProtocol: "specifying -1 or a protocol number other than tcp, udp, icmp, or icmpv6
+# allows traffic on all ports, regardless of any port range you specify"), so no listener matches.
 PORTLESS_EXEMPT_PROTOCOLS = ("icmp", "1", "icmpv6", "58")
 MAX_PORT = 65535
 # The security group protocol a listener's protocol arrives on (ELBv2's listener protocols).
