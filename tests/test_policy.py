@@ -1206,6 +1206,14 @@ def test_the_world_beside_a_cidr_not_known_yet_still_fails() -> None:
     assert_fails(outcome)
 
 
+@pytest.mark.parametrize("cidr", ["0::/0", "0:0:0:0:0:0:0:0/0", "::0/0", "10.1.2.3/0"])
+def test_the_world_however_spelled_fails(cidr: str) -> None:
+    source = {"cidrIpv4": None, "cidrIpv6": cidr} if ":" in cidr else {"cidrIpv4": cidr}
+    rule = world_ingress("open", "tasks", "tcp", 22, **source)
+    outcome = check("ec2-sg-open-only-on-listener-ports", public_lb_stack(rule))
+    assert_fails(outcome)
+
+
 def test_a_narrower_source_than_the_world_passes() -> None:
     rule = world_ingress("office", "tasks", "tcp", 22, cidrIpv4="203.0.113.0/24")
     assert_passes(check("ec2-sg-open-only-on-listener-ports", public_lb_stack(rule)))

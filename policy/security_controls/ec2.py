@@ -4,6 +4,7 @@ and VPCs log their flows."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +44,6 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 SUBNET = "aws:ec2/subnet:Subnet"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-# "The world": what Security Hub's EC2.18/EC2.19 call unrestricted.
-WORLD = ("0.0.0.0/0", "::/0")
 ALL_PROTOCOLS = ("-1", "all")
 # Security groups spell protocols by name or IANA number; these name the ported two.
 PORTED_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
@@ -140,6 +139,15 @@ def _port(value: Any, default: int) -> int:
         return default
 
 
+def is_world(cidr: str) -> bool:
+    """Whether `cidr` is the whole address space (what Security Hub's EC2.18/EC2.19 call
+    unrestricted), however it is spelled: 0.0.0.0/0, ::/0, 0::/0, 0:0:0:0:0:0:0:0/0, 1.2.3.4/0."""
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
 def _world_sources(rule: Mapping[str, Any], *keys: str) -> list[str]:
     """The CIDRs among `keys` that are the world; one not known yet is not (it comes from a
     resource, such as the VPC's CIDR, which is never the world)."""
@@ -152,7 +160,7 @@ def _world_sources(rule: Mapping[str, Any], *keys: str) -> list[str]:
                 cidr = str(entries[index])
             except UnknownValueError:
                 continue
-            if cidr in WORLD:
+            if is_world(cidr):
                 found.append(cidr)
     return found
 
