@@ -1261,6 +1261,25 @@ def test_ec2_15_a_subnet_that_hands_out_nothing_passes() -> None:
 
 
 # -- IAM wildcard grants (IAM.1, IAM.21) and trust to the world ---------------------------------
+DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
+
+
+@pytest.mark.parametrize(
+    ("props", "fails"),
+    [({}, True), ({"mapPublicIpOnLaunch": True}, True), ({"mapPublicIpOnLaunch": False}, False)],
+    ids=["left-as-aws-made-it", "true", "false"],
+)
+def test_ec2_15_a_default_subnet_hands_out_public_addresses_unless_told_not_to(
+    props: dict[str, Any], fails: bool
+) -> None:
+    subnet = Res(DEFAULT_SUBNET, {"availabilityZone": "us-east-1a", **props}, name="default-a")
+    outcome = check("ec2-subnet-no-auto-public-ip", [subnet])
+    if fails:
+        assert_fails(outcome)
+    else:
+        assert_passes(outcome)
+
+
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MANAGED_POLICY = "aws:iam/policy:Policy"

@@ -42,6 +42,9 @@ SECURITY_GROUP_RULES = frozenset(
 )
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 SUBNET = "aws:ec2/subnet:Subnet"
+# Adopts (or creates) a default subnet, whose map_public_ip_on_launch is true unless set: an absent
+# value means a public address for everything (pulumi_aws ec2.DefaultSubnet's docs).
+DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ALL_PROTOCOLS = ("-1", "all")
@@ -247,13 +250,17 @@ def open_only_on_listener_ports(args: StackValidationArgs, report_violation: Rep
 
 # -- EC2.15 ---------------------------------------------------------------------------------------
 def subnet_no_auto_public_ip(args: ResourceValidationArgs, report_violation: Report) -> None:
-    if args.resource_type != SUBNET:
+    if args.resource_type not in (SUBNET, DEFAULT_SUBNET):
         return
+    default_subnet = args.resource_type == DEFAULT_SUBNET
     for prop, what in (
         ("mapPublicIpOnLaunch", "a public IPv4 address"),
         ("assignIpv6AddressOnCreation", "an IPv6 address"),
     ):
-        if truthy(get(args.props, prop)):
+        value = get(args.props, prop)
+        if default_subnet and prop == "mapPublicIpOnLaunch" and value is None:
+            value = True
+        if truthy(value):
             report_violation(
                 f"This subnet gives every network interface launched in it {what} ({prop} is "
                 "true), whether it asked for one or not. Set it false; give a public address "
@@ -310,11 +317,13 @@ POLICIES: list[Any] = [
     *everywhere(
         name="ec2-subnet-no-auto-public-ip",
         control="EC2.15",
-        description="EC2.15: subnets do not assign public IPv4 (or IPv6) addresses on launch.",
+        description="EC2.15: subnets, default subnets included, do not assign public IPv4 (or "
+        "IPv6) addresses on launch.",
         validate=subnet_no_auto_public_ip,
         severity=Severity.MEDIUM,
         remediation="map_public_ip_on_launch=False and assign_ipv6_address_on_creation=False on "
-        "the subnet.",
+        "the subnet (a DefaultSubnet needs map_public_ip_on_launch=False set: it defaults to "
+        "true).",
     ),
     *prod_mandatory_else_advisory(
         name="ec2-vpc-flow-logs",
