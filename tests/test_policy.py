@@ -1296,8 +1296,11 @@ def document(*statements: dict[str, Any]) -> str:
         {"Effect": "Allow", "Action": "*", "Resource": "*"},
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:*"], "Resource": ["*"]},
         {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::nothing"},
+        {"Effect": "Allow", "Action": "*:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "*", "Resource": "arn:*:*:*:*:*"},
     ],
-    ids=["star-star", "service-star", "not-action"],
+    ids=["star-star", "service-star", "not-action", "not-resource", "star-colon-star", "star-arn"],
 )
 def test_a_wildcard_grant_on_every_resource_fails(typ: str, statement: dict[str, Any]) -> None:
     outcome = check("iam-no-wildcard-grants", [Res(typ, {"policy": document(statement)})])
@@ -1311,6 +1314,33 @@ def test_a_wildcard_grant_in_a_roles_inline_policies_fails() -> None:
     outcome = check("iam-no-wildcard-grants", [Res(ROLE, {"inlinePolicies": inline})])
     assert_fails(outcome)
     assert "'admin'" in outcome.findings[0].message
+
+
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+@pytest.mark.parametrize(
+    ("typ", "props"),
+    [
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": ADMINISTRATOR_ACCESS}),
+        (ROLE, {"managedPolicyArns": [ADMINISTRATOR_ACCESS]}),
+        (
+            "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+            {"policyArns": ["arn:aws-us-gov:iam::aws:policy/AdministratorAccess"]},
+        ),
+    ],
+    ids=["attachment", "managed-policy-arns", "exclusive-attachments-govcloud"],
+)
+def test_attaching_aws_administrator_access_fails(typ: str, props: dict[str, Any]) -> None:
+    outcome = check("iam-no-wildcard-grants", [Res(typ, {"role": "r", **props})])
+    assert_fails(outcome)
+    assert "AdministratorAccess" in outcome.findings[0].message
+
+
+def test_attaching_a_narrower_aws_managed_policy_passes() -> None:
+    arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    attachment = Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": arn})
+    assert_passes(check("iam-no-wildcard-grants", [attachment]))
 
 
 @pytest.mark.parametrize(

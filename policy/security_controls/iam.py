@@ -28,8 +28,25 @@ POLICY_DOCUMENTS = {
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
 }
-# "*" or "<service>:*": every action, of every service or of one.
-WILDCARD_ACTION = re.compile(r"^(?:\*|[a-z0-9-]+:\*)$", re.IGNORECASE)
+# Attachments of managed policies by ARN, and the property that holds the ARN(s).
+POLICY_ATTACHMENTS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": "policyArns",
+    ROLE: "managedPolicyArns",
+}
+# AWS's own Action "*" on Resource "*": attaching it is the grant IAM.1 looks for, written by AWS.
+ADMINISTRATOR_ACCESS = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$")
+# "*" or "<service>:*": every action, of every service or of one. "*:*" too: IAM refuses it
+# ("Action vendors ... must not contain wildcards"), but it means "*" to a reader and costs nothing.
+WILDCARD_ACTION = re.compile(r"^(?:\*|\*:\*|[a-z0-9-]+:\*)$", re.IGNORECASE)
+# A resource ARN made only of wildcards past its partition ("arn:*:*:*:*:*", "arn:aws:*:*:*:*")
+# matches every resource, as "*" does.
+EVERY_RESOURCE_ARN = re.compile(r"^arn(?::[^:*?]*)?(?::[*?]*)*:\*$")
 # Condition keys that name who may assume a role trusting "*", with the operators that pin them
 # (a negated or IfExists operator does not).
 CALLER_KEYS = (
@@ -58,17 +75,41 @@ def _documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str,
                 yield f"its inline policy {inline.get('name')!r}", json_document(inline["policy"])
 
 
+def _every_resource(statement: Mapping[str, Any]) -> str | None:
+    """How the statement reaches every resource (Resource "*" or an all-wildcard ARN, or a
+    NotResource, which is every resource but a few), or None."""
+    if "NotResource" in statement:
+        return "every resource but those listed in NotResource"
+    for resource in as_list(statement.get("Resource")):
+        if str(resource) == "*" or EVERY_RESOURCE_ARN.match(str(resource)):
+            return f'every resource (Resource "{resource}")'
+    return None
+
+
+def _administrator_attachments(args: ResourceValidationArgs) -> list[str]:
+    prop = POLICY_ATTACHMENTS.get(args.resource_type)
+    if prop is None:
+        return []
+    return [str(a) for a in as_list(get(args.props, prop)) if ADMINISTRATOR_ACCESS.match(str(a))]
+
+
 # -- IAM.1 / IAM.21 -------------------------------------------------------------------------------
 def no_wildcard_grants(args: ResourceValidationArgs, report_violation: Report) -> None:
+    for arn in _administrator_attachments(args):
+        report_violation(
+            f"This attaches {arn}, which allows every action on every resource: an "
+            "administrator's grant. Attach a policy that names the actions and the resources."
+        )
     for where, document in _documents(args):
         for statement in _statements(document):
-            if "*" not in [str(r) for r in as_list(statement.get("Resource"))]:
+            scope = _every_resource(statement)
+            if scope is None:
                 continue
             label = statement.get("Sid") or "a statement without a Sid"
             if "NotAction" in statement:
                 report_violation(
                     f"{where} ({label}) allows every action but those listed in NotAction, on "
-                    "every resource. Allow the actions needed, on the resources needed."
+                    f"{scope}. Allow the actions needed, on the resources needed."
                 )
                 continue
             wild = [
@@ -76,8 +117,8 @@ def no_wildcard_grants(args: ResourceValidationArgs, report_violation: Report) -
             ]
             if wild:
                 report_violation(
-                    f"{where} ({label}) allows {', '.join(wild)} on every resource (Resource "
-                    '"*"): an administrator\'s grant. Name the actions and the resources.'
+                    f"{where} ({label}) allows {', '.join(wild)} on {scope}: an administrator's "
+                    "grant. Name the actions and the resources."
                 )
 
 
@@ -124,7 +165,8 @@ POLICIES: list[Any] = [
         name="iam-no-wildcard-grants",
         control="IAM.1/IAM.21",
         description="IAM.1/IAM.21: no identity policy in the stack (managed or inline) allows "
-        '"*", "<service>:*" or a NotAction on every resource.',
+        '"*", "<service>:*" or a NotAction on every resource (Resource "*", an all-wildcard ARN '
+        "or a NotResource), and nothing attaches AWS's AdministratorAccess.",
         validate=no_wildcard_grants,
         severity=Severity.HIGH,
         remediation="Name the actions and resources the role needs, each statement with a Sid "
