@@ -1316,6 +1316,34 @@ def test_a_wildcard_grant_in_a_roles_inline_policies_fails() -> None:
     assert "'admin'" in outcome.findings[0].message
 
 
+SCOPED_SERVICE_WILDCARD = {
+    "Effect": "Allow",
+    "Action": "sqs:*",
+    "Resource": "arn:aws:sqs:us-east-1:123456789012:jobs",
+}
+
+
+def test_iam_21_a_customer_managed_policy_with_a_service_wildcard_fails_whatever_the_resource() -> (
+    None
+):
+    policy = Res(MANAGED_POLICY, {"policy": document(SCOPED_SERVICE_WILDCARD)})
+    outcome = check("iam-no-wildcard-grants", [policy])
+    assert_fails(outcome)
+    assert "IAM.21" in outcome.findings[0].message
+
+
+def test_iam_21_an_inline_policy_may_grant_a_service_wildcard_on_named_resources() -> None:
+    policy = Res(ROLE_POLICY, {"policy": document(SCOPED_SERVICE_WILDCARD)})
+    assert_passes(check("iam-no-wildcard-grants", [policy]))
+
+
+def test_iam_21_a_customer_managed_policy_with_a_prefix_wildcard_passes() -> None:
+    statement = {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}
+    assert_passes(
+        check("iam-no-wildcard-grants", [Res(MANAGED_POLICY, {"policy": document(statement)})])
+    )
+
+
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 

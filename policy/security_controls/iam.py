@@ -1,9 +1,10 @@
 """IAM controls: no policy grants every action (of every service, or of one) on every resource,
 and no role trusts the whole world.
 
-Security Hub's IAM.1 and IAM.21 look only at customer managed policies; a stack's inline role
-policies (the program writes several) grant the same, so these policies check every identity
-policy a stack can hold. Trust policies have no Security Hub control: a role that trusts
+Security Hub's IAM.1 (Action "*" on Resource "*") and IAM.21 ("<service>:*" on any Resource) look
+only at customer managed policies. The pack holds customer managed policies to both as Security Hub
+does, and holds inline policies (the program writes several), which grant the same, to the
+every-resource part of each. Trust policies have no Security Hub control: a role that trusts
 `Principal: "*"` can be assumed by any AWS account unless a condition names the caller.
 """
 
@@ -21,6 +22,9 @@ from .props import as_list, get, json_document
 Report = Callable[..., None]
 
 ROLE = "aws:iam/role:Role"
+# A customer managed policy: Security Hub's IAM.21 fails one that allows "<service>:*" on any
+# resource at all (AWS Config's iam-policy-no-statements-with-full-access).
+MANAGED_POLICY = "aws:iam/policy:Policy"
 # Identity policies and the property that holds each one's document.
 POLICY_DOCUMENTS = {
     "aws:iam/policy:Policy": "policy",
@@ -93,6 +97,25 @@ def _administrator_attachments(args: ResourceValidationArgs) -> list[str]:
     return [str(a) for a in as_list(get(args.props, prop)) if ADMINISTRATOR_ACCESS.match(str(a))]
 
 
+def _service_wildcards(
+    args: ResourceValidationArgs,
+    where: str,
+    label: str,
+    statement: Mapping[str, Any],
+    report_violation: Report,
+) -> None:
+    """IAM.21: a customer managed policy allows no "<service>:*", whatever its Resource."""
+    if args.resource_type != MANAGED_POLICY:
+        return
+    wild = [str(a) for a in as_list(statement.get("Action")) if WILDCARD_ACTION.match(str(a))]
+    if wild:
+        report_violation(
+            f"{where} ({label}) allows {', '.join(wild)}: every action of a service, which "
+            "Security Hub's IAM.21 fails in a customer managed policy whatever the Resource. "
+            "Name the actions (a prefix such as ec2:Describe* is accepted)."
+        )
+
+
 # -- IAM.1 / IAM.21 -------------------------------------------------------------------------------
 def no_wildcard_grants(args: ResourceValidationArgs, report_violation: Report) -> None:
     for arn in _administrator_attachments(args):
@@ -103,9 +126,10 @@ def no_wildcard_grants(args: ResourceValidationArgs, report_violation: Report) -
     for where, document in _documents(args):
         for statement in _statements(document):
             scope = _every_resource(statement)
-            if scope is None:
-                continue
             label = statement.get("Sid") or "a statement without a Sid"
+            if scope is None:
+                _service_wildcards(args, where, label, statement, report_violation)
+                continue
             if "NotAction" in statement:
                 report_violation(
                     f"{where} ({label}) allows every action but those listed in NotAction, on "
@@ -166,7 +190,8 @@ POLICIES: list[Any] = [
         control="IAM.1/IAM.21",
         description="IAM.1/IAM.21: no identity policy in the stack (managed or inline) allows "
         '"*", "<service>:*" or a NotAction on every resource (Resource "*", an all-wildcard ARN '
-        "or a NotResource), and nothing attaches AWS's AdministratorAccess.",
+        'or a NotResource), no customer managed policy allows "<service>:*" on any resource, '
+        "and nothing attaches AWS's AdministratorAccess.",
         validate=no_wildcard_grants,
         severity=Severity.HIGH,
         remediation="Name the actions and resources the role needs, each statement with a Sid "
