@@ -1415,6 +1415,52 @@ def test_a_negated_condition_does_not_pin_the_caller() -> None:
 
 
 @pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/x"}},
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::12345678901?:role/x"}},
+        {"StringLike": {"aws:PrincipalAccount": "1*"}},
+        {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-*/r-ab12/"]}},
+        {"StringEquals": {"aws:PrincipalAccount": "*"}},
+        {"ForAllValues:StringEquals": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/r-ab12/"]}},
+    ],
+    ids=[
+        "like-any-account",
+        "arnlike-question-mark",
+        "like-prefix",
+        "org-path-in-any-org",
+        "equals-star",
+        "for-all-values",
+    ],
+)
+def test_a_condition_that_names_no_caller_does_not_pin_trust_to_the_world(
+    condition: dict[str, Any],
+) -> None:
+    assert_fails(check("iam-no-public-trust", [trust("*", **condition)]))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/deployer"}},
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/ci-*"}},
+        {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/r-ab12/ou-ab12-1/*"]}},
+        {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+    ],
+    ids=[
+        "like-without-wildcards",
+        "wildcard-role-in-one-account",
+        "org-path-below-one-org",
+        "org-id",
+    ],
+)
+def test_a_condition_naming_the_caller_exactly_pins_trust_to_the_world(
+    condition: dict[str, Any],
+) -> None:
+    assert_passes(check("iam-no-public-trust", [trust("*", **condition)]))
+
+
+@pytest.mark.parametrize(
     "principal",
     [{"Service": "ecs-tasks.amazonaws.com"}, {"AWS": "arn:aws:iam::123456789012:root"}],
 )

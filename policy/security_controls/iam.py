@@ -52,7 +52,7 @@ WILDCARD_ACTION = re.compile(r"^(?:\*|\*:\*|[a-z0-9-]+:\*)$", re.IGNORECASE)
 # matches every resource, as "*" does.
 EVERY_RESOURCE_ARN = re.compile(r"^arn(?::[^:*?]*)?(?::[*?]*)*:\*$")
 # Condition keys that name who may assume a role trusting "*", with the operators that pin them
-# (a negated or IfExists operator does not).
+# (a negated or IfExists operator does not, nor ForAllValues, which holds when the key is absent).
 CALLER_KEYS = (
     "aws:principalaccount",
     "aws:principalorgid",
@@ -60,6 +60,10 @@ CALLER_KEYS = (
     "aws:principalarn",
 )
 PINNING_OPERATORS = ("stringequals", "stringlike", "arnequals", "arnlike")
+# *Like operators match * and ? in the value: "arn:aws:iam::*:role/x" or "1*" names no one. A
+# wildcard after the part that names the account or organization still pins the caller there
+# (AWS documents "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*" for org paths).
+LIKE_WILDCARDS = ("*", "?")
 
 
 def _statements(document: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
@@ -152,15 +156,33 @@ def _names_the_caller(statement: Mapping[str, Any]) -> bool:
     if not isinstance(conditions, Mapping):
         return False
     for operator, keys in conditions.items():
-        if str(operator).lower().removeprefix("forallvalues:").removeprefix("foranyvalue:") not in (
-            PINNING_OPERATORS
-        ):
+        name = str(operator).lower().removeprefix("foranyvalue:")
+        if name not in PINNING_OPERATORS or not isinstance(keys, Mapping):
             continue
-        if isinstance(keys, Mapping) and any(
-            str(k).lower() in CALLER_KEYS and "*" not in as_list(v) for k, v in keys.items()
-        ):
-            return True
+        for key, values in keys.items():
+            key = str(key).lower()
+            if key in CALLER_KEYS and _pins(name, key, [str(v) for v in as_list(values)]):
+                return True
     return False
+
+
+def _naming_part(key: str, value: str) -> str:
+    """The part of a condition value that names the account or organization."""
+    if key == "aws:principalarn":
+        return ":".join(value.split(":")[:5])  # arn:partition:iam::<account>
+    if key == "aws:principalorgpaths":
+        return value.split("/")[0]  # o-<org id>
+    return value
+
+
+def _pins(operator: str, key: str, values: list[str]) -> bool:
+    """Whether `values` of `key` under `operator` name particular callers: none is "*", and with a
+    *Like operator none holds a wildcard where it names the account or organization."""
+    if not values or "*" in values:
+        return False
+    if not operator.endswith("like"):
+        return True
+    return not any(w in _naming_part(key, v) for v in values for w in LIKE_WILDCARDS)
 
 
 def _trusts_everyone(statement: Mapping[str, Any]) -> bool:
