@@ -293,12 +293,14 @@ class StackConfig:
 
     @property
     def other_accounts(self) -> tuple[str, ...]:
-        """The accounts the settings name whose resources the tasks use: the prebuilt image's
-        registry and the referenced secrets' (the VPC endpoints admit these besides the stack's
-        own; the account deployed to is not known here, so it may be among them)."""
-        accounts = {arn.split(":")[4] for arn in self.secrets.values()}
-        if self.image is not None:
-            accounts.add(self.image.account)
+        """The accounts the settings name whose resources the tasks use: every prebuilt image's
+        registry and every referenced secret's, the main service's and each of `services`' (the
+        VPC endpoints admit these besides the stack's own; the account deployed to is not known
+        here, so it may be among them)."""
+        arns = [*self.secrets.values(), *(a for s in self.services for a in s.secrets.values())]
+        images = [self.image, *(s.image for s in self.services)]
+        accounts = {arn.split(":")[4] for arn in arns}
+        accounts.update(image.account for image in images if image is not None)
         return tuple(sorted(accounts))
 
     @property

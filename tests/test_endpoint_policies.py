@@ -134,6 +134,42 @@ def test_the_accounts_the_settings_name_are_in_reach(private) -> None:
     assert verdict == ALLOW
 
 
+SERVICE_VENDOR = "444455556666"  # the account of a service's own image and secret below
+
+
+def test_each_services_image_and_secret_accounts_are_in_reach(run_stack) -> None:
+    """A service of `services` with its own vendor image and a secret in the vendor's account:
+    private tasks must pull the image and read the secret through the endpoints."""
+    config = {
+        **PRIVATE,
+        "services": {
+            "search": {
+                "type": "internal",
+                "containerPort": 9000,
+                "image": f"{SERVICE_VENDOR}.dkr.ecr.{REGION}.amazonaws.com/search:1.4.0",
+                "secrets": {
+                    "KEY": f"arn:aws:secretsmanager:{REGION}:{SERVICE_VENDOR}:secret:k-AbCdEf"
+                },
+            }
+        },
+    }
+    found = endpoints(run_stack("dev", config))
+    repository = f"arn:aws:ecr:{REGION}:{SERVICE_VENDOR}:repository/search"
+    secret = f"arn:aws:secretsmanager:{REGION}:{SERVICE_VENDOR}:secret:k-AbCdEf"
+    pull = through(
+        policy_of(found["ecr.dkr"]), "ecr:BatchGetImage", repository, ACCOUNT_ID, SERVICE_VENDOR
+    )
+    read = through(
+        policy_of(found["secretsmanager"]),
+        "secretsmanager:GetSecretValue",
+        secret,
+        ACCOUNT_ID,
+        SERVICE_VENDOR,
+    )
+    assert pull == ALLOW, f"the search service cannot pull its image from {SERVICE_VENDOR}"
+    assert read == ALLOW, f"the search service cannot read its secret in {SERVICE_VENDOR}"
+
+
 def test_every_statement_says_what_it_allows(private) -> None:
     for endpoint in private.values():
         for statement in policy_of(endpoint)["Statement"]:
