@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from components.naming import exec_sessions_log_group_name, stack_log_group_name
 from components.spec import (
     BAKE_TIME_MAX_MIN,
     CANARY_PERCENT_MAX,
@@ -193,6 +194,7 @@ def load_config(
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
+    _check_log_group_names(services, project, stack, problems)
     task_egress = check_task_egress(get, ok, problems)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
@@ -576,6 +578,21 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
             get["canaryPercent"],
             f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
         )
+
+
+def _check_log_group_names(
+    services: Collection[ServiceSpec], project: str, stack: str, problems: Problems
+) -> None:
+    """A service's log group must not be the exec sessions' (same name: `pulumi up` fails)."""
+    sessions = exec_sessions_log_group_name(project, stack)
+    for spec in services:
+        if stack_log_group_name(project, stack, spec.name) == sessions:
+            problems.add(
+                f"services.{spec.name}",
+                spec.name,
+                f"its log group would be {sessions}, where ECS Exec records sessions "
+                "(enableExec); choose another name",
+            )
 
 
 def _check_services(
