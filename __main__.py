@@ -227,6 +227,7 @@ def app_service(spec: ServiceSpec, calls: tuple[pulumi.Resource, ...] = ()) -> A
             infrastructure_role_name=roles.infrastructure_role_name,
             cpu_architecture=cfg.cpu_architecture,
             enable_exec=cfg.enable_exec,
+            dropped_capabilities=cfg.dropped_capabilities,
             exec_sessions=exec_sessions.record if exec_sessions else None,
             egress=cfg.egress_rules,
             base_url=url,
@@ -250,6 +251,7 @@ container = AppContainer(
     secrets=secret_arns,
     cpu_architecture=cfg.cpu_architecture,
     enable_exec=cfg.enable_exec,
+    dropped_capabilities=cfg.dropped_capabilities,
 )
 service = FargateService(
     "app",

@@ -37,6 +37,7 @@ from components.service import (
 from components.spec import (
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_LOG_RETENTION_DAYS,
+    DROP_ALL_CAPABILITIES,
     INTERNAL,
     PLATFORM_BY_ARCHITECTURE,
     REQUIRED_TASK_EGRESS,
@@ -78,6 +79,8 @@ class AppServiceArgs:
         target groups and rule). Default None.
     cpu_architecture: the stack's; an image of its own is built for it. Default X86_64.
     enable_exec: ECS Exec into its tasks. Default False.
+    dropped_capabilities: what its container drops (the stack's keepCapabilities decide). Default
+        ALL, as AppContainer's.
     exec_sessions: with enable_exec, where the cluster records sessions and the key that encrypts
         them (components.exec_sessions), which its task role may use. Default None.
     egress: what its tasks may connect to: the stack's list (StackConfig.egress_rules). Default
@@ -105,6 +108,7 @@ class AppServiceArgs:
     infrastructure_role_name: pulumi.Input[str] | None = None
     cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
     enable_exec: bool = False
+    dropped_capabilities: tuple[str, ...] = DROP_ALL_CAPABILITIES
     exec_sessions: ExecSessionRecord | None = None
     egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
     base_url: pulumi.Input[str] | None = None
@@ -206,6 +210,7 @@ class AppService(pulumi.ComponentResource):
                     secrets=dict(spec.secrets),
                     cpu_architecture=args.cpu_architecture,
                     enable_exec=args.enable_exec,
+                    dropped_capabilities=args.dropped_capabilities,
                 ),
                 placement=replace(
                     args.placement, spot=spec.spot, on_demand_base=spec.on_demand_base

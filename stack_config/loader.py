@@ -15,6 +15,7 @@ from typing import Any
 
 from components.naming import exec_sessions_log_group_name, stack_log_group_name
 from components.spec import (
+    ALL_CAPABILITIES,
     BAKE_TIME_MAX_MIN,
     CANARY_PERCENT_MAX,
     CANARY_PERCENT_MIN,
@@ -24,9 +25,11 @@ from components.spec import (
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
+    FARGATE_ADDABLE_CAPABILITIES,
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
     INTERNAL,
+    LINUX_CAPABILITIES,
     LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
     MAX_AZS,
@@ -34,6 +37,7 @@ from components.spec import (
     MIN_AZS,
     NAT_MODES,
     RESERVED_ENV,
+    RUNTIME_DEFAULT_CAPABILITIES,
     SPOT_CPU_ARCHITECTURES,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
@@ -192,6 +196,7 @@ def load_config(
     _check_operations(get, ok, problems)
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
+    _check_capabilities(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
     _check_log_group_names(services, project, stack, problems)
@@ -245,6 +250,7 @@ def load_config(
         canary_percent=get["canaryPercent"],
         sync_traffic_routing=get["syncTrafficRouting"],
         enable_exec=get["enableExec"],
+        keep_capabilities=dict(get["keepCapabilities"]),
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
@@ -553,6 +559,39 @@ def _check_waivers(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
                 key,
                 reason,
                 f"say why the stack gives the control up, in at least {WAIVER_REASON_MIN_CHARS} "
+                f"characters: `pulumi config set --path '{key}' '<the reason>'`",
+            )
+
+
+def _check_capabilities(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    """Each kept capability is one of the runtime's defaults (anything else would have to be
+    added), named as ECS names it, and says why."""
+    if "keepCapabilities" not in ok:
+        return
+    for name, reason in get["keepCapabilities"].items():
+        key = f"keepCapabilities.{name}"
+        if name not in RUNTIME_DEFAULT_CAPABILITIES:
+            defaults = joined(RUNTIME_DEFAULT_CAPABILITIES)
+            if name in LINUX_CAPABILITIES and name != ALL_CAPABILITIES:
+                why = (
+                    f"it is not in the runtime's default set, so keeping it would mean adding it: "
+                    f"Fargate admits adding only {joined(FARGATE_ADDABLE_CAPABILITIES)}, and the "
+                    f"policy pack's ecs-no-added-capabilities refuses any. Keep one of {defaults}"
+                )
+            else:
+                why = "name one capability of the runtime's default set, as ECS spells it; " + (
+                    suggest(
+                        name.upper().removeprefix("CAP_"),
+                        RUNTIME_DEFAULT_CAPABILITIES,
+                        label="one of",
+                    )
+                )
+            problems.add(key, name, why)
+        elif reason != BAD_VALUE and len(reason.strip()) < WAIVER_REASON_MIN_CHARS:
+            problems.add(
+                key,
+                reason,
+                f"say why the container needs it, in at least {WAIVER_REASON_MIN_CHARS} "
                 f"characters: `pulumi config set --path '{key}' '<the reason>'`",
             )
 

@@ -35,6 +35,7 @@ from components.spec import (
     DEFAULT_TASK_COUNT,
     DEFAULT_VPC_CIDR,
     DEPLOYMENT_STRATEGIES,
+    FARGATE_ADDABLE_CAPABILITIES,
     FARGATE_MEMORY_BY_CPU,
     INTERNAL,
     MAX_AZS,
@@ -43,6 +44,7 @@ from components.spec import (
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
     REQUIRED_TASK_EGRESS,
+    RUNTIME_DEFAULT_CAPABILITIES,
     SPOT_CPU_ARCHITECTURES,
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
@@ -57,6 +59,7 @@ from components.spec import (
     ScheduledTask,
     ServiceSpec,
     TaskSize,
+    capabilities_to_drop,
     joined,
     service_connect_egress,
     stack_role_path,
@@ -167,6 +170,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("canaryPercent", "integer", DEFAULT_CANARY_PERCENT, f"canary: percent of traffic the new tasks get first ({CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX})."),
     Setting("syncTrafficRouting", "boolean", False, "blueGreen/canary: for one pulumi up, write the service's target groups and the listener rule's weights as the program has them, though ECS owns them between deploys. Set it to switch a running service from rolling, then set it back to false."),
     Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
+    Setting("keepCapabilities", "map", {}, f"Linux capabilities every container keeps, of the runtime's default set ({joined(RUNTIME_DEFAULT_CAPABILITIES)}): name -> why the image or ECS Exec needs it. Empty drops them all; keeping some drops the other defaults instead. None can be added: Fargate admits adding only {joined(FARGATE_ADDABLE_CAPABILITIES)}, and the policy pack refuses that too."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
@@ -224,6 +228,7 @@ class StackConfig:
     canary_percent: int
     sync_traffic_routing: bool
     enable_exec: bool
+    keep_capabilities: Mapping[str, str]
     access_logs: bool
     flow_logs: bool
     scheduled_tasks: tuple[ScheduledTask, ...]
@@ -290,6 +295,11 @@ class StackConfig:
             [(s.name, s.port) for s in self.internal_services if s.port is not None],
             self.vpc_cidr,
         )
+
+    @property
+    def dropped_capabilities(self) -> tuple[str, ...]:
+        """What every container drops: ALL, or the runtime's defaults but keepCapabilities."""
+        return capabilities_to_drop(self.keep_capabilities)
 
     @property
     def other_accounts(self) -> tuple[str, ...]:

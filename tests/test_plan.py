@@ -666,6 +666,7 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
             "bakeTimeMinutes": 1440,
             "syncTrafficRouting": True,
             "enableExec": True,
+            "keepCapabilities": {"SETUID": WORDS, "SETGID": WORDS},
             "accessLogs": True,
             "flowLogs": True,
             "scheduledTasks": jobs,
