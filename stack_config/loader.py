@@ -70,7 +70,6 @@ from stack_config.settings import (
     RESERVED_TAGS,
     SECRET_ARN,
     SECRET_ENV_NAMES,
-    SECRET_NAME_PARTS,
     SECRET_SETTINGS,
     SETTINGS,
     SETTINGS_BY_KEY,
@@ -80,6 +79,7 @@ from stack_config.settings import (
     WAIVABLE_POLICIES,
     WAIVER_REASON_MIN_CHARS,
     StackConfig,
+    secret_name_hint,
 )
 
 
@@ -471,8 +471,8 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
             continue
         if name.upper() in SECRET_ENV_NAMES:
             why = "it holds credentials (Security Hub ECS.8 checks this name)"
-        elif any(part in name.upper() for part in SECRET_NAME_PARTS):
-            why = "it looks like a secret (its name contains " + "/".join(SECRET_NAME_PARTS) + ")"
+        elif hint := secret_name_hint(name):
+            why = f"it looks like a secret (its name contains {hint})"
         else:
             continue
         problems.add(

@@ -70,7 +70,7 @@ from stack_config.parsing import (
     suggest,
 )
 from stack_config.routes import RuleRequests, overlap_problems, priorities
-from stack_config.settings import ECR_IMAGE, SECRET_ARN, SECRET_NAME_PARTS, SSM_ARN
+from stack_config.settings import ECR_IMAGE, SECRET_ARN, SSM_ARN, secret_name_hint
 
 ALL = SERVICE_TYPES
 SERVED = (WEB, INTERNAL)  # the kinds that listen on a port
@@ -487,12 +487,12 @@ def _check_environment(
                     f"the program sets {name} itself (PORT, HEALTH_CHECK_PATH, GRACEFUL_TIMEOUT "
                     "and each worker's <NAME>_QUEUE_URL)",
                 )
-            elif what == "env" and any(part in name.upper() for part in SECRET_NAME_PARTS):
+            elif what == "env" and (hint := secret_name_hint(name)):
                 problems.add(
                     f"{key}.env.{name}",
                     name,
-                    "it looks like a secret, and env values are stored in plain text; put its "
-                    f"ARN in {key}.secrets",
+                    f"it looks like a secret (its name contains {hint}), and env values are "
+                    f"stored in plain text; put its ARN in {key}.secrets",
                 )
     for name in sorted(set(env) & set(secrets)):
         problems.add(f"{key}.secrets.{name}", name, "it is also in env; keep it in one place")

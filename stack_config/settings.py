@@ -103,7 +103,10 @@ WAIVABLE_POLICIES = (
 )
 WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
 # Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
-SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+SECRET_NAME_PARTS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL")
+# ...and whole words of a name (split at _) too short to look for inside others: DB_PASS, DB_PWD,
+# AWS_CREDS, but not PASSTHROUGH or COMPASS.
+SECRET_NAME_WORDS = ("PASS", "PWD", "CREDS")
 # Names Security Hub ECS.8 checks that hold no such part: the ECS agent's registry credentials.
 SECRET_ENV_NAMES = ("ECS_ENGINE_AUTH_DATA",)
 DNS_NAME = re.compile(
@@ -125,6 +128,15 @@ ECR_IMAGE = re.compile(
     r"(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
     r"(?:@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$"
 )
+
+
+def secret_name_hint(name: str) -> str | None:
+    """What in `name` reads as a secret's (SECRET_NAME_PARTS, SECRET_NAME_WORDS), or None. The
+    policy pack's ECS.8 check reads names the same way (tests/test_policy.py holds them in step)."""
+    upper = name.upper()
+    part = next((p for p in SECRET_NAME_PARTS if p in upper), None)
+    word = next((w for w in SECRET_NAME_WORDS if w in upper.split("_")), None)
+    return part or word
 
 
 @dataclass(frozen=True)

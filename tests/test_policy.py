@@ -553,8 +553,56 @@ def test_ecs_8_the_pack_and_the_stack_config_refuse_the_same_names() -> None:
 
     import stack_config
 
-    assert ecs.SECRET_NAME_WORDS == stack_config.SECRET_NAME_PARTS
+    assert ecs.SECRET_NAME_PARTS == stack_config.SECRET_NAME_PARTS
+    assert ecs.SECRET_NAME_WORDS == stack_config.SECRET_NAME_WORDS
     assert ecs.SECRET_NAMES == stack_config.SECRET_ENV_NAMES
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DB_PASS", "DB_PWD", "PASSWD", "API_CREDENTIALS", "AWS_CREDS", "PASSTHROUGH", "COMPASS_URL"],
+)
+def test_ecs_8_the_pack_flags_exactly_the_names_the_stack_config_refuses(name: str) -> None:
+    """Reading the names the same way, not only listing the same words: DB_PASS is a password,
+    PASSTHROUGH is not."""
+    from stack_config import ConfigError, load_config
+
+    try:
+        load_config({"aws:region": "us-east-1", "env": {name: "hunter2hunter2"}}, stack="test")
+        refused = False
+    except ConfigError as err:
+        refused = any(p.startswith(f"env.{name}:") for p in err.problems)
+    env = [{"name": name, "value": "hunter2hunter2"}]
+    flagged = bool(
+        check("ecs-no-secrets-in-environment", [task_def(container(environment=env))]).findings
+    )
+    expected = name not in ("PASSTHROUGH", "COMPASS_URL")
+    should = "refuse" if expected else "accept"
+    assert (refused, flagged) == (expected, expected), (
+        f"{name}: the config {'refuses' if refused else 'accepts'} it, the pack "
+        f"{'flags' if flagged else 'passes'} it; both should {should} it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("command", ["psql", "postgresql://app:s3cret@db/app"]),
+        ("entryPoint", ["/bin/sh", "-c", "exec app --db=postgres://u:p@db/app"]),
+        ("dockerLabels", {"backup": "mysql://root:hunter2@db/x"}),
+        ("command", ["aws", "--key", "AKIAIOSFODNN7EXAMPLE"]),
+    ],
+    ids=["command", "entry-point", "docker-label", "access-key-in-command"],
+)
+def test_ecs_8_credentials_in_the_command_entry_point_or_labels_fail(key: str, value: Any) -> None:
+    outcome = check("ecs-no-secrets-in-environment", [task_def(container(**{key: value}))])
+    assert_fails(outcome)
+    assert key in outcome.findings[0].message, outcome.report()
+
+
+def test_ecs_8_an_ordinary_command_passes() -> None:
+    command = ["gunicorn", "--bind", "0.0.0.0:8000", "https://example.com:8443/users/@me"]
+    assert_passes(check("ecs-no-secrets-in-environment", [task_def(container(command=command))]))
 
 
 def test_ecs_8_secrets_passed_through_secrets_pass() -> None:
@@ -1069,6 +1117,7 @@ def test_containers_that_add_no_capability_pass(linux: Any) -> None:
     [
         "postgres://app:s3cret@db.internal:5432/app",
         "redis://:s3cret@cache.internal:6379/0",
+        "postgresql://app:pa/ss@db.internal/app",
         "amqp://guest:guest@mq:5672/",
         "Server=db;User Id=app;Password=s3cret;",
         "host=db user=app password=s3cret",
@@ -1086,6 +1135,7 @@ def test_ecs_8_a_password_inside_an_env_value_fails(value: str) -> None:
     [
         "postgres://app@db.internal:5432/app",
         "https://api.example.com/v1?page=2",
+        "https://api.example.com:8443/users/@me",
         "http://[::1]:8080/health",
         "password-reset",
     ],
