@@ -773,6 +773,8 @@ class FargateService(pulumi.ComponentResource):
             and args.infrastructure_role_arn is not None
             and args.infrastructure_role_name is not None
         ):
+            # Always a rule, never the listener's default action: the infrastructure role may
+            # ModifyRule only (roles.LISTENER_RULE_ACTIONS says what another route would need).
             attachment["advanced_configuration"] = {
                 "alternate_target_group_arn": target_groups[1].arn,
                 "production_listener_rule": listener_rule.arn,
