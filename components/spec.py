@@ -519,6 +519,7 @@ class ScheduledTask:
 IAM_PATH = re.compile(r"^/(?:[\x21-\x7e]+/)?$")
 IAM_PATH_MAX = 512
 # A managed policy's ARN, in any partition, with or without a path.
+ACCOUNT_ID = re.compile(r"^\d{12}$")  # an AWS account ID: 12 digits, leading zeros included
 MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]+$")
 
 

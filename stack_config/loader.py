@@ -15,6 +15,7 @@ from typing import Any
 
 from components.naming import exec_sessions_log_group_name, stack_log_group_name
 from components.spec import (
+    ACCOUNT_ID,
     ALL_CAPABILITIES,
     BAKE_TIME_MAX_MIN,
     CANARY_PERCENT_MAX,
@@ -197,6 +198,7 @@ def load_config(
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
     _check_capabilities(get, ok, problems)
+    _check_endpoint_accounts(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
     _check_log_group_names(services, project, stack, problems)
@@ -221,6 +223,7 @@ def load_config(
         availability_zones=get["availabilityZones"],
         nat_gateways=get["natGateways"],
         vpc_endpoints=get["vpcEndpoints"],
+        endpoint_accounts=dict(get["endpointAccounts"]),
         cpu=get["cpu"],
         memory=get["memory"],
         cpu_architecture=get["cpuArchitecture"],
@@ -593,6 +596,19 @@ def _check_capabilities(get: dict[str, Any], ok: set[str], problems: Problems) -
                 reason,
                 f"say why the container needs it, in at least {WAIVER_REASON_MIN_CHARS} "
                 f"characters: `pulumi config set --path '{key}' '<the reason>'`",
+            )
+
+
+def _check_endpoint_accounts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    if "endpointAccounts" not in ok:
+        return
+    for name, account in get["endpointAccounts"].items():
+        if account != BAD_VALUE and not ACCOUNT_ID.match(account):
+            problems.add(
+                f"endpointAccounts.{name}",
+                account,
+                "an AWS account ID is 12 digits, leading zeros included; write it as a quoted "
+                f'string in the stack file (endpointAccounts: {{{name}: "000014521398"}})',
             )
 
 

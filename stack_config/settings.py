@@ -154,6 +154,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("availabilityZones", "integer", DEFAULT_AVAILABILITY_ZONES, f"How many AZs to spread subnets, NAT and tasks over: {MIN_AZS} to {MAX_AZS}."),
     Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, "none (tasks in public subnets, no NAT cost), single or perAz (tasks in private subnets)."),
     Setting("vpcEndpoints", "boolean", False, "Add S3, ECR and CloudWatch Logs endpoints so private tasks need no NAT."),
+    Setting("endpointAccounts", "map", {}, "With vpcEndpoints: further AWS accounts whose resources the endpoint policies admit, name -> 12-digit account ID (quoted, leading zeros kept), such as the regional account of an AWS-owned ECR repository the tasks pull from: GuardDuty's Fargate runtime monitoring agent's (GuardDuty user guide, 'Amazon ECR repository hosting GuardDuty agent'). This account and those of the images and secrets the settings name are admitted already."),
     Setting("cpu", "integer", DEFAULT_CPU, f"Task CPU units: {joined(tuple(map(str, FARGATE_MEMORY_BY_CPU)))}."),
     Setting("memory", "integer", DEFAULT_MEMORY_MIB, "Task memory in MiB; must be a valid Fargate pairing with cpu."),
     Setting("cpuArchitecture", "string", DEFAULT_CPU_ARCHITECTURE, f"{joined(CPU_ARCHITECTURES)} (Graviton, ~20% cheaper; Fargate Spot runs only {joined(SPOT_CPU_ARCHITECTURES)})."),
@@ -211,6 +212,7 @@ class StackConfig:
     availability_zones: int
     nat_gateways: str
     vpc_endpoints: bool
+    endpoint_accounts: Mapping[str, str]
     cpu: int
     memory: int
     cpu_architecture: str
@@ -316,13 +318,14 @@ class StackConfig:
     @property
     def other_accounts(self) -> tuple[str, ...]:
         """The accounts the settings name whose resources the tasks use: every prebuilt image's
-        registry and every referenced secret's, the main service's and each of `services`' (the
-        VPC endpoints admit these besides the stack's own; the account deployed to is not known
-        here, so it may be among them)."""
+        registry and every referenced secret's, the main service's and each of `services`', and
+        endpointAccounts (the VPC endpoints admit these besides the stack's own; the account
+        deployed to is not known here, so it may be among them)."""
         arns = [*self.secrets.values(), *(a for s in self.services for a in s.secrets.values())]
         images = [self.image, *(s.image for s in self.services)]
         accounts = {arn.split(":")[4] for arn in arns}
         accounts.update(image.account for image in images if image is not None)
+        accounts.update(self.endpoint_accounts.values())
         return tuple(sorted(accounts))
 
     @property

@@ -170,6 +170,30 @@ def test_each_services_image_and_secret_accounts_are_in_reach(run_stack) -> None
     assert read == ALLOW, f"the search service cannot read its secret in {SERVICE_VENDOR}"
 
 
+GUARDDUTY_AGENT_ACCOUNT = "593207742271"  # stands for the regional account AWS hosts it in
+
+
+def test_an_aws_owned_repository_is_in_reach_once_its_account_is_named(run_stack) -> None:
+    """GuardDuty's Fargate runtime monitoring adds a sidecar whose image is in an AWS-owned
+    repository of a regional account: private tasks pull it only if the endpoints admit it."""
+    repository = (
+        f"arn:aws:ecr:{REGION}:{GUARDDUTY_AGENT_ACCOUNT}:repository/aws-guardduty-agent-fargate"
+    )
+
+    def pull(config: dict[str, Any]) -> str:
+        policy = policy_of(endpoints(run_stack("dev", config))["ecr.dkr"])
+        return through(policy, "ecr:BatchGetImage", repository, ACCOUNT_ID, GUARDDUTY_AGENT_ACCOUNT)
+
+    named = {**PRIVATE, "endpointAccounts": {"guardduty-agent": GUARDDUTY_AGENT_ACCOUNT}}
+    assert pull(PRIVATE) != ALLOW, "an account nobody named is in reach"
+    assert pull(named) == ALLOW, "the account endpointAccounts names is out of reach"
+
+
+def test_an_endpoint_account_that_is_not_12_digits_is_refused(run_stack) -> None:
+    run = run_stack("dev", {**PRIVATE, "endpointAccounts": {"vendor": "14521398"}}, check=False)
+    assert "endpointAccounts.vendor" in str(run.error) and "12 digits" in str(run.error), run.error
+
+
 def test_every_statement_says_what_it_allows(private) -> None:
     for endpoint in private.values():
         for statement in policy_of(endpoint)["Statement"]:

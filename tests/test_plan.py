@@ -716,6 +716,7 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
             "vpcCidr": "172.31.0.0/20",
             "natGateways": "perAz",
             "vpcEndpoints": True,
+            "endpointAccounts": {"guardduty-agent-of-a-long-named-region": "000014521398"},
             "cpu": 4096,
             "memory": 30720,
             "cpuArchitecture": "ARM64",
