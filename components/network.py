@@ -45,7 +45,10 @@ INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
 # account's credentials this VPC's. Every service here puts both keys in its requests' context
 # (AWS's data perimeter endpoint policies for ECR, S3, SSM and the default one scope by resource
 # account: github.com/aws-samples/data-perimeter-policy-examples), except ssmmessages: its actions
-# have no resource type, so only the principal's account can scope it.
+# have no resource type, so only the principal's account can scope it. AWS-owned resources are
+# another account's (the same repository's service_owned_resources.md: ECR repositories of
+# GuardDuty's Fargate agent and others; ECR's layer bucket below): a stack names such accounts in
+# endpointAccounts.
 ENDPOINT_SCOPE_KEYS = ("aws:PrincipalAccount", "aws:ResourceAccount")
 PRINCIPAL_SCOPED_ENDPOINTS = ("ssmmessages",)
 # Actions with no resource type that the tasks call, by endpoint (Service Authorization
