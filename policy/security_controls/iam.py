@@ -62,7 +62,8 @@ CALLER_KEYS = (
 PINNING_OPERATORS = ("stringequals", "stringlike", "arnequals", "arnlike")
 # *Like operators match * and ? in the value: "arn:aws:iam::*:role/x" or "1*" names no one. A
 # wildcard after the part that names the account or organization still pins the caller there
-# (AWS documents "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*" for org paths).
+# (the IAM User Guide's aws:PrincipalOrgPaths examples: ForAnyValue:StringLike "o-a1b2c3d4e5/*",
+# every principal of that organization).
 LIKE_WILDCARDS = ("*", "?")
 
 
