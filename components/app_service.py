@@ -46,6 +46,7 @@ from components.spec import (
     WORKER,
     Deployment,
     EgressRule,
+    ImageBuild,
     RolePlacement,
     ServiceSpec,
     check_args,
@@ -159,8 +160,13 @@ class AppService(pulumi.ComponentResource):
             image = ContainerImage(
                 name,
                 ContainerImageArgs(
-                    context=spec.build.context if spec.build else "",
-                    dockerfile=spec.build.dockerfile if spec.build else "",
+                    build=(
+                        ImageBuild(
+                            context=spec.build.context, dockerfile=spec.build.dockerfile_path
+                        )
+                        if spec.build
+                        else ImageBuild()
+                    ),
                     platform=PLATFORM_BY_ARCHITECTURE[args.cpu_architecture],
                     prebuilt=spec.image,
                     protect=args.protect,

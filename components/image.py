@@ -1,8 +1,8 @@
 """Container image: the ECR repository and the app's image, built for the task's architecture.
 
-The image tag is a hash of the build context and the platform, so it changes exactly when the
-content does (the repository's tags are immutable), and the task definition refers to the pushed
-image by digest: a deploy happens exactly when the image changed.
+The image tag is a hash of the build context, the Dockerfile and the platform, so it changes
+exactly when the content does (the repository's tags are immutable), and the task definition
+refers to the pushed image by digest: a deploy happens exactly when the image changed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import hashlib
 import json
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -20,7 +20,9 @@ import pulumi_docker as docker
 
 from components.spec import (
     DEFAULT_CPU_ARCHITECTURE,
+    DOCKERFILE_NAME,
     PLATFORM_BY_ARCHITECTURE,
+    ImageBuild,
     ImageRef,
     check_args,
     joined,
@@ -85,26 +87,38 @@ def sent_to_docker(rel: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
     return not excluded
 
 
-def context_hash(context: str | Path, platform: str, dockerfile: str = "Dockerfile") -> str:
+def context_hash(context: str | Path, platform: str, dockerfile: str | Path | None = None) -> str:
     """A hash of every file the Docker build sees (as .dockerignore decides), the Dockerfile
-    (which Docker always reads, ignored or not) and the platform."""
+    (which Docker always reads, ignored or not, inside the context or not) and the platform.
+
+    `dockerfile` defaults to the context's Dockerfile; a relative one is relative to the working
+    directory, as `context` is."""
     root = Path(context)
+    chosen = Path(dockerfile) if dockerfile is not None else root / DOCKERFILE_NAME
+    inside = _relative_to(chosen, root)
     rules = dockerignore_rules(root)
     digest = hashlib.sha256(platform.encode())
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        if rel == dockerfile or sent_to_docker(rel, rules):
+        if rel == inside or sent_to_docker(rel, rules):
             digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    if inside is None and chosen.is_file():
+        # A Dockerfile from outside the context: its content, under a name no context file has.
+        digest.update(b"\0dockerfile\0" + chosen.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def image_tag(context: str | Path, platform: str, dockerfile: str | Path = "") -> str:
-    """`<content hash>-<arch>`: unique per content and platform, readable in the ECR console.
-    A `dockerfile` other than <context>/Dockerfile is part of the content too."""
-    digest = context_hash(context, platform)
-    if dockerfile and Path(dockerfile) != Path(context) / "Dockerfile":
-        extra = hashlib.sha256(digest.encode() + b"\0" + Path(dockerfile).read_bytes())
-        digest = extra.hexdigest()
+def _relative_to(path: Path, root: Path) -> str | None:
+    """`path` relative to `root` (resolved, so ./app/Dockerfile is inside app), or None."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def image_tag(context: str | Path, platform: str, dockerfile: str | Path | None = None) -> str:
+    """`<content hash>-<arch>`: unique per content and platform, readable in the ECR console."""
+    digest = context_hash(context, platform, dockerfile)
     return f"{digest[:TAG_HASH_CHARS]}-{platform.split('/')[-1]}"
 
 
@@ -132,20 +146,18 @@ def lifecycle_policy(keep_images: int) -> str:
 class ContainerImageArgs:
     """Settings of the repository and image.
 
-    context: the Docker build context, relative to the project so that state is the same on every
-        machine (an absolute path would show a diff, and rebuild, on each one). Default "app".
-    dockerfile: the Dockerfile, relative to the project. Default "": <context>/Dockerfile.
+    build: what to build: the context and the Dockerfile, relative to the project (see
+        spec.ImageBuild). Default app/ and app/Dockerfile, the sample app.
     platform: linux/amd64 or linux/arm64, matching the task's CPU architecture, so that a build on
         an Apple Silicon laptop still produces what Fargate runs. Default linux/amd64.
-    prebuilt: deploy this ECR image instead of building `context` (for CI-built images); a tag is
+    prebuilt: deploy this ECR image instead of building `build` (for CI-built images); a tag is
         resolved to its digest at deploy time. Default None: build.
     keep_images: images the lifecycle policy keeps. Default 10: enough to roll back a few deploys.
     protect: protect the repository from deletion and keep its images on `pulumi destroy`.
         Default False, so that dev stacks can be destroyed in one step.
     """
 
-    context: str = "app"
-    dockerfile: str = ""
+    build: ImageBuild = field(default_factory=ImageBuild)
     platform: str = PLATFORM_BY_ARCHITECTURE[DEFAULT_CPU_ARCHITECTURE]
     prebuilt: ImageRef | None = None
     keep_images: int = 10
@@ -159,8 +171,18 @@ class ContainerImageArgs:
             found.append(f"platform {self.platform!r}: expected {joined(platforms)}")
         if self.keep_images < 1:
             found.append(f"keep_images {self.keep_images}: the lifecycle policy keeps at least 1")
-        if self.prebuilt is None and not self.context:
-            found.append("context: the build context (a directory) or a prebuilt image is needed")
+        if self.prebuilt is None:
+            for name, path in (
+                ("context", self.build.context),
+                ("dockerfile", self.build.dockerfile),
+            ):
+                if not path:
+                    found.append(f"build.{name}: needed to build, unless an image is prebuilt")
+                elif Path(path).is_absolute():
+                    found.append(
+                        f"build.{name} {path!r}: relative to the project, so that the state is "
+                        "the same on every machine"
+                    )
         return found
 
 
@@ -200,14 +222,16 @@ class ContainerImage(pulumi.ComponentResource):
             token = aws.ecr.get_authorization_token_output(
                 registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self)
             )
-            dockerfile = args.dockerfile or f"{args.context}/Dockerfile"
-            tag = image_tag(args.context, args.platform, dockerfile)
+            build = args.build
+            tag = image_tag(build.context, args.platform, build.dockerfile)
             image = docker.Image(
                 f"{name}-image",
                 image_name=repo.repository_url.apply(lambda url: f"{url}:{tag}"),
                 build=docker.DockerBuildArgs(
-                    context=args.context,
-                    dockerfile=dockerfile,
+                    context=build.context,
+                    # Relative to the project, like the context (pulumi-docker 4+), and sent
+                    # along when it lies outside the context (pulumi/pulumi-docker#542).
+                    dockerfile=build.dockerfile,
                     platform=args.platform,
                     builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
                 ),

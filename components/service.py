@@ -70,6 +70,9 @@ from components.task_definition import (
 # Health checks: the ALB's minimum interval, so a new task is found healthy in two checks (10 s).
 HEALTH_CHECK_INTERVAL_S = 5
 HEALTH_CHECK_TIMEOUT_S = 4  # must be below the interval
+# The answers the target group counts as healthy (the ALB's Matcher: codes, lists "200,202" or
+# ranges "200-299"): exactly 200, so a redirect or an empty 204 from a misrouted path is not health.
+HEALTH_CHECK_MATCHER = "200"
 HEALTHY_THRESHOLD = 2  # the ALB's minimum
 UNHEALTHY_THRESHOLD = 3  # 15 s of failures before a task is pulled: one slow answer is not enough
 # Requests to this app finish in well under a second; AWS's default of 300 s slows every deploy.
@@ -712,7 +715,7 @@ class FargateService(pulumi.ComponentResource):
                     "path": args.container.health_check_path,
                     "protocol": "HTTP",
                     "port": "traffic-port",
-                    "matcher": "200",
+                    "matcher": HEALTH_CHECK_MATCHER,
                     "interval": HEALTH_CHECK_INTERVAL_S,
                     "timeout": HEALTH_CHECK_TIMEOUT_S,
                     "healthy_threshold": HEALTHY_THRESHOLD,
@@ -748,8 +751,14 @@ class FargateService(pulumi.ComponentResource):
             actions=actions,
             # ECS owns the weights once it shifts traffic: after a deploy the live revision may sit
             # in either group, and resetting the weights would send users to the empty one.
+            # A rule is replaced only with its listener (a new load balancer: edge none to
+            # cloudfront, docs/edge.md), and a target group serves one load balancer at a time
+            # (ALB quota "load balancers per target group": 1; CreateRule's
+            # TargetGroupAssociationLimitException), so the old rule goes before the new one.
             opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=["actions"] if deployment.ecs_owns_routing else None
+                parent=self,
+                ignore_changes=["actions"] if deployment.ecs_owns_routing else None,
+                delete_before_replace=True,
             ),
         )
         groups = [target_group] if alternate is None else [target_group, alternate]

@@ -304,6 +304,68 @@ HEALTH_CHECK_PATH_ENV = "HEALTH_CHECK_PATH"  # healthCheckPath
 GRACEFUL_TIMEOUT_ENV = "GRACEFUL_TIMEOUT"  # the seconds the app gets to finish after SIGTERM
 RESERVED_ENV = (PORT_ENV, HEALTH_CHECK_PATH_ENV, GRACEFUL_TIMEOUT_ENV)
 
+# Who the container runs as, and what it may write. The defaults are the sample image's
+# (app/Dockerfile: USER 10001:10001, VOLUME /tmp) and the safe ones: not root (Security Hub ECS.20),
+# read-only root file system (ECS.5).
+DEFAULT_CONTAINER_USER = "10001:10001"
+# `containerUser` this word: the task definition names no user, so the image's own USER holds.
+IMAGE_USER = "image"
+CONTAINER_USER = re.compile(r"^(?P<uid>\d{1,10}):(?P<gid>\d{1,10})$")
+MAX_ID = 4294967294  # Linux's largest uid/gid: uid_t is 32 bits and (uid_t)-1 means "none"
+ROOT_UID = 0
+DEFAULT_READ_ONLY_ROOT = True
+# Task storage mounted over these paths is all a read-only root leaves writable. ECS creates each
+# mount owned by root with mode 0755, unless the image declares the path a VOLUME: then the mount
+# starts as the image's copy of that path, with its owner and mode (aws/containers-roadmap#938;
+# "Bind mounts" in the ECS developer guide).
+DEFAULT_WRITABLE_PATHS = ("/tmp",)
+WRITABLE_PATH = re.compile(r"^(/[A-Za-z0-9._@+-]+)+$")
+# ECS Exec's SSM agent writes under these paths (volume name -> path). AWS documents exec as
+# unsupported with a read-only root filesystem; giving the agent these writable volumes is the
+# known way to keep both (aws-containers/amazon-ecs-exec-checker#71, containers-roadmap#1359).
+# Mounted only with exec.
+EXEC_AGENT_VOLUMES = {
+    "exec-managed-agents": "/managed-agents",
+    "exec-ssm-state": "/var/lib/amazon/ssm",
+    "exec-ssm-logs": "/var/log/amazon/ssm",
+}
+
+
+def user_problem(user: str | None) -> str | None:
+    """What is wrong with a container user: None (the image's own) or a numeric `uid:gid`."""
+    if user is None:
+        return None
+    m = CONTAINER_USER.match(user)
+    if not m or int(m["uid"]) > MAX_ID or int(m["gid"]) > MAX_ID:
+        return (
+            f"expected a numeric uid:gid such as {DEFAULT_CONTAINER_USER} (each 0 to {MAX_ID}), "
+            f"or {IMAGE_USER} for the image's own USER"
+        )
+    return None
+
+
+def runs_as_root(user: str | None) -> bool:
+    """Whether the task definition lets the container run as root: it names uid 0, or no user at
+    all (then the image decides, and the policy pack cannot see what it says)."""
+    return user is None or user.split(":", 1)[0] == str(ROOT_UID)
+
+
+def writable_volume_name(path: str) -> str:
+    """The task volume mounted at a writable path: the path's segments joined by -, other
+    characters as _ (/tmp -> tmp, /var/cache/app -> var-cache-app); RegisterTaskDefinition takes
+    letters, digits, - and _."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", path.strip("/").replace("/", "-"))
+
+
+def writable_path_problem(path: str) -> str | None:
+    """What is wrong with one writable path (None when nothing is)."""
+    if not WRITABLE_PATH.match(path) or any(s in (".", "..") for s in path.split("/")):
+        return (
+            "expected an absolute path such as /tmp or /var/cache/app: letters, digits, . _ @ + -, "
+            "no trailing /, no . or .. segments"
+        )
+    return None
+
 
 # --- scaling (components.service) -----------------------------------------------------------------
 DEFAULT_TASK_COUNT = 1  # desired, minimum and maximum: one task, no autoscaling
@@ -454,6 +516,77 @@ class Deployment:
         return found
 
 
+# --- the edge (components.edge, components.web_acl) -----------------------------------------------
+# How viewers reach the load balancer: `none`, straight to an internet-facing ALB; `cloudfront`, to
+# a CloudFront distribution whose VPC origin reaches an internal ALB in the private subnets.
+EDGE_MODES = ("none", "cloudfront")
+DEFAULT_EDGE = "none"  # a deployed stack keeps its load balancer until its owner moves it
+# CloudFront's origin response timeout: its default 30 s; 1 to 60 s without a quota increase
+# ("Response timeout per origin", quota L-AECE9FA7: the API takes up to 120 s, and values above 60
+# are refused until the quota is raised). Source: CloudFront Developer Guide, "Response timeout",
+# and botocore's cloudfront model (VpcOriginConfig.OriginReadTimeout).
+DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S = 30
+ORIGIN_RESPONSE_TIMEOUT_MIN_S, ORIGIN_RESPONSE_TIMEOUT_MAX_S = 1, 60
+# CloudFront path patterns: up to 255 of A-Z a-z 0-9 _ - . * $ / ~ " ' @ : + & and the wildcards *
+# and ?, case sensitive; a leading / is optional (CloudFront Developer Guide, "Cache behavior
+# settings", Path pattern).
+CLOUDFRONT_PATH_PATTERN = re.compile(r"^[A-Za-z0-9_\-.*$/~\"'@:+&?]{1,255}$")
+# Patterns that match every path: they would cache the app's dynamic pages too. The default
+# behavior (`*`, never cached) is the one that matches everything.
+MATCH_ALL_PATTERNS = ("*", "/*")
+CACHED_PATHS_MAX = 24  # 25 cache behaviors per distribution (CloudFront quota), one the default
+# AWS WAF's rate-based rule: requests one client IP may send in WAF's default 5-minute window
+# before it is blocked. WAF takes 10 to 2,000,000,000 (botocore's wafv2 model, RateLimit).
+DEFAULT_WAF_RATE_LIMIT = 2000  # ~7 requests/s sustained: far above a person, far below a flood
+WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX = 10, 2_000_000_000
+WAF_RATE_WINDOW_S = 300  # WAF's default evaluation window; it takes 60, 120, 300 or 600
+# Regions where CloudFront reaches VPC origins, and the AZs (by AZ ID, the same in every account)
+# it does not reach there. Source: CloudFront Developer Guide, "Restrict access with VPC origins",
+# Supported AWS Regions for VPC origins (checked 2026-12-04); a region AWS adds goes here.
+VPC_ORIGIN_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-east-2",
+    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+    "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ap-northeast-1", "ap-northeast-2",
+    "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-west-1",
+    "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2", "eu-north-1", "il-central-1",
+    "me-south-1", "me-central-1", "sa-east-1", "mx-central-1",
+)  # fmt: skip
+VPC_ORIGIN_UNSUPPORTED_AZ_IDS = ("use1-az3", "usw1-az2", "apne1-az3", "cac1-az3")
+# CloudFront's own certificates live in us-east-1, whatever the region of what they front
+# (ACM User Guide, "Supported Regions"); so does a CLOUDFRONT-scope web ACL and its log group
+# (AWS WAF Developer Guide: CloudFront web ACLs are managed in US East (N. Virginia)).
+CLOUDFRONT_REGION = "us-east-1"
+
+
+def path_pattern_problems(patterns: Sequence[str]) -> list[str]:
+    """What is wrong with the paths CloudFront may cache, each named (empty when nothing is)."""
+    found = [
+        f"{p!r} is not a CloudFront path pattern: up to 255 of the letters, digits and "
+        "_-.*$/~\"'@:+&? (such as /static/*)"
+        for p in patterns
+        if not CLOUDFRONT_PATH_PATTERN.match(p)
+    ]
+    found += [
+        f"{p!r} matches every path, so the app's dynamic pages would be cached too; name the "
+        "static ones, such as /static/*"
+        for p in patterns
+        if p in MATCH_ALL_PATTERNS
+    ]
+    # CloudFront treats a pattern with and without its leading / alike.
+    seen: set[str] = set()
+    for p in patterns:
+        key = p.removeprefix("/")
+        if key in seen:
+            found.append(f"{p!r} is given twice (with or without its leading /, it is one path)")
+        seen.add(key)
+    if len(patterns) > CACHED_PATHS_MAX:
+        found.append(
+            f"{len(patterns)} given; a distribution takes {CACHED_PATHS_MAX} besides its default "
+            "behavior (CloudFront quota 'Cache behaviors per distribution')"
+        )
+    return found
+
+
 # --- alarms (components.alarm_topic) --------------------------------------------------------------
 DEFAULT_ALARM_TOPIC_ENCRYPTED = True  # its own KMS key, about $1 a month
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -465,6 +598,31 @@ PROTECTED_RECOVERY_WINDOW_DAYS = 30  # prod: AWS's longest, a month to notice a 
 
 
 # --- the image (components.image) -----------------------------------------------------------------
+# What to build, relative to the project (Pulumi.yaml's directory, where Pulumi runs the program):
+# the sample app and Docker's default file name in it.
+DEFAULT_BUILD_CONTEXT = "app"
+DOCKERFILE_NAME = "Dockerfile"
+DEFAULT_DOCKERFILE = f"{DEFAULT_BUILD_CONTEXT}/{DOCKERFILE_NAME}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageBuild:
+    """An image built from source: the Docker build context and the Dockerfile.
+
+    Both are paths relative to the project (the directory of Pulumi.yaml), so that the state is the
+    same on every machine (an absolute path would show a diff, and rebuild, on each one);
+    pulumi-docker reads a Dockerfile path relative to the project too, and sends a Dockerfile from
+    outside the context along with it (pulumi/pulumi-docker#542).
+
+    context: the directory Docker sends to the build. Default "app", the sample app.
+    dockerfile: the Dockerfile. Default "app/Dockerfile"; the stack config defaults it to
+        `<context>/Dockerfile`, Docker's own default.
+    """
+
+    context: str = DEFAULT_BUILD_CONTEXT
+    dockerfile: str = DEFAULT_DOCKERFILE
+
+
 @dataclass(frozen=True, kw_only=True)
 class ImageRef:
     """A prebuilt ECR image reference, split into its parts (exactly one of tag and digest)."""

@@ -26,10 +26,13 @@ from components.spec import (
     CONTAINER_NAME,
     CPU_ARCHITECTURES,
     DEFAULT_CONTAINER_PORT,
+    DEFAULT_CONTAINER_USER,
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_HEALTH_CHECK_PATH,
+    DEFAULT_WRITABLE_PATHS,
     DROP_ALL_CAPABILITIES,
     ENV_NAME,
+    EXEC_AGENT_VOLUMES,
     GRACEFUL_TIMEOUT_ENV,
     HEALTH_CHECK_PATH_ENV,
     HEALTH_CHECK_PATH_PATTERN,
@@ -40,6 +43,8 @@ from components.spec import (
     UNPRIVILEGED_PORT_START,
     TaskSize,
     joined,
+    user_problem,
+    writable_volume_name,
 )
 
 LOG_STREAM_PREFIX = "app"  # the service's streams are app/app/<task-id>
@@ -50,19 +55,10 @@ APP_GRACEFUL_TIMEOUT_S = 10
 # ECS sends SIGKILL this long after SIGTERM (default 30 s); above the app's own deadline so a clean
 # shutdown is never cut short, and not much above so a stuck one does not hold up the deploy.
 STOP_TIMEOUT_S = APP_GRACEFUL_TIMEOUT_S + 5
-TMP_VOLUME = "tmp"  # the only writable path: the root filesystem is read-only
-TMP_PATH = "/tmp"  # app/Dockerfile declares it a VOLUME, so the app user may write it
-# ECS Exec's SSM agent writes under these paths. AWS documents exec as unsupported with a read-only
-# root filesystem; giving the agent these writable volumes is the known way to keep both
-# (aws-containers/amazon-ecs-exec-checker#71, containers-roadmap#1359). Mounted only with exec.
-EXEC_AGENT_VOLUMES = {
-    "exec-managed-agents": "/managed-agents",
-    "exec-ssm-state": "/var/lib/amazon/ssm",
-    "exec-ssm-logs": "/var/log/amazon/ssm",
-}
-# The app image's numeric non-root user and group (app/Dockerfile: USER 10001:10001). Stated in the
-# task definition too, so ECS, Security Hub (ECS.20) and the policy pack can see it is not root.
-APP_USER = "10001:10001"
+# The app image's numeric non-root user and group (app/Dockerfile: USER 10001:10001), the
+# `containerUser` default. Stated in the task definition, so ECS, Security Hub (ECS.20) and the
+# policy pack can see it is not root.
+APP_USER = DEFAULT_CONTAINER_USER
 # For a containerPort below spec.UNPRIVILEGED_PORT_START the task lowers Linux's privileged-port
 # bound to that port in its own network namespace (a per-namespace sysctl; Fargate 1.4 takes net.*
 # systemControls).
@@ -88,7 +84,11 @@ class Mount:
     read_only: bool = False
 
 
-TMP_MOUNT = Mount(volume=TMP_VOLUME, path=TMP_PATH)
+def writable_mounts(paths: tuple[str, ...]) -> tuple[Mount, ...]:
+    """Task storage at each of `paths`: what a read-only root leaves writable (the `writablePaths`
+    setting). ECS creates each mount owned by root with mode 0755 unless the image declares the
+    path a VOLUME (components.spec, DEFAULT_WRITABLE_PATHS)."""
+    return tuple(Mount(volume=writable_volume_name(p), path=p) for p in paths)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,10 +126,12 @@ class AppContainer:
     secrets: env var name -> Secrets Manager secret or SSM parameter ARN, injected by ECS when the
         task starts (never plain environment); the execution role must be allowed to read them.
         Default none.
-    user: the container's UID:GID. Default APP_USER, the app image's non-root user.
+    user: the container's numeric uid:gid, or None: the task definition names none and the image's
+        own USER holds (which the policy pack cannot see; the config asks for its waiver). Default
+        APP_USER, the sample image's non-root user.
     read_only_root: the root file system is read-only (Security Hub ECS.5). Default True.
     mounts: volumes in the container; with a read-only root, its only writable paths. Default
-        /tmp, task storage (app/Dockerfile declares it a VOLUME).
+        /tmp, task storage (app/Dockerfile declares it a VOLUME; see `writable_mounts`).
     cpu_architecture: X86_64 or ARM64, matching the image. Default X86_64, the only one Fargate
         Spot runs.
     logging: where its output goes. Default CloudWatch Logs in the service's log group.
@@ -147,9 +149,9 @@ class AppContainer:
     health_check_path: str = DEFAULT_HEALTH_CHECK_PATH
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    user: str = APP_USER
+    user: str | None = APP_USER
     read_only_root: bool = True
-    mounts: tuple[Mount, ...] = (TMP_MOUNT,)
+    mounts: tuple[Mount, ...] = writable_mounts(DEFAULT_WRITABLE_PATHS)
     cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
     logging: ContainerLogging = field(default_factory=ContainerLogging)
     enable_exec: bool = False
@@ -181,6 +183,8 @@ class AppContainer:
                         f"{what} {name!r}: the program sets {joined(RESERVED_ENV, 'and')} itself"
                     )
         found += [f"secrets {n!r}: also in env" for n in sorted(set(self.env) & set(self.secrets))]
+        if user_problem(self.user):
+            found.append(f"user {self.user!r}: {user_problem(self.user)}")
         if self.cpu_architecture not in CPU_ARCHITECTURES:
             found.append(
                 f"cpu_architecture {self.cpu_architecture!r}: expected {joined(CPU_ARCHITECTURES)}"
@@ -265,7 +269,8 @@ def container_definitions(container: AppContainer) -> str:
                     if secrets
                     else {}
                 ),
-                "user": container.user,
+                # No user: the image's own USER holds.
+                **({"user": container.user} if container.user is not None else {}),
                 **(
                     {
                         "systemControls": [

@@ -10,6 +10,7 @@ no Pulumi module (only `from_pulumi()` reads the runtime).
 - parsing.py   raw values to typed ones; the problem list the checks write to
 - loader.py    `load_config()` and its cross-field checks, `ConfigError`, `from_pulumi()`
 - schedule.py  `scheduledTasks`: the EventBridge Scheduler grammar and each job's checks
+- build.py     `build`: the image built from source, and what its Dockerfile's final stage says
 
 Pulumi.yaml's `config:` block mirrors `SETTINGS` (tests keep the two in step).
 """
@@ -34,12 +35,29 @@ from components.spec import (
     TASK_NAME_MAX,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    ImageBuild,
     ImageRef,
     ScheduledTask,
     max_azs_for_prefix,
     subnet_new_bits,
 )
-from stack_config.loader import KEY_PARSERS, ConfigError, from_pulumi, given_twice, load_config
+from stack_config.build import (
+    BUILD_FIELDS,
+    FinalStage,
+    build_file_problems,
+    check_build,
+    dockerfile_warnings,
+    final_stage,
+    parse_build,
+)
+from stack_config.loader import (
+    KEY_PARSERS,
+    ConfigError,
+    config_warnings,
+    from_pulumi,
+    given_twice,
+    load_config,
+)
 from stack_config.parsing import BAD_VALUE, PARSERS, SHELL_OPERATORS, PartialMap
 from stack_config.schedule import (
     CRON_DAYS,
@@ -58,7 +76,9 @@ from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
     ECR_IMAGE,
+    NON_ROOT_POLICY,
     PROJECT,
+    READ_ONLY_ROOT_POLICY,
     REGION,
     RESERVED_TAGS,
     SECRET_ARN,
@@ -81,6 +101,7 @@ __all__ = [
     "ACM_ARN",
     "BAD_VALUE",
     "BAKE_TIME_MAX_MIN",
+    "BUILD_FIELDS",
     "CANARY_PERCENT_MAX",
     "CANARY_PERCENT_MIN",
     "CPU_ARCHITECTURES",
@@ -101,9 +122,11 @@ __all__ = [
     "MAX_AZS",
     "MIN_AZS",
     "NAT_MODES",
+    "NON_ROOT_POLICY",
     "PARSERS",
     "PROJECT",
     "RATE_UNITS",
+    "READ_ONLY_ROOT_POLICY",
     "REGION",
     "RESERVED_ENV",
     "RESERVED_TAGS",
@@ -130,15 +153,23 @@ __all__ = [
     "WAIVABLE_POLICIES",
     "WAIVER_REASON_MIN_CHARS",
     "ConfigError",
+    "FinalStage",
+    "ImageBuild",
     "ImageRef",
     "PartialMap",
     "ScheduledTask",
     "Setting",
     "StackConfig",
+    "build_file_problems",
+    "check_build",
+    "config_warnings",
+    "dockerfile_warnings",
+    "final_stage",
     "from_pulumi",
     "given_twice",
     "load_config",
     "max_azs_for_prefix",
+    "parse_build",
     "schedule_expression_problems",
     "subnet_new_bits",
 ]

@@ -7,9 +7,10 @@ running stack's config from the Pulumi runtime (imported only then) and hands it
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,16 @@ from components.spec import (
     CPU_ARCHITECTURES,
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
+    DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
+    EDGE_MODES,
     EMAIL,
     ENV_NAME,
+    EXEC_AGENT_VOLUMES,
     FARGATE_ADDABLE_CAPABILITIES,
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
+    IMAGE_USER,
     INTERNAL,
     LINUX_CAPABILITIES,
     LOG_RETENTION_DAYS,
@@ -37,12 +42,19 @@ from components.spec import (
     MAX_PORT,
     MIN_AZS,
     NAT_MODES,
+    ORIGIN_RESPONSE_TIMEOUT_MAX_S,
+    ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     RESERVED_ENV,
     RUNTIME_DEFAULT_CAPABILITIES,
     SPOT_CPU_ARCHITECTURES,
+    VPC_ORIGIN_REGIONS,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WAF_RATE_LIMIT_MAX,
+    WAF_RATE_LIMIT_MIN,
+    WEB,
     WORKER,
+    ImageBuild,
     ImageRef,
     ServiceSpec,
     TaskSize,
@@ -50,8 +62,20 @@ from components.spec import (
     egress_problems,
     joined,
     max_azs_for_prefix,
+    path_pattern_problems,
+    runs_as_root,
     service_connect_egress,
     shifts_traffic,
+    user_problem,
+    writable_path_problem,
+    writable_volume_name,
+)
+from stack_config.build import (
+    build_file_problems,
+    check_build,
+    dockerfile_warnings,
+    final_stage,
+    parse_build,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
@@ -66,7 +90,9 @@ from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
     ECR_IMAGE,
+    NON_ROOT_POLICY,
     PROJECT,
+    READ_ONLY_ROOT_POLICY,
     REGION,
     RESERVED_TAGS,
     SECRET_ARN,
@@ -113,6 +139,7 @@ def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) 
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
     "scheduledTasks": parse_scheduled_tasks,
+    "build": parse_build,
     "services": parse_services,
     "taskEgress": parse_task_egress,
 }
@@ -133,8 +160,9 @@ def load_config(
     `aws:region`). `region` defaults to `aws:region` in `raw`, then AWS_REGION/AWS_DEFAULT_REGION.
     `secret_keys` are the keys Pulumi holds encrypted (`pulumi config set --secret`), as the CLI
     lists them; given, values that must be secret (SECRET_SETTINGS) are refused in plain text.
-    `project_dir` is where build contexts are found; default the working directory, the project's
-    when Pulumi runs the program.
+    `project_dir` is the project's directory (where Pulumi runs the program), where build contexts
+    are found; default the working directory. Given, what only its files can tell about `build` is
+    checked too: the context and Dockerfile exist (`build_file_problems`).
     """
     problems = Problems()
     ours: dict[str, Any] = {}
@@ -189,6 +217,10 @@ def load_config(
     _check_counts(get, ok, problems)
     _check_service(get, ok, problems)
     image = _check_image(get, ok, problems, region or "")
+    build = check_build(get["build"], problems) if "build" in ok else ImageBuild()
+    if project_dir is not None and image is None and "build" in ok and "image" in ok:
+        problems.items.extend(build_file_problems(build, project_dir))
+    container_user, writable_paths = _check_container(get, ok, problems)
     _check_maps(get, ok, problems)
     _check_https(get, ok, problems, region or "")
     _check_secrets(get, ok, problems)
@@ -199,9 +231,11 @@ def load_config(
     _check_waivers(get, ok, problems)
     _check_capabilities(get, ok, problems)
     _check_endpoint_accounts(get, ok, problems)
+    _check_edge(get, ok, problems, region or "")
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
     _check_log_group_names(services, project, stack, problems)
+    _check_hosts_behind_cloudfront(get, ok, problems, services)
     task_egress = check_task_egress(get, ok, problems)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
@@ -239,6 +273,10 @@ def load_config(
         container_insights=get["containerInsights"],
         deletion_protection=get["deletionProtection"],
         image=image,
+        build=build,
+        container_user=container_user,
+        read_only_root_filesystem=get["readOnlyRootFilesystem"],
+        writable_paths=writable_paths,
         env=dict(get["env"]),
         tags=dict(get["tags"]),
         domain_name=get["domainName"],
@@ -261,6 +299,11 @@ def load_config(
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
+        edge=get["edge"],
+        cached_paths=tuple(get["cachedPaths"]),
+        origin_response_timeout=get["originResponseTimeout"],
+        waf=get["waf"],
+        waf_rate_limit=get["wafRateLimit"],
     )
 
 
@@ -390,6 +433,85 @@ def _check_image(
             f"use an image from {region} or set natGateways single or perAz",
         )
     return ref
+
+
+def _check_container(
+    get: dict[str, Any], ok: set[str], problems: Problems
+) -> tuple[str | None, tuple[str, ...]]:
+    """Who the container runs as and what it may write: (the task definition's user, None for the
+    image's own; the writable paths, none with a writable root).
+
+    Running as root, or writing the root file system, gives up a mandatory control of the policy
+    pack: the stack must say so, and why, in policyWaivers (where a reviewer of the stack file sees
+    it), or it is refused."""
+    waivers = get["policyWaivers"] if "policyWaivers" in ok else {}
+    user: str | None = None
+    if "containerUser" in ok:
+        given_user = get["containerUser"]
+        user = None if given_user == IMAGE_USER else given_user
+        bad = user_problem(user)
+        if bad:
+            problems.add("containerUser", given_user, bad)
+        elif runs_as_root(user) and NON_ROOT_POLICY not in waivers:
+            what = (
+                "the task definition then names no user, so the container runs as whatever the "
+                "image says, which the policy pack cannot see"
+                if user is None
+                else "that runs the container as root"
+            )
+            problems.add(
+                "containerUser",
+                given_user,
+                f"{what} (policy {NON_ROOT_POLICY}, Security Hub ECS.20); name the image's "
+                "non-root uid:gid (`pulumi config set containerUser 10001:10001`), or give the "
+                "control up with the reason: `pulumi config set --path "
+                f"'policyWaivers.{NON_ROOT_POLICY}' '<why it must run as root>'`",
+            )
+    read_only = get["readOnlyRootFilesystem"] if "readOnlyRootFilesystem" in ok else True
+    if not read_only and READ_ONLY_ROOT_POLICY not in waivers:
+        problems.add(
+            "readOnlyRootFilesystem",
+            False,
+            f"a writable root file system gives up policy {READ_ONLY_ROOT_POLICY} (Security Hub "
+            "ECS.5); list the paths the app writes in writablePaths instead, or give the control "
+            "up with the reason: `pulumi config set --path "
+            f"'policyWaivers.{READ_ONLY_ROOT_POLICY}' '<why the app writes its root>'`",
+        )
+    if "writablePaths" not in ok:
+        return user, ()
+    paths: tuple[str, ...] = tuple(get["writablePaths"])
+    if not read_only:
+        # Only paths other than the default say something: the CLI hands the program Pulumi.yaml's
+        # default as if the stack had set it.
+        if paths != DEFAULT_WRITABLE_PATHS:
+            problems.add(
+                "writablePaths",
+                list(paths),
+                "with readOnlyRootFilesystem false the whole file system is writable; remove it "
+                "(`pulumi config rm writablePaths`)",
+            )
+        return user, ()
+    exec_paths = set(EXEC_AGENT_VOLUMES.values()) if get.get("enableExec") is True else set()
+    names: dict[str, str] = {}
+    for path in paths:
+        bad = writable_path_problem(path)
+        if bad:
+            problems.add("writablePaths", path, bad)
+            continue
+        if path in exec_paths:
+            problems.add("writablePaths", path, "enableExec mounts ECS Exec's agent there already")
+        name = writable_volume_name(path)
+        if name in names:
+            problems.add(
+                "writablePaths",
+                path,
+                "it is listed twice"
+                if names[name] == path
+                else f"its task volume would be named {name!r}, as {names[name]!r}'s is; "
+                "keep one of them",
+            )
+        names.setdefault(name, path)
+    return user, paths
 
 
 def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -612,6 +734,69 @@ def _check_endpoint_accounts(get: dict[str, Any], ok: set[str], problems: Proble
             )
 
 
+def _check_edge(get: dict[str, Any], ok: set[str], problems: Problems, region: str) -> None:
+    """The edge's own values, and the combinations that cannot work: settings only CloudFront or
+    the web ACL uses, changed on a stack without them (the Pulumi CLI hands over Pulumi.yaml's
+    defaults as if set, so a value counts as given when it differs from its default), a region
+    without VPC origins, a certificate CloudFront cannot use."""
+
+    def changed(key: str) -> bool:
+        default = SETTINGS_BY_KEY[key].default
+        value = get[key]
+        if isinstance(default, list):  # an array setting is read into a tuple
+            return key in ok and tuple(value) != tuple(default)
+        return key in ok and value != default
+
+    edge = get["edge"] if "edge" in ok else None
+    if edge is not None and edge not in EDGE_MODES:
+        problems.add("edge", edge, f"expected {joined(EDGE_MODES)}")
+        edge = None
+    cloudfront = edge == "cloudfront"
+    if cloudfront and region and region not in VPC_ORIGIN_REGIONS:
+        problems.add(
+            "edge",
+            edge,
+            f"CloudFront VPC origins are not offered in {region} (CloudFront Developer Guide, "
+            "Supported AWS Regions for VPC origins); use edge none there, or another region",
+        )
+    if cloudfront and "certificateArn" in ok and get["certificateArn"]:
+        problems.items.append(
+            "certificateArn: with edge cloudfront, CloudFront serves HTTPS on its own "
+            "*.cloudfront.net name, and your own name needs domainName with hostedZone (the "
+            "program then requests CloudFront's certificate in us-east-1); remove certificateArn"
+        )
+    if "cachedPaths" in ok:
+        for problem in path_pattern_problems(get["cachedPaths"]):
+            problems.items.append(f"cachedPaths: {problem}")
+    if "originResponseTimeout" in ok:
+        timeout = get["originResponseTimeout"]
+        if not ORIGIN_RESPONSE_TIMEOUT_MIN_S <= timeout <= ORIGIN_RESPONSE_TIMEOUT_MAX_S:
+            problems.add(
+                "originResponseTimeout",
+                timeout,
+                f"CloudFront takes {ORIGIN_RESPONSE_TIMEOUT_MIN_S} to "
+                f"{ORIGIN_RESPONSE_TIMEOUT_MAX_S} seconds without a quota increase",
+            )
+    if edge == "none":
+        for key in ("cachedPaths", "originResponseTimeout"):
+            if changed(key):
+                problems.items.append(
+                    f"{key}: only CloudFront uses it, and edge is none; set edge cloudfront "
+                    f"(`pulumi config set edge cloudfront`) or remove it (`pulumi config rm {key}`)"
+                )
+    if "wafRateLimit" in ok:
+        limit = get["wafRateLimit"]
+        if not WAF_RATE_LIMIT_MIN <= limit <= WAF_RATE_LIMIT_MAX:
+            problems.add(
+                "wafRateLimit", limit, f"AWS WAF takes {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX}"
+            )
+        elif changed("wafRateLimit") and "waf" in ok and not get["waf"]:
+            problems.items.append(
+                "wafRateLimit: only the web ACL uses it, and waf is off; set waf true "
+                "(`pulumi config set waf true`) or remove it (`pulumi config rm wafRateLimit`)"
+            )
+
+
 def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "alarmEmail" in ok and get["alarmEmail"] and not EMAIL.match(get["alarmEmail"]):
         problems.add("alarmEmail", get["alarmEmail"], "expected an email address")
@@ -647,6 +832,48 @@ def _check_log_group_names(
                 spec.name,
                 f"its log group would be {sessions}, where ECS Exec records sessions "
                 "(enableExec); choose another name",
+            )
+
+
+def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
+    """What the stack's own Dockerfile says against its container settings (see
+    `stack_config.build.dockerfile_warnings`), for a stack that builds its image; `root` is the
+    project's directory. A prebuilt image cannot be read offline: nothing to say about it."""
+    if cfg.image is not None:
+        return []
+    path = Path(root) / cfg.build.dockerfile
+    stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
+    if stage is None:
+        return []  # load_config(project_dir=...) refuses it
+    return dockerfile_warnings(
+        stage,
+        dockerfile=cfg.build.dockerfile,
+        user=cfg.container_user,
+        writable_paths=cfg.writable_paths,
+    )
+
+
+def _check_hosts_behind_cloudfront(
+    get: dict[str, Any], ok: set[str], problems: Problems, services: Sequence[ServiceSpec]
+) -> None:
+    """Behind CloudFront only the distribution's own names reach the load balancer (its
+    *.cloudfront.net name and domainName): a web service routed by another host gets nothing."""
+    if not ("edge" in ok and get["edge"] == "cloudfront"):
+        return
+    domain = get["domainName"].lower() if "domainName" in ok else ""
+    for spec in services:
+        if spec.kind != WEB or spec.route is None:
+            continue
+        for host in spec.route.hosts:
+            # The load balancer compares hosts without case, `*` and `?` as wildcards.
+            if domain and fnmatch.fnmatchcase(domain, host.lower()):
+                continue
+            problems.add(
+                f"services.{spec.name}.host",
+                host,
+                "behind CloudFront (edge cloudfront) only the distribution's names reach the load "
+                f"balancer: its *.cloudfront.net name{' and ' + domain if domain else ''}; route "
+                "the service by path, or set edge none",
             )
 
 
@@ -714,6 +941,11 @@ def from_pulumi() -> StackConfig:
     # The CLI lists the encrypted keys in PULUMI_CONFIG_SECRET_KEYS (absent when there are none);
     # the runtime's own list holds those the tests and the automation API set.
     secret_keys = {*get_config_secret_keys_env(), *(k for k in raw if is_config_secret(k))}
+    # Pulumi runs the program in the project's directory, which the build paths are relative to.
     return load_config(
-        raw, stack=pulumi.get_stack(), project=pulumi.get_project(), secret_keys=secret_keys
+        raw,
+        stack=pulumi.get_stack(),
+        project=pulumi.get_project(),
+        secret_keys=secret_keys,
+        project_dir=Path.cwd(),
     )

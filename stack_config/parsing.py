@@ -79,6 +79,20 @@ def parse_map(raw: Any) -> dict[str, str]:
     return out
 
 
+def parse_array(raw: Any) -> tuple[str, ...]:
+    """A list of strings: as YAML gives it, or as JSON text (how the Pulumi CLI hands a list
+    over); a tuple, as frozen as the rest of StackConfig."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw) if raw.strip() else []
+        except json.JSONDecodeError:
+            raise ValueError('expected a list of strings, such as ["/tmp"]') from None
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError('expected a list of strings, such as ["/tmp"]')
+    return tuple(value)
+
+
 # A string `command` is split into words as a POSIX shell would, but no shell runs it: these would
 # reach the program as literal arguments.
 SHELL_OPERATORS = frozenset({"|", "||", "&", "&&", ";", "<", ">", ">>", "2>", "2>&1"})
@@ -132,6 +146,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "boolean": parse_boolean,
     "string": parse_string,
     "map": parse_map,
+    "array": parse_array,
 }
 
 

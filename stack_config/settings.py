@@ -15,32 +15,45 @@ from components.spec import (
     BAKE_TIME_MAX_MIN,
     CANARY_PERCENT_MAX,
     CANARY_PERCENT_MIN,
+    CLOUDFRONT_REGION,
     CPU_ARCHITECTURES,
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
     DEFAULT_ALARM_TOPIC_ENCRYPTED,
     DEFAULT_AVAILABILITY_ZONES,
     DEFAULT_BAKE_TIME_MINUTES,
+    DEFAULT_BUILD_CONTEXT,
     DEFAULT_CANARY_PERCENT,
     DEFAULT_CONTAINER_PORT,
+    DEFAULT_CONTAINER_USER,
     DEFAULT_CPU,
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_CPU_TARGET,
     DEFAULT_DEPLOYMENT_STRATEGY,
+    DEFAULT_DOCKERFILE,
+    DEFAULT_EDGE,
     DEFAULT_HEALTH_CHECK_PATH,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_MEMORY_MIB,
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_ON_DEMAND_BASE,
+    DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S,
+    DEFAULT_READ_ONLY_ROOT,
     DEFAULT_TASK_COUNT,
     DEFAULT_VPC_CIDR,
+    DEFAULT_WAF_RATE_LIMIT,
+    DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
+    EDGE_MODES,
     FARGATE_ADDABLE_CAPABILITIES,
     FARGATE_MEMORY_BY_CPU,
+    IMAGE_USER,
     INTERNAL,
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
+    ORIGIN_RESPONSE_TIMEOUT_MAX_S,
+    ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
     REQUIRED_TASK_EGRESS,
@@ -49,10 +62,14 @@ from components.spec import (
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WAF_RATE_LIMIT_MAX,
+    WAF_RATE_LIMIT_MIN,
+    WAF_RATE_WINDOW_S,
     WEB,
     WORKER,
     Deployment,
     EgressRule,
+    ImageBuild,
     ImageRef,
     RolePlacement,
     Scaling,
@@ -89,6 +106,13 @@ WAIVABLE_POLICIES = (
     "elb-access-logs",
     "elb-access-log-bucket",
     "elb-deletion-protection",
+    "cloudfront-viewers-https",
+    "cloudfront-tls-to-origin",
+    "cloudfront-origin-tls-modern",
+    "waf-in-prod",
+    "waf-acl-has-rules",
+    "waf-logging",
+    "waf-rule-metrics",
     "ec2-default-sg-no-rules",
     "ec2-default-sg-closed",
     "ec2-sg-open-only-on-listener-ports",
@@ -101,6 +125,9 @@ WAIVABLE_POLICIES = (
     "sqs-queue-encrypted",
     "prod-stateful-resources-protected",
 )
+# The two a stack gives up when its container runs as root or writes its root file system.
+NON_ROOT_POLICY = "ecs-container-non-root-user"
+READ_ONLY_ROOT_POLICY = "ecs-container-read-only-root"
 WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
 # Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
 SECRET_NAME_PARTS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL")
@@ -144,7 +171,9 @@ class Setting:
     """One stack setting: its key under the project namespace, schema type, default and meaning."""
 
     key: str
-    type: str  # Pulumi.yaml schema type: string, integer, boolean; "map" has no Pulumi schema type
+    # Pulumi.yaml schema type: string, integer, boolean, array (of strings); "map" has no Pulumi
+    # schema type
+    type: str
     default: Any
     description: str
 
@@ -169,7 +198,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("logRetentionDays", "integer", DEFAULT_LOG_RETENTION_DAYS, "Days CloudWatch keeps the app's logs; one of CloudWatch's allowed values."),
     Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),
     Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
-    Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building app/; empty builds app/."),
+    Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building one (build); empty builds."),
+    Setting("build", "map", {"context": DEFAULT_BUILD_CONTEXT, "dockerfile": DEFAULT_DOCKERFILE}, "The image built when image is empty: {context, dockerfile}, paths relative to the project (the directory of Pulumi.yaml); dockerfile defaults to <context>/Dockerfile and may lie outside the context. The image's tag hashes the context (as its .dockerignore filters it) and the Dockerfile, so it changes exactly when they do."),
+    Setting("containerUser", "string", DEFAULT_CONTAINER_USER, f"The numeric uid:gid the container runs as, stated in the task definition so that ECS and the policy pack see it is not root; or {IMAGE_USER} for the image's own USER. Root (uid 0) or {IMAGE_USER} needs policyWaivers.{NON_ROOT_POLICY}. Default: the sample image's non-root user."),
+    Setting("readOnlyRootFilesystem", "boolean", DEFAULT_READ_ONLY_ROOT, f"The container's root file system is read-only (Security Hub ECS.5): it can write only writablePaths. false needs policyWaivers.{READ_ONLY_ROOT_POLICY}."),
+    Setting("writablePaths", "array", list(DEFAULT_WRITABLE_PATHS), "With a read-only root, the absolute paths the app may write: each is empty task storage, gone with the task. ECS mounts each owned by root with mode 0755 unless the image declares it a VOLUME (then it keeps the image's owner and mode), so a non-root app needs the VOLUME (docs/own-app.md)."),
     Setting("env", "map", {}, "Environment variables for the app: names of letters, digits and _, not starting with a digit; secret-looking names belong in secrets."),
     Setting("domainName", "string", "", "DNS name for the app (app.example.com): an ACM certificate validated by DNS and A/AAAA alias records in hostedZone; needs hostedZone."),
     Setting("hostedZone", "string", "", "Route 53 public hosted zone name that holds domainName (example.com)."),
@@ -184,10 +217,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("syncTrafficRouting", "boolean", False, "blueGreen/canary: for one pulumi up, write the service's target groups and the listener rule's weights as the program has them, though ECS owns them between deploys. Set it to switch a running service from rolling, then set it back to false."),
     Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
     Setting("keepCapabilities", "map", {}, f"Linux capabilities every container keeps, of the runtime's default set ({joined(RUNTIME_DEFAULT_CAPABILITIES)}): name -> why the image or ECS Exec needs it. Empty drops them all; keeping some drops the other defaults instead. None can be added: Fargate admits adding only {joined(FARGATE_ADDABLE_CAPABILITIES)}, and the policy pack refuses that too."),
+    Setting("edge", "string", DEFAULT_EDGE, f"How viewers reach the app: {joined(EDGE_MODES)}. none: an internet-facing load balancer. cloudfront: a CloudFront distribution, HTTPS on its own *.cloudfront.net name with no domain needed (or on domainName), reaching an internal load balancer in the private subnets through a VPC origin; viewers are redirected to HTTPS and nothing is cached but cachedPaths. Moving a deployed stack replaces its load balancer: docs/edge.md."),
+    Setting("cachedPaths", "array", [], "edge cloudfront: CloudFront path patterns (such as /static/*) whose responses CloudFront caches as the app's Cache-Control says (AWS's managed CachingOptimized policy); every other request reaches the app uncached."),
+    Setting("originResponseTimeout", "integer", DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S, f"edge cloudfront: seconds CloudFront waits for the app's response before it answers 504: {ORIGIN_RESPONSE_TIMEOUT_MIN_S} to {ORIGIN_RESPONSE_TIMEOUT_MAX_S} (above {ORIGIN_RESPONSE_TIMEOUT_MAX_S} needs a CloudFront quota increase)."),
+    Setting("waf", "boolean", False, "An AWS WAF web ACL with AWS's managed Common, KnownBadInputs and Amazon IP reputation rules and a per-IP rate limit, logged to CloudWatch (aws-waf-logs-...): on the distribution with edge cloudfront, else on the load balancer. Billed per ACL and rule each month and per request (the plan prices it); set true in prod."),
+    Setting("wafRateLimit", "integer", DEFAULT_WAF_RATE_LIMIT, f"waf: requests one client IP may send in {WAF_RATE_WINDOW_S // 60} minutes before WAF blocks it: {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX:,}."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
-    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image; web: path and/or host; worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
+    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
     Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
@@ -228,6 +266,12 @@ class StackConfig:
     container_insights: bool
     deletion_protection: bool
     image: ImageRef | None
+    build: ImageBuild
+    # None: the image's own USER (containerUser `image`)
+    container_user: str | None
+    read_only_root_filesystem: bool
+    # Empty with a writable root: only a read-only root needs them.
+    writable_paths: tuple[str, ...]
     env: Mapping[str, str]
     tags: Mapping[str, str]
     domain_name: str
@@ -250,6 +294,11 @@ class StackConfig:
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
     task_egress: tuple[EgressRule, ...]
+    edge: str
+    cached_paths: tuple[str, ...]
+    origin_response_timeout: int
+    waf: bool
+    waf_rate_limit: int
 
     @property
     def endpoint_services(self) -> tuple[str, ...]:
@@ -338,8 +387,26 @@ class StackConfig:
 
     @property
     def https(self) -> bool:
-        """HTTPS is served when a certificate is configured or created."""
+        """The load balancer serves HTTPS when a certificate is configured or created."""
         return bool(self.certificate_arn or self.domain_name)
+
+    @property
+    def cloudfront(self) -> bool:
+        """Viewers reach the app through CloudFront, and the load balancer is internal."""
+        return self.edge == "cloudfront"
+
+    @property
+    def certificate_regions(self) -> tuple[str, ...]:
+        """Regions besides the stack's own that need the domain's certificate: CloudFront's, when
+        it serves domainName and the stack is elsewhere."""
+        if self.cloudfront and self.domain_name and self.region != CLOUDFRONT_REGION:
+            return (CLOUDFRONT_REGION,)
+        return ()
+
+    @property
+    def waf_scope(self) -> str:
+        """Where the web ACL sits: on the distribution (CLOUDFRONT), else on the load balancer."""
+        return "CLOUDFRONT" if self.cloudfront else "REGIONAL"
 
     @property
     def private_tasks(self) -> bool:

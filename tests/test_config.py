@@ -8,6 +8,7 @@ error, never a crash; and `pulumi config` shows the same settings the program re
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -62,9 +63,13 @@ def test_given_no_settings_every_setting_takes_its_documented_default() -> None:
         name = field_name(setting.key)
         assert name in by_field, f"StackConfig has no field for the setting {setting.key}"
         value = getattr(cfg, name)
-        if setting.type == "map":
+        if setting.key == "build":  # a map with fields, read into its value type
+            value = dataclasses.asdict(value)
+        elif setting.type == "map":
             assert not value, f"{setting.key} defaults to {value!r}, documented as empty"
             continue
+        elif setting.type == "array":
+            value = list(value)  # a tuple in StackConfig, as frozen as the rest
         want = None if setting.key == "image" and setting.default == "" else setting.default
         assert value == want, f"{setting.key} defaults to {value!r}, documented as {want!r}"
 
@@ -440,8 +445,10 @@ def test_pulumi_yaml_declares_every_scalar_setting_exactly_as_the_program_reads_
     )
     for key, setting in scalar.items():
         decl = declared[key]
+        items = {"items": {"type": "string"}} if setting.type == "array" else {}
         assert decl == {
             "type": setting.type,
+            **items,
             "default": setting.default,
             "description": setting.description,
         }, f"Pulumi.yaml's {key} differs from stack_config.SETTINGS: {decl}"
@@ -450,12 +457,13 @@ def test_pulumi_yaml_declares_every_scalar_setting_exactly_as_the_program_reads_
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_committed_stack_config_is_valid(stack: str) -> None:
     """As the Pulumi CLI hands it over: strings, and encrypted values decrypted (offline,
-    placeholders)."""
+    placeholders); with the project's files, so that its build is checked too."""
     raw = load_stack_config(ROOT, stack)
     cfg = load_config(
         config_for_runtime(PROJECT, raw),
         stack=stack,
         secret_keys=config_secret_keys(PROJECT, raw),
+        project_dir=ROOT,
     )
     assert cfg.stack == stack and cfg.region
 
@@ -507,3 +515,159 @@ def test_a_waiver_without_a_reason_a_reviewer_can_judge_is_refused(reason: str) 
     )
     assert "say why the stack gives the control up" in message
     assert "pulumi config set --path 'policyWaivers.elb-access-logs'" in message
+
+
+# -- the container's user and file system ---------------------------------------------------------
+NON_ROOT = "ecs-container-non-root-user"
+READ_ONLY_ROOT = "ecs-container-read-only-root"
+WHY = "the vendor image needs it, ticket OPS-12"
+
+
+def test_by_default_the_container_runs_as_the_sample_non_root_user_on_a_read_only_root() -> None:
+    cfg = load()
+    assert cfg.container_user == "10001:10001"
+    assert cfg.read_only_root_filesystem is True and cfg.writable_paths == ("/tmp",)
+
+
+def test_another_non_root_user_needs_no_waiver() -> None:
+    assert load(containerUser="1000:1000").container_user == "1000:1000"
+
+
+@pytest.mark.parametrize("user", ["app", "1000", "1000:", ":1000", "-1:0", "4294967295:0", ""])
+def test_a_user_that_is_not_a_numeric_uid_gid_or_image_is_refused(user: str) -> None:
+    message = problem_about("containerUser", containerUser=user)
+    assert "numeric uid:gid" in message and "image for the image's own USER" in message
+
+
+@pytest.mark.parametrize("user", ["0:0", "0:1000", "image"])
+def test_root_or_the_image_s_own_user_is_refused_without_the_waiver(user: str) -> None:
+    message = problem_about("containerUser", containerUser=user)
+    assert NON_ROOT in message and "Security Hub ECS.20" in message
+    assert f"pulumi config set --path 'policyWaivers.{NON_ROOT}'" in message, (
+        "the message must say exactly what to add to keep this user"
+    )
+
+
+def test_the_image_s_own_user_with_the_waiver_leaves_the_user_to_the_image() -> None:
+    cfg = load(containerUser="image", policyWaivers={NON_ROOT: WHY})
+    assert cfg.container_user is None
+
+
+def test_root_with_the_waiver_is_accepted() -> None:
+    assert load(containerUser="0:0", policyWaivers={NON_ROOT: WHY}).container_user == "0:0"
+
+
+def test_a_writable_root_is_refused_without_the_waiver() -> None:
+    message = problem_about("readOnlyRootFilesystem", readOnlyRootFilesystem=False)
+    assert READ_ONLY_ROOT in message and "Security Hub ECS.5" in message
+    assert f"pulumi config set --path 'policyWaivers.{READ_ONLY_ROOT}'" in message
+    assert "writablePaths" in message, "say what to do instead"
+
+
+def test_a_writable_root_with_the_waiver_needs_no_writable_paths() -> None:
+    cfg = load(readOnlyRootFilesystem=False, policyWaivers={READ_ONLY_ROOT: WHY})
+    assert cfg.read_only_root_filesystem is False and cfg.writable_paths == ()
+
+
+def test_writable_paths_beside_a_writable_root_are_refused() -> None:
+    message = problem_about(
+        "writablePaths",
+        readOnlyRootFilesystem=False,
+        writablePaths=["/tmp", "/data"],
+        policyWaivers={READ_ONLY_ROOT: WHY},
+    )
+    assert "the whole file system is writable" in message
+
+
+def test_writable_paths_arrive_from_the_pulumi_cli_as_json() -> None:
+    cfg = load(writablePaths='["/tmp", "/var/cache/app"]')
+    assert cfg.writable_paths == ("/tmp", "/var/cache/app")
+
+
+def test_no_writable_path_at_all_is_allowed() -> None:
+    assert load(writablePaths=[]).writable_paths == ()
+
+
+@pytest.mark.parametrize("path", ["tmp", "/tmp/", "/", "/a/../etc", "/a//b", "/with space"])
+def test_a_writable_path_must_be_a_plain_absolute_path(path: str) -> None:
+    message = problem_about("writablePaths", writablePaths=[path])
+    assert "expected an absolute path" in message
+
+
+def test_a_writable_path_listed_twice_is_refused() -> None:
+    assert "listed twice" in problem_about("writablePaths", writablePaths=["/tmp", "/tmp"])
+
+
+def test_writable_paths_whose_task_volumes_would_share_a_name_are_refused() -> None:
+    message = problem_about("writablePaths", writablePaths=["/var/cache", "/var-cache"])
+    assert "'var-cache'" in message and "keep one of them" in message
+
+
+def test_a_writable_path_where_exec_mounts_its_agent_is_refused() -> None:
+    message = problem_about("writablePaths", enableExec=True, writablePaths=["/var/lib/amazon/ssm"])
+    assert "ECS Exec" in message
+
+
+@pytest.mark.parametrize("paths", ["/tmp", '{"a": "/tmp"}', [1]])
+def test_writable_paths_must_be_a_list_of_strings(paths: Any) -> None:
+    assert "expected a list of strings" in problem_about("writablePaths", writablePaths=paths)
+
+
+# -- build ----------------------------------------------------------------------------------------
+def test_by_default_the_sample_app_is_built_with_its_dockerfile() -> None:
+    build = load().build
+    assert (build.context, build.dockerfile) == ("app", "app/Dockerfile")
+
+
+def test_a_context_alone_brings_its_own_dockerfile() -> None:
+    build = load(build={"context": "services/web/"}).build
+    assert (build.context, build.dockerfile) == ("services/web", "services/web/Dockerfile")
+
+
+def test_a_dockerfile_may_lie_outside_the_context() -> None:
+    build = load(build='{"context": "src", "dockerfile": "docker/web.Dockerfile"}').build
+    assert (build.context, build.dockerfile) == ("src", "docker/web.Dockerfile")
+
+
+@pytest.mark.parametrize("field", ["context", "dockerfile"])
+def test_build_paths_are_relative_to_the_project(field: str) -> None:
+    message = problem_about(f"build.{field}", build={field: "/home/me/app"})
+    assert "relative to the project" in message
+
+
+def test_an_unknown_field_of_build_is_refused_with_a_suggestion() -> None:
+    message = problem_about("build.dockerFile", build={"dockerFile": "x/Dockerfile"})
+    assert "did you mean `dockerfile`?" in message
+
+
+@pytest.mark.parametrize("value", ["app", "[1]", 3])
+def test_build_must_be_a_map(value: Any) -> None:
+    assert "expected a map {context, dockerfile}" in problem_about("build", build=value)
+
+
+def test_given_the_project_a_missing_context_and_dockerfile_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            {"aws:region": REGION, "build": {"context": "web"}}, stack="t", project_dir=tmp_path
+        )
+    found = caught.value.problems
+    assert any(p.startswith("build.context: 'web' is not a directory") for p in found), found
+    assert any(p.startswith("build.dockerfile: 'web/Dockerfile' does not exist") for p in found)
+    assert "pulumi config set --path 'build.context'" in "\n".join(found)
+
+
+def test_given_the_project_a_dockerfile_without_from_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text("# nothing yet\nRUN true\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            {"aws:region": REGION, "build": {"context": "web"}}, stack="t", project_dir=tmp_path
+        )
+    assert caught.value.problems == ["build.dockerfile: 'web/Dockerfile' has no FROM instruction"]
+
+
+def test_a_prebuilt_image_needs_no_build_files(tmp_path: Path) -> None:
+    cfg = load_config(
+        {"aws:region": REGION, "image": f"{ECR}/team/web@{DIGEST}"}, stack="t", project_dir=tmp_path
+    )
+    assert cfg.image is not None

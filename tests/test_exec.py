@@ -10,7 +10,6 @@ in every case the container runs as the image's non-root user and is never privi
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,16 @@ import pytest
 from botocore.validate import ParamValidator
 
 from components.roles import EXEC_ACTIONS, EXEC_SID
-from components.task_definition import APP_USER, EXEC_AGENT_VOLUMES
+from components.spec import EXEC_AGENT_VOLUMES
+from stack_config import NON_ROOT_POLICY as NON_ROOT
+from stack_config import READ_ONLY_ROOT_POLICY as READ_ONLY_ROOT
+from stack_config import load_config
 from tests.iam_eval import Request, allowed
-from tools.mocks import ProgramRun, RegisteredResource
+from tools.mocks import ProgramRun, RegisteredResource, config_for_runtime, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "prod")
+PROJECT = "fargate-app"
 ON = {"enableExec": True}
 SERVICE = "aws:ecs/service:Service"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -207,21 +210,64 @@ def test_preview_plans_exec_with_its_grant(run_stack, stack: str) -> None:
 # --- the container's security controls -----------------------------------------------------------
 
 
-def dockerfile_user() -> str:
-    users = re.findall(r"^USER\s+(\S+)", (ROOT / "app" / "Dockerfile").read_text(), re.M)
-    assert users, "app/Dockerfile sets no USER"
-    return users[-1]
+def stack_user(stack: str) -> str | None:
+    """The containerUser the committed stack asks for, through the program's own loader."""
+    raw = config_for_runtime(PROJECT, load_stack_config(ROOT, stack))
+    return load_config(raw, stack=stack).container_user
 
 
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("overrides", [{}, ON], ids=["default", "exec"])
-def test_the_container_runs_as_the_images_non_root_user(run_stack, stack, overrides) -> None:
+def test_the_container_runs_as_the_stack_s_non_root_user(run_stack, stack, overrides) -> None:
     user = container(run_stack(stack, overrides)).get("user")
-    assert user == APP_USER == dockerfile_user(), "the task definition names app/Dockerfile's USER"
+    assert user == stack_user(stack), "the task definition names the stack's containerUser"
     uid, _, gid = user.partition(":")
     assert uid.isdigit() and int(uid) != 0 and gid.isdigit() and int(gid) != 0, (
         "a numeric, non-root UID:GID (Security Hub ECS.20)"
     )
+
+
+WAIVED = "the vendor image needs it, ticket OPS-12"
+# (settings, the user ECS gets (None: the key is absent), read-only root, writable paths)
+RUNTIME_VARIANTS = {
+    "another-user": ({"containerUser": "1000:1000"}, "1000:1000", True, {"/tmp"}),
+    "image-user": (
+        {"containerUser": "image", "policyWaivers": {NON_ROOT: WAIVED}},
+        None,
+        True,
+        {"/tmp"},
+    ),
+    "writable-root": (
+        {"readOnlyRootFilesystem": False, "policyWaivers": {READ_ONLY_ROOT: WAIVED}},
+        "10001:10001",
+        False,
+        set(),
+    ),
+    "more-paths": (
+        {"writablePaths": ["/tmp", "/var/cache/app", "/home/app/.cache"]},
+        "10001:10001",
+        True,
+        {"/tmp", "/var/cache/app", "/home/app/.cache"},
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", RUNTIME_VARIANTS)
+def test_the_container_runs_as_the_settings_say_and_ecs_accepts_it(run_stack, variant) -> None:
+    settings, user, read_only, paths = RUNTIME_VARIANTS[variant]
+    run = run_stack("dev", settings)
+    app = container(run)
+    assert app.get("user") == user, f"{variant}: user {app.get('user')!r}"
+    assert app["readonlyRootFilesystem"] is read_only
+    volumes = {v["name"] for v in child(run, TASK_DEFINITION).inputs["volumes"]}
+    mounts = {m["containerPath"]: m["sourceVolume"] for m in app["mountPoints"]}
+    assert set(mounts) == paths and set(mounts.values()) <= volumes, (mounts, volumes)
+    definition = child(run, TASK_DEFINITION)
+    members = REGISTER_TASK_DEFINITION.input_shape.members
+    request = {k: v for k, v in definition.inputs.items() if k in members and k != "tags"}
+    request["containerDefinitions"] = json.loads(request["containerDefinitions"])
+    report = ParamValidator().validate(request, REGISTER_TASK_DEFINITION.input_shape)
+    assert not report.has_errors(), f"{variant}: {report.generate_report()}"
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -20,11 +20,22 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.image import ContainerImage, ContainerImageArgs, image_tag
-from components.spec import ImageRef
-from tools.mocks import ACCOUNT_ID, UNKNOWN, ProgramRun, RegisteredResource, Unknown
+from components.spec import ImageBuild, ImageRef
+from stack_config import load_config
+from tests.conftest import STACKS
+from tools.mocks import (
+    ACCOUNT_ID,
+    UNKNOWN,
+    ProgramRun,
+    RegisteredResource,
+    Unknown,
+    config_for_runtime,
+    load_stack_config,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "app"
+# A small build context of the tests' own: what the tag hashes, whatever app the project holds.
+CONTEXT = ROOT / "tests" / "fixtures" / "image-context"
 REGION = "us-east-1"
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -131,40 +142,64 @@ def test_the_image_is_built_for_the_tasks_cpu_architecture(
     assert runtime == {"cpuArchitecture": arch, "operatingSystemFamily": "LINUX"}
 
 
-def test_the_image_is_built_from_app_with_its_dockerfile(dev: ProgramRun) -> None:
-    build = child(dev, DOCKER_IMAGE).inputs["build"]
-    assert build["context"] == "app" and build["dockerfile"] == "app/Dockerfile", (
-        "paths relative to the project keep the state identical on every machine"
+def build_of(stack: str) -> ImageBuild:
+    """What the stack's config says to build (the program's own loader)."""
+    raw = config_for_runtime("fargate-app", load_stack_config(ROOT, stack))
+    return load_config(raw, stack=stack, project_dir=ROOT).build
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_image_is_built_from_the_stack_s_build_setting(run_stack, stack: str) -> None:
+    build = child(run_stack(stack), DOCKER_IMAGE).inputs["build"]
+    want = build_of(stack)
+    assert (build["context"], build["dockerfile"]) == (want.context, want.dockerfile), (
+        "the context and Dockerfile the stack names, relative to the project, so that the state "
+        "is the same on every machine"
     )
 
 
-def test_the_pushed_tag_is_the_content_tag_of_app(dev: ProgramRun) -> None:
+def test_another_context_and_dockerfile_are_built_as_the_setting_says(run_stack) -> None:
+    setting = {
+        "context": "tests/fixtures/image-context",
+        "dockerfile": "tests/fixtures/web.Dockerfile",
+    }
+    run = run_stack("dev", {"build": setting})
+    image = child(run, DOCKER_IMAGE)
+    assert image.inputs["build"]["context"] == setting["context"]
+    assert image.inputs["build"]["dockerfile"] == setting["dockerfile"]
+    tag = image_tag(ROOT / setting["context"], "linux/amd64", ROOT / setting["dockerfile"])
+    assert image.inputs["imageName"].endswith(f":{tag}"), image.inputs["imageName"]
+
+
+def test_the_pushed_tag_is_the_content_tag_of_the_build(dev: ProgramRun) -> None:
     image = child(dev, DOCKER_IMAGE)
     repo_url = child(dev, REPOSITORY).outputs["repositoryUrl"]
-    assert image.inputs["imageName"] == f"{repo_url}:{image_tag(APP, 'linux/amd64')}", image.urn
+    build = build_of("dev")
+    tag = image_tag(ROOT / build.context, "linux/amd64", ROOT / build.dockerfile)
+    assert image.inputs["imageName"] == f"{repo_url}:{tag}", image.urn
 
 
 @pytest.fixture
 def context(tmp_path: Path) -> Path:
-    """A copy of app/ (its .dockerignore included), without local caches."""
-    copy = tmp_path / "app"
-    shutil.copytree(APP, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    """A copy of the tests' build context (its .dockerignore included), without local caches."""
+    copy = tmp_path / "context"
+    shutil.copytree(CONTEXT, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return copy
 
 
 def test_the_tag_is_the_same_for_the_same_content_anywhere(context: Path, tmp_path: Path) -> None:
-    elsewhere = shutil.copytree(context, tmp_path / "elsewhere" / "app")
+    elsewhere = shutil.copytree(context, tmp_path / "elsewhere" / "context")
     assert image_tag(context, "linux/amd64") == image_tag(elsewhere, "linux/amd64")
-    assert image_tag(context, "linux/amd64") == image_tag(APP, "linux/amd64")
+    assert image_tag(context, "linux/amd64") == image_tag(CONTEXT, "linux/amd64")
 
 
-@pytest.mark.parametrize("path", ["webapp/__init__.py", "gunicorn.conf.py", "requirements.txt"])
+@pytest.mark.parametrize("path", ["src/server.py", "requirements.txt"])
 def test_the_tag_changes_when_a_file_the_image_copies_changes(context: Path, path: str) -> None:
     before = image_tag(context, "linux/amd64")
     with (context / path).open("a") as f:
         f.write("\n# changed\n")
     assert image_tag(context, "linux/amd64") != before, (
-        f"changing app/{path} keeps the tag {before}: the immutable repository refuses the "
+        f"changing {path} keeps the tag {before}: the immutable repository refuses the "
         "new image under the old tag, or the service keeps running the old one"
     )
 
@@ -178,6 +213,27 @@ def test_the_tag_changes_when_the_dockerfile_changes(context: Path) -> None:
     )
 
 
+def test_the_tag_changes_when_a_dockerfile_outside_the_context_changes(
+    context: Path, tmp_path: Path
+) -> None:
+    dockerfile = tmp_path / "docker" / "web.Dockerfile"
+    dockerfile.parent.mkdir()
+    dockerfile.write_text("FROM scratch\nCOPY src/ /srv/src/\n")
+    before = image_tag(context, "linux/amd64", dockerfile)
+    assert before != image_tag(context, "linux/amd64"), "another Dockerfile is another image"
+    with dockerfile.open("a") as f:
+        f.write('LABEL changed="yes"\n')
+    assert image_tag(context, "linux/amd64", dockerfile) != before, (
+        "a Dockerfile outside the context still decides the image, so it is hashed too"
+    )
+
+
+def test_a_dockerfile_inside_the_context_counts_once_however_it_is_named(context: Path) -> None:
+    assert image_tag(context, "linux/amd64", context / "Dockerfile") == image_tag(
+        context, "linux/amd64"
+    )
+
+
 def test_the_tag_changes_in_a_context_without_dockerignore(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY app.py /\n")
     (tmp_path / "app.py").write_text("print('v1')\n")
@@ -188,9 +244,9 @@ def test_the_tag_changes_in_a_context_without_dockerignore(tmp_path: Path) -> No
 
 def test_python_caches_do_not_change_the_tag(context: Path) -> None:
     before = image_tag(context, "linux/amd64")
-    cache = context / "webapp" / "__pycache__"
+    cache = context / "src" / "__pycache__"
     cache.mkdir(exist_ok=True)
-    (cache / "wsgi.cpython-312.pyc").write_bytes(b"\x00compiled")
+    (cache / "server.cpython-312.pyc").write_bytes(b"\x00compiled")
     (context / ".pytest_cache").mkdir(exist_ok=True)
     (context / ".pytest_cache" / "README.md").write_text("cache")
     assert image_tag(context, "linux/amd64") == before, "a local cache would force a rebuild"

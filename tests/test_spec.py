@@ -99,6 +99,8 @@ def _shared_defaults() -> list[tuple[str, str, object]]:
         ("containerPort", AppContainer, "port"),
         ("healthCheckPath", AppContainer, "health_check_path"),
         ("enableExec", AppContainer, "enable_exec"),
+        ("containerUser", AppContainer, "user"),
+        ("readOnlyRootFilesystem", AppContainer, "read_only_root"),
         ("desiredCount", spec.Scaling, "desired_count"),
         ("minCount", spec.Scaling, "min_count"),
         ("maxCount", spec.Scaling, "max_count"),
@@ -116,6 +118,13 @@ def _shared_defaults() -> list[tuple[str, str, object]]:
     architecture_of = {platform: arch for arch, platform in spec.PLATFORM_BY_ARCHITECTURE.items()}
     platform = _default(ContainerImageArgs, "platform")
     found.append(("cpuArchitecture", "ContainerImageArgs.platform", architecture_of[platform]))
+    # The image builds the sample app; the container writes where the sample does.
+    image_build = _default(ContainerImageArgs, "build")
+    assert isinstance(image_build, spec.ImageBuild)
+    found.append(("build", "ContainerImageArgs.build", dataclasses.asdict(image_build)))
+    mounts = _default(AppContainer, "mounts")
+    assert isinstance(mounts, tuple)
+    found.append(("writablePaths", "AppContainer.mounts", [m.path for m in mounts]))
     return found
 
 

@@ -25,8 +25,8 @@ from components.service import (
     LoadBalancerRoute,
     ServicePlacement,
 )
-from components.spec import ScheduledTask
-from components.task_definition import TMP_PATH, AppContainer, Mount
+from components.spec import DEFAULT_WRITABLE_PATHS, ScheduledTask
+from components.task_definition import AppContainer, Mount
 from tools.mocks import ProgramRun, RegisteredResource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ def test_a_container_takes_more_mounts_as_task_volumes_ecs_accepts(run_component
     mounts = {
         m["sourceVolume"]: m["containerPath"] for m in container_of(run, "app-task")["mountPoints"]
     }
-    assert mounts == {"tmp": TMP_PATH, "cache": "/var/cache/app"}
+    assert mounts == {"tmp": DEFAULT_WRITABLE_PATHS[0], "cache": "/var/cache/app"}
     shape = (
         botocore.session.get_session()
         .get_service_model("ecs")

@@ -26,9 +26,10 @@ def pulumi_yaml_config() -> str:
     for s in SETTINGS:
         if s.type == "map":
             continue
+        lines += [f"  {s.key}:", f"    type: {s.type}"]
+        if s.type == "array":
+            lines += ["    items:", "      type: string"]  # every list setting holds strings
         lines += [
-            f"  {s.key}:",
-            f"    type: {s.type}",
             f"    default: {json.dumps(s.default)}",
             f"    description: {json.dumps(s.description)}",
         ]
@@ -38,7 +39,7 @@ def pulumi_yaml_config() -> str:
 def settings_table() -> str:
     rows = ["| setting | type | default | what it does |", "|---|---|---|---|"]
     for s in SETTINGS:
-        default = "(none)" if s.default in ("", {}) else f"`{json.dumps(s.default)}`"
+        default = "(none)" if s.default in ("", {}, []) else f"`{json.dumps(s.default)}`"
         rows.append(f"| `{s.key}` | {s.type} | {default} | {s.description.replace('|', '/')} |")
     return "\n".join(rows)
 

@@ -331,7 +331,11 @@ def run_stack(project: Project, stack: str) -> ProgramRun:
     # Pulumi runs a program with its directory importable; so does the plan.
     if str(project.main.parent) not in sys.path:
         sys.path.insert(0, str(project.main.parent))
-    run = run_program(project.main, project=project.name, stack=stack, config=config)
+    # ...and from the project's directory, which the build paths are relative to (`main` may be a
+    # link to a program elsewhere).
+    run = run_program(
+        project.main, project=project.name, stack=stack, config=config, cwd=project.root
+    )
     if run.error is not None:
         text = pulumi_error_text(run.error)
         problems = [
@@ -371,7 +375,7 @@ def _waivers(config: dict[str, Any], project: str) -> dict[str, str]:
 
 def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
     """The plan of one program run, as plain data."""
-    index = Index(run.resources)
+    index = Index(run.resources, run.looked_up)
     config = load_stack_config(project.root, run.stack)
     region = _region(run, config)
     resources = tree.tree(index)
@@ -391,6 +395,8 @@ def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
             # ...and until ECS marks it completed, after watching the deployment alarms.
             "deploy_completed_seconds": deploys["until_completed"],
         },
+        # What `pulumi up` prints as warnings (the stack's Dockerfile against its settings).
+        "warnings": list(run.warnings),
         "resources": resources,
         "outputs": {
             key: "(known after deploy)"

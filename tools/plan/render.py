@@ -102,6 +102,7 @@ def render(plan: dict[str, Any]) -> str:
         "offline: Pulumi mocks, no AWS calls",
         INDENT + headline(plan),
         *(f"{INDENT}Note: {note}" for note in plan["notes"]),
+        *_warnings(plan),
         "",
         "Resources",
     ]
@@ -116,6 +117,23 @@ def render(plan: dict[str, Any]) -> str:
         f"{INDENT}none"
     ]
     return "\n".join(fit(lines)) + "\n"
+
+
+def _warnings(plan: dict[str, Any]) -> list[str]:
+    """The program's warnings, when there are any."""
+    out = []
+    if plan.get("warnings"):
+        out += ["", "Warnings (pulumi up prints them too)"]
+        for warning in plan["warnings"]:
+            out += textwrap.wrap(
+                warning,
+                WIDTH,
+                initial_indent=f"{INDENT}- ",
+                subsequent_indent=INDENT * 2,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+    return out
 
 
 def _resources(resources: list[dict[str, Any]]) -> list[str]:
@@ -227,6 +245,19 @@ def _deploy(deploy: dict[str, Any]) -> list[str]:
         if watch:
             out += _step_line("alarm watch", watch["seconds"], watch["why"])
             out += _step_line("completed", s["until_completed"], "when ECS marks the deploy done")
+    edge = deploy.get("edge")
+    if edge:
+        waits = (
+            f"{', '.join(edge['waiting_services'])} wait(s) for it"
+            if edge["app_rollout_waits"]
+            else "the app's rollout does not wait for it"
+        )
+        out += [
+            "",
+            f"First creation of the CloudFront edge: up to {edge['total']} s, once; {waits}",
+        ]
+        for step in edge["steps"]:
+            out += _step_line(step["step"], step["seconds"], step["why"])
     return out
 
 

@@ -1,23 +1,14 @@
-"""The web app's behaviour through Flask's test client, its settings and its JSON log lines.
-
-The service lives in app/ (its own build context), so it is put on sys.path here.
-"""
+"""The web app's behaviour through Flask's test client, its settings and its JSON log lines."""
 
 import io
 import json
 import logging
 import sys
-from pathlib import Path
 
 import pytest
-
-APP_DIR = Path(__file__).resolve().parents[1] / "app"
-if str(APP_DIR) not in sys.path:
-    sys.path.insert(0, str(APP_DIR))
-
-from webapp import create_app  # noqa: E402
-from webapp.logs import JsonFormatter, configure_logging  # noqa: E402
-from webapp.settings import Settings, SettingsError  # noqa: E402
+from webapp import create_app
+from webapp.logs import JsonFormatter, configure_logging
+from webapp.settings import Settings, SettingsError
 
 CONTRACT_VARIABLES = (
     "PORT",

@@ -1,6 +1,6 @@
 """gunicorn as the container runs it: app/gunicorn.conf.py, a real process, real sockets.
 
-Shutdown tests serve tests/fixtures/app/slow_wsgi.py (the production app plus a slow route) so a
+Shutdown tests serve tests/fixtures/slow_wsgi.py (the production app plus a slow route) so a
 request can be in flight when SIGTERM arrives. Every wait is bounded and every process started
 here is killed, with its workers, in teardown.
 """
@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from gunicorn.config import Config
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIG_FILE = REPO / "app" / "gunicorn.conf.py"
-FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "app"
+APP_DIR = Path(__file__).resolve().parents[1]
+CONFIG_FILE = APP_DIR / "gunicorn.conf.py"
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
 SLOW_APP = "slow_wsgi:app"
 # The production config plus a hook that stops the master while a worker is being forked.
 SIGTERM_DURING_BOOT_CONFIG = FIXTURE_DIR / "sigterm_during_boot.conf.py"
