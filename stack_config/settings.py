@@ -33,6 +33,7 @@ from components.spec import (
     DEFAULT_DOCKERFILE,
     DEFAULT_EDGE,
     DEFAULT_HEALTH_CHECK_PATH,
+    DEFAULT_INFREQUENT_ACCESS_DAYS,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_MEMORY_MIB,
     DEFAULT_NAT_GATEWAYS,
@@ -48,10 +49,12 @@ from components.spec import (
     FARGATE_ADDABLE_CAPABILITIES,
     FARGATE_MEMORY_BY_CPU,
     IMAGE_USER,
+    INFREQUENT_ACCESS_DAYS,
     INTERNAL,
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
+    NAT_MODE_CHOICES,
     ORIGIN_RESPONSE_TIMEOUT_MAX_S,
     ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     PLATFORM_BY_ARCHITECTURE,
@@ -69,6 +72,8 @@ from components.spec import (
     WORKER,
     Deployment,
     EgressRule,
+    FileSystemMount,
+    FileSystemSpec,
     ImageBuild,
     ImageRef,
     RolePlacement,
@@ -123,6 +128,10 @@ WAIVABLE_POLICIES = (
     "kms-key-rotation",
     "sns-topic-encrypted",
     "sqs-queue-encrypted",
+    "efs-encrypted",
+    "efs-backups",
+    "efs-access-point-root-directory",
+    "efs-access-point-user",
     "prod-stateful-resources-protected",
 )
 # The two a stack gives up when its container runs as root or writes its root file system.
@@ -181,7 +190,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("vpcCidr", "string", DEFAULT_VPC_CIDR, f"IPv4 CIDR of the VPC, /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}; subnets are carved from it."),
     Setting("availabilityZones", "integer", DEFAULT_AVAILABILITY_ZONES, f"How many AZs to spread subnets, NAT and tasks over: {MIN_AZS} to {MAX_AZS}."),
-    Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, "none (tasks in public subnets, no NAT cost), single or perAz (tasks in private subnets)."),
+    Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, joined([f"{m.name} ({m.meaning})" for m in NAT_MODE_CHOICES]) + "."),
     Setting("vpcEndpoints", "boolean", False, "Add S3, ECR and CloudWatch Logs endpoints so private tasks need no NAT."),
     Setting("endpointAccounts", "map", {}, "With vpcEndpoints: further AWS accounts whose resources the endpoint policies admit, name -> 12-digit account ID (quoted, leading zeros kept), such as the regional account of an AWS-owned ECR repository the tasks pull from: GuardDuty's Fargate runtime monitoring agent's (GuardDuty user guide, 'Amazon ECR repository hosting GuardDuty agent'). This account and those of the images and secrets the settings name are admitted already."),
     Setting("cpu", "integer", DEFAULT_CPU, f"Task CPU units: {joined(tuple(map(str, FARGATE_MEMORY_BY_CPU)))}."),
@@ -197,7 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("healthCheckPath", "string", DEFAULT_HEALTH_CHECK_PATH, "Path the load balancer health check requests; starts with /."),
     Setting("logRetentionDays", "integer", DEFAULT_LOG_RETENTION_DAYS, "Days CloudWatch keeps the app's logs; one of CloudWatch's allowed values."),
     Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),
-    Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
+    Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket, the worker and dead-letter queues, the KMS keys (deletable only after KMS's longest wait, 30 days) and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
     Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building one (build); empty builds."),
     Setting("build", "map", {"context": DEFAULT_BUILD_CONTEXT, "dockerfile": DEFAULT_DOCKERFILE}, "The image built when image is empty: {context, dockerfile}, paths relative to the project (the directory of Pulumi.yaml); dockerfile defaults to <context>/Dockerfile and may lie outside the context. The image's tag hashes the context (as its .dockerignore filters it) and the Dockerfile, so it changes exactly when they do."),
     Setting("containerUser", "string", DEFAULT_CONTAINER_USER, f"The numeric uid:gid the container runs as, stated in the task definition so that ECS and the policy pack see it is not root; or {IMAGE_USER} for the image's own USER. Root (uid 0) or {IMAGE_USER} needs policyWaivers.{NON_ROOT_POLICY}. Default: the sample image's non-root user."),
@@ -224,8 +233,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wafRateLimit", "integer", DEFAULT_WAF_RATE_LIMIT, f"waf: requests one client IP may send in {WAF_RATE_WINDOW_S // 60} minutes before WAF blocks it: {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX:,}."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
-    Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
-    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
+    Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled, mounts}; cpu/memory default to the service's."),
+    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image, mounts; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
+    Setting("fileSystems", "map", {}, f"Persistent, shared files: name -> an EFS file system {{user: the numeric uid:gid its access point acts as (default the container user, which it must equal), infrequentAccessDays: {joined(tuple(map(str, INFREQUENT_ACCESS_DAYS)))} (default {DEFAULT_INFREQUENT_ACCESS_DAYS})}}: encrypted, elastic throughput, reached over TLS with IAM through its access point by the tasks that mount it only; backed up and protected with deletionProtection (docs/file-systems.md)."),
+    Setting("mounts", "map", {}, "The main service's file systems: name in fileSystems -> the absolute path its container sees it at, or {path, readOnly}. services.NAME.mounts and scheduledTasks.NAME.mounts take the same, each task mounting its own."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
     Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
@@ -294,6 +305,8 @@ class StackConfig:
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
     task_egress: tuple[EgressRule, ...]
+    file_systems: tuple[FileSystemSpec, ...]
+    mounts: tuple[FileSystemMount, ...]
     edge: str
     cached_paths: tuple[str, ...]
     origin_response_timeout: int
@@ -363,6 +376,31 @@ class StackConfig:
     def dropped_capabilities(self) -> tuple[str, ...]:
         """What every container drops: ALL, or the runtime's defaults but keepCapabilities."""
         return capabilities_to_drop(self.keep_capabilities)
+
+    @property
+    def all_mounts(self) -> tuple[FileSystemMount, ...]:
+        """Every task's mounts: the main service's, each service's and each job's."""
+        return (
+            *self.mounts,
+            *(m for s in self.services for m in s.mounts),
+            *(m for t in self.scheduled_tasks for m in t.mounts),
+        )
+
+    @property
+    def unmounted_file_systems(self) -> tuple[str, ...]:
+        """File systems no task mounts: they cost their storage and serve nobody (a warning)."""
+        used = {m.file_system for m in self.all_mounts}
+        return tuple(fs.name for fs in self.file_systems if fs.name not in used)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the program warns about (pulumi.log.warn) and the plan shows: allowed, but
+        probably not meant."""
+        return tuple(
+            f"fileSystems.{name}: no task mounts it (mounts, services.NAME.mounts or "
+            "scheduledTasks.NAME.mounts); it keeps its files and their cost, serving nobody"
+            for name in self.unmounted_file_systems
+        )
 
     @property
     def other_accounts(self) -> tuple[str, ...]:
