@@ -328,6 +328,7 @@ def app_service(spec: ServiceSpec, calls: tuple[pulumi.Resource, ...] = ()) -> A
             deployment=cfg.deployment,
             cpu_architecture=cfg.cpu_architecture,
             enable_exec=cfg.enable_exec,
+            dropped_capabilities=cfg.dropped_capabilities,
             exec_sessions=exec_sessions.record if exec_sessions else None,
             egress=cfg.egress_rules,
             base_url=url,
@@ -355,6 +356,7 @@ container = AppContainer(
     mounts=(*writable_mounts(cfg.writable_paths), *(fs.mount for fs in main_mounts)),
     cpu_architecture=cfg.cpu_architecture,
     enable_exec=cfg.enable_exec,
+    dropped_capabilities=cfg.dropped_capabilities,
 )
 service = FargateService(
     "app",

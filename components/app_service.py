@@ -39,6 +39,7 @@ from components.spec import (
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_WRITABLE_PATHS,
+    DROP_ALL_CAPABILITIES,
     INTERNAL,
     PLATFORM_BY_ARCHITECTURE,
     REQUIRED_TASK_EGRESS,
@@ -82,6 +83,8 @@ class AppServiceArgs:
         Default rolling.
     cpu_architecture: the stack's; an image of its own is built for it. Default X86_64.
     enable_exec: ECS Exec into its tasks. Default False.
+    dropped_capabilities: what its container drops (the stack's keepCapabilities decide). Default
+        ALL, as AppContainer's.
     exec_sessions: with enable_exec, where the cluster records sessions and the key that encrypts
         them (components.exec_sessions), which its task role may use. Default None.
     egress: what its tasks may connect to: the stack's list (StackConfig.egress_rules). Default
@@ -109,6 +112,7 @@ class AppServiceArgs:
     deployment: Deployment = field(default_factory=Deployment)
     cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
     enable_exec: bool = False
+    dropped_capabilities: tuple[str, ...] = DROP_ALL_CAPABILITIES
     exec_sessions: ExecSessionRecord | None = None
     egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
     base_url: pulumi.Input[str] | None = None
@@ -219,6 +223,7 @@ class AppService(pulumi.ComponentResource):
                     secrets=dict(spec.secrets),
                     cpu_architecture=args.cpu_architecture,
                     enable_exec=args.enable_exec,
+                    dropped_capabilities=args.dropped_capabilities,
                     # The default writable paths (a service's container settings are the
                     # defaults: docs/services.md), and its file systems.
                     mounts=(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import bounded
+from components.naming import exec_sessions_log_group_name
 from components.spec import (
     DEFAULT_LOG_RETENTION_DAYS,
     account_governs_key_statement,
@@ -40,7 +40,6 @@ LOGS_KEY_ACTIONS = (
     "kms:GenerateDataKeyWithoutPlaintext",
     "kms:DescribeKey",
 )
-LOG_GROUP_SUFFIX = "exec-sessions"  # /ecs/<project>/<stack>/exec-sessions, beside the app's logs
 
 
 def log_group_arn(partition: str, region: str, account_id: str, log_group_name: str) -> str:
@@ -134,9 +133,7 @@ class ExecSessions(pulumi.ComponentResource):
         partition = aws.get_partition(opts=invoke).partition
         region = aws.get_region(opts=invoke).region
         project, stack = pulumi.get_project(), pulumi.get_stack()
-        group_name = args.log_group_name or "/ecs/" + bounded(
-            f"{project}/{stack}/{LOG_GROUP_SUFFIX}", 500, allowed=r"A-Za-z0-9_./-"
-        )
+        group_name = args.log_group_name or exec_sessions_log_group_name(project, stack)
         kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
         key = aws.kms.Key(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.spec import (
+    ACCOUNT_ID,
     DEFAULT_AVAILABILITY_ZONES,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_NAT_GATEWAYS,
@@ -39,14 +39,16 @@ IPV6_SUBNET_PREFIX = 64  # AWS assigns a /56 to the VPC and requires /64 subnets
 # Interface endpoints that let private tasks pull images and write logs without a NAT gateway.
 # ECR layers themselves come from S3, through the (free) gateway endpoint.
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Endpoint policies: what goes through an endpoint is a request by one of this account's principals
 # (aws:PrincipalAccount) for a resource of this account or one the stack names
 # (aws:ResourceAccount), so a task's credentials cannot reach another account's data, nor another
 # account's credentials this VPC's. Every service here puts both keys in its requests' context
 # (AWS's data perimeter endpoint policies for ECR, S3, SSM and the default one scope by resource
 # account: github.com/aws-samples/data-perimeter-policy-examples), except ssmmessages: its actions
-# have no resource type, so only the principal's account can scope it.
+# have no resource type, so only the principal's account can scope it. AWS-owned resources are
+# another account's (the same repository's service_owned_resources.md: ECR repositories of
+# GuardDuty's Fargate agent and others; ECR's layer bucket below): a stack names such accounts in
+# endpointAccounts.
 ENDPOINT_SCOPE_KEYS = ("aws:PrincipalAccount", "aws:ResourceAccount")
 PRINCIPAL_SCOPED_ENDPOINTS = ("ssmmessages",)
 # Actions with no resource type that the tasks call, by endpoint (Service Authorization

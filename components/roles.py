@@ -42,6 +42,12 @@ TARGET_REGISTRATION_ACTIONS = (
     "elasticloadbalancing:RegisterTargets",
     "elasticloadbalancing:DeregisterTargets",
 )
+# ModifyRule is enough because a blue/green or canary service's production route is always a
+# listener rule of an application load balancer (components.service). An NLB's route is a listener
+# (ECS API reference, AdvancedConfiguration.productionListenerRule: "listener rule (in the case of
+# an Application Load Balancer) or listener (in the case for a Network Load Balancer)"), and so
+# would be a route through a listener's default action: either would need
+# elasticloadbalancing:ModifyListener on that listener too.
 LISTENER_RULE_ACTIONS = ("elasticloadbalancing:ModifyRule",)
 # ECS Exec: the SSM agent in the task opens its session channels with these, and nothing else.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-required-iam-permissions

@@ -36,7 +36,7 @@ from components.alarms import (
     deploy_alarm_specs,
     notify,
 )
-from components.naming import bounded
+from components.naming import bounded, stack_log_group_name
 from components.roles import traffic_shift_statements
 from components.spec import (
     CONTAINER_NAME,
@@ -465,11 +465,9 @@ class FargateService(pulumi.ComponentResource):
         port = args.container.port
         route, placement, deployment = args.load_balancer, args.placement, args.deployment
         connect = args.service_connect
-        # Family: letters, digits, - and _, up to 255. Log group: also / and ., up to 512.
+        # Family: letters, digits, - and _, up to 255.
         family = args.family or bounded(f"{project}-{stack}-{name}", 255)
-        log_group_name = args.log_group_name or "/ecs/" + bounded(
-            f"{project}/{stack}/{name}", 500, allowed=r"A-Za-z0-9_./-"
-        )
+        log_group_name = args.log_group_name or stack_log_group_name(project, stack, name)
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -817,6 +815,8 @@ class FargateService(pulumi.ComponentResource):
             and args.infrastructure_role_arn is not None
             and args.infrastructure_role_name is not None
         ):
+            # Always a rule, never the listener's default action: the infrastructure role may
+            # ModifyRule only (roles.LISTENER_RULE_ACTIONS says what another route would need).
             attachment["advanced_configuration"] = {
                 "alternate_target_group_arn": target_groups[1].arn,
                 "production_listener_rule": listener_rule.arn,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -395,6 +395,45 @@ HEALTH_CHECK_PATH_PATTERN = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,1023}
 # (containers-roadmap#1721). For such a containerPort the task lowers the bound to that port in its
 # own network namespace (components.task_definition).
 UNPRIVILEGED_PORT_START = 1024
+# The names linuxParameters.capabilities accepts (botocore's ECS model, KernelCapabilities).
+LINUX_CAPABILITIES = (
+    "ALL", "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE",
+    "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
+    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE",
+    "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT",
+    "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE",
+    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+)  # fmt: skip
+# Every capability removed: the app runs as a non-root user (which holds none anyway) and binds a
+# low port through a sysctl, not NET_BIND_SERVICE; dropping them from the bounding set as well
+# means no setuid binary in the image can gain one. ECS Exec's agent runs as root inside the
+# container (ECS developer guide, "ECS Exec": "The SSM agent and its child processes run as root
+# even when you specify a user ID"), so with exec on it and its shells are root without
+# capabilities. Whether exec works without any is not verified (docs/security.md); keepCapabilities
+# (capabilities_to_drop) keeps some where exec or an image needs them.
+ALL_CAPABILITIES = "ALL"
+DROP_ALL_CAPABILITIES = (ALL_CAPABILITIES,)
+# What a container holds unless told otherwise: the container runtime's default set, which ECS's
+# KernelCapabilities add and drop are relative to ("the default configuration provided by Docker",
+# ECS API reference; moby/moby oci/caps/defaults.go lists these 14).
+RUNTIME_DEFAULT_CAPABILITIES = (
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+    "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+)  # fmt: skip
+# The one capability Fargate lets a task add (ECS API reference, KernelCapabilities.add); adding
+# any is the policy pack's ecs-no-added-capabilities to refuse.
+FARGATE_ADDABLE_CAPABILITIES = ("SYS_PTRACE",)
+
+
+def capabilities_to_drop(kept: Collection[str]) -> tuple[str, ...]:
+    """linuxParameters.capabilities.drop that leaves the container only `kept` (capabilities of
+    the runtime's default set): ALL when nothing is kept, else every other default one. Keeping
+    one never adds it, so ecs-no-added-capabilities holds."""
+    if not kept:
+        return DROP_ALL_CAPABILITIES
+    return tuple(c for c in RUNTIME_DEFAULT_CAPABILITIES if c not in kept)
+
+
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What the program tells the app through its environment, from other settings; a user value of the
 # same name would silently disagree with them.
@@ -906,6 +945,7 @@ class ScheduledTask:
 IAM_PATH = re.compile(r"^/(?:[\x21-\x7e]+/)?$")
 IAM_PATH_MAX = 512
 # A managed policy's ARN, in any partition, with or without a path.
+ACCOUNT_ID = re.compile(r"^\d{12}$")  # an AWS account ID: 12 digits, leading zeros included
 MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]+$")
 
 

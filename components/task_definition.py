@@ -29,9 +29,11 @@ from components.spec import (
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_HEALTH_CHECK_PATH,
     DEFAULT_WRITABLE_PATHS,
+    DROP_ALL_CAPABILITIES,
     EXEC_AGENT_VOLUMES,
     GRACEFUL_TIMEOUT_ENV,
     HEALTH_CHECK_PATH_ENV,
+    LINUX_CAPABILITIES,
     PORT_ENV,
     UNPRIVILEGED_PORT_START,
     TaskSize,
@@ -61,22 +63,6 @@ APP_USER = DEFAULT_CONTAINER_USER
 UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
 # Task volume names: RegisterTaskDefinition allows letters, digits, - and _, up to 255.
 VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-# The names linuxParameters.capabilities accepts (botocore's ECS model, KernelCapabilities).
-LINUX_CAPABILITIES = (
-    "ALL", "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE",
-    "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
-    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE",
-    "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT",
-    "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE",
-    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
-)  # fmt: skip
-# Every capability removed: the app runs as a non-root user (which holds none anyway) and binds a
-# low port through a sysctl, not NET_BIND_SERVICE; dropping them from the bounding set as well
-# means no setuid binary in the image can gain one. ECS Exec's agent runs as root inside the
-# container (ECS developer guide, "ECS Exec": "The SSM agent and its child processes run as root
-# even when you specify a user ID"), so with exec on it and its shells are root without
-# capabilities; AWS documents none that exec needs (aws/containers-roadmap#1360): docs/security.md.
-DROP_ALL_CAPABILITIES = ("ALL",)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,19 +15,25 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from components.naming import exec_sessions_log_group_name, stack_log_group_name
 from components.spec import (
+    ACCOUNT_ID,
+    ALL_CAPABILITIES,
     DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
     EDGE_MODES,
     EMAIL,
     ENV_NAME,
     EXEC_AGENT_VOLUMES,
+    FARGATE_ADDABLE_CAPABILITIES,
     IMAGE_USER,
     INTERNAL,
+    LINUX_CAPABILITIES,
     MANAGED_POLICY_ARN,
     ORIGIN_RESPONSE_TIMEOUT_MAX_S,
     ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     RESERVED_ENV,
+    RUNTIME_DEFAULT_CAPABILITIES,
     SPOT_CPU_ARCHITECTURES,
     VPC_ORIGIN_REGIONS,
     WAF_RATE_LIMIT_MAX,
@@ -258,9 +264,12 @@ def load_config(
     _check_operations(get, ok, problems)
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
+    _check_capabilities(get, ok, problems)
+    _check_endpoint_accounts(get, ok, problems)
     _check_edge(get, ok, problems, region or "")
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
+    _check_log_group_names(services, project, stack, problems)
     _check_hosts_behind_cloudfront(get, ok, problems, services)
     task_egress = check_task_egress(get, ok, problems)
     file_systems, mounts = _check_file_systems(get, ok, problems, services, scheduled_tasks)
@@ -284,6 +293,7 @@ def load_config(
         availability_zones=get["availabilityZones"],
         nat_gateways=get["natGateways"],
         vpc_endpoints=get["vpcEndpoints"],
+        endpoint_accounts=dict(get["endpointAccounts"]),
         cpu=get["cpu"],
         memory=get["memory"],
         cpu_architecture=get["cpuArchitecture"],
@@ -317,6 +327,7 @@ def load_config(
         canary_percent=get["canaryPercent"],
         sync_traffic_routing=get["syncTrafficRouting"],
         enable_exec=get["enableExec"],
+        keep_capabilities=dict(get["keepCapabilities"]),
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
@@ -664,6 +675,52 @@ def _check_waivers(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
             )
 
 
+def _check_capabilities(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    """Each kept capability is one of the runtime's defaults (anything else would have to be
+    added), named as ECS names it, and says why."""
+    if "keepCapabilities" not in ok:
+        return
+    for name, reason in get["keepCapabilities"].items():
+        key = f"keepCapabilities.{name}"
+        if name not in RUNTIME_DEFAULT_CAPABILITIES:
+            defaults = joined(RUNTIME_DEFAULT_CAPABILITIES)
+            if name in LINUX_CAPABILITIES and name != ALL_CAPABILITIES:
+                why = (
+                    f"it is not in the runtime's default set, so keeping it would mean adding it: "
+                    f"Fargate admits adding only {joined(FARGATE_ADDABLE_CAPABILITIES)}, and the "
+                    f"policy pack's ecs-no-added-capabilities refuses any. Keep one of {defaults}"
+                )
+            else:
+                why = "name one capability of the runtime's default set, as ECS spells it; " + (
+                    suggest(
+                        name.upper().removeprefix("CAP_"),
+                        RUNTIME_DEFAULT_CAPABILITIES,
+                        label="one of",
+                    )
+                )
+            problems.add(key, name, why)
+        elif reason != BAD_VALUE and len(reason.strip()) < WAIVER_REASON_MIN_CHARS:
+            problems.add(
+                key,
+                reason,
+                f"say why the container needs it, in at least {WAIVER_REASON_MIN_CHARS} "
+                f"characters: `pulumi config set --path '{key}' '<the reason>'`",
+            )
+
+
+def _check_endpoint_accounts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    if "endpointAccounts" not in ok:
+        return
+    for name, account in get["endpointAccounts"].items():
+        if account != BAD_VALUE and not ACCOUNT_ID.match(account):
+            problems.add(
+                f"endpointAccounts.{name}",
+                account,
+                "an AWS account ID is 12 digits, leading zeros included; write it as a quoted "
+                f'string in the stack file (endpointAccounts: {{{name}: "000014521398"}})',
+            )
+
+
 def _check_edge(get: dict[str, Any], ok: set[str], problems: Problems, region: str) -> None:
     """The edge's own values, and the combinations that cannot work: settings only CloudFront or
     the web ACL uses, changed on a stack without them (the Pulumi CLI hands over Pulumi.yaml's
@@ -742,6 +799,21 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
     )
     # A value that did not parse is reported already, by its parser.
     problems.add_issues([i for i in deployment.issues() if keys[i.field] in ok], keys)
+
+
+def _check_log_group_names(
+    services: Collection[ServiceSpec], project: str, stack: str, problems: Problems
+) -> None:
+    """A service's log group must not be the exec sessions' (same name: `pulumi up` fails)."""
+    sessions = exec_sessions_log_group_name(project, stack)
+    for spec in services:
+        if stack_log_group_name(project, stack, spec.name) == sessions:
+            problems.add(
+                f"services.{spec.name}",
+                spec.name,
+                f"its log group would be {sessions}, where ECS Exec records sessions "
+                "(enableExec); choose another name",
+            )
 
 
 def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:

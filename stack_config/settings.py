@@ -46,6 +46,7 @@ from components.spec import (
     DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
     EDGE_MODES,
+    FARGATE_ADDABLE_CAPABILITIES,
     FARGATE_MEMORY_BY_CPU,
     IMAGE_USER,
     INFREQUENT_ACCESS_DAYS,
@@ -59,6 +60,7 @@ from components.spec import (
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
     REQUIRED_TASK_EGRESS,
+    RUNTIME_DEFAULT_CAPABILITIES,
     SPOT_CPU_ARCHITECTURES,
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
@@ -79,6 +81,7 @@ from components.spec import (
     ScheduledTask,
     ServiceSpec,
     TaskSize,
+    capabilities_to_drop,
     joined,
     service_connect_egress,
     stack_role_path,
@@ -136,7 +139,10 @@ NON_ROOT_POLICY = "ecs-container-non-root-user"
 READ_ONLY_ROOT_POLICY = "ecs-container-read-only-root"
 WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
 # Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
-SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+SECRET_NAME_PARTS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL")
+# ...and whole words of a name (split at _) too short to look for inside others: DB_PASS, DB_PWD,
+# AWS_CREDS, but not PASSTHROUGH or COMPASS.
+SECRET_NAME_WORDS = ("PASS", "PWD", "CREDS")
 # Names Security Hub ECS.8 checks that hold no such part: the ECS agent's registry credentials.
 SECRET_ENV_NAMES = ("ECS_ENGINE_AUTH_DATA",)
 
@@ -145,8 +151,8 @@ def secret_env_reason(name: str) -> str | None:
     """Why an environment variable `name` must not hold its value in `env` (plain text), or None."""
     if name.upper() in SECRET_ENV_NAMES:
         return "it holds credentials (Security Hub ECS.8 checks this name)"
-    if any(part in name.upper() for part in SECRET_NAME_PARTS):
-        return "it looks like a secret (its name contains " + "/".join(SECRET_NAME_PARTS) + ")"
+    if hint := secret_name_hint(name):
+        return f"it looks like a secret (its name contains {hint})"
     return None
 
 
@@ -183,6 +189,15 @@ def unreachable_image(image_region: str, region: str, private_without_nat: bool)
     )
 
 
+def secret_name_hint(name: str) -> str | None:
+    """What in `name` reads as a secret's (SECRET_NAME_PARTS, SECRET_NAME_WORDS), or None. The
+    policy pack's ECS.8 check reads names the same way (tests/test_policy.py holds them in step)."""
+    upper = name.upper()
+    part = next((p for p in SECRET_NAME_PARTS if p in upper), None)
+    word = next((w for w in SECRET_NAME_WORDS if w in upper.split("_")), None)
+    return part or word
+
+
 @dataclass(frozen=True)
 class Setting:
     """One stack setting: its key under the project namespace, schema type, default and meaning."""
@@ -200,6 +215,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("availabilityZones", "integer", DEFAULT_AVAILABILITY_ZONES, f"How many AZs to spread subnets, NAT and tasks over: {MIN_AZS} to {MAX_AZS}."),
     Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, joined([f"{m.name} ({m.meaning})" for m in NAT_MODE_CHOICES]) + "."),
     Setting("vpcEndpoints", "boolean", False, "Add S3, ECR and CloudWatch Logs endpoints so private tasks need no NAT."),
+    Setting("endpointAccounts", "map", {}, "With vpcEndpoints: further AWS accounts whose resources the endpoint policies admit, name -> 12-digit account ID (quoted, leading zeros kept), such as the regional account of an AWS-owned ECR repository the tasks pull from: GuardDuty's Fargate runtime monitoring agent's (GuardDuty user guide, 'Amazon ECR repository hosting GuardDuty agent'). This account and those of the images and secrets the settings name are admitted already."),
     Setting("cpu", "integer", DEFAULT_CPU, f"Task CPU units: {joined(tuple(map(str, FARGATE_MEMORY_BY_CPU)))}."),
     Setting("memory", "integer", DEFAULT_MEMORY_MIB, "Task memory in MiB; must be a valid Fargate pairing with cpu."),
     Setting("cpuArchitecture", "string", DEFAULT_CPU_ARCHITECTURE, f"{joined(CPU_ARCHITECTURES)} (Graviton, ~20% cheaper; Fargate Spot runs only {joined(SPOT_CPU_ARCHITECTURES)})."),
@@ -232,6 +248,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("canaryPercent", "integer", DEFAULT_CANARY_PERCENT, f"canary: percent of traffic the new tasks get first ({CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX})."),
     Setting("syncTrafficRouting", "boolean", False, "blueGreen/canary: for one pulumi up, write the service's target groups and the listener rule's weights as the program has them, though ECS owns them between deploys. Set it to switch a running service from rolling, then set it back to false."),
     Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
+    Setting("keepCapabilities", "map", {}, f"Linux capabilities every container keeps, of the runtime's default set ({joined(RUNTIME_DEFAULT_CAPABILITIES)}): name -> why the image or ECS Exec needs it. Empty drops them all; keeping some drops the other defaults instead. None can be added: Fargate admits adding only {joined(FARGATE_ADDABLE_CAPABILITIES)}, and the policy pack refuses that too."),
     Setting("edge", "string", DEFAULT_EDGE, f"How viewers reach the app: {joined(EDGE_MODES)}. none: an internet-facing load balancer. cloudfront: a CloudFront distribution, HTTPS on its own *.cloudfront.net name with no domain needed (or on domainName), reaching an internal load balancer in the private subnets through a VPC origin; viewers are redirected to HTTPS and nothing is cached but cachedPaths. Moving a deployed stack replaces its load balancer: docs/edge.md."),
     Setting("cachedPaths", "array", [], "edge cloudfront: CloudFront path patterns (such as /static/*) whose responses CloudFront caches as the app's Cache-Control says (AWS's managed CachingOptimized policy); every other request reaches the app uncached."),
     Setting("originResponseTimeout", "integer", DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S, f"edge cloudfront: seconds CloudFront waits for the app's response before it answers 504: {ORIGIN_RESPONSE_TIMEOUT_MIN_S} to {ORIGIN_RESPONSE_TIMEOUT_MAX_S} (above {ORIGIN_RESPONSE_TIMEOUT_MAX_S} needs a CloudFront quota increase)."),
@@ -267,6 +284,7 @@ class StackConfig:
     availability_zones: int
     nat_gateways: str
     vpc_endpoints: bool
+    endpoint_accounts: Mapping[str, str]
     cpu: int
     memory: int
     cpu_architecture: str
@@ -302,6 +320,7 @@ class StackConfig:
     canary_percent: int
     sync_traffic_routing: bool
     enable_exec: bool
+    keep_capabilities: Mapping[str, str]
     access_logs: bool
     flow_logs: bool
     scheduled_tasks: tuple[ScheduledTask, ...]
@@ -377,6 +396,11 @@ class StackConfig:
         )
 
     @property
+    def dropped_capabilities(self) -> tuple[str, ...]:
+        """What every container drops: ALL, or the runtime's defaults but keepCapabilities."""
+        return capabilities_to_drop(self.keep_capabilities)
+
+    @property
     def all_mounts(self) -> tuple[FileSystemMount, ...]:
         """Every task's mounts: the main service's, each service's and each job's."""
         return (
@@ -403,12 +427,15 @@ class StackConfig:
 
     @property
     def other_accounts(self) -> tuple[str, ...]:
-        """The accounts the settings name whose resources the tasks use: the prebuilt image's
-        registry and the referenced secrets' (the VPC endpoints admit these besides the stack's
-        own; the account deployed to is not known here, so it may be among them)."""
-        accounts = {arn.split(":")[4] for arn in self.secrets.values()}
-        if self.image is not None:
-            accounts.add(self.image.account)
+        """The accounts the settings name whose resources the tasks use: every prebuilt image's
+        registry and every referenced secret's, the main service's and each of `services`', and
+        endpointAccounts (the VPC endpoints admit these besides the stack's own; the account
+        deployed to is not known here, so it may be among them)."""
+        arns = [*self.secrets.values(), *(a for s in self.services for a in s.secrets.values())]
+        images = [self.image, *(s.image for s in self.services)]
+        accounts = {arn.split(":")[4] for arn in arns}
+        accounts.update(image.account for image in images if image is not None)
+        accounts.update(self.endpoint_accounts.values())
         return tuple(sorted(accounts))
 
     @property

@@ -239,6 +239,16 @@ def test_the_stacks_own_component_names_are_taken(name: str) -> None:
     assert "choose another" in problem({name: web()}, f"services.{name}")
 
 
+@pytest.mark.parametrize("exec_on", [True, False], ids=["exec-on", "exec-off"])
+def test_a_service_may_not_take_the_exec_sessions_log_group(exec_on: bool) -> None:
+    """/ecs/<project>/<stack>/exec-sessions records ECS Exec sessions; a service of that name would
+    create a second log group of the same name, and `pulumi up` would fail. Refused whether exec is
+    on yet or not, so turning it on later cannot break the stack."""
+    found = problem({"exec-sessions": worker()}, "services.exec-sessions", enableExec=exec_on)
+    assert "/ecs/fargate-app/test/exec-sessions" in found, found
+    assert "choose another name" in found, found
+
+
 def test_a_service_may_not_take_a_scheduled_jobs_names() -> None:
     found = problem(
         {"jobs-nightly": {"type": "worker"}},

@@ -17,7 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from components.edge import MANAGED_POLICY_NAMES
-from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
+from components.spec import (
+    RUNTIME_DEFAULT_CAPABILITIES,
+    SERVICE_CONNECT_PROXY_CPU,
+    SERVICE_CONNECT_PROXY_MEMORY_MIB,
+)
 from tools.mocks import RegisteredResource
 from tools.plan.lookups import (
     CPU_UNITS_PER_VCPU,
@@ -935,13 +939,18 @@ def _writable_paths(r: RegisteredResource, c: dict[str, Any]) -> str:
 
 
 def _capabilities(container: dict[str, Any]) -> str:
-    """What the container's Linux capabilities are, against the runtime's default set."""
+    """What the container's Linux capabilities are, against the runtime's default set: a drop of
+    all the defaults but a few reads as what it keeps (keepCapabilities)."""
     capabilities = dig(container, "linuxParameters", "capabilities", default={})
+    dropped = capabilities.get("drop") or []
+    kept = [c for c in RUNTIME_DEFAULT_CAPABILITIES if c not in dropped]
     parts = [
         f"{verb} {', '.join(capabilities[key])}"
         for key, verb in (("drop", "drops"), ("add", "adds"))
         if capabilities.get(key)
     ]
+    if dropped and set(dropped) <= set(RUNTIME_DEFAULT_CAPABILITIES) and kept:
+        parts[0] = f"keeps only {', '.join(kept)} of the runtime's default set"
     return "; ".join(parts) or "the runtime's default set"
 
 
