@@ -23,6 +23,7 @@ import pulumi
 
 from components.alarms import Alarms, AlarmsArgs, QueueWatch
 from components.exec_sessions import ExecSessionRecord
+from components.file_system import FileSystemAccess
 from components.image import ContainerImage, ContainerImageArgs
 from components.queue import WorkQueue, receive_statements, send_statements
 from components.roles import TaskRoles, TaskRolesArgs
@@ -37,10 +38,11 @@ from components.service import (
 from components.spec import (
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_LOG_RETENTION_DAYS,
+    DEFAULT_WRITABLE_PATHS,
+    DROP_ALL_CAPABILITIES,
     INTERNAL,
     PLATFORM_BY_ARCHITECTURE,
     REQUIRED_TASK_EGRESS,
-    SPOT_CPU_ARCHITECTURES,
     WEB,
     WORKER,
     Deployment,
@@ -49,9 +51,10 @@ from components.spec import (
     RolePlacement,
     ServiceSpec,
     check_args,
+    spot_issues,
     web_url,
 )
-from components.task_definition import AppContainer
+from components.task_definition import AppContainer, writable_mounts
 
 ROLLING = Deployment()  # internal services and workers: no load balancer traffic to shift
 
@@ -79,6 +82,8 @@ class AppServiceArgs:
         target groups and rule). Default None.
     cpu_architecture: the stack's; an image of its own is built for it. Default X86_64.
     enable_exec: ECS Exec into its tasks. Default False.
+    dropped_capabilities: what its container drops (the stack's keepCapabilities decide). Default
+        ALL, as AppContainer's.
     exec_sessions: with enable_exec, where the cluster records sessions and the key that encrypts
         them (components.exec_sessions), which its task role may use. Default None.
     egress: what its tasks may connect to: the stack's list (StackConfig.egress_rules). Default
@@ -90,6 +95,8 @@ class AppServiceArgs:
     log_retention_days, protect: as the main service's. Default 30 days, unprotected.
     alarm_topic_arn: the SNS topic its alarms notify (components.alarm_topic). Required.
     roles: where its roles go and their boundary. Default IAM's root path, no boundary.
+    file_systems: the file systems its tasks mount (components.file_system: FileSystem.access),
+        which its task role may mount and its tasks wait for. Default none.
     """
 
     spec: ServiceSpec
@@ -106,6 +113,7 @@ class AppServiceArgs:
     infrastructure_role_name: pulumi.Input[str] | None = None
     cpu_architecture: str = DEFAULT_CPU_ARCHITECTURE
     enable_exec: bool = False
+    dropped_capabilities: tuple[str, ...] = DROP_ALL_CAPABILITIES
     exec_sessions: ExecSessionRecord | None = None
     egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
     base_url: pulumi.Input[str] | None = None
@@ -113,6 +121,7 @@ class AppServiceArgs:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
     roles: RolePlacement = field(default_factory=RolePlacement)
+    file_systems: tuple[FileSystemAccess, ...] = ()
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is); the service's own settings
@@ -125,8 +134,7 @@ class AppServiceArgs:
             found.append("queue: a worker needs its queue")
         if kind == INTERNAL and self.service_connect is None:
             found.append("service_connect: an internal service is reached through the namespace")
-        if self.spec.spot and self.cpu_architecture not in SPOT_CPU_ARCHITECTURES:
-            found.append(f"spec.spot: Fargate Spot does not run {self.cpu_architecture} tasks")
+        found += [f"spec.{i.problem()}" for i in spot_issues(self.spec.spot, self.cpu_architecture)]
         if self.spec.build is not None and self.spec.image is not None:
             found.append("spec: build or image, not both")
         return found
@@ -142,13 +150,14 @@ class AppService(pulumi.ComponentResource):
         service_connect_url: an internal service's http://NAME:PORT, or None.
         queue_url: a worker's queue, or None.
         log_group_name, task_family: where it logs, what it runs.
+        task_role_arn: its tasks' own role (a file system's policy names it).
     """
 
     def __init__(
         self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:services:AppService", name, None, opts)
         check_args(f"AppService {name!r}", args.problems())
+        super().__init__("fargate-app:services:AppService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         spec = args.spec
         image: pulumi.Input[str] = args.image
@@ -172,6 +181,7 @@ class AppService(pulumi.ComponentResource):
         statements = send_statements(list(args.queue_arns))
         if spec.kind == WORKER and args.queue is not None:
             statements += receive_statements(args.queue.arn)
+        statements += [s for fs in args.file_systems for s in fs.statements]
         roles = TaskRoles(
             name,
             TaskRolesArgs(
@@ -212,6 +222,13 @@ class AppService(pulumi.ComponentResource):
                     secrets=dict(spec.secrets),
                     cpu_architecture=args.cpu_architecture,
                     enable_exec=args.enable_exec,
+                    dropped_capabilities=args.dropped_capabilities,
+                    # The default writable paths (a service's container settings are the
+                    # defaults: docs/services.md), and its file systems.
+                    mounts=(
+                        *writable_mounts(DEFAULT_WRITABLE_PATHS),
+                        *(fs.mount for fs in args.file_systems),
+                    ),
                 ),
                 placement=replace(
                     args.placement, spot=spec.spot, on_demand_base=spec.on_demand_base
@@ -233,8 +250,9 @@ class AppService(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 protect=args.protect,
                 alarm_topic_arn=args.alarm_topic_arn,
-                depends_on=args.depends_on,
+                depends_on=(*args.depends_on, *(r for fs in args.file_systems for r in fs.ready)),
                 egress=args.egress,
+                client_security_group_ids=tuple(fs.security_group_id for fs in args.file_systems),
             ),
             child,
         )
@@ -271,6 +289,7 @@ class AppService(pulumi.ComponentResource):
             args.queue.url if args.queue is not None else None
         )
         self.log_group_name: pulumi.Output[str] = service.log_group_name
+        self.task_role_arn: pulumi.Output[str] = roles.task_role_arn
         self.task_family: pulumi.Output[str] = service.task_family
         self.register_outputs(
             {
@@ -280,6 +299,7 @@ class AppService(pulumi.ComponentResource):
                 "service_connect_url": self.service_connect_url,
                 "queue_url": self.queue_url,
                 "log_group_name": self.log_group_name,
+                "task_role_arn": self.task_role_arn,
                 "task_family": self.task_family,
             }
         )

@@ -18,8 +18,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import bounded
-from components.spec import DEFAULT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS, check_args
+from components.naming import exec_sessions_log_group_name
+from components.spec import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    account_governs_key_statement,
+    check_args,
+    deploy_role_manages_key_statement,
+    retention_issues,
+)
 
 # A key scheduled for deletion can be restored this many days, KMS's longest: every session
 # recorded under it is unreadable once it is gone, and a key pending deletion costs nothing.
@@ -34,28 +40,25 @@ LOGS_KEY_ACTIONS = (
     "kms:GenerateDataKeyWithoutPlaintext",
     "kms:DescribeKey",
 )
-LOG_GROUP_SUFFIX = "exec-sessions"  # /ecs/<project>/<stack>/exec-sessions, beside the app's logs
 
 
 def log_group_arn(partition: str, region: str, account_id: str, log_group_name: str) -> str:
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
 
 
-def session_key_policy(account_id: str, partition: str, region: str, log_group: str) -> str:
-    """Key policy: IAM in this account governs the key (AWS's default statement: the task role's
-    policy grants kms:Decrypt, an operator's kms:GenerateDataKey), and CloudWatch Logs may use it
-    for the sessions' log group, and no other."""
+def session_key_policy(
+    account_id: str, partition: str, region: str, log_group: str, project: str, stack: str
+) -> str:
+    """Key policy: IAM in this account governs the key's use (AWS's default statement: the task
+    role's policy grants kms:Decrypt, an operator's kms:GenerateDataKey), the role that deploys
+    the stack manages it (CI's roles get no IAM grant on keys: components.spec says why), and
+    CloudWatch Logs may use it for the sessions' log group, and no other."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "IamPoliciesOfThisAccountGovernTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                account_governs_key_statement(account_id, partition),
+                deploy_role_manages_key_statement(account_id, project, stack),
                 {
                     "Sid": "CloudWatchLogsEncryptsTheSessionLogGroupOnly",
                     "Effect": "Allow",
@@ -106,12 +109,9 @@ class ExecSessionsArgs:
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            return [
-                f"log_retention_days {self.log_retention_days}: CloudWatch allows "
-                + ", ".join(map(str, LOG_RETENTION_DAYS))
-            ]
-        return []
+        return [
+            i.problem() for i in retention_issues("log_retention_days", self.log_retention_days)
+        ]
 
 
 class ExecSessions(pulumi.ComponentResource):
@@ -126,16 +126,14 @@ class ExecSessions(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ExecSessionsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:exec:ExecSessions", name, None, opts)
         check_args(f"ExecSessions {name!r}", args.problems())
+        super().__init__("fargate-app:exec:ExecSessions", name, None, opts)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
         region = aws.get_region(opts=invoke).region
         project, stack = pulumi.get_project(), pulumi.get_stack()
-        group_name = args.log_group_name or "/ecs/" + bounded(
-            f"{project}/{stack}/{LOG_GROUP_SUFFIX}", 500, allowed=r"A-Za-z0-9_./-"
-        )
+        group_name = args.log_group_name or exec_sessions_log_group_name(project, stack)
         kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
         key = aws.kms.Key(
@@ -143,7 +141,7 @@ class ExecSessions(pulumi.ComponentResource):
             description=f"{project} {stack}: ECS Exec sessions and their log group",
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=session_key_policy(account_id, partition, region, group_name),
+            policy=session_key_policy(account_id, partition, region, group_name, project, stack),
             opts=kept,
         )
         log_group = aws.cloudwatch.LogGroup(

@@ -22,3 +22,23 @@ def bounded(name: str, max_len: int, *, allowed: str = r"A-Za-z0-9_-", sep: str 
         return clean
     digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_CHARS]
     return clean[: max_len - HASH_CHARS - 1].rstrip(sep) + sep + digest
+
+
+# CloudWatch log group names: letters, digits, _ - / . and up to 512 characters; 500 leaves room.
+LOG_GROUP_NAME_MAX = 500
+LOG_GROUP_CHARS = r"A-Za-z0-9_./-"
+# The exec sessions' log group sits beside the services' (components.exec_sessions): no service
+# may take this name (the config loader refuses it).
+EXEC_SESSIONS_LOG_GROUP = "exec-sessions"
+
+
+def stack_log_group_name(project: str, stack: str, name: str) -> str:
+    """/ecs/<project>/<stack>/<name>: the log group of the stack's `name` (a service, or the exec
+    sessions), under the stack's log prefix, which the stack's roles may write."""
+    return "/ecs/" + bounded(
+        f"{project}/{stack}/{name}", LOG_GROUP_NAME_MAX, allowed=LOG_GROUP_CHARS
+    )
+
+
+def exec_sessions_log_group_name(project: str, stack: str) -> str:
+    return stack_log_group_name(project, stack, EXEC_SESSIONS_LOG_GROUP)

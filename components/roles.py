@@ -42,6 +42,12 @@ TARGET_REGISTRATION_ACTIONS = (
     "elasticloadbalancing:RegisterTargets",
     "elasticloadbalancing:DeregisterTargets",
 )
+# ModifyRule is enough because a blue/green or canary service's production route is always a
+# listener rule of an application load balancer (components.service). An NLB's route is a listener
+# (ECS API reference, AdvancedConfiguration.productionListenerRule: "listener rule (in the case of
+# an Application Load Balancer) or listener (in the case for a Network Load Balancer)"), and so
+# would be a route through a listener's default action: either would need
+# elasticloadbalancing:ModifyListener on that listener too.
 LISTENER_RULE_ACTIONS = ("elasticloadbalancing:ModifyRule",)
 # ECS Exec: the SSM agent in the task opens its session channels with these, and nothing else.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-required-iam-permissions
@@ -217,8 +223,8 @@ class TaskRoles(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TaskRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:roles:TaskRoles", name, None, opts)
         check_args(f"TaskRoles {name!r}", args.problems())
+        super().__init__("fargate-app:roles:TaskRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id

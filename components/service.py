@@ -36,7 +36,7 @@ from components.alarms import (
     deploy_alarm_specs,
     notify,
 )
-from components.naming import bounded
+from components.naming import bounded, stack_log_group_name
 from components.roles import traffic_shift_statements
 from components.spec import (
     CONTAINER_NAME,
@@ -44,11 +44,9 @@ from components.spec import (
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_ON_DEMAND_BASE,
     DEPLOYMENT_STRATEGIES,
-    LOG_RETENTION_DAYS,
     REQUIRED_TASK_EGRESS,
     SERVICE_CONNECT_PROXY_CPU,
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
-    SPOT_CPU_ARCHITECTURES,
     Deployment,
     EgressRule,
     Scaling,
@@ -56,14 +54,17 @@ from components.spec import (
     check_args,
     deployment_strategy,
     egress_problems,
-    joined,
+    on_demand_base_issues,
+    retention_issues,
     shifts_traffic,
     size_with_proxy,
+    spot_issues,
 )
 from components.task_definition import (
     APP_GRACEFUL_TIMEOUT_S,
     PORT_NAME,
     AppContainer,
+    TaskPlacement,
     fargate_task_definition,
 )
 
@@ -75,6 +76,11 @@ HEALTH_CHECK_TIMEOUT_S = 4  # must be below the interval
 HEALTH_CHECK_MATCHER = "200"
 HEALTHY_THRESHOLD = 2  # the ALB's minimum
 UNHEALTHY_THRESHOLD = 3  # 15 s of failures before a task is pulled: one slow answer is not enough
+# Health checks go to the port the requests go to, so the one port the load balancer may reach a
+# service's tasks on (its `<service>-lb-to-tasks` egress rule) serves both.
+HEALTH_CHECK_PORT = "traffic-port"
+# The suffix of that rule's name: it is the service component's child, but the load balancer's rule.
+LB_EGRESS_SUFFIX = "lb-to-tasks"
 # Requests to this app finish in well under a second; AWS's default of 300 s slows every deploy.
 DEREGISTRATION_DELAY_S = 10
 # ECS ignores failing health checks this long after a task starts; the app boots in ~2 s, so this
@@ -309,6 +315,9 @@ class FargateServiceArgs:
         task needs (image, logs, secrets, exec, the app's HTTPS calls); DNS needs no rule, as
         security groups do not filter the Amazon-provided resolver. The program passes the
         stack's list (StackConfig.egress_rules).
+    client_security_group_ids: groups its tasks carry beside their own: each file system's clients
+        group, for a container that mounts one (components.file_system), which is what lets them
+        reach it. Default none.
     """
 
     container: AppContainer
@@ -330,6 +339,7 @@ class FargateServiceArgs:
     queue: QueueScaling | None = None
     depends_on: tuple[pulumi.Resource, ...] = ()
     egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
+    client_security_group_ids: tuple[pulumi.Input[str], ...] = ()
 
     @property
     def task_size(self) -> TaskSize:
@@ -353,13 +363,13 @@ class FargateServiceArgs:
         found += [f"scaling: {p}" for p in self.scaling.problems(scales_to_zero=scales_to_zero)]
         found += [f"deployment: {p}" for p in self.deployment.problems()]
         arch = self.container.cpu_architecture
-        if self.placement.spot and arch not in SPOT_CPU_ARCHITECTURES:
-            found.append(
-                f"placement.spot: Fargate Spot does not run {arch} tasks; it runs "
-                + joined(SPOT_CPU_ARCHITECTURES)
+        found += [f"placement.{i.problem()}" for i in spot_issues(self.placement.spot, arch)]
+        found += [
+            f"placement.{issue.problem()}"
+            for issue in on_demand_base_issues(
+                self.placement.on_demand_base, self.scaling.max_count
             )
-        if self.placement.on_demand_base < 0:
-            found.append(f"placement.on_demand_base {self.placement.on_demand_base}: expected 0+")
+        ]
         if (
             not self.deployment.problems()
             and self.deployment.shifts_traffic
@@ -370,11 +380,9 @@ class FargateServiceArgs:
                 "and infrastructure_role_name, the role ECS assumes to shift traffic "
                 "(TaskRolesArgs(load_balancer_infrastructure=True))"
             )
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            found.append(
-                f"log_retention_days {self.log_retention_days}: CloudWatch allows "
-                + ", ".join(map(str, LOG_RETENTION_DAYS))
-            )
+        found += [
+            i.problem() for i in retention_issues("log_retention_days", self.log_retention_days)
+        ]
         found += self._route_problems() + self._service_connect_problems()
         if self.queue is not None and self.container.port is not None:
             found.append("queue: a worker has no port; set container.port None")
@@ -441,24 +449,25 @@ class FargateService(pulumi.ComponentResource):
         container: the container as the service runs it, in its log group and region: what the
             scheduled jobs run (components.scheduled_tasks). A value for the program, not a
             registered output; its one output, the log group, is log_group_name.
+        task_placement: where its tasks run (cluster, subnets, its security group, public IP)
+            and their roles: where the scheduled jobs run. A value for the program, not a
+            registered output; its outputs are the inputs it was given and security_group_id.
     """
 
     def __init__(
         self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:service:FargateService", name, None, opts)
         check_args(f"FargateService {name!r}", args.problems())
+        super().__init__("fargate-app:service:FargateService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
         port = args.container.port
         route, placement, deployment = args.load_balancer, args.placement, args.deployment
         connect = args.service_connect
-        # Family: letters, digits, - and _, up to 255. Log group: also / and ., up to 512.
+        # Family: letters, digits, - and _, up to 255.
         family = args.family or bounded(f"{project}-{stack}-{name}", 255)
-        log_group_name = args.log_group_name or "/ecs/" + bounded(
-            f"{project}/{stack}/{name}", 500, allowed=r"A-Za-z0-9_./-"
-        )
+        log_group_name = args.log_group_name or stack_log_group_name(project, stack, name)
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -513,6 +522,19 @@ class FargateService(pulumi.ComponentResource):
                 description="App port from the load balancer",
                 opts=child,
             )
+            # ...and the load balancer's way out to them, on that port alone (requests and health
+            # checks): its group reaches no address, only the groups of the services behind it,
+            # each adding its own rule here (none of them knows the others).
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{LB_EGRESS_SUFFIX}",
+                security_group_id=route.security_group_id,
+                referenced_security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"To the tasks of {name}: app port and health checks",
+                opts=child,
+            )
         if connect is not None and connect.publish and port is not None:
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-from-services",
@@ -540,6 +562,7 @@ class FargateService(pulumi.ComponentResource):
         security_groups: list[pulumi.Input[str]] = [sg.id]
         if connect is not None:
             security_groups.append(connect.members_security_group_id)
+        security_groups += args.client_security_group_ids
 
         task_definition = fargate_task_definition(
             f"{name}-task",
@@ -680,6 +703,14 @@ class FargateService(pulumi.ComponentResource):
         self.security_group_id: pulumi.Output[str] = sg.id
         self.security_group_ids: list[pulumi.Input[str]] = security_groups
         self.container: AppContainer = container
+        self.task_placement = TaskPlacement(
+            cluster_arn=args.placement.cluster_arn,
+            subnet_ids=args.placement.subnet_ids,
+            security_group_id=self.security_group_id,
+            assign_public_ip=args.placement.assign_public_ip,
+            execution_role_arn=args.execution_role_arn,
+            task_role_arn=args.task_role_arn,
+        )
         self.register_outputs(
             {
                 "service_name": self.service_name,
@@ -716,7 +747,7 @@ class FargateService(pulumi.ComponentResource):
                     "enabled": True,
                     "path": args.container.health_check_path,
                     "protocol": "HTTP",
-                    "port": "traffic-port",
+                    "port": HEALTH_CHECK_PORT,
                     "matcher": HEALTH_CHECK_MATCHER,
                     "interval": HEALTH_CHECK_INTERVAL_S,
                     "timeout": HEALTH_CHECK_TIMEOUT_S,
@@ -784,6 +815,8 @@ class FargateService(pulumi.ComponentResource):
             and args.infrastructure_role_arn is not None
             and args.infrastructure_role_name is not None
         ):
+            # Always a rule, never the listener's default action: the infrastructure role may
+            # ModifyRule only (roles.LISTENER_RULE_ACTIONS says what another route would need).
             attachment["advanced_configuration"] = {
                 "alternate_target_group_arn": target_groups[1].arn,
                 "production_listener_rule": listener_rule.arn,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,23 +24,23 @@ import pulumi_aws as aws
 
 from components.spec import (
     CONTAINER_NAME,
-    CPU_ARCHITECTURES,
     DEFAULT_CONTAINER_PORT,
     DEFAULT_CONTAINER_USER,
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_HEALTH_CHECK_PATH,
     DEFAULT_WRITABLE_PATHS,
-    ENV_NAME,
+    DROP_ALL_CAPABILITIES,
     EXEC_AGENT_VOLUMES,
     GRACEFUL_TIMEOUT_ENV,
     HEALTH_CHECK_PATH_ENV,
-    HEALTH_CHECK_PATH_PATTERN,
-    MAX_PORT,
+    LINUX_CAPABILITIES,
     PORT_ENV,
-    RESERVED_ENV,
     UNPRIVILEGED_PORT_START,
     TaskSize,
-    joined,
+    architecture_issues,
+    env_name_issues,
+    health_check_path_issues,
+    port_issues,
     user_problem,
     writable_volume_name,
 )
@@ -63,22 +63,19 @@ APP_USER = DEFAULT_CONTAINER_USER
 UNPRIVILEGED_PORT_SYSCTL = "net.ipv4.ip_unprivileged_port_start"
 # Task volume names: RegisterTaskDefinition allows letters, digits, - and _, up to 255.
 VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-# The names linuxParameters.capabilities accepts (botocore's ECS model, KernelCapabilities).
-LINUX_CAPABILITIES = (
-    "ALL", "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE",
-    "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
-    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE",
-    "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN", "SYS_BOOT",
-    "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE",
-    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
-)  # fmt: skip
-# Every capability removed: the app runs as a non-root user (which holds none anyway) and binds a
-# low port through a sysctl, not NET_BIND_SERVICE; dropping them from the bounding set as well
-# means no setuid binary in the image can gain one. ECS Exec's agent runs as root inside the
-# container (ECS developer guide, "ECS Exec": "The SSM agent and its child processes run as root
-# even when you specify a user ID"), so with exec on it and its shells are root without
-# capabilities; AWS documents none that exec needs (aws/containers-roadmap#1360): docs/security.md.
-DROP_ALL_CAPABILITIES = ("ALL",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EfsVolume:
+    """A task volume that is an EFS file system, mounted through its access point, over TLS, with
+    the task role's IAM identity (components.file_system).
+
+    file_system_id: the file system (fs-...). Required.
+    access_point_id: its access point (fsap-...), which fixes the user and directory. Required.
+    """
+
+    file_system_id: pulumi.Input[str]
+    access_point_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,14 +85,14 @@ class Mount:
     volume: the task volume's name (letters, digits, - and _), unique in the task. Required.
     path: where the container sees it, an absolute path. Required.
     read_only: whether the container may only read it. Default False.
-
-    Every volume today is task storage with no source of its own: empty at start, gone with the
-    task (scratch space). A file system (EFS) will be a Mount whose volume names one.
+    efs: the file system the volume is. Default None: task storage with no source of its own,
+        empty at start and gone with the task (scratch space).
     """
 
     volume: str
     path: str
     read_only: bool = False
+    efs: EfsVolume | None = None
 
 
 def writable_mounts(paths: tuple[str, ...]) -> tuple[Mount, ...]:
@@ -120,6 +117,28 @@ class ContainerLogging:
     group: pulumi.Input[str] | None = None
     region: str | None = None
     stream_prefix: str = LOG_STREAM_PREFIX
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPlacement:
+    """Where a service's tasks run and as whom: what a standalone task of the same app (a scheduled
+    job) takes to reach what the service reaches. FargateService.task_placement gives it, so the
+    program wires the service's placement and roles once.
+
+    cluster_arn: the cluster. Required.
+    subnet_ids: the subnets the tasks run in. Required.
+    security_group_id: the tasks' security group. Required.
+    assign_public_ip: give tasks a public IP; only for tasks in public subnets (no NAT). Default
+        False.
+    execution_role_arn, task_role_arn: the tasks' roles. Required.
+    """
+
+    cluster_arn: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    assign_public_ip: bool = False
+    execution_role_arn: pulumi.Input[str]
+    task_role_arn: pulumi.Input[str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,31 +201,26 @@ class AppContainer:
         found = []
         if self.command and not self.command[0]:
             found.append("command: the first word is the program to run and cannot be empty")
-        if self.port is not None and not 1 <= self.port <= MAX_PORT:
-            found.append(f"port {self.port}: expected 1 to {MAX_PORT}")
-        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(self.health_check_path):
-            found.append(
-                f"health_check_path {self.health_check_path!r}: expected a URL path starting with /"
-            )
+        if self.port is not None:
+            found += [i.problem() for i in port_issues("port", self.port)]
+        path = health_check_path_issues("health_check_path", self.health_check_path)
+        found += [i.problem() for i in path]
         for what, names in (("env", self.env), ("secrets", self.secrets)):
-            for name in names:
-                if not ENV_NAME.match(name):
-                    found.append(f"{what} {name!r}: names are letters, digits and _")
-                elif name in RESERVED_ENV:
-                    found.append(
-                        f"{what} {name!r}: the program sets {joined(RESERVED_ENV, 'and')} itself"
-                    )
+            found += [i.problem() for name in names for i in env_name_issues(what, name)]
         found += [f"secrets {n!r}: also in env" for n in sorted(set(self.env) & set(self.secrets))]
         if user_problem(self.user):
             found.append(f"user {self.user!r}: {user_problem(self.user)}")
-        if self.cpu_architecture not in CPU_ARCHITECTURES:
-            found.append(
-                f"cpu_architecture {self.cpu_architecture!r}: expected {joined(CPU_ARCHITECTURES)}"
-            )
+        arch = architecture_issues("cpu_architecture", self.cpu_architecture)
+        found += [i.problem() for i in arch]
         volumes = [m.volume for m in self.all_mounts]
         found += [
             f"mounts: volume {v!r} is used twice"
             for v in sorted({v for v in volumes if volumes.count(v) > 1})
+        ]
+        paths = [m.path for m in self.all_mounts]
+        found += [
+            f"mounts: path {p!r} is mounted twice"
+            for p in sorted({p for p in paths if paths.count(p) > 1})
         ]
         for mount in self.mounts:
             if not VOLUME_NAME.match(mount.volume):
@@ -343,8 +357,26 @@ def app_containers(container: AppContainer) -> pulumi.Output[str]:
 
 
 def task_volumes(container: AppContainer) -> list[aws.ecs.TaskDefinitionVolumeArgsDict]:
-    """The task definition's volumes: one per mount (task storage; see `Mount`)."""
-    return [{"name": m.volume} for m in container.all_mounts]
+    """The task definition's volumes: one per mount, task storage or a file system (see `Mount`)."""
+    return [task_volume(m) for m in container.all_mounts]
+
+
+def task_volume(mount: Mount) -> aws.ecs.TaskDefinitionVolumeArgsDict:
+    """One mount's volume. A file system is mounted through its access point (whose directory is
+    the volume's root, so root_directory stays unset), encrypted in transit, as the task role."""
+    if mount.efs is None:
+        return {"name": mount.volume}
+    return {
+        "name": mount.volume,
+        "efs_volume_configuration": {
+            "file_system_id": mount.efs.file_system_id,
+            "transit_encryption": "ENABLED",
+            "authorization_config": {
+                "access_point_id": mount.efs.access_point_id,
+                "iam": "ENABLED",
+            },
+        },
+    }
 
 
 def fargate_task_definition(

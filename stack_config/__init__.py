@@ -52,10 +52,12 @@ from stack_config.build import (
 )
 from stack_config.loader import (
     KEY_PARSERS,
+    PROBLEM_PREFIX,
     ConfigError,
     config_warnings,
     from_pulumi,
     given_twice,
+    listed_problems,
     load_config,
 )
 from stack_config.parsing import BAD_VALUE, PARSERS, SHELL_OPERATORS, PartialMap
@@ -84,6 +86,7 @@ from stack_config.settings import (
     SECRET_ARN,
     SECRET_ENV_NAMES,
     SECRET_NAME_PARTS,
+    SECRET_NAME_WORDS,
     SECRET_SETTINGS,
     SETTINGS,
     SETTINGS_BY_KEY,
@@ -123,6 +126,7 @@ __all__ = [
     "NAT_MODES",
     "NON_ROOT_POLICY",
     "PARSERS",
+    "PROBLEM_PREFIX",
     "PROJECT",
     "RATE_UNITS",
     "READ_ONLY_ROOT_POLICY",
@@ -137,6 +141,7 @@ __all__ = [
     "SECRET_ARN",
     "SECRET_ENV_NAMES",
     "SECRET_NAME_PARTS",
+    "SECRET_NAME_WORDS",
     "SECRET_SETTINGS",
     "SETTINGS",
     "SETTINGS_BY_KEY",
@@ -165,6 +170,7 @@ __all__ = [
     "final_stage",
     "from_pulumi",
     "given_twice",
+    "listed_problems",
     "load_config",
     "max_azs_for_prefix",
     "parse_build",

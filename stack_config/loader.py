@@ -10,57 +10,62 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import os
+import shlex
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from components.naming import exec_sessions_log_group_name, stack_log_group_name
 from components.spec import (
-    BAKE_TIME_MAX_MIN,
-    CANARY_PERCENT_MAX,
-    CANARY_PERCENT_MIN,
-    CPU_ARCHITECTURES,
-    CPU_TARGET_MAX,
-    CPU_TARGET_MIN,
+    ACCOUNT_ID,
+    ALL_CAPABILITIES,
     DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
     EDGE_MODES,
     EMAIL,
     ENV_NAME,
     EXEC_AGENT_VOLUMES,
-    FARGATE_MEMORY_BY_CPU,
-    HEALTH_CHECK_PATH_PATTERN,
+    FARGATE_ADDABLE_CAPABILITIES,
     IMAGE_USER,
     INTERNAL,
-    LOG_RETENTION_DAYS,
+    LINUX_CAPABILITIES,
     MANAGED_POLICY_ARN,
-    MAX_AZS,
-    MAX_PORT,
-    MIN_AZS,
-    NAT_MODES,
     ORIGIN_RESPONSE_TIMEOUT_MAX_S,
     ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     RESERVED_ENV,
+    RUNTIME_DEFAULT_CAPABILITIES,
     SPOT_CPU_ARCHITECTURES,
     VPC_ORIGIN_REGIONS,
-    VPC_PREFIX_MAX,
-    VPC_PREFIX_MIN,
     WAF_RATE_LIMIT_MAX,
     WAF_RATE_LIMIT_MIN,
     WEB,
     WORKER,
+    Deployment,
+    FileSystemMount,
+    FileSystemSpec,
     ImageBuild,
     ImageRef,
+    Scaling,
+    ScheduledTask,
     ServiceSpec,
     TaskSize,
-    as_ranges,
+    architecture_issues,
+    availability_zone_issues,
     egress_problems,
+    env_name_issues,
+    health_check_path_issues,
     joined,
-    max_azs_for_prefix,
+    nat_mode_issues,
+    on_demand_base_issues,
     path_pattern_problems,
+    port_issues,
+    retention_issues,
     runs_as_root,
     service_connect_egress,
     shifts_traffic,
+    spot_issues,
     user_problem,
+    vpc_cidr_issues,
     writable_path_problem,
     writable_volume_name,
 )
@@ -72,6 +77,18 @@ from stack_config.build import (
     parse_build,
 )
 from stack_config.egress import check_task_egress, parse_task_egress
+from stack_config.file_systems import (
+    SERVICE_USER,
+    check_file_systems,
+    check_mounts,
+    container_user,
+    file_system_names,
+    parse_file_systems,
+    parse_mounts,
+    security_group_problem,
+    service_writable_paths,
+    writable_paths,
+)
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
 from stack_config.services import (
@@ -91,7 +108,6 @@ from stack_config.settings import (
     RESERVED_TAGS,
     SECRET_ARN,
     SECRET_ENV_NAMES,
-    SECRET_NAME_PARTS,
     SECRET_SETTINGS,
     SETTINGS,
     SETTINGS_BY_KEY,
@@ -101,22 +117,44 @@ from stack_config.settings import (
     WAIVABLE_POLICIES,
     WAIVER_REASON_MIN_CHARS,
     StackConfig,
+    secret_name_hint,
 )
+
+PROBLEM_PREFIX = "  - "  # how a ConfigError's message lists each problem, one a line
 
 
 class ConfigError(Exception):
     """Every problem with a stack's config, reported together."""
 
-    def __init__(self, stack: str, problems: list[str]):
+    def __init__(self, stack: str, problems: list[str], unknown: Collection[str] = ()):
+        """`unknown`: the settings the program does not know (typos), which `pulumi config set`
+        cannot fix: they stay in the stack file until removed."""
         self.stack = stack
         self.problems = problems
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        lines = "\n".join(f"  - {p}" for p in problems)
+        lines = "\n".join(PROBLEM_PREFIX + p for p in problems)
+        fix = f"`pulumi config set <key> <value> --stack {stack}`"
+        if unknown:
+            removes = ", ".join(
+                f"`pulumi config rm {shlex.quote(k)} --stack {stack}`" for k in unknown
+            )
+            fix = f"Remove each unknown setting ({removes}), then set the right key with {fix}"
+        else:
+            fix = f"Fix with {fix}"
         super().__init__(
             f"Stack '{stack}' config has {count}; nothing was created:\n{lines}\n"
-            f"Fix with `pulumi config set <key> <value> --stack {stack}` "
-            f"(every setting: docs/settings.md)."
+            f"{fix} (every setting: docs/settings.md)."
         )
+
+
+def listed_problems(message: str) -> list[str]:
+    """The problems a ConfigError's message lists, read back from its text: what is left of the
+    error once `pulumi up` (or the mocks) turned it into a RunError's message."""
+    return [
+        line[len(PROBLEM_PREFIX) :]
+        for line in message.splitlines()
+        if line.startswith(PROBLEM_PREFIX)
+    ]
 
 
 def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) -> str:
@@ -132,6 +170,8 @@ def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) 
 
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "fileSystems": parse_file_systems,
+    "mounts": parse_mounts,
     "scheduledTasks": parse_scheduled_tasks,
     "build": parse_build,
     "services": parse_services,
@@ -182,6 +222,7 @@ def load_config(
 
     values: dict[str, Any] = {}
     partial: dict[str, dict[str, str]] = {}
+    unknown = [key for key in ours if key not in SETTINGS_BY_KEY]
     for key, value in ours.items():
         setting = SETTINGS_BY_KEY.get(key)
         if setting is None:
@@ -223,11 +264,15 @@ def load_config(
     _check_operations(get, ok, problems)
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
+    _check_capabilities(get, ok, problems)
+    _check_endpoint_accounts(get, ok, problems)
     _check_edge(get, ok, problems, region or "")
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
+    _check_log_group_names(services, project, stack, problems)
     _check_hosts_behind_cloudfront(get, ok, problems, services)
     task_egress = check_task_egress(get, ok, problems)
+    file_systems, mounts = _check_file_systems(get, ok, problems, services, scheduled_tasks)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
         internal = [(s.name, s.port) for s in services if s.kind == INTERNAL and s.port]
@@ -239,7 +284,7 @@ def load_config(
         ]
 
     if problems.items:
-        raise ConfigError(stack, problems.items)
+        raise ConfigError(stack, problems.items, unknown)
     return StackConfig(
         project=project,
         stack=stack,
@@ -248,6 +293,7 @@ def load_config(
         availability_zones=get["availabilityZones"],
         nat_gateways=get["natGateways"],
         vpc_endpoints=get["vpcEndpoints"],
+        endpoint_accounts=dict(get["endpointAccounts"]),
         cpu=get["cpu"],
         memory=get["memory"],
         cpu_architecture=get["cpuArchitecture"],
@@ -281,6 +327,7 @@ def load_config(
         canary_percent=get["canaryPercent"],
         sync_traffic_routing=get["syncTrafficRouting"],
         enable_exec=get["enableExec"],
+        keep_capabilities=dict(get["keepCapabilities"]),
         access_logs=get["accessLogs"],
         flow_logs=get["flowLogs"],
         scheduled_tasks=scheduled_tasks,
@@ -288,6 +335,8 @@ def load_config(
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
+        file_systems=file_systems,
+        mounts=mounts,
         edge=get["edge"],
         cached_paths=tuple(get["cachedPaths"]),
         origin_response_timeout=get["originResponseTimeout"],
@@ -297,104 +346,74 @@ def load_config(
 
 
 def _check_network(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    prefix = None
-    if "vpcCidr" in ok:
-        cidr = get["vpcCidr"]
-        try:
-            net = ipaddress.ip_network(cidr, strict=True)
-        except ValueError as err:
-            problems.add("vpcCidr", cidr, f"expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
-        else:
-            if net.version != 4:
-                problems.add("vpcCidr", cidr, "expected an IPv4 CIDR such as 10.0.0.0/16")
-            elif not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
-                problems.add(
-                    "vpcCidr", cidr, f"the prefix must be /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}"
-                )
-            else:
-                prefix = net.prefixlen
+    cidr = get["vpcCidr"] if "vpcCidr" in ok else None
+    if cidr is not None:
+        problems.add_issues(vpc_cidr_issues("vpcCidr", cidr))
     if "availabilityZones" in ok:
-        azs = get["availabilityZones"]
-        if not MIN_AZS <= azs <= MAX_AZS:
-            problems.add(
-                "availabilityZones", azs, f"expected {MIN_AZS} to {MAX_AZS} (an ALB needs two AZs)"
-            )
-        elif prefix is not None and azs > max_azs_for_prefix(prefix):
-            problems.add(
-                "availabilityZones",
-                azs,
-                f"vpcCidr /{prefix} fits subnets (at least /27 each, the ALB's minimum) for "
-                f"at most {max_azs_for_prefix(prefix)} AZs; use a larger vpcCidr such as /23",
-            )
-    if "natGateways" in ok and get["natGateways"] not in NAT_MODES:
-        problems.add("natGateways", get["natGateways"], "expected one of " + ", ".join(NAT_MODES))
+        azs = availability_zone_issues("availabilityZones", get["availabilityZones"], cidr)
+        problems.add_issues(azs, {"cidr": "vpcCidr"})
+    if "natGateways" in ok:
+        problems.add_issues(nat_mode_issues("natGateways", get["natGateways"]))
 
 
 def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    cpu_ok = "cpu" in ok and get["cpu"] in FARGATE_MEMORY_BY_CPU
-    if "cpu" in ok and not cpu_ok:
-        problems.add(
-            "cpu", get["cpu"], "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
-        )
-    if cpu_ok and "memory" in ok:
-        allowed = FARGATE_MEMORY_BY_CPU[get["cpu"]]
-        if get["memory"] not in allowed:
-            problems.add(
-                "memory",
-                get["memory"],
-                f"with cpu {get['cpu']} Fargate allows {as_ranges(allowed)} MiB",
-            )
+    if "cpu" in ok:
+        size = TaskSize(cpu=get["cpu"], memory=get["memory"])
+        # A value that did not parse is reported already, by its parser.
+        given = [issue for issue in size.issues() if issue.field in ok]
+        problems.add_issues(given)
     if "cpuArchitecture" in ok:
         arch = get["cpuArchitecture"]
-        if arch not in CPU_ARCHITECTURES:
-            problems.add("cpuArchitecture", arch, f"expected {joined(CPU_ARCHITECTURES)}")
-        elif arch not in SPOT_CPU_ARCHITECTURES and "spot" in ok and get["spot"]:
-            problems.add(
-                "spot",
-                True,
-                f"Fargate Spot does not run {arch} tasks; set spot false or cpuArchitecture "
-                + joined(SPOT_CPU_ARCHITECTURES),
-            )
+        if issues := architecture_issues("cpuArchitecture", arch):
+            problems.add_issues(issues)
+        elif "spot" in ok:
+            suffix = "; set spot false or cpuArchitecture " + joined(SPOT_CPU_ARCHITECTURES)
+            problems.add_issues(spot_issues(get["spot"], arch), suffix=suffix)
 
 
 def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    keys = ("minCount", "desiredCount", "maxCount")
-    for key in keys:
-        if key in ok and get[key] < 1:
-            problems.add(key, get[key], "expected at least 1")
-    if all(k in ok for k in keys):
-        lo, want, hi = (get[k] for k in keys)
-        if lo >= 1 and not lo <= want <= hi:
-            problems.items.append(
-                f"desiredCount: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold; "
-                "adjust the three so that it does"
-            )
-    if "cpuTarget" in ok and not CPU_TARGET_MIN <= get["cpuTarget"] <= CPU_TARGET_MAX:
-        problems.add(
-            "cpuTarget", get["cpuTarget"], f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}"
-        )
+    keys = {
+        "min_count": "minCount",
+        "desired_count": "desiredCount",
+        "max_count": "maxCount",
+        "cpu_target": "cpuTarget",
+        "on_demand_base": "onDemandBase",
+    }
+    scaling = Scaling(
+        desired_count=get["desiredCount"],
+        min_count=get["minCount"],
+        max_count=get["maxCount"],
+        cpu_target=get["cpuTarget"],
+    )
+    counts = ("minCount", "desiredCount", "maxCount")
+    # A value that did not parse is reported already, by its parser; the order of the three is
+    # checked when all three parsed.
+    issues = [
+        issue
+        for issue in scaling.issues()
+        if (issue.value is None and all(k in ok for k in counts))
+        or (issue.value is not None and keys[issue.field] in ok)
+    ]
+    problems.add_issues([i for i in issues if i.value is not None], keys)
+    relations = [i for i in issues if i.value is None]
+    problems.add_issues([i for i in relations if i.field == "min_count"], keys)
+    problems.add_issues(
+        [i for i in relations if i.field != "min_count"],
+        keys,
+        suffix="; adjust the three so that it does",
+    )
     if "onDemandBase" in ok:
-        base = get["onDemandBase"]
         hi = get["maxCount"] if "maxCount" in ok else None
-        if base < 0 or (hi is not None and base > hi):
-            problems.add("onDemandBase", base, f"expected 0 to maxCount ({hi})")
+        problems.add_issues(on_demand_base_issues(get["onDemandBase"], hi), keys)
 
 
 def _check_service(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    if "containerPort" in ok and not 1 <= get["containerPort"] <= MAX_PORT:
-        problems.add("containerPort", get["containerPort"], f"expected 1 to {MAX_PORT}")
+    if "containerPort" in ok:
+        problems.add_issues(port_issues("containerPort", get["containerPort"]))
     if "healthCheckPath" in ok:
-        path = get["healthCheckPath"]
-        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(path):
-            problems.add(
-                "healthCheckPath", path, "expected a URL path starting with /, such as /health"
-            )
-    if "logRetentionDays" in ok and get["logRetentionDays"] not in LOG_RETENTION_DAYS:
-        problems.add(
-            "logRetentionDays",
-            get["logRetentionDays"],
-            "CloudWatch allows " + ", ".join(map(str, LOG_RETENTION_DAYS)),
-        )
+        problems.add_issues(health_check_path_issues("healthCheckPath", get["healthCheckPath"]))
+    if "logRetentionDays" in ok:
+        problems.add_issues(retention_issues("logRetentionDays", get["logRetentionDays"]))
 
 
 def _check_image(
@@ -506,19 +525,9 @@ def _check_container(
 def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "env" in ok:
         for name in get["env"]:
-            if not ENV_NAME.match(name):
-                problems.add(
-                    f"env.{name}",
-                    name,
-                    "names are letters, digits and _, not starting with a digit",
-                )
-            elif name in RESERVED_ENV:
-                problems.add(
-                    f"env.{name}",
-                    name,
-                    f"the program sets {joined(RESERVED_ENV, 'and')} itself "
-                    "(from containerPort and healthCheckPath); remove it from env",
-                )
+            why = " (from containerPort and healthCheckPath); remove it from env"
+            suffix = why if name in RESERVED_ENV else ""
+            problems.add_issues(env_name_issues(f"env.{name}", name), suffix=suffix)
     if "tags" in ok:
         for key, value in get["tags"].items():
             if key.lower().startswith("aws:"):
@@ -585,8 +594,8 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
             continue
         if name.upper() in SECRET_ENV_NAMES:
             why = "it holds credentials (Security Hub ECS.8 checks this name)"
-        elif any(part in name.upper() for part in SECRET_NAME_PARTS):
-            why = "it looks like a secret (its name contains " + "/".join(SECRET_NAME_PARTS) + ")"
+        elif hint := secret_name_hint(name):
+            why = f"it looks like a secret (its name contains {hint})"
         else:
             continue
         problems.add(
@@ -597,14 +606,8 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
         )
     for key, entries in (("secrets", secrets), ("secretValues", values)):
         for name in entries:
-            if not ENV_NAME.match(name):
-                problems.add(
-                    f"{key}.{name}",
-                    name,
-                    "names are letters, digits and _, not starting with a digit",
-                )
-            elif name in RESERVED_ENV:
-                problems.add(f"{key}.{name}", name, "the program sets this variable itself")
+            if issues := env_name_issues(f"{key}.{name}", name):
+                problems.add_issues(issues)
             elif name in env:
                 problems.add(f"{key}.{name}", name, "it is also in env; keep it in one place")
     for name in set(secrets) & set(values):
@@ -677,6 +680,52 @@ def _check_waivers(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
             )
 
 
+def _check_capabilities(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    """Each kept capability is one of the runtime's defaults (anything else would have to be
+    added), named as ECS names it, and says why."""
+    if "keepCapabilities" not in ok:
+        return
+    for name, reason in get["keepCapabilities"].items():
+        key = f"keepCapabilities.{name}"
+        if name not in RUNTIME_DEFAULT_CAPABILITIES:
+            defaults = joined(RUNTIME_DEFAULT_CAPABILITIES)
+            if name in LINUX_CAPABILITIES and name != ALL_CAPABILITIES:
+                why = (
+                    f"it is not in the runtime's default set, so keeping it would mean adding it: "
+                    f"Fargate admits adding only {joined(FARGATE_ADDABLE_CAPABILITIES)}, and the "
+                    f"policy pack's ecs-no-added-capabilities refuses any. Keep one of {defaults}"
+                )
+            else:
+                why = "name one capability of the runtime's default set, as ECS spells it; " + (
+                    suggest(
+                        name.upper().removeprefix("CAP_"),
+                        RUNTIME_DEFAULT_CAPABILITIES,
+                        label="one of",
+                    )
+                )
+            problems.add(key, name, why)
+        elif reason != BAD_VALUE and len(reason.strip()) < WAIVER_REASON_MIN_CHARS:
+            problems.add(
+                key,
+                reason,
+                f"say why the container needs it, in at least {WAIVER_REASON_MIN_CHARS} "
+                f"characters: `pulumi config set --path '{key}' '<the reason>'`",
+            )
+
+
+def _check_endpoint_accounts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
+    if "endpointAccounts" not in ok:
+        return
+    for name, account in get["endpointAccounts"].items():
+        if account != BAD_VALUE and not ACCOUNT_ID.match(account):
+            problems.add(
+                f"endpointAccounts.{name}",
+                account,
+                "an AWS account ID is 12 digits, leading zeros included; write it as a quoted "
+                f'string in the stack file (endpointAccounts: {{{name}: "000014521398"}})',
+            )
+
+
 def _check_edge(get: dict[str, Any], ok: set[str], problems: Problems, region: str) -> None:
     """The edge's own values, and the combinations that cannot work: settings only CloudFront or
     the web ACL uses, changed on a stack without them (the Pulumi CLI hands over Pulumi.yaml's
@@ -743,37 +792,48 @@ def _check_edge(get: dict[str, Any], ok: set[str], problems: Problems, region: s
 def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "alarmEmail" in ok and get["alarmEmail"] and not EMAIL.match(get["alarmEmail"]):
         problems.add("alarmEmail", get["alarmEmail"], "expected an email address")
-    if "deploymentStrategy" in ok and get["deploymentStrategy"] not in DEPLOYMENT_STRATEGIES:
-        problems.add(
-            "deploymentStrategy",
-            get["deploymentStrategy"],
-            "expected one of " + ", ".join(DEPLOYMENT_STRATEGIES),
-        )
-    if "bakeTimeMinutes" in ok and not 0 <= get["bakeTimeMinutes"] <= BAKE_TIME_MAX_MIN:
-        problems.add(
-            "bakeTimeMinutes", get["bakeTimeMinutes"], f"expected 0 to {BAKE_TIME_MAX_MIN}"
-        )
-    if "canaryPercent" in ok and not (
-        CANARY_PERCENT_MIN <= get["canaryPercent"] <= CANARY_PERCENT_MAX
-    ):
-        problems.add(
-            "canaryPercent",
-            get["canaryPercent"],
-            f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
-        )
+    keys = {
+        "strategy": "deploymentStrategy",
+        "bake_time_minutes": "bakeTimeMinutes",
+        "canary_percent": "canaryPercent",
+    }
+    deployment = Deployment(
+        strategy=get["deploymentStrategy"],
+        bake_time_minutes=get["bakeTimeMinutes"],
+        canary_percent=get["canaryPercent"],
+    )
+    # A value that did not parse is reported already, by its parser.
+    problems.add_issues([i for i in deployment.issues() if keys[i.field] in ok], keys)
+
+
+def _check_log_group_names(
+    services: Collection[ServiceSpec], project: str, stack: str, problems: Problems
+) -> None:
+    """A service's log group must not be the exec sessions' (same name: `pulumi up` fails)."""
+    sessions = exec_sessions_log_group_name(project, stack)
+    for spec in services:
+        if stack_log_group_name(project, stack, spec.name) == sessions:
+            problems.add(
+                f"services.{spec.name}",
+                spec.name,
+                f"its log group would be {sessions}, where ECS Exec records sessions "
+                "(enableExec); choose another name",
+            )
 
 
 def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
-    """What the stack's own Dockerfile says against its container settings (see
+    """What the program warns about: the settings' own warnings (StackConfig.warnings), and what
+    the stack's own Dockerfile says against its container settings (see
     `stack_config.build.dockerfile_warnings`), for a stack that builds its image; `root` is the
     project's directory. A prebuilt image cannot be read offline: nothing to say about it."""
+    warnings = list(cfg.warnings)  # the settings' own (a file system nothing mounts)
     if cfg.image is not None:
-        return []
+        return warnings
     path = Path(root) / cfg.build.dockerfile
     stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
     if stage is None:
-        return []  # load_config(project_dir=...) refuses it
-    return dockerfile_warnings(
+        return warnings  # load_config(project_dir=...) refuses it
+    return warnings + dockerfile_warnings(
         stage,
         dockerfile=cfg.build.dockerfile,
         user=cfg.container_user,
@@ -830,6 +890,8 @@ def _check_services(
         cpu_architecture=valid("cpuArchitecture"),
         shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
         job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
+        file_systems=file_system_names(get, ok),
+        writable_paths=service_writable_paths(get, ok),
         region=region,
         root=root,
     )
@@ -844,13 +906,52 @@ def _check_services(
                 "<secret>" if key in SECRET_SETTINGS else name,
                 f"the program sets it to the worker {queue_envs[name]}'s queue URL; remove it",
             )
-    main_size = (
-        TaskSize(cpu=get["cpu"], memory=get["memory"])
-        if main.cpu in FARGATE_MEMORY_BY_CPU and main.memory in FARGATE_MEMORY_BY_CPU[main.cpu]
-        else None
-    )
+    size = TaskSize(cpu=get["cpu"], memory=get["memory"])
+    main_size = None if size.issues() else size
     problems.items.extend(proxy_room_problems(services, main_size))
     return services
+
+
+def _check_file_systems(
+    get: dict[str, Any],
+    ok: set[str],
+    problems: Problems,
+    services: tuple[ServiceSpec, ...],
+    jobs: tuple[ScheduledTask, ...],
+) -> tuple[tuple[FileSystemSpec, ...], tuple[FileSystemMount, ...]]:
+    """`fileSystems` and the main service's `mounts` (the services' and jobs' are read with them),
+    and what every task that mounts carries: no more security groups than its interface takes."""
+    mounts = (
+        check_mounts(
+            get["mounts"], "mounts", file_system_names(get, ok), writable_paths(get, ok), problems
+        )
+        if "mounts" in ok
+        else ()
+    )
+    main_user = container_user(get, ok)
+    mounters: dict[str, list[tuple[str, str | None]]] = {}
+    for key, task_mounts, user in (
+        ("mounts", mounts, main_user),
+        *((f"services.{s.name}.mounts", s.mounts, SERVICE_USER) for s in services),
+        # A job runs the main service's container.
+        *((f"scheduledTasks.{t.name}.mounts", t.mounts, main_user) for t in jobs),
+    ):
+        for m in task_mounts:
+            mounters.setdefault(m.file_system, []).append((key, user))
+    file_systems = (
+        check_file_systems(get["fileSystems"], mounters, problems) if "fileSystems" in ok else ()
+    )
+    connect = any(s.kind == INTERNAL for s in services)
+    counts = [
+        ("mounts", len(mounts), connect),
+        *((f"services.{s.name}.mounts", len(s.mounts), connect) for s in services),
+        # A job carries the main service's group, not Service Connect's.
+        *((f"scheduledTasks.{t.name}.mounts", len(t.mounts), False) for t in jobs),
+    ]
+    for key, count, with_connect in counts:
+        if (problem := security_group_problem(key, count, with_connect)) is not None:
+            problems.items.append(problem)
+    return file_systems, mounts
 
 
 def from_pulumi() -> StackConfig:

@@ -16,8 +16,9 @@ from components.spec import (
     TASK_NAME,
     TASK_NAME_MAX,
     ScheduledTask,
-    as_ranges,
+    TaskSize,
 )
+from stack_config.file_systems import check_mounts, file_system_names, writable_paths
 from stack_config.parsing import (
     Problems,
     parse_boolean,
@@ -44,7 +45,7 @@ CRON_RANGES: dict[str, tuple[int, int, tuple[str, ...], str]] = {
     "day-of-week": (1, 7, CRON_DAYS, "1-7 or SUN-SAT and the wildcards , - * ? L #"),
     "year": (1970, 2199, (), "1970-2199 and the wildcards , - * /"),
 }
-SCHEDULED_TASK_FIELDS = ("schedule", "command", "cpu", "memory", "timezone", "enabled")
+SCHEDULED_TASK_FIELDS = ("schedule", "command", "cpu", "memory", "timezone", "enabled", "mounts")
 SCHEDULE_TIMEZONE_MAX = 50  # CreateSchedule's limit
 
 
@@ -160,6 +161,7 @@ def check_scheduled_tasks(
         return ()
     service_cpu = get["cpu"] if "cpu" in ok and get["cpu"] in FARGATE_MEMORY_BY_CPU else None
     service_memory = get["memory"] if "memory" in ok else None
+    file_systems, writable = file_system_names(get, ok), writable_paths(get, ok)
     zones = zoneinfo.available_timezones()  # empty without a tz database: then not checked
     tasks: list[ScheduledTask] = []
     for name, entry in get["scheduledTasks"].items():
@@ -217,28 +219,18 @@ def check_scheduled_tasks(
                     problems.add(f"{key}.{field_name}", entry[field_name], str(err))
                     size[field_name] = None
         cpu, memory = size["cpu"], size["memory"]
-        if "cpu" in entry and cpu is not None and cpu not in FARGATE_MEMORY_BY_CPU:
-            problems.add(
-                f"{key}.cpu",
-                cpu,
-                "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU)),
-            )
-        elif cpu in FARGATE_MEMORY_BY_CPU and memory is not None:
-            allowed = FARGATE_MEMORY_BY_CPU[cpu]
-            if memory not in allowed and "memory" in entry:
-                whose = "" if "cpu" in entry else f" (the service's; set {key}.cpu to change it)"
-                problems.add(
-                    f"{key}.memory",
-                    memory,
-                    f"with cpu {cpu}{whose} Fargate allows {as_ranges(allowed)} MiB",
-                )
-            elif memory not in allowed and "cpu" in entry:
-                problems.add(
-                    f"{key}.memory",
-                    memory,
-                    f"it defaults to the service's memory, which Fargate does not pair with cpu "
-                    f"{cpu} ({as_ranges(allowed)} MiB); set {key}.memory",
-                )
+        if cpu is not None and memory is not None and ("cpu" in entry or "memory" in entry):
+            # The service's own size is the service's problem, told under cpu and memory.
+            issues = TaskSize(cpu=cpu, memory=memory).issues()
+            keys = {"cpu": f"{key}.cpu", "memory": f"{key}.memory"}
+            problems.add_issues([i for i in issues if i.field == "cpu" and "cpu" in entry], keys)
+            if "memory" not in entry:
+                whose = f" (the service's memory; set {key}.memory)"
+            elif "cpu" not in entry:
+                whose = f" (cpu is the service's; set {key}.cpu to change it)"
+            else:
+                whose = ""
+            problems.add_issues([i for i in issues if i.field == "memory"], keys, suffix=whose)
 
         timezone = entry.get("timezone", DEFAULT_TIMEZONE)
         if not isinstance(timezone, str) or not timezone or len(timezone) > SCHEDULE_TIMEZONE_MAX:
@@ -261,6 +253,10 @@ def check_scheduled_tasks(
             except ValueError as err:
                 problems.add(f"{key}.enabled", entry["enabled"], str(err))
 
+        mounts = check_mounts(
+            entry.get("mounts"), f"{key}.mounts", file_systems, writable, problems
+        )
+
         if len(problems.items) == before and cpu is not None and memory is not None:
             tasks.append(
                 ScheduledTask(
@@ -271,6 +267,7 @@ def check_scheduled_tasks(
                     memory=memory,
                     timezone=str(timezone),
                     enabled=enabled,
+                    mounts=mounts,
                 )
             )
     return tuple(tasks)

@@ -33,6 +33,7 @@ from components.spec import (
     DEFAULT_DOCKERFILE,
     DEFAULT_EDGE,
     DEFAULT_HEALTH_CHECK_PATH,
+    DEFAULT_INFREQUENT_ACCESS_DAYS,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_MEMORY_MIB,
     DEFAULT_NAT_GATEWAYS,
@@ -45,17 +46,21 @@ from components.spec import (
     DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
     EDGE_MODES,
+    FARGATE_ADDABLE_CAPABILITIES,
     FARGATE_MEMORY_BY_CPU,
     IMAGE_USER,
+    INFREQUENT_ACCESS_DAYS,
     INTERNAL,
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
+    NAT_MODE_CHOICES,
     ORIGIN_RESPONSE_TIMEOUT_MAX_S,
     ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
     REQUIRED_TASK_EGRESS,
+    RUNTIME_DEFAULT_CAPABILITIES,
     SPOT_CPU_ARCHITECTURES,
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
@@ -67,6 +72,8 @@ from components.spec import (
     WORKER,
     Deployment,
     EgressRule,
+    FileSystemMount,
+    FileSystemSpec,
     ImageBuild,
     ImageRef,
     RolePlacement,
@@ -74,6 +81,7 @@ from components.spec import (
     ScheduledTask,
     ServiceSpec,
     TaskSize,
+    capabilities_to_drop,
     joined,
     service_connect_egress,
     stack_role_path,
@@ -120,6 +128,10 @@ WAIVABLE_POLICIES = (
     "kms-key-rotation",
     "sns-topic-encrypted",
     "sqs-queue-encrypted",
+    "efs-encrypted",
+    "efs-backups",
+    "efs-access-point-root-directory",
+    "efs-access-point-user",
     "prod-stateful-resources-protected",
 )
 # The two a stack gives up when its container runs as root or writes its root file system.
@@ -127,7 +139,10 @@ NON_ROOT_POLICY = "ecs-container-non-root-user"
 READ_ONLY_ROOT_POLICY = "ecs-container-read-only-root"
 WAIVER_REASON_MIN_CHARS = 10  # a reason a reviewer can judge, not "x" or "temp"
 # Names that look like they hold a secret (Security Hub ECS.8): such values belong in `secrets`.
-SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+SECRET_NAME_PARTS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL")
+# ...and whole words of a name (split at _) too short to look for inside others: DB_PASS, DB_PWD,
+# AWS_CREDS, but not PASSTHROUGH or COMPASS.
+SECRET_NAME_WORDS = ("PASS", "PWD", "CREDS")
 # Names Security Hub ECS.8 checks that hold no such part: the ECS agent's registry credentials.
 SECRET_ENV_NAMES = ("ECS_ENGINE_AUTH_DATA",)
 DNS_NAME = re.compile(
@@ -151,6 +166,15 @@ ECR_IMAGE = re.compile(
 )
 
 
+def secret_name_hint(name: str) -> str | None:
+    """What in `name` reads as a secret's (SECRET_NAME_PARTS, SECRET_NAME_WORDS), or None. The
+    policy pack's ECS.8 check reads names the same way (tests/test_policy.py holds them in step)."""
+    upper = name.upper()
+    part = next((p for p in SECRET_NAME_PARTS if p in upper), None)
+    word = next((w for w in SECRET_NAME_WORDS if w in upper.split("_")), None)
+    return part or word
+
+
 @dataclass(frozen=True)
 class Setting:
     """One stack setting: its key under the project namespace, schema type, default and meaning."""
@@ -166,8 +190,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("vpcCidr", "string", DEFAULT_VPC_CIDR, f"IPv4 CIDR of the VPC, /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}; subnets are carved from it."),
     Setting("availabilityZones", "integer", DEFAULT_AVAILABILITY_ZONES, f"How many AZs to spread subnets, NAT and tasks over: {MIN_AZS} to {MAX_AZS}."),
-    Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, "none (tasks in public subnets, no NAT cost), single or perAz (tasks in private subnets)."),
+    Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, joined([f"{m.name} ({m.meaning})" for m in NAT_MODE_CHOICES]) + "."),
     Setting("vpcEndpoints", "boolean", False, "Add S3, ECR and CloudWatch Logs endpoints so private tasks need no NAT."),
+    Setting("endpointAccounts", "map", {}, "With vpcEndpoints: further AWS accounts whose resources the endpoint policies admit, name -> 12-digit account ID (quoted, leading zeros kept), such as the regional account of an AWS-owned ECR repository the tasks pull from: GuardDuty's Fargate runtime monitoring agent's (GuardDuty user guide, 'Amazon ECR repository hosting GuardDuty agent'). This account and those of the images and secrets the settings name are admitted already."),
     Setting("cpu", "integer", DEFAULT_CPU, f"Task CPU units: {joined(tuple(map(str, FARGATE_MEMORY_BY_CPU)))}."),
     Setting("memory", "integer", DEFAULT_MEMORY_MIB, "Task memory in MiB; must be a valid Fargate pairing with cpu."),
     Setting("cpuArchitecture", "string", DEFAULT_CPU_ARCHITECTURE, f"{joined(CPU_ARCHITECTURES)} (Graviton, ~20% cheaper; Fargate Spot runs only {joined(SPOT_CPU_ARCHITECTURES)})."),
@@ -181,7 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("healthCheckPath", "string", DEFAULT_HEALTH_CHECK_PATH, "Path the load balancer health check requests; starts with /."),
     Setting("logRetentionDays", "integer", DEFAULT_LOG_RETENTION_DAYS, "Days CloudWatch keeps the app's logs; one of CloudWatch's allowed values."),
     Setting("containerInsights", "boolean", False, "Enable CloudWatch Container Insights on the cluster (billed per metric)."),
-    Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
+    Setting("deletionProtection", "boolean", False, f"Protect what holds data from deletion (pulumi protect): the ECR repository, log groups, access-log bucket, the worker and dead-letter queues, the KMS keys (deletable only after KMS's longest wait, 30 days) and secrets (with a {PROTECTED_RECOVERY_WINDOW_DAYS}-day recovery window); also the load balancer's own deletion protection (ELB.6). Set true in prod."),
     Setting("image", "string", "", "A prebuilt ECR image (URI with :tag or @sha256:digest) to deploy instead of building one (build); empty builds."),
     Setting("build", "map", {"context": DEFAULT_BUILD_CONTEXT, "dockerfile": DEFAULT_DOCKERFILE}, "The image built when image is empty: {context, dockerfile}, paths relative to the project (the directory of Pulumi.yaml); dockerfile defaults to <context>/Dockerfile and may lie outside the context. The image's tag hashes the context (as its .dockerignore filters it) and the Dockerfile, so it changes exactly when they do."),
     Setting("containerUser", "string", DEFAULT_CONTAINER_USER, f"The numeric uid:gid the container runs as, stated in the task definition so that ECS and the policy pack see it is not root; or {IMAGE_USER} for the image's own USER. Root (uid 0) or {IMAGE_USER} needs policyWaivers.{NON_ROOT_POLICY}. Default: the sample image's non-root user."),
@@ -200,6 +225,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("canaryPercent", "integer", DEFAULT_CANARY_PERCENT, f"canary: percent of traffic the new tasks get first ({CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX})."),
     Setting("syncTrafficRouting", "boolean", False, "blueGreen/canary: for one pulumi up, write the service's target groups and the listener rule's weights as the program has them, though ECS owns them between deploys. Set it to switch a running service from rolling, then set it back to false."),
     Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
+    Setting("keepCapabilities", "map", {}, f"Linux capabilities every container keeps, of the runtime's default set ({joined(RUNTIME_DEFAULT_CAPABILITIES)}): name -> why the image or ECS Exec needs it. Empty drops them all; keeping some drops the other defaults instead. None can be added: Fargate admits adding only {joined(FARGATE_ADDABLE_CAPABILITIES)}, and the policy pack refuses that too."),
     Setting("edge", "string", DEFAULT_EDGE, f"How viewers reach the app: {joined(EDGE_MODES)}. none: an internet-facing load balancer. cloudfront: a CloudFront distribution, HTTPS on its own *.cloudfront.net name with no domain needed (or on domainName), reaching an internal load balancer in the private subnets through a VPC origin; viewers are redirected to HTTPS and nothing is cached but cachedPaths. Moving a deployed stack replaces its load balancer: docs/edge.md."),
     Setting("cachedPaths", "array", [], "edge cloudfront: CloudFront path patterns (such as /static/*) whose responses CloudFront caches as the app's Cache-Control says (AWS's managed CachingOptimized policy); every other request reaches the app uncached."),
     Setting("originResponseTimeout", "integer", DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S, f"edge cloudfront: seconds CloudFront waits for the app's response before it answers 504: {ORIGIN_RESPONSE_TIMEOUT_MIN_S} to {ORIGIN_RESPONSE_TIMEOUT_MAX_S} (above {ORIGIN_RESPONSE_TIMEOUT_MAX_S} needs a CloudFront quota increase)."),
@@ -207,8 +233,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wafRateLimit", "integer", DEFAULT_WAF_RATE_LIMIT, f"waf: requests one client IP may send in {WAF_RATE_WINDOW_S // 60} minutes before WAF blocks it: {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX:,}."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
-    Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
-    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
+    Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled, mounts}; cpu/memory default to the service's."),
+    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image, mounts; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
+    Setting("fileSystems", "map", {}, f"Persistent, shared files: name -> an EFS file system {{user: the numeric uid:gid its access point acts as (default the container user, which it must equal), infrequentAccessDays: {joined(tuple(map(str, INFREQUENT_ACCESS_DAYS)))} (default {DEFAULT_INFREQUENT_ACCESS_DAYS})}}: encrypted, elastic throughput, reached over TLS with IAM through its access point by the tasks that mount it only; backed up and protected with deletionProtection (docs/file-systems.md)."),
+    Setting("mounts", "map", {}, "The main service's file systems: name in fileSystems -> the absolute path its container sees it at, or {path, readOnly}. services.NAME.mounts and scheduledTasks.NAME.mounts take the same, each task mounting its own."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
     Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
@@ -233,6 +261,7 @@ class StackConfig:
     availability_zones: int
     nat_gateways: str
     vpc_endpoints: bool
+    endpoint_accounts: Mapping[str, str]
     cpu: int
     memory: int
     cpu_architecture: str
@@ -268,6 +297,7 @@ class StackConfig:
     canary_percent: int
     sync_traffic_routing: bool
     enable_exec: bool
+    keep_capabilities: Mapping[str, str]
     access_logs: bool
     flow_logs: bool
     scheduled_tasks: tuple[ScheduledTask, ...]
@@ -275,6 +305,8 @@ class StackConfig:
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
     task_egress: tuple[EgressRule, ...]
+    file_systems: tuple[FileSystemSpec, ...]
+    mounts: tuple[FileSystemMount, ...]
     edge: str
     cached_paths: tuple[str, ...]
     origin_response_timeout: int
@@ -341,13 +373,46 @@ class StackConfig:
         )
 
     @property
+    def dropped_capabilities(self) -> tuple[str, ...]:
+        """What every container drops: ALL, or the runtime's defaults but keepCapabilities."""
+        return capabilities_to_drop(self.keep_capabilities)
+
+    @property
+    def all_mounts(self) -> tuple[FileSystemMount, ...]:
+        """Every task's mounts: the main service's, each service's and each job's."""
+        return (
+            *self.mounts,
+            *(m for s in self.services for m in s.mounts),
+            *(m for t in self.scheduled_tasks for m in t.mounts),
+        )
+
+    @property
+    def unmounted_file_systems(self) -> tuple[str, ...]:
+        """File systems no task mounts: they cost their storage and serve nobody (a warning)."""
+        used = {m.file_system for m in self.all_mounts}
+        return tuple(fs.name for fs in self.file_systems if fs.name not in used)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the program warns about (pulumi.log.warn) and the plan shows: allowed, but
+        probably not meant."""
+        return tuple(
+            f"fileSystems.{name}: no task mounts it (mounts, services.NAME.mounts or "
+            "scheduledTasks.NAME.mounts); it keeps its files and their cost, serving nobody"
+            for name in self.unmounted_file_systems
+        )
+
+    @property
     def other_accounts(self) -> tuple[str, ...]:
-        """The accounts the settings name whose resources the tasks use: the prebuilt image's
-        registry and the referenced secrets' (the VPC endpoints admit these besides the stack's
-        own; the account deployed to is not known here, so it may be among them)."""
-        accounts = {arn.split(":")[4] for arn in self.secrets.values()}
-        if self.image is not None:
-            accounts.add(self.image.account)
+        """The accounts the settings name whose resources the tasks use: every prebuilt image's
+        registry and every referenced secret's, the main service's and each of `services`', and
+        endpointAccounts (the VPC endpoints admit these besides the stack's own; the account
+        deployed to is not known here, so it may be among them)."""
+        arns = [*self.secrets.values(), *(a for s in self.services for a in s.secrets.values())]
+        images = [self.image, *(s.image for s in self.services)]
+        accounts = {arn.split(":")[4] for arn in arns}
+        accounts.update(image.account for image in images if image is not None)
+        accounts.update(self.endpoint_accounts.values())
         return tuple(sorted(accounts))
 
     @property

@@ -18,7 +18,9 @@ import pulumi
 import pytest
 import yaml
 
-from stack_config import SETTINGS, ConfigError, StackConfig, load_config
+from components import spec
+from components.spec import TaskSize
+from stack_config import SETTINGS, ConfigError, StackConfig, listed_problems, load_config
 from tests.conftest import STACKS
 from tools.mocks import config_for_runtime, config_secret_keys, load_stack_config
 
@@ -163,6 +165,16 @@ def test_desired_count_must_lie_between_min_and_max(low: int, want: int, high: i
     assert message, f"min {low} <= desired {want} <= max {high} was not refused: {found}"
     for value in (low, want, high):
         assert str(value) in message, message
+
+
+def test_a_min_count_above_max_count_is_reported_under_the_bounds_not_desired_count() -> None:
+    """minCount 4, maxCount 2 (desiredCount left at its default): the bounds are what is wrong."""
+    found = problems({"minCount": 4, "maxCount": 2})
+    assert not [p for p in found if p.startswith("desiredCount:")], (
+        f"desiredCount was not given and is not the problem: {found}"
+    )
+    message = problem_about("minCount", minCount=4, maxCount=2)
+    assert "4" in message and "maxCount 2" in message, message
 
 
 def test_min_equal_desired_equal_max_is_a_fixed_count_without_autoscaling() -> None:
@@ -421,6 +433,19 @@ def test_a_misspelt_setting_suggests_the_right_one(typo: str, meant: str) -> Non
     assert f"did you mean `{meant}`" in message, found
 
 
+def test_a_misspelt_setting_is_fixed_by_removing_it_then_setting_the_right_key() -> None:
+    """`pulumi config set` leaves the typo in the stack file, where it fails again: the footer
+    says to remove it first."""
+    with pytest.raises(ConfigError) as caught:
+        load_config({"aws:region": REGION, "fargate-app:desiredCont": "2"}, stack="dev")
+    footer = str(caught.value).splitlines()[-1]
+    remove = "`pulumi config rm desiredCont --stack dev`"
+    assert remove in footer, f"the footer does not say to remove the typo: {footer}"
+    assert footer.index(remove) < footer.index("pulumi config set"), (
+        f"remove the typo first, then set the right key: {footer}"
+    )
+
+
 @pytest.mark.parametrize(
     ("typo", "meant"), [("CPU", "cpu"), ("Memory", "memory"), ("SPOT", "spot")]
 )
@@ -515,6 +540,41 @@ def test_a_waiver_without_a_reason_a_reviewer_can_judge_is_refused(reason: str) 
     )
     assert "say why the stack gives the control up" in message
     assert "pulumi config set --path 'policyWaivers.elb-access-logs'" in message
+
+
+def test_the_problems_of_a_config_error_read_back_from_its_message() -> None:
+    """tools.plan sees a ConfigError only as the text `pulumi up` prints: the list comes back."""
+    problems = ["cpu 300: expected one of 256, 512", "memory: expected a number, got 'lots'"]
+    message = f"wrapped by the engine: {ConfigError('dev', problems)}"
+    assert listed_problems(message) == problems, message
+
+
+@pytest.mark.parametrize(("cpu", "memory"), [(300, 512), (256, 4096)])
+def test_the_config_says_fargate_s_pairing_rule_as_the_component_does(cpu: int, memory: int):
+    """One home for the rule (TaskSize): the setting's message carries the value's own words."""
+    (issue,) = TaskSize(cpu=cpu, memory=memory).issues()
+    with pytest.raises(ConfigError) as raised:
+        load_config({"aws:region": "us-east-1", "cpu": cpu, "memory": memory}, stack="dev")
+    (problem,) = raised.value.problems
+    assert problem == f"{issue.field}: {issue.value} is not allowed; {issue.allowed}", problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "issues"),
+    [
+        ("containerPort", 70000, spec.port_issues("port", 70000)),
+        ("healthCheckPath", "health", spec.health_check_path_issues("path", "health")),
+        ("logRetentionDays", 31, spec.retention_issues("days", 31)),
+        ("natGateways", "perAZ", spec.nat_mode_issues("mode", "perAZ")),
+        ("deploymentStrategy", "blue-green", spec.Deployment(strategy="blue-green").issues()),
+        ("minCount", 0, spec.Scaling(min_count=0).issues()),
+    ],
+)
+def test_the_config_words_each_limit_as_the_value_that_holds_it(key, value, issues):
+    """Each rule has one home in components.spec; the setting's message carries its words."""
+    (issue,) = issues
+    message = problem_about(key, **{key: value})
+    assert issue.allowed in message, f"{message!r} does not say {issue.allowed!r}"
 
 
 # -- the container's user and file system ---------------------------------------------------------

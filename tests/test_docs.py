@@ -4,7 +4,9 @@ the ones CI runs (.ci/run)."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import shlex
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,3 +212,93 @@ def test_repeated_headings_get_numbered_anchors(tmp_path: Path) -> None:
     page.write_text("# Deploys\n## Notes\n## Notes\n### Notes\n")
 
     assert anchors(page) == {"deploys", "notes", "notes-1", "notes-2"}
+
+
+CI_DOC = DOCS / "ci.md"
+SETUP_STEPS = "## One-time setup"
+# Shell keywords that may start a command, and builtins: not programs a reader has to install.
+SHELL_KEYWORDS = frozenset({"while", "until", "do", "done", "if", "then", "else", "fi", "!"})
+SHELL_BUILTINS = frozenset({"cd", "read", "echo", "export", "set"})
+OPERATORS = frozenset({"|", "||", "&&", ";", "&"})
+
+
+def programs_run(section: str) -> set[str]:
+    """The programs the section's bash blocks run: the first word of every command of every
+    pipeline (quotes respected, continuation lines joined), shell keywords and builtins left
+    out."""
+    blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", section, re.DOTALL)
+    text = "\n".join(blocks).replace("\\\n", " ")
+    found = set()
+    for line in text.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.commenters = "#"
+        command: list[str] = []
+        for token in [*lexer, ";"]:
+            if token not in OPERATORS:
+                command.append(token)
+                continue
+            words = list(itertools.dropwhile(SHELL_KEYWORDS.__contains__, command))
+            if words and words[0] not in SHELL_BUILTINS:
+                found.add(words[0])
+            command = []
+    return found
+
+
+def test_the_ci_set_up_steps_name_every_program_they_run() -> None:
+    """A reader installs what the steps use before starting: each program is named, in code
+    spans, in the section's opening paragraph (jq was once used without a word)."""
+    section = CI_DOC.read_text(encoding="utf-8").split(f"\n{SETUP_STEPS}\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    opening = section.strip().split("\n\n", 1)[0]
+    named = set(re.findall(r"`([^`\s]+)`", opening))
+    programs = programs_run(section)
+    assert {"pulumi", "gh", "jq"} <= programs, f"the parser missed a program: {programs}"
+    missing = sorted(programs - named)
+    assert not missing, (
+        f"docs/ci.md's set-up steps run {missing} without saying so first; name them in the "
+        f"opening paragraph of '{SETUP_STEPS}'"
+    )
+
+
+# The README's "__main__.py reads in the same order" line, by the component each phrase names.
+ORDER_LINE = re.compile(r"`__main__.py` reads in the same order: (.*?)\. Each box", re.DOTALL)
+COMPONENT_OF_PHRASE = {
+    "network": "Network",
+    "image": "ContainerImage",
+    "secrets": "AppSecrets",
+    "exec session record": "ExecSessions",
+    "the workers' queues": "WorkQueue",
+    "roles": "TaskRoles",
+    "cluster": "Cluster",
+    "service namespace": "ServiceNamespace",
+    "certificate": "Certificate",
+    "access logs": "AccessLogBucket",
+    "load balancer": "LoadBalancer",
+    "web ACL": "WebAcl",
+    "CloudFront edge": "Edge",
+    "DNS": "AliasRecords",
+    "alarm topic": "AlarmTopic",
+    "internal services": "AppService",
+    "the app's container and service": "FargateService",
+    "alarms": "Alarms",
+    "scheduled jobs": "ScheduledTasks",
+}
+
+
+def test_the_readme_lists_the_components_in_the_order_main_creates_them() -> None:
+    found = ORDER_LINE.search(README.read_text())
+    assert found, "the README lost its '`__main__.py` reads in the same order: ...' line"
+    phrases = [p.strip() for p in " ".join(found.group(1).split()).split(",")]
+    named = [COMPONENT_OF_PHRASE[p] for p in phrases if p in COMPONENT_OF_PHRASE]
+    assert len(named) == len(COMPONENT_OF_PHRASE), (
+        f"the README's order line names {named}; expected every one of "
+        f"{sorted(COMPONENT_OF_PHRASE.values())}"
+    )
+    program = (ROOT / "__main__.py").read_text()
+    calls = {name: re.search(rf"\b{name}\(", program) for name in named}
+    missing = [name for name, call in calls.items() if call is None]
+    assert not missing, f"__main__.py creates none of {missing}"
+    in_program = sorted(named, key=lambda name: calls[name].start())  # type: ignore[union-attr]
+    assert named == in_program, (
+        f"the README lists the components as {named}; __main__.py creates them as {in_program}"
+    )

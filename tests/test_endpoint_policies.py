@@ -134,6 +134,66 @@ def test_the_accounts_the_settings_name_are_in_reach(private) -> None:
     assert verdict == ALLOW
 
 
+SERVICE_VENDOR = "444455556666"  # the account of a service's own image and secret below
+
+
+def test_each_services_image_and_secret_accounts_are_in_reach(run_stack) -> None:
+    """A service of `services` with its own vendor image and a secret in the vendor's account:
+    private tasks must pull the image and read the secret through the endpoints."""
+    config = {
+        **PRIVATE,
+        "services": {
+            "search": {
+                "type": "internal",
+                "containerPort": 9000,
+                "image": f"{SERVICE_VENDOR}.dkr.ecr.{REGION}.amazonaws.com/search:1.4.0",
+                "secrets": {
+                    "KEY": f"arn:aws:secretsmanager:{REGION}:{SERVICE_VENDOR}:secret:k-AbCdEf"
+                },
+            }
+        },
+    }
+    found = endpoints(run_stack("dev", config))
+    repository = f"arn:aws:ecr:{REGION}:{SERVICE_VENDOR}:repository/search"
+    secret = f"arn:aws:secretsmanager:{REGION}:{SERVICE_VENDOR}:secret:k-AbCdEf"
+    pull = through(
+        policy_of(found["ecr.dkr"]), "ecr:BatchGetImage", repository, ACCOUNT_ID, SERVICE_VENDOR
+    )
+    read = through(
+        policy_of(found["secretsmanager"]),
+        "secretsmanager:GetSecretValue",
+        secret,
+        ACCOUNT_ID,
+        SERVICE_VENDOR,
+    )
+    assert pull == ALLOW, f"the search service cannot pull its image from {SERVICE_VENDOR}"
+    assert read == ALLOW, f"the search service cannot read its secret in {SERVICE_VENDOR}"
+
+
+GUARDDUTY_AGENT_ACCOUNT = "593207742271"  # stands for the regional account AWS hosts it in
+
+
+def test_an_aws_owned_repository_is_in_reach_once_its_account_is_named(run_stack) -> None:
+    """GuardDuty's Fargate runtime monitoring adds a sidecar whose image is in an AWS-owned
+    repository of a regional account: private tasks pull it only if the endpoints admit it."""
+    repository = (
+        f"arn:aws:ecr:{REGION}:{GUARDDUTY_AGENT_ACCOUNT}:repository/aws-guardduty-agent-fargate"
+    )
+
+    def pull(config: dict[str, Any]) -> str:
+        policy = policy_of(endpoints(run_stack("dev", config))["ecr.dkr"])
+        return through(policy, "ecr:BatchGetImage", repository, ACCOUNT_ID, GUARDDUTY_AGENT_ACCOUNT)
+
+    named = {**PRIVATE, "endpointAccounts": {"guardduty-agent": GUARDDUTY_AGENT_ACCOUNT}}
+    assert pull(PRIVATE) != ALLOW, "an account nobody named is in reach"
+    assert pull(named) == ALLOW, "the account endpointAccounts names is out of reach"
+
+
+def test_an_endpoint_account_that_is_not_12_digits_is_refused(run_stack) -> None:
+    run = run_stack("dev", {**PRIVATE, "endpointAccounts": {"vendor": "14521398"}}, check=False)
+    assert "endpointAccounts.vendor" in str(run.error) and "12 digits" in str(run.error), run.error
+
+
 def test_every_statement_says_what_it_allows(private) -> None:
     for endpoint in private.values():
         for statement in policy_of(endpoint)["Statement"]:

@@ -89,6 +89,10 @@ REQUIRED_CONTROLS = {
     "KMS.4",
     "SNS.1",
     "SQS.1",
+    "EFS.1",
+    "EFS.2",
+    "EFS.3",
+    "EFS.4",
     # CloudFront and WAF (issue 17)
     "CloudFront.3",
     "CloudFront.6",
@@ -98,13 +102,14 @@ REQUIRED_CONTROLS = {
     "WAF.11",
     "WAF.12",
 }
-CONTROL = re.compile(r"\b(?:ECS|ECR|ELB|EC2|IAM|KMS|SNS|SQS|CloudFront|WAF)\.\d+\b")
+CONTROL = re.compile(r"\b(?:ECS|ECR|ELB|EC2|IAM|KMS|SNS|SQS|CloudFront|WAF|EFS)\.\d+\b")
 # Controls whose cost dev may skip: mandatory in prod, advisory elsewhere.
 COSTED = (
     "ecs-cluster-container-insights",
     "elb-access-logs",
     "ec2-vpc-flow-logs",
     "sns-topic-encrypted",
+    "efs-backups",
 )
 
 
@@ -470,6 +475,7 @@ def test_costed_controls_are_advisory_outside_prod(name: str) -> None:
         "elb-access-logs": [alb(accessLogs=None)],
         "ec2-vpc-flow-logs": [vpc(), default_sg()],
         "sns-topic-encrypted": [Res("aws:sns/topic:Topic", {}, name="topic")],
+        "efs-backups": [Res(EFS, {"encrypted": True}, name="shared-efs")],
     }[name]
     prod = evaluate(
         failing, stack="prod", policies=[policy_named(name), policy_named(name + "-nonprod")]
@@ -561,8 +567,56 @@ def test_ecs_8_the_pack_and_the_stack_config_refuse_the_same_names() -> None:
 
     import stack_config
 
-    assert ecs.SECRET_NAME_WORDS == stack_config.SECRET_NAME_PARTS
+    assert ecs.SECRET_NAME_PARTS == stack_config.SECRET_NAME_PARTS
+    assert ecs.SECRET_NAME_WORDS == stack_config.SECRET_NAME_WORDS
     assert ecs.SECRET_NAMES == stack_config.SECRET_ENV_NAMES
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DB_PASS", "DB_PWD", "PASSWD", "API_CREDENTIALS", "AWS_CREDS", "PASSTHROUGH", "COMPASS_URL"],
+)
+def test_ecs_8_the_pack_flags_exactly_the_names_the_stack_config_refuses(name: str) -> None:
+    """Reading the names the same way, not only listing the same words: DB_PASS is a password,
+    PASSTHROUGH is not."""
+    from stack_config import ConfigError, load_config
+
+    try:
+        load_config({"aws:region": "us-east-1", "env": {name: "hunter2hunter2"}}, stack="test")
+        refused = False
+    except ConfigError as err:
+        refused = any(p.startswith(f"env.{name}:") for p in err.problems)
+    env = [{"name": name, "value": "hunter2hunter2"}]
+    flagged = bool(
+        check("ecs-no-secrets-in-environment", [task_def(container(environment=env))]).findings
+    )
+    expected = name not in ("PASSTHROUGH", "COMPASS_URL")
+    should = "refuse" if expected else "accept"
+    assert (refused, flagged) == (expected, expected), (
+        f"{name}: the config {'refuses' if refused else 'accepts'} it, the pack "
+        f"{'flags' if flagged else 'passes'} it; both should {should} it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("command", ["psql", "postgresql://app:s3cret@db/app"]),
+        ("entryPoint", ["/bin/sh", "-c", "exec app --db=postgres://u:p@db/app"]),
+        ("dockerLabels", {"backup": "mysql://root:hunter2@db/x"}),
+        ("command", ["aws", "--key", "AKIAIOSFODNN7EXAMPLE"]),
+    ],
+    ids=["command", "entry-point", "docker-label", "access-key-in-command"],
+)
+def test_ecs_8_credentials_in_the_command_entry_point_or_labels_fail(key: str, value: Any) -> None:
+    outcome = check("ecs-no-secrets-in-environment", [task_def(container(**{key: value}))])
+    assert_fails(outcome)
+    assert key in outcome.findings[0].message, outcome.report()
+
+
+def test_ecs_8_an_ordinary_command_passes() -> None:
+    command = ["gunicorn", "--bind", "0.0.0.0:8000", "https://example.com:8443/users/@me"]
+    assert_passes(check("ecs-no-secrets-in-environment", [task_def(container(command=command))]))
 
 
 def test_ecs_8_secrets_passed_through_secrets_pass() -> None:
@@ -715,6 +769,30 @@ def test_elb_1_forwarding_rule_left_on_the_http_listener_fails() -> None:
     outcome = check("elb-http-redirects-to-https", [lb, https, http, rule("app", http, [FORWARD])])
     assert_fails(outcome)
     assert outcome.findings[0].urn.endswith("::app")
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [
+        [NOT_FOUND],
+        [{"type": "redirect", "redirect": {"protocol": "HTTP", "port": "8080"}}],
+        [{"type": "authenticate-oidc", "authenticateOidc": {}}, FORWARD],
+    ],
+    ids=["fixed-response", "redirect-to-http", "authenticate-then-forward"],
+)
+def test_elb_1_any_rule_on_the_http_listener_that_answers_requests_fails(
+    actions: list[dict[str, Any]],
+) -> None:
+    lb, https, http = https_stack()
+    outcome = check("elb-http-redirects-to-https", [lb, https, http, rule("r", http, actions)])
+    assert_fails(outcome)
+    assert outcome.findings[0].urn.endswith("::r"), "the finding should name the rule"
+
+
+def test_elb_1_a_rule_on_the_http_listener_redirecting_to_https_passes() -> None:
+    lb, https, http = https_stack()
+    resources = [lb, https, http, rule("to-https", http, [REDIRECT])]
+    assert_passes(check("elb-http-redirects-to-https", resources))
 
 
 def test_elb_1_forwarding_rule_on_the_https_listener_passes() -> None:
@@ -1053,6 +1131,7 @@ def test_containers_that_add_no_capability_pass(linux: Any) -> None:
     [
         "postgres://app:s3cret@db.internal:5432/app",
         "redis://:s3cret@cache.internal:6379/0",
+        "postgresql://app:pa/ss@db.internal/app",
         "amqp://guest:guest@mq:5672/",
         "Server=db;User Id=app;Password=s3cret;",
         "host=db user=app password=s3cret",
@@ -1070,6 +1149,7 @@ def test_ecs_8_a_password_inside_an_env_value_fails(value: str) -> None:
     [
         "postgres://app@db.internal:5432/app",
         "https://api.example.com/v1?page=2",
+        "https://api.example.com:8443/users/@me",
         "http://[::1]:8080/health",
         "password-reset",
     ],
@@ -1132,6 +1212,22 @@ def test_a_group_open_to_the_world_beyond_the_listener_ports_fails(
     assert outcome.findings[0].urn.endswith("::open")
 
 
+@pytest.mark.parametrize("protocol", ["47", "50", "132"], ids=["gre", "esp", "sctp"])
+def test_a_protocol_other_than_tcp_udp_or_icmp_open_to_the_world_fails(protocol: str) -> None:
+    """Such a protocol is open on every port whatever the rule says, even on the load balancer's
+    group, so no listener can excuse it."""
+    rule = world_ingress("open", "lb", protocol, None)
+    outcome = check("ec2-sg-open-only-on-listener-ports", public_lb_stack(rule))
+    assert_fails(outcome)
+    assert f"protocol {protocol}" in outcome.findings[0].message, outcome.report()
+
+
+@pytest.mark.parametrize("protocol", ["icmp", "1", "icmpv6", "58"])
+def test_icmp_open_to_the_world_is_not_looked_at(protocol: str) -> None:
+    rule = world_ingress("ping", "tasks", protocol, None, fromPort=-1, toPort=-1)
+    assert_passes(check("ec2-sg-open-only-on-listener-ports", public_lb_stack(rule)))
+
+
 def test_a_port_range_wider_than_the_listeners_fails() -> None:
     rule = world_ingress("range", "lb", "tcp", None, fromPort=80, toPort=443)
     outcome = check(
@@ -1171,6 +1267,14 @@ def test_the_world_beside_a_cidr_not_known_yet_still_fails() -> None:
         ],
     )
     outcome = check("ec2-sg-open-only-on-listener-ports", [*public_lb_stack()[:-1], inline])
+    assert_fails(outcome)
+
+
+@pytest.mark.parametrize("cidr", ["0::/0", "0:0:0:0:0:0:0:0/0", "::0/0", "10.1.2.3/0"])
+def test_the_world_however_spelled_fails(cidr: str) -> None:
+    source = {"cidrIpv4": None, "cidrIpv6": cidr} if ":" in cidr else {"cidrIpv4": cidr}
+    rule = world_ingress("open", "tasks", "tcp", 22, **source)
+    outcome = check("ec2-sg-open-only-on-listener-ports", public_lb_stack(rule))
     assert_fails(outcome)
 
 
@@ -1221,6 +1325,25 @@ def test_ec2_15_a_subnet_that_hands_out_nothing_passes() -> None:
 
 
 # -- IAM wildcard grants (IAM.1, IAM.21) and trust to the world ---------------------------------
+DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
+
+
+@pytest.mark.parametrize(
+    ("props", "fails"),
+    [({}, True), ({"mapPublicIpOnLaunch": True}, True), ({"mapPublicIpOnLaunch": False}, False)],
+    ids=["left-as-aws-made-it", "true", "false"],
+)
+def test_ec2_15_a_default_subnet_hands_out_public_addresses_unless_told_not_to(
+    props: dict[str, Any], fails: bool
+) -> None:
+    subnet = Res(DEFAULT_SUBNET, {"availabilityZone": "us-east-1a", **props}, name="default-a")
+    outcome = check("ec2-subnet-no-auto-public-ip", [subnet])
+    if fails:
+        assert_fails(outcome)
+    else:
+        assert_passes(outcome)
+
+
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MANAGED_POLICY = "aws:iam/policy:Policy"
@@ -1237,8 +1360,11 @@ def document(*statements: dict[str, Any]) -> str:
         {"Effect": "Allow", "Action": "*", "Resource": "*"},
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:*"], "Resource": ["*"]},
         {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::nothing"},
+        {"Effect": "Allow", "Action": "*:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "*", "Resource": "arn:*:*:*:*:*"},
     ],
-    ids=["star-star", "service-star", "not-action"],
+    ids=["star-star", "service-star", "not-action", "not-resource", "star-colon-star", "star-arn"],
 )
 def test_a_wildcard_grant_on_every_resource_fails(typ: str, statement: dict[str, Any]) -> None:
     outcome = check("iam-no-wildcard-grants", [Res(typ, {"policy": document(statement)})])
@@ -1252,6 +1378,61 @@ def test_a_wildcard_grant_in_a_roles_inline_policies_fails() -> None:
     outcome = check("iam-no-wildcard-grants", [Res(ROLE, {"inlinePolicies": inline})])
     assert_fails(outcome)
     assert "'admin'" in outcome.findings[0].message
+
+
+SCOPED_SERVICE_WILDCARD = {
+    "Effect": "Allow",
+    "Action": "sqs:*",
+    "Resource": "arn:aws:sqs:us-east-1:123456789012:jobs",
+}
+
+
+def test_iam_21_a_customer_managed_policy_with_a_service_wildcard_fails_whatever_the_resource() -> (
+    None
+):
+    policy = Res(MANAGED_POLICY, {"policy": document(SCOPED_SERVICE_WILDCARD)})
+    outcome = check("iam-no-wildcard-grants", [policy])
+    assert_fails(outcome)
+    assert "IAM.21" in outcome.findings[0].message
+
+
+def test_iam_21_an_inline_policy_may_grant_a_service_wildcard_on_named_resources() -> None:
+    policy = Res(ROLE_POLICY, {"policy": document(SCOPED_SERVICE_WILDCARD)})
+    assert_passes(check("iam-no-wildcard-grants", [policy]))
+
+
+def test_iam_21_a_customer_managed_policy_with_a_prefix_wildcard_passes() -> None:
+    statement = {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}
+    assert_passes(
+        check("iam-no-wildcard-grants", [Res(MANAGED_POLICY, {"policy": document(statement)})])
+    )
+
+
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+@pytest.mark.parametrize(
+    ("typ", "props"),
+    [
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": ADMINISTRATOR_ACCESS}),
+        (ROLE, {"managedPolicyArns": [ADMINISTRATOR_ACCESS]}),
+        (
+            "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+            {"policyArns": ["arn:aws-us-gov:iam::aws:policy/AdministratorAccess"]},
+        ),
+    ],
+    ids=["attachment", "managed-policy-arns", "exclusive-attachments-govcloud"],
+)
+def test_attaching_aws_administrator_access_fails(typ: str, props: dict[str, Any]) -> None:
+    outcome = check("iam-no-wildcard-grants", [Res(typ, {"role": "r", **props})])
+    assert_fails(outcome)
+    assert "AdministratorAccess" in outcome.findings[0].message
+
+
+def test_attaching_a_narrower_aws_managed_policy_passes() -> None:
+    arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    attachment = Res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"policyArn": arn})
+    assert_passes(check("iam-no-wildcard-grants", [attachment]))
 
 
 @pytest.mark.parametrize(
@@ -1295,6 +1476,52 @@ def test_a_role_that_trusts_the_world_but_only_its_own_account_passes() -> None:
 def test_a_negated_condition_does_not_pin_the_caller() -> None:
     role = trust("*", StringNotEquals={"aws:PrincipalAccount": "999999999999"})
     assert_fails(check("iam-no-public-trust", [role]))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/x"}},
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::12345678901?:role/x"}},
+        {"StringLike": {"aws:PrincipalAccount": "1*"}},
+        {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-*/r-ab12/"]}},
+        {"StringEquals": {"aws:PrincipalAccount": "*"}},
+        {"ForAllValues:StringEquals": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/r-ab12/"]}},
+    ],
+    ids=[
+        "like-any-account",
+        "arnlike-question-mark",
+        "like-prefix",
+        "org-path-in-any-org",
+        "equals-star",
+        "for-all-values",
+    ],
+)
+def test_a_condition_that_names_no_caller_does_not_pin_trust_to_the_world(
+    condition: dict[str, Any],
+) -> None:
+    assert_fails(check("iam-no-public-trust", [trust("*", **condition)]))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/deployer"}},
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/ci-*"}},
+        {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/r-ab12/ou-ab12-1/*"]}},
+        {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+    ],
+    ids=[
+        "like-without-wildcards",
+        "wildcard-role-in-one-account",
+        "org-path-below-one-org",
+        "org-id",
+    ],
+)
+def test_a_condition_naming_the_caller_exactly_pins_trust_to_the_world(
+    condition: dict[str, Any],
+) -> None:
+    assert_passes(check("iam-no-public-trust", [trust("*", **condition)]))
 
 
 @pytest.mark.parametrize(
@@ -1376,8 +1603,25 @@ def vpc_origin(target: Res) -> Res:
 
 def test_elb_1_a_production_load_balancer_serving_plain_http_fails() -> None:
     outcome = check("elb-https-in-prod", http_only_stack())
+    assert_fails(outcome, count=2)
+    named = sorted(f.urn.rsplit("::", 1)[1] for f in outcome.findings)
+    assert named == ["app", "http"], f"both the listener and its forwarding rule serve: {named}"
+
+
+def test_elb_1_a_redirecting_default_does_not_excuse_a_forwarding_rule_in_production() -> None:
+    """A prod ALB without HTTPS whose HTTP listener redirects by default but has a rule that
+    forwards /* serves everything over plain HTTP."""
+    lb = alb()
+    http = listener("http", lb, "HTTP", [REDIRECT])
+    outcome = check("elb-https-in-prod", [lb, http, rule("app", http, [FORWARD])])
     assert_fails(outcome)
-    assert outcome.findings[0].urn.endswith("::http")
+    assert outcome.findings[0].urn.endswith("::app"), "the finding should name the rule"
+
+
+def test_elb_1_a_production_http_listener_that_only_redirects_passes() -> None:
+    lb = alb()
+    http = listener("http", lb, "HTTP", [REDIRECT])
+    assert_passes(check("elb-https-in-prod", [lb, http, rule("to-https", http, [REDIRECT])]))
 
 
 def test_elb_1_plain_http_is_not_held_against_dev() -> None:
@@ -1400,12 +1644,12 @@ def test_elb_1_an_internal_load_balancer_behind_a_cloudfront_vpc_origin_passes(
 
 def test_elb_1_a_vpc_origin_does_not_excuse_an_internet_facing_load_balancer() -> None:
     stack = http_only_stack(internal=False)
-    assert_fails(check("elb-https-in-prod", [*stack, vpc_origin(stack[0])]))
+    assert_fails(check("elb-https-in-prod", [*stack, vpc_origin(stack[0])]), count=2)
 
 
 def test_elb_1_an_internal_load_balancer_no_vpc_origin_names_fails() -> None:
     stack = http_only_stack(internal=True)
-    assert_fails(check("elb-https-in-prod", [*stack, vpc_origin(alb("elsewhere"))]))
+    assert_fails(check("elb-https-in-prod", [*stack, vpc_origin(alb("elsewhere"))]), count=2)
 
 
 def test_elb_1_the_exception_covers_http_beside_https_behind_cloudfront() -> None:
@@ -1754,6 +1998,17 @@ def build_with_sdk(compliant: bool) -> None:
     key = aws.kms.Key("key", enable_key_rotation=good, deletion_window_in_days=7)
     aws.sns.Topic("topic", kms_master_key_id=key.arn if good else None)
     aws.sqs.Queue("queue", sqs_managed_sse_enabled=good)
+    files = aws.efs.FileSystem("files", encrypted=good, opts=keep)
+    if good:
+        aws.efs.BackupPolicy(
+            "files-backup", file_system_id=files.id, backup_policy={"status": "ENABLED"}
+        )
+    aws.efs.AccessPoint(
+        "files-ap",
+        file_system_id=files.id,
+        posix_user={"uid": 10001, "gid": 10001} if good else None,
+        root_directory={"path": "/files"} if good else None,
+    )
     bucket = aws.s3.Bucket("access-logs", opts=keep)
     if good:
         aws.s3.BucketServerSideEncryptionConfiguration(
@@ -2066,3 +2321,63 @@ def test_prod_with_every_kind_of_service_violates_no_policy(run_stack: Any) -> N
     assert_only_waived(
         evaluate_run(run), "prod", "prod with services must pass every policy it does not waive"
     )
+
+
+# -- EFS (issue 16) --------------------------------------------------------------------------------
+EFS = "aws:efs/fileSystem:FileSystem"
+EFS_ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
+EFS_BACKUP = "aws:efs/backupPolicy:BackupPolicy"
+
+
+@pytest.mark.parametrize(("props", "fails"), [({"encrypted": True}, False), ({}, True)])
+def test_efs_1_file_systems_are_encrypted_in_every_stack(props: dict, fails: bool) -> None:
+    for stack in ("prod", "dev"):
+        outcome = check("efs-encrypted", [Res(EFS, props)], stack=stack)
+        assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_efs_2_a_file_system_without_an_enabled_backup_policy_fails_in_prod() -> None:
+    fs = Res(EFS, {"encrypted": True}, name="shared-efs", outputs={"encrypted": True, "id": "fs-1"})
+    assert_fails(check("efs-backups", [fs]))
+    off = Res(EFS_BACKUP, {"fileSystemId": "fs-1", "backupPolicy": {"status": "DISABLED"}},
+              name="shared-efs-backup")  # fmt: skip
+    assert_fails(check("efs-backups", [fs, off]))
+    on = replace(off, props={**off.props, "backupPolicy": {"status": "ENABLED"}})
+    assert_passes(check("efs-backups", [fs, on]))
+    other = replace(on, props={**on.props, "fileSystemId": "fs-2"})
+    assert_fails(check("efs-backups", [fs, other])), "another file system's backups do not count"
+
+
+@pytest.mark.parametrize(
+    ("root", "fails"),
+    [({"path": "/shared"}, False), ({"path": "/"}, True), (None, True)],
+    ids=["own-directory", "slash", "unset"],
+)
+def test_efs_3_access_points_have_a_directory_of_their_own(root: Any, fails: bool) -> None:
+    props = {"posixUser": {"uid": 10001, "gid": 10001}, **({"rootDirectory": root} if root else {})}
+    outcome = check("efs-access-point-root-directory", [Res(EFS_ACCESS_POINT, props)], stack="dev")
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+@pytest.mark.parametrize(
+    ("user", "fails"),
+    [({"uid": 10001, "gid": 10001}, False), (None, True)],
+    ids=["fixed-user", "client-says"],
+)
+def test_efs_4_access_points_enforce_a_user(user: Any, fails: bool) -> None:
+    props = {"rootDirectory": {"path": "/shared"}, **({"posixUser": user} if user else {})}
+    outcome = check("efs-access-point-user", [Res(EFS_ACCESS_POINT, props)], stack="dev")
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_production_file_systems_are_protected() -> None:
+    assert_fails(check("prod-stateful-resources-protected", [Res(EFS, {"encrypted": True})]))
+
+
+def test_the_pack_passes_the_program_with_file_systems_in_prod(run_stack) -> None:
+    from tools.urns import FILES
+
+    run = run_stack("prod", FILES)
+    outcome = evaluate(resources_from_run(run), stack="prod")
+    efs = [v for v in outcome.mandatory if "efs" in v.policy or "EFS" in v.message]
+    assert not efs, efs

@@ -153,7 +153,7 @@ def test_a_services_secrets_need_their_endpoint() -> None:
         ({"a": web(containerPort=70000)}, "services.a.containerPort", "1 to 65535"),
         ({"a": web(cpu=300)}, "services.a.cpu", "Fargate CPU units"),
         ({"a": web(memory=4096)}, "services.a.memory", "with cpu 256"),
-        ({"a": web(minCount=3, maxCount=2)}, "services.a", "minCount 3 <= desiredCount"),
+        ({"a": web(minCount=3, maxCount=2)}, "services.a.minCount", "above maxCount 2"),
         ({"a": web(cpuTarget=95)}, "services.a.cpuTarget", "10 to 90"),
         ({"m": {"type": "worker", "maxReceives": 0}}, "services.m.maxReceives", "1 to 1000"),
         ({"m": {"type": "worker", "backlogPerTask": 0}}, "services.m.backlogPerTask", "1 to"),
@@ -224,6 +224,16 @@ def test_names_must_be_dns_labels(name: str) -> None:
 @pytest.mark.parametrize("name", ["app", "web", "network", "cluster", "jobs", "services"])
 def test_the_stacks_own_component_names_are_taken(name: str) -> None:
     assert "choose another" in problem({name: web()}, f"services.{name}")
+
+
+@pytest.mark.parametrize("exec_on", [True, False], ids=["exec-on", "exec-off"])
+def test_a_service_may_not_take_the_exec_sessions_log_group(exec_on: bool) -> None:
+    """/ecs/<project>/<stack>/exec-sessions records ECS Exec sessions; a service of that name would
+    create a second log group of the same name, and `pulumi up` would fail. Refused whether exec is
+    on yet or not, so turning it on later cannot break the stack."""
+    found = problem({"exec-sessions": worker()}, "services.exec-sessions", enableExec=exec_on)
+    assert "/ecs/fargate-app/test/exec-sessions" in found, found
+    assert "choose another name" in found, found
 
 
 def test_a_service_may_not_take_a_scheduled_jobs_names() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from components.service import LB_EGRESS_SUFFIX
 from components.spec import HTTPS_EGRESS, SG_RULE_DESCRIPTION, EgressRule, egress_problems
 from stack_config import ConfigError, load_config
 from tools.mocks import ProgramRun, RegisteredResource
@@ -23,19 +24,22 @@ ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "prod")
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+# A security group rule's source, one of these (the provider's "source type").
+SOURCE_ATTRIBUTES = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
 POSTGRES = {"postgres": {"port": 5432, "cidr": "10.20.0.0/16", "description": "Orders database"}}
 
 
 def task_group_egress(run: ProgramRun) -> list[RegisteredResource]:
     """The egress rules of the group the ECS service's tasks run in (by ID once deployed; in a
-    preview, where IDs are unknown, the service component's rules)."""
+    preview, where IDs are unknown, the service component's rules but the load balancer's way to
+    its tasks, which the component adds to the load balancer's group)."""
     [component] = [r for r in run.of_type("fargate-app:service:FargateService") if r.name == "app"]
     rules = [r for r in run.children(component) if r.type == EGRESS]
-    if not run.preview:
-        [service] = [r for r in run.children(component) if r.type == "aws:ecs/service:Service"]
-        [group_id] = service.inputs["networkConfiguration"]["securityGroups"]
-        assert all(r.inputs["securityGroupId"] == group_id for r in rules), "another group's rule"
-    return rules
+    if run.preview:
+        return [r for r in rules if not r.name.endswith(f"-{LB_EGRESS_SUFFIX}")]
+    [service] = [r for r in run.children(component) if r.type == "aws:ecs/service:Service"]
+    [group_id] = service.inputs["networkConfiguration"]["securityGroups"]
+    return [r for r in rules if r.inputs["securityGroupId"] == group_id]
 
 
 def admitted(rules: list[RegisteredResource]) -> set[tuple[Any, ...]]:
@@ -73,11 +77,31 @@ def test_tasks_may_open_https_to_anywhere_and_nothing_else(run_stack, stack: str
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_https_rule_is_the_old_all_traffic_rule_narrowed_in_place(run_stack, stack) -> None:
-    """Same logical name and parent as the all-traffic rule it replaces, so `pulumi up` modifies
-    that rule (ModifySecurityGroupRules) rather than creating one and deleting the other."""
-    [rule] = task_group_egress(run_stack(stack))
+    """`pulumi up` modifies the deployed all-traffic rule (ModifySecurityGroupRules) rather than
+    creating one and deleting the other, because the rule keeps (1) its URN (logical name and
+    parent), (2) its security group and (3) its source type, a cidr_ipv4. The provider replaces an
+    aws_vpc_security_group_egress_rule only when security_group_id changes (RequiresReplace) or
+    its source attribute does (cidr_ipv4 / cidr_ipv6 / prefix_list_id /
+    referenced_security_group_id, ModifyPlan: "you cannot change the rule's source type"); a new
+    protocol, ports, CIDR or description go through ModifySecurityGroupRules in Update
+    (hashicorp/terraform-provider-aws, internal/service/ec2/vpc_security_group_ingress_rule.go,
+    which the egress rule shares)."""
+    run = run_stack(stack)
+    [rule] = task_group_egress(run)
     urns = (ROOT / "tests" / "snapshots" / f"{stack}.urns").read_text().split()
     assert rule.urn in urns, f"{rule.urn} is not the URN the stack has deployed"
+    [component] = [r for r in run.of_type("fargate-app:service:FargateService") if r.name == "app"]
+    [group] = [
+        r for r in run.children(component) if r.type == "aws:ec2/securityGroup:SecurityGroup"
+    ]
+    assert rule.inputs["securityGroupId"] == group.id, (
+        "the rule moved to another security group: the provider would replace it"
+    )
+    sources = [k for k in SOURCE_ATTRIBUTES if rule.inputs.get(k)]
+    assert sources == ["cidrIpv4"], (
+        f"the all-traffic rule's source was cidrIpv4 0.0.0.0/0; this one's is {sources}, a change "
+        "of source type the provider can only make by replacing the rule"
+    )
 
 
 def test_preview_shows_what_the_tasks_may_reach(run_stack) -> None:

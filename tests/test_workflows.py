@@ -55,6 +55,10 @@ TYPE_CHECKED = (
     "tools/plan",
     "tools/mocks",
     "tools/smoke.py",
+    "tools/urns.py",
+    "tools/settings_doc.py",
+    "tools/replacements.py",
+    "tools/pipes.py",
     "bootstrap/ci_bootstrap",
 )
 
@@ -126,6 +130,8 @@ def action_steps() -> list[dict[str, Any]]:
 
 def the_action_step_using(action: str) -> dict[str, Any]:
     found = [s for s in action_steps() if str(s.get("uses", "")).startswith(action + "@")]
+    if action == PULUMI_ACTION:  # the step that runs Pulumi, not the sweep's install-only one
+        found = [s for s in found if "command" in s.get("with", {})]
     assert len(found) == 1, f"{STACK_ACTION_REF}: expected one step using {action}: {found}"
     return found[0]
 
@@ -339,7 +345,9 @@ EXPRESSION_TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\)|,)"
     r"|(?P<path>[A-Za-z_][\w.*-]*))"
 )
-FUNCTIONS = ("contains",)
+# always() is true for a job's `if:` whatever its needs did (a cancelled run aside, which these
+# tests do not model).
+FUNCTIONS = ("contains", "always")
 
 
 def _fold(value: Any) -> Any:
@@ -371,9 +379,9 @@ def _contains(search: Any, item: Any) -> bool:
 
 def evaluate_value(expression: str, context: dict[str, Any]) -> Any:
     """An expression's value under `context`, for the part of GitHub's expression language the
-    workflows use: 'strings', context paths (with the `*` filter), ==, !=, !, &&, ||, parentheses
-    and contains(). As on GitHub, strings compare case-insensitively, a missing context value is
-    null, and && and || give one of their operands."""
+    workflows use: 'strings', context paths (with the `*` filter), ==, !=, !, &&, ||, parentheses,
+    contains() and always(). As on GitHub, strings compare case-insensitively, a missing context
+    value is null, and && and || give one of their operands."""
     text = expression.strip()
     if text.startswith("${{") and text.endswith("}}"):
         text = text[3:-2]
@@ -407,6 +415,9 @@ def evaluate_value(expression: str, context: dict[str, Any]) -> Any:
         if peek() == "(":
             assert text in FUNCTIONS, f"{expression!r}: the reader knows no function {text}()"
             take("(")
+            if text == "always":
+                take(")")
+                return True
             search = either()
             take(",")
             item = either()
@@ -599,6 +610,17 @@ def test_the_checks_workflow_runs_what_ci_run_runs() -> None:
     (mypy,) = [c for c in local if c.startswith("venv/bin/mypy ")]
     missing = [p for p in TYPE_CHECKED if p not in mypy.split()]
     assert not missing, f"the type check skips {missing}: {mypy}"
+
+
+def test_every_tool_is_type_checked() -> None:
+    """A new module or package in tools/ cannot be left out of the type check."""
+    tools = {
+        f"tools/{p.name}"
+        for p in (ROOT / "tools").iterdir()
+        if p.name != "__init__.py" and (p.suffix == ".py" or (p / "__init__.py").exists())
+    }
+    missing = sorted(tools - set(TYPE_CHECKED))
+    assert not missing, f"TYPE_CHECKED (and so .ci/run's mypy line) leaves out {missing}"
 
 
 def smoke_job() -> dict[str, Any]:
@@ -1145,3 +1167,85 @@ def test_the_required_preview_check_the_docs_name_is_the_job_s_own_name() -> Non
     assert f"*{name}*" in (ROOT / "docs" / "ci.md").read_text(), (
         f"docs/ci.md must name the required check exactly as the job reports it: {name!r}"
     )
+
+
+# --- Dependabot ----------------------------------------------------------------------------------
+
+DEPENDABOT = GITHUB_DIR / "dependabot.yml"
+# What each ecosystem Dependabot reads looks like in this repository (GitHub's "Dependabot
+# supported ecosystems and repositories": pip reads requirements*.txt, npm package.json, docker
+# Dockerfiles, github-actions the workflows under "/" and a composite action's action.yml in its
+# own directory).
+MANIFESTS = (
+    ("pip", re.compile(r"(^|/)requirements[^/]*\.txt$")),
+    ("npm", re.compile(r"(^|/)package\.json$")),
+    ("docker", re.compile(r"(^|/)Dockerfile$")),
+    ("github-actions", re.compile(r"(^|/)action\.ya?ml$")),
+)
+
+
+# Inputs of the tests, not dependencies: a build context whose content the image tests hash.
+NOT_MANIFESTS = ("tests/fixtures/",)
+
+
+def manifests_in_git() -> set[tuple[str, str]]:
+    """(ecosystem, directory) of every manifest git tracks, directories as Dependabot writes
+    them ("/" for the root); the workflows count as the root's github-actions manifest."""
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    found = set()
+    for path in files:
+        if path.startswith(NOT_MANIFESTS):
+            continue
+        if path.startswith(".github/workflows/"):
+            found.add(("github-actions", "/"))
+        for ecosystem, pattern in MANIFESTS:
+            if pattern.search(path):
+                found.add((ecosystem, "/" + path.rpartition("/")[0]))
+    return {(e, d if d == "/" else d.rstrip("/")) for e, d in found}
+
+
+def dependabot_updates() -> list[dict[str, Any]]:
+    assert DEPENDABOT.exists(), "no .github/dependabot.yml: nothing proposes dependency updates"
+    return yaml.safe_load(DEPENDABOT.read_text(encoding="utf-8"))["updates"]
+
+
+def test_dependabot_watches_every_manifest_in_the_repository_and_nothing_else() -> None:
+    configured = {
+        (u["package-ecosystem"], d)
+        for u in dependabot_updates()
+        for d in u.get("directories") or [u["directory"]]
+    }
+    found = manifests_in_git()
+    assert {"pip", "npm", "docker", "github-actions"} <= {e for e, _ in found}, found
+    assert not found - configured, (
+        f"manifests Dependabot does not watch: {sorted(found - configured)}"
+    )
+    assert not configured - found, (
+        f"Dependabot entries with no manifest: {sorted(configured - found)}"
+    )
+
+
+def test_dependabot_groups_minor_and_patch_updates_weekly_per_ecosystem() -> None:
+    for update in dependabot_updates():
+        ecosystem = update["package-ecosystem"]
+        assert update["schedule"]["interval"] == "weekly", f"{ecosystem}: not weekly"
+        grouped = [g for g in update.get("groups", {}).values() if "update-types" in g]
+        assert any(set(g["update-types"]) == {"minor", "patch"} for g in grouped), (
+            f"{ecosystem}: minor and patch updates are not grouped into one pull request"
+        )
+
+
+def test_dependabot_config_matches_github_s_schema() -> None:
+    """zizmor validates dependabot.yml against the schema of GitHub's options reference before it
+    audits it, and refuses a file that does not match (alone, "no inputs collected")."""
+    done = subprocess.run(
+        [*zizmor_command(), "--offline", "--no-progress", str(DEPENDABOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"zizmor refused dependabot.yml:\n{done.stdout}\n{done.stderr}"

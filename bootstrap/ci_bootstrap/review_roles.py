@@ -29,15 +29,33 @@ import pulumi
 import pulumi_aws as aws
 
 from ci_bootstrap.boundary import boundary_arn
-from ci_bootstrap.deploy_permissions import MANAGED_POLICIES_PER_ROLE_MAX, pack, service_statements
+from ci_bootstrap.deploy_permissions import (
+    MANAGED_POLICIES_PER_ROLE_MAX,
+    RESOURCE_TYPES,
+    pack,
+    service_statements,
+)
 from ci_bootstrap.github_roles import (
     APP_PROJECT,
     DEPLOY_MAX_SESSION_S,
     ROLE_PATH,
+    aws_lookup_options,
     deploy_policy,
     trust_policy,
 )
 from ci_bootstrap.stack_names import REVIEW, REVIEW_STACKS
+
+# Resource types a review stack never makes (.github/scripts/review_stacks.py turns off what would
+# make them: alarmTopicEncryption and enableExec the KMS keys, accessLogs the S3 bucket; a test
+# keeps the two in step), so the review roles get none of their rows. It matters beyond least
+# privilege. Tagging a key at its creation needs kms:TagResource on "*", with which a review role
+# could tag any untagged key of the account that IAM governs `pr-*`, which the review boundary
+# then lets review app roles use. And S3 grants reach the program's buckets by name
+# (`alb-logs-bucket-*`, no tags), the base stack's access logs included.
+REVIEW_STACKS_MAKE_NO = (
+    "aws:kms/key:Key",
+    *(token for token in RESOURCE_TYPES if token.startswith("aws:s3/")),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +85,16 @@ class ReviewStackRolesArgs:
     protect: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if self.deploy_subject == self.sweep_subject:
+            return [
+                f"deploy_subject and sweep_subject are both {self.deploy_subject!r}: the review "
+                "deploy and sweep roles must trust different subjects, since the sweep's "
+                "environment admits main only"
+            ]
+        return []
+
 
 class ReviewStackRoles(pulumi.ComponentResource):
     """The review deploy role and the sweep role, with the same scoped policies.
@@ -81,23 +109,31 @@ class ReviewStackRoles(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ReviewStackRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:bootstrap:ReviewStackRoles", name, None, opts)
-        if args.deploy_subject == args.sweep_subject:
-            raise ValueError(
-                f"the review deploy and sweep roles must trust different subjects, not both "
-                f"{args.deploy_subject!r}: the sweep's environment admits main only"
-            )
-        invoke = pulumi.InvokeOptions(parent=self)
+        problems = args.problems()
+        # The account is looked up before the component registers (with the provider it would
+        # use), so roles whose policies IAM could not attach leave nothing in state.
+        invoke = aws_lookup_options(opts)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
-        tags = dict(args.tags)
-        boundary = boundary_arn(partition, account_id, args.app_project, REVIEW_STACKS)
-        documents = pack(service_statements(partition, account_id, args.app_project, REVIEW_STACKS))
+        documents = pack(
+            service_statements(
+                partition,
+                account_id,
+                args.app_project,
+                REVIEW_STACKS,
+                leave_out=REVIEW_STACKS_MAKE_NO,
+            )
+        )
         if len(documents) > MANAGED_POLICIES_PER_ROLE_MAX:
-            raise ValueError(
+            problems.append(
                 f"the review roles would need {len(documents)} service policies: more than IAM's "
                 f"{MANAGED_POLICIES_PER_ROLE_MAX} attached policies"
             )
+        if problems:
+            raise ValueError(f"ReviewStackRoles {name!r}: " + "; ".join(problems))
+        super().__init__("fargate-app:bootstrap:ReviewStackRoles", name, None, opts)
+        tags = dict(args.tags)
+        boundary = boundary_arn(partition, account_id, args.app_project, REVIEW_STACKS)
         services = [
             aws.iam.Policy(
                 f"{name}-services-{number}",

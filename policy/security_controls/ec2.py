@@ -4,6 +4,7 @@ and VPCs log their flows."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,11 +42,19 @@ SECURITY_GROUP_RULES = frozenset(
 )
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 SUBNET = "aws:ec2/subnet:Subnet"
+# Adopts (or creates) a default subnet, whose map_public_ip_on_launch is true unless set: an absent
+# value means a public address for everything (pulumi_aws ec2.DefaultSubnet's docs).
+DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-# "The world": what Security Hub's EC2.18/EC2.19 call unrestricted.
-WORLD = ("0.0.0.0/0", "::/0")
 ALL_PROTOCOLS = ("-1", "all")
+# Security groups spell protocols by name or IANA number; these name the ported two.
+PORTED_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
+# ICMP carries no port and EC2.18/19 do not look at it; every other protocol (GRE 47, ESP 50,
+# SCTP 132, ...) is admitted on all its ports whatever the rule says (EC2 API reference,
+# IpPermission.IpProtocol: "specifying -1 or a protocol number other than tcp, udp, icmp, or icmpv6
+# allows traffic on all ports, regardless of any port range you specify"), so no listener matches.
+PORTLESS_EXEMPT_PROTOCOLS = ("icmp", "1", "icmpv6", "58")
 MAX_PORT = 65535
 # The security group protocol a listener's protocol arrives on (ELBv2's listener protocols).
 LISTENER_TRANSPORT = {
@@ -116,6 +125,8 @@ class OpenIngress:
     def describe(self) -> str:
         if self.protocol in ALL_PROTOCOLS:
             return f"all traffic from {self.source}"
+        if self.protocol not in PORTED_PROTOCOLS:
+            return f"protocol {self.protocol} (every port) from {self.source}"
         ports = (
             str(self.from_port)
             if self.from_port == self.to_port
@@ -131,6 +142,15 @@ def _port(value: Any, default: int) -> int:
         return default
 
 
+def is_world(cidr: str) -> bool:
+    """Whether `cidr` is the whole address space (what Security Hub's EC2.18/EC2.19 call
+    unrestricted), however it is spelled: 0.0.0.0/0, ::/0, 0::/0, 0:0:0:0:0:0:0:0/0, 1.2.3.4/0."""
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
 def _world_sources(rule: Mapping[str, Any], *keys: str) -> list[str]:
     """The CIDRs among `keys` that are the world; one not known yet is not (it comes from a
     resource, such as the VPC's CIDR, which is never the world)."""
@@ -143,7 +163,7 @@ def _world_sources(rule: Mapping[str, Any], *keys: str) -> list[str]:
                 cidr = str(entries[index])
             except UnknownValueError:
                 continue
-            if cidr in WORLD:
+            if is_world(cidr):
                 found.append(cidr)
     return found
 
@@ -211,12 +231,12 @@ def open_only_on_listener_ports(args: StackValidationArgs, report_violation: Rep
         for o in _rule_open(rule, groups)
     ]
     for entry in found:
-        if entry.protocol not in (*ALL_PROTOCOLS, "tcp", "6", "udp", "17"):
-            continue  # ICMP and the like carry no port: not what these controls look at
-        protocol = {"6": "tcp", "17": "udp"}.get(entry.protocol, entry.protocol)
+        if entry.protocol in PORTLESS_EXEMPT_PROTOCOLS:
+            continue
         admitted = _listener_ports(args.resources, entry.group) if entry.group else set()
+        protocol = PORTED_PROTOCOLS.get(entry.protocol)
         ports = range(entry.from_port, entry.to_port + 1)
-        if protocol not in ALL_PROTOCOLS and all((protocol, p) in admitted for p in ports):
+        if protocol and all((protocol, p) in admitted for p in ports):
             continue
         listening = ", ".join(f"{t} {p}" for t, p in sorted(admitted)) or "none"
         report_violation(
@@ -230,13 +250,17 @@ def open_only_on_listener_ports(args: StackValidationArgs, report_violation: Rep
 
 # -- EC2.15 ---------------------------------------------------------------------------------------
 def subnet_no_auto_public_ip(args: ResourceValidationArgs, report_violation: Report) -> None:
-    if args.resource_type != SUBNET:
+    if args.resource_type not in (SUBNET, DEFAULT_SUBNET):
         return
+    default_subnet = args.resource_type == DEFAULT_SUBNET
     for prop, what in (
         ("mapPublicIpOnLaunch", "a public IPv4 address"),
         ("assignIpv6AddressOnCreation", "an IPv6 address"),
     ):
-        if truthy(get(args.props, prop)):
+        value = get(args.props, prop)
+        if default_subnet and prop == "mapPublicIpOnLaunch" and value is None:
+            value = True
+        if truthy(value):
             report_violation(
                 f"This subnet gives every network interface launched in it {what} ({prop} is "
                 "true), whether it asked for one or not. Set it false; give a public address "
@@ -283,7 +307,7 @@ POLICIES: list[Any] = [
         control="EC2.18/EC2.19/EC2.13",
         description="EC2.18/EC2.19/EC2.13: no security group admits the world (0.0.0.0/0 or ::/0) "
         "on a port that a load balancer using the group does not listen on (all ports, SSH and "
-        "the other high-risk ports included).",
+        "the other high-risk ports included), nor on any protocol but TCP, UDP and ICMP.",
         validate=open_only_on_listener_ports,
         severity=Severity.HIGH,
         remediation="Narrow the rule's CIDR, or admit the world only on the load balancer's "
@@ -293,11 +317,13 @@ POLICIES: list[Any] = [
     *everywhere(
         name="ec2-subnet-no-auto-public-ip",
         control="EC2.15",
-        description="EC2.15: subnets do not assign public IPv4 (or IPv6) addresses on launch.",
+        description="EC2.15: subnets, default subnets included, do not assign public IPv4 (or "
+        "IPv6) addresses on launch.",
         validate=subnet_no_auto_public_ip,
         severity=Severity.MEDIUM,
         remediation="map_public_ip_on_launch=False and assign_ipv6_address_on_creation=False on "
-        "the subnet.",
+        "the subnet (a DefaultSubnet needs map_public_ip_on_launch=False set: it defaults to "
+        "true).",
     ),
     *prod_mandatory_else_advisory(
         name="ec2-vpc-flow-logs",

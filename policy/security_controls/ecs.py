@@ -19,7 +19,10 @@ SERVICE_TYPES = frozenset({"aws:ecs/service:Service", "aws:ecs/taskSet:TaskSet"}
 CLUSTER = "aws:ecs/cluster:Cluster"
 
 # ECS.8: names that say "this is a secret" (matched anywhere in the name, case-insensitively)...
-SECRET_NAME_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+SECRET_NAME_PARTS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL")
+# ...or as whole words of it (split at _), too short to look for inside others: DB_PASS, DB_PWD,
+# AWS_CREDS, but not PASSTHROUGH or COMPASS...
+SECRET_NAME_WORDS = ("PASS", "PWD", "CREDS")
 # ...and names Security Hub's ECS.8 checks that hold no such word (the ECS agent's registry
 # credentials).
 SECRET_NAMES = ("ECS_ENGINE_AUTH_DATA",)
@@ -29,9 +32,11 @@ SECRET_NAMES = ("ECS_ENGINE_AUTH_DATA",)
 AWS_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")
 AWS_SECRET_KEY = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z0-9/+]{40}$")
 # ...and values that carry a password whatever the variable is called: a URL with one in its
-# user info (postgres://app:s3cret@db/app, redis://:s3cret@cache) or a connection string's
-# password field (Server=db;User Id=app;Password=s3cret).
-URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
+# user info (postgres://app:s3cret@db/app, redis://:s3cret@cache, and postgresql://u:pa/ss@db with
+# an unencoded /, which libpq and most drivers accept) or a connection string's password field
+# (Server=db;User Id=app;Password=s3cret). What follows the first : is a port, not a password,
+# when it is digits up to a /, ? or # or the end (https://host:8443/users/@me).
+URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:(?![0-9]+(?:[/?#]|$))[^\s@]+@")
 PASSWORD_FIELD = re.compile(r"(?:^|[;&?\s])(?:password|passwd|pwd)\s*=\s*[^;&\s]", re.IGNORECASE)
 CONTAINER_INSIGHTS_ON = ("enabled", "enhanced")
 # The one Linux capability Fargate lets a container add (ECS developer guide, task definition
@@ -104,8 +109,10 @@ def secret_like_name(name: str) -> str | None:
     upper = name.upper()
     if upper in SECRET_NAMES:
         return "a name Security Hub's ECS.8 checks"
-    word = next((word for word in SECRET_NAME_WORDS if word in upper), None)
-    return f"a name containing {word}" if word else None
+    part = next((p for p in SECRET_NAME_PARTS if p in upper), None)
+    word = next((w for w in SECRET_NAME_WORDS if w in upper.split("_")), None)
+    found = part or word
+    return f"a name containing {found}" if found else None
 
 
 def aws_credential_like(value: str) -> bool:
@@ -149,6 +156,32 @@ def no_secrets_in_environment(args: ResourceValidationArgs, report_violation: Re
                     f"through `secrets` (`pulumi config set --secret --path 'secretValues.{name}' "
                     "...`)."
                 )
+        for where, value in _other_texts(container):
+            if aws_credential_like(value):
+                carrier = "a value that looks like an AWS access key"
+            else:
+                carrier = embedded_password(value)
+            if carrier is not None:
+                report_violation(
+                    f"{label} has {carrier} in its {where}, readable by anyone who can describe "
+                    "the task definition. Read it from an environment variable passed through "
+                    "`secrets` instead."
+                )
+
+
+def _other_texts(container: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(where, text) of what else a task definition shows in plain text: each word of the command
+    and the entry point, and each Docker label's value."""
+    found = [
+        (key, str(word))
+        for key in ("command", "entryPoint")
+        for word in as_list(container.get(key))
+        if word is not None
+    ]
+    labels = container.get("dockerLabels")
+    if isinstance(labels, Mapping):
+        found += [(f"dockerLabels.{k}", str(v)) for k, v in labels.items() if v is not None]
+    return found
 
 
 # -- ECS.9 ----------------------------------------------------------------------------------------
@@ -240,8 +273,9 @@ POLICIES: list[Any] = [
         name="ecs-no-secrets-in-environment",
         control="ECS.8",
         description="ECS.8: no secrets in container environment variables (names containing "
-        "PASSWORD, SECRET, TOKEN or KEY, values that look like AWS keys, URLs or connection "
-        "strings with a password).",
+        "PASSWORD, PASSWD, SECRET, TOKEN, KEY or CREDENTIAL, or the word PASS, PWD or CREDS; "
+        "values that look like AWS keys, URLs or connection strings with a password), nor such "
+        "values in the command, entry point or Docker labels.",
         validate=no_secrets_in_environment,
         severity=Severity.HIGH,
         remediation="Move the value to Secrets Manager or SSM and pass it through the `secrets` "

@@ -83,8 +83,6 @@ PUBLIC_ACCESS_FLAGS = (
     "ignorePublicAcls",
     "restrictPublicBuckets",
 )
-# Rule actions that still serve requests over plain HTTP.
-SERVING_ACTIONS = ("forward", "authenticate-cognito", "authenticate-oidc")
 
 
 def _application_lbs(resources: list[PolicyResource]) -> list[PolicyResource]:
@@ -122,14 +120,33 @@ def cloudfront_only(resources: list[PolicyResource], lb: PolicyResource) -> bool
     return bool(referring(resources, VPC_ORIGIN, ("vpcOriginEndpointConfig", "arn"), lb))
 
 
-def _serves_plain_http(listener: PolicyResource) -> bool | None:
-    """Whether an HTTP listener answers requests itself rather than redirecting them to HTTPS;
-    None while its actions are not known."""
-    actions = peek(listener.props, "defaultActions")
+def _answers_over_http(actions: Any) -> bool | None:
+    """Whether these actions, on an HTTP listener, answer requests themselves (forward, respond,
+    authenticate, or redirect to somewhere other than HTTPS) rather than send every client to
+    HTTPS; None while they are not known."""
     if actions is UNKNOWN:
         return None
     actions = as_list(actions)
     return not actions or not all(_redirects_to_https(a) for a in actions)
+
+
+def _plain_http(
+    resources: list[PolicyResource], listener: PolicyResource
+) -> list[tuple[PolicyResource, str]]:
+    """What an HTTP listener serves over plain HTTP: its default action and every listener rule on
+    it that answers requests rather than redirect to HTTPS (a forwarding rule serves its paths
+    however the default action redirects). Each with a short account of it."""
+    found = []
+    if _answers_over_http(peek(listener.props, "defaultActions")):
+        found.append((listener, "this HTTP listener's default action answers requests"))
+    for rule in referring(resources, LISTENER_RULES, "listenerArn", listener):
+        actions = peek(rule.props, "actions")
+        if _answers_over_http(actions):
+            kinds = sorted({str(a.get("type")) for a in as_list(actions) if isinstance(a, Mapping)})
+            found.append(
+                (rule, f"this rule on an HTTP listener answers requests ({', '.join(kinds)})")
+            )
+    return found
 
 
 def http_redirects_to_https(args: StackValidationArgs, report_violation: Report) -> None:
@@ -140,28 +157,13 @@ def http_redirects_to_https(args: StackValidationArgs, report_violation: Report)
         if not any(_is_https(listener) for listener in listeners):
             continue  # no certificate on this load balancer: HTTP is all it serves
         for listener in filter(_is_http, listeners):
-            if _serves_plain_http(listener):
+            for resource, what in _plain_http(args.resources, listener):
                 report_violation(
-                    "This HTTP listener does not redirect to HTTPS although its load balancer has "
-                    "an HTTPS listener. Make its default action a redirect with protocol HTTPS "
-                    "(status HTTP_301).",
-                    listener.urn,
+                    f"Plain HTTP on a load balancer that has HTTPS: {what}. Make the HTTP "
+                    "listener's default action a redirect with protocol HTTPS (status HTTP_301) "
+                    "and attach rules that serve requests to the HTTPS listener.",
+                    resource.urn,
                 )
-            for rule in referring(args.resources, LISTENER_RULES, "listenerArn", listener):
-                rule_actions = peek(rule.props, "actions")
-                if rule_actions is UNKNOWN:
-                    continue
-                serving = [
-                    str(a.get("type"))
-                    for a in as_list(rule_actions)
-                    if isinstance(a, Mapping) and a.get("type") in SERVING_ACTIONS
-                ]
-                if serving:
-                    report_violation(
-                        f"This listener rule serves requests over plain HTTP ({serving[0]}) on a "
-                        "load balancer that has HTTPS. Attach it to the HTTPS listener instead.",
-                        rule.urn,
-                    )
 
 
 def https_in_prod(args: StackValidationArgs, report_violation: Report) -> None:
@@ -172,13 +174,13 @@ def https_in_prod(args: StackValidationArgs, report_violation: Report) -> None:
         if cloudfront_only(args.resources, lb):
             continue
         for listener in filter(_is_http, listeners):
-            if _serves_plain_http(listener):
+            for resource, what in _plain_http(args.resources, listener):
                 report_violation(
-                    "This production load balancer serves plain HTTP: it has no HTTPS listener, "
-                    "and this HTTP listener answers requests instead of redirecting them. Serve "
-                    "HTTPS (`pulumi config set domainName app.example.com` with hostedZone, or "
-                    "certificateArn), or make it internal behind a CloudFront VPC origin.",
-                    listener.urn,
+                    f"This production load balancer serves plain HTTP: it has no HTTPS listener, "
+                    f"and {what} instead of redirecting to HTTPS. Serve HTTPS (`pulumi config set "
+                    "domainName app.example.com` with hostedZone, or certificateArn), or make it "
+                    "internal behind a CloudFront VPC origin.",
+                    resource.urn,
                 )
 
 
@@ -336,8 +338,8 @@ POLICIES: list[Any] = [
         name="elb-http-redirects-to-https",
         control="ELB.1",
         description="ELB.1: on an application load balancer with an HTTPS listener, every HTTP "
-        "listener redirects to HTTPS and serves nothing itself (unless only CloudFront reaches "
-        "it, through a VPC origin).",
+        "listener, and every listener rule on one, redirects to HTTPS and serves nothing itself "
+        "(unless only CloudFront reaches it, through a VPC origin).",
         validate=http_redirects_to_https,
         severity=Severity.MEDIUM,
         remediation="Give the HTTP listener a single redirect action (protocol HTTPS, HTTP_301) "
@@ -348,8 +350,8 @@ POLICIES: list[Any] = [
         name="elb-https-in-prod",
         control="ELB.1",
         description="ELB.1: a production application load balancer serves HTTPS: one without an "
-        "HTTPS listener has no HTTP listener that answers requests itself, unless it is internal "
-        "and reached only through a CloudFront VPC origin.",
+        "HTTPS listener has no HTTP listener, nor listener rule on one, that answers requests "
+        "itself, unless it is internal and reached only through a CloudFront VPC origin.",
         validate=https_in_prod,
         severity=Severity.MEDIUM,
         remediation="`pulumi config set domainName app.example.com` and hostedZone (or "

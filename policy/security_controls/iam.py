@@ -1,9 +1,10 @@
 """IAM controls: no policy grants every action (of every service, or of one) on every resource,
 and no role trusts the whole world.
 
-Security Hub's IAM.1 and IAM.21 look only at customer managed policies; a stack's inline role
-policies (the program writes several) grant the same, so these policies check every identity
-policy a stack can hold. Trust policies have no Security Hub control: a role that trusts
+Security Hub's IAM.1 (Action "*" on Resource "*") and IAM.21 ("<service>:*" on any Resource) look
+only at customer managed policies. The pack holds customer managed policies to both as Security Hub
+does, and holds inline policies (the program writes several), which grant the same, to the
+every-resource part of each. Trust policies have no Security Hub control: a role that trusts
 `Principal: "*"` can be assumed by any AWS account unless a condition names the caller.
 """
 
@@ -21,6 +22,9 @@ from .props import as_list, get, json_document
 Report = Callable[..., None]
 
 ROLE = "aws:iam/role:Role"
+# A customer managed policy: Security Hub's IAM.21 fails one that allows "<service>:*" on any
+# resource at all (AWS Config's iam-policy-no-statements-with-full-access).
+MANAGED_POLICY = "aws:iam/policy:Policy"
 # Identity policies and the property that holds each one's document.
 POLICY_DOCUMENTS = {
     "aws:iam/policy:Policy": "policy",
@@ -28,10 +32,27 @@ POLICY_DOCUMENTS = {
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
 }
-# "*" or "<service>:*": every action, of every service or of one.
-WILDCARD_ACTION = re.compile(r"^(?:\*|[a-z0-9-]+:\*)$", re.IGNORECASE)
+# Attachments of managed policies by ARN, and the property that holds the ARN(s).
+POLICY_ATTACHMENTS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": "policyArns",
+    ROLE: "managedPolicyArns",
+}
+# AWS's own Action "*" on Resource "*": attaching it is the grant IAM.1 looks for, written by AWS.
+ADMINISTRATOR_ACCESS = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$")
+# "*" or "<service>:*": every action, of every service or of one. "*:*" too: IAM refuses it
+# ("Action vendors ... must not contain wildcards"), but it means "*" to a reader and costs nothing.
+WILDCARD_ACTION = re.compile(r"^(?:\*|\*:\*|[a-z0-9-]+:\*)$", re.IGNORECASE)
+# A resource ARN made only of wildcards past its partition ("arn:*:*:*:*:*", "arn:aws:*:*:*:*")
+# matches every resource, as "*" does.
+EVERY_RESOURCE_ARN = re.compile(r"^arn(?::[^:*?]*)?(?::[*?]*)*:\*$")
 # Condition keys that name who may assume a role trusting "*", with the operators that pin them
-# (a negated or IfExists operator does not).
+# (a negated or IfExists operator does not, nor ForAllValues, which holds when the key is absent).
 CALLER_KEYS = (
     "aws:principalaccount",
     "aws:principalorgid",
@@ -39,6 +60,11 @@ CALLER_KEYS = (
     "aws:principalarn",
 )
 PINNING_OPERATORS = ("stringequals", "stringlike", "arnequals", "arnlike")
+# *Like operators match * and ? in the value: "arn:aws:iam::*:role/x" or "1*" names no one. A
+# wildcard after the part that names the account or organization still pins the caller there
+# (the IAM User Guide's aws:PrincipalOrgPaths examples: ForAnyValue:StringLike "o-a1b2c3d4e5/*",
+# every principal of that organization).
+LIKE_WILDCARDS = ("*", "?")
 
 
 def _statements(document: Mapping[str, Any] | None) -> Iterator[Mapping[str, Any]]:
@@ -58,17 +84,61 @@ def _documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str,
                 yield f"its inline policy {inline.get('name')!r}", json_document(inline["policy"])
 
 
+def _every_resource(statement: Mapping[str, Any]) -> str | None:
+    """How the statement reaches every resource (Resource "*" or an all-wildcard ARN, or a
+    NotResource, which is every resource but a few), or None."""
+    if "NotResource" in statement:
+        return "every resource but those listed in NotResource"
+    for resource in as_list(statement.get("Resource")):
+        if str(resource) == "*" or EVERY_RESOURCE_ARN.match(str(resource)):
+            return f'every resource (Resource "{resource}")'
+    return None
+
+
+def _administrator_attachments(args: ResourceValidationArgs) -> list[str]:
+    prop = POLICY_ATTACHMENTS.get(args.resource_type)
+    if prop is None:
+        return []
+    return [str(a) for a in as_list(get(args.props, prop)) if ADMINISTRATOR_ACCESS.match(str(a))]
+
+
+def _service_wildcards(
+    args: ResourceValidationArgs,
+    where: str,
+    label: str,
+    statement: Mapping[str, Any],
+    report_violation: Report,
+) -> None:
+    """IAM.21: a customer managed policy allows no "<service>:*", whatever its Resource."""
+    if args.resource_type != MANAGED_POLICY:
+        return
+    wild = [str(a) for a in as_list(statement.get("Action")) if WILDCARD_ACTION.match(str(a))]
+    if wild:
+        report_violation(
+            f"{where} ({label}) allows {', '.join(wild)}: every action of a service, which "
+            "Security Hub's IAM.21 fails in a customer managed policy whatever the Resource. "
+            "Name the actions (a prefix such as ec2:Describe* is accepted)."
+        )
+
+
 # -- IAM.1 / IAM.21 -------------------------------------------------------------------------------
 def no_wildcard_grants(args: ResourceValidationArgs, report_violation: Report) -> None:
+    for arn in _administrator_attachments(args):
+        report_violation(
+            f"This attaches {arn}, which allows every action on every resource: an "
+            "administrator's grant. Attach a policy that names the actions and the resources."
+        )
     for where, document in _documents(args):
         for statement in _statements(document):
-            if "*" not in [str(r) for r in as_list(statement.get("Resource"))]:
-                continue
+            scope = _every_resource(statement)
             label = statement.get("Sid") or "a statement without a Sid"
+            if scope is None:
+                _service_wildcards(args, where, label, statement, report_violation)
+                continue
             if "NotAction" in statement:
                 report_violation(
                     f"{where} ({label}) allows every action but those listed in NotAction, on "
-                    "every resource. Allow the actions needed, on the resources needed."
+                    f"{scope}. Allow the actions needed, on the resources needed."
                 )
                 continue
             wild = [
@@ -76,8 +146,8 @@ def no_wildcard_grants(args: ResourceValidationArgs, report_violation: Report) -
             ]
             if wild:
                 report_violation(
-                    f"{where} ({label}) allows {', '.join(wild)} on every resource (Resource "
-                    '"*"): an administrator\'s grant. Name the actions and the resources.'
+                    f"{where} ({label}) allows {', '.join(wild)} on {scope}: an administrator's "
+                    "grant. Name the actions and the resources."
                 )
 
 
@@ -87,15 +157,33 @@ def _names_the_caller(statement: Mapping[str, Any]) -> bool:
     if not isinstance(conditions, Mapping):
         return False
     for operator, keys in conditions.items():
-        if str(operator).lower().removeprefix("forallvalues:").removeprefix("foranyvalue:") not in (
-            PINNING_OPERATORS
-        ):
+        name = str(operator).lower().removeprefix("foranyvalue:")
+        if name not in PINNING_OPERATORS or not isinstance(keys, Mapping):
             continue
-        if isinstance(keys, Mapping) and any(
-            str(k).lower() in CALLER_KEYS and "*" not in as_list(v) for k, v in keys.items()
-        ):
-            return True
+        for key, values in keys.items():
+            key = str(key).lower()
+            if key in CALLER_KEYS and _pins(name, key, [str(v) for v in as_list(values)]):
+                return True
     return False
+
+
+def _naming_part(key: str, value: str) -> str:
+    """The part of a condition value that names the account or organization."""
+    if key == "aws:principalarn":
+        return ":".join(value.split(":")[:5])  # arn:partition:iam::<account>
+    if key == "aws:principalorgpaths":
+        return value.split("/")[0]  # o-<org id>
+    return value
+
+
+def _pins(operator: str, key: str, values: list[str]) -> bool:
+    """Whether `values` of `key` under `operator` name particular callers: none is "*", and with a
+    *Like operator none holds a wildcard where it names the account or organization."""
+    if not values or "*" in values:
+        return False
+    if not operator.endswith("like"):
+        return True
+    return not any(w in _naming_part(key, v) for v in values for w in LIKE_WILDCARDS)
 
 
 def _trusts_everyone(statement: Mapping[str, Any]) -> bool:
@@ -124,7 +212,9 @@ POLICIES: list[Any] = [
         name="iam-no-wildcard-grants",
         control="IAM.1/IAM.21",
         description="IAM.1/IAM.21: no identity policy in the stack (managed or inline) allows "
-        '"*", "<service>:*" or a NotAction on every resource.',
+        '"*", "<service>:*" or a NotAction on every resource (Resource "*", an all-wildcard ARN '
+        'or a NotResource), no customer managed policy allows "<service>:*" on any resource, '
+        "and nothing attaches AWS's AdministratorAccess.",
         validate=no_wildcard_grants,
         severity=Severity.HIGH,
         remediation="Name the actions and resources the role needs, each statement with a Sid "

@@ -17,7 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from components.edge import MANAGED_POLICY_NAMES
-from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
+from components.spec import (
+    RUNTIME_DEFAULT_CAPABILITIES,
+    SERVICE_CONNECT_PROXY_CPU,
+    SERVICE_CONNECT_PROXY_MEMORY_MIB,
+)
 from tools.mocks import RegisteredResource
 from tools.plan.lookups import (
     CPU_UNITS_PER_VCPU,
@@ -237,10 +241,40 @@ def _default_sg(r: RegisteredResource, ix: Index) -> Settings:
     return [("rules", f"{rules}" if rules else "none: the default group allows nothing")]
 
 
+# Why the network makes private subnets that nothing in the stack uses yet (dev without a NAT):
+# they cost nothing, and an internal load balancer, interface endpoints or a NAT gateway (with the
+# tasks moving in) can use them later without changing the VPC's layout.
+UNUSED_PRIVATE_SUBNET = (
+    "nothing yet (free; kept for an internal load balancer, VPC endpoints or a NAT gateway, "
+    "so adding one changes no subnet)"
+)
+
+
+def _mentions(value: Any, wanted: str) -> bool:
+    if isinstance(value, dict):
+        return any(_mentions(v, wanted) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_mentions(v, wanted) for v in value)
+    return value == wanted
+
+
+def _subnet_users(subnet: RegisteredResource, ix: Index) -> list[str]:
+    """The resources placed in the subnet (its route table association aside)."""
+    return sorted(
+        r.name
+        for r in ix.resources
+        if r is not subnet
+        and r.custom
+        and r.type != "aws:ec2/routeTableAssociation:RouteTableAssociation"
+        and subnet.id
+        and _mentions(r.inputs, subnet.id)
+    )
+
+
 @shows("aws:ec2/subnet:Subnet")
 def _subnet(r: RegisteredResource, ix: Index) -> Settings:
     tier = dig(r.inputs, "tags", "tier")
-    return [
+    out = [
         ("az", r.inputs.get("availabilityZone")),
         (
             "cidr",
@@ -250,6 +284,9 @@ def _subnet(r: RegisteredResource, ix: Index) -> Settings:
         ("tier", tier),
         ("public IP on launch", yes_no(r.inputs.get("mapPublicIpOnLaunch"))),
     ]
+    if tier == "private" and not _subnet_users(r, ix):
+        out.append(("used by", UNUSED_PRIVATE_SUBNET))
+    return out
 
 
 @shows("aws:ec2/routeTable:RouteTable")
@@ -846,7 +883,8 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
             (f"{name}: stop timeout", f"{stop_timeout(c)} s"),
             (f"{name}: user", c.get("user") or "the image's own (the task names none)"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
-            (f"{name}: writable paths", _writable_paths(c)),
+            (f"{name}: writable paths", _writable_paths(r, c)),
+            (f"{name}: file systems", _file_system_mounts(r, c, ix)),
             (f"{name}: linux capabilities", _capabilities(c)),
             (
                 f"{name}: health check",
@@ -856,21 +894,63 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
     return out
 
 
-def _writable_paths(c: dict[str, Any]) -> str:
+def _file_system_mounts(r: RegisteredResource, container: dict[str, Any], ix: Index) -> str | None:
+    """The EFS volumes the container mounts, where, through what and how (None: none)."""
+    volumes = _efs_volumes(r)
+    mounts = []
+    for m in container.get("mountPoints") or []:
+        efs = volumes.get(m.get("sourceVolume"))
+        if efs is None:
+            continue
+        auth = efs.get("authorizationConfig") or {}
+        how = [
+            "read-only" if m.get("readOnly") else "read-write",
+            *(["TLS"] if efs.get("transitEncryption") == "ENABLED" else []),
+            *(["IAM"] if auth.get("iam") == "ENABLED" else []),
+        ]
+        through = f" through {ix.label(auth['accessPointId'])}" if auth.get("accessPointId") else ""
+        mounts.append(
+            f"{m.get('containerPath')}: {ix.label(efs.get('fileSystemId'))}{through} "
+            f"({', '.join(how)})"
+        )
+    return "; ".join(mounts) or None
+
+
+def _efs_volumes(r: RegisteredResource) -> dict[str, dict[str, Any]]:
+    """The task's EFS volumes by name (the others are task storage)."""
+    return {
+        v["name"]: v["efsVolumeConfiguration"]
+        for v in r.inputs.get("volumes") or []
+        if v.get("efsVolumeConfiguration")
+    }
+
+
+def _writable_paths(r: RegisteredResource, c: dict[str, Any]) -> str:
+    """The task storage a read-only root leaves writable (file systems are shown apart)."""
     if not c.get("readonlyRootFilesystem"):
         return "all: the root file system is writable"
-    mounts = [m["containerPath"] for m in c.get("mountPoints") or [] if not m.get("readOnly")]
+    efs = _efs_volumes(r)
+    mounts = [
+        m["containerPath"]
+        for m in c.get("mountPoints") or []
+        if not m.get("readOnly") and m.get("sourceVolume") not in efs
+    ]
     return ", ".join(mounts) or "none"
 
 
 def _capabilities(container: dict[str, Any]) -> str:
-    """What the container's Linux capabilities are, against the runtime's default set."""
+    """What the container's Linux capabilities are, against the runtime's default set: a drop of
+    all the defaults but a few reads as what it keeps (keepCapabilities)."""
     capabilities = dig(container, "linuxParameters", "capabilities", default={})
+    dropped = capabilities.get("drop") or []
+    kept = [c for c in RUNTIME_DEFAULT_CAPABILITIES if c not in dropped]
     parts = [
         f"{verb} {', '.join(capabilities[key])}"
         for key, verb in (("drop", "drops"), ("add", "adds"))
         if capabilities.get(key)
     ]
+    if dropped and set(dropped) <= set(RUNTIME_DEFAULT_CAPABILITIES) and kept:
+        parts[0] = f"keeps only {', '.join(kept)} of the runtime's default set"
     return "; ".join(parts) or "the runtime's default set"
 
 
@@ -1015,6 +1095,79 @@ def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
 @shows("aws:servicediscovery/httpNamespace:HttpNamespace")
 def _namespace(r: RegisteredResource, ix: Index) -> Settings:
     return [("name", r.inputs.get("name")), ("description", r.inputs.get("description"))]
+
+
+@shows("aws:efs/fileSystem:FileSystem")
+def _file_system(r: RegisteredResource, ix: Index) -> Settings:
+    lifecycle = r.inputs.get("lifecyclePolicies") or []
+    to_ia = next((p["transitionToIa"] for p in lifecycle if p.get("transitionToIa")), None)
+    back = next(
+        (
+            p["transitionToPrimaryStorageClass"]
+            for p in lifecycle
+            if p.get("transitionToPrimaryStorageClass")
+        ),
+        None,
+    )
+    return [
+        ("encrypted at rest", yes_no(r.inputs.get("encrypted"))),
+        ("throughput", r.inputs.get("throughputMode") or "bursting"),
+        (
+            "infrequent access",
+            f"{to_ia.lower().replace('_', ' ')} without access"
+            + (f", back to Standard {back.lower().replace('_', ' ')}" if back else "")
+            if to_ia
+            else "never",
+        ),
+        ("files", "kept when tasks stop or are replaced; deleted only by the app (or with it)"),
+        ("bills by use", "storage and elastic throughput, no idle charge (under Not included)"),
+    ]
+
+
+@shows("aws:efs/accessPoint:AccessPoint")
+def _access_point(r: RegisteredResource, ix: Index) -> Settings:
+    user = r.inputs.get("posixUser") or {}
+    root = r.inputs.get("rootDirectory") or {}
+    creation = root.get("creationInfo") or {}
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("acts as", f"{user.get('uid')}:{user.get('gid')}" if user else "the client's user"),
+        (
+            "directory",
+            f"{root.get('path', '/')}"
+            + (
+                f" (created {creation['ownerUid']}:{creation['ownerGid']} "
+                f"{creation['permissions']})"
+                if creation
+                else ""
+            ),
+        ),
+    ]
+
+
+@shows("aws:efs/mountTarget:MountTarget")
+def _mount_target(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("subnet", ix.label(r.inputs.get("subnetId"))),
+        ("security groups", ", ".join(ix.label(g) for g in r.inputs.get("securityGroups") or [])),
+    ]
+
+
+@shows("aws:efs/backupPolicy:BackupPolicy")
+def _backup_policy(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("automatic backups", dig(r.inputs, "backupPolicy", "status")),
+    ]
+
+
+@shows("aws:efs/fileSystemPolicy:FileSystemPolicy")
+def _file_system_policy(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("statements", statement_ids(r.inputs.get("policy"))),
+    ]
 
 
 @shows("aws:sqs/queue:Queue")
