@@ -222,13 +222,13 @@ access_logs = (
     if cfg.access_logs
     else None
 )
-# Behind CloudFront the load balancer is internal, in the private subnets, reached only through
-# the edge's VPC origin; otherwise it faces the internet from the public subnets.
+# Behind CloudFront the load balancer is internal, in the private subnets CloudFront reaches, and
+# reached only through the edge's VPC origin; otherwise it faces the internet from the public ones.
 lb = LoadBalancer(
     "web",
     LoadBalancerArgs(
         vpc_id=network.vpc_id,
-        subnet_ids=network.private_subnet_ids if cfg.cloudfront else network.public_subnet_ids,
+        subnet_ids=network.origin_subnet_ids if cfg.cloudfront else network.public_subnet_ids,
         internal=cfg.cloudfront,
         deletion_protection=cfg.deletion_protection,
         certificate_arn=certificate.certificate_arn if certificate else cfg.certificate_arn or None,

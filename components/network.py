@@ -23,6 +23,7 @@ from components.spec import (
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_VPC_CIDR,
     HTTPS_PORT,
+    MIN_AZS,
     VPC_ORIGIN_UNSUPPORTED_AZ_IDS,
     RolePlacement,
     availability_zone_issues,
@@ -115,6 +116,21 @@ class EndpointScope:
     region: str
 
 
+def vpc_origin_azs(azs: Sequence[str], az_ids: Mapping[str, str]) -> list[str]:
+    """The AZs of `azs` whose subnets a CloudFront VPC origin reaches (by AZ ID, as AWS lists the
+    exceptions), or a RunError when fewer than the two an ALB needs remain."""
+    reached = [az for az in azs if az_ids[az] not in VPC_ORIGIN_UNSUPPORTED_AZ_IDS]
+    if len(reached) < MIN_AZS:
+        left_out = ", ".join(f"{az} ({az_ids[az]})" for az in azs if az not in reached)
+        raise pulumi.RunError(
+            f"availabilityZones: CloudFront VPC origins do not reach this account's {left_out} "
+            "(CloudFront Developer Guide, Supported AWS Regions for VPC origins), which leaves "
+            f"{len(reached)} AZ(s) for the load balancer, and it needs {MIN_AZS}; raise "
+            "availabilityZones, set edge none, or use another region"
+        )
+    return reached
+
+
 def endpoint_policy(service: str, scope: EndpointScope) -> dict:
     """The endpoint policy of the endpoint for `service` (an endpoint service name such as
     "ecr.dkr", or "s3" for the gateway endpoint); see ENDPOINT_SCOPE_KEYS."""
@@ -183,10 +199,11 @@ class NetworkArgs:
     protect: protect the flow log group from deletion. Default False.
     roles: where the flow-log role goes (IAM path) and its permissions boundary. Default IAM's
         root path and no boundary; the program passes the stack's path and the stack's boundary.
-    vpc_origin: the load balancer in these subnets is a CloudFront VPC origin, which CloudFront
-        does not reach in a few AZs (spec.VPC_ORIGIN_UNSUPPORTED_AZ_IDS). AZ names map to AZ IDs
-        per account, so only AWS can tell: the network stops, before it creates anything, when one
-        of its AZs is one of those. Default False.
+    vpc_origin: the load balancer in the private subnets is a CloudFront VPC origin, which
+        CloudFront does not reach in a few AZs (spec.VPC_ORIGIN_UNSUPPORTED_AZ_IDS). AZ names map
+        to AZ IDs per account, so only AWS can tell: `origin_subnet_ids` leaves those AZs out (the
+        tasks may still run there; an ALB balances across zones), and the network stops, before it
+        creates anything, when fewer than the two AZs an ALB needs remain. Default False.
     """
 
     cidr: str = DEFAULT_VPC_CIDR
@@ -224,6 +241,8 @@ class Network(pulumi.ComponentResource):
         vpc_id, vpc_cidr: the VPC.
         azs: the AZ names used, in order.
         public_subnet_ids, private_subnet_ids: one per AZ, in the order of `azs`.
+        origin_subnet_ids: the private subnets in AZs CloudFront VPC origins reach (all of them
+            without vpc_origin), for an internal load balancer behind CloudFront.
         task_subnet_ids: where tasks run: private subnets when they have a private way out (a NAT
             or the endpoints), else public ones.
         tasks_public_ip: whether tasks need a public IP (only in public subnets).
@@ -251,17 +270,7 @@ class Network(pulumi.ComponentResource):
             )
         azs = list(zones[: args.availability_zones])
         az_ids = dict(zip(available.names, available.zone_ids, strict=True))
-        excluded = [
-            f"{az} ({az_ids[az]})"
-            for az in azs
-            if args.vpc_origin and az_ids[az] in VPC_ORIGIN_UNSUPPORTED_AZ_IDS
-        ]
-        if excluded:
-            raise pulumi.RunError(
-                f"availabilityZones: this account's {', '.join(excluded)} cannot be used: "
-                "CloudFront VPC origins do not reach it (CloudFront Developer Guide, Supported AWS "
-                "Regions for VPC origins); set edge none, or use another region"
-            )
+        origin_azs = vpc_origin_azs(azs, az_ids) if args.vpc_origin else azs
         super().__init__("fargate-app:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cidrs = plan_subnets(args.cidr, len(azs))
@@ -384,6 +393,9 @@ class Network(pulumi.ComponentResource):
         self.azs: list[str] = azs
         self.public_subnet_ids: list[pulumi.Output[str]] = [s.id for s in public_subnets]
         self.private_subnet_ids: list[pulumi.Output[str]] = [s.id for s in private_subnets]
+        self.origin_subnet_ids: list[pulumi.Output[str]] = [
+            s.id for az, s in zip(azs, private_subnets, strict=True) if az in origin_azs
+        ]
         self.task_subnet_ids = self.private_subnet_ids if private_tasks else self.public_subnet_ids
         self.tasks_public_ip: bool = not private_tasks
         self.register_outputs(
@@ -393,6 +405,7 @@ class Network(pulumi.ComponentResource):
                 "azs": self.azs,
                 "public_subnet_ids": self.public_subnet_ids,
                 "private_subnet_ids": self.private_subnet_ids,
+                "origin_subnet_ids": self.origin_subnet_ids,
                 "task_subnet_ids": self.task_subnet_ids,
                 "tasks_public_ip": self.tasks_public_ip,
             }

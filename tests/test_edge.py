@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.edge import (
@@ -22,6 +23,7 @@ from components.edge import (
     HOST_HEADER_ONLY,
     VIEWER_TLS_POLICY,
 )
+from components.network import vpc_origin_azs
 from components.spec import CLOUDFRONT_REGION
 from tests.api_shapes import operation, problems, request
 from tools.mocks import UNKNOWN, ProgramRun, RegisteredResource
@@ -352,11 +354,27 @@ def test_the_alarms_still_watch_the_load_balancer(dev_cloudfront, alarm: str) ->
     assert suffix in watched, f"{alarm} does not watch {suffix}"
 
 
-def test_an_az_vpc_origins_do_not_reach_stops_the_program_before_any_resource(run_stack) -> None:
-    # The mocks number us-east-1's AZs in order, so us-east-1c is use1-az3, which AWS excludes.
-    run = run_stack("dev", {**EDGE, "availabilityZones": 3}, check=False)
-    assert run.error is not None and "use1-az3" in str(run.error), run.error
-    assert not run.custom_resources, [r.urn for r in run.custom_resources]
+def test_the_load_balancer_leaves_out_an_az_vpc_origins_do_not_reach(run_stack) -> None:
+    # The mocks number us-east-1's AZs in order, so us-east-1c is use1-az3, which AWS excludes:
+    # the stack still deploys, its tasks in all three AZs, its load balancer in the other two.
+    run = run_stack("dev", {**EDGE, "availabilityZones": 3})
+    reached = {s.id for s in run.of_type(SUBNET) if s.inputs["availabilityZone"] != "us-east-1c"}
+    lb = alb(run)
+    assert set(lb.inputs["subnets"]) == reached & subnets(run, "private"), (
+        f"{lb.urn} must span the private subnets of us-east-1a and us-east-1b only: CloudFront "
+        "refuses a VPC origin whose load balancer sits in use1-az3"
+    )
+    assert len(subnets(run, "private")) == 3, "the network keeps its three AZs"
+
+
+def test_too_few_azs_vpc_origins_reach_stop_the_program_by_name() -> None:
+    ids = {"us-east-1a": "use1-az1", "us-east-1b": "use1-az3"}
+    with pytest.raises(pulumi.RunError, match=r"us-east-1b \(use1-az3\).*needs 2"):
+        vpc_origin_azs(["us-east-1a", "us-east-1b"], ids)
+    assert vpc_origin_azs(["us-east-1a", "us-east-1b"], {**ids, "us-east-1b": "use1-az2"}) == [
+        "us-east-1a",
+        "us-east-1b",
+    ], "with every AZ reached, the load balancer keeps them all"
 
 
 def test_without_cloudfront_nothing_of_it_is_created(run_stack) -> None:

@@ -27,6 +27,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 CREATE_WEB_ACL = operation("wafv2", "CreateWebACL")
 PUT_LOGGING = operation("wafv2", "PutLoggingConfiguration")
+ASSOCIATE = operation("wafv2", "AssociateWebACL")
 # WCUs an ACL gets without WAF's extra charge (AWS WAF Developer Guide, "Web ACL capacity units").
 FREE_CAPACITY_WCUS = 1500
 
@@ -144,6 +145,14 @@ def test_waf_accepts_the_logging_configuration(run_stack, placed) -> None:
     shape = PUT_LOGGING.input_shape
     api = request({"loggingConfiguration": logging.inputs}, shape)
     assert not problems(api, shape), f"{logging.urn}: {problems(api, shape)}"
+
+
+def test_waf_accepts_the_association_with_the_load_balancer(run_stack) -> None:
+    association = run_stack("prod", ON_LOAD_BALANCER).one(ASSOCIATION)
+    shape = ASSOCIATE.input_shape
+    api = request(association.inputs, shape)
+    assert set(api) == {"WebACLArn", "ResourceArn"}, f"{association.urn}: {api}"
+    assert not problems(api, shape), f"{association.urn}: {problems(api, shape)}"
 
 
 def test_without_waf_there_is_no_acl(dev) -> None:
