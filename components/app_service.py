@@ -156,13 +156,7 @@ class AppService(pulumi.ComponentResource):
             image = ContainerImage(
                 name,
                 ContainerImageArgs(
-                    build=(
-                        ImageBuild(
-                            context=spec.build.context, dockerfile=spec.build.dockerfile_path
-                        )
-                        if spec.build
-                        else ImageBuild()
-                    ),
+                    build=spec.build or ImageBuild(),
                     platform=PLATFORM_BY_ARCHITECTURE[args.cpu_architecture],
                     prebuilt=spec.image,
                     protect=args.protect,

@@ -782,22 +782,6 @@ BACKLOG_PER_TASK_MIN, BACKLOG_PER_TASK_MAX = 1, 100_000
 
 
 @dataclass(frozen=True, kw_only=True)
-class BuildSpec:
-    """What to build an image from, relative to the project directory.
-
-    context: the Docker build context (a directory). Required.
-    dockerfile: the Dockerfile. Default "": <context>/Dockerfile.
-    """
-
-    context: str
-    dockerfile: str = ""
-
-    @property
-    def dockerfile_path(self) -> str:
-        return self.dockerfile or f"{self.context}/Dockerfile"
-
-
-@dataclass(frozen=True, kw_only=True)
 class Route:
     """Where the load balancer sends a web service's requests: every request whose host matches
     one of `hosts` (any host when empty) and whose path matches one of `paths` (any path when
@@ -851,7 +835,7 @@ class ServiceSpec:
     on_demand_base: int = DEFAULT_ON_DEMAND_BASE
     env: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
-    build: BuildSpec | None = None
+    build: ImageBuild | None = None
     image: ImageRef | None = None
     route: Route | None = None
     backlog_per_task: int = DEFAULT_BACKLOG_PER_TASK

@@ -1,11 +1,10 @@
 """`build`, the image a stack builds from source, and what its Dockerfile says about how it runs.
 
-- `parse_build` / `check_build`: one `build` value ({context, dockerfile}, paths relative to the
-  project) to an `ImageBuild`, each problem naming the key it was given under, so that a setting
-  holding several can call them with its own key. (`services` still checks each service's `build`
-  with its own `stack_config.services.parse_build`, to a `BuildSpec`: one of the two is to go.)
-- `build_file_problems`: what only the project's files can tell (the context is a directory, the
-  Dockerfile exists and has a FROM); the loader runs it when it is given the project's root.
+- `check_build`: one `build` value ({context, dockerfile}, paths relative to the project) to an
+  `ImageBuild`, each problem naming the key it was given under: the top-level `build` and each
+  `services.<name>.build` are read by it alike. Given the project's root, it also checks what only
+  the project's files can tell (`build_file_problems`: the context is a directory, the Dockerfile
+  exists and has a FROM).
 - `final_stage` reads a Dockerfile's last stage (what `docker build` produces without --target):
   its USER, VOLUMEs and how it starts, following `FROM <earlier stage>`. What a base image from a
   registry declares cannot be seen offline, and stays unknown.
@@ -54,15 +53,25 @@ def parse_build(raw: Any) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-def check_build(value: dict[str, Any], problems: Problems, key: str = "build") -> ImageBuild:
-    """The build `value` describes; adds a problem naming `key` for each field that is wrong (the
-    default stands in for it, so that later checks still run)."""
+def check_build(
+    raw: Any, problems: Problems, key: str = "build", root: str | Path | None = None
+) -> ImageBuild:
+    """The build `raw` describes (a map, or its JSON text); adds a problem naming `key` for each
+    field that is wrong (the default stands in for it, so that later checks still run). Given
+    `root`, the project's directory, the files are checked too (`build_file_problems`), once the
+    paths themselves are right."""
+    try:
+        value = parse_build(raw)
+    except ValueError as err:
+        problems.add(key, raw, str(err))
+        return ImageBuild()
+    before = len(problems.items)
     for name in value:
         if name not in BUILD_FIELDS:
             problems.add(
                 f"{key}.{name}",
                 name,
-                "not a field of build; " + suggest(name, BUILD_FIELDS, label="fields are"),
+                "unknown field of build; " + suggest(name, BUILD_FIELDS, label="fields are"),
             )
     paths: dict[str, str] = {}
     for name in BUILD_FIELDS:
@@ -83,7 +92,10 @@ def check_build(value: dict[str, Any], problems: Problems, key: str = "build") -
             paths[name] = posixpath.normpath(path)
     context = paths.get("context", DEFAULT_BUILD_CONTEXT)
     dockerfile = paths.get("dockerfile") or posixpath.join(context, DOCKERFILE_NAME)
-    return ImageBuild(context=context, dockerfile=dockerfile)
+    build = ImageBuild(context=context, dockerfile=dockerfile)
+    if root is not None and len(problems.items) == before:
+        problems.items.extend(build_file_problems(build, root, key))
+    return build
 
 
 def build_file_problems(build: ImageBuild, root: str | Path, key: str = "build") -> list[str]:

@@ -56,7 +56,6 @@ from components.spec import (
     writable_volume_name,
 )
 from stack_config.build import (
-    build_file_problems,
     check_build,
     dockerfile_warnings,
     final_stage,
@@ -202,9 +201,9 @@ def load_config(
     _check_counts(get, ok, problems)
     _check_service(get, ok, problems)
     image = _check_image(get, ok, problems, region or "")
-    build = check_build(get["build"], problems) if "build" in ok else ImageBuild()
-    if project_dir is not None and image is None and "build" in ok and "image" in ok:
-        problems.items.extend(build_file_problems(build, project_dir))
+    # A prebuilt image needs no build files (and a bad `image` leaves that open: not checked).
+    files = project_dir if image is None and "image" in ok else None
+    build = check_build(get["build"], problems, root=files) if "build" in ok else ImageBuild()
     container_user, writable_paths = _check_container(get, ok, problems)
     _check_maps(get, ok, problems)
     _check_https(get, ok, problems, region or "")
@@ -215,7 +214,7 @@ def load_config(
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
-    services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
+    services = _check_services(get, ok, problems, region or "", project_dir)
     task_egress = check_task_egress(get, ok, problems)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
@@ -703,7 +702,7 @@ def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
 
 
 def _check_services(
-    get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path
+    get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path | None
 ) -> tuple[ServiceSpec, ...]:
     """`services`, each falling back to the main service's settings that passed their checks."""
     if "services" not in ok or not get["services"]:

@@ -46,7 +46,7 @@ from components.spec import (
     STACK_COMPONENTS,
     WEB,
     WORKER,
-    BuildSpec,
+    ImageBuild,
     ImageRef,
     Route,
     Scaling,
@@ -58,6 +58,7 @@ from components.spec import (
     queue_url_env,
     size_with_proxy,
 )
+from stack_config.build import check_build
 from stack_config.parsing import (
     BAD_VALUE,
     PartialMap,
@@ -107,7 +108,6 @@ SERVICE_FIELDS: dict[str, Field] = {
     "backlogPerTask": Field((WORKER,), "only a worker has a queue"),
     "maxReceives": Field((WORKER,), "only a worker has a queue"),
 }
-BUILD_FIELDS = ("context", "dockerfile")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,7 +128,7 @@ class MainService:
     shifts_traffic: bool
     job_names: tuple[str, ...]
     region: str
-    root: Path
+    root: Path | None  # the project's directory; given, each service's build files are checked
 
 
 def parse_services(raw: Any) -> dict[str, Any]:
@@ -143,57 +143,6 @@ def parse_services(raw: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("expected a map of service names to {type, ...} (see " + DOCS + ")")
     return {str(k): v for k, v in value.items()}
-
-
-def parse_build(raw: Any, key: str, root: Path, problems: Problems) -> BuildSpec | None:
-    """A `build` setting, {context, dockerfile}, under `key` (`build` or `services.api.build`):
-    a directory and a file of the project, by paths relative to it (so the stack builds alike on
-    every machine). Problems go to `problems`; None when there are any."""
-    if isinstance(raw, str):
-        raw = {"context": raw}
-    if not isinstance(raw, dict):
-        problems.add(key, raw, "expected {context: <directory>, dockerfile: <file>}")
-        return None
-    before = len(problems.items)
-    for name in raw:
-        if name not in BUILD_FIELDS:
-            problems.items.append(
-                f"{key}.{name}: unknown field; {suggest(name, BUILD_FIELDS, label='fields are')}"
-            )
-    context = raw.get("context")
-    dockerfile = raw.get("dockerfile", "")
-    if not isinstance(context, str) or not context:
-        problems.items.append(
-            f"{key}.context: not set; the directory to build, relative to the project "
-            f"(`pulumi config set --path '{key}.context' services/api`)"
-        )
-    elif not _project_path(context) or not (root / context).is_dir():
-        problems.add(
-            f"{key}.context", context, "expected a directory of the project, by a relative path"
-        )
-    if not isinstance(dockerfile, str):
-        problems.add(f"{key}.dockerfile", dockerfile, "expected a file path")
-    elif dockerfile and (not _project_path(dockerfile) or not (root / dockerfile).is_file()):
-        problems.add(
-            f"{key}.dockerfile", dockerfile, "expected a file of the project, by a relative path"
-        )
-    elif (
-        not dockerfile
-        and isinstance(context, str)
-        and (root / context).is_dir()
-        and not (root / context / "Dockerfile").is_file()
-    ):
-        problems.items.append(
-            f"{key}.dockerfile: not set, and {context}/Dockerfile does not exist; set it"
-        )
-    if len(problems.items) > before:
-        return None
-    return BuildSpec(context=str(context), dockerfile=str(dockerfile))
-
-
-def _project_path(path: str) -> bool:
-    parts = Path(path).parts
-    return not Path(path).is_absolute() and ".." not in parts
 
 
 def _patterns(raw: Any, key: str, pattern: re.Pattern[str], what: str, problems: Problems) -> tuple:
@@ -318,11 +267,7 @@ def _check_one(
     env = _map(entry, "env", key, problems)
     secrets = _map(entry, "secrets", key, problems)
     _check_environment(key, env, secrets, workers, problems)
-    build = (
-        parse_build(entry["build"], f"{key}.build", main.root, problems)
-        if "build" in entry
-        else None
-    )
+    build = _build(entry, key, main, problems)
     image = _image(entry, key, main, problems)
     if "build" in entry and "image" in entry:
         problems.items.append(f"{key}: set build or image, not both")
@@ -503,6 +448,17 @@ def _check_environment(
                 arn,
                 "expected a Secrets Manager secret ARN or an SSM parameter ARN",
             )
+
+
+def _build(
+    entry: Mapping[str, Any], key: str, main: MainService, problems: Problems
+) -> ImageBuild | None:
+    """Its own build, read as the main service's `build` is (stack_config.build)."""
+    if "build" not in entry:
+        return None
+    before = len(problems.items)
+    build = check_build(entry["build"], problems, f"{key}.build", main.root)
+    return build if len(problems.items) == before else None
 
 
 def _image(

@@ -22,16 +22,16 @@ from components.spec import (
     INTERNAL,
     WEB,
     WORKER,
-    BuildSpec,
+    ImageBuild,
     Scaling,
     TaskSize,
     queue_url_env,
     service_name_max,
 )
 from stack_config import ConfigError, StackConfig, load_config
+from stack_config.build import check_build
 from stack_config.parsing import Problems
 from stack_config.routes import CATCH_ALL_PRIORITY
-from stack_config.services import parse_build
 
 ROOT = Path(__file__).resolve().parent.parent
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/search:1.4.0"
@@ -166,9 +166,10 @@ def test_a_services_secrets_need_their_endpoint() -> None:
         ({"a": web(image="docker.io/library/nginx")}, "services.a.image", "ECR image URI"),
         ({"a": web(image=ECR, build={"context": "app"})}, "services.a", "build or image"),
         ({"a": web(build={"context": "no/such/dir"})}, "services.a.build.context", "directory"),
-        ({"a": web(build={"context": "../app"})}, "services.a.build.context", "relative path"),
-        ({"a": web(build={"context": "app", "dockerfile": "x"})}, BUILD + ".dockerfile", "file"),
+        ({"a": web(build={"context": "/srv/app"})}, BUILD + ".context", "relative to the project"),
+        ({"a": web(build={"context": "app", "dockerfile": "x"})}, BUILD + ".dockerfile", "exist"),
         ({"a": web(build={"contxt": "app"})}, "services.a.build.contxt", "unknown field"),
+        ({"a": web(build="app")}, BUILD, "expected a map {context, dockerfile}"),
         ({"a": web(onDemandBase=-1)}, "services.a.onDemandBase", "0 to its maxCount"),
     ],
 )  # fmt: skip
@@ -367,12 +368,25 @@ def test_the_main_service_needs_room_for_the_proxy_too() -> None:
 @pytest.mark.parametrize("key", ["build", "services.api.build"])
 def test_a_build_names_a_directory_and_its_dockerfile(key: str) -> None:
     problems = Problems()
-    build = parse_build({"context": "app"}, key, ROOT, problems)
-    assert build == BuildSpec(context="app") and not problems.items, problems.items
-    assert build.dockerfile_path == "app/Dockerfile"
+    build = check_build({"context": "app"}, problems, key, ROOT)
+    assert build == ImageBuild(context="app", dockerfile="app/Dockerfile"), build
+    assert not problems.items, problems.items
 
 
-def test_a_build_problem_names_its_key() -> None:
+@pytest.mark.parametrize("key", ["build", "services.api.build"])
+def test_a_build_problem_names_its_key(key: str) -> None:
     problems = Problems()
-    assert parse_build({"context": "nowhere"}, "build", ROOT, problems) is None
-    assert problems.items and problems.items[0].startswith("build.context:"), problems.items
+    check_build({"context": "nowhere"}, problems, key, ROOT)
+    assert problems.items and problems.items[0].startswith(f"{key}.context:"), problems.items
+
+
+def test_a_service_build_is_checked_against_the_project_only_when_given_it() -> None:
+    """As the main service's: `pulumi up` runs in the project and checks; a test config without a
+    project directory reads no files."""
+    raw = {"aws:region": "us-east-1", "services": {"a": web(build={"context": "nowhere"})}}
+    cfg = load_config(raw, stack="test")
+    assert cfg.services[0].build == ImageBuild(context="nowhere", dockerfile="nowhere/Dockerfile")
+    found = problems_of({"a": web(build={"context": "nowhere"})})
+    assert any(
+        p.startswith("services.a.build.dockerfile: 'nowhere/Dockerfile' does not") for p in found
+    ), found

@@ -106,11 +106,7 @@ def stack_builds(project: Project) -> dict[ImageBuild, list[str]]:
     for stack in project.committed_stacks():
         cfg = stack_config(project, stack)
         found = [cfg.build] if cfg.image is None else []
-        found += [
-            ImageBuild(context=s.build.context, dockerfile=s.build.dockerfile_path)
-            for s in cfg.services
-            if s.build is not None
-        ]
+        found += [s.build for s in cfg.services if s.build is not None]
         for build in found:
             if stack not in builds.setdefault(build, []):
                 builds[build].append(stack)
