@@ -51,7 +51,7 @@ from components.spec import (
     check_args,
     web_url,
 )
-from components.task_definition import AppContainer
+from components.task_definition import AppContainer, writable_mounts
 
 ROLLING = Deployment()  # internal services and workers: no load balancer traffic to shift
 
@@ -206,6 +206,9 @@ class AppService(pulumi.ComponentResource):
                     secrets=dict(spec.secrets),
                     cpu_architecture=args.cpu_architecture,
                     enable_exec=args.enable_exec,
+                    user=spec.container_user,
+                    read_only_root=spec.read_only_root,
+                    mounts=writable_mounts(spec.writable_paths),
                 ),
                 placement=replace(
                     args.placement, spot=spec.spot, on_demand_base=spec.on_demand_base

@@ -822,6 +822,9 @@ class ServiceSpec:
     route: web: its listener rule.
     backlog_per_task, max_receives: worker: messages per task it scales on; receives before a
         message goes to the dead-letter queue.
+    container_user, read_only_root, writable_paths: who its container runs as (None: the image's
+        own USER) and what it may write (no paths with a writable root); unset, the main
+        container's. Default the sample image's 10001:10001 on a read-only root with /tmp writable.
     """
 
     name: str
@@ -840,6 +843,9 @@ class ServiceSpec:
     route: Route | None = None
     backlog_per_task: int = DEFAULT_BACKLOG_PER_TASK
     max_receives: int = DEFAULT_MAX_RECEIVES
+    container_user: str | None = DEFAULT_CONTAINER_USER
+    read_only_root: bool = DEFAULT_READ_ONLY_ROOT
+    writable_paths: tuple[str, ...] = DEFAULT_WRITABLE_PATHS
 
     @property
     def queue_env(self) -> str:

@@ -24,10 +24,8 @@ from components.spec import (
     DEPLOYMENT_STRATEGIES,
     EMAIL,
     ENV_NAME,
-    EXEC_AGENT_VOLUMES,
     FARGATE_MEMORY_BY_CPU,
     HEALTH_CHECK_PATH_PATTERN,
-    IMAGE_USER,
     INTERNAL,
     LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
@@ -48,12 +46,8 @@ from components.spec import (
     egress_problems,
     joined,
     max_azs_for_prefix,
-    runs_as_root,
     service_connect_egress,
     shifts_traffic,
-    user_problem,
-    writable_path_problem,
-    writable_volume_name,
 )
 from stack_config.build import (
     check_build,
@@ -61,6 +55,7 @@ from stack_config.build import (
     final_stage,
     parse_build,
 )
+from stack_config.container import check_read_only, check_user, check_writable_paths
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
@@ -74,9 +69,7 @@ from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
     ECR_IMAGE,
-    NON_ROOT_POLICY,
     PROJECT,
-    READ_ONLY_ROOT_POLICY,
     REGION,
     RESERVED_TAGS,
     SECRET_ARN,
@@ -214,7 +207,7 @@ def load_config(
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
-    services = _check_services(get, ok, problems, region or "", project_dir)
+    services = _check_services(get, ok, problems, region or "", project_dir, container_user)
     task_egress = check_task_egress(get, ok, problems)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
@@ -411,79 +404,25 @@ def _check_container(
     get: dict[str, Any], ok: set[str], problems: Problems
 ) -> tuple[str | None, tuple[str, ...]]:
     """Who the container runs as and what it may write: (the task definition's user, None for the
-    image's own; the writable paths, none with a writable root).
-
-    Running as root, or writing the root file system, gives up a mandatory control of the policy
-    pack: the stack must say so, and why, in policyWaivers (where a reviewer of the stack file sees
-    it), or it is refused."""
+    image's own; the writable paths, none with a writable root). See stack_config.container."""
     waivers = get["policyWaivers"] if "policyWaivers" in ok else {}
     user: str | None = None
     if "containerUser" in ok:
-        given_user = get["containerUser"]
-        user = None if given_user == IMAGE_USER else given_user
-        bad = user_problem(user)
-        if bad:
-            problems.add("containerUser", given_user, bad)
-        elif runs_as_root(user) and NON_ROOT_POLICY not in waivers:
-            what = (
-                "the task definition then names no user, so the container runs as whatever the "
-                "image says, which the policy pack cannot see"
-                if user is None
-                else "that runs the container as root"
-            )
-            problems.add(
-                "containerUser",
-                given_user,
-                f"{what} (policy {NON_ROOT_POLICY}, Security Hub ECS.20); name the image's "
-                "non-root uid:gid (`pulumi config set containerUser 10001:10001`), or give the "
-                "control up with the reason: `pulumi config set --path "
-                f"'policyWaivers.{NON_ROOT_POLICY}' '<why it must run as root>'`",
-            )
+        user = check_user(get["containerUser"], waivers, problems)
     read_only = get["readOnlyRootFilesystem"] if "readOnlyRootFilesystem" in ok else True
-    if not read_only and READ_ONLY_ROOT_POLICY not in waivers:
-        problems.add(
-            "readOnlyRootFilesystem",
-            False,
-            f"a writable root file system gives up policy {READ_ONLY_ROOT_POLICY} (Security Hub "
-            "ECS.5); list the paths the app writes in writablePaths instead, or give the control "
-            "up with the reason: `pulumi config set --path "
-            f"'policyWaivers.{READ_ONLY_ROOT_POLICY}' '<why the app writes its root>'`",
-        )
+    check_read_only(read_only, waivers, problems)
     if "writablePaths" not in ok:
         return user, ()
     paths: tuple[str, ...] = tuple(get["writablePaths"])
-    if not read_only:
+    return user, check_writable_paths(
+        paths,
+        read_only=read_only,
         # Only paths other than the default say something: the CLI hands the program Pulumi.yaml's
         # default as if the stack had set it.
-        if paths != DEFAULT_WRITABLE_PATHS:
-            problems.add(
-                "writablePaths",
-                list(paths),
-                "with readOnlyRootFilesystem false the whole file system is writable; remove it "
-                "(`pulumi config rm writablePaths`)",
-            )
-        return user, ()
-    exec_paths = set(EXEC_AGENT_VOLUMES.values()) if get.get("enableExec") is True else set()
-    names: dict[str, str] = {}
-    for path in paths:
-        bad = writable_path_problem(path)
-        if bad:
-            problems.add("writablePaths", path, bad)
-            continue
-        if path in exec_paths:
-            problems.add("writablePaths", path, "enableExec mounts ECS Exec's agent there already")
-        name = writable_volume_name(path)
-        if name in names:
-            problems.add(
-                "writablePaths",
-                path,
-                "it is listed twice"
-                if names[name] == path
-                else f"its task volume would be named {name!r}, as {names[name]!r}'s is; "
-                "keep one of them",
-            )
-        names.setdefault(name, path)
-    return user, paths
+        given=paths != DEFAULT_WRITABLE_PATHS,
+        enable_exec=get.get("enableExec") is True,
+        problems=problems,
+    )
 
 
 def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -702,7 +641,12 @@ def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
 
 
 def _check_services(
-    get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path | None
+    get: dict[str, Any],
+    ok: set[str],
+    problems: Problems,
+    region: str,
+    root: Path | None,
+    container_user: str | None,
 ) -> tuple[ServiceSpec, ...]:
     """`services`, each falling back to the main service's settings that passed their checks."""
     if "services" not in ok or not get["services"]:
@@ -727,6 +671,13 @@ def _check_services(
         shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
         job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
         region=region,
+        container_user=container_user,
+        read_only_root=(get["readOnlyRootFilesystem"] if "readOnlyRootFilesystem" in ok else True),
+        writable_paths=(
+            tuple(get["writablePaths"]) if "writablePaths" in ok else DEFAULT_WRITABLE_PATHS
+        ),
+        waivers=tuple(get["policyWaivers"]) if "policyWaivers" in ok else (),
+        enable_exec=get.get("enableExec") is True,
         root=root,
     )
     services = check_services(get["services"], main, problems)

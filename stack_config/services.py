@@ -59,10 +59,12 @@ from components.spec import (
     size_with_proxy,
 )
 from stack_config.build import check_build
+from stack_config.container import check_read_only, check_user, check_writable_paths
 from stack_config.parsing import (
     BAD_VALUE,
     PartialMap,
     Problems,
+    parse_array,
     parse_boolean,
     parse_command,
     parse_integer,
@@ -107,6 +109,9 @@ SERVICE_FIELDS: dict[str, Field] = {
     "host": Field((WEB,), "only a web service is behind the load balancer"),
     "backlogPerTask": Field((WORKER,), "only a worker has a queue"),
     "maxReceives": Field((WORKER,), "only a worker has a queue"),
+    "containerUser": Field(ALL),
+    "readOnlyRootFilesystem": Field(ALL),
+    "writablePaths": Field(ALL),
 }
 
 
@@ -128,6 +133,13 @@ class MainService:
     shifts_traffic: bool
     job_names: tuple[str, ...]
     region: str
+    # The main container's user (None: the image's own), read-only root and its `writablePaths`
+    # setting; a service that sets none of its own runs as the main container does.
+    container_user: str | None
+    read_only_root: bool
+    writable_paths: tuple[str, ...]
+    waivers: tuple[str, ...]  # policyWaivers' names
+    enable_exec: bool
     root: Path | None  # the project's directory; given, each service's build files are checked
 
 
@@ -269,6 +281,7 @@ def _check_one(
     _check_environment(key, env, secrets, workers, problems)
     build = _build(entry, key, main, problems)
     image = _image(entry, key, main, problems)
+    user, read_only, writable = _container(entry, key, main, problems)
     if "build" in entry and "image" in entry:
         problems.items.append(f"{key}: set build or image, not both")
     route = _requests(entry, key, problems) if kind == WEB else None
@@ -299,6 +312,9 @@ def _check_one(
         route=route,
         backlog_per_task=backlog,
         max_receives=receives,
+        container_user=user,
+        read_only_root=read_only,
+        writable_paths=writable,
     )
 
 
@@ -459,6 +475,42 @@ def _build(
     before = len(problems.items)
     build = check_build(entry["build"], problems, f"{key}.build", main.root)
     return build if len(problems.items) == before else None
+
+
+def _container(
+    entry: Mapping[str, Any], key: str, main: MainService, problems: Problems
+) -> tuple[str | None, bool, tuple[str, ...]]:
+    """Its user, read-only root and writable paths (stack_config.container); unset, the main
+    container's, already checked there."""
+    user = main.container_user
+    if "containerUser" in entry:
+        try:
+            user = check_user(parse_string(entry["containerUser"]), main.waivers, problems, key)
+        except ValueError as err:
+            problems.add(f"{key}.containerUser", entry["containerUser"], str(err))
+    read_only = main.read_only_root
+    if "readOnlyRootFilesystem" in entry:
+        try:
+            read_only = parse_boolean(entry["readOnlyRootFilesystem"])
+        except ValueError as err:
+            problems.add(f"{key}.readOnlyRootFilesystem", entry["readOnlyRootFilesystem"], str(err))
+        check_read_only(read_only, main.waivers, problems, key)
+    paths = main.writable_paths
+    if "writablePaths" in entry:
+        try:
+            paths = parse_array(entry["writablePaths"])
+        except ValueError as err:
+            problems.add(f"{key}.writablePaths", entry["writablePaths"], str(err))
+    writable = check_writable_paths(
+        paths,
+        read_only=read_only,
+        given="writablePaths" in entry,
+        enable_exec=main.enable_exec,
+        # the main container's paths were checked as its own
+        problems=problems if "writablePaths" in entry else Problems(),
+        prefix=key,
+    )
+    return user, read_only, writable
 
 
 def _image(

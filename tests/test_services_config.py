@@ -390,3 +390,76 @@ def test_a_service_build_is_checked_against_the_project_only_when_given_it() -> 
     assert any(
         p.startswith("services.a.build.dockerfile: 'nowhere/Dockerfile' does not") for p in found
     ), found
+
+
+# --- who a service's container runs as, and what it may write ----------------------------------
+
+NON_ROOT = "ecs-container-non-root-user"
+READ_ONLY = "ecs-container-read-only-root"
+WHY = "the vendor image needs it, see the runbook"
+
+
+def test_a_service_runs_as_the_main_container_by_default() -> None:
+    [spec] = load(
+        {"a": web()}, containerUser="1000:1000", writablePaths=["/var/cache/app"]
+    ).services
+    assert (spec.container_user, spec.read_only_root) == ("1000:1000", True), spec
+    assert spec.writable_paths == ("/var/cache/app",), spec
+
+
+def test_a_service_takes_its_own_user_and_writable_paths() -> None:
+    [spec] = load({"a": web(containerUser="2000:2000", writablePaths=["/tmp", "/data"])}).services
+    assert spec.container_user == "2000:2000", spec
+    assert spec.writable_paths == ("/tmp", "/data"), spec
+
+
+def test_a_service_with_a_writable_root_mounts_no_writable_paths() -> None:
+    spec = load({"a": web(readOnlyRootFilesystem=False)}, policyWaivers={READ_ONLY: WHY}).services[
+        0
+    ]
+    assert (spec.read_only_root, spec.writable_paths) == (False, ()), spec
+
+
+def test_a_service_runs_as_the_images_user_when_told() -> None:
+    spec = load({"a": web(containerUser="image")}, policyWaivers={NON_ROOT: WHY}).services[0]
+    assert spec.container_user is None, spec
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "says"),
+    [
+        (web(containerUser="0:0"), "services.a.containerUser", f"policyWaivers.{NON_ROOT}"),
+        (web(containerUser="image"), "services.a.containerUser", f"policyWaivers.{NON_ROOT}"),
+        (web(containerUser="root"), "services.a.containerUser", "numeric uid:gid"),
+        (web(readOnlyRootFilesystem=False), "services.a.readOnlyRootFilesystem", READ_ONLY),
+        (web(writablePaths=["tmp"]), "services.a.writablePaths", "absolute path"),
+        (web(writablePaths="/tmp"), "services.a.writablePaths", "list of strings"),
+        (web(writablePaths=["/tmp", "/tmp"]), "services.a.writablePaths", "listed twice"),
+    ],
+)
+def test_a_services_container_settings_are_checked_as_the_main_ones(
+    entry: dict[str, Any], key: str, says: str
+) -> None:
+    found = problem({"a": entry}, key)
+    assert says in found, f"{key}: {found!r} does not say {says!r}"
+
+
+def test_a_service_giving_up_a_control_says_how_with_its_own_key() -> None:
+    found = problem({"a": web(containerUser="0:0")}, "services.a.containerUser")
+    assert "pulumi config set --path 'services.a.containerUser' 10001:10001" in found, found
+
+
+def test_writable_paths_with_a_writable_root_are_refused() -> None:
+    found = problem(
+        {"a": web(readOnlyRootFilesystem=False, writablePaths=["/data"])},
+        "services.a.writablePaths",
+        policyWaivers={READ_ONLY: WHY},
+    )
+    assert "pulumi config rm --path 'services.a.writablePaths'" in found, found
+
+
+def test_a_service_inherits_the_main_containers_waived_root_without_a_second_problem() -> None:
+    [spec] = load({"a": web()}, containerUser="0:0", policyWaivers={NON_ROOT: WHY}).services
+    assert spec.container_user == "0:0", spec
+    found = [p for p in problems_of({"a": web()}, containerUser="0:0") if "services" in p]
+    assert not found, f"the main container's root is reported once, at containerUser: {found}"
