@@ -104,6 +104,14 @@ def essential_container(task_definition: RegisteredResource | None) -> dict[str,
     return next((c for c in containers if c.get("essential", ECS_DEFAULT_ESSENTIAL)), {})
 
 
+def writable_paths(container: dict[str, Any]) -> list[str] | None:
+    """What the container may write: its writable mounts on a read-only root; None when the root
+    file system is writable (everything is)."""
+    if not container.get("readonlyRootFilesystem"):
+        return None
+    return [m["containerPath"] for m in container.get("mountPoints") or [] if not m.get("readOnly")]
+
+
 def stop_timeout(container: dict[str, Any]) -> int:
     """Seconds ECS waits after SIGTERM before it kills the container."""
     return int(container.get("stopTimeout", ECS_DEFAULT_STOP_TIMEOUT_S))

@@ -39,6 +39,7 @@ from tools.plan.lookups import (
     scaling_target,
     stop_timeout,
     vpc_endpoint_type,
+    writable_paths,
 )
 from tools.plan.refs import Index, is_provider, short_type
 
@@ -748,10 +749,10 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
 
 
 def _writable_paths(c: dict[str, Any]) -> str:
-    if not c.get("readonlyRootFilesystem"):
+    paths = writable_paths(c)
+    if paths is None:
         return "all: the root file system is writable"
-    mounts = [m["containerPath"] for m in c.get("mountPoints") or [] if not m.get("readOnly")]
-    return ", ".join(mounts) or "none"
+    return ", ".join(paths) or "none"
 
 
 def _capabilities(container: dict[str, Any]) -> str:
