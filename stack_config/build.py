@@ -234,27 +234,34 @@ def dockerfile_warnings(
     dockerfile: str,
     user: str | None,
     writable_paths: tuple[str, ...],
+    prefix: str = "",
 ) -> list[str]:
     """What the container settings and the Dockerfile's final stage disagree about, or what would
     stop the container from running well on ECS; each says what to change.
 
     user: the task definition's uid:gid, or None for the image's own. writable_paths: the task
-    storage mounted over a read-only root (empty with a writable root).
+    storage mounted over a read-only root (empty with a writable root). prefix: where the settings
+    are (`services.api`), the main service's top-level keys when empty.
     """
+    user_key = f"{prefix}.containerUser" if prefix else "containerUser"
+    paths_key = f"{prefix}.writablePaths" if prefix else "writablePaths"
+    set_user = (
+        f"pulumi config set --path '{user_key}'" if prefix else f"pulumi config set {user_key}"
+    )
     found = []
     image_user = stage.user
     if user is not None and CONTAINER_USER.match(image_user or "") and image_user != user:
         found.append(
-            f"containerUser {user!r}: {dockerfile}'s final stage runs as USER {image_user}, and "
+            f"{user_key} {user!r}: {dockerfile}'s final stage runs as USER {image_user}, and "
             f"ECS runs the container as {user} instead, so files the image gave its own user may "
-            f"be out of reach; set `pulumi config set containerUser {image_user}`"
+            f"be out of reach; set `{set_user} {image_user}`"
         )
     uid = numeric_uid(user if user is not None else image_user)
     if uid is not None and uid != ROOT_UID:
         for path in writable_paths:
             if path not in stage.volumes:
                 found.append(
-                    f"writablePaths {path!r}: {dockerfile}'s final stage declares no VOLUME "
+                    f"{paths_key} {path!r}: {dockerfile}'s final stage declares no VOLUME "
                     f"{path}, so ECS mounts it owned by root with mode 0755 and user {uid} cannot "
                     f'write there; add `VOLUME ["{path}"]` to the final stage (after creating the '
                     "directory with the owner and mode the app needs)"

@@ -623,21 +623,34 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
 
 
 def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
-    """What the stack's own Dockerfile says against its container settings (see
-    `stack_config.build.dockerfile_warnings`), for a stack that builds its image; `root` is the
+    """What the Dockerfiles the stack builds say against the container settings (see
+    `stack_config.build.dockerfile_warnings`): the main service's build, each service's own build,
+    and the main image again for a service that runs it with other settings; `root` is the
     project's directory. A prebuilt image cannot be read offline: nothing to say about it."""
-    if cfg.image is not None:
-        return []
-    path = Path(root) / cfg.build.dockerfile
-    stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
-    if stage is None:
-        return []  # load_config(project_dir=...) refuses it
-    return dockerfile_warnings(
-        stage,
-        dockerfile=cfg.build.dockerfile,
-        user=cfg.container_user,
-        writable_paths=cfg.writable_paths,
-    )
+    main = None if cfg.image is not None else cfg.build
+    checks: list[tuple[ImageBuild, str | None, tuple[str, ...], str]] = []
+    if main is not None:
+        checks.append((main, cfg.container_user, cfg.writable_paths, ""))
+    main_settings = (cfg.container_user, cfg.writable_paths)
+    for s in cfg.services:
+        build = s.build
+        if build is None and s.image is None and (s.container_user, s.writable_paths) != (
+            main_settings
+        ):
+            build = main  # the main image, run as this service says
+        if build is not None:
+            checks.append((build, s.container_user, s.writable_paths, f"services.{s.name}"))
+    found: dict[str, None] = {}  # in order, once: a shared Dockerfile's own faults are said once
+    for build, user, paths, prefix in checks:
+        path = Path(root) / build.dockerfile
+        stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
+        if stage is None:
+            continue  # load_config(project_dir=...) refuses it
+        for warning in dockerfile_warnings(
+            stage, dockerfile=build.dockerfile, user=user, writable_paths=paths, prefix=prefix
+        ):
+            found.setdefault(warning)
+    return list(found)
 
 
 def _check_services(
