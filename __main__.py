@@ -2,9 +2,9 @@
 stack per environment.
 
 config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> roles
--> cluster -> service namespace -> load balancer -> alarm topic -> internal services -> the app's
-container -> service (with its deployment alarms) -> alarms -> web services and workers
--> scheduled jobs -> outputs
+-> cluster -> service namespace -> load balancer -> (web ACL) -> (CloudFront edge) -> DNS
+-> alarm topic -> internal services -> the app's container -> service (with its deployment
+alarms) -> alarms -> web services and workers -> scheduled jobs -> outputs
 """
 
 from dataclasses import replace
@@ -20,6 +20,7 @@ from components.app_service import AppService, AppServiceArgs
 from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
+from components.edge import Edge, EdgeArgs
 from components.exec_sessions import ExecSessions, ExecSessionsArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
@@ -36,8 +37,15 @@ from components.service import (
     ServiceConnect,
     ServicePlacement,
 )
-from components.spec import ServiceSpec, queue_url_env, service_namespace_name, stack_tag_key
+from components.spec import (
+    CLOUDFRONT_REGION,
+    ServiceSpec,
+    queue_url_env,
+    service_namespace_name,
+    stack_tag_key,
+)
 from components.task_definition import AppContainer, writable_mounts
+from components.web_acl import WebAcl, WebAclArgs
 from stack_config import ConfigError, config_warnings, from_pulumi
 
 try:
@@ -84,6 +92,7 @@ network = Network(
         flow_log_retention_days=cfg.log_retention_days,
         protect=cfg.deletion_protection,
         roles=cfg.roles,
+        vpc_origin=cfg.cloudfront,
     ),
     opts,
 )
@@ -161,7 +170,13 @@ connect = (
 )
 certificate = (
     Certificate(
-        "domain", CertificateArgs(domain_name=cfg.domain_name, hosted_zone=cfg.hosted_zone), opts
+        "domain",
+        CertificateArgs(
+            domain_name=cfg.domain_name,
+            hosted_zone=cfg.hosted_zone,
+            also_in_regions=cfg.certificate_regions,
+        ),
+        opts,
     )
     if cfg.domain_name
     else None
@@ -171,17 +186,55 @@ access_logs = (
     if cfg.access_logs
     else None
 )
+# Behind CloudFront the load balancer is internal, in the private subnets, reached only through
+# the edge's VPC origin; otherwise it faces the internet from the public subnets.
 lb = LoadBalancer(
     "web",
     LoadBalancerArgs(
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr,
-        subnet_ids=network.public_subnet_ids,
+        subnet_ids=network.private_subnet_ids if cfg.cloudfront else network.public_subnet_ids,
+        internal=cfg.cloudfront,
         deletion_protection=cfg.deletion_protection,
         certificate_arn=certificate.certificate_arn if certificate else cfg.certificate_arn or None,
         access_logs=access_logs,
     ),
     opts,
+)
+web_acl = (
+    WebAcl(
+        "waf",
+        WebAclArgs(
+            scope=cfg.waf_scope,
+            associate_with=None if cfg.cloudfront else lb.arn,
+            rate_limit=cfg.waf_rate_limit,
+            log_retention_days=cfg.log_retention_days,
+            protect=cfg.deletion_protection,
+        ),
+        opts,
+    )
+    if cfg.waf
+    else None
+)
+edge = (
+    Edge(
+        "edge",
+        EdgeArgs(
+            load_balancer_arn=lb.arn,
+            load_balancer_dns_name=lb.dns_name,
+            load_balancer_security_group_id=lb.security_group_id,
+            vpc_id=network.vpc_id,
+            origin_https=lb.https,
+            origin_response_timeout_s=cfg.origin_response_timeout,
+            cached_paths=cfg.cached_paths,
+            domain_name=cfg.domain_name,
+            certificate_arn=certificate.arn_in(CLOUDFRONT_REGION) if certificate else None,
+            web_acl_arn=web_acl.arn if web_acl else None,
+        ),
+        opts,
+    )
+    if cfg.cloudfront
+    else None
 )
 if certificate:
     AliasRecords(
@@ -189,15 +242,17 @@ if certificate:
         AliasRecordsArgs(
             zone_id=certificate.zone_id,
             domain_name=cfg.domain_name,
-            target_dns_name=lb.dns_name,
-            target_zone_id=lb.zone_id,
+            target_dns_name=edge.domain_name if edge else lb.dns_name,
+            target_zone_id=edge.hosted_zone_id if edge else lb.zone_id,
+            evaluate_target_health=edge is None,
         ),
         opts,
     )
 alarm_topic = AlarmTopic(
     "alarms", AlarmTopicArgs(email=cfg.alarm_email, encrypted=cfg.alarm_topic_encryption), opts
 )
-url = f"https://{cfg.domain_name}" if cfg.domain_name else lb.url
+# Where viewers reach the app: its own name, else CloudFront's, else the load balancer's.
+url = f"https://{cfg.domain_name}" if cfg.domain_name else edge.url if edge else lb.url
 placement = ServicePlacement(
     cluster_arn=cluster.cluster_arn,
     cluster_name=cluster.cluster_name,

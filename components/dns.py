@@ -1,4 +1,5 @@
-"""DNS: the app's name in Route 53, as alias records (A and AAAA) to the load balancer.
+"""DNS: the app's name in Route 53, as alias records (A and AAAA) to the load balancer or to the
+CloudFront distribution in front of it.
 
 Alias records cost nothing to query and follow the load balancer's addresses as they change.
 """
@@ -18,13 +19,19 @@ class AliasRecordsArgs:
     """Settings of the records.
 
     zone_id, domain_name: where and what to publish. Required.
-    target_dns_name, target_zone_id: the load balancer's DNS name and hosted zone. Required.
+    target_dns_name, target_zone_id: the load balancer's or distribution's DNS name and hosted
+        zone. Required.
+    evaluate_target_health: Route 53 answers only while the target is healthy. Default True, for
+        a load balancer; Route 53 refuses it for a CloudFront distribution (Route 53 API
+        Reference, AliasTarget: "You can't set EvaluateTargetHealth to true when the alias target
+        is a CloudFront distribution").
     """
 
     zone_id: pulumi.Input[str]
     domain_name: str
     target_dns_name: pulumi.Input[str]
     target_zone_id: pulumi.Input[str]
+    evaluate_target_health: bool = True
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
@@ -32,7 +39,8 @@ class AliasRecordsArgs:
 
 
 class AliasRecords(pulumi.ComponentResource):
-    """A (IPv4) and AAAA (IPv6, the load balancer is dual-stack) alias records.
+    """A (IPv4) and AAAA (IPv6: the internet-facing load balancer and the distribution both answer
+    it) alias records.
 
     Outputs:
         fqdn: the published name.
@@ -53,7 +61,7 @@ class AliasRecords(pulumi.ComponentResource):
                     {
                         "name": args.target_dns_name,
                         "zone_id": args.target_zone_id,
-                        "evaluate_target_health": True,
+                        "evaluate_target_health": args.evaluate_target_health,
                     }
                 ],
                 opts=pulumi.ResourceOptions(parent=self),

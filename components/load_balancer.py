@@ -1,4 +1,6 @@
-"""Load balancer: an internet-facing, dual-stack ALB over the public subnets, and its listener.
+"""Load balancer: an internet-facing, dual-stack ALB over the public subnets, and its listener; or,
+behind CloudFront (components.edge), an internal IPv4 ALB in the private subnets that only
+CloudFront's VPC origin reaches.
 
 Services attach to it with their own target group and listener rule (see components.service), so
 a second service shares this load balancer rather than paying for another (~$16/month each).
@@ -25,13 +27,22 @@ ANY_IPV4, ANY_IPV6 = "0.0.0.0/0", "::/0"
 NOT_FOUND_BODY = '{"error": "not found"}'
 DEFAULT_IDLE_TIMEOUT_S = 60  # AWS's default
 IDLE_TIMEOUT_MIN_S, IDLE_TIMEOUT_MAX_S = 1, 4000  # ELBv2's idle_timeout.timeout_seconds range
+# The group's description is fixed at creation (changing it replaces the group), so each kind of
+# load balancer keeps its own, and the internet-facing one keeps the one it was deployed with.
+PUBLIC_SG_DESCRIPTION = "Load balancer: HTTP(S) from anywhere, to targets inside the VPC"
+INTERNAL_SG_DESCRIPTION = "Load balancer: from CloudFront VPC origins only, to targets in the VPC"
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoadBalancerArgs:
     """Settings of the load balancer.
 
-    vpc_id, vpc_cidr, subnet_ids: where it lives (public subnets, one per AZ). Required.
+    vpc_id, vpc_cidr, subnet_ids: where it lives: one subnet per AZ, public ones for an
+        internet-facing load balancer, private ones for an internal one. Required.
+    internal: no public address: only what is inside the VPC reaches it, here CloudFront's VPC
+        origin, which components.edge admits into its security group. IPv4 only (the private
+        subnets have no IPv6). Default False: internet-facing and dual-stack, open to anyone on
+        its listener ports. A load balancer cannot change scheme: switching replaces it.
     idle_timeout_s: seconds an idle client connection stays open. Default 60 (AWS's default); the
         app keeps connections alive longer than this so the ALB never reuses one the app closed.
     deletion_protection: refuse deletion of the ALB (Security Hub ELB.6). Default False.
@@ -43,6 +54,7 @@ class LoadBalancerArgs:
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
+    internal: bool = False
     idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S
     deletion_protection: bool = False
     certificate_arn: pulumi.Input[str] | None = None
@@ -69,9 +81,12 @@ class LoadBalancer(pulumi.ComponentResource):
 
     Outputs:
         arn, arn_suffix, dns_name, zone_id: the load balancer (arn_suffix names it in CloudWatch).
-        security_group_id: services admit traffic from this group only.
+        security_group_id: services admit traffic from this group only; an internal load
+            balancer's group admits nothing until its client (components.edge) adds its rule.
         listener_arn: the listener services add their routing rules to (HTTPS when configured).
-        url: where the app answers.
+        https: whether it serves HTTPS (it has a certificate).
+        listener_port: the port of that listener: 443 with HTTPS, else 80.
+        url: where it answers (for an internal one, only inside the VPC).
     """
 
     def __init__(
@@ -84,11 +99,13 @@ class LoadBalancer(pulumi.ComponentResource):
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
-            description="Load balancer: HTTP(S) from anywhere, to targets inside the VPC",
+            description=INTERNAL_SG_DESCRIPTION if args.internal else PUBLIC_SG_DESCRIPTION,
             opts=child,
         )
         ports = {"http": HTTP_PORT, "https": HTTPS_PORT} if https else {"http": HTTP_PORT}
-        for proto, port in ports.items():
+        # An internal load balancer is open to no address: its one client adds its own rule.
+        open_to_anyone = {} if args.internal else ports
+        for proto, port in open_to_anyone.items():
             for family, cidr in (("ipv4", ANY_IPV4), ("ipv6", ANY_IPV6)):
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-{proto}-{family}",
@@ -115,8 +132,8 @@ class LoadBalancer(pulumi.ComponentResource):
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
-            internal=False,
-            ip_address_type="dualstack",
+            internal=args.internal,
+            ip_address_type="ipv4" if args.internal else "dualstack",
             subnets=args.subnet_ids,
             security_groups=[sg.id],
             # Security Hub ELB.4: requests with malformed headers are dropped, not forwarded.
@@ -175,6 +192,8 @@ class LoadBalancer(pulumi.ComponentResource):
         self.zone_id: pulumi.Output[str] = alb.zone_id
         self.security_group_id: pulumi.Output[str] = sg.id
         self.listener_arn: pulumi.Output[str] = listener.arn
+        self.https: bool = https
+        self.listener_port: int = HTTPS_PORT if https else HTTP_PORT
         self.url: pulumi.Output[str] = pulumi.Output.concat(
             "https://" if https else "http://", alb.dns_name
         )
@@ -186,6 +205,8 @@ class LoadBalancer(pulumi.ComponentResource):
                 "zone_id": self.zone_id,
                 "security_group_id": self.security_group_id,
                 "listener_arn": self.listener_arn,
+                "https": self.https,
+                "listener_port": self.listener_port,
                 "url": self.url,
             }
         )

@@ -26,6 +26,7 @@ from components.spec import (
     LOG_RETENTION_DAYS,
     MIN_AZS,
     NAT_MODES,
+    VPC_ORIGIN_UNSUPPORTED_AZ_IDS,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
     RolePlacement,
@@ -169,6 +170,10 @@ class NetworkArgs:
     protect: protect the flow log group from deletion. Default False.
     roles: where the flow-log role goes (IAM path) and its permissions boundary. Default IAM's
         root path and no boundary; the program passes the stack's path and the stack's boundary.
+    vpc_origin: the load balancer in these subnets is a CloudFront VPC origin, which CloudFront
+        does not reach in a few AZs (spec.VPC_ORIGIN_UNSUPPORTED_AZ_IDS). AZ names map to AZ IDs
+        per account, so only AWS can tell: the network stops, before it creates anything, when one
+        of its AZs is one of those. Default False.
     """
 
     cidr: str = DEFAULT_VPC_CIDR
@@ -181,6 +186,7 @@ class NetworkArgs:
     flow_log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
     roles: RolePlacement = field(default_factory=RolePlacement)
+    vpc_origin: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
@@ -234,18 +240,31 @@ class Network(pulumi.ComponentResource):
         check_args(f"Network {name!r}", args.problems())
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
-        zones = aws.get_availability_zones(
+        available = aws.get_availability_zones(
             state="available",
             # Local and Wavelength zones are opt-in and cannot host an ALB.
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
             opts=pulumi.InvokeOptions(parent=self),
-        ).names
+        )
+        zones = available.names
         if len(zones) < args.availability_zones:
             raise pulumi.RunError(
                 f"availabilityZones: {args.availability_zones} requested but region {region} "
                 f"offers {len(zones)} ({', '.join(zones)}); set it to {len(zones)} or fewer"
             )
         azs = list(zones[: args.availability_zones])
+        az_ids = dict(zip(available.names, available.zone_ids, strict=True))
+        excluded = [
+            f"{az} ({az_ids[az]})"
+            for az in azs
+            if args.vpc_origin and az_ids[az] in VPC_ORIGIN_UNSUPPORTED_AZ_IDS
+        ]
+        if excluded:
+            raise pulumi.RunError(
+                f"availabilityZones: this account's {', '.join(excluded)} cannot be used: "
+                "CloudFront VPC origins do not reach it (CloudFront Developer Guide, Supported AWS "
+                "Regions for VPC origins); set edge none, or use another region"
+            )
         cidrs = plan_subnets(args.cidr, len(azs))
 
         vpc = aws.ec2.Vpc(

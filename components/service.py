@@ -753,8 +753,14 @@ class FargateService(pulumi.ComponentResource):
             actions=actions,
             # ECS owns the weights once it shifts traffic: after a deploy the live revision may sit
             # in either group, and resetting the weights would send users to the empty one.
+            # A rule is replaced only with its listener (a new load balancer: edge none to
+            # cloudfront, docs/edge.md), and a target group serves one load balancer at a time
+            # (ALB quota "load balancers per target group": 1; CreateRule's
+            # TargetGroupAssociationLimitException), so the old rule goes before the new one.
             opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=["actions"] if deployment.ecs_owns_routing else None
+                parent=self,
+                ignore_changes=["actions"] if deployment.ecs_owns_routing else None,
+                delete_before_replace=True,
             ),
         )
         groups = [target_group] if alternate is None else [target_group, alternate]

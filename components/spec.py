@@ -477,6 +477,77 @@ class Deployment:
         return found
 
 
+# --- the edge (components.edge, components.web_acl) -----------------------------------------------
+# How viewers reach the load balancer: `none`, straight to an internet-facing ALB; `cloudfront`, to
+# a CloudFront distribution whose VPC origin reaches an internal ALB in the private subnets.
+EDGE_MODES = ("none", "cloudfront")
+DEFAULT_EDGE = "none"  # a deployed stack keeps its load balancer until its owner moves it
+# CloudFront's origin response timeout: its default 30 s; 1 to 60 s without a quota increase
+# ("Response timeout per origin", quota L-AECE9FA7: the API takes up to 120 s, and values above 60
+# are refused until the quota is raised). Source: CloudFront Developer Guide, "Response timeout",
+# and botocore's cloudfront model (VpcOriginConfig.OriginReadTimeout).
+DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S = 30
+ORIGIN_RESPONSE_TIMEOUT_MIN_S, ORIGIN_RESPONSE_TIMEOUT_MAX_S = 1, 60
+# CloudFront path patterns: up to 255 of A-Z a-z 0-9 _ - . * $ / ~ " ' @ : + & and the wildcards *
+# and ?, case sensitive; a leading / is optional (CloudFront Developer Guide, "Cache behavior
+# settings", Path pattern).
+CLOUDFRONT_PATH_PATTERN = re.compile(r"^[A-Za-z0-9_\-.*$/~\"'@:+&?]{1,255}$")
+# Patterns that match every path: they would cache the app's dynamic pages too. The default
+# behavior (`*`, never cached) is the one that matches everything.
+MATCH_ALL_PATTERNS = ("*", "/*")
+CACHED_PATHS_MAX = 24  # 25 cache behaviors per distribution (CloudFront quota), one the default
+# AWS WAF's rate-based rule: requests one client IP may send in WAF's default 5-minute window
+# before it is blocked. WAF takes 10 to 2,000,000,000 (botocore's wafv2 model, RateLimit).
+DEFAULT_WAF_RATE_LIMIT = 2000  # ~7 requests/s sustained: far above a person, far below a flood
+WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX = 10, 2_000_000_000
+WAF_RATE_WINDOW_S = 300  # WAF's default evaluation window; it takes 60, 120, 300 or 600
+# Regions where CloudFront reaches VPC origins, and the AZs (by AZ ID, the same in every account)
+# it does not reach there. Source: CloudFront Developer Guide, "Restrict access with VPC origins",
+# Supported AWS Regions for VPC origins (checked 2026-12-04); a region AWS adds goes here.
+VPC_ORIGIN_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-east-2",
+    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+    "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ap-northeast-1", "ap-northeast-2",
+    "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-west-1",
+    "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2", "eu-north-1", "il-central-1",
+    "me-south-1", "me-central-1", "sa-east-1", "mx-central-1",
+)  # fmt: skip
+VPC_ORIGIN_UNSUPPORTED_AZ_IDS = ("use1-az3", "usw1-az2", "apne1-az3", "cac1-az3")
+# CloudFront's own certificates live in us-east-1, whatever the region of what they front
+# (ACM User Guide, "Supported Regions"); so does a CLOUDFRONT-scope web ACL and its log group
+# (AWS WAF Developer Guide: CloudFront web ACLs are managed in US East (N. Virginia)).
+CLOUDFRONT_REGION = "us-east-1"
+
+
+def path_pattern_problems(patterns: Sequence[str]) -> list[str]:
+    """What is wrong with the paths CloudFront may cache, each named (empty when nothing is)."""
+    found = [
+        f"{p!r} is not a CloudFront path pattern: up to 255 of the letters, digits and "
+        "_-.*$/~\"'@:+&? (such as /static/*)"
+        for p in patterns
+        if not CLOUDFRONT_PATH_PATTERN.match(p)
+    ]
+    found += [
+        f"{p!r} matches every path, so the app's dynamic pages would be cached too; name the "
+        "static ones, such as /static/*"
+        for p in patterns
+        if p in MATCH_ALL_PATTERNS
+    ]
+    # CloudFront treats a pattern with and without its leading / alike.
+    seen: set[str] = set()
+    for p in patterns:
+        key = p.removeprefix("/")
+        if key in seen:
+            found.append(f"{p!r} is given twice (with or without its leading /, it is one path)")
+        seen.add(key)
+    if len(patterns) > CACHED_PATHS_MAX:
+        found.append(
+            f"{len(patterns)} given; a distribution takes {CACHED_PATHS_MAX} besides its default "
+            "behavior (CloudFront quota 'Cache behaviors per distribution')"
+        )
+    return found
+
+
 # --- alarms (components.alarm_topic) --------------------------------------------------------------
 DEFAULT_ALARM_TOPIC_ENCRYPTED = True  # its own KMS key, about $1 a month
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

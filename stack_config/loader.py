@@ -7,9 +7,10 @@ running stack's config from the Pulumi runtime (imported only then) and hands it
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from components.spec import (
     CPU_TARGET_MIN,
     DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
+    EDGE_MODES,
     EMAIL,
     ENV_NAME,
     FARGATE_MEMORY_BY_CPU,
@@ -33,10 +35,16 @@ from components.spec import (
     MAX_PORT,
     MIN_AZS,
     NAT_MODES,
+    ORIGIN_RESPONSE_TIMEOUT_MAX_S,
+    ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     RESERVED_ENV,
     SPOT_CPU_ARCHITECTURES,
+    VPC_ORIGIN_REGIONS,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WAF_RATE_LIMIT_MAX,
+    WAF_RATE_LIMIT_MIN,
+    WEB,
     WORKER,
     ImageBuild,
     ImageRef,
@@ -46,6 +54,7 @@ from components.spec import (
     egress_problems,
     joined,
     max_azs_for_prefix,
+    path_pattern_problems,
     service_connect_egress,
     shifts_traffic,
 )
@@ -206,8 +215,10 @@ def load_config(
     _check_operations(get, ok, problems)
     _check_permissions_boundary(get, ok, problems)
     _check_waivers(get, ok, problems)
+    _check_edge(get, ok, problems, region or "")
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
     services = _check_services(get, ok, problems, region or "", project_dir, container_user)
+    _check_hosts_behind_cloudfront(get, ok, problems, services)
     task_egress = check_task_egress(get, ok, problems)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
@@ -269,6 +280,11 @@ def load_config(
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
+        edge=get["edge"],
+        cached_paths=tuple(get["cachedPaths"]),
+        origin_response_timeout=get["originResponseTimeout"],
+        waf=get["waf"],
+        waf_rate_limit=get["wafRateLimit"],
     )
 
 
@@ -599,6 +615,69 @@ def _check_waivers(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
             )
 
 
+def _check_edge(get: dict[str, Any], ok: set[str], problems: Problems, region: str) -> None:
+    """The edge's own values, and the combinations that cannot work: settings only CloudFront or
+    the web ACL uses, changed on a stack without them (the Pulumi CLI hands over Pulumi.yaml's
+    defaults as if set, so a value counts as given when it differs from its default), a region
+    without VPC origins, a certificate CloudFront cannot use."""
+
+    def changed(key: str) -> bool:
+        default = SETTINGS_BY_KEY[key].default
+        value = get[key]
+        if isinstance(default, list):  # an array setting is read into a tuple
+            return key in ok and tuple(value) != tuple(default)
+        return key in ok and value != default
+
+    edge = get["edge"] if "edge" in ok else None
+    if edge is not None and edge not in EDGE_MODES:
+        problems.add("edge", edge, f"expected {joined(EDGE_MODES)}")
+        edge = None
+    cloudfront = edge == "cloudfront"
+    if cloudfront and region and region not in VPC_ORIGIN_REGIONS:
+        problems.add(
+            "edge",
+            edge,
+            f"CloudFront VPC origins are not offered in {region} (CloudFront Developer Guide, "
+            "Supported AWS Regions for VPC origins); use edge none there, or another region",
+        )
+    if cloudfront and "certificateArn" in ok and get["certificateArn"]:
+        problems.items.append(
+            "certificateArn: with edge cloudfront, CloudFront serves HTTPS on its own "
+            "*.cloudfront.net name, and your own name needs domainName with hostedZone (the "
+            "program then requests CloudFront's certificate in us-east-1); remove certificateArn"
+        )
+    if "cachedPaths" in ok:
+        for problem in path_pattern_problems(get["cachedPaths"]):
+            problems.items.append(f"cachedPaths: {problem}")
+    if "originResponseTimeout" in ok:
+        timeout = get["originResponseTimeout"]
+        if not ORIGIN_RESPONSE_TIMEOUT_MIN_S <= timeout <= ORIGIN_RESPONSE_TIMEOUT_MAX_S:
+            problems.add(
+                "originResponseTimeout",
+                timeout,
+                f"CloudFront takes {ORIGIN_RESPONSE_TIMEOUT_MIN_S} to "
+                f"{ORIGIN_RESPONSE_TIMEOUT_MAX_S} seconds without a quota increase",
+            )
+    if edge == "none":
+        for key in ("cachedPaths", "originResponseTimeout"):
+            if changed(key):
+                problems.items.append(
+                    f"{key}: only CloudFront uses it, and edge is none; set edge cloudfront "
+                    f"(`pulumi config set edge cloudfront`) or remove it (`pulumi config rm {key}`)"
+                )
+    if "wafRateLimit" in ok:
+        limit = get["wafRateLimit"]
+        if not WAF_RATE_LIMIT_MIN <= limit <= WAF_RATE_LIMIT_MAX:
+            problems.add(
+                "wafRateLimit", limit, f"AWS WAF takes {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX}"
+            )
+        elif changed("wafRateLimit") and "waf" in ok and not get["waf"]:
+            problems.items.append(
+                "wafRateLimit: only the web ACL uses it, and waf is off; set waf true "
+                "(`pulumi config set waf true`) or remove it (`pulumi config rm wafRateLimit`)"
+            )
+
+
 def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "alarmEmail" in ok and get["alarmEmail"] and not EMAIL.match(get["alarmEmail"]):
         problems.add("alarmEmail", get["alarmEmail"], "expected an email address")
@@ -651,6 +730,30 @@ def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
         ):
             found.setdefault(warning)
     return list(found)
+
+
+def _check_hosts_behind_cloudfront(
+    get: dict[str, Any], ok: set[str], problems: Problems, services: Sequence[ServiceSpec]
+) -> None:
+    """Behind CloudFront only the distribution's own names reach the load balancer (its
+    *.cloudfront.net name and domainName): a web service routed by another host gets nothing."""
+    if not ("edge" in ok and get["edge"] == "cloudfront"):
+        return
+    domain = get["domainName"].lower() if "domainName" in ok else ""
+    for spec in services:
+        if spec.kind != WEB or spec.route is None:
+            continue
+        for host in spec.route.hosts:
+            # The load balancer compares hosts without case, `*` and `?` as wildcards.
+            if domain and fnmatch.fnmatchcase(domain, host.lower()):
+                continue
+            problems.add(
+                f"services.{spec.name}.host",
+                host,
+                "behind CloudFront (edge cloudfront) only the distribution's names reach the load "
+                f"balancer: its *.cloudfront.net name{' and ' + domain if domain else ''}; route "
+                "the service by path, or set edge none",
+            )
 
 
 def _check_services(

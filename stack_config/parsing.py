@@ -80,15 +80,16 @@ def parse_map(raw: Any) -> dict[str, str]:
 
 
 def parse_array(raw: Any) -> tuple[str, ...]:
-    """A list of strings: Pulumi hands a list over as JSON text, tests as a native list."""
+    """A list of strings: as YAML gives it, or as JSON text (how the Pulumi CLI hands a list
+    over); a tuple, as frozen as the rest of StackConfig."""
     value = raw
     if isinstance(raw, str):
         try:
             value = json.loads(raw) if raw.strip() else []
         except json.JSONDecodeError:
-            raise ValueError("expected a list of strings, such as [/tmp]") from None
+            raise ValueError('expected a list of strings, such as ["/tmp"]') from None
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise ValueError("expected a list of strings, such as [/tmp]")
+        raise ValueError('expected a list of strings, such as ["/tmp"]')
     return tuple(value)
 
 

@@ -15,6 +15,7 @@ from components.spec import (
     BAKE_TIME_MAX_MIN,
     CANARY_PERCENT_MAX,
     CANARY_PERCENT_MIN,
+    CLOUDFRONT_REGION,
     CPU_ARCHITECTURES,
     CPU_TARGET_MAX,
     CPU_TARGET_MIN,
@@ -30,22 +31,28 @@ from components.spec import (
     DEFAULT_CPU_TARGET,
     DEFAULT_DEPLOYMENT_STRATEGY,
     DEFAULT_DOCKERFILE,
+    DEFAULT_EDGE,
     DEFAULT_HEALTH_CHECK_PATH,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_MEMORY_MIB,
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_ON_DEMAND_BASE,
+    DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S,
     DEFAULT_READ_ONLY_ROOT,
     DEFAULT_TASK_COUNT,
     DEFAULT_VPC_CIDR,
+    DEFAULT_WAF_RATE_LIMIT,
     DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
+    EDGE_MODES,
     FARGATE_MEMORY_BY_CPU,
     IMAGE_USER,
     INTERNAL,
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
+    ORIGIN_RESPONSE_TIMEOUT_MAX_S,
+    ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     PLATFORM_BY_ARCHITECTURE,
     PROTECTED_RECOVERY_WINDOW_DAYS,
     REQUIRED_TASK_EGRESS,
@@ -53,6 +60,9 @@ from components.spec import (
     UNPRIVILEGED_PORT_START,
     VPC_PREFIX_MAX,
     VPC_PREFIX_MIN,
+    WAF_RATE_LIMIT_MAX,
+    WAF_RATE_LIMIT_MIN,
+    WAF_RATE_WINDOW_S,
     WEB,
     WORKER,
     Deployment,
@@ -93,6 +103,13 @@ WAIVABLE_POLICIES = (
     "elb-access-logs",
     "elb-access-log-bucket",
     "elb-deletion-protection",
+    "cloudfront-viewers-https",
+    "cloudfront-tls-to-origin",
+    "cloudfront-origin-tls-modern",
+    "waf-in-prod",
+    "waf-acl-has-rules",
+    "waf-logging",
+    "waf-rule-metrics",
     "ec2-default-sg-no-rules",
     "ec2-default-sg-closed",
     "ec2-sg-open-only-on-listener-ports",
@@ -183,10 +200,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("canaryPercent", "integer", DEFAULT_CANARY_PERCENT, f"canary: percent of traffic the new tasks get first ({CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX})."),
     Setting("syncTrafficRouting", "boolean", False, "blueGreen/canary: for one pulumi up, write the service's target groups and the listener rule's weights as the program has them, though ECS owns them between deploys. Set it to switch a running service from rolling, then set it back to false."),
     Setting("enableExec", "boolean", False, "ECS Exec into running tasks for debugging."),
+    Setting("edge", "string", DEFAULT_EDGE, f"How viewers reach the app: {joined(EDGE_MODES)}. none: an internet-facing load balancer. cloudfront: a CloudFront distribution, HTTPS on its own *.cloudfront.net name with no domain needed (or on domainName), reaching an internal load balancer in the private subnets through a VPC origin; viewers are redirected to HTTPS and nothing is cached but cachedPaths. Moving a deployed stack replaces its load balancer: docs/edge.md."),
+    Setting("cachedPaths", "array", [], "edge cloudfront: CloudFront path patterns (such as /static/*) whose responses CloudFront caches as the app's Cache-Control says (AWS's managed CachingOptimized policy); every other request reaches the app uncached."),
+    Setting("originResponseTimeout", "integer", DEFAULT_ORIGIN_RESPONSE_TIMEOUT_S, f"edge cloudfront: seconds CloudFront waits for the app's response before it answers 504: {ORIGIN_RESPONSE_TIMEOUT_MIN_S} to {ORIGIN_RESPONSE_TIMEOUT_MAX_S} (above {ORIGIN_RESPONSE_TIMEOUT_MAX_S} needs a CloudFront quota increase)."),
+    Setting("waf", "boolean", False, "An AWS WAF web ACL with AWS's managed Common, KnownBadInputs and Amazon IP reputation rules and a per-IP rate limit, logged to CloudWatch (aws-waf-logs-...): on the distribution with edge cloudfront, else on the load balancer. Billed per ACL and rule each month and per request (the plan prices it); set true in prod."),
+    Setting("wafRateLimit", "integer", DEFAULT_WAF_RATE_LIMIT, f"waf: requests one client IP may send in {WAF_RATE_WINDOW_S // 60} minutes before WAF blocks it: {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX:,}."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
     Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
-    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image; web: path and/or host; worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
+    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes and counts are the main service's (docs/services.md)."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
     Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
@@ -253,6 +275,11 @@ class StackConfig:
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
     task_egress: tuple[EgressRule, ...]
+    edge: str
+    cached_paths: tuple[str, ...]
+    origin_response_timeout: int
+    waf: bool
+    waf_rate_limit: int
 
     @property
     def endpoint_services(self) -> tuple[str, ...]:
@@ -333,8 +360,26 @@ class StackConfig:
 
     @property
     def https(self) -> bool:
-        """HTTPS is served when a certificate is configured or created."""
+        """The load balancer serves HTTPS when a certificate is configured or created."""
         return bool(self.certificate_arn or self.domain_name)
+
+    @property
+    def cloudfront(self) -> bool:
+        """Viewers reach the app through CloudFront, and the load balancer is internal."""
+        return self.edge == "cloudfront"
+
+    @property
+    def certificate_regions(self) -> tuple[str, ...]:
+        """Regions besides the stack's own that need the domain's certificate: CloudFront's, when
+        it serves domainName and the stack is elsewhere."""
+        if self.cloudfront and self.domain_name and self.region != CLOUDFRONT_REGION:
+            return (CLOUDFRONT_REGION,)
+        return ()
+
+    @property
+    def waf_scope(self) -> str:
+        """Where the web ACL sits: on the distribution (CLOUDFRONT), else on the load balancer."""
+        return "CLOUDFRONT" if self.cloudfront else "REGIONAL"
 
     @property
     def private_tasks(self) -> bool:

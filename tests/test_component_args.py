@@ -24,6 +24,7 @@ from components.app_service import AppService, AppServiceArgs
 from components.certificate import Certificate, CertificateArgs
 from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
+from components.edge import Edge, EdgeArgs
 from components.exec_sessions import ExecSessions, ExecSessionsArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
@@ -43,6 +44,7 @@ from components.service import (
 )
 from components.spec import Deployment, EgressRule, Scaling, ScheduledTask, ServiceSpec, TaskSize
 from components.task_definition import AppContainer, ContainerLogging, Mount
+from components.web_acl import WebAcl, WebAclArgs
 from tools.mocks import ProgramRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +81,17 @@ def jobs_args(**changes: Any) -> ScheduledTasksArgs:
         execution_role_arn="arn:aws:iam::123456789012:role/e",
         task_role_arn="arn:aws:iam::123456789012:role/t",
         tasks=(ScheduledTask(name="job", schedule="rate(1 day)", command=("true",)),),
+    )
+    return dataclasses.replace(args, **changes)
+
+
+def edge_args(**changes: Any) -> EdgeArgs:
+    """An edge's arguments that pass every check, with `changes` on top."""
+    args = EdgeArgs(
+        load_balancer_arn="arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/w/1",
+        load_balancer_dns_name="internal-w-1.us-east-1.elb.amazonaws.com",
+        load_balancer_security_group_id="sg-1",
+        vpc_id="vpc-1",
     )
     return dataclasses.replace(args, **changes)
 
@@ -366,6 +379,54 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
         "more retries than Scheduler allows",
         lambda: ScheduledTasks("jobs", jobs_args(maximum_retry_attempts=186)),
         "maximum_retry_attempts 186",
+    ),
+    (
+        "a cached path CloudFront refuses",
+        lambda: Edge("edge", edge_args(cached_paths=("/static files/*",))),
+        "'/static files/*'",
+    ),
+    (
+        "an origin response timeout above CloudFront's quota",
+        lambda: Edge("edge", edge_args(origin_response_timeout_s=90)),
+        "origin_response_timeout_s 90",
+    ),
+    (
+        "a domain without CloudFront's certificate",
+        lambda: Edge("edge", edge_args(domain_name="app.example.com")),
+        "certificate_arn",
+    ),
+    (
+        "HTTPS to the origin with no name a certificate covers",
+        lambda: Edge("edge", edge_args(origin_https=True)),
+        "origin_https",
+    ),
+    ("a WAF scope WAF does not have", lambda: WebAcl("waf", WebAclArgs(scope="GLOBAL")), "GLOBAL"),
+    (
+        "a regional web ACL on nothing",
+        lambda: WebAcl("waf", WebAclArgs(scope="REGIONAL")),
+        "associate_with",
+    ),
+    (
+        "a CloudFront web ACL associated like a regional one",
+        lambda: WebAcl("waf", WebAclArgs(scope="CLOUDFRONT", associate_with="arn:aws:elb")),
+        "associate_with",
+    ),
+    (
+        "a rate limit WAF refuses",
+        lambda: WebAcl("waf", WebAclArgs(scope="CLOUDFRONT", rate_limit=5)),
+        "rate_limit 5",
+    ),
+    (
+        "a certificate region named twice",
+        lambda: Certificate(
+            "d",
+            CertificateArgs(
+                domain_name="app.example.com",
+                hosted_zone="example.com",
+                also_in_regions=("us-east-1", "us-east-1"),
+            ),
+        ),
+        "also_in_regions",
     ),
 ]
 

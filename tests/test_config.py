@@ -69,7 +69,7 @@ def test_given_no_settings_every_setting_takes_its_documented_default() -> None:
             assert not value, f"{setting.key} defaults to {value!r}, documented as empty"
             continue
         elif setting.type == "array":
-            value = list(value)
+            value = list(value)  # a tuple in StackConfig, as frozen as the rest
         want = None if setting.key == "image" and setting.default == "" else setting.default
         assert value == want, f"{setting.key} defaults to {value!r}, documented as {want!r}"
 

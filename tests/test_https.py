@@ -1,5 +1,6 @@
-"""HTTPS and domains: an ACM certificate validated by DNS (or the user's own), an HTTPS listener
-with a TLS 1.3 policy, HTTP answering with a redirect, alias records and the url output."""
+"""HTTPS and domains on an internet-facing load balancer (`edge: none`): an ACM certificate
+validated by DNS (or the user's own), an HTTPS listener with a TLS 1.3 policy, HTTP answering with
+a redirect, alias records and the url output. HTTPS through CloudFront: tests/test_edge.py."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from tools.mocks import ProgramRun, Unknown, load_stack_config, run_program
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = {"fargate-app:domainName": "app.example.com", "fargate-app:hostedZone": "example.com"}
 OWN_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+INTERNET_FACING = {"fargate-app:edge": "none"}
 
 
 @cache
 def plan(stack: str, extra: tuple = (), preview: bool = False) -> ProgramRun:
-    config = {**load_stack_config(ROOT, stack), **dict(extra)}
+    config = {**load_stack_config(ROOT, stack), **INTERNET_FACING, **dict(extra)}
     run = run_program(
         ROOT / "__main__.py", project="fargate-app", stack=stack, config=config, preview=preview
     )

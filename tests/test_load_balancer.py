@@ -1,4 +1,5 @@
-"""The load balancer (components/load_balancer.py), in the committed stacks (HTTP only).
+"""The load balancer (components/load_balancer.py), in the committed stacks on an internet-facing
+load balancer (`edge: none`, HTTP only; behind CloudFront: tests/test_edge.py).
 
 What a user relies on: an internet-facing, dual-stack ALB over the public subnets of every AZ,
 reachable on port 80 from anywhere (IPv4 and IPv6) and on nothing else, that drops malformed
@@ -27,7 +28,7 @@ SUBNET = "aws:ec2/subnet:Subnet"
 
 @pytest.fixture(params=["dev", "prod"])
 def run(request: pytest.FixtureRequest, run_stack) -> ProgramRun:
-    return run_stack(request.param)
+    return run_stack(request.param, {"edge": "none"})
 
 
 def lb_child(run: ProgramRun, type_token: str) -> list[RegisteredResource]:

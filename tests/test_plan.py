@@ -43,7 +43,7 @@ from tools.mocks import (
 )
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
-from tools.plan.model import Project, find_project, plan_of
+from tools.plan.model import Project, build_plan, find_project, plan_of
 from tools.plan.refs import Index
 from tools.plan.tree import tree
 
@@ -121,12 +121,12 @@ def test_dev_costs_at_most_31_dollars_a_month_idle(
     )
 
 
-def test_dev_pays_for_the_load_balancer_its_addresses_and_one_spot_task(
+def test_dev_pays_for_the_load_balancer_and_one_spot_task_and_not_its_addresses(
     plans: dict[str, dict[str, Any]],
 ) -> None:
     items = {i["item"]: i for i in plans["dev"]["cost"]["items"]}
     assert items["Application Load Balancer"]["monthly"] == 16.43
-    assert items["Public IPv4: load balancer"]["quantity"] == 2, "one address per AZ"
+    assert "Public IPv4: load balancer" not in items, "behind CloudFront it is internal"
     assert items["Public IPv4: tasks"]["quantity"] == 1, "the one task has a public IP"
     assert "Fargate Spot X86_64" in items and "NAT gateway" not in items
 
@@ -618,7 +618,8 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
     commands), in groups of settings that go together: HTTPS from a domain, blue/green and private
     tasks behind one NAT on x86 Spot, a build of its own run as the image's user; then a
     certificate, a canary, a NAT per AZ with endpoints and a prebuilt image on ARM64 with a
-    writable root. A setting added to stack_config.SETTINGS needs a value here."""
+    writable root; then CloudFront with WAF and cached paths on a domain. A setting added to
+    stack_config.SETTINGS needs a value here."""
     arn = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}"
     jobs = {
         "nightly-report-for-finance-teams": {  # TASK_NAME_MAX characters
@@ -743,6 +744,23 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
                 "ecs-container-read-only-root": f"the image writes its root, {WORDS}"
             },
         },
+        {
+            "edge": "cloudfront",
+            "cachedPaths": ["/static/*", "/assets/fingerprinted-build-output/*.js", "*.woff2"],
+            "originResponseTimeout": 60,
+            "waf": True,
+            "wafRateLimit": 2_000_000_000,
+            "domainName": "checkout-service.eu.internal-tools.example.com",
+            "hostedZone": "internal-tools.example.com",
+            "services": {
+                # Behind CloudFront a host rule takes only the distribution's own names.
+                "checkout-api": {
+                    "type": "web",
+                    "path": ["/api/checkout/*", "/api/v2/checkout-and-payments/*"],
+                    "host": ["checkout-service.eu.internal-tools.example.com"],
+                },
+            },
+        },
     )
 
 
@@ -789,8 +807,11 @@ def test_every_documented_setting_deploys_as_its_strategy_s_model_says(
     """The main service and web services deploy by deploymentStrategy; internal services and
     workers, which no load balancer fronts, roll."""
     for variant, plan in every_setting_plans.items():
-        group = every_setting_on(plan["region"])[int(variant.rpartition(" ")[2])]
-        kinds = {f"{name}-svc": s["type"] for name, s in group.get("services", {}).items()}
+        group = {
+            **{s.key: s.default for s in SETTINGS},
+            **every_setting_on(plan["region"])[int(variant.rpartition(" ")[2])],
+        }
+        kinds = {f"{name}-svc": s["type"] for name, s in group["services"].items()}
         want = deploy_model(group["deploymentStrategy"], group["bakeTimeMinutes"])
         for service in plan["deploy"]["services"]:
             steps = {s["step"]: s["seconds"] for s in service["steps"]}
@@ -1207,10 +1228,17 @@ def test_the_plan_shows_the_dropped_capabilities_and_the_exec_record(run_stack) 
     assert "data encrypted with exec-key" in sessions, sessions
 
 
-def test_the_plan_lists_the_stacks_policy_waivers_with_their_reasons(plans) -> None:
-    assert list(plans["prod"]["waivers"]) == ["elb-https-in-prod"]
-    text = render.render(plans["prod"])
-    section = text.split("\nPolicy waivers\n", 1)[1]
-    assert section.startswith("  elb-https-in-prod: no domain configured yet"), section
+def test_the_plan_lists_the_stacks_policy_waivers_with_their_reasons(
+    plans, project_copy: Path
+) -> None:
+    reason = "the vendor image runs as root, until it ships a user"
+    stack_file = (ROOT / "Pulumi.prod.yaml").read_text()
+    (project_copy / "Pulumi.prod.yaml").write_text(
+        stack_file + f"  fargate-app:policyWaivers:\n    ecs-container-non-root-user: {reason}\n"
+    )
+    plan = build_plan("prod", Project.at(project_copy))
+    assert plan["waivers"] == {"ecs-container-non-root-user": reason}
+    section = render.render(plan).split("\nPolicy waivers\n", 1)[1]
+    assert section.startswith(f"  ecs-container-non-root-user: {reason}"), section
     assert plans["dev"]["waivers"] == {}
     assert render.render(plans["dev"]).endswith("\nPolicy waivers\n  none\n")

@@ -89,8 +89,16 @@ REQUIRED_CONTROLS = {
     "KMS.4",
     "SNS.1",
     "SQS.1",
+    # CloudFront and WAF (issue 17)
+    "CloudFront.3",
+    "CloudFront.6",
+    "CloudFront.9",
+    "CloudFront.10",
+    "WAF.10",
+    "WAF.11",
+    "WAF.12",
 }
-CONTROL = re.compile(r"\b(?:ECS|ECR|ELB|EC2|IAM|KMS|SNS|SQS)\.\d+\b")
+CONTROL = re.compile(r"\b(?:ECS|ECR|ELB|EC2|IAM|KMS|SNS|SQS|CloudFront|WAF)\.\d+\b")
 # Controls whose cost dev may skip: mandatory in prod, advisory elsewhere.
 COSTED = (
     "ecs-cluster-container-insights",
@@ -1450,16 +1458,16 @@ def test_prod_violates_no_policy_it_does_not_waive(prod: ProgramRun) -> None:
     assert_only_waived(evaluate_run(prod), "prod", "prod must pass every policy it does not waive")
 
 
-def test_prod_waives_only_https_until_it_has_a_domain() -> None:
-    """Committed prod has no domain, so it serves plain HTTP (ELB.1): its file says so, with the
-    reason, and waives nothing else."""
-    waivers = committed_waivers("prod")
-    assert list(waivers) == ["elb-https-in-prod"], waivers
-    assert "domainName" in waivers["elb-https-in-prod"], waivers
+def test_prod_waives_nothing_cloudfront_serves_it_https_with_no_domain() -> None:
+    """Committed prod has no domain of its own; CloudFront serves it HTTPS on *.cloudfront.net
+    (issue 17), so ELB.1 needs no waiver any more."""
+    assert committed_waivers("prod") == {}
 
 
-def test_prod_really_is_held_to_https_without_its_waiver(prod: ProgramRun) -> None:
-    outcome = evaluate(resources_from_run(prod), stack="prod")
+def test_prod_without_cloudfront_really_is_held_to_https(run_stack: Any) -> None:
+    """The HTTPS control still bites: prod on an internet-facing load balancer serves plain HTTP
+    (its web ACL goes on the load balancer, so that control is met)."""
+    outcome = evaluate(resources_from_run(run_stack("prod", {"edge": "none"})), stack="prod")
     assert {f.policy for f in outcome.mandatory} == {"elb-https-in-prod"}, outcome.report()
 
 
@@ -1485,9 +1493,10 @@ def test_prod_preview_violates_no_mandatory_policy(prod_preview: ProgramRun) -> 
     assert waiting <= {p.name for p in POLICIES if not isinstance(p, StackValidationPolicy)}
 
 
+# HTTPS on the load balancer itself: an internet-facing one (behind CloudFront, ELB.1 excepts it).
 DOMAIN_CONFIGS: dict[str, dict[str, Any]] = {
-    "domain": {"domainName": "app.example.com", "hostedZone": "example.com"},
-    "certificate": {"certificateArn": CERT},
+    "domain": {"edge": "none", "domainName": "app.example.com", "hostedZone": "example.com"},
+    "certificate": {"edge": "none", "certificateArn": CERT},
 }
 
 
@@ -1538,7 +1547,11 @@ FEATURE_CONFIGS: dict[str, dict[str, Any]] = {
         "domainName": "app.example.com",
         "hostedZone": "example.com",
     },
-    "canary-with-certificate": {"deploymentStrategy": "canary", "certificateArn": CERT},
+    "canary-with-certificate": {
+        "deploymentStrategy": "canary",
+        "edge": "none",
+        "certificateArn": CERT,
+    },
     "secrets-exec-alarms-jobs": {
         "secrets": {
             "DB_PASSWORD": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
@@ -1836,6 +1849,83 @@ def build_with_sdk(compliant: bool) -> None:
             conditions=[{"path_pattern": {"values": ["/*"]}}],
             actions=[forward],
         )
+    # The edge (issue 17): web ACLs, a VPC origin to the load balancer, a distribution.
+    metrics = {
+        "cloudwatch_metrics_enabled": good,
+        "metric_name": "m",
+        "sampled_requests_enabled": True,
+    }
+    acls = {}
+    for scope in ("CLOUDFRONT", "REGIONAL"):
+        acls[scope] = aws.wafv2.WebAcl(
+            f"acl-{scope.lower()}",
+            scope=scope,
+            default_action={"allow": {}},
+            visibility_config=metrics,
+            rules=[
+                {
+                    "name": "aws-common",
+                    "priority": 0,
+                    "override_action": {"none": {}},
+                    "statement": {
+                        "managed_rule_group_statement": {
+                            "vendor_name": "AWS",
+                            "name": "AWSManagedRulesCommonRuleSet",
+                        }
+                    },
+                    "visibility_config": metrics,
+                }
+            ]
+            if good
+            else [],
+        )
+        if good:
+            aws.wafv2.WebAclLoggingConfiguration(
+                f"acl-{scope.lower()}-logging",
+                resource_arn=acls[scope].arn,
+                log_destination_configs=[
+                    "arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-x"
+                ],
+            )
+    if good:
+        aws.wafv2.WebAclAssociation(
+            "alb-acl", resource_arn=lb.arn, web_acl_arn=acls["REGIONAL"].arn
+        )
+    origin = aws.cloudfront.VpcOrigin(
+        "origin",
+        vpc_origin_endpoint_config={
+            "name": "origin",
+            "arn": lb.arn,
+            "http_port": 80,
+            "https_port": 443,
+            "origin_protocol_policy": "https-only" if good else "http-only",
+            "origin_ssl_protocols": {
+                "items": ["TLSv1.2"] if good else ["TLSv1", "TLSv1.2"],
+                "quantity": 1 if good else 2,
+            },
+        },
+    )
+    aws.cloudfront.Distribution(
+        "cdn",
+        enabled=True,
+        origins=[
+            {
+                "origin_id": "lb",
+                "domain_name": lb.dns_name,
+                "vpc_origin_config": {"vpc_origin_id": origin.id},
+            }
+        ],
+        default_cache_behavior={
+            "target_origin_id": "lb",
+            "viewer_protocol_policy": "redirect-to-https" if good else "allow-all",
+            "allowed_methods": ["GET", "HEAD"],
+            "cached_methods": ["GET", "HEAD"],
+            "cache_policy_id": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+        },
+        restrictions={"geo_restriction": {"restriction_type": "none"}},
+        viewer_certificate={"cloudfront_default_certificate": True},
+        web_acl_id=acls["CLOUDFRONT"].arn if good else None,
+    )
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["compliant", "noncompliant"])

@@ -126,9 +126,8 @@ def test_every_output_is_known_after_an_update(up: ProgramRun) -> None:
 
 def test_the_outputs_look_like_what_they_name(up: ProgramRun) -> None:
     out = up.outputs
-    assert re.fullmatch(r"http://[a-z0-9-]+\.us-east-1\.elb\.amazonaws\.com", out["url"]), out[
-        "url"
-    ]
+    # Served by CloudFront on its own name (edge: cloudfront), with HTTPS.
+    assert re.fullmatch(r"https://d[a-z0-9]+\.cloudfront\.net", out["url"]), out["url"]
     repo = out["repositoryUrl"]
     assert re.fullmatch(r"\d{12}\.dkr\.ecr\.us-east-1\.amazonaws\.com/[a-z0-9._/-]+", repo), repo
     assert re.fullmatch(re.escape(repo) + r"@sha256:[0-9a-f]{64}", out["imageRef"]), (

@@ -190,8 +190,9 @@ def test_every_security_group_rule_description_is_one_ec2_accepts(run_stack) -> 
         run_stack(
             "dev",
             {
+                "edge": "none",
                 "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
-                "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+                "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
             },
         ),
     ]

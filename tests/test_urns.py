@@ -42,7 +42,7 @@ def test_every_urn_stays_as_committed(run_config, name: str) -> None:
     assert found == held, _explain(name, found, held)
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "prod-all"])
+@pytest.mark.parametrize("name", ["dev", "prod", "prod-all", "dev-cloudfront"])
 def test_a_preview_registers_the_same_urns(run_config, name: str) -> None:
     found = urns(_run(run_config, name, preview=True))
     assert found == read_fixture(name), _explain(f"{name} (preview)", found, read_fixture(name))

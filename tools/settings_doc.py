@@ -39,7 +39,7 @@ def pulumi_yaml_config() -> str:
 def settings_table() -> str:
     rows = ["| setting | type | default | what it does |", "|---|---|---|---|"]
     for s in SETTINGS:
-        default = "(none)" if s.default in ("", {}) else f"`{json.dumps(s.default)}`"
+        default = "(none)" if s.default in ("", {}, []) else f"`{json.dumps(s.default)}`"
         rows.append(f"| `{s.key}` | {s.type} | {default} | {s.description.replace('|', '/')} |")
     return "\n".join(rows)
 

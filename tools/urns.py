@@ -42,14 +42,11 @@ _DOMAIN = {"domainName": "app.example.com", "hostedZone": "example.com"}
 _SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
 _SECRETS = {"secrets": {"DB_URL": _SECRET_ARN}, "secretValues": Secure({"API_TOKEN": "t0ken"})}
 # One service of each kind, with an image of its own built and one prebuilt (tests use it too).
-SERVICES = {
+# Routed by path: behind CloudFront (the committed stacks) only the distribution's names reach the
+# load balancer, so a host rule needs domainName (prod-all routes `admin` by it).
+SERVICES: dict[str, dict[str, Any]] = {
     "api": {"type": "web", "path": ["/api/*"], "containerPort": 9000, "command": "python -m api"},
-    "admin": {
-        "type": "web",
-        "host": ["admin.example.com"],
-        "path": ["/admin/*"],
-        "build": {"context": "app"},
-    },
+    "admin": {"type": "web", "path": ["/admin/*"], "build": {"context": "app"}},
     "search": {
         "type": "internal",
         "containerPort": 8080,
@@ -77,9 +74,19 @@ VARIANTS: dict[str, Variant] = {
     "dev-blueGreen": Variant(stack="dev", overrides={"deploymentStrategy": "blueGreen"}),
     "dev-canary": Variant(stack="dev", overrides={"deploymentStrategy": "canary"}),
     "dev-domain": Variant(stack="dev", overrides=_DOMAIN),
-    "dev-certificate": Variant(stack="dev", overrides={"certificateArn": _CERTIFICATE_ARN}),
+    # A certificate of one's own serves an internet-facing load balancer (CloudFront cannot use it).
+    "dev-certificate": Variant(
+        stack="dev", overrides={"edge": "none", "certificateArn": _CERTIFICATE_ARN}
+    ),
     "dev-secrets": Variant(stack="dev", overrides=_SECRETS),
     "dev-exec": Variant(stack="dev", overrides={"enableExec": True}),
+    # CloudFront in front of an internal load balancer, with a web ACL and cached paths; and a web
+    # ACL on an internet-facing load balancer.
+    "dev-cloudfront": Variant(
+        stack="dev",
+        overrides={"edge": "cloudfront", "waf": True, "cachedPaths": ["/static/*"]},
+    ),
+    "dev-waf": Variant(stack="dev", overrides={"edge": "none", "waf": True}),
     # Private tasks without a NAT: the endpoints, with the extra ones secrets and exec need.
     "dev-endpoints": Variant(
         stack="dev", overrides={"vpcEndpoints": True, "enableExec": True, **_SECRETS}
@@ -93,7 +100,10 @@ VARIANTS: dict[str, Variant] = {
             "deploymentStrategy": "canary",
             "enableExec": True,
             "vpcEndpoints": True,
-            "services": SERVICES,
+            "services": {
+                **SERVICES,
+                "admin": {**SERVICES["admin"], "host": [_DOMAIN["domainName"]]},
+            },
             **_DOMAIN,
             **_SECRETS,
         },

@@ -37,6 +37,7 @@ MANAGED_POLICIES_PER_ROLE_MAX = 10
 SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference/"
 SAR_PAGES: dict[str, str] = {
     "acm": SAR + "list_awscertificatemanager.html",
+    "cloudfront": SAR + "list_amazoncloudfront.html",
     "application-autoscaling": SAR + "list_awsapplicationautoscaling.html",
     "cloudwatch": SAR + "list_amazoncloudwatch.html",
     "ec2": SAR + "list_amazonec2.html",
@@ -54,6 +55,7 @@ SAR_PAGES: dict[str, str] = {
     "sns": SAR + "list_amazonsns.html",
     "sqs": SAR + "list_amazonsqs.html",
     "sts": SAR + "list_awssecuritytokenservice.html",
+    "wafv2": SAR + "list_awswafv2.html",
 }
 
 # Every IAM role the program creates lives under this path (the contract with the program).
@@ -77,6 +79,9 @@ SERVICE_LINKED_ROLES: tuple[str, ...] = (
     "ecs.amazonaws.com",
     "elasticloadbalancing.amazonaws.com",
     "ecs.application-autoscaling.amazonaws.com",
+    # AWSServiceRoleForCloudFrontVPCOrigin: CloudFront places a VPC origin's network interfaces
+    # and security group with it (edge: cloudfront).
+    "vpcorigin.cloudfront.amazonaws.com",
 )
 # The tag that scopes a stack's resources: project-qualified, so that no other project's resources
 # (which may well carry a `stack` tag of their own) fall under a stack's grants. __main__.py puts
@@ -207,6 +212,17 @@ SECRET = (
 )
 SECRETS = "arn:{partition}:secretsmanager:*:{account}:secret:" + APP_SECRET_PREFIX + "*"
 ZONE = "arn:{partition}:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
+# The edge (components/edge.py, web_acl.py). CloudFront is global: its ARNs name no region. A
+# CLOUDFRONT-scope web ACL lives in us-east-1 (global/...), a REGIONAL one in the stack's region.
+VPC_ORIGIN = "arn:{partition}:cloudfront::{account}:vpcorigin/vo_0123456789abcdef012345"
+DISTRIBUTION = "arn:{partition}:cloudfront::{account}:distribution/E0123456789ABC"
+WEB_ACLS = tuple(
+    f"arn:{{partition}}:wafv2:{region}:{{account}}:{scope}/webacl/{{project}}-{{stack}}-waf/"
+    "12345678-1234-1234-1234-123456789012"
+    for region, scope in (("us-east-1", "global"), ("{region}", "regional"))
+)
+# WAF associates a REGIONAL web ACL with the load balancer, an ELB resource: by its ARN pattern.
+APP_LOAD_BALANCERS = "arn:{partition}:elasticloadbalancing:*:{account}:loadbalancer/app/*"
 # The names of the alarms Application Auto Scaling makes for a target tracking policy, on the
 # caller's permissions and without tags (Application Auto Scaling User Guide, "Target tracking
 # scaling policies": the caller needs cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms).
@@ -856,6 +872,102 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             grant=SECRETS,
         ),
     ),
+    # The edge: a VPC origin and a distribution, created with the stack's tag like every resource
+    # of the program. CloudFront creates the VPC origin's network interfaces and security group
+    # itself, under its service-linked role.
+    "aws:cloudfront/vpcOrigin:VpcOrigin": (
+        Need(("cloudfront:CreateVpcOrigin",), "*", CREATE),
+        Need(("cloudfront:TagResource",), VPC_ORIGIN, MINE_OR_NEW),
+        Need(
+            (
+                "cloudfront:UpdateVpcOrigin",
+                "cloudfront:DeleteVpcOrigin",
+                "cloudfront:UntagResource",
+            ),
+            VPC_ORIGIN,
+            OWNED,
+        ),
+        Need(("cloudfront:GetVpcOrigin", "cloudfront:ListTagsForResource"), VPC_ORIGIN, ACCOUNT),
+        Need(("elasticloadbalancing:DescribeLoadBalancers",)),
+        Need(
+            ("iam:CreateServiceLinkedRole",),
+            "arn:{partition}:iam::{account}:role/aws-service-role/"
+            "vpcorigin.cloudfront.amazonaws.com/AWSServiceRoleForCloudFrontVPCOrigin",
+            IAM,
+            (("iam:AWSServiceName", "vpcorigin.cloudfront.amazonaws.com"),),
+        ),
+    ),
+    "aws:cloudfront/distribution:Distribution": (
+        Need(("cloudfront:CreateDistribution",), "*", CREATE),
+        Need(("cloudfront:TagResource",), DISTRIBUTION, MINE_OR_NEW),
+        Need(
+            (
+                "cloudfront:UpdateDistribution",
+                "cloudfront:DeleteDistribution",
+                "cloudfront:UntagResource",
+            ),
+            DISTRIBUTION,
+            OWNED,
+        ),
+        Need(
+            (
+                "cloudfront:GetDistribution",
+                "cloudfront:GetDistributionConfig",
+                "cloudfront:ListTagsForResource",
+            ),
+            DISTRIBUTION,
+            ACCOUNT,
+        ),
+        # Naming a CLOUDFRONT-scope web ACL (web_acl_id): CloudFront reads it as the caller.
+        Need(("wafv2:GetWebACL",), WEB_ACLS[0], ACCOUNT),
+    ),
+    "aws:wafv2/webAcl:WebAcl": tuple(
+        need
+        for acl in WEB_ACLS
+        for need in (
+            Need(("wafv2:CreateWebACL",), acl, CREATE),
+            Need(("wafv2:TagResource",), acl, MINE_OR_NEW),
+            Need(("wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:UntagResource"), acl, OWNED),
+            Need(("wafv2:GetWebACL", "wafv2:ListTagsForResource"), acl, ACCOUNT),
+        )
+    ),
+    # WAF delivers to CloudWatch Logs through a log delivery and the log group's resource policy,
+    # which it writes as the caller (AWS WAF Developer Guide, "Sending web ACL traffic logs to an
+    # Amazon CloudWatch Logs log group": these permissions); they name no resource.
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": (
+        *(
+            need
+            for acl in WEB_ACLS
+            for need in (
+                Need(
+                    ("wafv2:PutLoggingConfiguration", "wafv2:DeleteLoggingConfiguration"),
+                    acl,
+                    OWNED,
+                ),
+                Need(("wafv2:GetLoggingConfiguration",), acl, ACCOUNT),
+            )
+        ),
+        Need(
+            (
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            )
+        ),
+    ),
+    "aws:wafv2/webAclAssociation:WebAclAssociation": (
+        Need(("wafv2:AssociateWebACL",), WEB_ACLS[1], OWNED),
+        Need(("wafv2:GetWebACLForResource",), WEB_ACLS[1], ACCOUNT),
+        Need(
+            ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource"),
+            LOAD_BALANCER,
+            NAMED,
+            grant=APP_LOAD_BALANCERS,
+        ),
+        Need(("elasticloadbalancing:SetWebAcl",)),
+    ),
     "aws:iam/role:Role": (
         Need(("iam:CreateRole",), ROLES, IAM, BOUNDED),
         Need(
@@ -923,6 +1035,8 @@ INVOKES: dict[str, tuple[Need, ...]] = {
             grant="arn:{partition}:ecr:*:*:repository/*",
         ),
     ),
+    # CloudFront's VPC-origin security group, looked up once the origin exists (components.edge).
+    "aws:ec2/getSecurityGroup:getSecurityGroup": (Need(("ec2:DescribeSecurityGroups",)),),
     "aws:route53/getZone:getZone": (
         Need(("route53:ListHostedZones", "route53:ListHostedZonesByName")),
         Need(("route53:GetHostedZone", "route53:ListTagsForResource"), ZONE, ACCOUNT),
@@ -943,6 +1057,7 @@ ACCOUNT_PATTERNS: dict[str, str] = {"ec2": "arn:{partition}:ec2:*:*:*"}
 # Statement ids: what each service's statement is about, and how the scope limits it.
 SERVICE_WORDS: dict[str, str] = {
     "acm": "Certificates",
+    "cloudfront": "TheEdge",
     "application-autoscaling": "Scaling",
     "cloudwatch": "Alarms",
     "ec2": "Network",
@@ -958,6 +1073,7 @@ SERVICE_WORDS: dict[str, str] = {
     "servicediscovery": "ServiceDiscovery",
     "sns": "Topics",
     "sqs": "Queues",
+    "wafv2": "WebAcls",
 }
 SCOPE_WORDS: dict[str, str] = {
     ANY: "CallsThatNameNoResource",
@@ -972,6 +1088,7 @@ SCOPE_WORDS: dict[str, str] = {
 UNTAG_ACTIONS: tuple[str, ...] = (
     "acm:RemoveTagsFromCertificate",
     "application-autoscaling:UntagResource",
+    "cloudfront:UntagResource",
     "cloudwatch:UntagResource",
     "ec2:DeleteTags",
     "ecr:UntagResource",
@@ -984,6 +1101,7 @@ UNTAG_ACTIONS: tuple[str, ...] = (
     "sns:UntagResource",
     "sqs:UntagQueue",
     "servicediscovery:UntagResource",
+    "wafv2:UntagResource",
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ec2, ecr, ecs, elb, encryption, iam, protection
+from . import cloudfront, ec2, ecr, ecs, elb, encryption, iam, protection, waf
 
 PACK_NAME = "fargate-app-security"
 
@@ -14,6 +14,8 @@ POLICIES: list[Any] = [
     *ecs.POLICIES,
     *ecr.POLICIES,
     *elb.POLICIES,
+    *cloudfront.POLICIES,
+    *waf.POLICIES,
     *ec2.POLICIES,
     *iam.POLICIES,
     *encryption.POLICIES,

@@ -52,6 +52,10 @@ VPC = "aws:ec2/vpc:Vpc"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 # CloudFront's VPC origins: a private path from CloudFront to an internal load balancer.
 VPC_ORIGIN = "aws:cloudfront/vpcOrigin:VpcOrigin"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 
 
 def is_list(value: Any) -> bool:
@@ -138,7 +142,7 @@ def identities(resource: PolicyResource, keys: Iterable[str] = IDENTITY_KEYS) ->
 
 
 def refers_to(
-    resource: PolicyResource, prop: str | tuple[str, ...], target: PolicyResource
+    resource: PolicyResource, prop: str | tuple[str | int, ...], target: PolicyResource
 ) -> bool:
     """Whether `resource`'s property `prop` (a name, or a path into an object) refers to `target`.
 
@@ -153,7 +157,7 @@ def refers_to(
     ids = identities(target)
     if isinstance(value, str) and value and ids:
         return value in ids
-    recorded = (resource.property_dependencies or {}).get(path[0])
+    recorded = (resource.property_dependencies or {}).get(str(path[0]))
     if recorded:
         return any(dep.urn == target.urn for dep in recorded)
     return any(dep.urn == target.urn for dep in resource.dependencies)

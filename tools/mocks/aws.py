@@ -32,6 +32,8 @@ class AwsMocks(pulumi_mocks.Mocks):
         self.preview = preview
         self.az_count = az_count
         self.invokes: list[tuple[str, dict[str, Any]]] = []
+        # What each invoke answered, in order, for the plan to name what the program looked up.
+        self.answers: list[tuple[str, dict[str, Any]]] = []
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[Any] | None]:
         self.invokes.append((args.token, dict(args.args)))
@@ -41,7 +43,9 @@ class AwsMocks(pulumi_mocks.Mocks):
                 f"tools/mocks/invokes.py does not answer the invoke {args.token}; add it"
             )
         region = args.args.get("region") or self.region
-        return answer(Invoke(args=dict(args.args), region=region, az_count=self.az_count)), []
+        result = answer(Invoke(args=dict(args.args), region=region, az_count=self.az_count))
+        self.answers.append((args.token, result))
+        return result, []
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs

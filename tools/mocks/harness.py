@@ -47,6 +47,7 @@ class RegisteredResource:
     depends_on: list[str]
     delete_before_replace: bool
     retain_on_delete: bool
+    replace_on_changes: list[str] = field(default_factory=list)
     component_outputs: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
@@ -110,6 +111,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             depends_on=list(request.dependencies),
             delete_before_replace=bool(request.deleteBeforeReplace),
             retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+            replace_on_changes=list(request.replaceOnChanges),
         )
         self.records[response.urn] = record
         self.order.append(response.urn)
@@ -148,6 +150,9 @@ class ProgramRun:
     invokes: list[tuple[str, dict[str, Any]]]
     error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)  # what `pulumi up` would print as warnings
+    # IDs the program looked up rather than created (a data source's answer), named:
+    # "sg-0f3a..." -> "CloudFront-VPCOrigins-Service-SG (looked up)".
+    looked_up: dict[str, str] = field(default_factory=dict)
 
     def of_type(self, type_token: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -244,7 +249,16 @@ def run_program(
 
     outputs = _stack_outputs() if error is None else {}
     records = [monitor.records[u] for u in monitor.order]
-    return ProgramRun(project, stack, preview, records, outputs, mocks.invokes, error, log.warnings)
+    looked_up = {
+        str(answer["id"]): f"{answer['name']} (looked up)"
+        for _, answer in mocks.answers
+        if isinstance(answer.get("id"), str)
+        and isinstance(answer.get("name"), str)
+        and answer["id"] != answer["name"]
+    }
+    return ProgramRun(
+        project, stack, preview, records, outputs, mocks.invokes, error, log.warnings, looked_up
+    )
 
 
 def _stack_outputs() -> dict[str, Any]:

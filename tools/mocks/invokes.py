@@ -141,6 +141,35 @@ def _elb_service_account(call: Invoke) -> dict[str, Any]:
     return {"id": account, "arn": f"arn:aws:iam::{account}:root", "region": call.region}
 
 
+# The security group CloudFront creates in a VPC with its first VPC origin (components.edge).
+VPC_ORIGIN_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
+
+
+def _filter(call: Invoke, name: str) -> list[str]:
+    """The values of the invoke's filter called `name` (none: empty)."""
+    filters = call.args.get("filters") or []
+    return next((list(f["values"]) for f in filters if f["name"] == name), [])
+
+
+@answers_invoke("aws:ec2/getSecurityGroup:getSecurityGroup")
+def _security_group(call: Invoke) -> dict[str, Any]:
+    """A group looked up by name in a VPC; the one AWS creates itself is what the program looks up
+    (a name pattern ending in `*` matches the group's full name)."""
+    vpc = call.args.get("vpcId") or next(iter(_filter(call, "vpc-id")), "vpc-0")
+    names = _filter(call, "group-name") or [call.args.get("name") or "default"]
+    name = names[0].rstrip("*")
+    ident = f"sg-{hex_id('security-group', vpc, name)}"
+    return {
+        "id": ident,
+        "arn": f"arn:aws:ec2:{call.region}:{ACCOUNT_ID}:security-group/{ident}",
+        "name": name,
+        "description": name,
+        "vpcId": vpc,
+        "tags": {},
+        "filters": call.args.get("filters"),
+    }
+
+
 @answers_invoke("aws:iam/getSessionContext:getSessionContext")
 def _session_context(call: Invoke) -> dict[str, Any]:
     """The role behind an assumed-role ARN (IAM's own role ARN, with its path); any other ARN is

@@ -51,6 +51,18 @@ GENERIC_ANSWERED = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:appautoscaling/policy:Policy",
 }
+# The Route 53 hosted zone of every CloudFront distribution's own name, for alias records.
+# Source: https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+# Web ACL capacity units of the rules the program uses, as WAF reports the ACL's capacity.
+# Source: AWS WAF Developer Guide, "AWS Managed Rules rule groups list"; a rate-based rule with
+# no scope-down statement costs 2.
+MANAGED_RULE_GROUP_WCUS = {
+    "AWSManagedRulesCommonRuleSet": 700,
+    "AWSManagedRulesKnownBadInputsRuleSet": 200,
+    "AWSManagedRulesAmazonIpReputationList": 25,
+}
+RATE_BASED_RULE_WCUS = 2
 # Route 53 hosted zone IDs of ALBs, by region (for alias records).
 # Source: https://docs.aws.amazon.com/general/latest/gr/elb.html
 ALB_ZONE_IDS = {
@@ -445,3 +457,70 @@ def _secret_version(r: Registration) -> Answer:
         "versionId": version,
         "versionStages": ["AWSCURRENT"],
     }
+
+
+# -- CloudFront and WAF ----------------------------------------------------------------------------
+
+
+def _cloudfront_id(prefix: str, r: Registration, n: int) -> str:
+    """CloudFront's IDs: a prefix and upper-case letters and digits (E2QWRUHAPOMQZL)."""
+    return prefix + hex_id(r.type, r.logical, n=n).upper()
+
+
+@answers("aws:cloudfront/vpcOrigin:VpcOrigin")
+def _vpc_origin(r: Registration) -> Answer:
+    # CloudFront is global: its ARNs carry no region.
+    ident = "vo_" + hex_id(r.type, r.logical, n=22)
+    return ident, {
+        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:vpcorigin/{ident}",
+        "etag": _cloudfront_id("E", r, 13),
+    }
+
+
+@answers("aws:cloudfront/distribution:Distribution")
+def _distribution(r: Registration) -> Answer:
+    ident = _cloudfront_id("E", r, 13)
+    return ident, {
+        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{ident}",
+        "domainName": f"d{hex_id('domain', r.logical, n=13)}.cloudfront.net",
+        "hostedZoneId": CLOUDFRONT_ZONE_ID,
+        "status": "Deployed",
+        "etag": _cloudfront_id("E", r, 14),
+        "callerReference": uuid_id(r.logical),
+        "inProgressValidationBatches": 0,
+        "lastModifiedTime": "2026-11-25T00:00:00Z",
+    }
+
+
+def _web_acl_capacity(rules: list[dict[str, Any]]) -> int:
+    total = 0
+    for rule in rules:
+        statement = rule.get("statement") or {}
+        if "managedRuleGroupStatement" in statement:
+            total += MANAGED_RULE_GROUP_WCUS[statement["managedRuleGroupStatement"]["name"]]
+        elif "rateBasedStatement" in statement:
+            total += RATE_BASED_RULE_WCUS
+    return total
+
+
+@answers("aws:wafv2/webAcl:WebAcl")
+def _web_acl(r: Registration) -> Answer:
+    # arn:aws:wafv2:<region>:<account>:global/webacl/<name>/<id> (CLOUDFRONT scope: us-east-1)
+    ident = uuid_id(r.logical)
+    scope = "global" if r.inputs.get("scope") == "CLOUDFRONT" else "regional"
+    return ident, {
+        "arn": r.arn("wafv2", f"{scope}/webacl/{r.name}/{ident}"),
+        "capacity": _web_acl_capacity(list(r.inputs.get("rules") or [])),
+        "lockToken": uuid_id(f"lock/{r.logical}"),
+        "applicationIntegrationUrl": "",
+    }
+
+
+@answers("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+def _web_acl_logging(r: Registration) -> Answer:
+    return str(r.inputs.get("resourceArn")), {}  # the provider's ID is the ACL's ARN
+
+
+@answers("aws:wafv2/webAclAssociation:WebAclAssociation")
+def _web_acl_association(r: Registration) -> Answer:
+    return f"{r.inputs.get('webAclArn')},{r.inputs.get('resourceArn')}", {}

@@ -101,6 +101,15 @@ SECRET_MONTH = _p("0.40", "secret", "month", "https://aws.amazon.com/secrets-man
 # Customer managed KMS keys (AWS managed and AWS owned keys are free).
 KMS_KEY_MONTH = _p("1.00", "key", "month", "https://aws.amazon.com/kms/pricing/")
 
+# AWS WAF: each web ACL, and each rule in it (an AWS managed rule group counts as one rule; the
+# Common, KnownBadInputs and IP reputation groups carry no subscription fee of their own), a month;
+# requests inspected are billed per million on top. Checked 2026-12-04 against AWS's blog "Cost-
+# effective ways for securing your web applications using AWS WAF" and third-party summaries of
+# the same list prices (c3x.dev, awsnegotiations.com); the same in every region.
+WAF_PRICING = "https://aws.amazon.com/waf/pricing/"
+WAF_ACL_MONTH = _p("5.00", "web ACL", "month", WAF_PRICING)
+WAF_RULE_MONTH = _p("1.00", "rule", "month", WAF_PRICING)
+
 ASSUMPTIONS = (
     f"{HOURS_PER_MONTH} hours a month; us-east-1 on-demand list prices checked {PRICES_CHECKED}",
     "idle: no traffic, each service at its autoscaling minimum (else its desired count)",
@@ -155,6 +164,11 @@ EXCLUDED_BY_TYPE: dict[str, str] = {
         "Cloud Map registered instances and lookups (per instance-month, per million)"
     ),
     "aws:kms/key:Key": "KMS requests and rotated key material (per 10,000 / per version)",
+    # CloudFront has no monthly charge: a distribution and its VPC origin cost nothing idle.
+    "aws:cloudfront/distribution:Distribution": (
+        "CloudFront requests (per 10,000) and data transfer out to viewers (per GB)"
+    ),
+    "aws:wafv2/webAcl:WebAcl": "AWS WAF requests inspected (per million)",
 }
 ALWAYS_EXCLUDED = ("data transfer out to the internet and between AZs (per GB)",)
 
@@ -257,6 +271,16 @@ def _scaling_policy(r: RegisteredResource, ctx: Context) -> list[Line]:
             alarms=TARGET_TRACKING_ALARMS,
         )
     ]
+
+
+@prices("aws:wafv2/webAcl:WebAcl")
+def _web_acl(r: RegisteredResource, ctx: Context) -> list[Line]:
+    rules = len(r.inputs.get("rules") or [])
+    lines = [Line("AWS WAF web ACL", r.name, Decimal(1), WAF_ACL_MONTH)]
+    if rules:
+        note = "each AWS managed rule group is one"
+        lines.append(Line("AWS WAF web ACL rules", r.name, Decimal(rules), WAF_RULE_MONTH, note))
+    return lines
 
 
 @prices("aws:kms/key:Key")
@@ -437,4 +461,12 @@ def _group(lines: list[Line]) -> list[dict[str, Any]]:
 
 
 # Display order: what you pay for the service itself first, then the network around it.
-_ITEM_ORDER = {"Fargate": 0, "Application": 1, "Network": 1, "NAT": 2, "Interface": 3, "Public": 4}
+_ITEM_ORDER = {
+    "Fargate": 0,
+    "Application": 1,
+    "Network": 1,
+    "NAT": 2,
+    "Interface": 3,
+    "Public": 4,
+    "AWS": 5,
+}

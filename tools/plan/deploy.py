@@ -28,6 +28,18 @@ target group (launch, healthy as above), then:
     drain, stop                 the old tasks, as above
 A traffic shift is a listener rule change (`TRAFFIC_SHIFT_S`, a typical figure like the launch).
 
+CloudFront's first creation (components.edge) is modelled apart, as `edge`: it happens once, on
+the `pulumi up` that creates the distribution, and the app's rollout does not wait for it (no ECS
+service depends on the edge; `app_rollout_waits` says so from the registered dependencies):
+    origin         the VPC origin deploys: "can take up to 15 minutes" (CloudFront Developer
+                   Guide, "Restrict access with VPC origins")
+    admit          the load balancer admits CloudFront's group (one security group rule)
+    propagate      the distribution deploys to every edge location: AWS states no figure; this is
+                   how long AWS's own waiter (`aws cloudfront wait distribution-deployed`: 35 polls
+                   60 s apart) waits at most
+Both are upper bounds, not typical figures. A later change to the distribution redeploys it the same
+way, and `pulumi up` waits for that too; a change to the app alone does not touch it.
+
 This reads the service, target group, task definition and alarms the program registered, so the
 figure is what is configured; `components.service.deploy_model` is the same model from the
 constants, and a test keeps the two in step for every strategy.
@@ -56,6 +68,12 @@ from tools.plan.lookups import (
     stop_timeout,
 )
 from tools.plan.refs import Index
+
+# The edge's first creation, upper bounds (see the module docstring).
+VPC_ORIGIN_DEPLOY_MAX_S = 15 * 60
+SECURITY_GROUP_RULE_S = 5  # one EC2 API call
+DISTRIBUTION_WAITER_MAX_S = 35 * 60
+EDGE_TYPES = ("aws:cloudfront/vpcOrigin:VpcOrigin", "aws:cloudfront/distribution:Distribution")
 
 
 def _stop_seconds(container: dict[str, Any]) -> tuple[int, str]:
@@ -198,6 +216,57 @@ def service_deploy(service: RegisteredResource, index: Index) -> dict[str, Any]:
     }
 
 
+def depends_on_any(resource: RegisteredResource, targets: set[str], index: Index) -> bool:
+    """Whether `resource` waits for any of the URNs `targets`, directly or through what it
+    depends on (its registered dependencies and its parents')."""
+    by_urn = {r.urn: r for r in index.resources}
+    seen: set[str] = set()
+    todo = [resource.urn]
+    while todo:
+        urn = todo.pop()
+        if urn in seen or urn not in by_urn:
+            continue
+        seen.add(urn)
+        r = by_urn[urn]
+        if urn in targets and r is not resource:
+            return True
+        todo += [*r.depends_on, r.parent]
+    return False
+
+
+def edge_first_creation(index: Index) -> dict[str, Any] | None:
+    """The CloudFront edge's first creation, itemised (upper bounds), or None without one."""
+    edge = [r for r in index.of_type(*EDGE_TYPES)]
+    if not edge:
+        return None
+    targets = {r.urn for r in edge}
+    waiting = sorted(
+        s.name
+        for s in index.of_type("aws:ecs/service:Service")
+        if depends_on_any(s, targets, index)
+    )
+    steps = [
+        _step(
+            "origin",
+            VPC_ORIGIN_DEPLOY_MAX_S,
+            "up to: a VPC origin 'can take up to 15 minutes' to deploy (CloudFront docs)",
+        ),
+        _step("admit", SECURITY_GROUP_RULE_S, "the load balancer admits CloudFront's group"),
+        _step(
+            "propagate",
+            DISTRIBUTION_WAITER_MAX_S,
+            "up to: AWS states no figure; its own waiter gives a distribution this long to reach "
+            "every edge location",
+        ),
+    ]
+    return {
+        "steps": steps,
+        "total": sum(s["seconds"] for s in steps),
+        "app_rollout_waits": bool(waiting),
+        "waiting_services": waiting,
+    }
+
+
 def model(index: Index) -> dict[str, Any]:
     services = [
         service_deploy(s, index)
@@ -208,4 +277,5 @@ def model(index: Index) -> dict[str, Any]:
         # Services deploy in parallel in one `pulumi up`; the slowest one sets the pace.
         "total": max((s["total"] for s in services), default=0),
         "until_completed": max((s["until_completed"] for s in services), default=0),
+        "edge": edge_first_creation(index),
     }

@@ -375,7 +375,7 @@ def _waivers(config: dict[str, Any], project: str) -> dict[str, str]:
 
 def plan_of(run: ProgramRun, project: Project) -> dict[str, Any]:
     """The plan of one program run, as plain data."""
-    index = Index(run.resources)
+    index = Index(run.resources, run.looked_up)
     config = load_stack_config(project.root, run.stack)
     region = _region(run, config)
     resources = tree.tree(index)

@@ -9,7 +9,7 @@ never prints them: a value that is another resource's ID or ARN prints as that r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tools.mocks import RegisteredResource
@@ -39,7 +39,10 @@ def is_provider(resource: RegisteredResource) -> bool:
 class Index:
     """The resources of one program run, with reverse lookups from AWS values to resources."""
 
-    def __init__(self, resources: Iterable[RegisteredResource]) -> None:
+    def __init__(
+        self, resources: Iterable[RegisteredResource], looked_up: Mapping[str, str] | None = None
+    ) -> None:
+        """`looked_up`: values the program read from data sources, with the label to show."""
         self.resources = list(resources)
         self.by_urn = {r.urn: r for r in self.resources}
         self._by_value: dict[str, RegisteredResource] = {}
@@ -63,6 +66,8 @@ class Index:
                 self._labels.setdefault(value, r.name)
                 self._attr_labels.setdefault(value, f"{{{r.name}.{attr}}}")
         for value, label in self._attr_labels.items():
+            self._labels.setdefault(value, label)
+        for value, label in (looked_up or {}).items():
             self._labels.setdefault(value, label)
         ordered = sorted(self._labels, key=lambda v: (-len(v), v))
         self._pattern = (

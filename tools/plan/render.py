@@ -258,6 +258,19 @@ def _deploy(deploy: dict[str, Any]) -> list[str]:
         if watch:
             out += _step_line("alarm watch", watch["seconds"], watch["why"])
             out += _step_line("completed", s["until_completed"], "when ECS marks the deploy done")
+    edge = deploy.get("edge")
+    if edge:
+        waits = (
+            f"{', '.join(edge['waiting_services'])} wait(s) for it"
+            if edge["app_rollout_waits"]
+            else "the app's rollout does not wait for it"
+        )
+        out += [
+            "",
+            f"First creation of the CloudFront edge: up to {edge['total']} s, once; {waits}",
+        ]
+        for step in edge["steps"]:
+            out += _step_line(step["step"], step["seconds"], step["why"])
     return out
 
 

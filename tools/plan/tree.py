@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from components.edge import MANAGED_POLICY_NAMES
 from components.spec import SERVICE_CONNECT_PROXY_CPU, SERVICE_CONNECT_PROXY_MEMORY_MIB
 from tools.mocks import RegisteredResource
 from tools.plan.lookups import (
@@ -685,6 +686,113 @@ def _target_group(r: RegisteredResource, ix: Index) -> Settings:
     ]
 
 
+# -- the edge: CloudFront and WAF ------------------------------------------------------------------
+
+
+def _policy_name(policy_id: Any) -> str:
+    return MANAGED_POLICY_NAMES.get(str(policy_id), str(policy_id))
+
+
+@shows("aws:cloudfront/vpcOrigin:VpcOrigin")
+def _vpc_origin(r: RegisteredResource, ix: Index) -> Settings:
+    config = r.inputs.get("vpcOriginEndpointConfig") or {}
+    policy = config.get("originProtocolPolicy")
+    tls = ", ".join(dig(config, "originSslProtocols", "items", default=[]))
+    talks = {
+        "http-only": f"HTTP {config.get('httpPort')}",
+        "https-only": f"HTTPS {config.get('httpsPort')} ({tls})",
+    }.get(str(policy), f"{policy} (HTTP {config.get('httpPort')}, HTTPS {config.get('httpsPort')})")
+    return [("reaches", ix.label(config.get("arn"))), ("cloudfront to it", talks)]
+
+
+def _behavior_text(b: dict[str, Any]) -> str:
+    cached = b.get("cachePolicyId")
+    forwards = b.get("originRequestPolicyId")
+    return (
+        f"{_policy_name(cached) if cached else 'legacy cache settings'}"
+        + (f", forwards {_policy_name(forwards)}" if forwards else "")
+        + f", viewers {b.get('viewerProtocolPolicy')}"
+    )
+
+
+@shows("aws:cloudfront/distribution:Distribution")
+def _distribution(r: RegisteredResource, ix: Index) -> Settings:
+    certificate = r.inputs.get("viewerCertificate") or {}
+    own = certificate.get("cloudfrontDefaultCertificate")
+    [origin, *_] = r.inputs.get("origins") or [{}]
+    vpc = origin.get("vpcOriginConfig") or {}
+    cached = r.inputs.get("orderedCacheBehaviors") or []
+    return [
+        (
+            "names",
+            ix.label(r.inputs.get("aliases") or []) if not own else "its own *.cloudfront.net",
+        ),
+        (
+            "viewer tls",
+            "CloudFront's certificate for *.cloudfront.net (its policy, TLSv1, is fixed)"
+            if own
+            else f"{ix.label(certificate.get('acmCertificateArn'))}, "
+            f"{certificate.get('minimumProtocolVersion')}, {certificate.get('sslSupportMethod')}",
+        ),
+        (
+            "origin",
+            f"{ix.label(origin.get('domainName'))} through {ix.label(vpc.get('vpcOriginId'))}"
+            if vpc
+            else ix.label(origin.get("domainName")),
+        ),
+        ("origin response timeout", f"{vpc.get('originReadTimeout', 30)} s" if vpc else None),
+        ("default", _behavior_text(r.inputs.get("defaultCacheBehavior") or {})),
+        *((f"path {b.get('pathPattern')}", _behavior_text(b)) for b in cached),
+        ("ipv6", yes_no(r.inputs.get("isIpv6Enabled"))),
+        ("http versions", r.inputs.get("httpVersion")),
+        ("web acl", ix.label(r.inputs["webAclId"]) if r.inputs.get("webAclId") else "none"),
+    ]
+
+
+def _waf_rule_text(rule: dict[str, Any]) -> str:
+    statement = rule.get("statement") or {}
+    if "managedRuleGroupStatement" in statement:
+        group = statement["managedRuleGroupStatement"]
+        how = "counts only" if "count" in (rule.get("overrideAction") or {}) else "as written"
+        return f"{group.get('vendorName')} {group.get('name')} ({how})"
+    if "rateBasedStatement" in statement:
+        rate = statement["rateBasedStatement"]
+        action = ", ".join(rule.get("action") or {})
+        key = "client IP" if rate.get("aggregateKeyType") == "IP" else rate.get("aggregateKeyType")
+        return (
+            f"{action} any {key} over {rate.get('limit')} requests in "
+            f"{rate.get('evaluationWindowSec', 300)} s"
+        )
+    return ", ".join(statement)
+
+
+@shows("aws:wafv2/webAcl:WebAcl")
+def _web_acl(r: RegisteredResource, ix: Index) -> Settings:
+    rules = sorted(r.inputs.get("rules") or [], key=lambda x: x.get("priority", 0))
+    region = r.inputs.get("region")
+    return [
+        ("scope", str(r.inputs.get("scope")) + (f" (in {region})" if region else "")),
+        ("otherwise", ", ".join(r.inputs.get("defaultAction") or {})),
+        *((f"rule {x.get('priority')}", f"{x.get('name')}: {_waf_rule_text(x)}") for x in rules),
+    ]
+
+
+@shows("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+def _web_acl_logging(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("web acl", ix.label(r.inputs.get("resourceArn"))),
+        ("logs to", ix.label(r.inputs.get("logDestinationConfigs") or [])),
+    ]
+
+
+@shows("aws:wafv2/webAclAssociation:WebAclAssociation")
+def _web_acl_association(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("web acl", ix.label(r.inputs.get("webAclArn"))),
+        ("protects", ix.label(r.inputs.get("resourceArn"))),
+    ]
+
+
 # -- service ---------------------------------------------------------------------------------------
 
 
@@ -695,6 +803,7 @@ def _log_group(r: RegisteredResource, ix: Index) -> Settings:
         ("name", r.inputs.get("name")),
         ("retention", f"{days} days" if days else "never expires"),
         ("kms key", ix.label(r.inputs["kmsKeyId"]) if r.inputs.get("kmsKeyId") else None),
+        ("region", r.inputs.get("region")),  # only when not the provider's
     ]
 
 
@@ -944,6 +1053,7 @@ def _certificate(r: RegisteredResource, ix: Index) -> Settings:
         ("domain", r.inputs.get("domainName")),
         ("also", ", ".join(r.inputs.get("subjectAlternativeNames") or []) or None),
         ("validation", r.inputs.get("validationMethod")),
+        ("region", r.inputs.get("region")),  # only when not the provider's
     ]
 
 
