@@ -713,8 +713,10 @@ def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
     main_settings = (cfg.container_user, cfg.writable_paths)
     for s in cfg.services:
         build = s.build
-        if build is None and s.image is None and (s.container_user, s.writable_paths) != (
-            main_settings
+        if (
+            build is None
+            and s.image is None
+            and (s.container_user, s.writable_paths) != main_settings
         ):
             build = main  # the main image, run as this service says
         if build is not None:

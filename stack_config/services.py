@@ -4,7 +4,8 @@ checked on its own and then together: names, listener rules and the load balance
 Each entry is `name -> {type, ...}`; `SERVICE_FIELDS` says which fields each type takes (and why
 the others do not), and `_check_one` reads each into the `ServiceSpec`: a new field (a file
 system's `mounts`, say) is a row there and a reading here. Sizes and counts left unset are the main
-service's; env and secrets are the service's own.
+service's, and so are the container's user and file system; env and secrets are the service's
+own.
 """
 
 from __future__ import annotations
@@ -494,7 +495,8 @@ def _container(
             read_only = parse_boolean(entry["readOnlyRootFilesystem"])
         except ValueError as err:
             problems.add(f"{key}.readOnlyRootFilesystem", entry["readOnlyRootFilesystem"], str(err))
-        check_read_only(read_only, main.waivers, problems, key)
+        else:
+            check_read_only(read_only, main.waivers, problems, key)
     paths = main.writable_paths
     if "writablePaths" in entry:
         try:
