@@ -2,9 +2,9 @@
 stack per environment.
 
 config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> roles
--> cluster -> service namespace -> load balancer -> (web ACL) -> (CloudFront edge) -> DNS
--> alarm topic -> internal services -> the app's container -> service (with its deployment
-alarms) -> alarms -> web services and workers -> scheduled jobs -> outputs
+-> cluster -> service namespace -> (certificate, access logs) -> load balancer -> (web ACL) ->
+(CloudFront edge) -> (DNS) -> alarm topic -> internal services -> the app's container -> service
+(with its deployment alarms) -> alarms -> web services and workers -> scheduled jobs -> outputs
 """
 
 from dataclasses import replace
@@ -361,20 +361,15 @@ services = {
     },
 }
 
-# Scheduled jobs: the service's container (in its log group), network and roles, run to completion
-# on a timetable.
+# Scheduled jobs: the service's container (in its log group), placement and roles, run to
+# completion on a timetable.
 jobs = (
     ScheduledTasks(
         "jobs",
         ScheduledTasksArgs(
             tasks=cfg.scheduled_tasks,
             container=service.container,
-            cluster_arn=cluster.cluster_arn,
-            subnet_ids=network.task_subnet_ids,
-            security_group_id=service.security_group_id,
-            assign_public_ip=network.tasks_public_ip,
-            execution_role_arn=roles.execution_role_arn,
-            task_role_arn=roles.task_role_arn,
+            placement=service.task_placement,
             alarm_topic_arn=alarm_topic.topic_arn,
             roles=cfg.roles,
         ),

@@ -85,8 +85,8 @@ class AccessLogBucket(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AccessLogBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:logs:AccessLogBucket", name, None, opts)
         check_args(f"AccessLogBucket {name!r}", args.problems())
+        super().__init__("fargate-app:logs:AccessLogBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id

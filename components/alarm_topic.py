@@ -121,8 +121,8 @@ class AlarmTopic(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:alarms:AlarmTopic", name, None, opts)
         check_args(f"AlarmTopic {name!r}", args.problems())
+        super().__init__("fargate-app:alarms:AlarmTopic", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id

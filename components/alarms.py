@@ -279,8 +279,8 @@ class Alarms(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:alarms:Alarms", name, None, opts)
         check_args(f"Alarms {name!r}", args.problems())
+        super().__init__("fargate-app:alarms:Alarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         actions = notify(args.topic_arn)
         alarms: list[aws.cloudwatch.MetricAlarm] = []

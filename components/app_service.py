@@ -40,7 +40,6 @@ from components.spec import (
     INTERNAL,
     PLATFORM_BY_ARCHITECTURE,
     REQUIRED_TASK_EGRESS,
-    SPOT_CPU_ARCHITECTURES,
     WEB,
     WORKER,
     Deployment,
@@ -49,6 +48,7 @@ from components.spec import (
     RolePlacement,
     ServiceSpec,
     check_args,
+    spot_issues,
     web_url,
 )
 from components.task_definition import AppContainer, writable_mounts
@@ -125,8 +125,7 @@ class AppServiceArgs:
             found.append("queue: a worker needs its queue")
         if kind == INTERNAL and self.service_connect is None:
             found.append("service_connect: an internal service is reached through the namespace")
-        if self.spec.spot and self.cpu_architecture not in SPOT_CPU_ARCHITECTURES:
-            found.append(f"spec.spot: Fargate Spot does not run {self.cpu_architecture} tasks")
+        found += [f"spec.{i.problem()}" for i in spot_issues(self.spec.spot, self.cpu_architecture)]
         if self.spec.build is not None and self.spec.image is not None:
             found.append("spec: build or image, not both")
         return found
@@ -147,8 +146,8 @@ class AppService(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:services:AppService", name, None, opts)
         check_args(f"AppService {name!r}", args.problems())
+        super().__init__("fargate-app:services:AppService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         spec = args.spec
         image: pulumi.Input[str] = args.image

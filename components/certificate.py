@@ -62,8 +62,8 @@ class Certificate(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CertificateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:certificate:Certificate", name, None, opts)
         check_args(f"Certificate {name!r}", args.problems())
+        super().__init__("fargate-app:certificate:Certificate", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         zone = aws.route53.get_zone(
             name=args.hosted_zone, private_zone=False, opts=pulumi.InvokeOptions(parent=self)

@@ -77,8 +77,8 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:cluster:Cluster", name, None, opts)
         check_args(f"Cluster {name!r}", args.problems())
+        super().__init__("fargate-app:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",

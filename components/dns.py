@@ -49,8 +49,8 @@ class AliasRecords(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AliasRecordsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:dns:AliasRecords", name, None, opts)
         check_args(f"AliasRecords {name!r}", args.problems())
+        super().__init__("fargate-app:dns:AliasRecords", name, None, opts)
         records = [
             aws.route53.Record(
                 f"{name}-{record_type.lower()}",

@@ -162,8 +162,8 @@ class Edge(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:edge:Edge", name, None, opts)
         check_args(f"Edge {name!r}", args.problems())
+        super().__init__("fargate-app:edge:Edge", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
 

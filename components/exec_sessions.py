@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.naming import bounded
-from components.spec import DEFAULT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS, check_args
+from components.spec import DEFAULT_LOG_RETENTION_DAYS, check_args, retention_issues
 
 # A key scheduled for deletion can be restored this many days, KMS's longest: every session
 # recorded under it is unreadable once it is gone, and a key pending deletion costs nothing.
@@ -106,12 +106,9 @@ class ExecSessionsArgs:
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            return [
-                f"log_retention_days {self.log_retention_days}: CloudWatch allows "
-                + ", ".join(map(str, LOG_RETENTION_DAYS))
-            ]
-        return []
+        return [
+            i.problem() for i in retention_issues("log_retention_days", self.log_retention_days)
+        ]
 
 
 class ExecSessions(pulumi.ComponentResource):
@@ -126,8 +123,8 @@ class ExecSessions(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ExecSessionsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:exec:ExecSessions", name, None, opts)
         check_args(f"ExecSessions {name!r}", args.problems())
+        super().__init__("fargate-app:exec:ExecSessions", name, None, opts)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition

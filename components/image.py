@@ -198,8 +198,8 @@ class ContainerImage(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:image:ContainerImage", name, None, opts)
         check_args(f"ContainerImage {name!r}", args.problems())
+        super().__init__("fargate-app:image:ContainerImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         repo = aws.ecr.Repository(
             f"{name}-repo",

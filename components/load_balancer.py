@@ -92,8 +92,8 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:lb:LoadBalancer", name, None, opts)
         check_args(f"LoadBalancer {name!r}", args.problems())
+        super().__init__("fargate-app:lb:LoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         https = args.certificate_arn is not None
         sg = aws.ec2.SecurityGroup(

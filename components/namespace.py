@@ -58,8 +58,8 @@ class ServiceNamespace(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServiceNamespaceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:namespace:ServiceNamespace", name, None, opts)
         check_args(f"ServiceNamespace {name!r}", args.problems())
+        super().__init__("fargate-app:namespace:ServiceNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = aws.servicediscovery.HttpNamespace(
             f"{name}-ns",

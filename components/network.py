@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -23,17 +23,16 @@ from components.spec import (
     DEFAULT_NAT_GATEWAYS,
     DEFAULT_VPC_CIDR,
     HTTPS_PORT,
-    LOG_RETENTION_DAYS,
-    MIN_AZS,
-    NAT_MODES,
     VPC_ORIGIN_UNSUPPORTED_AZ_IDS,
-    VPC_PREFIX_MAX,
-    VPC_PREFIX_MIN,
     RolePlacement,
+    availability_zone_issues,
     check_args,
-    max_azs_for_prefix,
+    nat_gateway_azs,
+    nat_mode_issues,
+    retention_issues,
     subnet_new_bits,
     tasks_are_private,
+    vpc_cidr_issues,
 )
 
 IPV6_SUBNET_PREFIX = 64  # AWS assigns a /56 to the VPC and requires /64 subnets
@@ -69,6 +68,18 @@ ECR_LAYER_BUCKET = "prod-{region}-starport-layer-bucket"
 # Flow log records are aggregated over this many seconds: 600 (the maximum) writes the fewest
 # records, so costs least, and is still precise enough to investigate a connection problem.
 FLOW_LOG_AGGREGATION_S = 600
+
+
+def aws_lookup_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOptions:
+    """Options for an AWS lookup made before a component registers: the AWS provider that its
+    children would use (given as `provider` or among `providers`, else its parent's)."""
+    if opts is None:
+        return pulumi.InvokeOptions()
+    provider = opts.provider
+    if provider is None and opts.providers:
+        given = opts.providers.values() if isinstance(opts.providers, Mapping) else opts.providers
+        provider = next((p for p in given if p.package == "aws"), None)
+    return pulumi.InvokeOptions(parent=opts.parent, provider=provider)
 
 
 def plan_subnets(vpc_cidr: str, azs: int) -> list[tuple[str, str]]:
@@ -152,9 +163,9 @@ class NetworkArgs:
 
     cidr: the VPC's IPv4 CIDR. Default 10.0.0.0/16, room for /20 subnets.
     availability_zones: AZs to span. Default 2, the fewest an ALB accepts, and the cheapest.
-    nat_gateways: "none" (default: no NAT cost; tasks run in public subnets with public IPs,
-        reachable only from the ALB's security group), "single" (one NAT, ~$33/month + data) or
-        "perAz" (one NAT per AZ, so an AZ outage cannot cut the others off).
+    nat_gateways: one of components.spec's NAT_MODE_CHOICES, each with what it means. Default
+        "none": no NAT cost; tasks run in public subnets with public IPs, reachable only from the
+        ALB's security group. A NAT gateway costs about $33 a month and its data.
     vpc_endpoints: add the S3 gateway endpoint and ECR and CloudWatch Logs interface endpoints, so
         private tasks reach them without a NAT. Default False: interface endpoints cost about $7.30
         per endpoint per AZ a month, more than a NAT gateway for a small service.
@@ -191,34 +202,17 @@ class NetworkArgs:
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
         found = [f"roles: {p}" for p in self.roles.problems()]
-        try:
-            net = ipaddress.ip_network(self.cidr, strict=True)
-        except ValueError as err:
-            found.append(f"cidr {self.cidr!r}: expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
-        else:
-            if net.version != 4 or not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
-                found.append(
-                    f"cidr {self.cidr!r}: expected an IPv4 CIDR of /{VPC_PREFIX_MIN} to "
-                    f"/{VPC_PREFIX_MAX}"
-                )
-            elif not MIN_AZS <= self.availability_zones <= max_azs_for_prefix(net.prefixlen):
-                found.append(
-                    f"availability_zones {self.availability_zones}: a /{net.prefixlen} VPC fits "
-                    f"{MIN_AZS} to {max_azs_for_prefix(net.prefixlen)} (an ALB needs two)"
-                )
+        found += [i.problem() for i in vpc_cidr_issues("cidr", self.cidr)]
+        azs = availability_zone_issues("availability_zones", self.availability_zones, self.cidr)
+        found += [i.problem() for i in azs]
         found += [
             f"other_accounts {a!r}: an AWS account ID is 12 digits"
             for a in self.other_accounts
             if not ACCOUNT_ID.match(a)
         ]
-        if self.nat_gateways not in NAT_MODES:
-            found.append(f"nat_gateways {self.nat_gateways!r}: expected one of {NAT_MODES}")
-        if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
-            found.append(
-                f"flow_log_retention_days {self.flow_log_retention_days}: CloudWatch allows "
-                + ", ".join(map(str, LOG_RETENTION_DAYS))
-            )
-        return found
+        found += [i.problem() for i in nat_mode_issues("nat_gateways", self.nat_gateways)]
+        retention = retention_issues("flow_log_retention_days", self.flow_log_retention_days)
+        return found + [i.problem() for i in retention]
 
 
 class Network(pulumi.ComponentResource):
@@ -236,15 +230,16 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:network:Network", name, None, opts)
         check_args(f"Network {name!r}", args.problems())
-        child = pulumi.ResourceOptions(parent=self)
-        region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
+        # The region's zones are looked up before the component registers, so a count the region
+        # cannot meet leaves nothing in state; the lookup uses the provider the component would.
+        lookup = aws_lookup_options(opts)
+        region = aws.get_region(opts=lookup).region
         available = aws.get_availability_zones(
             state="available",
             # Local and Wavelength zones are opt-in and cannot host an ALB.
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-            opts=pulumi.InvokeOptions(parent=self),
+            opts=lookup,
         )
         zones = available.names
         if len(zones) < args.availability_zones:
@@ -265,6 +260,8 @@ class Network(pulumi.ComponentResource):
                 "CloudFront VPC origins do not reach it (CloudFront Developer Guide, Supported AWS "
                 "Regions for VPC origins); set edge none, or use another region"
             )
+        super().__init__("fargate-app:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
         cidrs = plan_subnets(args.cidr, len(azs))
 
         vpc = aws.ec2.Vpc(
@@ -343,7 +340,7 @@ class Network(pulumi.ComponentResource):
             private_subnets.append(private)
             private_rts.append(private_rt)
 
-        nat_azs = {"none": [], "single": azs[:1], "perAz": azs}[args.nat_gateways]
+        nat_azs = nat_gateway_azs(args.nat_gateways, azs)
         nats = {}
         for az in nat_azs:
             eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", opts=child)

@@ -138,8 +138,8 @@ class WorkQueue(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WorkQueueArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:queue:WorkQueue", name, None, opts)
         check_args(f"WorkQueue {name!r}", args.problems())
+        super().__init__("fargate-app:queue:WorkQueue", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         dead_letters = aws.sqs.Queue(
             f"{name}-dlq",

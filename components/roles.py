@@ -217,8 +217,8 @@ class TaskRoles(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TaskRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:roles:TaskRoles", name, None, opts)
         check_args(f"TaskRoles {name!r}", args.problems())
+        super().__init__("fargate-app:roles:TaskRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import pulumi
@@ -38,7 +37,7 @@ from components.alarms import NOT_BREACHING, alarm_name, notify
 from components.naming import bounded
 from components.roles import ECS_TASKS_PRINCIPAL
 from components.spec import TASK_NAME, RolePlacement, ScheduledTask, check_args
-from components.task_definition import AppContainer, fargate_task_definition
+from components.task_definition import AppContainer, TaskPlacement, fargate_task_definition
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # Schedules go in the account's default group; the trust policy's aws:SourceArn names it, because
@@ -75,9 +74,8 @@ class ScheduledTasksArgs:
     container: the service's container (FargateService.container), so a job's app settings load
         exactly as the service's do; each job replaces its command and logs to the service's log
         group under its own stream prefix. Required, with its log group known.
-    cluster_arn, subnet_ids, security_group_id, assign_public_ip: the service's placement, so a job
-        reaches what the service reaches. Required, but assign_public_ip (default False).
-    execution_role_arn, task_role_arn: the service's roles (the task role carries ECS Exec's
+    placement: the service's placement and roles (FargateService.task_placement), so a job
+        reaches what the service reaches, as the service (the task role carries ECS Exec's
         permissions when the container has it on). Required.
     tasks: the jobs. Default none.
     maximum_retry_attempts, maximum_event_age_s: Scheduler's retry policy. Default 5 attempts
@@ -91,12 +89,7 @@ class ScheduledTasksArgs:
     """
 
     container: AppContainer
-    cluster_arn: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    security_group_id: pulumi.Input[str]
-    execution_role_arn: pulumi.Input[str]
-    task_role_arn: pulumi.Input[str]
-    assign_public_ip: bool = False
+    placement: TaskPlacement
     tasks: tuple[ScheduledTask, ...] = ()
     maximum_retry_attempts: int = MAXIMUM_RETRY_ATTEMPTS
     maximum_event_age_s: int = MAXIMUM_EVENT_AGE_S
@@ -265,9 +258,8 @@ class ScheduledTasks(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ScheduledTasksArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        check_args(f"ScheduledTasks {name!r}", [*args.problems(), *name_problems(name, args.tasks)])
         super().__init__("fargate-app:scheduled:ScheduledTasks", name, None, opts)
-        check_args(f"ScheduledTasks {name!r}", args.problems())
-        self._check_names(name, args.tasks)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -300,8 +292,8 @@ class ScheduledTasks(pulumi.ComponentResource):
                         stream_prefix=f"{LOG_STREAM_PREFIX}-{task.name}",
                     ),
                 ),
-                execution_role_arn=args.execution_role_arn,
-                task_role_arn=args.task_role_arn,
+                execution_role_arn=args.placement.execution_role_arn,
+                task_role_arn=args.placement.task_role_arn,
                 opts=child,
             )
 
@@ -324,9 +316,9 @@ class ScheduledTasks(pulumi.ComponentResource):
                 role=role.name,
                 policy=pulumi.Output.all(
                     task_definition.arn_without_revision,
-                    args.cluster_arn,
-                    args.execution_role_arn,
-                    args.task_role_arn,
+                    args.placement.cluster_arn,
+                    args.placement.execution_role_arn,
+                    args.placement.task_role_arn,
                     queue.arn,
                 ).apply(
                     lambda a: schedule_role_policy(
@@ -366,16 +358,16 @@ class ScheduledTasks(pulumi.ComponentResource):
                 # vanish and create it again on the next `pulumi up`.
                 action_after_completion="NONE",
                 target={
-                    "arn": args.cluster_arn,
+                    "arn": args.placement.cluster_arn,
                     "role_arn": role.arn,
                     "ecs_parameters": {
                         "task_definition_arn": task_definition.arn,
                         "task_count": 1,
                         "launch_type": "FARGATE",
                         "network_configuration": {
-                            "subnets": args.subnet_ids,
-                            "security_groups": [args.security_group_id],
-                            "assign_public_ip": args.assign_public_ip,
+                            "subnets": args.placement.subnet_ids,
+                            "security_groups": [args.placement.security_group_id],
+                            "assign_public_ip": args.placement.assign_public_ip,
                         },
                         # The task carries the task definition's tags (project, stack, ...) and
                         # ECS's own (cluster), for cost allocation and finding it.
@@ -434,21 +426,23 @@ class ScheduledTasks(pulumi.ComponentResource):
             }
         )
 
-    @staticmethod
-    def _check_names(name: str, tasks: tuple[ScheduledTask, ...]) -> None:
-        """Fail before creating anything when a derived name would be refused by AWS."""
-        seen: set[str] = set()
-        for task in tasks:
-            if not TASK_NAME.match(task.name) or task.name in seen:
-                raise ValueError(
-                    f"scheduled task name {task.name!r}: names are unique and use letters, "
-                    "digits, - and _"
-                )
-            seen.add(task.name)
-            role = f"{name}-{task.name}-role"
-            if len(role) + AUTONAME_SUFFIX_LEN > IAM_ROLE_NAME_MAX:
-                raise ValueError(
-                    f"scheduled task {task.name!r} in component {name!r}: the role name {role!r} "
-                    f"plus Pulumi's suffix exceeds IAM's {IAM_ROLE_NAME_MAX} characters; use a "
-                    "shorter task or component name"
-                )
+
+def name_problems(name: str, tasks: tuple[ScheduledTask, ...]) -> list[str]:
+    """What AWS would refuse in the names derived from the component's and the jobs' names."""
+    problems = []
+    seen: set[str] = set()
+    for task in tasks:
+        if not TASK_NAME.match(task.name) or task.name in seen:
+            problems.append(
+                f"scheduled task name {task.name!r}: names are unique and use letters, "
+                "digits, - and _"
+            )
+        seen.add(task.name)
+        role = f"{name}-{task.name}-role"
+        if len(role) + AUTONAME_SUFFIX_LEN > IAM_ROLE_NAME_MAX:
+            problems.append(
+                f"scheduled task {task.name!r} in component {name!r}: the role name {role!r} "
+                f"plus Pulumi's suffix exceeds IAM's {IAM_ROLE_NAME_MAX} characters; use a "
+                "shorter task or component name"
+            )
+    return problems

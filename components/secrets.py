@@ -124,8 +124,8 @@ class AppSecrets(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:secrets:AppSecrets", name, None, opts)
         check_args(f"AppSecrets {name!r}", args.problems())
+        super().__init__("fargate-app:secrets:AppSecrets", name, None, opts)
         project, stack = pulumi.get_project(), pulumi.get_stack()
         self.arns: dict[str, pulumi.Output[str]] = {}
         for env_name, value in sorted(args.values.items()):

@@ -44,11 +44,9 @@ from components.spec import (
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_ON_DEMAND_BASE,
     DEPLOYMENT_STRATEGIES,
-    LOG_RETENTION_DAYS,
     REQUIRED_TASK_EGRESS,
     SERVICE_CONNECT_PROXY_CPU,
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
-    SPOT_CPU_ARCHITECTURES,
     Deployment,
     EgressRule,
     Scaling,
@@ -56,14 +54,17 @@ from components.spec import (
     check_args,
     deployment_strategy,
     egress_problems,
-    joined,
+    on_demand_base_issues,
+    retention_issues,
     shifts_traffic,
     size_with_proxy,
+    spot_issues,
 )
 from components.task_definition import (
     APP_GRACEFUL_TIMEOUT_S,
     PORT_NAME,
     AppContainer,
+    TaskPlacement,
     fargate_task_definition,
 )
 
@@ -353,13 +354,13 @@ class FargateServiceArgs:
         found += [f"scaling: {p}" for p in self.scaling.problems(scales_to_zero=scales_to_zero)]
         found += [f"deployment: {p}" for p in self.deployment.problems()]
         arch = self.container.cpu_architecture
-        if self.placement.spot and arch not in SPOT_CPU_ARCHITECTURES:
-            found.append(
-                f"placement.spot: Fargate Spot does not run {arch} tasks; it runs "
-                + joined(SPOT_CPU_ARCHITECTURES)
+        found += [f"placement.{i.problem()}" for i in spot_issues(self.placement.spot, arch)]
+        found += [
+            f"placement.{issue.problem()}"
+            for issue in on_demand_base_issues(
+                self.placement.on_demand_base, self.scaling.max_count
             )
-        if self.placement.on_demand_base < 0:
-            found.append(f"placement.on_demand_base {self.placement.on_demand_base}: expected 0+")
+        ]
         if (
             not self.deployment.problems()
             and self.deployment.shifts_traffic
@@ -370,11 +371,9 @@ class FargateServiceArgs:
                 "and infrastructure_role_name, the role ECS assumes to shift traffic "
                 "(TaskRolesArgs(load_balancer_infrastructure=True))"
             )
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            found.append(
-                f"log_retention_days {self.log_retention_days}: CloudWatch allows "
-                + ", ".join(map(str, LOG_RETENTION_DAYS))
-            )
+        found += [
+            i.problem() for i in retention_issues("log_retention_days", self.log_retention_days)
+        ]
         found += self._route_problems() + self._service_connect_problems()
         if self.queue is not None and self.container.port is not None:
             found.append("queue: a worker has no port; set container.port None")
@@ -441,13 +440,16 @@ class FargateService(pulumi.ComponentResource):
         container: the container as the service runs it, in its log group and region: what the
             scheduled jobs run (components.scheduled_tasks). A value for the program, not a
             registered output; its one output, the log group, is log_group_name.
+        task_placement: where its tasks run (cluster, subnets, its security group, public IP)
+            and their roles: where the scheduled jobs run. A value for the program, not a
+            registered output; its outputs are the inputs it was given and security_group_id.
     """
 
     def __init__(
         self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:service:FargateService", name, None, opts)
         check_args(f"FargateService {name!r}", args.problems())
+        super().__init__("fargate-app:service:FargateService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
@@ -680,6 +682,14 @@ class FargateService(pulumi.ComponentResource):
         self.security_group_id: pulumi.Output[str] = sg.id
         self.security_group_ids: list[pulumi.Input[str]] = security_groups
         self.container: AppContainer = container
+        self.task_placement = TaskPlacement(
+            cluster_arn=args.placement.cluster_arn,
+            subnet_ids=args.placement.subnet_ids,
+            security_group_id=self.security_group_id,
+            assign_public_ip=args.placement.assign_public_ip,
+            execution_role_arn=args.execution_role_arn,
+            task_role_arn=args.task_role_arn,
+        )
         self.register_outputs(
             {
                 "service_name": self.service_name,

@@ -16,6 +16,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # --- task size ------------------------------------------------------------------------------------
 # Fargate's task CPU/memory pairings, in CPU units -> allowed MiB.
@@ -47,6 +48,40 @@ def joined(items: Sequence[str], last: str = "or") -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Issue:
+    """One thing wrong with a value: the field, the value given, and what is allowed.
+
+    The rule and its wording live with the value (TaskSize.issues(), ...); each reader names the
+    field its own way. A component says `cpu 300: Fargate CPU units are ...` (problem()); the
+    config maps the field to its setting, `cpu: 300 is not allowed; Fargate CPU units are ...`
+    (stack_config.parsing.Problems.add_issues). `allowed` may name other fields as {field}, which
+    each reader fills with its own name for them.
+    """
+
+    field: str
+    value: Any  # None: a relation between fields that `allowed` states whole
+    allowed: str
+
+    def allowed_for(self, names: Mapping[str, str] | None = None) -> str:
+        """`allowed`, with the fields it names called as `names` calls them (default: as is)."""
+        return self.allowed.format_map(_NamesOr(names or {}))
+
+    def problem(self) -> str:
+        """The issue as a component reports it: `field value: allowed` (a relation: `allowed`)."""
+        if self.value is None:
+            return self.allowed_for()
+        shown = repr(self.value) if isinstance(self.value, str) else self.value
+        return f"{self.field} {shown}: {self.allowed_for()}"
+
+
+class _NamesOr(dict[str, str]):
+    """A field's name from `names`, else the field's own."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+@dataclass(frozen=True, kw_only=True)
 class TaskSize:
     """A Fargate task's size.
 
@@ -57,19 +92,26 @@ class TaskSize:
     cpu: int = DEFAULT_CPU
     memory: int = DEFAULT_MEMORY_MIB
 
-    def problems(self) -> list[str]:
-        """What is wrong with this size (empty when nothing is)."""
+    def issues(self) -> list[Issue]:
+        """What is wrong with this size (empty when nothing is): the one home of Fargate's
+        pairing rule, for the components, the config, its services and its jobs."""
         if self.cpu not in FARGATE_MEMORY_BY_CPU:
-            return [
-                f"cpu {self.cpu}: Fargate CPU units are "
-                + ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
-            ]
+            units = ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
+            return [Issue(field="cpu", value=self.cpu, allowed=f"Fargate CPU units are {units}")]
         allowed = FARGATE_MEMORY_BY_CPU[self.cpu]
         if self.memory not in allowed:
             return [
-                f"memory {self.memory}: with cpu {self.cpu} Fargate allows {as_ranges(allowed)} MiB"
+                Issue(
+                    field="memory",
+                    value=self.memory,
+                    allowed=f"with cpu {self.cpu} Fargate allows {as_ranges(allowed)} MiB",
+                )
             ]
         return []
+
+    def problems(self) -> list[str]:
+        """What is wrong with this size (empty when nothing is), as a component says it."""
+        return [issue.problem() for issue in self.issues()]
 
 
 # --- CPU architecture -----------------------------------------------------------------------------
@@ -78,6 +120,24 @@ PLATFORM_BY_ARCHITECTURE = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 CPU_ARCHITECTURES = tuple(PLATFORM_BY_ARCHITECTURE)
 DEFAULT_CPU_ARCHITECTURE = "X86_64"  # the only one Fargate Spot runs
 SPOT_CPU_ARCHITECTURES = ("X86_64",)  # Fargate Spot does not run ARM64 tasks
+
+
+def architecture_issues(field: str, cpu_architecture: str) -> list[Issue]:
+    """A CPU architecture Fargate does not run."""
+    if cpu_architecture in CPU_ARCHITECTURES:
+        return []
+    allowed = f"expected {joined(CPU_ARCHITECTURES)}"
+    return [Issue(field=field, value=cpu_architecture, allowed=allowed)]
+
+
+def spot_issues(spot: bool, cpu_architecture: str) -> list[Issue]:
+    """Spot asked for tasks of an architecture Fargate Spot does not run."""
+    if not spot or cpu_architecture in SPOT_CPU_ARCHITECTURES:
+        return []
+    only = joined(SPOT_CPU_ARCHITECTURES)
+    allowed = f"Fargate Spot does not run {cpu_architecture} tasks, only {only}"
+    return [Issue(field="spot", value=True, allowed=allowed)]
+
 
 # --- logs -----------------------------------------------------------------------------------------
 # CloudWatch Logs accepts only these retention periods (days).
@@ -88,6 +148,15 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 DEFAULT_LOG_RETENTION_DAYS = 30  # a month to look back on an incident; prod keeps longer
 
+
+def retention_issues(field: str, days: int) -> list[Issue]:
+    """A log group's retention CloudWatch would refuse (the app's, flow logs', exec sessions')."""
+    if days in LOG_RETENTION_DAYS:
+        return []
+    allowed = "CloudWatch allows " + ", ".join(map(str, LOG_RETENTION_DAYS))
+    return [Issue(field=field, value=days, allowed=allowed)]
+
+
 # --- the network (components.network) -------------------------------------------------------------
 DEFAULT_VPC_CIDR = "10.0.0.0/16"  # room for /20 subnets
 MIN_AZS = 2  # an ALB must span at least two AZs
@@ -97,8 +166,42 @@ VPC_PREFIX_MIN = 16  # AWS's largest VPC CIDR block
 VPC_PREFIX_MAX = 24  # the smallest VPC in which an ALB's subnets (at least /27 each) still fit
 ALB_MIN_SUBNET_PREFIX = 27  # an ALB needs subnets of at least /27 with 8 free addresses
 MAX_SUBNET_NEW_BITS = 4  # 16 slots: 6 public + 6 private, and 4 spare for a later tier
-NAT_MODES = ("none", "single", "perAz")
 DEFAULT_NAT_GATEWAYS = "none"  # no NAT cost: tasks in public subnets, reachable only from the ALB
+
+
+@dataclass(frozen=True, kw_only=True)
+class NatMode:
+    """A choice of the natGateways setting: how many NAT gateways, and what that means for tasks."""
+
+    name: str
+    gateways: int | None  # NAT gateways in the first AZs; None: one in every AZ
+    meaning: str
+
+
+NAT_MODE_CHOICES = (
+    NatMode(name="none", gateways=0, meaning="tasks in public subnets, no NAT cost"),
+    NatMode(name="single", gateways=1, meaning="one NAT gateway; tasks in private subnets"),
+    NatMode(
+        name="perAz",
+        gateways=None,
+        meaning="a NAT gateway per AZ, so losing one AZ cuts off no other; tasks in private "
+        "subnets",
+    ),
+)
+NAT_MODES = tuple(mode.name for mode in NAT_MODE_CHOICES)
+
+
+def nat_mode_issues(field: str, mode: str) -> list[Issue]:
+    """A natGateways mode that is not one of NAT_MODE_CHOICES."""
+    if mode in NAT_MODES:
+        return []
+    return [Issue(field=field, value=mode, allowed="expected one of " + ", ".join(NAT_MODES))]
+
+
+def nat_gateway_azs(mode: str, azs: Sequence[str]) -> list[str]:
+    """The AZs (of those the network spans, in order) that get a NAT gateway in `mode`."""
+    (gateways,) = (choice.gateways for choice in NAT_MODE_CHOICES if choice.name == mode)
+    return list(azs if gateways is None else azs[:gateways])
 
 
 def subnet_new_bits(vpc_prefix: int) -> int:
@@ -110,6 +213,41 @@ def max_azs_for_prefix(prefix: int) -> int:
     """How many AZs' public and private subnets fit, each at least /27 (see components.network)."""
     slots = 2 ** subnet_new_bits(prefix)
     return min(MAX_AZS, slots // 2)
+
+
+def vpc_cidr_issues(field: str, cidr: str) -> list[Issue]:
+    """A VPC CIDR that is not IPv4, or not of a size the network can carve (VPC_PREFIX_MIN to
+    VPC_PREFIX_MAX)."""
+    example = "expected an IPv4 CIDR such as 10.0.0.0/16"
+    try:
+        net = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as err:
+        return [Issue(field=field, value=cidr, allowed=f"{example} ({err})")]
+    if net.version != 4:
+        return [Issue(field=field, value=cidr, allowed=example)]
+    if not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
+        allowed = f"the prefix must be /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}"
+        return [Issue(field=field, value=cidr, allowed=allowed)]
+    return []
+
+
+def availability_zone_issues(field: str, azs: int, cidr: str | None) -> list[Issue]:
+    """An AZ count an ALB cannot span, or more AZs than the VPC `cidr` (when it is valid; None
+    when it is not known) fits subnets for. The message names the VPC's field as {cidr}."""
+    if not MIN_AZS <= azs <= MAX_AZS:
+        allowed = f"expected {MIN_AZS} to {MAX_AZS} (an ALB needs two AZs)"
+        return [Issue(field=field, value=azs, allowed=allowed)]
+    if cidr is None or vpc_cidr_issues("cidr", cidr):
+        return []
+    prefix = ipaddress.ip_network(cidr).prefixlen
+    if azs > max_azs_for_prefix(prefix):
+        allowed = (
+            f"{{cidr}} /{prefix} fits subnets (at least /{ALB_MIN_SUBNET_PREFIX} each, the ALB's "
+            f"minimum) for at most {max_azs_for_prefix(prefix)} AZs; use a larger {{cidr}} "
+            "such as /23"
+        )
+        return [Issue(field=field, value=azs, allowed=allowed)]
+    return []
 
 
 def tasks_are_private(nat_gateways: str, vpc_endpoints: bool) -> bool:
@@ -328,6 +466,35 @@ def writable_path_problem(path: str) -> str | None:
     return None
 
 
+def port_issues(field: str, port: int) -> list[Issue]:
+    """A port TCP does not have."""
+    if 1 <= port <= MAX_PORT:
+        return []
+    return [Issue(field=field, value=port, allowed=f"expected 1 to {MAX_PORT}")]
+
+
+def health_check_path_issues(field: str, path: str) -> list[Issue]:
+    """A health check path the load balancer would refuse."""
+    if HEALTH_CHECK_PATH_PATTERN.fullmatch(path):
+        return []
+    allowed = "expected a URL path starting with /, such as /health"
+    return [Issue(field=field, value=path, allowed=allowed)]
+
+
+def env_name_issues(
+    field: str, name: str, *, program_sets: Sequence[str] = RESERVED_ENV
+) -> list[Issue]:
+    """An environment variable's name a container cannot have, or one the program sets itself
+    (`program_sets`: RESERVED_ENV, and in a stack of several services each worker's queue URL)."""
+    if not ENV_NAME.match(name):
+        allowed = "names are letters, digits and _, not starting with a digit"
+        return [Issue(field=field, value=name, allowed=allowed)]
+    if name in program_sets:
+        allowed = f"the program sets {joined(program_sets, 'and')} itself"
+        return [Issue(field=field, value=name, allowed=allowed)]
+    return []
+
+
 # --- scaling (components.service) -----------------------------------------------------------------
 DEFAULT_TASK_COUNT = 1  # desired, minimum and maximum: one task, no autoscaling
 DEFAULT_CPU_TARGET = 60  # percent: headroom for a spike while new tasks launch
@@ -355,12 +522,14 @@ class Scaling:
     def autoscaling(self) -> bool:
         return self.max_count > self.min_count
 
-    def problems(self, *, scales_to_zero: bool = False) -> list[str]:
-        """What is wrong with these counts (empty when nothing is). A service that `scales_to_zero`
-        (a worker with nothing to do) may have min_count and desired_count 0."""
+    def issues(self, *, scales_to_zero: bool = False) -> list[Issue]:
+        """What is wrong with these counts (empty when nothing is): the one home of the rules,
+        for the components and the config's main service and services. A service that
+        `scales_to_zero` (a worker with nothing to do) may have min_count and desired_count 0.
+        The order of the three is checked once each is allowed on its own."""
         least = 0 if scales_to_zero else 1
         found = [
-            f"{name} {value}: expected at least {least_of}"
+            Issue(field=name, value=value, allowed=f"expected at least {least_of}")
             for name, value, least_of in (
                 ("min_count", self.min_count, least),
                 ("desired_count", self.desired_count, least),
@@ -368,16 +537,39 @@ class Scaling:
             )
             if value < least_of
         ]
-        if not self.min_count <= self.desired_count <= self.max_count:
+        if not found and not self.min_count <= self.desired_count <= self.max_count:
             found.append(
-                f"min_count {self.min_count} <= desired_count {self.desired_count} <= "
-                f"max_count {self.max_count} must hold"
+                Issue(
+                    field="desired_count",
+                    value=None,
+                    allowed=f"{{min_count}} {self.min_count} <= {{desired_count}} "
+                    f"{self.desired_count} <= {{max_count}} {self.max_count} must hold",
+                )
             )
         if not CPU_TARGET_MIN <= self.cpu_target <= CPU_TARGET_MAX:
             found.append(
-                f"cpu_target {self.cpu_target}: expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}"
+                Issue(
+                    field="cpu_target",
+                    value=self.cpu_target,
+                    allowed=f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}",
+                )
             )
         return found
+
+    def problems(self, *, scales_to_zero: bool = False) -> list[str]:
+        """What is wrong with these counts (empty when nothing is), as a component says it."""
+        return [issue.problem() for issue in self.issues(scales_to_zero=scales_to_zero)]
+
+
+def on_demand_base_issues(on_demand_base: int, max_count: int | None) -> list[Issue]:
+    """What is wrong with the tasks kept on on-demand Fargate: at least 0, and no more than the
+    service may run (`max_count`; None when that is not known)."""
+    if on_demand_base < 0 or (max_count is not None and on_demand_base > max_count):
+        bound = "{max_count}" + (f" ({max_count})" if max_count is not None else "")
+        return [
+            Issue(field="on_demand_base", value=on_demand_base, allowed=f"expected 0 to {bound}")
+        ]
+    return []
 
 
 # --- deployment strategies (components.service) ---------------------------------------------------
@@ -458,23 +650,26 @@ class Deployment:
         """Whether `pulumi up` leaves the live target group and the weights to ECS."""
         return self.shifts_traffic and not self.sync_traffic_routing
 
-    def problems(self) -> list[str]:
-        """What is wrong with these settings (empty when nothing is)."""
-        if self.strategy not in DEPLOYMENT_STRATEGIES:
-            return [
-                f"strategy {self.strategy!r}: expected one of " + ", ".join(DEPLOYMENT_STRATEGIES)
-            ]
+    def issues(self) -> list[Issue]:
+        """What is wrong with these settings (empty when nothing is): the one home of the rules,
+        for the components and the config."""
         found = []
+        if self.strategy not in DEPLOYMENT_STRATEGIES:
+            allowed = "expected one of " + ", ".join(DEPLOYMENT_STRATEGIES)
+            found.append(Issue(field="strategy", value=self.strategy, allowed=allowed))
         if not 0 <= self.bake_time_minutes <= BAKE_TIME_MAX_MIN:
+            allowed = f"expected 0 to {BAKE_TIME_MAX_MIN}"
             found.append(
-                f"bake_time_minutes {self.bake_time_minutes}: expected 0 to {BAKE_TIME_MAX_MIN}"
+                Issue(field="bake_time_minutes", value=self.bake_time_minutes, allowed=allowed)
             )
         if not CANARY_PERCENT_MIN <= self.canary_percent <= CANARY_PERCENT_MAX:
-            found.append(
-                f"canary_percent {self.canary_percent}: expected {CANARY_PERCENT_MIN} to "
-                f"{CANARY_PERCENT_MAX}"
-            )
+            allowed = f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}"
+            found.append(Issue(field="canary_percent", value=self.canary_percent, allowed=allowed))
         return found
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is), as a component says it."""
+        return [issue.problem() for issue in self.issues()]
 
 
 # --- the edge (components.edge, components.web_acl) -----------------------------------------------
@@ -927,6 +1122,7 @@ class ServiceSpec:
 def check_args(component: str, problems: Sequence[str]) -> None:
     """Raise one ValueError naming every problem with a component's arguments (none: return).
 
-    Components call it before they create anything, so bad arguments leave nothing half-made."""
+    Components call it before super().__init__, so bad arguments leave nothing in state, not
+    even the component (tests/test_component_args.py holds every component to it)."""
     if problems:
         raise ValueError(f"{component}: " + "; ".join(problems))

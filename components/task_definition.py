@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,23 +24,21 @@ import pulumi_aws as aws
 
 from components.spec import (
     CONTAINER_NAME,
-    CPU_ARCHITECTURES,
     DEFAULT_CONTAINER_PORT,
     DEFAULT_CONTAINER_USER,
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_HEALTH_CHECK_PATH,
     DEFAULT_WRITABLE_PATHS,
-    ENV_NAME,
     EXEC_AGENT_VOLUMES,
     GRACEFUL_TIMEOUT_ENV,
     HEALTH_CHECK_PATH_ENV,
-    HEALTH_CHECK_PATH_PATTERN,
-    MAX_PORT,
     PORT_ENV,
-    RESERVED_ENV,
     UNPRIVILEGED_PORT_START,
     TaskSize,
-    joined,
+    architecture_issues,
+    env_name_issues,
+    health_check_path_issues,
+    port_issues,
     user_problem,
     writable_volume_name,
 )
@@ -123,6 +121,28 @@ class ContainerLogging:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskPlacement:
+    """Where a service's tasks run and as whom: what a standalone task of the same app (a scheduled
+    job) takes to reach what the service reaches. FargateService.task_placement gives it, so the
+    program wires the service's placement and roles once.
+
+    cluster_arn: the cluster. Required.
+    subnet_ids: the subnets the tasks run in. Required.
+    security_group_id: the tasks' security group. Required.
+    assign_public_ip: give tasks a public IP; only for tasks in public subnets (no NAT). Default
+        False.
+    execution_role_arn, task_role_arn: the tasks' roles. Required.
+    """
+
+    cluster_arn: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    assign_public_ip: bool = False
+    execution_role_arn: pulumi.Input[str]
+    task_role_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppContainer:
     """The app's container, as the service and the scheduled jobs run it.
 
@@ -182,27 +202,17 @@ class AppContainer:
         found = []
         if self.command and not self.command[0]:
             found.append("command: the first word is the program to run and cannot be empty")
-        if self.port is not None and not 1 <= self.port <= MAX_PORT:
-            found.append(f"port {self.port}: expected 1 to {MAX_PORT}")
-        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(self.health_check_path):
-            found.append(
-                f"health_check_path {self.health_check_path!r}: expected a URL path starting with /"
-            )
+        if self.port is not None:
+            found += [i.problem() for i in port_issues("port", self.port)]
+        path = health_check_path_issues("health_check_path", self.health_check_path)
+        found += [i.problem() for i in path]
         for what, names in (("env", self.env), ("secrets", self.secrets)):
-            for name in names:
-                if not ENV_NAME.match(name):
-                    found.append(f"{what} {name!r}: names are letters, digits and _")
-                elif name in RESERVED_ENV:
-                    found.append(
-                        f"{what} {name!r}: the program sets {joined(RESERVED_ENV, 'and')} itself"
-                    )
+            found += [i.problem() for name in names for i in env_name_issues(what, name)]
         found += [f"secrets {n!r}: also in env" for n in sorted(set(self.env) & set(self.secrets))]
         if user_problem(self.user):
             found.append(f"user {self.user!r}: {user_problem(self.user)}")
-        if self.cpu_architecture not in CPU_ARCHITECTURES:
-            found.append(
-                f"cpu_architecture {self.cpu_architecture!r}: expected {joined(CPU_ARCHITECTURES)}"
-            )
+        arch = architecture_issues("cpu_architecture", self.cpu_architecture)
+        found += [i.problem() for i in arch]
         volumes = [m.volume for m in self.all_mounts]
         found += [
             f"mounts: volume {v!r} is used twice"

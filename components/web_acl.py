@@ -166,8 +166,8 @@ class WebAcl(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WebAclArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:waf:WebAcl", name, None, opts)
         check_args(f"WebAcl {name!r}", args.problems())
+        super().__init__("fargate-app:waf:WebAcl", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
         prefix = bounded(f"{project}-{stack}-{name}", ACL_NAME_MAX)

@@ -52,10 +52,12 @@ from stack_config.build import (
 )
 from stack_config.loader import (
     KEY_PARSERS,
+    PROBLEM_PREFIX,
     ConfigError,
     config_warnings,
     from_pulumi,
     given_twice,
+    listed_problems,
     load_config,
 )
 from stack_config.parsing import BAD_VALUE, PARSERS, SHELL_OPERATORS, PartialMap
@@ -123,6 +125,7 @@ __all__ = [
     "NAT_MODES",
     "NON_ROOT_POLICY",
     "PARSERS",
+    "PROBLEM_PREFIX",
     "PROJECT",
     "RATE_UNITS",
     "READ_ONLY_ROOT_POLICY",
@@ -165,6 +168,7 @@ __all__ = [
     "final_stage",
     "from_pulumi",
     "given_twice",
+    "listed_problems",
     "load_config",
     "max_azs_for_prefix",
     "parse_build",

@@ -15,48 +15,43 @@ from pathlib import Path
 from typing import Any
 
 from components.spec import (
-    BAKE_TIME_MAX_MIN,
-    CANARY_PERCENT_MAX,
-    CANARY_PERCENT_MIN,
-    CPU_ARCHITECTURES,
-    CPU_TARGET_MAX,
-    CPU_TARGET_MIN,
     DEFAULT_WRITABLE_PATHS,
     DEPLOYMENT_STRATEGIES,
     EDGE_MODES,
     EMAIL,
     ENV_NAME,
-    FARGATE_MEMORY_BY_CPU,
-    HEALTH_CHECK_PATH_PATTERN,
     INTERNAL,
-    LOG_RETENTION_DAYS,
     MANAGED_POLICY_ARN,
-    MAX_AZS,
-    MAX_PORT,
-    MIN_AZS,
-    NAT_MODES,
     ORIGIN_RESPONSE_TIMEOUT_MAX_S,
     ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     RESERVED_ENV,
     SPOT_CPU_ARCHITECTURES,
     VPC_ORIGIN_REGIONS,
-    VPC_PREFIX_MAX,
-    VPC_PREFIX_MIN,
     WAF_RATE_LIMIT_MAX,
     WAF_RATE_LIMIT_MIN,
     WEB,
     WORKER,
+    Deployment,
     ImageBuild,
     ImageRef,
+    Scaling,
     ServiceSpec,
     TaskSize,
-    as_ranges,
+    architecture_issues,
+    availability_zone_issues,
     egress_problems,
+    env_name_issues,
+    health_check_path_issues,
     joined,
-    max_azs_for_prefix,
+    nat_mode_issues,
+    on_demand_base_issues,
     path_pattern_problems,
+    port_issues,
+    retention_issues,
     service_connect_egress,
     shifts_traffic,
+    spot_issues,
+    vpc_cidr_issues,
 )
 from stack_config.build import (
     check_build,
@@ -95,6 +90,8 @@ from stack_config.settings import (
     StackConfig,
 )
 
+PROBLEM_PREFIX = "  - "  # how a ConfigError's message lists each problem, one a line
+
 
 class ConfigError(Exception):
     """Every problem with a stack's config, reported together."""
@@ -103,12 +100,22 @@ class ConfigError(Exception):
         self.stack = stack
         self.problems = problems
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        lines = "\n".join(f"  - {p}" for p in problems)
+        lines = "\n".join(PROBLEM_PREFIX + p for p in problems)
         super().__init__(
             f"Stack '{stack}' config has {count}; nothing was created:\n{lines}\n"
             f"Fix with `pulumi config set <key> <value> --stack {stack}` "
             f"(every setting: docs/settings.md)."
         )
+
+
+def listed_problems(message: str) -> list[str]:
+    """The problems a ConfigError's message lists, read back from its text: what is left of the
+    error once `pulumi up` (or the mocks) turned it into a RunError's message."""
+    return [
+        line[len(PROBLEM_PREFIX) :]
+        for line in message.splitlines()
+        if line.startswith(PROBLEM_PREFIX)
+    ]
 
 
 def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) -> str:
@@ -289,104 +296,70 @@ def load_config(
 
 
 def _check_network(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    prefix = None
-    if "vpcCidr" in ok:
-        cidr = get["vpcCidr"]
-        try:
-            net = ipaddress.ip_network(cidr, strict=True)
-        except ValueError as err:
-            problems.add("vpcCidr", cidr, f"expected an IPv4 CIDR such as 10.0.0.0/16 ({err})")
-        else:
-            if net.version != 4:
-                problems.add("vpcCidr", cidr, "expected an IPv4 CIDR such as 10.0.0.0/16")
-            elif not VPC_PREFIX_MIN <= net.prefixlen <= VPC_PREFIX_MAX:
-                problems.add(
-                    "vpcCidr", cidr, f"the prefix must be /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}"
-                )
-            else:
-                prefix = net.prefixlen
+    cidr = get["vpcCidr"] if "vpcCidr" in ok else None
+    if cidr is not None:
+        problems.add_issues(vpc_cidr_issues("vpcCidr", cidr))
     if "availabilityZones" in ok:
-        azs = get["availabilityZones"]
-        if not MIN_AZS <= azs <= MAX_AZS:
-            problems.add(
-                "availabilityZones", azs, f"expected {MIN_AZS} to {MAX_AZS} (an ALB needs two AZs)"
-            )
-        elif prefix is not None and azs > max_azs_for_prefix(prefix):
-            problems.add(
-                "availabilityZones",
-                azs,
-                f"vpcCidr /{prefix} fits subnets (at least /27 each, the ALB's minimum) for "
-                f"at most {max_azs_for_prefix(prefix)} AZs; use a larger vpcCidr such as /23",
-            )
-    if "natGateways" in ok and get["natGateways"] not in NAT_MODES:
-        problems.add("natGateways", get["natGateways"], "expected one of " + ", ".join(NAT_MODES))
+        azs = availability_zone_issues("availabilityZones", get["availabilityZones"], cidr)
+        problems.add_issues(azs, {"cidr": "vpcCidr"})
+    if "natGateways" in ok:
+        problems.add_issues(nat_mode_issues("natGateways", get["natGateways"]))
 
 
 def _check_task(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    cpu_ok = "cpu" in ok and get["cpu"] in FARGATE_MEMORY_BY_CPU
-    if "cpu" in ok and not cpu_ok:
-        problems.add(
-            "cpu", get["cpu"], "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU))
-        )
-    if cpu_ok and "memory" in ok:
-        allowed = FARGATE_MEMORY_BY_CPU[get["cpu"]]
-        if get["memory"] not in allowed:
-            problems.add(
-                "memory",
-                get["memory"],
-                f"with cpu {get['cpu']} Fargate allows {as_ranges(allowed)} MiB",
-            )
+    if "cpu" in ok:
+        size = TaskSize(cpu=get["cpu"], memory=get["memory"])
+        # A value that did not parse is reported already, by its parser.
+        given = [issue for issue in size.issues() if issue.field in ok]
+        problems.add_issues(given)
     if "cpuArchitecture" in ok:
         arch = get["cpuArchitecture"]
-        if arch not in CPU_ARCHITECTURES:
-            problems.add("cpuArchitecture", arch, f"expected {joined(CPU_ARCHITECTURES)}")
-        elif arch not in SPOT_CPU_ARCHITECTURES and "spot" in ok and get["spot"]:
-            problems.add(
-                "spot",
-                True,
-                f"Fargate Spot does not run {arch} tasks; set spot false or cpuArchitecture "
-                + joined(SPOT_CPU_ARCHITECTURES),
-            )
+        if issues := architecture_issues("cpuArchitecture", arch):
+            problems.add_issues(issues)
+        elif "spot" in ok:
+            suffix = "; set spot false or cpuArchitecture " + joined(SPOT_CPU_ARCHITECTURES)
+            problems.add_issues(spot_issues(get["spot"], arch), suffix=suffix)
 
 
 def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    keys = ("minCount", "desiredCount", "maxCount")
-    for key in keys:
-        if key in ok and get[key] < 1:
-            problems.add(key, get[key], "expected at least 1")
-    if all(k in ok for k in keys):
-        lo, want, hi = (get[k] for k in keys)
-        if lo >= 1 and not lo <= want <= hi:
-            problems.items.append(
-                f"desiredCount: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold; "
-                "adjust the three so that it does"
-            )
-    if "cpuTarget" in ok and not CPU_TARGET_MIN <= get["cpuTarget"] <= CPU_TARGET_MAX:
-        problems.add(
-            "cpuTarget", get["cpuTarget"], f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}"
-        )
+    keys = {
+        "min_count": "minCount",
+        "desired_count": "desiredCount",
+        "max_count": "maxCount",
+        "cpu_target": "cpuTarget",
+        "on_demand_base": "onDemandBase",
+    }
+    scaling = Scaling(
+        desired_count=get["desiredCount"],
+        min_count=get["minCount"],
+        max_count=get["maxCount"],
+        cpu_target=get["cpuTarget"],
+    )
+    counts = ("minCount", "desiredCount", "maxCount")
+    # A value that did not parse is reported already, by its parser; the order of the three is
+    # checked when all three parsed.
+    issues = [
+        issue
+        for issue in scaling.issues()
+        if (issue.value is None and all(k in ok for k in counts))
+        or (issue.value is not None and keys[issue.field] in ok)
+    ]
+    problems.add_issues([i for i in issues if i.value is not None], keys)
+    problems.add_issues(
+        [i for i in issues if i.value is None], keys, suffix="; adjust the three so that it does"
+    )
     if "onDemandBase" in ok:
-        base = get["onDemandBase"]
         hi = get["maxCount"] if "maxCount" in ok else None
-        if base < 0 or (hi is not None and base > hi):
-            problems.add("onDemandBase", base, f"expected 0 to maxCount ({hi})")
+        problems.add_issues(on_demand_base_issues(get["onDemandBase"], hi), keys)
 
 
 def _check_service(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
-    if "containerPort" in ok and not 1 <= get["containerPort"] <= MAX_PORT:
-        problems.add("containerPort", get["containerPort"], f"expected 1 to {MAX_PORT}")
+    if "containerPort" in ok:
+        problems.add_issues(port_issues("containerPort", get["containerPort"]))
     if "healthCheckPath" in ok:
-        path = get["healthCheckPath"]
-        if not HEALTH_CHECK_PATH_PATTERN.fullmatch(path):
-            problems.add(
-                "healthCheckPath", path, "expected a URL path starting with /, such as /health"
-            )
-    if "logRetentionDays" in ok and get["logRetentionDays"] not in LOG_RETENTION_DAYS:
-        problems.add(
-            "logRetentionDays",
-            get["logRetentionDays"],
-            "CloudWatch allows " + ", ".join(map(str, LOG_RETENTION_DAYS)),
-        )
+        problems.add_issues(health_check_path_issues("healthCheckPath", get["healthCheckPath"]))
+    if "logRetentionDays" in ok:
+        problems.add_issues(retention_issues("logRetentionDays", get["logRetentionDays"]))
 
 
 def _check_image(
@@ -444,19 +417,9 @@ def _check_container(
 def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "env" in ok:
         for name in get["env"]:
-            if not ENV_NAME.match(name):
-                problems.add(
-                    f"env.{name}",
-                    name,
-                    "names are letters, digits and _, not starting with a digit",
-                )
-            elif name in RESERVED_ENV:
-                problems.add(
-                    f"env.{name}",
-                    name,
-                    f"the program sets {joined(RESERVED_ENV, 'and')} itself "
-                    "(from containerPort and healthCheckPath); remove it from env",
-                )
+            why = " (from containerPort and healthCheckPath); remove it from env"
+            suffix = why if name in RESERVED_ENV else ""
+            problems.add_issues(env_name_issues(f"env.{name}", name), suffix=suffix)
     if "tags" in ok:
         for key, value in get["tags"].items():
             if key.lower().startswith("aws:"):
@@ -535,14 +498,8 @@ def _check_secrets(get: dict[str, Any], ok: set[str], problems: Problems) -> Non
         )
     for key, entries in (("secrets", secrets), ("secretValues", values)):
         for name in entries:
-            if not ENV_NAME.match(name):
-                problems.add(
-                    f"{key}.{name}",
-                    name,
-                    "names are letters, digits and _, not starting with a digit",
-                )
-            elif name in RESERVED_ENV:
-                problems.add(f"{key}.{name}", name, "the program sets this variable itself")
+            if issues := env_name_issues(f"{key}.{name}", name):
+                problems.add_issues(issues)
             elif name in env:
                 problems.add(f"{key}.{name}", name, "it is also in env; keep it in one place")
     for name in set(secrets) & set(values):
@@ -681,24 +638,18 @@ def _check_edge(get: dict[str, Any], ok: set[str], problems: Problems, region: s
 def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
     if "alarmEmail" in ok and get["alarmEmail"] and not EMAIL.match(get["alarmEmail"]):
         problems.add("alarmEmail", get["alarmEmail"], "expected an email address")
-    if "deploymentStrategy" in ok and get["deploymentStrategy"] not in DEPLOYMENT_STRATEGIES:
-        problems.add(
-            "deploymentStrategy",
-            get["deploymentStrategy"],
-            "expected one of " + ", ".join(DEPLOYMENT_STRATEGIES),
-        )
-    if "bakeTimeMinutes" in ok and not 0 <= get["bakeTimeMinutes"] <= BAKE_TIME_MAX_MIN:
-        problems.add(
-            "bakeTimeMinutes", get["bakeTimeMinutes"], f"expected 0 to {BAKE_TIME_MAX_MIN}"
-        )
-    if "canaryPercent" in ok and not (
-        CANARY_PERCENT_MIN <= get["canaryPercent"] <= CANARY_PERCENT_MAX
-    ):
-        problems.add(
-            "canaryPercent",
-            get["canaryPercent"],
-            f"expected {CANARY_PERCENT_MIN} to {CANARY_PERCENT_MAX}",
-        )
+    keys = {
+        "strategy": "deploymentStrategy",
+        "bake_time_minutes": "bakeTimeMinutes",
+        "canary_percent": "canaryPercent",
+    }
+    deployment = Deployment(
+        strategy=get["deploymentStrategy"],
+        bake_time_minutes=get["bakeTimeMinutes"],
+        canary_percent=get["canaryPercent"],
+    )
+    # A value that did not parse is reported already, by its parser.
+    problems.add_issues([i for i in deployment.issues() if keys[i.field] in ok], keys)
 
 
 def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
@@ -809,11 +760,8 @@ def _check_services(
                 "<secret>" if key in SECRET_SETTINGS else name,
                 f"the program sets it to the worker {queue_envs[name]}'s queue URL; remove it",
             )
-    main_size = (
-        TaskSize(cpu=get["cpu"], memory=get["memory"])
-        if main.cpu in FARGATE_MEMORY_BY_CPU and main.memory in FARGATE_MEMORY_BY_CPU[main.cpu]
-        else None
-    )
+    size = TaskSize(cpu=get["cpu"], memory=get["memory"])
+    main_size = None if size.issues() else size
     problems.items.extend(proxy_room_problems(services, main_size))
     return services
 

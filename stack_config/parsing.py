@@ -10,9 +10,10 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from components.spec import Issue
 from stack_config.settings import SETTINGS_BY_KEY
 
 
@@ -24,6 +25,21 @@ class Problems:
 
     def add(self, key: str, value: Any, allowed: str) -> None:
         self.items.append(f"{key}: {show(value)} is not allowed; {allowed}")
+
+    def add_issues(
+        self, issues: Sequence[Issue], keys: Mapping[str, str] | None = None, *, suffix: str = ""
+    ) -> None:
+        """A value's issues (components.spec), each under the setting `keys` maps its field to
+        (default: the field, when it is named as the setting already), with `suffix` after what
+        is allowed."""
+        keys = keys or {}
+        for issue in issues:
+            key = keys.get(issue.field, issue.field)
+            allowed = issue.allowed_for(keys) + suffix
+            if issue.value is None:  # a relation, stated whole
+                self.items.append(f"{key}: {allowed}")
+            else:
+                self.add(key, issue.value, allowed)
 
 
 def show(value: Any) -> str:

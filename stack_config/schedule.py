@@ -16,7 +16,7 @@ from components.spec import (
     TASK_NAME,
     TASK_NAME_MAX,
     ScheduledTask,
-    as_ranges,
+    TaskSize,
 )
 from stack_config.parsing import (
     Problems,
@@ -217,28 +217,18 @@ def check_scheduled_tasks(
                     problems.add(f"{key}.{field_name}", entry[field_name], str(err))
                     size[field_name] = None
         cpu, memory = size["cpu"], size["memory"]
-        if "cpu" in entry and cpu is not None and cpu not in FARGATE_MEMORY_BY_CPU:
-            problems.add(
-                f"{key}.cpu",
-                cpu,
-                "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU)),
-            )
-        elif cpu in FARGATE_MEMORY_BY_CPU and memory is not None:
-            allowed = FARGATE_MEMORY_BY_CPU[cpu]
-            if memory not in allowed and "memory" in entry:
-                whose = "" if "cpu" in entry else f" (the service's; set {key}.cpu to change it)"
-                problems.add(
-                    f"{key}.memory",
-                    memory,
-                    f"with cpu {cpu}{whose} Fargate allows {as_ranges(allowed)} MiB",
-                )
-            elif memory not in allowed and "cpu" in entry:
-                problems.add(
-                    f"{key}.memory",
-                    memory,
-                    f"it defaults to the service's memory, which Fargate does not pair with cpu "
-                    f"{cpu} ({as_ranges(allowed)} MiB); set {key}.memory",
-                )
+        if cpu is not None and memory is not None and ("cpu" in entry or "memory" in entry):
+            # The service's own size is the service's problem, told under cpu and memory.
+            issues = TaskSize(cpu=cpu, memory=memory).issues()
+            keys = {"cpu": f"{key}.cpu", "memory": f"{key}.memory"}
+            problems.add_issues([i for i in issues if i.field == "cpu" and "cpu" in entry], keys)
+            if "memory" not in entry:
+                whose = f" (the service's memory; set {key}.memory)"
+            elif "cpu" not in entry:
+                whose = f" (cpu is the service's; set {key}.cpu to change it)"
+            else:
+                whose = ""
+            problems.add_issues([i for i in issues if i.field == "memory"], keys, suffix=whose)
 
         timezone = entry.get("timezone", DEFAULT_TIMEZONE)
         if not isinstance(timezone, str) or not timezone or len(timezone) > SCHEDULE_TIMEZONE_MAX:

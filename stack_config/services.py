@@ -25,25 +25,18 @@ from components.spec import (
     ALB_VALUES_PER_CONDITION,
     BACKLOG_PER_TASK_MAX,
     BACKLOG_PER_TASK_MIN,
-    CPU_TARGET_MAX,
-    CPU_TARGET_MIN,
     DEFAULT_BACKLOG_PER_TASK,
     DEFAULT_MAX_RECEIVES,
-    ENV_NAME,
-    FARGATE_MEMORY_BY_CPU,
-    HEALTH_CHECK_PATH_PATTERN,
     HOST_PATTERN,
     INTERNAL,
     JOBS_COMPONENT,
     MAIN_SERVICE,
-    MAX_PORT,
     MAX_RECEIVES_MAX,
     MAX_RECEIVES_MIN,
     PATH_PATTERN,
     RESERVED_ENV,
     SERVICE_NAME,
     SERVICE_TYPES,
-    SPOT_CPU_ARCHITECTURES,
     STACK_COMPONENTS,
     WEB,
     WORKER,
@@ -53,11 +46,15 @@ from components.spec import (
     Scaling,
     ServiceSpec,
     TaskSize,
-    as_ranges,
+    env_name_issues,
     generated_name_problems,
+    health_check_path_issues,
     joined,
+    on_demand_base_issues,
+    port_issues,
     queue_url_env,
     size_with_proxy,
+    spot_issues,
 )
 from stack_config.build import check_build
 from stack_config.container import check_read_only, check_user, check_writable_paths
@@ -255,12 +252,11 @@ def _check_one(
 
     port = _port(entry, kind, key, main, problems)
     health = entry.get("healthCheckPath", main.health_check_path) if kind in SERVED else None
-    if (
-        "healthCheckPath" in entry
-        and kind in SERVED
-        and (not isinstance(health, str) or not HEALTH_CHECK_PATH_PATTERN.fullmatch(health))
-    ):
-        problems.add(f"{key}.healthCheckPath", health, "expected a URL path starting with /")
+    if "healthCheckPath" in entry and kind in SERVED:
+        field = f"{key}.healthCheckPath"
+        path = health if isinstance(health, str) else ""  # not a string: no path at all
+        for issue in health_check_path_issues(field, path):
+            problems.add(field, health, issue.allowed)
     size = _size(entry, key, main, problems)
     scaling = _scaling(entry, kind, key, main, problems)
     spot = main.spot or False
@@ -270,13 +266,18 @@ def _check_one(
         except ValueError as err:
             problems.add(f"{key}.spot", entry["spot"], str(err))
     arch = main.cpu_architecture
-    if spot and arch is not None and arch not in SPOT_CPU_ARCHITECTURES:
-        problems.add(
-            f"{key}.spot", True, f"Fargate Spot does not run the stack's {arch} tasks; set it false"
+    if arch is not None:
+        keys = {"spot": f"{key}.spot"}
+        problems.add_issues(
+            spot_issues(spot, arch),
+            keys,
+            suffix="; cpuArchitecture is the stack's, so set it false",
         )
     base = _integer(entry, "onDemandBase", key, problems)
-    if base is not None and (base < 0 or (scaling is not None and base > scaling.max_count)):
-        problems.add(f"{key}.onDemandBase", base, "expected 0 to its maxCount")
+    if base is not None:
+        issues = on_demand_base_issues(base, scaling.max_count if scaling else None)
+        keys = {"on_demand_base": f"{key}.onDemandBase", "max_count": "its maxCount"}
+        problems.add_issues(issues, keys)
     env = _map(entry, "env", key, problems)
     secrets = _map(entry, "secrets", key, problems)
     _check_environment(key, env, secrets, workers, problems)
@@ -358,8 +359,8 @@ def _port(
     port = _integer(entry, "containerPort", key, problems)
     if port is None:
         return main.container_port if "containerPort" not in entry else None
-    if not 1 <= port <= MAX_PORT:
-        problems.add(f"{key}.containerPort", port, f"expected 1 to {MAX_PORT}")
+    if issues := port_issues(f"{key}.containerPort", port):
+        problems.add_issues(issues)
         return None
     return port
 
@@ -371,24 +372,14 @@ def _size(
     memory = _integer(entry, "memory", key, problems) if "memory" in entry else main.memory
     if cpu is None or memory is None:
         return None
-    if cpu not in FARGATE_MEMORY_BY_CPU:
-        if "cpu" in entry:
-            problems.add(
-                f"{key}.cpu",
-                cpu,
-                "Fargate CPU units are " + ", ".join(map(str, FARGATE_MEMORY_BY_CPU)),
-            )
-        return None
-    allowed = FARGATE_MEMORY_BY_CPU[cpu]
-    if memory not in allowed:
-        whose = "" if "memory" in entry else " (the main service's memory; set it)"
-        problems.add(
-            f"{key}.memory",
-            memory,
-            f"with cpu {cpu} Fargate allows {as_ranges(allowed)} MiB{whose}",
-        )
-        return None
-    return TaskSize(cpu=cpu, memory=memory)
+    size = TaskSize(cpu=cpu, memory=memory)
+    issues = size.issues()
+    keys = {"cpu": f"{key}.cpu", "memory": f"{key}.memory"}
+    # The main service's own cpu is its problem, told there; its memory may not suit this cpu.
+    problems.add_issues([i for i in issues if i.field == "cpu" and "cpu" in entry], keys)
+    whose = "" if "memory" in entry else " (the main service's memory; set it)"
+    problems.add_issues([i for i in issues if i.field == "memory"], keys, suffix=whose)
+    return None if issues else size
 
 
 def _scaling(
@@ -404,30 +395,34 @@ def _scaling(
     values = {n: v for n, v in given.items() if v is not None}
     if len(values) < len(names):
         return None
-    least = 0 if kind == WORKER else 1
-    ok = True
-    for n in ("minCount", "desiredCount"):
-        if values[n] < least:
-            why = "" if kind == WORKER else " (only a worker scales to zero)"
-            problems.add(f"{key}.{n}", values[n], f"expected at least {least}{why}")
-            ok = False
-    if values["maxCount"] < 1:
-        problems.add(f"{key}.maxCount", values["maxCount"], "expected at least 1")
-        ok = False
-    lo, want, hi = values["minCount"], values["desiredCount"], values["maxCount"]
-    if ok and not lo <= want <= hi:
+    scaling = Scaling(
+        desired_count=values["desiredCount"],
+        min_count=values["minCount"],
+        max_count=values["maxCount"],
+        cpu_target=values["cpuTarget"],
+    )
+    # The main service's own cpuTarget is its problem, told there.
+    issues = [
+        i
+        for i in scaling.issues(scales_to_zero=kind == WORKER)
+        if i.field != "cpu_target" or "cpuTarget" in entry
+    ]
+    keys = {
+        "min_count": f"{key}.minCount",
+        "desired_count": f"{key}.desiredCount",
+        "max_count": f"{key}.maxCount",
+        "cpu_target": f"{key}.cpuTarget",
+    }
+    why = "" if kind == WORKER else " (only a worker scales to zero)"
+    low = [i for i in issues if i.field in ("min_count", "desired_count") and i.value is not None]
+    problems.add_issues(low, keys, suffix=why)
+    problems.add_issues([i for i in issues if i.field in ("max_count", "cpu_target")], keys)
+    counts = {"min_count": "minCount", "desired_count": "desiredCount", "max_count": "maxCount"}
+    for order in (i for i in issues if i.value is None):
         problems.items.append(
-            f"{key}: minCount {lo} <= desiredCount {want} <= maxCount {hi} must hold (unset ones "
-            "are the main service's); set the three"
+            f"{key}: {order.allowed_for(counts)} (unset ones are the main service's); set the three"
         )
-        ok = False
-    target = values["cpuTarget"]
-    if "cpuTarget" in entry and not CPU_TARGET_MIN <= target <= CPU_TARGET_MAX:
-        problems.add(f"{key}.cpuTarget", target, f"expected {CPU_TARGET_MIN} to {CPU_TARGET_MAX}")
-        ok = False
-    if not ok:
-        return None
-    return Scaling(desired_count=want, min_count=lo, max_count=hi, cpu_target=target)
+    return None if issues else scaling
 
 
 def _check_environment(
@@ -440,15 +435,8 @@ def _check_environment(
     program_sets = (*RESERVED_ENV, *workers.values())
     for what, names in (("env", env), ("secrets", secrets)):
         for name in names:
-            if not ENV_NAME.match(name):
-                problems.add(f"{key}.{what}.{name}", name, "names are letters, digits and _")
-            elif name in program_sets:
-                problems.add(
-                    f"{key}.{what}.{name}",
-                    name,
-                    f"the program sets {name} itself (PORT, HEALTH_CHECK_PATH, GRACEFUL_TIMEOUT "
-                    "and each worker's <NAME>_QUEUE_URL)",
-                )
+            if issues := env_name_issues(f"{key}.{what}.{name}", name, program_sets=program_sets):
+                problems.add_issues(issues)
             elif what == "env" and any(part in name.upper() for part in SECRET_NAME_PARTS):
                 problems.add(
                     f"{key}.env.{name}",

@@ -51,6 +51,7 @@ from components.spec import (
     MAX_AZS,
     MAX_PORT,
     MIN_AZS,
+    NAT_MODE_CHOICES,
     ORIGIN_RESPONSE_TIMEOUT_MAX_S,
     ORIGIN_RESPONSE_TIMEOUT_MIN_S,
     PLATFORM_BY_ARCHITECTURE,
@@ -166,7 +167,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("vpcCidr", "string", DEFAULT_VPC_CIDR, f"IPv4 CIDR of the VPC, /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX}; subnets are carved from it."),
     Setting("availabilityZones", "integer", DEFAULT_AVAILABILITY_ZONES, f"How many AZs to spread subnets, NAT and tasks over: {MIN_AZS} to {MAX_AZS}."),
-    Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, "none (tasks in public subnets, no NAT cost), single or perAz (tasks in private subnets)."),
+    Setting("natGateways", "string", DEFAULT_NAT_GATEWAYS, joined([f"{m.name} ({m.meaning})" for m in NAT_MODE_CHOICES]) + "."),
     Setting("vpcEndpoints", "boolean", False, "Add S3, ECR and CloudWatch Logs endpoints so private tasks need no NAT."),
     Setting("cpu", "integer", DEFAULT_CPU, f"Task CPU units: {joined(tuple(map(str, FARGATE_MEMORY_BY_CPU)))}."),
     Setting("memory", "integer", DEFAULT_MEMORY_MIB, "Task memory in MiB; must be a valid Fargate pairing with cpu."),

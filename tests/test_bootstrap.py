@@ -8,6 +8,8 @@ never public. Also: the outputs are exactly the GitHub variables the workflows r
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import itertools
 import json
 import re
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 import yaml
 
@@ -41,14 +44,20 @@ from ci_bootstrap.config import (  # noqa: E402
     load_config,
     state_policy_bytes,
 )
-from ci_bootstrap.deploy_permissions import deploys_tag  # noqa: E402
+from ci_bootstrap.deploy_permissions import (  # noqa: E402
+    MANAGED_POLICIES_PER_ROLE_MAX,
+    deploys_tag,
+)
 from ci_bootstrap.github_roles import (  # noqa: E402
     APP_PROJECT,
     PREVIEW_DENIED_DATA_READS,
     ROLE_PATH,
     GitHubActionsRoles,
     GitHubActionsRolesArgs,
+    aws_lookup_options,
 )
+from ci_bootstrap.review_roles import ReviewStackRoles, ReviewStackRolesArgs  # noqa: E402
+from ci_bootstrap.stack_guardrails import StackGuardrails, StackGuardrailsArgs  # noqa: E402
 from ci_bootstrap.stack_names import deploy_subject, names_for, promotion_order  # noqa: E402
 from ci_bootstrap.state_bucket import (  # noqa: E402
     BUCKET_POLICY_MAX_BYTES,
@@ -976,29 +985,138 @@ def test_the_shared_passphrase_is_gone_and_previews_hold_no_other_stack_s_key(
     )
 
 
-@pytest.mark.parametrize(
-    ("build", "named"),
-    [
-        (
-            lambda: GitHubActionsRoles(
-                "ci",
-                GitHubActionsRolesArgs(
-                    repository="acme", deploy_subjects={"dev": "ref:refs/heads/main"}
+BAD_COMPONENT_ARGS: list[tuple[str, type[pulumi.ComponentResource], Any, str]] = [
+    (
+        "a repository without its owner",
+        GitHubActionsRoles,
+        lambda: GitHubActionsRoles(
+            "ci",
+            GitHubActionsRolesArgs(
+                repository="acme", deploy_subjects={"dev": "ref:refs/heads/main"}
+            ),
+        ),
+        "'acme'",
+    ),
+    (
+        "more attached policies than IAM allows a role",
+        GitHubActionsRoles,
+        lambda: GitHubActionsRoles(
+            "ci",
+            GitHubActionsRolesArgs(
+                repository=REPO,
+                deploy_subjects={"dev": "ref:refs/heads/main"},
+                deploy_managed_policies=tuple(
+                    f"Policy{n}" for n in range(MANAGED_POLICIES_PER_ROLE_MAX)
                 ),
             ),
-            "'acme'",
         ),
-        (
-            lambda: StateBucket("state", StateBucketArgs(noncurrent_version_days=0)),
-            "noncurrent_version_days 0",
+        "attached policies",
+    ),
+    (
+        "versions that expire at once",
+        StateBucket,
+        lambda: StateBucket("state", StateBucketArgs(noncurrent_version_days=0)),
+        "noncurrent_version_days 0",
+    ),
+    (
+        "review roles trusting one subject",
+        ReviewStackRoles,
+        lambda: ReviewStackRoles(
+            "review",
+            ReviewStackRolesArgs(
+                repository=REPO,
+                provider_arn="arn:aws:iam::123456789012:oidc-provider/x",
+                deploy_subject="environment:pr-review",
+                sweep_subject="environment:pr-review",
+            ),
         ),
-    ],
-    ids=["a repository without its owner", "versions that expire at once"],
+        "sweep_subject",
+    ),
+    (
+        "a secrets key without an administrator",
+        StackGuardrails,
+        lambda: StackGuardrails(
+            "dev",
+            StackGuardrailsArgs(
+                stack="dev",
+                sid="Dev",
+                project=APP_PROJECT,
+                deploy_role_arn="arn:aws:iam::123456789012:role/d",
+                key_administrators=(),
+            ),
+        ),
+        "key_administrators",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("component", "build", "named"),
+    [case[1:] for case in BAD_COMPONENT_ARGS],
+    ids=[case[0] for case in BAD_COMPONENT_ARGS],
 )
-def test_bad_component_arguments_fail_before_anything_is_created(build, named: str) -> None:
+def test_bad_component_arguments_fail_before_the_component_registers(
+    component: type[pulumi.ComponentResource], build, named: str
+) -> None:
+    """Nothing in state, not even the empty component: a failed `pulumi up` leaves no trace."""
     run = run_program(build, project=PROJECT, stack="test", config={"aws:region": REGION})
     assert isinstance(run.error, ValueError) and named in str(run.error), run.error
-    assert not run.custom_resources, [r.urn for r in run.custom_resources]
+    assert str(run.error).startswith(f"{component.__name__} "), run.error
+    assert not run.resources, [r.urn for r in run.resources]
+
+
+def test_lookups_before_a_bootstrap_component_registers_use_its_aws_provider(
+    pulumi_mocks,
+) -> None:
+    provider = aws.Provider("regional", region="eu-west-1")
+    for opts in (
+        pulumi.ResourceOptions(providers=[provider]),
+        pulumi.ResourceOptions(providers={"aws": provider}),
+        pulumi.ResourceOptions(provider=provider),
+    ):
+        assert aws_lookup_options(opts).provider is provider, opts
+    assert aws_lookup_options(None).provider is None
+
+
+def bootstrap_modules() -> list[Any]:
+    return [
+        importlib.import_module(f"ci_bootstrap.{p.stem}")
+        for p in sorted((BOOTSTRAP / "ci_bootstrap").glob("*.py"))
+        if p.stem != "__init__"
+    ]
+
+
+def test_every_bootstrap_component_has_a_bad_case() -> None:
+    classes = {
+        name
+        for module in bootstrap_modules()
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, pulumi.ComponentResource)
+        and value.__module__ == module.__name__
+    }
+    covered = {case[1].__name__ for case in BAD_COMPONENT_ARGS}
+    assert classes, "no component classes found in bootstrap/ci_bootstrap"
+    assert classes <= covered, (
+        f"bootstrap components without a bad case: {sorted(classes - covered)}"
+    )
+
+
+def test_bootstrap_args_are_frozen_and_keyword_only() -> None:
+    """A value cannot land in the wrong field when a field is added."""
+    args_classes = [
+        value
+        for module in bootstrap_modules()
+        for name, value in vars(module).items()
+        if name.endswith("Args")
+        and dataclasses.is_dataclass(value)
+        and value.__module__ == module.__name__
+    ]
+    assert len(args_classes) >= 4, args_classes
+    for cls in args_classes:
+        assert cls.__dataclass_params__.frozen, f"{cls.__name__} is not frozen"
+        positional = [f.name for f in dataclasses.fields(cls) if not f.kw_only]
+        assert not positional, f"{cls.__name__} takes {positional} by position"
 
 
 # --- one account per environment, DNS names, and the account's own checks -----------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pulumi_aws as aws
 import pytest
 
@@ -43,7 +44,7 @@ from components.service import (
     ServicePlacement,
 )
 from components.spec import Deployment, EgressRule, Scaling, ScheduledTask, ServiceSpec, TaskSize
-from components.task_definition import AppContainer, ContainerLogging, Mount
+from components.task_definition import AppContainer, ContainerLogging, Mount, TaskPlacement
 from components.web_acl import WebAcl, WebAclArgs
 from tools.mocks import ProgramRun
 
@@ -75,11 +76,13 @@ def jobs_args(**changes: Any) -> ScheduledTasksArgs:
         container=AppContainer(
             image="repo@sha256:" + "0" * 64, logging=ContainerLogging(group=LOG_GROUP)
         ),
-        cluster_arn="arn:aws:ecs:us-east-1:123456789012:cluster/c",
-        subnet_ids=["subnet-1"],
-        security_group_id="sg-1",
-        execution_role_arn="arn:aws:iam::123456789012:role/e",
-        task_role_arn="arn:aws:iam::123456789012:role/t",
+        placement=TaskPlacement(
+            cluster_arn="arn:aws:ecs:us-east-1:123456789012:cluster/c",
+            subnet_ids=["subnet-1"],
+            security_group_id="sg-1",
+            execution_role_arn="arn:aws:iam::123456789012:role/e",
+            task_role_arn="arn:aws:iam::123456789012:role/t",
+        ),
         tasks=(ScheduledTask(name="job", schedule="rate(1 day)", command=("true",)),),
     )
     return dataclasses.replace(args, **changes)
@@ -100,42 +103,59 @@ def container(**changes: Any) -> AppContainer:
     return AppContainer(image="repo@sha256:" + "0" * 64, **changes)
 
 
-# (what is wrong, how to build the component with it, what the message must name)
-BAD: list[tuple[str, Callable[[], Any], str]] = [
-    ("an unknown NAT mode", lambda: Network("n", NetworkArgs(nat_gateways="perAZ")), "perAZ"),
-    ("a VPC too small", lambda: Network("n", NetworkArgs(cidr="10.0.0.0/25")), "/16 to /24"),
+# (what is wrong, the component class, how to build it with that, what the message must name)
+BAD: list[tuple[str, type[pulumi.ComponentResource], Callable[[], Any], str]] = [
+    (
+        "an unknown NAT mode",
+        Network,
+        lambda: Network("n", NetworkArgs(nat_gateways="perAZ")),
+        "perAZ",
+    ),
+    (
+        "a VPC too small",
+        Network,
+        lambda: Network("n", NetworkArgs(cidr="10.0.0.0/25")),
+        "/16 to /24",
+    ),
     (
         "more AZs than the VPC fits",
+        Network,
         lambda: Network("n", NetworkArgs(cidr="10.0.0.0/24", availability_zones=5)),
         "availability_zones 5",
     ),
     (
         "a retention CloudWatch refuses",
+        Network,
         lambda: Network("n", NetworkArgs(flow_logs=True, flow_log_retention_days=31)),
         "flow_log_retention_days 31",
     ),
     (
         "a platform Fargate does not run",
+        ContainerImage,
         lambda: ContainerImage("i", ContainerImageArgs(platform="linux/arm/v7")),
         "linux/arm/v7",
     ),
     (
         "a lifecycle policy keeping nothing",
+        ContainerImage,
         lambda: ContainerImage("i", ContainerImageArgs(keep_images=0)),
         "keep_images 0",
     ),
     (
         "a secret named like the program's own variables",
+        AppSecrets,
         lambda: AppSecrets("s", AppSecretsArgs(values={"PORT": "1"})),
         "'PORT'",
     ),
     (
         "an empty secret",
+        AppSecrets,
         lambda: AppSecrets("s", AppSecretsArgs(values={"API_TOKEN": ""})),
         "'API_TOKEN'",
     ),
     (
         "an IAM statement without a Sid",
+        TaskRoles,
         lambda: TaskRoles(
             "r",
             TaskRolesArgs(task_policy_statements=({"Effect": "Allow", "Action": "s3:GetObject"},)),
@@ -144,11 +164,13 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "a session retention CloudWatch refuses",
+        ExecSessions,
         lambda: ExecSessions("exec", ExecSessionsArgs(log_retention_days=10)),
         "log_retention_days 10",
     ),
     (
         "an egress rule admitting every protocol",
+        FargateService,
         lambda: FargateService(
             "app",
             service_args(egress=(EgressRule(name="all", port=1, to_port=65535, protocol="-1"),)),
@@ -157,11 +179,13 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "a cluster name ECS refuses",
+        Cluster,
         lambda: Cluster("c", ClusterArgs(cluster_name="my cluster")),
         "'my cluster'",
     ),
     (
         "a domain outside its zone",
+        Certificate,
         lambda: Certificate(
             "d", CertificateArgs(domain_name="app.example.org", hosted_zone="example.com")
         ),
@@ -169,6 +193,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "no name to publish",
+        AliasRecords,
         lambda: AliasRecords(
             "d",
             AliasRecordsArgs(
@@ -179,11 +204,13 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "logs that expire at once",
+        AccessLogBucket,
         lambda: AccessLogBucket("l", AccessLogBucketArgs(retention_days=0)),
         "retention_days 0",
     ),
     (
         "a load balancer in one AZ",
+        LoadBalancer,
         lambda: LoadBalancer(
             "w", LoadBalancerArgs(vpc_id="vpc-1", vpc_cidr="10.0.0.0/16", subnet_ids=["s-1"])
         ),
@@ -191,6 +218,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "an idle timeout the ALB refuses",
+        LoadBalancer,
         lambda: LoadBalancer(
             "w",
             LoadBalancerArgs(
@@ -204,11 +232,13 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "an address that is not one",
+        AlarmTopic,
         lambda: AlarmTopic("a", AlarmTopicArgs(email="ops-at-example.com")),
         "ops-at-example.com",
     ),
     (
         "alarms without a target group",
+        Alarms,
         lambda: Alarms(
             "a",
             AlarmsArgs(
@@ -223,23 +253,41 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "an unknown deployment strategy",
+        FargateService,
         lambda: FargateService("app", service_args(deployment=Deployment(strategy="blue-green"))),
         "'blue-green'",
     ),
     (
         "a size Fargate does not pair",
+        FargateService,
         lambda: FargateService("app", service_args(size=TaskSize(cpu=256, memory=4096))),
         "memory 4096",
     ),
     (
         "desired outside min and max",
+        FargateService,
         lambda: FargateService(
             "app", service_args(scaling=Scaling(desired_count=3, min_count=1, max_count=2))
         ),
         "desired_count 3",
     ),
     (
+        "more tasks on demand than the service may run",
+        FargateService,
+        lambda: FargateService(
+            "app",
+            service_args(
+                scaling=Scaling(max_count=2),
+                placement=dataclasses.replace(
+                    service_args().placement, spot=True, on_demand_base=3
+                ),
+            ),
+        ),
+        "on_demand_base 3",
+    ),
+    (
         "ARM64 on Spot",
+        FargateService,
         lambda: FargateService(
             "app",
             service_args(
@@ -251,16 +299,19 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "a variable the program sets",
+        FargateService,
         lambda: FargateService("app", service_args(container=container(env={"PORT": "80"}))),
         "'PORT'",
     ),
     (
         "a port out of range",
+        FargateService,
         lambda: FargateService("app", service_args(container=container(port=70000))),
         "port 70000",
     ),
     (
         "a mount path that is not absolute",
+        FargateService,
         lambda: FargateService(
             "app",
             service_args(container=container(mounts=(Mount(volume="data", path="data"),))),
@@ -269,6 +320,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "a log group of someone else's",
+        FargateService,
         lambda: FargateService(
             "app", service_args(container=container(logging=ContainerLogging(group="/other")))
         ),
@@ -276,6 +328,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "a rule priority ELB refuses",
+        FargateService,
         lambda: FargateService(
             "app",
             service_args(
@@ -286,6 +339,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "a worker listening on a port",
+        FargateService,
         lambda: FargateService(
             "w", service_args(load_balancer=None, queue=QueueScaling(queue_name="q"))
         ),
@@ -293,6 +347,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "blue/green without a load balancer",
+        FargateService,
         lambda: FargateService(
             "s",
             service_args(load_balancer=None, deployment=Deployment(strategy="blueGreen")),
@@ -301,6 +356,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "no room for the Service Connect proxy",
+        FargateService,
         lambda: FargateService(
             "s",
             service_args(
@@ -315,6 +371,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "target groups without their load balancer",
+        Alarms,
         lambda: Alarms(
             "a",
             AlarmsArgs(
@@ -325,16 +382,19 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "more receives than SQS allows",
+        WorkQueue,
         lambda: WorkQueue("q", WorkQueueArgs(max_receives=0)),
         "max_receives 0",
     ),
     (
         "a namespace that is not a DNS name",
+        ServiceNamespace,
         lambda: ServiceNamespace("n", ServiceNamespaceArgs(vpc_id="vpc-1", name="a..b")),
         "'a..b'",
     ),
     (
         "a web service without the load balancer",
+        AppService,
         lambda: AppService(
             "api",
             AppServiceArgs(
@@ -348,11 +408,13 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "jobs without their service's log group",
+        ScheduledTasks,
         lambda: ScheduledTasks("jobs", jobs_args(container=container())),
         "container.logging.group",
     ),
     (
         "a job of a size Fargate does not pair",
+        ScheduledTasks,
         lambda: ScheduledTasks(
             "jobs",
             jobs_args(
@@ -367,6 +429,7 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "a job name AWS would refuse",
+        ScheduledTasks,
         lambda: ScheduledTasks(
             "jobs",
             jobs_args(
@@ -377,47 +440,61 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "more retries than Scheduler allows",
+        ScheduledTasks,
         lambda: ScheduledTasks("jobs", jobs_args(maximum_retry_attempts=186)),
         "maximum_retry_attempts 186",
     ),
     (
         "a cached path CloudFront refuses",
+        Edge,
         lambda: Edge("edge", edge_args(cached_paths=("/static files/*",))),
         "'/static files/*'",
     ),
     (
         "an origin response timeout above CloudFront's quota",
+        Edge,
         lambda: Edge("edge", edge_args(origin_response_timeout_s=90)),
         "origin_response_timeout_s 90",
     ),
     (
         "a domain without CloudFront's certificate",
+        Edge,
         lambda: Edge("edge", edge_args(domain_name="app.example.com")),
         "certificate_arn",
     ),
     (
         "HTTPS to the origin with no name a certificate covers",
+        Edge,
         lambda: Edge("edge", edge_args(origin_https=True)),
         "origin_https",
     ),
-    ("a WAF scope WAF does not have", lambda: WebAcl("waf", WebAclArgs(scope="GLOBAL")), "GLOBAL"),
+    (
+        "a WAF scope WAF does not have",
+        WebAcl,
+        lambda: WebAcl("waf", WebAclArgs(scope="GLOBAL")),
+        "GLOBAL",
+    ),
     (
         "a regional web ACL on nothing",
+        WebAcl,
         lambda: WebAcl("waf", WebAclArgs(scope="REGIONAL")),
         "associate_with",
     ),
     (
         "a CloudFront web ACL associated like a regional one",
+        WebAcl,
         lambda: WebAcl("waf", WebAclArgs(scope="CLOUDFRONT", associate_with="arn:aws:elb")),
         "associate_with",
     ),
     (
         "a rate limit WAF refuses",
+        WebAcl,
         lambda: WebAcl("waf", WebAclArgs(scope="CLOUDFRONT", rate_limit=5)),
         "rate_limit 5",
     ),
     (
         "a certificate region named twice",
+        Certificate,
         lambda: Certificate(
             "d",
             CertificateArgs(
@@ -431,19 +508,46 @@ BAD: list[tuple[str, Callable[[], Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("wrong", "build", "named"), BAD, ids=[b[0] for b in BAD])
-def test_bad_arguments_fail_before_the_component_creates_anything(
-    run_component, wrong: str, build: Callable[[], Any], named: str
+@pytest.mark.parametrize(("wrong", "component", "build", "named"), BAD, ids=[b[0] for b in BAD])
+def test_bad_arguments_fail_before_the_component_registers(
+    run_component,
+    wrong: str,
+    component: type[pulumi.ComponentResource],
+    build: Callable[[], Any],
+    named: str,
 ) -> None:
+    """Nothing in state, not even the empty component: a failed `pulumi up` leaves no trace."""
     run: ProgramRun = run_component(build, check=False)
     assert run.error is not None, f"{wrong}: accepted"
     assert isinstance(run.error, ValueError), f"{wrong}: {type(run.error).__name__}: {run.error}"
-    assert named in str(run.error), f"{wrong}: the message does not name {named!r}: {run.error}"
-    components = [r for r in run.resources if not r.custom]
-    children = [r.urn for r in run.resources if r.custom]
-    assert len(components) == 1 and not children, (
-        f"{wrong}: resources were registered before the check: {children}"
+    assert str(run.error).startswith(f"{component.__name__} "), (
+        f"{wrong}: the message does not name the component {component.__name__}: {run.error}"
     )
+    assert named in str(run.error), f"{wrong}: the message does not name {named!r}: {run.error}"
+    assert not run.resources, (
+        f"{wrong}: registered before the check: {[r.urn for r in run.resources]}"
+    )
+
+
+def component_classes() -> dict[str, type[pulumi.ComponentResource]]:
+    """Every ComponentResource defined in components/, by name."""
+    return {
+        name: value
+        for module in sorted(p.stem for p in (ROOT / "components").glob("*.py"))
+        for name, value in vars(importlib.import_module(f"components.{module}")).items()
+        if isinstance(value, type)
+        and issubclass(value, pulumi.ComponentResource)
+        and value.__module__ == f"components.{module}"
+    }
+
+
+def test_every_component_has_a_bad_case() -> None:
+    """A new component cannot skip the check above: each one is built wrong at least once."""
+    classes = component_classes()
+    covered = {component.__name__ for _, component, _, _ in BAD}
+    assert len(classes) > 1, "no component classes found in components/"
+    missing = sorted(set(classes) - covered)
+    assert not missing, f"components without a bad-arguments case in BAD: {missing}"
 
 
 def test_every_problem_is_reported_at_once(run_component) -> None:

@@ -18,7 +18,9 @@ import pulumi
 import pytest
 import yaml
 
-from stack_config import SETTINGS, ConfigError, StackConfig, load_config
+from components import spec
+from components.spec import TaskSize
+from stack_config import SETTINGS, ConfigError, StackConfig, listed_problems, load_config
 from tests.conftest import STACKS
 from tools.mocks import config_for_runtime, config_secret_keys, load_stack_config
 
@@ -515,6 +517,41 @@ def test_a_waiver_without_a_reason_a_reviewer_can_judge_is_refused(reason: str) 
     )
     assert "say why the stack gives the control up" in message
     assert "pulumi config set --path 'policyWaivers.elb-access-logs'" in message
+
+
+def test_the_problems_of_a_config_error_read_back_from_its_message() -> None:
+    """tools.plan sees a ConfigError only as the text `pulumi up` prints: the list comes back."""
+    problems = ["cpu 300: expected one of 256, 512", "memory: expected a number, got 'lots'"]
+    message = f"wrapped by the engine: {ConfigError('dev', problems)}"
+    assert listed_problems(message) == problems, message
+
+
+@pytest.mark.parametrize(("cpu", "memory"), [(300, 512), (256, 4096)])
+def test_the_config_says_fargate_s_pairing_rule_as_the_component_does(cpu: int, memory: int):
+    """One home for the rule (TaskSize): the setting's message carries the value's own words."""
+    (issue,) = TaskSize(cpu=cpu, memory=memory).issues()
+    with pytest.raises(ConfigError) as raised:
+        load_config({"aws:region": "us-east-1", "cpu": cpu, "memory": memory}, stack="dev")
+    (problem,) = raised.value.problems
+    assert problem == f"{issue.field}: {issue.value} is not allowed; {issue.allowed}", problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "issues"),
+    [
+        ("containerPort", 70000, spec.port_issues("port", 70000)),
+        ("healthCheckPath", "health", spec.health_check_path_issues("path", "health")),
+        ("logRetentionDays", 31, spec.retention_issues("days", 31)),
+        ("natGateways", "perAZ", spec.nat_mode_issues("mode", "perAZ")),
+        ("deploymentStrategy", "blue-green", spec.Deployment(strategy="blue-green").issues()),
+        ("minCount", 0, spec.Scaling(min_count=0).issues()),
+    ],
+)
+def test_the_config_words_each_limit_as_the_value_that_holds_it(key, value, issues):
+    """Each rule has one home in components.spec; the setting's message carries its words."""
+    (issue,) = issues
+    message = problem_about(key, **{key: value})
+    assert issue.allowed in message, f"{message!r} does not say {issue.allowed!r}"
 
 
 # -- the container's user and file system ---------------------------------------------------------

@@ -210,3 +210,47 @@ def test_repeated_headings_get_numbered_anchors(tmp_path: Path) -> None:
     page.write_text("# Deploys\n## Notes\n## Notes\n### Notes\n")
 
     assert anchors(page) == {"deploys", "notes", "notes-1", "notes-2"}
+
+
+# The README's "__main__.py reads in the same order" line, by the component each phrase names.
+ORDER_LINE = re.compile(r"`__main__.py` reads in the same order: (.*?)\. Each box", re.DOTALL)
+COMPONENT_OF_PHRASE = {
+    "network": "Network",
+    "image": "ContainerImage",
+    "secrets": "AppSecrets",
+    "exec session record": "ExecSessions",
+    "the workers' queues": "WorkQueue",
+    "roles": "TaskRoles",
+    "cluster": "Cluster",
+    "service namespace": "ServiceNamespace",
+    "certificate": "Certificate",
+    "access logs": "AccessLogBucket",
+    "load balancer": "LoadBalancer",
+    "web ACL": "WebAcl",
+    "CloudFront edge": "Edge",
+    "DNS": "AliasRecords",
+    "alarm topic": "AlarmTopic",
+    "internal services": "AppService",
+    "the app's container and service": "FargateService",
+    "alarms": "Alarms",
+    "scheduled jobs": "ScheduledTasks",
+}
+
+
+def test_the_readme_lists_the_components_in_the_order_main_creates_them() -> None:
+    found = ORDER_LINE.search(README.read_text())
+    assert found, "the README lost its '`__main__.py` reads in the same order: ...' line"
+    phrases = [p.strip() for p in " ".join(found.group(1).split()).split(",")]
+    named = [COMPONENT_OF_PHRASE[p] for p in phrases if p in COMPONENT_OF_PHRASE]
+    assert len(named) == len(COMPONENT_OF_PHRASE), (
+        f"the README's order line names {named}; expected every one of "
+        f"{sorted(COMPONENT_OF_PHRASE.values())}"
+    )
+    program = (ROOT / "__main__.py").read_text()
+    calls = {name: re.search(rf"\b{name}\(", program) for name in named}
+    missing = [name for name, call in calls.items() if call is None]
+    assert not missing, f"__main__.py creates none of {missing}"
+    in_program = sorted(named, key=lambda name: calls[name].start())  # type: ignore[union-attr]
+    assert named == in_program, (
+        f"the README lists the components as {named}; __main__.py creates them as {in_program}"
+    )

@@ -13,9 +13,10 @@ import ipaddress
 from collections.abc import Callable
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
-from components.network import Network, NetworkArgs
+from components.network import Network, NetworkArgs, aws_lookup_options
 from tools.mocks import ProgramRun, RegisteredResource, Secure, region_az_count
 
 REGION = "us-east-1"
@@ -299,7 +300,9 @@ def test_a_region_with_fewer_azs_than_requested_is_a_clear_error(network: BuildN
     message = str(run.error)
     for words in ("availabilityZones", "3", REGION, "2"):
         assert words in message, f"the error does not say {words!r}: {message}"
-    assert not run.of_type(SUBNET), "nothing should be half-built"
+    assert not run.resources, (
+        f"nothing should be left in state, not even the component: {[r.urn for r in run.resources]}"
+    )
 
 
 def test_offline_a_listed_region_offers_its_own_azs_and_no_more(run_stack) -> None:
@@ -609,3 +612,18 @@ def test_prod_preview_plans_private_tasks_without_public_ip_in_two_azs(prod_prev
     assert service.inputs["networkConfiguration"].get("assignPublicIp") is False, (
         f"prod's preview gives {service.urn}'s tasks a public IP"
     )
+
+
+def test_the_az_lookup_before_the_network_registers_uses_the_program_s_aws_provider(
+    pulumi_mocks,
+) -> None:
+    """The program passes its provider in `providers`; the lookup made before the component
+    exists must use it (its region), not the default provider."""
+    provider = aws.Provider("regional", region="eu-west-1")
+    for opts in (
+        pulumi.ResourceOptions(providers=[provider]),
+        pulumi.ResourceOptions(providers={"aws": provider}),
+        pulumi.ResourceOptions(provider=provider),
+    ):
+        assert aws_lookup_options(opts).provider is provider, opts
+    assert aws_lookup_options(None).provider is None

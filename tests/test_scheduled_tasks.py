@@ -32,7 +32,7 @@ from components.scheduled_tasks import (
     DEAD_LETTER_RETENTION_S,
     MAXIMUM_EVENT_AGE_S,
     MAXIMUM_RETRY_ATTEMPTS,
-    ScheduledTasks,
+    name_problems,
 )
 from components.spec import ScheduledTask
 from stack_config import FARGATE_MEMORY_BY_CPU, ConfigError, load_config
@@ -279,13 +279,19 @@ def test_a_job_can_have_its_own_fargate_size():
         ({"cpu": 300}, {}, "cpu", "Fargate CPU units are 256, 512, 1024"),
         ({"cpu": "lots"}, {}, "cpu", "expected a whole number"),
         ({"cpu": 256, "memory": 4096}, {}, "memory", "with cpu 256 Fargate allows 512, 1024, 2048"),
-        ({"memory": 8192}, {}, "memory", "with cpu 256 (the service's; set scheduledTasks.job.cpu"),
+        (
+            {"memory": 8192},
+            {},
+            "memory",
+            "with cpu 256 Fargate allows 512, 1024, 2048 MiB (cpu is the service's; set "
+            "scheduledTasks.job.cpu to change it)",
+        ),
         (
             {"cpu": 1024},
             {},
             "memory",
-            "it defaults to the service's memory, which Fargate does not pair with cpu 1024 "
-            "(2048 to 8192 in steps of 1024 MiB); set scheduledTasks.job.memory",
+            "512 is not allowed; with cpu 1024 Fargate allows 2048 to 8192 in steps of 1024 MiB "
+            "(the service's memory; set scheduledTasks.job.memory)",
         ),
         ({"memory": "1.5GB"}, {}, "memory", "expected a whole number"),
     ],
@@ -404,17 +410,18 @@ def test_a_bad_job_creates_nothing():
     assert not run.custom_resources, "resources were registered despite a config error"
 
 
-def test_derived_names_that_would_exceed_aws_limits_fail_before_anything_is_created():
-    ScheduledTasks._check_names(
-        "jobs", (ScheduledTask(name="x" * 32, schedule="rate(1 day)", command=("true",)),)
-    )
-    with pytest.raises(ValueError, match="exceeds IAM's 64 characters"):
-        ScheduledTasks._check_names(
-            "c" * 30, (ScheduledTask(name="x" * 32, schedule="rate(1 day)", command=("a",)),)
-        )
-    with pytest.raises(ValueError, match="names are unique"):
-        twice = ScheduledTask(name="a", schedule="rate(1 day)", command=("a",))
-        ScheduledTasks._check_names("jobs", (twice, twice))
+def test_a_role_name_within_iam_s_limit_passes() -> None:
+    fits = ScheduledTask(name="x" * 32, schedule="rate(1 day)", command=("true",))
+    assert name_problems("jobs", (fits,)) == [], "a 32-character job name in 'jobs' fits IAM"
+
+
+def test_every_name_aws_would_refuse_is_reported_together() -> None:
+    """A role name past IAM's limit and a job named twice: both in one message, not one a run."""
+    long = ScheduledTask(name="x" * 32, schedule="rate(1 day)", command=("a",))
+    twice = ScheduledTask(name="a", schedule="rate(1 day)", command=("a",))
+    problems = name_problems("c" * 30, (long, twice, twice))
+    assert any("exceeds IAM's 64 characters" in p for p in problems), problems
+    assert any("names are unique" in p for p in problems), problems
 
 
 # --- the program under the mocks -----------------------------------------------------------------

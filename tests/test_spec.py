@@ -19,6 +19,7 @@ import botocore.session
 import pytest
 
 from components import spec
+from stack_config import SETTINGS_BY_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 PULUMI_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_docker")
@@ -129,8 +130,6 @@ def _shared_defaults() -> list[tuple[str, str, object]]:
 
 
 def test_the_settings_and_the_components_default_alike() -> None:
-    from stack_config import SETTINGS_BY_KEY
-
     disagreements = [
         f"{key} defaults to {SETTINGS_BY_KEY[key].default!r} but {where} to {value!r}"
         for key, where, value in _shared_defaults()
@@ -197,3 +196,20 @@ def test_only_the_spec_decides_which_strategies_shift_traffic() -> None:
     ]
     decisions = [d for p in sources for d in _strategy_decisions(p)]
     assert not decisions, f"decide with components.spec.shifts_traffic instead: {decisions}"
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("none", []), ("single", ["a"]), ("perAz", ["a", "b", "c"])],
+)
+def test_each_nat_mode_puts_its_gateways_in_the_first_azs(mode: str, expected: list[str]) -> None:
+    assert spec.nat_gateway_azs(mode, ["a", "b", "c"]) == expected, mode
+
+
+def test_the_nat_setting_explains_every_mode_the_network_accepts() -> None:
+    description = SETTINGS_BY_KEY["natGateways"].description
+    for choice in spec.NAT_MODE_CHOICES:
+        assert f"{choice.name} ({choice.meaning})" in description, (
+            f"natGateways' description does not explain {choice.name}: {description}"
+        )
+    assert tuple(c.name for c in spec.NAT_MODE_CHOICES) == spec.NAT_MODES

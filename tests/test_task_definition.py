@@ -62,11 +62,7 @@ def service_and_jobs(container: AppContainer) -> None:
         ScheduledTasksArgs(
             tasks=(JOB,),
             container=service.container,
-            cluster_arn=cluster_arn,
-            subnet_ids=["subnet-1", "subnet-2"],
-            security_group_id=service.security_group_id,
-            execution_role_arn="arn:aws:iam::123456789012:role/exec",
-            task_role_arn="arn:aws:iam::123456789012:role/task",
+            placement=service.task_placement,
         ),
     )
 

@@ -55,6 +55,9 @@ TYPE_CHECKED = (
     "tools/plan",
     "tools/mocks",
     "tools/smoke.py",
+    "tools/urns.py",
+    "tools/settings_doc.py",
+    "tools/replacements.py",
     "bootstrap/ci_bootstrap",
 )
 
@@ -599,6 +602,17 @@ def test_the_checks_workflow_runs_what_ci_run_runs() -> None:
     (mypy,) = [c for c in local if c.startswith("venv/bin/mypy ")]
     missing = [p for p in TYPE_CHECKED if p not in mypy.split()]
     assert not missing, f"the type check skips {missing}: {mypy}"
+
+
+def test_every_tool_is_type_checked() -> None:
+    """A new module or package in tools/ cannot be left out of the type check."""
+    tools = {
+        f"tools/{p.name}"
+        for p in (ROOT / "tools").iterdir()
+        if p.name != "__init__.py" and (p.suffix == ".py" or (p / "__init__.py").exists())
+    }
+    missing = sorted(tools - set(TYPE_CHECKED))
+    assert not missing, f"TYPE_CHECKED (and so .ci/run's mypy line) leaves out {missing}"
 
 
 def smoke_job() -> dict[str, Any]:

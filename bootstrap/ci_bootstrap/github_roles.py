@@ -255,6 +255,18 @@ class GitHubActionsRolesArgs:
         return problems
 
 
+def aws_lookup_options(opts: pulumi.ResourceOptions | None) -> pulumi.InvokeOptions:
+    """Options for an AWS lookup made before a component registers: the AWS provider that its
+    children would use (given as `provider` or among `providers`, else its parent's)."""
+    if opts is None:
+        return pulumi.InvokeOptions()
+    provider = opts.provider
+    if provider is None and opts.providers:
+        given = opts.providers.values() if isinstance(opts.providers, Mapping) else opts.providers
+        provider = next((p for p in given if p.package == "aws"), None)
+    return pulumi.InvokeOptions(parent=opts.parent, provider=provider)
+
+
 class GitHubActionsRoles(pulumi.ComponentResource):
     """GitHub's OIDC provider and, per stack, a deploy role and a read-only preview role.
 
@@ -267,14 +279,35 @@ class GitHubActionsRoles(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GitHubActionsRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:bootstrap:GitHubActionsRoles", name, None, opts)
         if problems := args.problems():
             raise ValueError(f"GitHubActionsRoles {name!r}: " + "; ".join(problems))
-        attached_max = MANAGED_POLICIES_PER_ROLE_MAX - len(args.deploy_managed_policies)
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
+        # The account is looked up before the component registers (with the provider it would
+        # use), so a deploy role whose policies IAM could not attach leaves nothing in state.
+        invoke = aws_lookup_options(opts)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
+        # What the program's resources need, by service: customer managed policies, each within
+        # IAM's size limit, that only the bootstrap writes.
+        service_documents = {
+            stack: pack(
+                service_statements(
+                    partition, account_id, args.app_project, stack, args.domain_names
+                )
+            )
+            for stack in args.deploy_subjects
+        }
+        attached_max = MANAGED_POLICIES_PER_ROLE_MAX - len(args.deploy_managed_policies)
+        too_many = [
+            f"the {stack} deploy role would need {len(documents)} service policies and "
+            f"{len(args.deploy_managed_policies)} managed ones: more than IAM's "
+            f"{MANAGED_POLICIES_PER_ROLE_MAX} attached policies"
+            for stack, documents in service_documents.items()
+            if len(documents) > attached_max
+        ]
+        if too_many:
+            raise ValueError(f"GitHubActionsRoles {name!r}: " + "; ".join(too_many))
+        super().__init__("fargate-app:bootstrap:GitHubActionsRoles", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
         if args.create_provider:
@@ -378,19 +411,7 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                     policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
                     opts=child,
                 )
-            # What the program's resources need, by service: customer managed policies, each
-            # within IAM's size limit, that only the bootstrap writes.
-            documents = pack(
-                service_statements(
-                    partition, account_id, args.app_project, stack, args.domain_names
-                )
-            )
-            if len(documents) > attached_max:
-                raise ValueError(
-                    f"the {stack} deploy role would need {len(documents)} service policies and "
-                    f"{len(args.deploy_managed_policies)} managed ones: more than IAM's "
-                    f"{MANAGED_POLICIES_PER_ROLE_MAX} attached policies"
-                )
+            documents = service_documents[stack]
             for number, policy_document in enumerate(documents, start=1):
                 services = aws.iam.Policy(
                     f"{logical}-services-{number}",

@@ -34,6 +34,7 @@ from ci_bootstrap.github_roles import (
     APP_PROJECT,
     DEPLOY_MAX_SESSION_S,
     ROLE_PATH,
+    aws_lookup_options,
     deploy_policy,
     trust_policy,
 )
@@ -67,6 +68,16 @@ class ReviewStackRolesArgs:
     protect: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if self.deploy_subject == self.sweep_subject:
+            return [
+                f"deploy_subject and sweep_subject are both {self.deploy_subject!r}: the review "
+                "deploy and sweep roles must trust different subjects, since the sweep's "
+                "environment admits main only"
+            ]
+        return []
+
 
 class ReviewStackRoles(pulumi.ComponentResource):
     """The review deploy role and the sweep role, with the same scoped policies.
@@ -81,23 +92,23 @@ class ReviewStackRoles(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ReviewStackRolesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:bootstrap:ReviewStackRoles", name, None, opts)
-        if args.deploy_subject == args.sweep_subject:
-            raise ValueError(
-                f"the review deploy and sweep roles must trust different subjects, not both "
-                f"{args.deploy_subject!r}: the sweep's environment admits main only"
-            )
-        invoke = pulumi.InvokeOptions(parent=self)
+        problems = args.problems()
+        # The account is looked up before the component registers (with the provider it would
+        # use), so roles whose policies IAM could not attach leave nothing in state.
+        invoke = aws_lookup_options(opts)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
-        tags = dict(args.tags)
-        boundary = boundary_arn(partition, account_id, args.app_project, REVIEW_STACKS)
         documents = pack(service_statements(partition, account_id, args.app_project, REVIEW_STACKS))
         if len(documents) > MANAGED_POLICIES_PER_ROLE_MAX:
-            raise ValueError(
+            problems.append(
                 f"the review roles would need {len(documents)} service policies: more than IAM's "
                 f"{MANAGED_POLICIES_PER_ROLE_MAX} attached policies"
             )
+        if problems:
+            raise ValueError(f"ReviewStackRoles {name!r}: " + "; ".join(problems))
+        super().__init__("fargate-app:bootstrap:ReviewStackRoles", name, None, opts)
+        tags = dict(args.tags)
+        boundary = boundary_arn(partition, account_id, args.app_project, REVIEW_STACKS)
         services = [
             aws.iam.Policy(
                 f"{name}-services-{number}",

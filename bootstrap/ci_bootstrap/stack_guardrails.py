@@ -109,6 +109,15 @@ class StackGuardrailsArgs:
     protect: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def problems(self) -> list[str]:
+        """What is wrong with these settings (empty when nothing is)."""
+        if not self.key_administrators:
+            return [
+                f"key_administrators: none given for the {self.stack} secrets key; a key whose "
+                "policy names no administrator could never be managed again"
+            ]
+        return []
+
 
 class StackGuardrails(pulumi.ComponentResource):
     """The stack's permissions boundary and its secrets key.
@@ -122,9 +131,9 @@ class StackGuardrails(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StackGuardrailsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        if problems := args.problems():
+            raise ValueError(f"StackGuardrails {name!r}: " + "; ".join(problems))
         super().__init__("fargate-app:bootstrap:StackGuardrails", name, None, opts)
-        if not args.key_administrators:
-            raise ValueError(f"the {args.stack} secrets key needs at least one administrator")
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition

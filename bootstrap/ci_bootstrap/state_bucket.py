@@ -245,9 +245,9 @@ class StateBucket(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StateBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("fargate-app:bootstrap:StateBucket", name, None, opts)
         if problems := args.problems():
             raise ValueError(f"StateBucket {name!r}: " + "; ".join(problems))
+        super().__init__("fargate-app:bootstrap:StateBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region(opts=pulumi.InvokeOptions(parent=self)).region
 

@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from stack_config import SECRET_SETTINGS, given_twice
+from stack_config import PROBLEM_PREFIX, SECRET_SETTINGS, given_twice, listed_problems
 from stack_config.parsing import parse_map
 from tools.mocks import (
     AZS_CHECKED,
@@ -37,7 +37,6 @@ from tools.plan.refs import Index, is_provider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_FILE_PREFIX, STACK_FILE_SUFFIX = "Pulumi.", ".yaml"
-PROBLEM_PREFIX = "  - "  # how stack_config.ConfigError lists each problem
 GIT_TIMEOUT_S = 10  # `git ls-files` answers in milliseconds; a hung git must not hang the plan
 # How the Pulumi CLI reports a stack value that does not fit Pulumi.yaml's config schema, before it
 # runs the program (pulumi/pulumi: sdk/go/common/workspace/config.go, validateStackConfigValue;
@@ -338,12 +337,7 @@ def run_stack(project: Project, stack: str) -> ProgramRun:
     )
     if run.error is not None:
         text = pulumi_error_text(run.error)
-        problems = [
-            line[len(PROBLEM_PREFIX) :]
-            for line in text.splitlines()
-            if line.startswith(PROBLEM_PREFIX)
-        ]
-        raise PlanError(text, problems)
+        raise PlanError(text, listed_problems(text))
     return run
 
 
