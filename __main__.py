@@ -1,10 +1,11 @@
 """fargate-app: an app's source (app/, or `build`) to a load-balanced service on ECS Fargate, one
 stack per environment.
 
-config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> roles
--> cluster -> service namespace -> (certificate, access logs) -> load balancer -> (web ACL) ->
-(CloudFront edge) -> (DNS) -> alarm topic -> internal services -> the app's container -> service
-(with its deployment alarms) -> alarms -> web services and workers -> scheduled jobs -> outputs
+config -> network -> image -> secrets -> (exec session record) -> the workers' queues -> file
+systems -> roles -> cluster -> service namespace -> (certificate, access logs) -> load balancer ->
+(web ACL) -> (CloudFront edge) -> (DNS) -> alarm topic -> internal services -> the app's container
+-> service (with its deployment alarms) -> alarms -> web services and workers -> scheduled jobs ->
+who may mount each file system -> outputs
 """
 
 from dataclasses import replace
@@ -22,6 +23,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
 from components.edge import Edge, EdgeArgs
 from components.exec_sessions import ExecSessions, ExecSessionsArgs
+from components.file_system import FileSystem, FileSystemAccess, FileSystemArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.namespace import ServiceNamespace, ServiceNamespaceArgs
@@ -39,6 +41,7 @@ from components.service import (
 )
 from components.spec import (
     CLOUDFRONT_REGION,
+    FileSystemMount,
     ServiceSpec,
     queue_url_env,
     service_namespace_name,
@@ -128,10 +131,38 @@ queues = {
 }
 queue_urls: dict[str, pulumi.Input[str]] = {queue_url_env(n): q.url for n, q in queues.items()}
 queue_arns = tuple(q.arn for q in queues.values())
+# Persistent files (docs/file-systems.md): mount targets in the private subnets of the tasks' AZs.
+file_systems = {
+    fs.name: FileSystem(
+        fs.name,
+        FileSystemArgs(
+            vpc_id=network.vpc_id,
+            subnet_ids=dict(zip(network.azs, network.private_subnet_ids, strict=True)),
+            user=fs.user,
+            directory=fs.directory,
+            infrequent_access_days=fs.infrequent_access_days,
+            protect=cfg.deletion_protection,
+        ),
+        opts,
+    )
+    for fs in cfg.file_systems
+}
+
+
+def mounted(mounts: tuple[FileSystemMount, ...]) -> tuple[FileSystemAccess, ...]:
+    """What a task needs for each file system it mounts."""
+    return tuple(file_systems[m.file_system].access(m.path, m.read_only) for m in mounts)
+
+
+main_mounts = mounted(cfg.mounts)
+task_statements = tuple(send_statements(list(queue_arns)))
 roles = TaskRoles(
     "app",
     TaskRolesArgs(
-        task_policy_statements=tuple(send_statements(list(queue_arns))),
+        task_policy_statements=(
+            *task_statements,
+            *(s for fs in main_mounts for s in fs.statements),
+        ),
         secret_arns=tuple(secret_arns.values()),
         enable_exec=cfg.enable_exec,
         exec_sessions=exec_sessions.record if exec_sessions else None,
@@ -296,6 +327,7 @@ def app_service(spec: ServiceSpec, calls: tuple[pulumi.Resource, ...] = ()) -> A
             log_retention_days=cfg.log_retention_days,
             protect=cfg.deletion_protection,
             roles=cfg.roles,
+            file_systems=mounted(spec.mounts),
         ),
         opts,
     )
@@ -312,7 +344,7 @@ container = AppContainer(
     secrets=secret_arns,
     user=cfg.container_user,
     read_only_root=cfg.read_only_root_filesystem,
-    mounts=writable_mounts(cfg.writable_paths),
+    mounts=(*writable_mounts(cfg.writable_paths), *(fs.mount for fs in main_mounts)),
     cpu_architecture=cfg.cpu_architecture,
     enable_exec=cfg.enable_exec,
 )
@@ -327,7 +359,7 @@ service = FargateService(
             else listener
         ),
         service_connect=connect,
-        depends_on=tuple(internal.values()),
+        depends_on=(*internal.values(), *(r for fs in main_mounts for r in fs.ready)),
         execution_role_arn=roles.execution_role_arn,
         task_role_arn=roles.task_role_arn,
         size=cfg.task_size,
@@ -339,6 +371,7 @@ service = FargateService(
         protect=cfg.deletion_protection,
         alarm_topic_arn=alarm_topic.topic_arn,
         egress=cfg.egress_rules,
+        client_security_group_ids=tuple(fs.security_group_id for fs in main_mounts),
     ),
     opts,
 )
@@ -372,6 +405,10 @@ jobs = (
             placement=service.task_placement,
             alarm_topic_arn=alarm_topic.topic_arn,
             roles=cfg.roles,
+            file_systems={t.name: mounted(t.mounts) for t in cfg.scheduled_tasks if t.mounts},
+            task_policy_statements=task_statements,
+            secret_arns=tuple(secret_arns.values()),
+            exec_sessions=exec_sessions.record if exec_sessions else None,
         ),
         opts,
     )
@@ -379,12 +416,32 @@ jobs = (
     else None
 )
 
+# Each file system's policy names the task roles that mount it, which exist only now.
+mounters = [
+    *((roles.task_role_arn, m) for m in cfg.mounts),
+    *((services[s.name].task_role_arn, m) for s in cfg.services for m in s.mounts),
+    *((jobs.task_role_arns[t.name], m) for t in cfg.scheduled_tasks if jobs for m in t.mounts),
+]
+for fs_name, fs in file_systems.items():
+    fs.restrict_to(
+        writers=[arn for arn, m in mounters if m.file_system == fs_name and not m.read_only],
+        readers=[arn for arn, m in mounters if m.file_system == fs_name and m.read_only],
+    )
+
 pulumi.export("url", url)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("serviceName", service.service_name)
 pulumi.export("imageRef", image.image_ref)
 pulumi.export("logGroupName", service.log_group_name)
 pulumi.export("repositoryUrl", image.repository_url)
+if file_systems:
+    pulumi.export(
+        "fileSystems",
+        {
+            name: {"fileSystemId": fs.file_system_id, "accessPointId": fs.access_point_id}
+            for name, fs in file_systems.items()
+        },
+    )
 if jobs:
     pulumi.export(
         "scheduledTasks",

@@ -23,6 +23,7 @@ import pulumi
 
 from components.alarms import Alarms, AlarmsArgs, QueueWatch
 from components.exec_sessions import ExecSessionRecord
+from components.file_system import FileSystemAccess
 from components.image import ContainerImage, ContainerImageArgs
 from components.queue import WorkQueue, receive_statements, send_statements
 from components.roles import TaskRoles, TaskRolesArgs
@@ -90,6 +91,8 @@ class AppServiceArgs:
     log_retention_days, protect: as the main service's. Default 30 days, unprotected.
     alarm_topic_arn: the SNS topic its alarms notify (components.alarm_topic). Required.
     roles: where its roles go and their boundary. Default IAM's root path, no boundary.
+    file_systems: the file systems its tasks mount (components.file_system: FileSystem.access),
+        which its task role may mount and its tasks wait for. Default none.
     """
 
     spec: ServiceSpec
@@ -113,6 +116,7 @@ class AppServiceArgs:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     protect: bool = False
     roles: RolePlacement = field(default_factory=RolePlacement)
+    file_systems: tuple[FileSystemAccess, ...] = ()
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is); the service's own settings
@@ -141,6 +145,7 @@ class AppService(pulumi.ComponentResource):
         service_connect_url: an internal service's http://NAME:PORT, or None.
         queue_url: a worker's queue, or None.
         log_group_name, task_family: where it logs, what it runs.
+        task_role_arn: its tasks' own role (a file system's policy names it).
     """
 
     def __init__(
@@ -165,6 +170,7 @@ class AppService(pulumi.ComponentResource):
         statements = send_statements(list(args.queue_arns))
         if spec.kind == WORKER and args.queue is not None:
             statements += receive_statements(args.queue.arn)
+        statements += [s for fs in args.file_systems for s in fs.statements]
         roles = TaskRoles(
             name,
             TaskRolesArgs(
@@ -207,7 +213,11 @@ class AppService(pulumi.ComponentResource):
                     enable_exec=args.enable_exec,
                     user=spec.container_user,
                     read_only_root=spec.read_only_root,
-                    mounts=writable_mounts(spec.writable_paths),
+                    # its writable paths (none with a writable root), and its file systems
+                    mounts=(
+                        *writable_mounts(spec.writable_paths),
+                        *(fs.mount for fs in args.file_systems),
+                    ),
                 ),
                 placement=replace(
                     args.placement, spot=spec.spot, on_demand_base=spec.on_demand_base
@@ -229,8 +239,9 @@ class AppService(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 protect=args.protect,
                 alarm_topic_arn=args.alarm_topic_arn,
-                depends_on=args.depends_on,
+                depends_on=(*args.depends_on, *(r for fs in args.file_systems for r in fs.ready)),
                 egress=args.egress,
+                client_security_group_ids=tuple(fs.security_group_id for fs in args.file_systems),
             ),
             child,
         )
@@ -267,6 +278,7 @@ class AppService(pulumi.ComponentResource):
             args.queue.url if args.queue is not None else None
         )
         self.log_group_name: pulumi.Output[str] = service.log_group_name
+        self.task_role_arn: pulumi.Output[str] = roles.task_role_arn
         self.task_family: pulumi.Output[str] = service.task_family
         self.register_outputs(
             {
@@ -276,6 +288,7 @@ class AppService(pulumi.ComponentResource):
                 "service_connect_url": self.service_connect_url,
                 "queue_url": self.queue_url,
                 "log_group_name": self.log_group_name,
+                "task_role_arn": self.task_role_arn,
                 "task_family": self.task_family,
             }
         )

@@ -3,7 +3,9 @@
 Each job gets:
 - its own task definition: the service's container (components.task_definition: image,
   environment and secrets, log group, non-root user, read-only root filesystem, ECS Exec setting)
-  and roles, with the job's command and size, logging under its own stream prefix;
+  and roles, with the job's command and size, logging under its own stream prefix; a job that
+  mounts file systems mounts its own (not the service's) and runs with task and execution roles
+  of its own, so that only it may mount them (components.file_system);
 - an EventBridge Scheduler schedule that calls ECS RunTask on Fargate in the service's subnets and
   security group, with a bounded retry policy;
 - a dead-letter queue (SQS, SSE) that receives the invocations still failing after the retries,
@@ -28,14 +30,17 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarms import NOT_BREACHING, alarm_name, notify
+from components.exec_sessions import ExecSessionRecord
+from components.file_system import FileSystemAccess
 from components.naming import bounded
-from components.roles import ECS_TASKS_PRINCIPAL
+from components.roles import ECS_TASKS_PRINCIPAL, TaskRoles, TaskRolesArgs
 from components.spec import TASK_NAME, RolePlacement, ScheduledTask, check_args
 from components.task_definition import AppContainer, TaskPlacement, fargate_task_definition
 
@@ -86,6 +91,13 @@ class ScheduledTasksArgs:
         None: the alarms exist but notify nobody.
     roles: where the schedules' roles go (IAM path) and their permissions boundary. Default IAM's
         root path and no boundary; the program passes the stack's path and the stack's boundary.
+    file_systems: by job name, the file systems its task mounts (FileSystem.access), instead of
+        the service's. A job that mounts one runs with task and execution roles of its own
+        (TaskRoles named after it): the service's grants (task_policy_statements, secret_arns,
+        exec_sessions) and mounting its file systems, so only the tasks that mount a file system
+        may. Default none: every job runs as the service.
+    task_policy_statements, secret_arns, exec_sessions: what the service's roles are granted
+        (components.roles.TaskRolesArgs), for the roles of a job that mounts. Default none.
     """
 
     container: AppContainer
@@ -96,6 +108,10 @@ class ScheduledTasksArgs:
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
     alarm_topic_arn: pulumi.Input[str] | None = None
     roles: RolePlacement = field(default_factory=RolePlacement)
+    file_systems: Mapping[str, tuple[FileSystemAccess, ...]] = field(default_factory=dict)
+    task_policy_statements: tuple[dict, ...] = ()
+    secret_arns: tuple[pulumi.Input[str], ...] = ()
+    exec_sessions: ExecSessionRecord | None = None
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is), names of jobs aside
@@ -107,6 +123,10 @@ class ScheduledTasksArgs:
                 "container.logging.group: jobs log to their service's log group; pass the "
                 "service's container (FargateService.container)"
             )
+        names = {task.name for task in self.tasks}
+        found += [
+            f"file_systems {name!r}: no such job" for name in self.file_systems if name not in names
+        ]
         for task in self.tasks:
             found += [f"task {task.name!r}: {p}" for p in task.size.problems()]
             if not task.command or not task.command[0]:
@@ -253,6 +273,7 @@ class ScheduledTasks(pulumi.ComponentResource):
         role_arns: each schedule's role.
         dead_letter_queue_urls, dead_letter_queue_arns: where each job's failed invocations go.
         dead_letter_alarm_names: the alarm on each queue.
+        task_role_arns: the own task role of each job that mounts a file system.
     """
 
     def __init__(
@@ -276,13 +297,37 @@ class ScheduledTasks(pulumi.ComponentResource):
         self.dead_letter_queue_arns: dict[str, pulumi.Output[str]] = {}
         self.dead_letter_alarm_names: dict[str, pulumi.Output[str]] = {}
 
+        self.task_role_arns: dict[str, pulumi.Output[str]] = {}
         for task in args.tasks:
             base = f"{name}-{task.name}"
+            file_systems = args.file_systems.get(task.name, ())
+            execution_role_arn, task_role_arn = (
+                args.placement.execution_role_arn,
+                args.placement.task_role_arn,
+            )
+            if file_systems:
+                own = TaskRoles(
+                    base,
+                    TaskRolesArgs(
+                        task_policy_statements=(
+                            *args.task_policy_statements,
+                            *(s for fs in file_systems for s in fs.statements),
+                        ),
+                        secret_arns=args.secret_arns,
+                        enable_exec=args.container.enable_exec,
+                        exec_sessions=args.exec_sessions,
+                        roles=args.roles,
+                    ),
+                    child,
+                )
+                execution_role_arn, task_role_arn = own.execution_role_arn, own.task_role_arn
+                self.task_role_arns[task.name] = own.task_role_arn
             task_definition = fargate_task_definition(
                 f"{base}-task",
                 family=bounded(f"{project}-{stack}-{base}", TASK_FAMILY_MAX),
                 size=task.size,
-                # The service's container, with the job's command and its own log streams.
+                # The service's container, with the job's command, its own log streams and its
+                # own file systems (not the service's).
                 container=replace(
                     args.container,
                     command=task.command,
@@ -291,9 +336,13 @@ class ScheduledTasks(pulumi.ComponentResource):
                         region=args.container.logging.region or region,
                         stream_prefix=f"{LOG_STREAM_PREFIX}-{task.name}",
                     ),
+                    mounts=(
+                        *(m for m in args.container.mounts if m.efs is None),
+                        *(fs.mount for fs in file_systems),
+                    ),
                 ),
-                execution_role_arn=args.placement.execution_role_arn,
-                task_role_arn=args.placement.task_role_arn,
+                execution_role_arn=execution_role_arn,
+                task_role_arn=task_role_arn,
                 opts=child,
             )
 
@@ -317,8 +366,8 @@ class ScheduledTasks(pulumi.ComponentResource):
                 policy=pulumi.Output.all(
                     task_definition.arn_without_revision,
                     args.placement.cluster_arn,
-                    args.placement.execution_role_arn,
-                    args.placement.task_role_arn,
+                    execution_role_arn,
+                    task_role_arn,
                     queue.arn,
                 ).apply(
                     lambda a: schedule_role_policy(
@@ -366,7 +415,10 @@ class ScheduledTasks(pulumi.ComponentResource):
                         "launch_type": "FARGATE",
                         "network_configuration": {
                             "subnets": args.placement.subnet_ids,
-                            "security_groups": [args.placement.security_group_id],
+                            "security_groups": [
+                                args.placement.security_group_id,
+                                *(fs.security_group_id for fs in file_systems),
+                            ],
                             "assign_public_ip": args.placement.assign_public_ip,
                         },
                         # The task carries the task definition's tags (project, stack, ...) and
@@ -381,8 +433,15 @@ class ScheduledTasks(pulumi.ComponentResource):
                     },
                     "dead_letter_config": {"arn": queue.arn},
                 },
-                # The first run must find its permissions in place.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, queue_policy]),
+                # The first run must find its permissions and file systems in place.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        role_policy,
+                        queue_policy,
+                        *(r for fs in file_systems for r in fs.ready),
+                    ],
+                ),
             )
             actions = notify(args.alarm_topic_arn)
             alarm = aws.cloudwatch.MetricAlarm(
@@ -423,6 +482,7 @@ class ScheduledTasks(pulumi.ComponentResource):
                 "dead_letter_queue_urls": self.dead_letter_queue_urls,
                 "dead_letter_queue_arns": self.dead_letter_queue_arns,
                 "dead_letter_alarm_names": self.dead_letter_alarm_names,
+                "task_role_arns": self.task_role_arns,
             }
         )
 

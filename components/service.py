@@ -310,6 +310,9 @@ class FargateServiceArgs:
         task needs (image, logs, secrets, exec, the app's HTTPS calls); DNS needs no rule, as
         security groups do not filter the Amazon-provided resolver. The program passes the
         stack's list (StackConfig.egress_rules).
+    client_security_group_ids: groups its tasks carry beside their own: each file system's clients
+        group, for a container that mounts one (components.file_system), which is what lets them
+        reach it. Default none.
     """
 
     container: AppContainer
@@ -331,6 +334,7 @@ class FargateServiceArgs:
     queue: QueueScaling | None = None
     depends_on: tuple[pulumi.Resource, ...] = ()
     egress: tuple[EgressRule, ...] = REQUIRED_TASK_EGRESS
+    client_security_group_ids: tuple[pulumi.Input[str], ...] = ()
 
     @property
     def task_size(self) -> TaskSize:
@@ -542,6 +546,7 @@ class FargateService(pulumi.ComponentResource):
         security_groups: list[pulumi.Input[str]] = [sg.id]
         if connect is not None:
             security_groups.append(connect.members_security_group_id)
+        security_groups += args.client_security_group_ids
 
         task_definition = fargate_task_definition(
             f"{name}-task",

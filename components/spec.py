@@ -791,6 +791,66 @@ class ImageRef:
     digest: str | None = None
 
 
+# --- file systems (components.file_system; issue 16: `fileSystems` and `mounts`) ----------------
+# EFS lifecycle transitions (TransitionToIA: AFTER_<n>_DAY(S), botocore's EFS model).
+INFREQUENT_ACCESS_DAYS = (1, 7, 14, 30, 60, 90, 180, 270, 365)
+# A month untouched: files read daily or weekly stay in Standard storage, where reads cost least;
+# what nobody opened for a month costs about a twelfth in Infrequent Access.
+DEFAULT_INFREQUENT_ACCESS_DAYS = 30
+FILE_SYSTEM_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")  # names its resources
+NFS_PORT = 2049  # EFS mount targets listen on NFS's port only
+EFS_VOLUME_PREFIX = "efs-"  # a file system's task volume is efs-<name>, beside the writable paths
+# The security groups a task's network interface may carry (VPC quota, "Security groups per network
+# interface", 5 unless raised): its own, Service Connect's members group, one per file system.
+SECURITY_GROUPS_PER_INTERFACE = 5
+# A mount path: a writable path's grammar (not /, normalised: ECS takes it as written).
+MOUNT_PATH = WRITABLE_PATH
+MOUNT_PATH_MAX = 255
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileSystemSpec:
+    """One entry of `fileSystems`, validated (stack_config.file_systems).
+
+    name: its key in `fileSystems`; names its resources and its access point's directory.
+    user: the numeric uid:gid its access point acts as and owns its directory with: the user the
+        containers that mount it run as. Required (the config defaults it to the container user).
+    infrequent_access_days: days without access after which a file moves to Infrequent Access
+        storage. Default DEFAULT_INFREQUENT_ACCESS_DAYS (30).
+    """
+
+    name: str
+    user: str
+    infrequent_access_days: int = DEFAULT_INFREQUENT_ACCESS_DAYS
+
+    @property
+    def uid(self) -> int:
+        return int(self.user.split(":")[0])
+
+    @property
+    def gid(self) -> int:
+        return int(self.user.split(":")[1])
+
+    @property
+    def directory(self) -> str:
+        """The access point's root: the file system's own directory, never EFS's / (EFS.3)."""
+        return f"/{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileSystemMount:
+    """One entry of a `mounts` setting: a file system of `fileSystems` in a task's container.
+
+    file_system: the file system's name. Required.
+    path: where the container sees it, absolute. Required.
+    read_only: the task may only read it (no ClientWrite either). Default False.
+    """
+
+    file_system: str
+    path: str
+    read_only: bool = False
+
+
 # --- scheduled jobs (components.scheduled_tasks) --------------------------------------------------
 # Names: letters, digits, - and _ fit every name derived from them (task family, schedule, role,
 # queue, log stream prefix). The length bound keeps the longest auto-named child, the role
@@ -812,6 +872,8 @@ class ScheduledTask:
         smallest; the config defaults them to the service's size.
     timezone: IANA time zone the expression is evaluated in. Default UTC, Scheduler's own.
     enabled: False keeps the schedule but pauses it (state DISABLED). Default True.
+    mounts: the file systems its task mounts (its own, not the service's). Default none; a job
+        that mounts one runs with a task role of its own.
     """
 
     name: str
@@ -821,6 +883,7 @@ class ScheduledTask:
     memory: int = DEFAULT_MEMORY_MIB
     timezone: str = DEFAULT_TIMEZONE
     enabled: bool = True
+    mounts: tuple[FileSystemMount, ...] = ()
 
     @property
     def size(self) -> TaskSize:
@@ -1091,6 +1154,7 @@ class ServiceSpec:
     container_user, read_only_root, writable_paths: who its container runs as (None: the image's
         own USER) and what it may write (no paths with a writable root); unset, the main
         container's. Default the sample image's 10001:10001 on a read-only root with /tmp writable.
+    mounts: the file systems its tasks mount. Default none.
     """
 
     name: str
@@ -1112,6 +1176,7 @@ class ServiceSpec:
     container_user: str | None = DEFAULT_CONTAINER_USER
     read_only_root: bool = DEFAULT_READ_ONLY_ROOT
     writable_paths: tuple[str, ...] = DEFAULT_WRITABLE_PATHS
+    mounts: tuple[FileSystemMount, ...] = ()
 
     @property
     def queue_env(self) -> str:

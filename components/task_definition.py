@@ -80,20 +80,33 @@ DROP_ALL_CAPABILITIES = ("ALL",)
 
 
 @dataclass(frozen=True, kw_only=True)
+class EfsVolume:
+    """A task volume that is an EFS file system, mounted through its access point, over TLS, with
+    the task role's IAM identity (components.file_system).
+
+    file_system_id: the file system (fs-...). Required.
+    access_point_id: its access point (fsap-...), which fixes the user and directory. Required.
+    """
+
+    file_system_id: pulumi.Input[str]
+    access_point_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Mount:
     """A volume in the container's file system.
 
     volume: the task volume's name (letters, digits, - and _), unique in the task. Required.
     path: where the container sees it, an absolute path. Required.
     read_only: whether the container may only read it. Default False.
-
-    Every volume today is task storage with no source of its own: empty at start, gone with the
-    task (scratch space). A file system (EFS) will be a Mount whose volume names one.
+    efs: the file system the volume is. Default None: task storage with no source of its own,
+        empty at start and gone with the task (scratch space).
     """
 
     volume: str
     path: str
     read_only: bool = False
+    efs: EfsVolume | None = None
 
 
 def writable_mounts(paths: tuple[str, ...]) -> tuple[Mount, ...]:
@@ -217,6 +230,11 @@ class AppContainer:
         found += [
             f"mounts: volume {v!r} is used twice"
             for v in sorted({v for v in volumes if volumes.count(v) > 1})
+        ]
+        paths = [m.path for m in self.all_mounts]
+        found += [
+            f"mounts: path {p!r} is mounted twice"
+            for p in sorted({p for p in paths if paths.count(p) > 1})
         ]
         for mount in self.mounts:
             if not VOLUME_NAME.match(mount.volume):
@@ -353,8 +371,26 @@ def app_containers(container: AppContainer) -> pulumi.Output[str]:
 
 
 def task_volumes(container: AppContainer) -> list[aws.ecs.TaskDefinitionVolumeArgsDict]:
-    """The task definition's volumes: one per mount (task storage; see `Mount`)."""
-    return [{"name": m.volume} for m in container.all_mounts]
+    """The task definition's volumes: one per mount, task storage or a file system (see `Mount`)."""
+    return [task_volume(m) for m in container.all_mounts]
+
+
+def task_volume(mount: Mount) -> aws.ecs.TaskDefinitionVolumeArgsDict:
+    """One mount's volume. A file system is mounted through its access point (whose directory is
+    the volume's root, so root_directory stays unset), encrypted in transit, as the task role."""
+    if mount.efs is None:
+        return {"name": mount.volume}
+    return {
+        "name": mount.volume,
+        "efs_volume_configuration": {
+            "file_system_id": mount.efs.file_system_id,
+            "transit_encryption": "ENABLED",
+            "authorization_config": {
+                "access_point_id": mount.efs.access_point_id,
+                "iam": "ENABLED",
+            },
+        },
+    }
 
 
 def fargate_task_definition(

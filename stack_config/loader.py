@@ -32,9 +32,12 @@ from components.spec import (
     WEB,
     WORKER,
     Deployment,
+    FileSystemMount,
+    FileSystemSpec,
     ImageBuild,
     ImageRef,
     Scaling,
+    ScheduledTask,
     ServiceSpec,
     TaskSize,
     architecture_issues,
@@ -61,6 +64,16 @@ from stack_config.build import (
 )
 from stack_config.container import check_read_only, check_user, check_writable_paths
 from stack_config.egress import check_task_egress, parse_task_egress
+from stack_config.file_systems import (
+    check_file_systems,
+    check_mounts,
+    container_user,
+    file_system_names,
+    parse_file_systems,
+    parse_mounts,
+    security_group_problem,
+    writable_paths,
+)
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
 from stack_config.schedule import check_scheduled_tasks, parse_scheduled_tasks
 from stack_config.services import (
@@ -131,6 +144,8 @@ def given_twice(key: str, project: str, stack: str, bare: str, namespaced: str) 
 
 # Settings whose values need more than their type's parser.
 KEY_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "fileSystems": parse_file_systems,
+    "mounts": parse_mounts,
     "scheduledTasks": parse_scheduled_tasks,
     "build": parse_build,
     "services": parse_services,
@@ -227,6 +242,7 @@ def load_config(
     services = _check_services(get, ok, problems, region or "", project_dir, container_user)
     _check_hosts_behind_cloudfront(get, ok, problems, services)
     task_egress = check_task_egress(get, ok, problems)
+    file_systems, mounts = _check_file_systems(get, ok, problems, services, scheduled_tasks)
     if "vpcCidr" in ok and task_egress:
         # taskEgress must not repeat what Service Connect's own rules admit, nor take their names.
         internal = [(s.name, s.port) for s in services if s.kind == INTERNAL and s.port]
@@ -287,6 +303,8 @@ def load_config(
         permissions_boundary=get["permissionsBoundary"],
         policy_waivers=dict(get["policyWaivers"]),
         task_egress=task_egress,
+        file_systems=file_systems,
+        mounts=mounts,
         edge=get["edge"],
         cached_paths=tuple(get["cachedPaths"]),
         origin_response_timeout=get["originResponseTimeout"],
@@ -653,7 +671,8 @@ def _check_operations(get: dict[str, Any], ok: set[str], problems: Problems) -> 
 
 
 def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
-    """What the Dockerfiles the stack builds say against the container settings (see
+    """What the program warns about: the settings' own warnings (StackConfig.warnings), and what
+    the Dockerfiles the stack builds say against the container settings (see
     `stack_config.build.dockerfile_warnings`): the main service's build, each service's own build,
     and the main image again for a service that runs it with other settings; `root` is the
     project's directory. A prebuilt image cannot be read offline: nothing to say about it."""
@@ -672,7 +691,10 @@ def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
             build = main  # the main image, run as this service says
         if build is not None:
             checks.append((build, s.container_user, s.writable_paths, f"services.{s.name}"))
-    found: dict[str, None] = {}  # in order, once: a shared Dockerfile's own faults are said once
+    # in order, once: a shared Dockerfile's own faults are said once
+    found: dict[str, None] = dict.fromkeys(
+        cfg.warnings
+    )  # the settings' own (a file system nothing mounts)
     for build, user, paths, prefix in checks:
         path = Path(root) / build.dockerfile
         stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
@@ -739,6 +761,7 @@ def _check_services(
         cpu_architecture=valid("cpuArchitecture"),
         shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
         job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
+        file_systems=file_system_names(get, ok),
         region=region,
         container_user=container_user,
         read_only_root=(get["readOnlyRootFilesystem"] if "readOnlyRootFilesystem" in ok else True),
@@ -764,6 +787,48 @@ def _check_services(
     main_size = None if size.issues() else size
     problems.items.extend(proxy_room_problems(services, main_size))
     return services
+
+
+def _check_file_systems(
+    get: dict[str, Any],
+    ok: set[str],
+    problems: Problems,
+    services: tuple[ServiceSpec, ...],
+    jobs: tuple[ScheduledTask, ...],
+) -> tuple[tuple[FileSystemSpec, ...], tuple[FileSystemMount, ...]]:
+    """`fileSystems` and the main service's `mounts` (the services' and jobs' are read with them),
+    and what every task that mounts carries: no more security groups than its interface takes."""
+    mounts = (
+        check_mounts(
+            get["mounts"], "mounts", file_system_names(get, ok), writable_paths(get, ok), problems
+        )
+        if "mounts" in ok
+        else ()
+    )
+    main_user = container_user(get, ok)
+    mounters: dict[str, list[tuple[str, str | None]]] = {}
+    for key, task_mounts, user in (
+        ("mounts", mounts, main_user),
+        *((f"services.{s.name}.mounts", s.mounts, s.container_user) for s in services),
+        # A job runs the main service's container.
+        *((f"scheduledTasks.{t.name}.mounts", t.mounts, main_user) for t in jobs),
+    ):
+        for m in task_mounts:
+            mounters.setdefault(m.file_system, []).append((key, user))
+    file_systems = (
+        check_file_systems(get["fileSystems"], mounters, problems) if "fileSystems" in ok else ()
+    )
+    connect = any(s.kind == INTERNAL for s in services)
+    counts = [
+        ("mounts", len(mounts), connect),
+        *((f"services.{s.name}.mounts", len(s.mounts), connect) for s in services),
+        # A job carries the main service's group, not Service Connect's.
+        *((f"scheduledTasks.{t.name}.mounts", len(t.mounts), False) for t in jobs),
+    ]
+    for key, count, with_connect in counts:
+        if (problem := security_group_problem(key, count, with_connect)) is not None:
+            problems.items.append(problem)
+    return file_systems, mounts
 
 
 def from_pulumi() -> StackConfig:

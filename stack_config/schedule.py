@@ -18,6 +18,7 @@ from components.spec import (
     ScheduledTask,
     TaskSize,
 )
+from stack_config.file_systems import check_mounts, file_system_names, writable_paths
 from stack_config.parsing import (
     Problems,
     parse_boolean,
@@ -44,7 +45,7 @@ CRON_RANGES: dict[str, tuple[int, int, tuple[str, ...], str]] = {
     "day-of-week": (1, 7, CRON_DAYS, "1-7 or SUN-SAT and the wildcards , - * ? L #"),
     "year": (1970, 2199, (), "1970-2199 and the wildcards , - * /"),
 }
-SCHEDULED_TASK_FIELDS = ("schedule", "command", "cpu", "memory", "timezone", "enabled")
+SCHEDULED_TASK_FIELDS = ("schedule", "command", "cpu", "memory", "timezone", "enabled", "mounts")
 SCHEDULE_TIMEZONE_MAX = 50  # CreateSchedule's limit
 
 
@@ -160,6 +161,7 @@ def check_scheduled_tasks(
         return ()
     service_cpu = get["cpu"] if "cpu" in ok and get["cpu"] in FARGATE_MEMORY_BY_CPU else None
     service_memory = get["memory"] if "memory" in ok else None
+    file_systems, writable = file_system_names(get, ok), writable_paths(get, ok)
     zones = zoneinfo.available_timezones()  # empty without a tz database: then not checked
     tasks: list[ScheduledTask] = []
     for name, entry in get["scheduledTasks"].items():
@@ -251,6 +253,10 @@ def check_scheduled_tasks(
             except ValueError as err:
                 problems.add(f"{key}.enabled", entry["enabled"], str(err))
 
+        mounts = check_mounts(
+            entry.get("mounts"), f"{key}.mounts", file_systems, writable, problems
+        )
+
         if len(problems.items) == before and cpu is not None and memory is not None:
             tasks.append(
                 ScheduledTask(
@@ -261,6 +267,7 @@ def check_scheduled_tasks(
                     memory=memory,
                     timezone=str(timezone),
                     enabled=enabled,
+                    mounts=mounts,
                 )
             )
     return tuple(tasks)

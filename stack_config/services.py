@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from components.spec import (
     BACKLOG_PER_TASK_MIN,
     DEFAULT_BACKLOG_PER_TASK,
     DEFAULT_MAX_RECEIVES,
+    EXEC_AGENT_VOLUMES,
     HOST_PATTERN,
     INTERNAL,
     JOBS_COMPONENT,
@@ -58,6 +59,7 @@ from components.spec import (
 )
 from stack_config.build import check_build
 from stack_config.container import check_read_only, check_user, check_writable_paths
+from stack_config.file_systems import check_mounts
 from stack_config.parsing import (
     BAD_VALUE,
     PartialMap,
@@ -110,6 +112,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     "containerUser": Field(ALL),
     "readOnlyRootFilesystem": Field(ALL),
     "writablePaths": Field(ALL),
+    "mounts": Field(ALL),
 }
 
 
@@ -139,6 +142,9 @@ class MainService:
     waivers: tuple[str, ...]  # policyWaivers' names
     enable_exec: bool
     root: Path | None  # the project's directory; given, each service's build files are checked
+    file_systems: Collection[str] | None = (
+        None  # fileSystems' names; None: the setting is unreadable
+    )
 
 
 def parse_services(raw: Any) -> dict[str, Any]:
@@ -295,6 +301,13 @@ def _check_one(
         entry, "maxReceives", key, DEFAULT_MAX_RECEIVES, MAX_RECEIVES_MIN, MAX_RECEIVES_MAX,
         problems,
     )  # fmt: skip
+    mounts = check_mounts(
+        entry.get("mounts"),
+        f"{key}.mounts",
+        main.file_systems,
+        (*writable, *(EXEC_AGENT_VOLUMES.values() if main.enable_exec else ())),
+        problems,
+    )
     if size is None or scaling is None or (kind in SERVED and port is None):
         return None
     return ServiceSpec(
@@ -317,6 +330,7 @@ def _check_one(
         container_user=user,
         read_only_root=read_only,
         writable_paths=writable,
+        mounts=mounts,
     )
 
 

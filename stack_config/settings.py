@@ -33,6 +33,7 @@ from components.spec import (
     DEFAULT_DOCKERFILE,
     DEFAULT_EDGE,
     DEFAULT_HEALTH_CHECK_PATH,
+    DEFAULT_INFREQUENT_ACCESS_DAYS,
     DEFAULT_LOG_RETENTION_DAYS,
     DEFAULT_MEMORY_MIB,
     DEFAULT_NAT_GATEWAYS,
@@ -47,6 +48,7 @@ from components.spec import (
     EDGE_MODES,
     FARGATE_MEMORY_BY_CPU,
     IMAGE_USER,
+    INFREQUENT_ACCESS_DAYS,
     INTERNAL,
     MAX_AZS,
     MAX_PORT,
@@ -68,6 +70,8 @@ from components.spec import (
     WORKER,
     Deployment,
     EgressRule,
+    FileSystemMount,
+    FileSystemSpec,
     ImageBuild,
     ImageRef,
     RolePlacement,
@@ -121,6 +125,10 @@ WAIVABLE_POLICIES = (
     "kms-key-rotation",
     "sns-topic-encrypted",
     "sqs-queue-encrypted",
+    "efs-encrypted",
+    "efs-backups",
+    "efs-access-point-root-directory",
+    "efs-access-point-user",
     "prod-stateful-resources-protected",
 )
 # The two a stack gives up when its container runs as root or writes its root file system.
@@ -208,8 +216,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wafRateLimit", "integer", DEFAULT_WAF_RATE_LIMIT, f"waf: requests one client IP may send in {WAF_RATE_WINDOW_S // 60} minutes before WAF blocks it: {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX:,}."),
     Setting("accessLogs", "boolean", False, "ALB access logs to an encrypted, private S3 bucket (Security Hub ELB.5); costs S3 storage."),
     Setting("flowLogs", "boolean", False, "VPC flow logs to CloudWatch Logs (Security Hub EC2.6); costs log ingestion."),
-    Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled}; cpu/memory default to the service's."),
-    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image, containerUser, readOnlyRootFilesystem, writablePaths; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes, counts and container settings are the main service's (docs/services.md)."),
+    Setting("scheduledTasks", "map", {}, "Jobs run on a timetable: name -> {schedule: cron(...), rate(...) or at(...), command, cpu, memory, timezone, enabled, mounts}; cpu/memory default to the service's."),
+    Setting("services", "map", {}, "The stack's other services on the same cluster and load balancer: name -> {type: web, internal or worker, command, containerPort, healthCheckPath, cpu, memory, desiredCount, minCount, maxCount, cpuTarget, spot, onDemandBase, env, secrets, build or image, containerUser, readOnlyRootFilesystem, writablePaths, mounts; web: path and/or host (with edge cloudfront, a host must match domainName); worker: backlogPerTask, maxReceives}; unset sizes, counts and container settings are the main service's (docs/services.md)."),
+    Setting("fileSystems", "map", {}, f"Persistent, shared files: name -> an EFS file system {{user: the numeric uid:gid its access point acts as (default the container user, which it must equal), infrequentAccessDays: {joined(tuple(map(str, INFREQUENT_ACCESS_DAYS)))} (default {DEFAULT_INFREQUENT_ACCESS_DAYS})}}: encrypted, elastic throughput, reached over TLS with IAM through its access point by the tasks that mount it only; backed up and protected with deletionProtection (docs/file-systems.md)."),
+    Setting("mounts", "map", {}, "The main service's file systems: name in fileSystems -> the absolute path its container sees it at, or {path, readOnly}. services.NAME.mounts and scheduledTasks.NAME.mounts take the same, each task mounting its own."),
     Setting("tags", "map", {}, "Extra tags for every resource; keys may not start with aws:."),
     Setting("permissionsBoundary", "string", "", "ARN of the IAM managed policy set as the permissions boundary of every role the program creates (the bootstrap outputs it per stack: stackSettings.<stack>.permissionsBoundary; its deploy roles create roles only with it). Empty: no boundary, for a stack deployed without the bootstrap. Roles always go under the IAM path /<project>/<stack>/."),
     Setting("taskEgress", "map", {}, "Connections the app's tasks may open beyond HTTPS to anywhere (all they need otherwise; DNS needs no rule): name -> {port: 5432 or a range 8000-8100, protocol: tcp (default) or udp, cidr: where to, description}. Each becomes an egress rule of the tasks' security group, shown in the plan."),
@@ -276,6 +286,8 @@ class StackConfig:
     permissions_boundary: str
     policy_waivers: Mapping[str, str]
     task_egress: tuple[EgressRule, ...]
+    file_systems: tuple[FileSystemSpec, ...]
+    mounts: tuple[FileSystemMount, ...]
     edge: str
     cached_paths: tuple[str, ...]
     origin_response_timeout: int
@@ -339,6 +351,31 @@ class StackConfig:
         return service_connect_egress(
             [(s.name, s.port) for s in self.internal_services if s.port is not None],
             self.vpc_cidr,
+        )
+
+    @property
+    def all_mounts(self) -> tuple[FileSystemMount, ...]:
+        """Every task's mounts: the main service's, each service's and each job's."""
+        return (
+            *self.mounts,
+            *(m for s in self.services for m in s.mounts),
+            *(m for t in self.scheduled_tasks for m in t.mounts),
+        )
+
+    @property
+    def unmounted_file_systems(self) -> tuple[str, ...]:
+        """File systems no task mounts: they cost their storage and serve nobody (a warning)."""
+        used = {m.file_system for m in self.all_mounts}
+        return tuple(fs.name for fs in self.file_systems if fs.name not in used)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the program warns about (pulumi.log.warn) and the plan shows: allowed, but
+        probably not meant."""
+        return tuple(
+            f"fileSystems.{name}: no task mounts it (mounts, services.NAME.mounts or "
+            "scheduledTasks.NAME.mounts); it keeps its files and their cost, serving nobody"
+            for name in self.unmounted_file_systems
         )
 
     @property

@@ -27,6 +27,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.dns import AliasRecords, AliasRecordsArgs
 from components.edge import Edge, EdgeArgs
 from components.exec_sessions import ExecSessions, ExecSessionsArgs
+from components.file_system import FileSystem, FileSystemArgs
 from components.image import ContainerImage, ContainerImageArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.namespace import ServiceNamespace, ServiceNamespaceArgs
@@ -379,6 +380,17 @@ BAD: list[tuple[str, type[pulumi.ComponentResource], Callable[[], Any], str]] = 
             ),
         ),
         "lb_arn_suffix",
+    ),
+    (
+        "an access point acting as root",
+        FileSystem,
+        lambda: FileSystem(
+            "files",
+            FileSystemArgs(
+                vpc_id="vpc-1", subnet_ids={"us-east-1a": "subnet-1"}, user="0:0", directory="/f"
+            ),
+        ),
+        "root",
     ),
     (
         "more receives than SQS allows",

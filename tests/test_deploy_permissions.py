@@ -101,6 +101,14 @@ FEATURES: dict[str, dict[str, Any]] = {
         P + "image": f"{ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/app:v1"
     },
     "cpuArchitecture ARM64": {P + "cpuArchitecture": "ARM64", P + "spot": False},
+    # A file system the main service writes and a job reads (issue 16).
+    "fileSystems": {
+        P + "fileSystems": {"shared": {}},
+        P + "mounts": {"shared": "/data"},
+        P + "scheduledTasks": {
+            "nightly": {**JOB, "mounts": {"shared": {"path": "/data", "readOnly": True}}}
+        },
+    },
 }
 
 
@@ -175,6 +183,7 @@ def test_the_variants_really_turn_their_features_on(variants) -> None:
         "secretValues": "aws:secretsmanager/secret:Secret",
         "vpcEndpoints": "aws:ec2/vpcEndpoint:VpcEndpoint",
         "alarmEmail": "aws:sns/topicSubscription:TopicSubscription",
+        "fileSystems": "aws:efs/fileSystem:FileSystem",
     }
     for variant, type_token in expectations.items():
         assert variants[variant].of_type(type_token), f"{variant} registered no {type_token}"

@@ -628,6 +628,10 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
             "timezone": "America/Argentina/Buenos_Aires",
             "cpu": 2048,
             "memory": 4096,
+            "mounts": {
+                "uploaded-files-of-every-customer": {"path": "/srv/uploads", "readOnly": True},
+                "finance-reports-archive-by-year": "/srv/reports/archive",
+            },
         },
         "one-off-data-migration": {
             "schedule": "at(2027-01-31T23:59:59)",
@@ -671,6 +675,15 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
             "accessLogs": True,
             "flowLogs": True,
             "scheduledTasks": jobs,
+            "fileSystems": {
+                # 32 characters; the main service runs as its image's user, so the user is given
+                "uploaded-files-of-every-customer": {
+                    "infrequentAccessDays": 365,
+                    "user": "10001:10001",
+                },
+                "finance-reports-archive-by-year": {"user": "10001:10001"},
+            },
+            "mounts": {"uploaded-files-of-every-customer": "/var/lib/checkout/uploads"},
             "tags": {"cost-center": WORDS, "owner": "platform-engineering"},
             "permissionsBoundary": f"arn:aws:iam::{ACCOUNT_ID}:policy/fargate-app-bootstrap/"
             "fargate-app-checkout-app-roles-boundary",
@@ -683,6 +696,12 @@ def every_setting_on(region: str) -> tuple[dict[str, Any], ...]:
                     "containerPort": 9000,
                     "healthCheckPath": "/api/checkout/health/readiness-including-downstream",
                     "env": {"CHECKOUT_FEATURE_FLAGS": WORDS},
+                    "mounts": {
+                        "uploaded-files-of-every-customer": {
+                            "path": "/var/lib/checkout-api/customer-uploads",
+                            "readOnly": True,
+                        }
+                    },
                     "secrets": {
                         "PAYMENT_API_KEY": arn.format("secretsmanager")
                         + ":secret:fargate-app/checkout/payment-api-key-AbCdEf"

@@ -89,6 +89,10 @@ REQUIRED_CONTROLS = {
     "KMS.4",
     "SNS.1",
     "SQS.1",
+    "EFS.1",
+    "EFS.2",
+    "EFS.3",
+    "EFS.4",
     # CloudFront and WAF (issue 17)
     "CloudFront.3",
     "CloudFront.6",
@@ -98,13 +102,14 @@ REQUIRED_CONTROLS = {
     "WAF.11",
     "WAF.12",
 }
-CONTROL = re.compile(r"\b(?:ECS|ECR|ELB|EC2|IAM|KMS|SNS|SQS|CloudFront|WAF)\.\d+\b")
+CONTROL = re.compile(r"\b(?:ECS|ECR|ELB|EC2|IAM|KMS|SNS|SQS|CloudFront|WAF|EFS)\.\d+\b")
 # Controls whose cost dev may skip: mandatory in prod, advisory elsewhere.
 COSTED = (
     "ecs-cluster-container-insights",
     "elb-access-logs",
     "ec2-vpc-flow-logs",
     "sns-topic-encrypted",
+    "efs-backups",
 )
 
 
@@ -470,6 +475,7 @@ def test_costed_controls_are_advisory_outside_prod(name: str) -> None:
         "elb-access-logs": [alb(accessLogs=None)],
         "ec2-vpc-flow-logs": [vpc(), default_sg()],
         "sns-topic-encrypted": [Res("aws:sns/topic:Topic", {}, name="topic")],
+        "efs-backups": [Res(EFS, {"encrypted": True}, name="shared-efs")],
     }[name]
     prod = evaluate(
         failing, stack="prod", policies=[policy_named(name), policy_named(name + "-nonprod")]
@@ -1777,6 +1783,17 @@ def build_with_sdk(compliant: bool) -> None:
     key = aws.kms.Key("key", enable_key_rotation=good, deletion_window_in_days=7)
     aws.sns.Topic("topic", kms_master_key_id=key.arn if good else None)
     aws.sqs.Queue("queue", sqs_managed_sse_enabled=good)
+    files = aws.efs.FileSystem("files", encrypted=good, opts=keep)
+    if good:
+        aws.efs.BackupPolicy(
+            "files-backup", file_system_id=files.id, backup_policy={"status": "ENABLED"}
+        )
+    aws.efs.AccessPoint(
+        "files-ap",
+        file_system_id=files.id,
+        posix_user={"uid": 10001, "gid": 10001} if good else None,
+        root_directory={"path": "/files"} if good else None,
+    )
     bucket = aws.s3.Bucket("access-logs", opts=keep)
     if good:
         aws.s3.BucketServerSideEncryptionConfiguration(
@@ -2089,3 +2106,63 @@ def test_prod_with_every_kind_of_service_violates_no_policy(run_stack: Any) -> N
     assert_only_waived(
         evaluate_run(run), "prod", "prod with services must pass every policy it does not waive"
     )
+
+
+# -- EFS (issue 16) --------------------------------------------------------------------------------
+EFS = "aws:efs/fileSystem:FileSystem"
+EFS_ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
+EFS_BACKUP = "aws:efs/backupPolicy:BackupPolicy"
+
+
+@pytest.mark.parametrize(("props", "fails"), [({"encrypted": True}, False), ({}, True)])
+def test_efs_1_file_systems_are_encrypted_in_every_stack(props: dict, fails: bool) -> None:
+    for stack in ("prod", "dev"):
+        outcome = check("efs-encrypted", [Res(EFS, props)], stack=stack)
+        assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_efs_2_a_file_system_without_an_enabled_backup_policy_fails_in_prod() -> None:
+    fs = Res(EFS, {"encrypted": True}, name="shared-efs", outputs={"encrypted": True, "id": "fs-1"})
+    assert_fails(check("efs-backups", [fs]))
+    off = Res(EFS_BACKUP, {"fileSystemId": "fs-1", "backupPolicy": {"status": "DISABLED"}},
+              name="shared-efs-backup")  # fmt: skip
+    assert_fails(check("efs-backups", [fs, off]))
+    on = replace(off, props={**off.props, "backupPolicy": {"status": "ENABLED"}})
+    assert_passes(check("efs-backups", [fs, on]))
+    other = replace(on, props={**on.props, "fileSystemId": "fs-2"})
+    assert_fails(check("efs-backups", [fs, other])), "another file system's backups do not count"
+
+
+@pytest.mark.parametrize(
+    ("root", "fails"),
+    [({"path": "/shared"}, False), ({"path": "/"}, True), (None, True)],
+    ids=["own-directory", "slash", "unset"],
+)
+def test_efs_3_access_points_have_a_directory_of_their_own(root: Any, fails: bool) -> None:
+    props = {"posixUser": {"uid": 10001, "gid": 10001}, **({"rootDirectory": root} if root else {})}
+    outcome = check("efs-access-point-root-directory", [Res(EFS_ACCESS_POINT, props)], stack="dev")
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+@pytest.mark.parametrize(
+    ("user", "fails"),
+    [({"uid": 10001, "gid": 10001}, False), (None, True)],
+    ids=["fixed-user", "client-says"],
+)
+def test_efs_4_access_points_enforce_a_user(user: Any, fails: bool) -> None:
+    props = {"rootDirectory": {"path": "/shared"}, **({"posixUser": user} if user else {})}
+    outcome = check("efs-access-point-user", [Res(EFS_ACCESS_POINT, props)], stack="dev")
+    assert_fails(outcome) if fails else assert_passes(outcome)
+
+
+def test_production_file_systems_are_protected() -> None:
+    assert_fails(check("prod-stateful-resources-protected", [Res(EFS, {"encrypted": True})]))
+
+
+def test_the_pack_passes_the_program_with_file_systems_in_prod(run_stack) -> None:
+    from tools.urns import FILES
+
+    run = run_stack("prod", FILES)
+    outcome = evaluate(resources_from_run(run), stack="prod")
+    efs = [v for v in outcome.mandatory if "efs" in v.policy or "EFS" in v.message]
+    assert not efs, efs

@@ -338,7 +338,7 @@ def test_unknown_fields_get_a_suggestion_like_unknown_settings():
     assert "scheduledTasks.job.schedul: unknown field; did you mean `schedule`?" in found
     assert (
         "scheduledTasks.job.colour: unknown field; fields are schedule, command, cpu, memory, "
-        "timezone, enabled" in found
+        "timezone, enabled, mounts" in found
     )
 
 

@@ -163,3 +163,9 @@ def test_a_container_may_keep_its_capabilities(run_component) -> None:
 def test_a_container_refuses_a_capability_ecs_does_not_know() -> None:
     problems = AppContainer(image=IMAGE, dropped_capabilities=("ALL", "CAP_SYS_ADMIN")).problems()
     assert [p for p in problems if "'CAP_SYS_ADMIN'" in p and "dropped_capabilities" in p], problems
+
+
+def test_a_container_refuses_two_mounts_at_one_path() -> None:
+    twice = (Mount(volume="a", path="/data"), Mount(volume="b", path="/data"))
+    problems = AppContainer(image=IMAGE, mounts=twice).problems()
+    assert [p for p in problems if "'/data' is mounted twice" in p], problems

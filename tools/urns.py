@@ -54,6 +54,19 @@ SERVICES: dict[str, dict[str, Any]] = {
     },
     "mailer": {"type": "worker", "command": "python -m mailer", "minCount": 0, "maxCount": 4},
 }
+# A file system the main service and a job write and a web service reads (docs/file-systems.md).
+FILES = {
+    "fileSystems": {"shared": {}},
+    "mounts": {"shared": "/data"},
+    "services": {
+        "files": {"type": "web", "path": ["/files/*"], "mounts": {"shared": {"path": "/data",
+                                                                           "readOnly": True}}},
+    },
+    "scheduledTasks": {
+        "nightly": {"schedule": "cron(0 3 * * ? *)", "command": "python -m nightly",
+                    "mounts": {"shared": "/data"}},
+    },
+}  # fmt: skip
 _CERTIFICATE_ARN = (
     "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 )
@@ -92,6 +105,8 @@ VARIANTS: dict[str, Variant] = {
         stack="dev", overrides={"vpcEndpoints": True, "enableExec": True, **_SECRETS}
     ),
     "dev-services": Variant(stack="dev", overrides={"services": SERVICES}),
+    # prod: with deletionProtection, so backed up and protected.
+    "prod-files": Variant(stack="prod", overrides=FILES),
     # Everything at once, on prod's resilient network.
     "prod-all": Variant(
         stack="prod",

@@ -208,6 +208,15 @@ def boundary_document(partition: str, account: str, project: str, stack: str) ->
                 "Condition": tagged,
             },
             {
+                # The tasks that mount a file system of the stack (each role's own policy, and
+                # the file system's, say which and how).
+                "Sid": "MountTheStacksFileSystems",
+                "Effect": "Allow",
+                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                "Resource": f"{arn}:elasticfilesystem:*:{account}:file-system/*",
+                "Condition": tagged,
+            },
+            {
                 "Sid": "PassOnlyTheStacksRolesToEcsTasks",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",

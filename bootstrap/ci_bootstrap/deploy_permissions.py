@@ -43,6 +43,7 @@ SAR_PAGES: dict[str, str] = {
     "ec2": SAR + "list_amazonec2.html",
     "ecr": SAR + "list_amazonelasticcontainerregistry.html",
     "ecs": SAR + "list_amazonelasticcontainerservice.html",
+    "elasticfilesystem": SAR + "list_amazonelasticfilesystem.html",
     "elasticloadbalancing": SAR + "list_awselasticloadbalancing.html",
     "iam": SAR + "list_awsidentityandaccessmanagementiam.html",
     "kms": SAR + "list_awskeymanagementservice.html",
@@ -79,6 +80,7 @@ SERVICE_LINKED_ROLES: tuple[str, ...] = (
     "ecs.amazonaws.com",
     "elasticloadbalancing.amazonaws.com",
     "ecs.application-autoscaling.amazonaws.com",
+    "elasticfilesystem.amazonaws.com",
     # AWSServiceRoleForCloudFrontVPCOrigin: CloudFront places a VPC origin's network interfaces
     # and security group with it (edge: cloudfront).
     "vpcorigin.cloudfront.amazonaws.com",
@@ -202,6 +204,9 @@ LOG_GROUP = "arn:{partition}:logs:{region}:{account}:log-group:/ecs/{project}/{s
 ALARM = "arn:{partition}:cloudwatch:{region}:{account}:alarm:{project}-{stack}-app-5xx"
 TOPIC = "arn:{partition}:sns:{region}:{account}:alarms-topic-0000000"
 QUEUE = "arn:{partition}:sqs:{region}:{account}:jobs-nightly-dlq-0000000"
+EFS = "arn:{partition}:elasticfilesystem:{region}:{account}"
+FILE_SYSTEM = EFS + ":file-system/fs-0123456789abcdef0"
+ACCESS_POINT = EFS + ":access-point/fsap-0123456789abcdef0"
 NAMESPACE = "arn:{partition}:servicediscovery:{region}:{account}:namespace/ns-0123456789abcdef"
 KEY = "arn:{partition}:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BUCKET = "arn:{partition}:s3:::alb-logs-bucket-0000000"
@@ -829,6 +834,91 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         ),
         Need(("servicediscovery:ListTagsForResource", "servicediscovery:UntagResource")),
     ),
+    # A stack's file systems (fileSystems), tagged for the stack like every resource the program
+    # makes: created only so tagged, changed only when so tagged. EFS makes a mount target's
+    # network interface in the caller's name, so the caller may make and read them
+    # (Amazon EFS User Guide, "CreateMountTarget": ec2:CreateNetworkInterface,
+    # ec2:DescribeSubnets, ec2:DescribeNetworkInterfaces), and its service-linked role.
+    "aws:efs/fileSystem:FileSystem": (
+        Need(("elasticfilesystem:CreateFileSystem",), "*", CREATE),
+        Need(("elasticfilesystem:TagResource",), FILE_SYSTEM, MINE_OR_NEW),
+        Need(
+            (
+                "elasticfilesystem:DeleteFileSystem",
+                "elasticfilesystem:UpdateFileSystem",
+                "elasticfilesystem:PutLifecycleConfiguration",
+                "elasticfilesystem:UntagResource",
+            ),
+            FILE_SYSTEM,
+            OWNED,
+        ),
+        Need(
+            (
+                "elasticfilesystem:DescribeFileSystems",
+                "elasticfilesystem:DescribeLifecycleConfiguration",
+                "elasticfilesystem:ListTagsForResource",
+            ),
+            FILE_SYSTEM,
+            ACCOUNT,
+        ),
+        Need(
+            ("iam:CreateServiceLinkedRole",),
+            "arn:{partition}:iam::{account}:role/aws-service-role/elasticfilesystem.amazonaws.com/"
+            "AWSServiceRoleForAmazonElasticFileSystem",
+            IAM,
+            (("iam:AWSServiceName", "elasticfilesystem.amazonaws.com"),),
+        ),
+    ),
+    "aws:efs/mountTarget:MountTarget": (
+        Need(
+            (
+                "elasticfilesystem:CreateMountTarget",
+                "elasticfilesystem:DeleteMountTarget",
+                "elasticfilesystem:ModifyMountTargetSecurityGroups",
+            ),
+            FILE_SYSTEM,
+            OWNED,
+        ),
+        Need(
+            (
+                "elasticfilesystem:DescribeMountTargets",
+                "elasticfilesystem:DescribeMountTargetSecurityGroups",
+            ),
+            FILE_SYSTEM,
+            ACCOUNT,
+        ),
+        _ec2("ec2:CreateNetworkInterface", on="subnet/s"),
+        _ec2("ec2:CreateNetworkInterface", on="security-group/sg"),
+        _ec2("ec2:CreateNetworkInterface", on="network-interface/eni"),
+        Need(("ec2:DescribeSubnets", "ec2:DescribeNetworkInterfaces")),
+    ),
+    "aws:efs/accessPoint:AccessPoint": (
+        # Made on the stack's file system, tagged for the stack.
+        Need(("elasticfilesystem:CreateAccessPoint",), FILE_SYSTEM, OWNED),
+        Need(("elasticfilesystem:TagResource",), ACCESS_POINT, MINE_OR_NEW),
+        Need(
+            ("elasticfilesystem:DeleteAccessPoint", "elasticfilesystem:UntagResource"),
+            ACCESS_POINT,
+            OWNED,
+        ),
+        Need(
+            ("elasticfilesystem:DescribeAccessPoints", "elasticfilesystem:ListTagsForResource"),
+            ACCESS_POINT,
+            ACCOUNT,
+        ),
+    ),
+    "aws:efs/backupPolicy:BackupPolicy": (
+        Need(("elasticfilesystem:PutBackupPolicy",), FILE_SYSTEM, OWNED),
+        Need(("elasticfilesystem:DescribeBackupPolicy",), FILE_SYSTEM, ACCOUNT),
+    ),
+    "aws:efs/fileSystemPolicy:FileSystemPolicy": (
+        Need(
+            ("elasticfilesystem:PutFileSystemPolicy", "elasticfilesystem:DeleteFileSystemPolicy"),
+            FILE_SYSTEM,
+            OWNED,
+        ),
+        Need(("elasticfilesystem:DescribeFileSystemPolicy",), FILE_SYSTEM, ACCOUNT),
+    ),
     "aws:sqs/queue:Queue": (
         # CreateQueue returns the queue of that name if it exists with the same attributes.
         Need(("sqs:CreateQueue", "sqs:TagQueue"), QUEUE, MINE_OR_NEW),
@@ -1063,6 +1153,7 @@ SERVICE_WORDS: dict[str, str] = {
     "ec2": "Network",
     "ecr": "Images",
     "ecs": "Containers",
+    "elasticfilesystem": "FileSystems",
     "elasticloadbalancing": "LoadBalancers",
     "kms": "Keys",
     "logs": "Logs",
@@ -1093,6 +1184,8 @@ UNTAG_ACTIONS: tuple[str, ...] = (
     "ec2:DeleteTags",
     "ecr:UntagResource",
     "ecs:UntagResource",
+    "elasticfilesystem:DeleteTags",
+    "elasticfilesystem:UntagResource",
     "elasticloadbalancing:RemoveTags",
     "kms:UntagResource",
     "logs:UntagLogGroup",

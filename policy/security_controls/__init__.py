@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import cloudfront, ec2, ecr, ecs, elb, encryption, iam, protection, waf
+from . import cloudfront, ec2, ecr, ecs, efs, elb, encryption, iam, protection, waf
 
 PACK_NAME = "fargate-app-security"
 
@@ -19,6 +19,7 @@ POLICIES: list[Any] = [
     *ec2.POLICIES,
     *iam.POLICIES,
     *encryption.POLICIES,
+    *efs.POLICIES,
     *protection.POLICIES,
 ]
 

@@ -1,8 +1,9 @@
 """Issue 4's "done when": production's stateful resources survive a mistaken `pulumi destroy`.
 
 Not a Security Hub control: the repository (images that running tasks pull), the log groups
-(the app's logs and the flow logs) and the access-log bucket hold data that cannot be recreated,
-so production marks them `protect` (Pulumi refuses to delete them until the option is removed).
+(the app's logs and the flow logs), the access-log bucket and the file systems hold data that
+cannot be recreated, so production marks them `protect` (Pulumi refuses to delete them until the
+option is removed).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from .props import BUCKETS
 Report = Callable[..., None]
 
 STATEFUL = frozenset(
-    {"aws:ecr/repository:Repository", "aws:cloudwatch/logGroup:LogGroup", *BUCKETS}
+    {
+        "aws:ecr/repository:Repository",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:efs/fileSystem:FileSystem",
+        *BUCKETS,
+    }
 )
 
 
@@ -38,7 +44,8 @@ POLICIES: list[Any] = [
         name="prod-stateful-resources-protected",
         control=None,
         description="Issue 4 (not a Security Hub control): production ECR repositories, "
-        "CloudWatch log groups and S3 buckets are protected from deletion (Pulumi `protect`).",
+        "CloudWatch log groups, S3 buckets and EFS file systems are protected from deletion "
+        "(Pulumi `protect`).",
         validate=protected,
         severity=Severity.MEDIUM,
         remediation="ResourceOptions(protect=True) on the resource; `pulumi config set "

@@ -524,3 +524,57 @@ def _web_acl_logging(r: Registration) -> Answer:
 @answers("aws:wafv2/webAclAssociation:WebAclAssociation")
 def _web_acl_association(r: Registration) -> Answer:
     return f"{r.inputs.get('webAclArn')},{r.inputs.get('resourceArn')}", {}
+
+
+# -- EFS -------------------------------------------------------------------------------------------
+
+
+@answers("aws:efs/fileSystem:FileSystem")
+def _file_system(r: Registration) -> Answer:
+    # File system IDs: fs- and 17 hex characters.
+    ident = f"fs-{r.hash}"
+    return ident, {
+        "arn": r.arn("elasticfilesystem", f"file-system/{ident}"),
+        "dnsName": f"{ident}.efs.{r.region}.amazonaws.com",
+        "ownerId": ACCOUNT_ID,
+        "numberOfMountTargets": 0,
+        "creationToken": f"{r.logical}-{r.hash[:7]}",
+        "performanceMode": r.inputs.get("performanceMode", "generalPurpose"),
+        "throughputMode": r.inputs.get("throughputMode", "bursting"),
+        "kmsKeyId": r.arn("kms", f"key/{uuid_id(r.hash)}"),
+    }
+
+
+@answers("aws:efs/accessPoint:AccessPoint")
+def _access_point(r: Registration) -> Answer:
+    ident = f"fsap-{r.hash}"
+    file_system = str(r.inputs.get("fileSystemId", ""))
+    return ident, {
+        "arn": r.arn("elasticfilesystem", f"access-point/{ident}"),
+        "fileSystemArn": r.arn("elasticfilesystem", f"file-system/{file_system}"),
+        "ownerId": ACCOUNT_ID,
+    }
+
+
+@answers("aws:efs/mountTarget:MountTarget")
+def _mount_target(r: Registration) -> Answer:
+    ident = f"fsmt-{r.hash}"
+    file_system = str(r.inputs.get("fileSystemId", ""))
+    # The logical name ends with the AZ (components.file_system keys mount targets by it).
+    az = r.logical.rsplit("-efs-", 1)[-1]
+    h = r.hash
+    return ident, {
+        "availabilityZoneName": az,
+        "availabilityZoneId": f"use1-az{int(h[:2], 16) % 6 + 1}",
+        "dnsName": f"{file_system}.efs.{r.region}.amazonaws.com",
+        "mountTargetDnsName": f"{az}.{file_system}.efs.{r.region}.amazonaws.com",
+        "fileSystemArn": r.arn("elasticfilesystem", f"file-system/{file_system}"),
+        "ipAddress": f"10.0.{int(h[2:4], 16) % 256}.{int(h[4:6], 16) % 250 + 4}",
+        "networkInterfaceId": f"eni-{hex_id('eni', h)}",
+        "ownerId": ACCOUNT_ID,
+    }
+
+
+@answers("aws:efs/backupPolicy:BackupPolicy", "aws:efs/fileSystemPolicy:FileSystemPolicy")
+def _file_system_setting(r: Registration) -> Answer:
+    return str(r.inputs.get("fileSystemId")), {}  # the provider's ID is the file system's

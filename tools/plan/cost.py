@@ -101,6 +101,25 @@ SECRET_MONTH = _p("0.40", "secret", "month", "https://aws.amazon.com/secrets-man
 # Customer managed KMS keys (AWS managed and AWS owned keys are free).
 KMS_KEY_MONTH = _p("1.00", "key", "month", "https://aws.amazon.com/kms/pricing/")
 
+# EFS bills only by use (Regional file system, elastic throughput): an empty, idle file system
+# costs $0, so it adds no line to the idle estimate; what it bills by is named under "Not
+# included". Standard storage: https://aws.amazon.com/efs/pricing/; Infrequent Access and elastic
+# throughput: the same page's tables, as summarised in factualminds.com/blog/amazon-efs-pricing-
+# throughput-modes-storage-classes (us-east-1, June 2026). Checked on EFS_PRICES_CHECKED.
+EFS_PRICING = "https://aws.amazon.com/efs/pricing/"
+EFS_PRICES_CHECKED = "2026-12-04"
+EFS_STANDARD_GB_MONTH = _p("0.30", "GB", "month", EFS_PRICING)
+EFS_INFREQUENT_GB_MONTH = _p("0.025", "GB", "month", EFS_PRICING)
+EFS_INFREQUENT_READ_GB = Decimal("0.01")  # per GB read from Infrequent Access storage
+EFS_ELASTIC_READ_GB = Decimal("0.03")  # per GB read, elastic throughput
+EFS_ELASTIC_WRITE_GB = Decimal("0.06")  # per GB written, elastic throughput
+EFS_BY_USE = (
+    f"EFS storage (${EFS_STANDARD_GB_MONTH.usd}/GB-month Standard, "
+    f"${EFS_INFREQUENT_GB_MONTH.usd}/GB-month Infrequent Access plus ${EFS_INFREQUENT_READ_GB}/GB "
+    f"read from it) and elastic throughput (${EFS_ELASTIC_READ_GB}/GB read, "
+    f"${EFS_ELASTIC_WRITE_GB}/GB written); an empty, idle file system costs $0 "
+    f"({EFS_PRICING}, checked {EFS_PRICES_CHECKED})"
+)
 # AWS WAF: each web ACL, and each rule in it (an AWS managed rule group counts as one rule; the
 # Common, KnownBadInputs and IP reputation groups carry no subscription fee of their own), a month;
 # requests inspected are billed per million on top. Checked 2026-12-04 against AWS's blog "Cost-
@@ -164,6 +183,8 @@ EXCLUDED_BY_TYPE: dict[str, str] = {
         "Cloud Map registered instances and lookups (per instance-month, per million)"
     ),
     "aws:kms/key:Key": "KMS requests and rotated key material (per 10,000 / per version)",
+    "aws:efs/fileSystem:FileSystem": EFS_BY_USE,
+    "aws:efs/backupPolicy:BackupPolicy": "AWS Backup's copies of the file systems (per GB-month)",
     # CloudFront has no monthly charge: a distribution and its VPC origin cost nothing idle.
     "aws:cloudfront/distribution:Distribution": (
         "CloudFront requests (per 10,000) and data transfer out to viewers (per GB)"

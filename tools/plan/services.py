@@ -47,11 +47,12 @@ def kind_of(name: str, index: Index) -> str:
 def container(ecs: RegisteredResource, index: Index) -> dict[str, Any]:
     """Who the service's container runs as (None: the image's own user) and what it may write
     (writable_paths None: its whole root file system)."""
-    c = essential_container(index.resolve(ecs.inputs.get("taskDefinition")))
+    task = index.resolve(ecs.inputs.get("taskDefinition"))
+    c = essential_container(task)
     return {
         "user": c.get("user") or None,
         "read_only_root": bool(c.get("readonlyRootFilesystem")),
-        "writable_paths": writable_paths(c),
+        "writable_paths": writable_paths(task, c),
     }
 
 

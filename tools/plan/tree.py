@@ -34,6 +34,7 @@ from tools.plan.lookups import (
     container_insights,
     deployment_strategy,
     dig,
+    efs_volumes,
     load_balancer_type,
     parse_json,
     runtime_platform,
@@ -847,7 +848,8 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
             (f"{name}: stop timeout", f"{stop_timeout(c)} s"),
             (f"{name}: user", c.get("user") or "the image's own (the task names none)"),
             (f"{name}: read-only root", yes_no(c.get("readonlyRootFilesystem"))),
-            (f"{name}: writable paths", _writable_paths(c)),
+            (f"{name}: writable paths", _writable_paths(r, c)),
+            (f"{name}: file systems", _file_system_mounts(r, c, ix)),
             (f"{name}: linux capabilities", _capabilities(c)),
             (
                 f"{name}: health check",
@@ -857,8 +859,31 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
     return out
 
 
-def _writable_paths(c: dict[str, Any]) -> str:
-    paths = writable_paths(c)
+def _file_system_mounts(r: RegisteredResource, container: dict[str, Any], ix: Index) -> str | None:
+    """The EFS volumes the container mounts, where, through what and how (None: none)."""
+    volumes = efs_volumes(r)
+    mounts = []
+    for m in container.get("mountPoints") or []:
+        efs = volumes.get(m.get("sourceVolume"))
+        if efs is None:
+            continue
+        auth = efs.get("authorizationConfig") or {}
+        how = [
+            "read-only" if m.get("readOnly") else "read-write",
+            *(["TLS"] if efs.get("transitEncryption") == "ENABLED" else []),
+            *(["IAM"] if auth.get("iam") == "ENABLED" else []),
+        ]
+        through = f" through {ix.label(auth['accessPointId'])}" if auth.get("accessPointId") else ""
+        mounts.append(
+            f"{m.get('containerPath')}: {ix.label(efs.get('fileSystemId'))}{through} "
+            f"({', '.join(how)})"
+        )
+    return "; ".join(mounts) or None
+
+
+def _writable_paths(r: RegisteredResource, c: dict[str, Any]) -> str:
+    """The task storage a read-only root leaves writable (file systems are shown apart)."""
+    paths = writable_paths(r, c)
     if paths is None:
         return "all: the root file system is writable"
     return ", ".join(paths) or "none"
@@ -1016,6 +1041,79 @@ def _scaling_policy(r: RegisteredResource, ix: Index) -> Settings:
 @shows("aws:servicediscovery/httpNamespace:HttpNamespace")
 def _namespace(r: RegisteredResource, ix: Index) -> Settings:
     return [("name", r.inputs.get("name")), ("description", r.inputs.get("description"))]
+
+
+@shows("aws:efs/fileSystem:FileSystem")
+def _file_system(r: RegisteredResource, ix: Index) -> Settings:
+    lifecycle = r.inputs.get("lifecyclePolicies") or []
+    to_ia = next((p["transitionToIa"] for p in lifecycle if p.get("transitionToIa")), None)
+    back = next(
+        (
+            p["transitionToPrimaryStorageClass"]
+            for p in lifecycle
+            if p.get("transitionToPrimaryStorageClass")
+        ),
+        None,
+    )
+    return [
+        ("encrypted at rest", yes_no(r.inputs.get("encrypted"))),
+        ("throughput", r.inputs.get("throughputMode") or "bursting"),
+        (
+            "infrequent access",
+            f"{to_ia.lower().replace('_', ' ')} without access"
+            + (f", back to Standard {back.lower().replace('_', ' ')}" if back else "")
+            if to_ia
+            else "never",
+        ),
+        ("files", "kept when tasks stop or are replaced; deleted only by the app (or with it)"),
+        ("bills by use", "storage and elastic throughput, no idle charge (under Not included)"),
+    ]
+
+
+@shows("aws:efs/accessPoint:AccessPoint")
+def _access_point(r: RegisteredResource, ix: Index) -> Settings:
+    user = r.inputs.get("posixUser") or {}
+    root = r.inputs.get("rootDirectory") or {}
+    creation = root.get("creationInfo") or {}
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("acts as", f"{user.get('uid')}:{user.get('gid')}" if user else "the client's user"),
+        (
+            "directory",
+            f"{root.get('path', '/')}"
+            + (
+                f" (created {creation['ownerUid']}:{creation['ownerGid']} "
+                f"{creation['permissions']})"
+                if creation
+                else ""
+            ),
+        ),
+    ]
+
+
+@shows("aws:efs/mountTarget:MountTarget")
+def _mount_target(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("subnet", ix.label(r.inputs.get("subnetId"))),
+        ("security groups", ", ".join(ix.label(g) for g in r.inputs.get("securityGroups") or [])),
+    ]
+
+
+@shows("aws:efs/backupPolicy:BackupPolicy")
+def _backup_policy(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("automatic backups", dig(r.inputs, "backupPolicy", "status")),
+    ]
+
+
+@shows("aws:efs/fileSystemPolicy:FileSystemPolicy")
+def _file_system_policy(r: RegisteredResource, ix: Index) -> Settings:
+    return [
+        ("file system", ix.label(r.inputs.get("fileSystemId"))),
+        ("statements", statement_ids(r.inputs.get("policy"))),
+    ]
 
 
 @shows("aws:sqs/queue:Queue")
