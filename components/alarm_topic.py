@@ -17,62 +17,32 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.spec import DEFAULT_ALARM_TOPIC_ENCRYPTED, EMAIL, check_args, deploys_tag_key
+from components.spec import (
+    DEFAULT_ALARM_TOPIC_ENCRYPTED,
+    EMAIL,
+    account_governs_key_statement,
+    check_args,
+    deploy_role_manages_key_statement,
+)
 
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 # What SNS does with the key on a publisher's behalf: make a data key, and read it back.
 PUBLISH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 KEY_DELETION_WINDOW_DAYS = 7  # KMS's shortest: a destroyed stack's key soon stops billing
-# What pulumi up does to the key after creating it: read, update, rotate, tag and delete it; no
-# cryptography (bootstrap/ci_bootstrap/deploy_permissions.py's table, `aws:kms/key:Key`).
-KEY_MANAGEMENT_ACTIONS = (
-    "kms:DescribeKey",
-    "kms:GetKeyPolicy",
-    "kms:PutKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:EnableKeyRotation",
-    "kms:DisableKeyRotation",
-    "kms:ListResourceTags",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:ScheduleKeyDeletion",
-    "kms:EnableKey",
-    "kms:DisableKey",
-    "kms:UpdateKeyDescription",
-)
 
 
 def topic_key_policy(account_id: str, partition: str, region: str, project: str, stack: str) -> str:
     """Key policy: IAM in this account governs the key (AWS's default statement, without which the
     key could not be managed at all); CloudWatch may encrypt for this account's alarms; and the
-    role that deploys the stack (the bootstrap tags it `<project>:deploys: <stack>`) may manage
-    it. That last grant is the key's own: the bootstrap's deploy roles get no IAM grant on keys
-    by their tags, which a role allowed to tag a new key could write onto any key."""
+    role that deploys the stack may manage it (components.spec.deploy_role_manages_key_statement
+    says why the grant is the key's own)."""
     alarms = f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "IamPoliciesOfThisAccountGovernTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "TheStacksDeployRoleManagesTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": list(KEY_MANAGEMENT_ACTIONS),
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "aws:PrincipalAccount": account_id,
-                            f"aws:PrincipalTag/{deploys_tag_key(project)}": stack,
-                        }
-                    },
-                },
+                account_governs_key_statement(account_id, partition),
+                deploy_role_manages_key_statement(account_id, project, stack),
                 {
                     "Sid": "CloudWatchAlarmsOfThisAccountPublishToTheTopic",
                     "Effect": "Allow",

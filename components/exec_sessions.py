@@ -19,7 +19,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.naming import bounded
-from components.spec import DEFAULT_LOG_RETENTION_DAYS, check_args, retention_issues
+from components.spec import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    account_governs_key_statement,
+    check_args,
+    deploy_role_manages_key_statement,
+    retention_issues,
+)
 
 # A key scheduled for deletion can be restored this many days, KMS's longest: every session
 # recorded under it is unreadable once it is gone, and a key pending deletion costs nothing.
@@ -41,21 +47,19 @@ def log_group_arn(partition: str, region: str, account_id: str, log_group_name: 
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
 
 
-def session_key_policy(account_id: str, partition: str, region: str, log_group: str) -> str:
-    """Key policy: IAM in this account governs the key (AWS's default statement: the task role's
-    policy grants kms:Decrypt, an operator's kms:GenerateDataKey), and CloudWatch Logs may use it
-    for the sessions' log group, and no other."""
+def session_key_policy(
+    account_id: str, partition: str, region: str, log_group: str, project: str, stack: str
+) -> str:
+    """Key policy: IAM in this account governs the key's use (AWS's default statement: the task
+    role's policy grants kms:Decrypt, an operator's kms:GenerateDataKey), the role that deploys
+    the stack manages it (CI's roles get no IAM grant on keys: components.spec says why), and
+    CloudWatch Logs may use it for the sessions' log group, and no other."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "IamPoliciesOfThisAccountGovernTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                account_governs_key_statement(account_id, partition),
+                deploy_role_manages_key_statement(account_id, project, stack),
                 {
                     "Sid": "CloudWatchLogsEncryptsTheSessionLogGroupOnly",
                     "Effect": "Allow",
@@ -140,7 +144,7 @@ class ExecSessions(pulumi.ComponentResource):
             description=f"{project} {stack}: ECS Exec sessions and their log group",
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=session_key_policy(account_id, partition, region, group_name),
+            policy=session_key_policy(account_id, partition, region, group_name, project, stack),
             opts=kept,
         )
         log_group = aws.cloudwatch.LogGroup(

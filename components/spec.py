@@ -921,6 +921,60 @@ def deploys_tag_key(project: str) -> str:
     return DEPLOYS_TAG_KEY.format(project=project)
 
 
+# --- the KMS keys the program makes ------------------------------------------------------------
+# What pulumi up does to a key after creating it: read, update, rotate, tag and delete it; no
+# cryptography (bootstrap/ci_bootstrap/deploy_permissions.py's table, `aws:kms/key:Key`).
+KEY_MANAGEMENT_ACTIONS = (
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:UpdateKeyDescription",
+)
+
+
+def account_governs_key_statement(account_id: str, partition: str) -> dict[str, object]:
+    """AWS's default key-policy statement: IAM policies of this account may grant use of the key
+    (an app role's kms:Decrypt, an administrator's), without which nobody could be granted it."""
+    return {
+        "Sid": "IamPoliciesOfThisAccountGovernTheKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def deploy_role_manages_key_statement(
+    account_id: str, project: str, stack: str
+) -> dict[str, object]:
+    """The role that deploys `stack` (the bootstrap tags it `<project>:deploys: <stack>`) manages
+    the key. The grant is the key's own: the bootstrap gives deploy roles no IAM grant on keys by
+    their tags, which a role allowed to tag a new key could write onto any key; so every key the
+    program makes names its deploy role here, or CI could create it and then never update it."""
+    return {
+        "Sid": "TheStacksDeployRoleManagesTheKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": list(KEY_MANAGEMENT_ACTIONS),
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "aws:PrincipalAccount": account_id,
+                f"aws:PrincipalTag/{deploys_tag_key(project)}": stack,
+            }
+        },
+    }
+
+
 # Secrets Manager names the program's secrets start with: the bootstrap's deploy role reaches a
 # stack's secrets by this prefix, which no tag can fake (deploy_permissions.APP_SECRET_PREFIX).
 SECRET_NAME_PREFIX = "{project}/{stack}/"

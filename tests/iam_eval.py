@@ -176,3 +176,32 @@ def decide(
 
 def allowed(request: Request, identity: Iterable[Mapping[str, Any]], **kwargs: Any) -> bool:
     return decide(request, identity, **kwargs) == ALLOW
+
+
+def kms_decide(
+    request: Request,
+    identity: Iterable[Mapping[str, Any]],
+    key_policy: Mapping[str, Any],
+    *,
+    boundary: Mapping[str, Any] | None = None,
+) -> str:
+    """decide() for a KMS key, whose key policy is the root of its access (KMS Developer Guide,
+    "Key policies in AWS KMS": no IAM policy grants access to a key unless its key policy allows
+    it): a key-policy statement naming the principal allows by itself; the principal's identity
+    policies (capped by its boundary) count only where the key policy allows the same action to
+    the account's root, `arn:<partition>:iam::<account>:root` (same account: the principal's)."""
+    identity = list(identity)
+    account = request.principal.split(":")[4] if request.principal.count(":") >= 5 else ""
+    partition = request.principal.split(":")[1] if account else "aws"
+    root = f"arn:{partition}:iam::{account}:root"
+    delegated = "Allow" in _effects(
+        [key_policy], Request(request.action, request.resource, root, request.context), True
+    )
+    if "Deny" in _effects([key_policy], request, resource_policy=True):
+        return DENY
+    through_iam = decide(request, identity, boundary=boundary) if delegated else IMPLICIT_DENY
+    if through_iam == DENY or (boundary and "Deny" in _effects([boundary], request)):
+        return DENY
+    if "Allow" in _effects([key_policy], request, resource_policy=True) or through_iam == ALLOW:
+        return ALLOW
+    return IMPLICIT_DENY

@@ -356,13 +356,23 @@ def bucket_policy_of(run: ProgramRun) -> dict[str, Any]:
     return json.loads(bucket_setting(run, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
 
 
+def in_state_bucket(run: ProgramRun, resource: str) -> bool:
+    """Whether `resource` is the state bucket or one of its objects: its policy applies to
+    nothing else."""
+    if not run.of_type(BUCKET):
+        return False
+    bucket = run.one(BUCKET).outputs["arn"]
+    return resource == bucket or resource.startswith(bucket + "/")
+
+
 def may(run: ProgramRun, r: RegisteredResource, action: str, resource: str, **context: Any) -> bool:
     """Whether role `r` may call `action` on `resource`, by everything that applies: its own
-    policies (ReadOnlyAccess for a preview role) and the state bucket's policy."""
+    policies (ReadOnlyAccess for a preview role) and, for the state bucket and its objects
+    alone, the state bucket's policy."""
     identity = identity_policies(run, r)
     if any(a.inputs["policyArn"].endswith("/ReadOnlyAccess") for a in attached(run, r)):
         identity.append(READ_ONLY_ACCESS)
-    buckets = [bucket_policy_of(run)] if run.of_type(BUCKET) else []
+    buckets = [bucket_policy_of(run)] if in_state_bucket(run, resource) else []
     request = Request(action, resource, principal=r.outputs["arn"], context=context)
     return allowed(request, identity, resource_policies=buckets)
 
@@ -568,19 +578,20 @@ def test_a_split_account_gets_only_its_stacks_role() -> None:
 
 
 def test_one_account_per_environment_gives_every_variable_once() -> None:
-    """The recommended setup: the bootstrap run in one account per stack, the first stack's
-    (dev) also holding the review stacks."""
+    """The recommended setup: the bootstrap run in one account per stack, and one more for the
+    review stacks."""
     order = promotion_order(ROOT)
-    accounts = {
-        stack: bootstrap(deployStacks=[stack], reviewStacks=stack == order[0]) for stack in order
-    }
+    accounts = {stack: bootstrap(deployStacks=[stack]) for stack in order}
+    review = bootstrap(deployStacks=[], reviewStacks=True)
     for stack, result in accounts.items():
         assert result.error is None, result.error
         assert [trusted_subject(r) for r in result.of_type(ROLE) if "-deploy-" in r.name] == [
             f"repo:{REPO}:{deploy_subject(stack, order)}"
         ], f"the {stack} account must hold only the {stack} deploy role"
+    assert review.error is None, review.error
     variables = {stack: set(accounts[stack].outputs["githubVariables"]) for stack in order}
-    for a, b in itertools.combinations(order, 2):
+    variables["review stacks"] = set(review.outputs["githubVariables"])
+    for a, b in itertools.combinations(variables, 2):
         assert variables[a] & variables[b] == {"AWS_REGION"}, (
             f"the {a} and {b} accounts' variables collide: "
             f"{sorted(variables[a] & variables[b] - {'AWS_REGION'})}"
@@ -685,7 +696,7 @@ def workflow_variables() -> set[str]:
 
 def test_outputs_are_the_github_variables_the_workflows_read() -> None:
     # Every stack's and the review stacks' (docs/review-stacks.md), from one account here.
-    run = bootstrap(reviewStacks=True)
+    run = bootstrap(reviewStacks=True, reviewStacksBesideDeployStacks=True)
     assert run.error is None, run.error
     used = workflow_variables()
     variables = run.outputs["githubVariables"]

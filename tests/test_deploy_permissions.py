@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from components.alarm_topic import topic_key_policy
-from tests.iam_eval import ALLOW, DENY, Request, allowed, decide
+from tests.iam_eval import ALLOW, DENY, Request, allowed, decide, kms_decide
 from tools.mocks import (
     ACCOUNT_ID,
     CALLER_ROLE_ARN,
@@ -50,6 +50,7 @@ from ci_bootstrap.deploy_permissions import (  # noqa: E402
     DNS,
     INLINE_ROLE_POLICY_MAX_CHARS,
     INVOKES,
+    KEY,
     KEY_POLICY,
     MANAGED_POLICIES_PER_ROLE_MAX,
     MANAGED_POLICY_MAX_CHARS,
@@ -57,10 +58,12 @@ from ci_bootstrap.deploy_permissions import (  # noqa: E402
     NAMED,
     NO_PERMISSION_INVOKES,
     OWNED,
+    OWNED_KEEPS_TAG,
     QUEUE,
     READ_WILDCARDS,
     RESOURCE_TYPES,
     SAR_PAGES,
+    TAGGED_AT_CREATE,
     ZONE,
     Need,
     deploys_tag,
@@ -69,6 +72,7 @@ from ci_bootstrap.deploy_permissions import (  # noqa: E402
     request_context,
     stack_tag,
 )
+from ci_bootstrap.review_roles import REVIEW_STACKS_MAKE_NO  # noqa: E402
 from ci_bootstrap.stack_names import REVIEW_STACKS, names_for  # noqa: E402
 
 from tests.conftest import STACKS  # noqa: E402
@@ -220,6 +224,7 @@ def bootstrap_run(stacks: tuple[str, ...] = tuple(STACKS), review: bool = False)
         "deployStacks": list(stacks),
         "sharedAccount": True,
         "reviewStacks": review,
+        "reviewStacksBesideDeployStacks": review,  # both roles from one run, to hold them apart
         "domainNames": [DOMAIN],
         "secretsKeyAdministrators": [KEY_ADMIN],
     }
@@ -302,10 +307,12 @@ def key_policy(stack: str) -> dict[str, Any]:
     return json.loads(topic_key_policy(ACCOUNT_ID, PARTITION, REGION, PROJECT, stack))
 
 
-def refused_rows(policies: dict[str, Any], stack: str, family: str, skip=()) -> list[str]:
+def refused_rows(
+    policies: dict[str, Any], stack: str, family: str, skip=(), skip_types=()
+) -> list[str]:
     refused = []
     for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
-        if need.scope in skip:
+        if need.scope in skip or token in skip_types:
             continue
         request = row_request(need, action, stack, policies["arn"], family=family)
         resources = [key_policy(stack)] if need.scope == KEY_POLICY else []
@@ -328,13 +335,29 @@ def test_the_deploy_policy_grants_every_row_of_the_table(stack: str) -> None:
 
 
 # What a review stack never has (.github/scripts/review_stacks.py's overrides turn it off), so
-# the review roles need no grant for it: the alarm topic's own key, a domain.
-REVIEW_STACKS_HAVE_NO = {KEY_POLICY: "alarmTopicEncryption", DNS: "domainName"}
+# the review roles need no grant for it: KMS keys (the alarm topic's, the exec sessions'), a
+# domain.
+REVIEW_STACKS_HAVE_NO = {
+    KEY_POLICY: ("alarmTopicEncryption", "enableExec"),
+    DNS: ("domainName",),
+    **{
+        token: ("accessLogs",)
+        if token.startswith("aws:s3/")
+        else ("alarmTopicEncryption", "enableExec")
+        for token in REVIEW_STACKS_MAKE_NO
+    },
+}
 
 
 @pytest.mark.parametrize("stack", ["pr-12", "pr-4567"])
 def test_the_review_role_grants_every_row_of_the_table_for_any_review_stack(stack: str) -> None:
-    refused = refused_rows(review_role_policies(), stack, REVIEW_STACKS, skip=REVIEW_STACKS_HAVE_NO)
+    refused = refused_rows(
+        review_role_policies(),
+        stack,
+        REVIEW_STACKS,
+        skip=REVIEW_STACKS_HAVE_NO,
+        skip_types=REVIEW_STACKS_MAKE_NO,
+    )
     assert not refused, f"the review role is refused what pulumi up of {stack} needs:\n" + (
         "\n".join(refused)
     )
@@ -344,10 +367,42 @@ def test_review_stacks_turn_off_what_their_roles_are_not_granted() -> None:
     from tests.test_review_stacks import review
 
     overrides = review.review_overrides()
-    for scope, setting in REVIEW_STACKS_HAVE_NO.items():
-        assert overrides[setting].value in (False, ""), (
-            f"review stacks keep {setting}, which needs the {scope} grant their roles lack"
-        )
+    for what, settings in REVIEW_STACKS_HAVE_NO.items():
+        for setting in settings:
+            assert overrides[setting].value in (False, ""), (
+                f"review stacks keep {setting}, which needs the {what} grants their roles lack"
+            )
+
+
+def test_a_review_stack_makes_nothing_its_roles_are_not_granted(run_config) -> None:
+    """The overrides win over a base stack that turns on every setting that makes a KMS key or a
+    bucket."""
+    from tests.test_review_stacks import review
+
+    base = {
+        **load_stack_config(ROOT, "prod"),
+        **FEATURES["enableExec"],
+        **FEATURES["accessLogs"],
+        P + "alarmTopicEncryption": True,
+    }
+    assert {"aws:kms/key:Key", "aws:s3/bucket:Bucket"} <= {
+        r.type for r in run_config(base, stack="prod").resources
+    }, "the base makes keys and a bucket, so the check below can fail"
+    config = {**base, **{P + k: o.value for k, o in review.review_overrides().items()}}
+    made = {r.type for r in run_config(config, stack="pr-12").resources}
+    assert not made & set(REVIEW_STACKS_MAKE_NO), sorted(made & set(REVIEW_STACKS_MAKE_NO))
+
+
+def test_the_review_role_may_neither_create_nor_tag_a_kms_key() -> None:
+    """A review role that could tag keys `pr-*` could claim any untagged key of the account that
+    IAM governs, and the review boundary would let review app roles decrypt with it."""
+    policies = review_role_policies()
+    identity = [*policies["inline"], *policies["managed"]]
+    key = render(KEY, "pr-12")
+    claim = {f"aws:RequestTag/{stack_tag(PROJECT)}": "pr-12"}
+    for action, resource in (("kms:CreateKey", "*"), ("kms:TagResource", key)):
+        request = Request(action, resource, policies["arn"], claim)
+        assert decide(request, identity) != ALLOW, f"the review role may {action} on {resource}"
 
 
 def test_the_review_role_s_policies_fit_iam_s_size_limits() -> None:
@@ -359,9 +414,48 @@ def test_the_review_role_s_policies_fit_iam_s_size_limits() -> None:
     assert len(policies["attached"]) <= MANAGED_POLICIES_PER_ROLE_MAX, policies["attached"]
 
 
+def key_management_requests(
+    stack: str, role_stack: str, principal: str
+) -> Iterator[tuple[str, Request]]:
+    """The key-management requests of the table (KEY_POLICY rows) on a key of `stack`, sent by the
+    deploy role of `role_stack` (its deploys tag names that stack)."""
+    for token, need, action in needs(RESOURCE_TYPES):
+        if need.scope != KEY_POLICY:
+            continue
+        request = row_request(need, action, stack, principal)
+        context = {**request.context, f"aws:PrincipalTag/{deploys_tag(PROJECT)}": role_stack}
+        yield token, Request(action, request.resource, principal, context)
+
+
+def test_every_key_the_program_makes_lets_its_deploy_role_manage_it_and_no_other(
+    variants,
+) -> None:
+    """Each KMS key against its own key policy (the alarm topic's, the exec sessions', any to
+    come): the deploy role gets no IAM grant on keys, so a key whose policy does not name it can
+    be created by CI and never updated or destroyed."""
+    kinds: set[str] = set()
+    refused, reached = [], []
+    for variant, run in variants.items():
+        own, other = run.stack, "dev" if run.stack != "dev" else "prod"
+        for key in run.of_type("aws:kms/key:Key"):
+            kinds.add(key.name)
+            key_policy_document = json.loads(key.inputs["policy"])
+            for role_stack, found in ((own, refused), (other, reached)):
+                policies = deploy_role_policies(role_stack)
+                for _, request in key_management_requests(own, role_stack, policies["arn"]):
+                    decision = kms_decide(
+                        request, [*policies["inline"], *policies["managed"]], key_policy_document
+                    )
+                    if (decision == ALLOW) is (role_stack != own):
+                        found.append(f"  {variant}: {key.urn}: {request.action} -> {decision}")
+    assert {"alarms-key", "exec-key"} <= kinds, f"the variants make no such keys: {sorted(kinds)}"
+    assert not refused, "a stack's deploy role may not manage its own key:\n" + "\n".join(refused)
+    assert not reached, "a deploy role may manage another stack's key:\n" + "\n".join(reached)
+
+
 # --- no deploy role reaches another stack's resources --------------------------------------------
 
-SCOPED = (CREATE, MINE_OR_NEW, OWNED, NAMED, KEY_POLICY)
+SCOPED = (CREATE, MINE_OR_NEW, OWNED, TAGGED_AT_CREATE, OWNED_KEEPS_TAG, NAMED, KEY_POLICY)
 
 
 def foreign_request(need: Need, action: str, own: str, other: str, principal: str) -> Request:
@@ -402,9 +496,14 @@ def test_the_review_role_may_not_touch_a_stack_s_resources() -> None:
     policies = review_role_policies()
     reached = []
     for token, need, action in [*needs(RESOURCE_TYPES), *needs(INVOKES)]:
-        if need.scope not in (CREATE, MINE_OR_NEW, OWNED, NAMED) or (
-            need.scope == NAMED and "{stack}" not in need.grant
-        ):
+        if need.scope not in (
+            CREATE,
+            MINE_OR_NEW,
+            OWNED,
+            TAGGED_AT_CREATE,
+            OWNED_KEEPS_TAG,
+            NAMED,
+        ) or (need.scope == NAMED and "{stack}" not in need.grant):
             continue
         request = foreign_request(need, action, "pr-12", "dev", policies["arn"])
         if decide(request, [*policies["inline"], *policies["managed"]]) == ALLOW:
@@ -1157,3 +1256,26 @@ def test_the_boundary_reads_secrets_tagged_for_or_named_after_its_stack() -> Non
     named = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:fargate-app/dev/db-AbCdEf"
     assert boundary_allows("dev", "secretsmanager:GetSecretValue", named)
     assert not boundary_allows("dev", "secretsmanager:GetSecretValue", tagged)
+
+
+@pytest.mark.parametrize("role", ["dev", "review"])
+def test_every_ec2_grant_names_one_resource_type(role: str) -> None:
+    """EC2 authorizes each resource of a call by its own tags: a grant on every EC2 resource would
+    let the tags a create sends stand in for the tags of what it uses (a subnet in another
+    stack's VPC)."""
+    policies = review_role_policies() if role == "review" else deploy_role_policies(role)
+    wide = []
+    for document in [*policies["inline"], *policies["managed"]]:
+        for s in document["Statement"]:
+            if s["Effect"] != "Allow":
+                continue
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            if not any(a.startswith("ec2:") for a in actions):
+                continue
+            for resource in resources:
+                if resource != "*" and not re.fullmatch(
+                    r"arn:aws:ec2:\*:\d{12}:[a-z-]+/\*", resource
+                ):
+                    wide.append(f"{s['Sid']}: {resource}")
+    assert not wide, "EC2 grants beyond one resource type:\n" + "\n".join(wide)

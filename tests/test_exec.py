@@ -22,7 +22,7 @@ from components.spec import EXEC_AGENT_VOLUMES
 from stack_config import NON_ROOT_POLICY as NON_ROOT
 from stack_config import READ_ONLY_ROOT_POLICY as READ_ONLY_ROOT
 from stack_config import load_config
-from tests.iam_eval import Request, allowed
+from tests.iam_eval import ALLOW, Request, allowed, kms_decide
 from tools.mocks import ProgramRun, RegisteredResource, config_for_runtime, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,6 +153,13 @@ def test_the_app_role_may_record_sessions_in_their_log_group_and_decrypt_with_th
         assert not may(action, f"{group_arn}-other:log-stream:s"), f"{action} beyond its group"
     assert may("logs:DescribeLogGroups", "*")
     assert may("kms:Decrypt", key_arn)
+    # Through the key's own policy, as KMS decides: it must hand the key to IAM.
+    task_role = role(run, "taskRoleArn")
+    request = Request("kms:Decrypt", key_arn, task_role.outputs["arn"])
+    key_policy = json.loads(key.inputs["policy"])
+    assert kms_decide(request, [{"Statement": statements}], key_policy) == ALLOW, (
+        "the key policy keeps the task role from decrypting its sessions"
+    )
     assert not may("kms:Decrypt", key_arn.rsplit("/", 1)[0] + "/another-key")
     assert not may("kms:GenerateDataKey", key_arn), "the task only decrypts"
     assert len(statements) == 4, f"expected channels, describe, write and decrypt: {statements}"

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.iam_eval import ALLOW, DENY, IMPLICIT_DENY, Request, allowed, decide, wildcard
+from tests.iam_eval import (
+    ALLOW,
+    DENY,
+    IMPLICIT_DENY,
+    Request,
+    allowed,
+    decide,
+    kms_decide,
+    wildcard,
+)
 
 BUCKET = "arn:aws:s3:::state"
 A, B = "arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b"
@@ -146,3 +155,44 @@ def test_a_resource_policy_applies_to_the_principals_it_names() -> None:
 def test_a_resource_policy_for_any_principal_applies_to_every_one() -> None:
     grant = _principal(policy(allow(Action="kms:DescribeKey", Resource="*")), {"AWS": "*"})
     assert allowed(Request("kms:DescribeKey", "k", principal=ROLE), [], resource_policies=[grant])
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
+KEY_USER = "arn:aws:iam::123456789012:role/app"
+DECRYPT = {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}]}
+TO_ROOT = {
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+}
+
+
+def test_an_iam_grant_reaches_a_key_only_through_its_key_policy() -> None:
+    request = Request("kms:Decrypt", KEY, KEY_USER)
+    assert kms_decide(request, [DECRYPT], TO_ROOT) == ALLOW
+    assert kms_decide(request, [DECRYPT], {"Statement": []}) == IMPLICIT_DENY, (
+        "without the key policy's root statement, no IAM policy grants use of the key"
+    )
+    assert kms_decide(request, [], TO_ROOT) == IMPLICIT_DENY
+    boundary = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    assert kms_decide(request, [DECRYPT], TO_ROOT, boundary=boundary) == IMPLICIT_DENY
+
+
+def test_a_key_policy_naming_the_principal_allows_without_iam() -> None:
+    named = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": KEY_USER},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            }
+        ]
+    }
+    assert kms_decide(Request("kms:Decrypt", KEY, KEY_USER), [], named) == ALLOW
+    assert kms_decide(Request("kms:Encrypt", KEY, KEY_USER), [], named) == IMPLICIT_DENY

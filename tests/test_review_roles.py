@@ -56,8 +56,9 @@ TAGGED = f"aws:ResourceTag/{stack_tag(APP_PROJECT)}"  # a resource's stack tag
 
 @pytest.fixture(scope="module")
 def run() -> ProgramRun:
-    """The dev account's bootstrap with review stacks: dev's roles and the review stacks'."""
-    result = bootstrap(deployStacks=["dev"], reviewStacks=True)
+    """The dev account's bootstrap with review stacks, accepted beside dev: dev's roles and the
+    review stacks', so that every test can hold the two apart."""
+    result = bootstrap(deployStacks=["dev"], reviewStacks=True, reviewStacksBesideDeployStacks=True)
     assert result.error is None, f"the bootstrap program failed: {result.error}"
     return result
 
@@ -348,7 +349,7 @@ def test_an_account_may_hold_only_the_review_stacks() -> None:
 
 
 def test_review_stacks_need_the_state_bucket_and_nothing_is_created_without_it() -> None:
-    result = bootstrap(deployStacks=["dev"], reviewStacks=True, stateBucket=False)
+    result = bootstrap(deployStacks=[], reviewStacks=True, stateBucket=False)
     message = str(result.error)
     assert "reviewStacks: true needs this account's state bucket" in message, message
     assert not result.custom_resources
@@ -366,7 +367,9 @@ def promotion(monkeypatch: pytest.MonkeyPatch):
 
 def test_a_committed_stack_named_like_the_review_stacks_is_refused(promotion) -> None:
     promotion(["dev", "pr-staging"])
-    result = bootstrap(deployStacks=["pr-staging"], reviewStacks=True)
+    result = bootstrap(
+        deployStacks=["pr-staging"], reviewStacks=True, reviewStacksBesideDeployStacks=True
+    )
     assert "starts with 'pr', which names the review stacks" in str(result.error), result.error
     assert not result.custom_resources
 
@@ -419,3 +422,97 @@ def test_a_review_role_is_refused_services_the_app_does_not_use(run: ProgramRun)
     ):
         request = Request(action, resource, principal=r.outputs["arn"])
         assert decide(request, identity_policies(run, r)) != ALLOW, f"{r.urn} may {action}"
+
+
+# --- the base stack's resources, when an account holds both ---------------------------------------
+
+R, A = REGION, ACCOUNT_ID
+DEV_TAGGED = {TAGGED: "dev"}
+REQUEST_TAG = f"aws:RequestTag/{stack_tag(APP_PROJECT)}"
+# What the review roles must not do to the base stack's resources (the review of issue 18's probe,
+# tests/iam_eval deciding): its network by its tags, its access logs by their bucket's name, its
+# service, listener, images and logs.
+THE_BASE_S = [
+    ("ec2:AuthorizeSecurityGroupIngress", f"arn:aws:ec2:{R}:{A}:security-group/sg-dev", DEV_TAGGED),
+    ("ec2:RevokeSecurityGroupEgress", f"arn:aws:ec2:{R}:{A}:security-group/sg-dev", DEV_TAGGED),
+    ("ec2:DeleteSecurityGroup", f"arn:aws:ec2:{R}:{A}:security-group/sg-dev", DEV_TAGGED),
+    ("ec2:DeleteVpc", f"arn:aws:ec2:{R}:{A}:vpc/vpc-dev", DEV_TAGGED),
+    ("ec2:CreateRoute", f"arn:aws:ec2:{R}:{A}:route-table/rtb-dev", DEV_TAGGED),
+    ("ec2:DeleteFlowLogs", f"arn:aws:ec2:{R}:{A}:vpc-flow-log/fl-dev", DEV_TAGGED),
+    ("ec2:ModifyVpcEndpoint", f"arn:aws:ec2:{R}:{A}:vpc-endpoint/vpce-dev", DEV_TAGGED),
+    ("ec2:DisassociateAddress", f"arn:aws:ec2:{R}:{A}:elastic-ip/eipalloc-dev", DEV_TAGGED),
+    ("ec2:DeleteNatGateway", f"arn:aws:ec2:{R}:{A}:natgateway/nat-dev", DEV_TAGGED),
+    ("ec2:AssociateRouteTable", f"arn:aws:ec2:{R}:{A}:subnet/subnet-dev", DEV_TAGGED),
+    # A review stack's subnet in the base's VPC: the new subnet's tag is the review stack's, the
+    # VPC's is dev's, and EC2 authorizes each by its own.
+    (
+        "ec2:CreateSubnet",
+        f"arn:aws:ec2:{R}:{A}:vpc/vpc-dev",
+        {**DEV_TAGGED, REQUEST_TAG: "pr-12"},
+    ),
+    # Re-tagging the base's resource as a review stack's, or tagging it outside a create call.
+    ("ec2:CreateTags", f"arn:aws:ec2:{R}:{A}:vpc/vpc-dev", {**DEV_TAGGED, REQUEST_TAG: "pr-12"}),
+    ("ec2:CreateTags", f"arn:aws:ec2:{R}:{A}:subnet/subnet-x", {REQUEST_TAG: "pr-12"}),
+    ("s3:PutBucketPolicy", "arn:aws:s3:::alb-logs-bucket-dev123", {}),
+    ("s3:DeleteObject", "arn:aws:s3:::alb-logs-bucket-dev123/AWSLogs/x", {}),
+    ("s3:DeleteBucket", "arn:aws:s3:::alb-logs-bucket-dev123", {}),
+    ("ecs:UpdateService", f"arn:aws:ecs:{R}:{A}:service/fargate-app-dev/app", DEV_TAGGED),
+    (
+        "elasticloadbalancing:ModifyListener",
+        f"arn:aws:elasticloadbalancing:{R}:{A}:listener/app/web/1/2",
+        DEV_TAGGED,
+    ),
+    ("ecr:PutImage", f"arn:aws:ecr:{R}:{A}:repository/app-repo-dev", DEV_TAGGED),
+    ("logs:DeleteLogGroup", f"arn:aws:logs:{R}:{A}:log-group:/ecs/fargate-app/dev/app", DEV_TAGGED),
+]
+
+
+@pytest.mark.parametrize("kind", ["deploy", "sweep"])
+@pytest.mark.parametrize(
+    ("action", "resource", "context"), THE_BASE_S, ids=[f"{a} {r}" for a, r, _ in THE_BASE_S]
+)
+def test_the_review_roles_may_not_touch_the_base_stack_s_resources(
+    run: ProgramRun, kind: str, action: str, resource: str, context: dict[str, str]
+) -> None:
+    r = review_role(run, kind)
+    assert not may(run, r, action, resource, **context), (
+        f"{r.urn} may {action} on the base stack's {resource} ({context})"
+    )
+
+
+def test_the_review_roles_may_change_their_own_network() -> None:
+    """The same requests on a review stack's own resources pass: the refusals above are the
+    tags', not a grant gone missing."""
+    result = bootstrap(deployStacks=[], reviewStacks=True)
+    assert result.error is None, result.error
+    r = review_role(result, "deploy")
+    own = {TAGGED: "pr-12"}
+    for action, resource, context in THE_BASE_S:
+        if (
+            action.startswith("ec2:")
+            and context.get(TAGGED) == "dev"
+            and REQUEST_TAG not in context
+        ):
+            mine = resource.replace("-dev", "-pr12")
+            assert may(result, r, action, mine, **own), f"{r.urn} may not {action} on {mine}"
+    new_subnet = {REQUEST_TAG: "pr-12", "ec2:CreateAction": "CreateSubnet"}
+    subnet = f"arn:aws:ec2:{R}:{A}:subnet/subnet-pr12"
+    assert may(result, r, "ec2:CreateSubnet", subnet, **{REQUEST_TAG: "pr-12"})
+    assert may(result, r, "ec2:CreateTags", subnet, **new_subnet)
+    assert not may(result, r, "ec2:CreateTags", subnet, **{**new_subnet, REQUEST_TAG: "dev"})
+
+
+def test_review_stacks_beside_committed_stacks_need_the_administrator_s_consent() -> None:
+    refused = bootstrap(deployStacks=["dev"], reviewStacks=True)
+    message = str(refused.error)
+    for expected in ("reviewStacks", "dev", "an account of their own", "reviewStacksBeside"):
+        assert expected in message, message
+    assert not refused.custom_resources, "nothing is created on a refused config"
+    accepted = bootstrap(
+        deployStacks=["dev"], reviewStacks=True, reviewStacksBesideDeployStacks=True
+    )
+    assert accepted.error is None, accepted.error
+    alone = bootstrap(deployStacks=[], reviewStacks=True)
+    assert alone.error is None, alone.error
+    stray = bootstrap(deployStacks=["dev"], reviewStacksBesideDeployStacks=True)
+    assert "reviewStacksBesideDeployStacks" in str(stray.error), stray.error

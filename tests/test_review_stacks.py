@@ -80,6 +80,7 @@ def event(
     label: str | None = None,
     head_repository: str = REPOSITORY,
     actor: str = "jane",
+    author: str = "jane",
 ) -> dict[str, Any]:
     """The contexts a review-stack.yml run's `if:` reads, for one pull_request event."""
     return {
@@ -94,6 +95,7 @@ def event(
                     "number": NUMBER,
                     "state": "closed" if action == "closed" else "open",
                     "labels": [{"name": name} for name in labels],
+                    "user": {"login": author},
                     "head": {"repo": {"full_name": head_repository}},
                 },
             },
@@ -149,9 +151,29 @@ EVENTS: list[tuple[str, dict[str, Any], bool, bool]] = [
         False,
         False,
     ),
+    # Dependabot's pull requests run the dependency it proposes, which nobody wrote here: no
+    # review stack for them, whoever labels, pushes or approves.
     (
-        "a maintainer pushes to Dependabot's labelled pull request (their run, their approval)",
-        event("synchronize", actor="jane"),
+        "a maintainer labels Dependabot's pull request",
+        event("labeled", label=LABEL, author="dependabot[bot]"),
+        False,
+        False,
+    ),
+    (
+        "a maintainer pushes to Dependabot's labelled pull request",
+        event("synchronize", author="dependabot[bot]"),
+        False,
+        False,
+    ),
+    (
+        "a maintainer reopens Dependabot's labelled pull request",
+        event("reopened", author="dependabot[bot]"),
+        False,
+        False,
+    ),
+    (
+        "a maintainer pushes to another maintainer's labelled pull request",
+        event("synchronize", actor="jane", author="joe"),
         True,
         False,
     ),
@@ -163,7 +185,12 @@ def review_jobs() -> dict[str, dict[str, Any]]:
 
 
 def sweep_jobs() -> dict[str, dict[str, Any]]:
-    return load(SWEEP_WORKFLOW)["jobs"]
+    """The sweep's jobs that hold its role (the last one, `lookups`, holds nothing)."""
+    return {
+        name: job
+        for name, job in load(SWEEP_WORKFLOW)["jobs"].items()
+        if "id-token" in (job.get("permissions") or {})
+    }
 
 
 @pytest.mark.parametrize(
@@ -331,28 +358,49 @@ def action_step(name: str) -> dict[str, Any]:
 
 
 def pulumi_step() -> dict[str, Any]:
-    (found,) = [s for s in action_steps() if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    """The step that runs Pulumi (the sweep's CLI install is another pulumi/actions step)."""
+    (found,) = [
+        s
+        for s in action_steps()
+        if str(s.get("uses", "")).startswith("pulumi/actions@") and "command" in s["with"]
+    ]
     return found
 
 
+WANTED_STEP = "Check the pull request still wants its stack"
+
+
 @pytest.mark.parametrize(
-    ("inputs", "writes", "caps", "runs_pulumi", "upsert"),
+    ("inputs", "wanted", "writes", "asks", "caps", "runs_pulumi", "upsert"),
     [
-        ({"command": "up", "review": "true"}, True, True, True, True),
-        ({"command": "destroy", "review": "true"}, True, False, True, False),
-        ({"command": "setup", "review": "false"}, False, False, False, False),
-        ({"command": "up", "review": "false"}, False, False, True, False),
-        ({"command": "preview", "review": "false"}, False, False, True, False),
+        ({"command": "up", "review": "true"}, "true", True, True, True, True, True),
+        ({"command": "up", "review": "true"}, "false", True, True, False, False, True),
+        ({"command": "destroy", "review": "true"}, None, True, False, False, True, False),
+        ({"command": "setup", "review": "false"}, None, False, False, False, False, False),
+        ({"command": "up", "review": "false"}, None, False, False, False, True, False),
+        ({"command": "preview", "review": "false"}, None, False, False, False, True, False),
     ],
 )
 def test_the_action_writes_caps_and_creates_only_review_stacks(
-    inputs: dict[str, str], writes: bool, caps: bool, runs_pulumi: bool, upsert: bool
+    inputs: dict[str, str],
+    wanted: str | None,
+    writes: bool,
+    asks: bool,
+    caps: bool,
+    runs_pulumi: bool,
+    upsert: bool,
 ) -> None:
-    context = {"inputs": {**inputs, "review-secrets-provider": PROVIDER}}
+    context: dict[str, Any] = {"inputs": {**inputs, "review-secrets-provider": PROVIDER}}
+    if wanted is not None:
+        context["steps"] = {"wanted": {"outputs": {"deploy": wanted}}}
     write = action_step("Write the review stack's settings")
+    ask = action_step(WANTED_STEP)
     cap = action_step("Check the cap on live review stacks")
     pulumi = pulumi_step()
     assert evaluate(write["if"], context) is writes, inputs
+    assert evaluate(ask["if"], context) is asks, (
+        f"{inputs}: a review deploy asks GitHub whether the pull request still wants its stack"
+    )
     assert evaluate(cap["if"], context) is caps, inputs
     assert ("if" not in pulumi or evaluate(pulumi["if"], context)) is runs_pulumi, inputs
     assert evaluate(pulumi["with"]["upsert"], context) is upsert, (
@@ -365,6 +413,79 @@ def test_the_action_writes_caps_and_creates_only_review_stacks(
     credentials = next(i for i, s in enumerate(steps) if "configure-aws-credentials" in str(s))
     assert steps.index(write) < steps.index(pulumi), "the file exists before Pulumi reads it"
     assert credentials < steps.index(cap) < steps.index(pulumi), "the cap needs the role"
+    assert steps.index(ask) < steps.index(cap), "a stack no longer wanted is not counted"
+    between = [
+        s.get("name", s.get("uses"))
+        for s in steps[steps.index(ask) + 1 : steps.index(pulumi)]
+        if "if" in s and evaluate(s["if"], context)
+    ]
+    assert not asks or between == ([cap["name"]] if caps else []), (
+        f"the pull request is asked about just before the deploy; in between run {between}"
+    )
+
+
+def test_the_comment_is_written_only_when_the_stack_was_deployed() -> None:
+    steps = deploy_job()["steps"]
+    (stack,) = [s for s in steps if s.get("uses") == STACK_ACTION_REF]
+    (comment,) = [s for s in steps if s.get("id") == "comment"]
+    outputs = load(ROOT / ".github" / "actions" / "pulumi-stack" / "action.yml")["outputs"]
+    assert outputs["wanted"]["value"] == "${{ steps.wanted.outputs.deploy }}"
+    for wanted in ("true", "false"):
+        context = {"steps": {stack["id"]: {"outputs": {"wanted": wanted}}}}
+        assert evaluate(comment["if"], context) is (wanted == "true"), (
+            "a pull request closed or unlabelled while its deploy waited gets no URL comment"
+        )
+
+
+def pull_request_answers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, answer: Any
+) -> tuple[Path, Any]:
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+
+    def fetch(self: Any, number: int) -> Any:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(review.GitHub, "pull_request", fetch)
+    return outputs, ["wanted", "--stack", f"pr-{NUMBER}", "--repository", REPOSITORY]
+
+
+@pytest.mark.parametrize(
+    ("state", "labels", "deploys"),
+    [
+        ("open", (LABEL, "bug"), True),
+        ("open", (LABEL.upper(),), True),
+        ("closed", (LABEL,), False),
+        ("open", ("bug",), False),
+        (None, (), False),
+    ],
+    ids=["open and labelled", "label in other case", "closed", "unlabelled", "gone"],
+)
+def test_a_deploy_stops_quietly_when_the_pull_request_no_longer_wants_its_stack(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    state: str | None,
+    labels: tuple[str, ...],
+    deploys: bool,
+) -> None:
+    answer = None if state is None else review.PullRequest(NUMBER, state, labels)
+    outputs, args = pull_request_answers(monkeypatch, tmp_path, answer)
+    assert review.main(args) == 0, "a stack no longer wanted is no failure"
+    assert f"deploy={'true' if deploys else 'false'}" in outputs.read_text().splitlines()
+    if not deploys:
+        assert f"::notice::pr-{NUMBER} is not deployed" in capsys.readouterr().out
+
+
+def test_a_deploy_fails_when_github_cannot_say_whether_the_stack_is_still_wanted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    error = review.GitHubError("GitHub answered GET pulls/12 with 502", 502)
+    outputs, args = pull_request_answers(monkeypatch, tmp_path, error)
+    assert review.main(args) == 1
+    assert not outputs.exists() or "deploy=true" not in outputs.read_text()
 
 
 def test_the_action_writes_the_deploy_file_with_the_boundary_and_the_destroy_file_without(
@@ -518,6 +639,19 @@ def test_an_arm64_base_stays_off_spot(tmp_path: Path) -> None:
     config, _ = review.review_config(repo, "dev", BOUNDARY)
     assert config["fargate-app:spot"] is False, "Fargate Spot runs X86_64 only"
     assert config["fargate-app:cpuArchitecture"] == "ARM64"
+    summary = review.review_summary(config, "fargate-app")
+    assert "on-demand Fargate" in summary and "Fargate Spot" not in summary, (
+        f"the comment must not promise Spot to an ARM64 stack: {summary}"
+    )
+
+
+def test_the_comment_s_summary_is_read_from_the_review_settings(tmp_path: Path) -> None:
+    config, _ = review.review_config(make_repo(tmp_path), "dev", BOUNDARY)
+    days = review.review_overrides()["logRetentionDays"].value
+    assert review.review_summary(config, "fargate-app") == (
+        f"no NAT gateway, Fargate Spot, one task, {days} day{'s' if days != 1 else ''} of logs, "
+        "nothing protected"
+    )
 
 
 def test_the_base_s_secrets_and_encryption_never_reach_a_review_stack(tmp_path: Path) -> None:
@@ -604,6 +738,36 @@ def test_a_review_stack_loads_and_plans_as_the_program_reads_it(tmp_path: Path) 
 
     base = build_plan(SETTINGS.base, Project.at(repo))["cost"]["total"]
     assert monthly <= base, f"a review stack ({monthly}) costs no more than its base ({base})"
+
+
+def test_the_program_builds_a_review_stack_cheap_disposable_and_bounded(
+    tmp_path: Path, run_config
+) -> None:
+    """What the program makes of the stack file the workflow writes: Spot, a day of logs, no NAT,
+    nothing protected, every role under the stack's path with the review boundary."""
+    repo = make_repo(tmp_path)
+    document, _ = review.stack_file_document(repo, "pr-12", PROVIDER, BOUNDARY, SETTINGS)
+    run = run_config(document["config"], stack="pr-12")
+    days = review.review_overrides()["logRetentionDays"].value
+    services = run.of_type("aws:ecs/service:Service")
+    assert services, "the stack runs its service"
+    for service in services:
+        strategy = service.inputs.get("capacityProviderStrategies") or []
+        placing = {s["capacityProvider"] for s in strategy if s.get("base") or s.get("weight")}
+        assert placing == {"FARGATE_SPOT"}, (
+            f"{service.urn}: every task on Fargate Spot, got {strategy}"
+        )
+    for group in run.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["retentionInDays"] == days, f"{group.urn}: {days} day of logs"
+    assert not run.of_type("aws:ec2/natGateway:NatGateway"), "no NAT gateway"
+    for lb in run.of_type("aws:lb/loadBalancer:LoadBalancer"):
+        assert not lb.inputs.get("enableDeletionProtection"), f"{lb.urn} is deletion-protected"
+    assert not [r.urn for r in run.resources if r.protect], "the sweep must delete all of it"
+    roles = run.of_type("aws:iam/role:Role")
+    assert roles
+    for role in roles:
+        assert role.inputs["path"] == "/fargate-app/pr-12/", f"{role.urn}: {role.inputs['path']}"
+        assert role.inputs["permissionsBoundary"] == BOUNDARY, f"{role.urn} lacks the boundary"
 
 
 def test_the_idle_cost_says_so_when_the_plan_fails(tmp_path: Path) -> None:
@@ -699,7 +863,7 @@ def test_the_sweep_removes_closed_unlabelled_gone_and_idle_stacks_and_keeps_the_
         *live(6, days=idle_days - 0.5),
     ]
     fetch = pull_requests(
-        n1=("open", (LABEL,)),
+        n1=("open", (LABEL.upper(),)),  # GitHub compares labels ignoring case
         n2=("closed", (LABEL,)),
         n3=("open", ("bug",)),
         n5=("open", (LABEL,)),
@@ -762,7 +926,12 @@ def test_the_comment_is_written_once_and_then_edited_in_place() -> None:
 
 def test_the_deployed_comment_gives_the_url_the_cost_and_when_it_goes() -> None:
     body = review.deployed_comment(
-        "pr-12", "http://web-alb-1.elb.amazonaws.com", "about $30.88 a month", SETTINGS, []
+        "pr-12",
+        "http://web-alb-1.elb.amazonaws.com",
+        "about $30.88 a month",
+        SETTINGS,
+        [],
+        summary="no NAT gateway, Fargate Spot",
     )
     for expected in (
         "http://web-alb-1.elb.amazonaws.com",
@@ -773,7 +942,10 @@ def test_the_deployed_comment_gives_the_url_the_cost_and_when_it_goes() -> None:
         REVIEW.deploy_environment,
     ):
         assert expected in body, body
-    dropped = review.deployed_comment("pr-12", "u", "c", SETTINGS, ["fargate-app:secretValues"])
+    assert "(no NAT gateway, Fargate Spot)" in body, body
+    dropped = review.deployed_comment(
+        "pr-12", "u", "c", SETTINGS, ["fargate-app:secretValues"], summary="s"
+    )
     assert "`secretValues`" in dropped and "secrets stay with it" in dropped
 
 
@@ -799,3 +971,267 @@ def test_the_docs_name_every_override_variable_environment_and_the_label() -> No
         assert f"`{name}`" in text, f"docs/review-stacks.md does not name `{name}`"
     for setting, value in (("max-live", SETTINGS.max_live), ("idle-days", SETTINGS.idle_days)):
         assert f"`{setting}`" in text and f"({value} by default)" in text, setting
+
+
+# --- what the sweep's destroy would run ----------------------------------------------------------
+
+AWS_VERSION = next(
+    v
+    for v in ("7.51.1", "7.60.0", "7.99.0")
+    if review.provider_requirements(ROOT)["aws"].contains(v)
+)
+DOCKER_VERSION = next(
+    v for v in ("5.2.0", "5.9.0") if review.provider_requirements(ROOT)["docker"].contains(v)
+)
+STACK_URN = "urn:pulumi:pr-12::fargate-app::pulumi:pulumi:Stack::fargate-app-pr-12"
+
+
+def provider(package: str, version: str | None, **inputs: Any) -> dict[str, Any]:
+    return {
+        "urn": f"urn:pulumi:pr-12::fargate-app::pulumi:providers:{package}::default",
+        "custom": True,
+        "type": f"pulumi:providers:{package}",
+        "inputs": {**({"version": version} if version else {}), **inputs},
+    }
+
+
+def checkpoint(*resources: dict[str, Any], pending: tuple[dict[str, Any], ...] = ()) -> Any:
+    """A self-managed backend's checkpoint file, as `pulumi up` writes it."""
+    return {
+        "version": 3,
+        "checkpoint": {
+            "stack": "organization/fargate-app/pr-12",
+            "latest": {
+                "manifest": {"time": "2026-03-02T12:00:00Z", "version": "v3.200.0"},
+                "resources": [
+                    {"urn": STACK_URN, "custom": False, "type": "pulumi:pulumi:Stack"},
+                    *resources,
+                ],
+                "pending_operations": [{"resource": r, "type": "creating"} for r in pending],
+            },
+        },
+    }
+
+
+CLEAN = checkpoint(
+    provider("aws", AWS_VERSION, region="eu-west-1", __internal={}),
+    provider("docker", DOCKER_VERSION),
+    provider("pulumi", None),  # the engine's own, for stack references
+    {
+        "urn": "urn:...:pulumi:pulumi:StackReference::r",
+        "custom": True,
+        "type": "pulumi:pulumi:StackReference",
+    },
+    {
+        "urn": "urn:...:aws:ecs/cluster:Cluster::c",
+        "custom": True,
+        "type": "aws:ecs/cluster:Cluster",
+    },
+    {"urn": "urn:...:fargate-app:network:Network::n", "custom": False, "type": "fargate-app:x:Y"},
+)
+
+
+def test_the_program_s_own_state_passes_and_names_the_plugins_to_install() -> None:
+    checked = review.check_state(CLEAN, review.provider_requirements(ROOT))
+    assert checked.problems == (), checked.problems
+    assert checked.plugins == (("aws", AWS_VERSION), ("docker", DOCKER_VERSION))
+
+
+DYNAMIC = {
+    "urn": "urn:pulumi:pr-12::fargate-app::pulumi-python:dynamic:Resource::x",
+    "custom": True,
+    "type": "pulumi-python:dynamic:Resource",
+    "inputs": {"__provider": "gASV..."},
+}
+REFUSED: list[tuple[str, Any, str]] = [
+    (
+        "a Python dynamic resource and its provider",
+        checkpoint(provider("aws", AWS_VERSION), provider("pulumi-python", None), DYNAMIC),
+        "a provider of 'pulumi-python'",
+    ),
+    (
+        "a dynamic resource pending creation",
+        checkpoint(provider("aws", AWS_VERSION), pending=(DYNAMIC,)),
+        "a resource of 'pulumi-python'",
+    ),
+    (
+        "a plugin download server (engine settings)",
+        checkpoint(
+            provider("aws", AWS_VERSION, __internal={"pluginDownloadURL": "https://evil.example"})
+        ),
+        "downloads its plugin from 'https://evil.example'",
+    ),
+    (
+        "a plugin download server (older states)",
+        checkpoint(provider("aws", AWS_VERSION, pluginDownloadURL="github://api.github.com/x")),
+        "downloads its plugin from",
+    ),
+    (
+        "a version requirements.txt does not allow",
+        checkpoint(provider("aws", "6.0.0")),
+        "aws 6.0.0, which requirements.txt does not allow",
+    ),
+    ("a provider with no version", checkpoint(provider("aws", None)), "names no plugin version"),
+    (
+        "another provider package",
+        checkpoint(provider("command", "1.0.0")),
+        "a provider of 'command'",
+    ),
+    (
+        "a parameterized provider",
+        checkpoint(provider("aws", AWS_VERSION, __internal={"parameterization": {"name": "x"}})),
+        "a parameterized provider",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "state", "says"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_the_sweep_refuses_a_state_whose_destroy_would_run_foreign_code(
+    what: str, state: Any, says: str
+) -> None:
+    checked = review.check_state(state, review.provider_requirements(ROOT))
+    assert any(says in problem for problem in checked.problems), (
+        f"a state with {what} must not be destroyed by main's sweep: {checked.problems}"
+    )
+
+
+def bucket_with(objects: dict[str, bytes]) -> tuple[Any, Any]:
+    def list_objects(bucket: str, prefix: str, region: str | None) -> dict[str, Any]:
+        return {"Contents": [{"Key": k} for k in objects if k.startswith(prefix)]}
+
+    def get_object(bucket: str, key: str, region: str | None) -> bytes:
+        return objects[key]
+
+    return list_objects, get_object
+
+
+def test_every_checkpoint_file_of_the_stack_is_checked_gzipped_or_not() -> None:
+    import gzip
+
+    base = ".pulumi/stacks/fargate-app/pr-12"
+    bad = checkpoint(provider("aws", AWS_VERSION), DYNAMIC)
+    objects = {
+        f"{base}.json": json.dumps(CLEAN).encode(),
+        f"{base}.json.gz": gzip.compress(json.dumps(bad).encode()),
+        f"{base}.json.bak": b"not read",
+        ".pulumi/stacks/fargate-app/pr-123.json": b"another stack",
+    }
+    list_objects, get_object = bucket_with(objects)
+    with pytest.raises(review.ReviewStackError) as raised:
+        review.check_stack_state("pr-12", "s3://b?region=eu-west-1", ROOT, list_objects, get_object)
+    message = str(raised.value)
+    assert "pr-12 is not destroyed" in message and f"{base}.json.gz:" in message, message
+    del objects[f"{base}.json.gz"]
+    plugins = review.check_stack_state("pr-12", "s3://b", ROOT, list_objects, get_object)
+    assert plugins == (("aws", AWS_VERSION), ("docker", DOCKER_VERSION))
+
+
+def test_the_state_command_writes_the_plugins_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    list_objects, get_object = bucket_with(
+        {".pulumi/stacks/fargate-app/pr-12.json": json.dumps(CLEAN).encode()}
+    )
+    monkeypatch.setattr(review, "aws_list_objects", list_objects)
+    monkeypatch.setattr(review, "aws_get_object", get_object)
+    assert review.main(["state", "--stack", "pr-12", "--backend-url", "s3://b"]) == 0
+    assert outputs.read_text().splitlines() == [
+        f"plugins=aws@{AWS_VERSION} docker@{DOCKER_VERSION}"
+    ]
+
+
+def test_the_sweep_destroys_only_after_checking_the_state_with_plugin_acquisition_off() -> None:
+    steps = action_steps()
+    check = action_step("Check the review stack's state before destroying it")
+    install = action_step("Install the Pulumi CLI to check the review stack's state")
+    pulumi = pulumi_step()
+    for command in ("up", "preview", "destroy"):
+        for is_review in ("true", "false"):
+            context = {"inputs": {"command": command, "review": is_review}}
+            expected = command == "destroy" and is_review == "true"
+            assert evaluate(check["if"], context) is expected, context
+            assert evaluate(install["if"], context) is expected, context
+    assert "command" not in install["with"], "no command: pulumi/actions only installs the CLI"
+    assert install["uses"] == pulumi["uses"], "the same pinned pulumi/actions"
+    credentials = next(i for i, s in enumerate(steps) if "configure-aws-credentials" in str(s))
+    assert credentials < steps.index(check) < steps.index(pulumi)
+    assert steps.index(install) < steps.index(check)
+    assert "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true" in check["run"]
+    assert '>> "$GITHUB_ENV"' in check["run"], "acquisition stays off for the destroy step"
+    assert (
+        "review_stacks.py state " in check["run"]
+        and "pulumi plugin install resource" in check["run"]
+    )
+    assert "set -euo pipefail" in check["run"], "a refused state stops the job before the destroy"
+
+
+def test_a_failed_lookup_keeps_that_stack_and_the_sweep_carries_on() -> None:
+    def fetch(number: int) -> Any:
+        if number == 2:
+            raise review.GitHubError("GitHub answered GET pulls/2 with 403", 403)
+        return review.PullRequest(number, "closed", (LABEL,))
+
+    failures: list[str] = []
+    removed = review.removals(live(1, 2, 3), fetch, SETTINGS, NOW, failures)
+    assert [r["stack"] for r in removed] == ["pr-1", "pr-3"], removed
+    assert len(failures) == 1 and "pr-2: kept" in failures[0] and "403" in failures[0], failures
+    with pytest.raises(review.GitHubError):
+        review.removals(live(2), fetch, SETTINGS, NOW)
+
+
+def test_the_sweep_fails_at_the_end_naming_the_lookups_that_failed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setattr(review, "list_live_stacks", lambda url, root: live(2, 8))
+
+    def fetch(self: Any, number: int) -> Any:
+        if number == 8:
+            raise review.GitHubError("GitHub did not answer GET pulls/8: timed out", None)
+        return review.PullRequest(number, "closed", (LABEL,))
+
+    monkeypatch.setattr(review.GitHub, "pull_request", fetch)
+    assert review.main(["sweep", "--backend-url", "s3://b", "--repository", REPOSITORY]) == 0
+    lines = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert json.loads(lines["remove"])["include"][0]["stack"] == "pr-2"
+    assert "pr-8: kept" in lines["failed"]
+    last = load(SWEEP_WORKFLOW)["jobs"]["lookups"]
+    assert last["needs"] == ["find", "remove"] and last["permissions"] == {}
+    assert evaluate(last["if"], {"needs": {"find": {"outputs": {"failed": lines["failed"]}}}})
+    assert not evaluate(last["if"], {"needs": {"find": {"outputs": {"failed": ""}}}})
+    assert "exit 1" in last["steps"][0]["run"]
+    assert load(SWEEP_WORKFLOW)["jobs"]["find"]["outputs"]["failed"] == (
+        "${{ steps.find.outputs.failed }}"
+    )
+
+
+def test_a_deploy_refused_by_the_cap_says_why_on_its_pull_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    github = FakeGitHub([])
+    monkeypatch.setattr(review, "_github", lambda repository: github)
+    full = live(*range(100, 100 + SETTINGS.max_live))
+    monkeypatch.setattr(review, "list_live_stacks", lambda url, root: full)
+    args = ["cap", "--stack", f"pr-{NUMBER}", "--backend-url", "s3://b", "--repository", REPOSITORY]
+    assert review.main(args) == 1, "the deploy stops"
+    (post,) = [c for c in github.calls if c[0] == "POST"]
+    assert post[1] == f"issues/{NUMBER}/comments"
+    assert f"pr-{NUMBER} is not deployed" in post[2]["body"] and "max-live" in post[2]["body"]
+    github.calls.clear()
+    monkeypatch.setattr(review, "list_live_stacks", lambda url, root: full[:-1])
+    assert review.main(args) == 0
+    assert not github.calls, "room under the cap: nothing to say"
+    cap = action_step("Check the cap on live review stacks")
+    assert '--repository "$REPOSITORY"' in cap["run"]
+    assert cap["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+
+
+def test_the_base_s_policy_waivers_are_copied_and_the_docs_say_so(tmp_path: Path) -> None:
+    waivers = {"ecs-no-public-ip": "public subnets without NAT"}
+    repo = base_with(tmp_path, {"aws:region": "us-east-1", "fargate-app:policyWaivers": waivers})
+    config, _ = review.review_config(repo, "dev", BOUNDARY)
+    assert config["fargate-app:policyWaivers"] == waivers
+    assert "`policyWaivers`" in (ROOT / "docs" / "review-stacks.md").read_text()

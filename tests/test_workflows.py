@@ -129,6 +129,8 @@ def action_steps() -> list[dict[str, Any]]:
 
 def the_action_step_using(action: str) -> dict[str, Any]:
     found = [s for s in action_steps() if str(s.get("uses", "")).startswith(action + "@")]
+    if action == PULUMI_ACTION:  # the step that runs Pulumi, not the sweep's install-only one
+        found = [s for s in found if "command" in s.get("with", {})]
     assert len(found) == 1, f"{STACK_ACTION_REF}: expected one step using {action}: {found}"
     return found[0]
 
@@ -342,7 +344,9 @@ EXPRESSION_TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\)|,)"
     r"|(?P<path>[A-Za-z_][\w.*-]*))"
 )
-FUNCTIONS = ("contains",)
+# always() is true for a job's `if:` whatever its needs did (a cancelled run aside, which these
+# tests do not model).
+FUNCTIONS = ("contains", "always")
 
 
 def _fold(value: Any) -> Any:
@@ -374,9 +378,9 @@ def _contains(search: Any, item: Any) -> bool:
 
 def evaluate_value(expression: str, context: dict[str, Any]) -> Any:
     """An expression's value under `context`, for the part of GitHub's expression language the
-    workflows use: 'strings', context paths (with the `*` filter), ==, !=, !, &&, ||, parentheses
-    and contains(). As on GitHub, strings compare case-insensitively, a missing context value is
-    null, and && and || give one of their operands."""
+    workflows use: 'strings', context paths (with the `*` filter), ==, !=, !, &&, ||, parentheses,
+    contains() and always(). As on GitHub, strings compare case-insensitively, a missing context
+    value is null, and && and || give one of their operands."""
     text = expression.strip()
     if text.startswith("${{") and text.endswith("}}"):
         text = text[3:-2]
@@ -410,6 +414,9 @@ def evaluate_value(expression: str, context: dict[str, Any]) -> Any:
         if peek() == "(":
             assert text in FUNCTIONS, f"{expression!r}: the reader knows no function {text}()"
             take("(")
+            if text == "always":
+                take(")")
+                return True
             search = either()
             take(",")
             item = either()

@@ -2,8 +2,11 @@
 
     python .github/scripts/review_stacks.py stack-file --stack pr-12 --secrets-provider URL \\
         [--permissions-boundary ARN]     # write Pulumi.pr-12.yaml (with a boundary: to deploy it)
-    python .github/scripts/review_stacks.py cap --stack pr-12 --backend-url s3://...
+    python .github/scripts/review_stacks.py wanted --stack pr-12 --repository OWNER/NAME
+    python .github/scripts/review_stacks.py cap --stack pr-12 --backend-url s3://... \\
+        [--repository OWNER/NAME]        # refused: comment why on the pull request
     python .github/scripts/review_stacks.py sweep --backend-url s3://... --repository OWNER/NAME
+    python .github/scripts/review_stacks.py state --stack pr-12 --backend-url s3://...
     python .github/scripts/review_stacks.py comment --stack pr-12 --url URL --repository ...
     python .github/scripts/review_stacks.py removed --stack pr-12 --reason ... --repository ...
 
@@ -13,10 +16,14 @@ where the tests can call it:
 - a review stack's Pulumi.pr-<n>.yaml, never committed: the base stack's settings with the review
   overrides (REVIEW_OVERRIDES: cheap, and nothing the sweep could not delete), without the base's
   secrets (REVIEW_DROPPED), with the review stacks' boundary and secrets key;
+- whether the pull request still wants its stack when the deploy starts (a run queued or waiting
+  for approval outlives a close or an unlabel, and its event says how things were);
 - the review stacks alive, read from the state bucket's listing (names, never contents: a review
   role may read no other stack's state, so `pulumi stack ls`, which opens every checkpoint, would
   fail), the cap on how many may live at once, and the sweep's decisions (closed, unlabelled,
   idle, or gone);
+- before the sweep destroys a review stack, its checkpoint checked for what a destroy would run
+  (only this repository's providers, at versions requirements.txt allows, from Pulumi's source);
 - the pull-request comments: the stack's URL and the offline plan's idle cost, and its removal.
 
 Outputs for the workflows go to $GITHUB_OUTPUT as `key=value` lines (JSON for `fromJSON`).
@@ -155,7 +162,7 @@ def review_overrides() -> dict[str, Override]:
         "desiredCount": Override(1, "one task"),
         "minCount": Override(1, "one task"),
         "maxCount": Override(1, "no autoscaling"),
-        "onDemandBase": Override(0, "every task on Fargate Spot"),
+        "onDemandBase": Override(0, "no on-demand base: with spot, every task on Fargate Spot"),
         "deletionProtection": Override(
             False, "nothing protected: the sweep must be able to delete all of it"
         ),
@@ -169,6 +176,11 @@ def review_overrides() -> dict[str, Override]:
             False, "a KMS key costs $1 a month and lingers 7 to 30 days after its deletion"
         ),
         "alarmEmail": Override("", "nobody is mailed about a throwaway stack"),
+        "enableExec": Override(
+            False,
+            "no shell into a review stack's tasks: its session key would be a KMS key, which the "
+            "review roles may not create (it would also bill $1 a month and linger 30 days)",
+        ),
         "domainName": Override(
             "", "the base's domain is the base's: a review stack answers on its load balancer"
         ),
@@ -272,6 +284,24 @@ def stack_file_document(
     return document, dropped
 
 
+def review_summary(config: Mapping[str, Any], project: str) -> str:
+    """What a review stack's settings make of its base, in words, read from the settings
+    themselves (an ARM64 base stays off Spot)."""
+
+    def get(key: str) -> Any:
+        return config.get(f"{project}:{key}")
+
+    days = get("logRetentionDays")
+    parts = [
+        "no NAT gateway" if get("natGateways") == "none" else None,
+        "Fargate Spot" if get("spot") else "on-demand Fargate (Spot runs X86_64 tasks only)",
+        "one task" if get("desiredCount") == 1 else None,
+        f"{days} day{'s' if days != 1 else ''} of logs" if isinstance(days, int) else None,
+        "nothing protected" if get("deletionProtection") is False else None,
+    ]
+    return ", ".join(p for p in parts if p)
+
+
 def write_stack_file(root: Path, stack: str, document: Mapping[str, Any], base: str | None) -> Path:
     path = root / f"Pulumi.{stack}.yaml"
     source = f"Pulumi.{base}.yaml with the review overrides" if base else "nothing: to destroy it"
@@ -370,6 +400,204 @@ def cap_problem(stack: str, live: Sequence[LiveStack], max_live: int) -> str | N
     )
 
 
+# --- what a destroy would run --------------------------------------------------------------------
+#
+# `pulumi destroy` does not run the program: it starts the provider plugins the stack's state
+# names, at the versions and from the download servers the state records, and a Python dynamic
+# resource's Delete is code unpickled from the state. A review stack's state is written by its pull
+# request's program, so before main's sweep destroys one, it reads the checkpoint and refuses
+# anything but this repository's own providers (requirements.txt, main's) from Pulumi's default
+# plugin source; the destroy then runs with automatic plugin acquisition off, with only the
+# plugins installed here.
+
+REQUIREMENTS_FILE = "requirements.txt"
+# A provider SDK on PyPI is `pulumi-<plugin>` (pulumi-aws ships the plugin `aws`).
+PROVIDER_SDK_PREFIX = "pulumi-"
+PROVIDER_TYPE_PREFIX = "pulumi:providers:"
+# The engine's own resource types (the stack, stack references), served by no plugin.
+ENGINE_PACKAGE = "pulumi"
+# Where a provider resource's inputs keep the engine's settings (Pulumi 3.100 and later); older
+# states keep them at the top level of the inputs.
+INTERNAL_INPUTS = "__internal"
+DOWNLOAD_URL_INPUT = "pluginDownloadURL"
+PARAMETERIZATION_INPUT = "parameterization"
+VERSION_INPUT = "version"
+CHECKPOINT_SUFFIXES = (".json", ".json.gz")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def provider_requirements(root: Path = ROOT) -> dict[str, Any]:
+    """The provider plugins this repository uses, each with the versions requirements.txt allows
+    (a packaging SpecifierSet), by plugin name."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    allowed: dict[str, Any] = {}
+    for line in (root / REQUIREMENTS_FILE).read_text().splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            raise ReviewStackError(f"{REQUIREMENTS_FILE}: cannot read {text!r}") from None
+        name = requirement.name.lower().replace("_", "-")
+        if name.startswith(PROVIDER_SDK_PREFIX):
+            allowed[name.removeprefix(PROVIDER_SDK_PREFIX)] = requirement.specifier
+    return allowed
+
+
+def _deployment(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The deployment of a checkpoint file (`checkpoint.latest`) or of `pulumi stack export`."""
+    if "checkpoint" in document:
+        return (document.get("checkpoint") or {}).get("latest") or {}
+    return document.get("deployment") or {}
+
+
+def _provider_setting(inputs: Mapping[str, Any], key: str) -> Any:
+    internal = inputs.get(INTERNAL_INPUTS)
+    if isinstance(internal, Mapping) and internal.get(key) not in (None, ""):
+        return internal[key]
+    return inputs.get(key)
+
+
+@dataclass(frozen=True)
+class StateCheck:
+    """What a checkpoint would make `pulumi destroy` run: the problems that refuse it, and the
+    plugins (name, version) to install for it."""
+
+    problems: tuple[str, ...]
+    plugins: tuple[tuple[str, str], ...]
+
+
+def check_state(document: Mapping[str, Any], allowed: Mapping[str, Any]) -> StateCheck:
+    """Refuse a state whose destroy would run anything but `allowed`'s providers at allowed
+    versions from the default source: a dynamic provider, another package, a pluginDownloadURL,
+    a parameterized provider, or a version requirements.txt does not allow."""
+    deployment = _deployment(document)
+    resources = [
+        *(deployment.get("resources") or []),
+        *((op or {}).get("resource") or {} for op in deployment.get("pending_operations") or []),
+    ]
+    problems: list[str] = []
+    plugins: set[tuple[str, str]] = set()
+    for resource in resources:
+        urn, kind = str(resource.get("urn", "?")), str(resource.get("type", ""))
+        if kind.startswith(PROVIDER_TYPE_PREFIX):
+            package = kind.removeprefix(PROVIDER_TYPE_PREFIX)
+            inputs = resource.get("inputs") or {}
+            if package == ENGINE_PACKAGE:
+                continue  # the engine's own (stack references), inside the CLI: no plugin
+            if package not in allowed:
+                problems.append(
+                    f"{urn}: a provider of {package!r}, not one of this repository's "
+                    f"({', '.join(sorted(allowed))}; a dynamic provider's Delete is code from "
+                    "the state)"
+                )
+                continue
+            url = _provider_setting(inputs, DOWNLOAD_URL_INPUT)
+            if url not in (None, ""):
+                problems.append(f"{urn}: downloads its plugin from {url!r}, not Pulumi's source")
+            if _provider_setting(inputs, PARAMETERIZATION_INPUT) not in (None, ""):
+                problems.append(f"{urn}: a parameterized provider")
+            version = inputs.get(VERSION_INPUT)
+            if not isinstance(version, str) or not version:
+                problems.append(f"{urn}: names no plugin version")
+            elif not allowed[package].contains(version.removeprefix("v"), prereleases=True):
+                problems.append(
+                    f"{urn}: {package} {version}, which {REQUIREMENTS_FILE} does not allow "
+                    f"(pulumi-{package}{allowed[package]})"
+                )
+            else:
+                plugins.add((package, version.removeprefix("v")))
+        elif resource.get("custom"):
+            package = kind.split(":", 1)[0]
+            if package != ENGINE_PACKAGE and package not in allowed:
+                problems.append(f"{urn}: a resource of {package!r}, served by no provider of ours")
+    return StateCheck(tuple(problems), tuple(sorted(plugins)))
+
+
+GetObject = Callable[[str, str, "str | None"], bytes]
+
+
+def aws_get_object(bucket: str, key: str, region: str | None) -> bytes:
+    """An object's bytes, through the AWS CLI with the job's credentials."""
+    command = [
+        "aws",
+        "s3",
+        "cp",
+        f"s3://{bucket}/{key}",
+        "-",
+        *(["--region", region] if region else []),
+    ]
+    done = subprocess.run(command, capture_output=True, timeout=LIST_TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        raise ReviewStackError(
+            f"cannot read s3://{bucket}/{key}: {done.stderr.decode(errors='replace').strip()}"
+        )
+    return done.stdout
+
+
+def read_checkpoints(
+    stack: str,
+    backend_url: str,
+    root: Path = ROOT,
+    list_objects: ListObjects = aws_list_objects,
+    get_object: GetObject = aws_get_object,
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every checkpoint file of `stack` in the state bucket (plain and gzipped: both are checked,
+    whichever the CLI reads), decoded."""
+    import gzip
+
+    bucket, region = backend_bucket(backend_url)
+    base = f".pulumi/stacks/{_project(root)}/{stack}"
+    keys = [
+        str(item.get("Key"))
+        for item in list_objects(bucket, base, region).get("Contents") or []
+        if str(item.get("Key")) in {base + suffix for suffix in CHECKPOINT_SUFFIXES}
+    ]
+    found = []
+    for key in sorted(keys):
+        data = get_object(bucket, key, region)
+        try:
+            text = gzip.decompress(data) if data.startswith(GZIP_MAGIC) else data
+            found.append((key, json.loads(text)))
+        except (OSError, ValueError) as err:
+            raise ReviewStackError(f"cannot read the checkpoint {key}: {err}") from None
+    return found
+
+
+def check_stack_state(
+    stack: str,
+    backend_url: str,
+    root: Path = ROOT,
+    list_objects: ListObjects = aws_list_objects,
+    get_object: GetObject = aws_get_object,
+) -> tuple[tuple[str, str], ...]:
+    """The plugins to install to destroy `stack`, or ReviewStackError naming everything in its
+    state that a destroy by main's sweep must not run."""
+    if review_pull_request(stack) is None:
+        raise ReviewStackError(f"{stack!r} is not a review stack")
+    allowed = provider_requirements(root)
+    problems: list[str] = []
+    plugins: set[tuple[str, str]] = set()
+    for key, document in read_checkpoints(stack, backend_url, root, list_objects, get_object):
+        checked = check_state(document, allowed)
+        problems += [f"{key}: {p}" for p in checked.problems]
+        plugins.update(checked.plugins)
+    if problems:
+        raise ReviewStackError(
+            "\n".join(
+                [
+                    f"{stack} is not destroyed: its state, written by its pull request's program, "
+                    "names what the sweep must not run. Read it (pulumi stack export), then "
+                    "destroy it by hand, or delete its resources and `pulumi stack rm --force`.",
+                    *problems,
+                ]
+            )
+        )
+    return tuple(sorted(plugins))
+
+
 # --- the sweep -----------------------------------------------------------------------------------
 
 
@@ -380,6 +608,20 @@ class PullRequest:
     labels: tuple[str, ...]
 
 
+def unwanted_reason(
+    number: int, pull_request: PullRequest | None, settings: ReviewSettings
+) -> str | None:
+    """Why pull request `number` no longer wants its review stack, or None while it does."""
+    if pull_request is None:
+        return f"pull request #{number} does not exist"
+    if pull_request.state != "open":
+        return f"pull request #{number} is closed"
+    # GitHub's contains(), which the workflows' conditions use, ignores case: so does this.
+    if settings.label.casefold() not in {label.casefold() for label in pull_request.labels}:
+        return f"pull request #{number} no longer has the label {settings.label}"
+    return None
+
+
 def removal_reason(
     live: LiveStack,
     pull_request: PullRequest | None,
@@ -387,12 +629,9 @@ def removal_reason(
     now: datetime,
 ) -> str | None:
     """Why the sweep removes `live`, or None to keep it."""
-    if pull_request is None:
-        return f"pull request #{live.pull_request} does not exist"
-    if pull_request.state != "open":
-        return f"pull request #{live.pull_request} is closed"
-    if settings.label not in pull_request.labels:
-        return f"pull request #{live.pull_request} no longer has the label {settings.label}"
+    unwanted = unwanted_reason(live.pull_request, pull_request, settings)
+    if unwanted is not None:
+        return unwanted
     idle = now - live.last_update
     if idle > timedelta(days=settings.idle_days):
         return (
@@ -407,17 +646,38 @@ def removals(
     pull_request: Callable[[int], PullRequest | None],
     settings: ReviewSettings,
     now: datetime,
+    failures: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The matrix entries of the review stacks to remove, each with its reason."""
+    """The matrix entries of the review stacks to remove, each with its reason. With `failures`,
+    a pull request GitHub could not be asked about (a rate limit, a 5xx) keeps its stack this
+    time and is listed there, and the others are still decided."""
     out = []
     for stack in live:
-        reason = removal_reason(stack, pull_request(stack.pull_request), settings, now)
+        try:
+            found = pull_request(stack.pull_request)
+        except GitHubError as err:
+            if failures is None:
+                raise
+            failures.append(f"{stack.stack}: kept, pull request #{stack.pull_request}: {err}")
+            continue
+        reason = removal_reason(stack, found, settings, now)
         if reason is not None:
             out.append({"stack": stack.stack, "pull_request": stack.pull_request, "reason": reason})
     return out
 
 
 # --- GitHub --------------------------------------------------------------------------------------
+
+
+NOT_FOUND = 404
+
+
+class GitHubError(ReviewStackError):
+    """A GitHub call that failed: `status` is the HTTP status, None when nothing answered."""
+
+    def __init__(self, message: str, status: int | None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class GitHub:
@@ -439,15 +699,22 @@ class GitHub:
                 "X-GitHub-Api-Version": "2022-11-28",
             },
         )
-        with urllib.request.urlopen(request, timeout=GITHUB_TIMEOUT_S) as response:
-            text = response.read().decode()
+        try:
+            with urllib.request.urlopen(request, timeout=GITHUB_TIMEOUT_S) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as err:
+            raise GitHubError(
+                f"GitHub answered {method} {path} with {err.code}", err.code
+            ) from None
+        except (urllib.error.URLError, TimeoutError) as err:
+            raise GitHubError(f"GitHub did not answer {method} {path}: {err}", None) from None
         return json.loads(text) if text else None
 
     def pull_request(self, number: int) -> PullRequest | None:
         try:
             found = self.request("GET", f"pulls/{number}")
-        except urllib.error.HTTPError as err:
-            if err.code == 404:
+        except GitHubError as err:
+            if err.status == NOT_FOUND:
                 return None
             raise
         return PullRequest(
@@ -500,15 +767,20 @@ def idle_cost(stack: str, root: Path = ROOT) -> str:
 
 
 def deployed_comment(
-    stack: str, url: str, cost: str, settings: ReviewSettings, dropped: Sequence[str]
+    stack: str,
+    url: str,
+    cost: str,
+    settings: ReviewSettings,
+    dropped: Sequence[str],
+    *,
+    summary: str,
 ) -> str:
     lines = [
         f"### Review stack `{stack}`",
         "",
         f"- **URL:** {url}",
         f"- **Cost:** {cost}.",
-        f"- **Settings:** `{settings.base}`'s, made cheap and disposable (no NAT gateway, Fargate "
-        "Spot, one task, a day of logs, nothing protected).",
+        f"- **Settings:** `{settings.base}`'s, made cheap and disposable ({summary}).",
     ]
     if dropped:
         names = ", ".join(f"`{d.rpartition(':')[2]}`" for d in dropped)
@@ -561,12 +833,23 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     stack_file.add_argument("--stack", required=True)
     stack_file.add_argument("--secrets-provider", required=True)
     stack_file.add_argument("--permissions-boundary", help="given: the file to deploy the stack")
+    wanted = commands.add_parser(
+        "wanted", help="deploy=false when the pull request is closed or unlabelled by now"
+    )
+    wanted.add_argument("--stack", required=True)
+    wanted.add_argument("--repository", required=True)
     cap = commands.add_parser("cap", help="fail when a new review stack would exceed max-live")
     cap.add_argument("--stack", required=True)
     cap.add_argument("--backend-url", required=True)
+    cap.add_argument("--repository", help="given: say on the pull request why it is refused")
     sweep = commands.add_parser("sweep", help="the review stacks to remove, as a matrix")
     sweep.add_argument("--backend-url", required=True)
     sweep.add_argument("--repository", required=True)
+    state = commands.add_parser(
+        "state", help="refuse a state whose destroy would run foreign code; list its plugins"
+    )
+    state.add_argument("--stack", required=True)
+    state.add_argument("--backend-url", required=True)
     comment = commands.add_parser("comment", help="comment the stack's URL and idle cost")
     comment.add_argument("--stack", required=True)
     comment.add_argument("--url", required=True)
@@ -588,28 +871,66 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
 
             platform = stack_entry(root, _project(root), settings.base)["platform"]
             _outputs({"platform": platform, "dropped": dropped})
+        elif args.command == "wanted":
+            number = review_pull_request(args.stack)
+            if number is None:
+                raise ReviewStackError(f"{args.stack!r} is not a review stack")
+            reason = unwanted_reason(
+                number, _github(args.repository).pull_request(number), settings
+            )
+            if reason is not None:
+                # Not a failure: the run was asked for while the pull request wanted its stack.
+                print(f"::notice::{args.stack} is not deployed: {reason} since this run started.")
+            _outputs({"deploy": "false" if reason else "true"})
         elif args.command == "cap":
             problem = cap_problem(
                 args.stack, list_live_stacks(args.backend_url, root), settings.max_live
             )
             if problem:
+                number = review_pull_request(args.stack)
+                if args.repository and number is not None:
+                    # The run's log is the reviewer's; the pull request's author reads the comment.
+                    body = f"### Review stack `{args.stack}`: not deployed\n\n{problem}"
+                    upsert_comment(_github(args.repository), number, args.stack, body)
                 raise ReviewStackError(problem)
         elif args.command == "sweep":
             github = _github(args.repository)
+            failures: list[str] = []
             remove = removals(
                 list_live_stacks(args.backend_url, root),
                 github.pull_request,
                 settings,
                 datetime.now(UTC),
+                failures,
             )
-            _outputs({"remove": {"include": remove}, "any": "true" if remove else "false"})
+            # Not a failure of this step: the stacks it could decide are removed, and the
+            # workflow's last job fails on `failed` (review-sweep.yml).
+            for failure in failures:
+                print(f"::warning::{failure}", file=sys.stderr)
+            _outputs(
+                {
+                    "remove": {"include": remove},
+                    "any": "true" if remove else "false",
+                    "failed": "; ".join(failures),
+                }
+            )
+        elif args.command == "state":
+            plugins = check_stack_state(
+                args.stack, args.backend_url, root, aws_list_objects, aws_get_object
+            )
+            _outputs({"plugins": " ".join(f"{name}@{version}" for name, version in plugins)})
         elif args.command == "comment":
             number = review_pull_request(args.stack)
             if number is None:
                 raise ReviewStackError(f"{args.stack!r} is not a review stack")
-            _, dropped = review_config(root, settings.base, "")
+            config, dropped = review_config(root, settings.base, "")
             body = deployed_comment(
-                args.stack, args.url, idle_cost(args.stack, root), settings, dropped
+                args.stack,
+                args.url,
+                idle_cost(args.stack, root),
+                settings,
+                dropped,
+                summary=review_summary(config, _project(root)),
             )
             upsert_comment(_github(args.repository), number, args.stack, body)
             print(body)

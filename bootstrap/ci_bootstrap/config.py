@@ -128,6 +128,14 @@ SETTINGS: tuple[Setting, ...] = (
         " key; needs the state bucket.",
     ),
     Setting(
+        "reviewStacksBesideDeployStacks",
+        "boolean",
+        False,
+        "Accept reviewStacks in one account with deployStacks: an approved pull request's code"
+        " could then change what no tag scopes there (docs/security.md, shared accounts)."
+        " Default false: the review stacks in an account of their own (deployStacks: []).",
+    ),
+    Setting(
         "stateBucket",
         "boolean",
         True,
@@ -349,6 +357,19 @@ def load_config(
             " e.g. `pulumi config set --path 'deployStacks[0]' prod` (or set reviewStacks true"
             " for an account that holds only the review stacks)"
         )
+    if got["reviewStacks"] and stacks and not got["reviewStacksBesideDeployStacks"]:
+        problem(
+            "reviewStacks",
+            f"puts the review stacks (each pull request's code, once a reviewer approves) in one"
+            f" account with {', '.join(stacks)}. There an approved pull request could change what"
+            " no tag scopes: schedules, subscriptions, task definitions, scaling alarms, untagged"
+            " security groups, and place tasks in their network (docs/security.md, shared"
+            " accounts). Bootstrap the review stacks in an account of their own (deployStacks:"
+            " [] and reviewStacks: true), or `pulumi config set reviewStacksBesideDeployStacks"
+            " true` to accept it",
+        )
+    if got["reviewStacksBesideDeployStacks"] and not got["reviewStacks"]:
+        problem("reviewStacksBesideDeployStacks", "is set but reviewStacks is false")
     if got["reviewStacks"] and not got["stateBucket"]:
         # With Pulumi Cloud the workflows' one access token would reach every stack's state from
         # a pull request's code; the bucket's policy keeps the review roles to `pr-*` objects.

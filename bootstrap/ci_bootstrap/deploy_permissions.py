@@ -145,6 +145,10 @@ CREATE = "create"  # a new resource, only when the request tags it for the stack
 # untagged resource) and create-or-update calls (PutMetricAlarm, RegisterScalableTarget).
 MINE_OR_NEW = "mine-or-new"
 OWNED = "owned"  # only resources tagged for the stack
+# EC2's tags sent with a create call (ec2:CreateTags with ec2:CreateAction): only the stack's.
+TAGGED_AT_CREATE = "tagged-at-create"
+# A tagging call on the stack's own resource that does not give it another stack's tag.
+OWNED_KEEPS_TAG = "owned-keeps-tag"
 NAMED = "named"  # by name: `Need.grant` is the pattern (the stack's secrets, the program's buckets)
 # Granted elsewhere: by iam_statements (the stack's role path, its boundary), by the alarm-topic
 # key's own policy (components/alarm_topic.py), by the record names the bootstrap's domainNames
@@ -152,7 +156,7 @@ NAMED = "named"  # by name: `Need.grant` is the pattern (the stack's secrets, th
 IAM = "iam"
 KEY_POLICY = "key-policy"
 DNS = "dns"
-GRANTED_HERE = (ANY, ACCOUNT, CREATE, MINE_OR_NEW, OWNED, NAMED)
+GRANTED_HERE = (ANY, ACCOUNT, CREATE, MINE_OR_NEW, OWNED, TAGGED_AT_CREATE, OWNED_KEEPS_TAG, NAMED)
 
 
 @dataclass(frozen=True)
@@ -179,17 +183,45 @@ def request_context(need: Need, project: str, stack: str) -> dict[str, str]:
         CREATE: {f"aws:RequestTag/{key}": stack},
         MINE_OR_NEW: {f"aws:RequestTag/{key}": stack},
         OWNED: {f"aws:ResourceTag/{key}": stack},
+        TAGGED_AT_CREATE: {f"aws:RequestTag/{key}": stack},
+        OWNED_KEEPS_TAG: {f"aws:ResourceTag/{key}": stack, f"aws:RequestTag/{key}": stack},
         KEY_POLICY: {f"aws:ResourceTag/{key}": stack},  # the key carries it, as every resource
     }.get(need.scope, {})
     return {**implied, **dict(need.context)}
 
 
-def _ec2(*actions: str, on: str) -> Need:
-    return Need(actions, f"arn:{{partition}}:ec2:{{region}}:{{account}}:{on}", ACCOUNT)
+EC2_ARN = "arn:{partition}:ec2:{region}:{account}:"
+
+
+def _ec2_new(action: str, on: str) -> tuple[Need, Need]:
+    """A call that creates the EC2 resource `on`: the new resource, tagged for the stack by the
+    call itself, and the ec2:CreateTags EC2 authorizes for those tags (ec2:CreateAction names
+    the call)."""
+    return (
+        Need((action,), EC2_ARN + on, CREATE),
+        Need(
+            ("ec2:CreateTags",),
+            EC2_ARN + on,
+            TAGGED_AT_CREATE,
+            (("ec2:CreateAction", action.partition(":")[2]),),
+        ),
+    )
+
+
+def _ec2_own(*actions: str, on: str) -> Need:
+    return Need(actions, EC2_ARN + on, OWNED)
+
+
+def _ec2_tags(on: str) -> tuple[Need, Need]:
+    """Tag changes on the stack's own resource: never giving it another stack's tag, and never
+    removing the stack's (guardrail_statements)."""
+    return (
+        Need(("ec2:CreateTags",), EC2_ARN + on, OWNED_KEEPS_TAG),
+        Need(("ec2:DeleteTags",), EC2_ARN + on, OWNED),
+    )
 
 
 EC2_READ = Need(("ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables"))
-TAGS_EC2 = ("ec2:CreateTags", "ec2:DeleteTags")
 ROLES = "arn:{partition}:iam::{account}:role/{project}/{stack}/app-task-0000000"
 BOUNDED = (("iam:PermissionsBoundary", "{boundary}"),)
 ECS = "arn:{partition}:ecs:{region}:{account}"
@@ -239,132 +271,137 @@ KEY_POLICY_CONTEXT = (
 )
 
 RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
-    # EC2: any network resource of the account (see ACCOUNT_PATTERNS). Tags could scope most of it,
-    # but not what matters in a shared account: ECS places a stack's tasks in whatever subnets and
-    # security groups its service names, which no policy can know in advance (docs/security.md).
+    # EC2: each network resource the stack's own, by its tag, as for every other service. EC2
+    # authorizes each resource a call names on its own (the new one by the tags the call sends,
+    # the ones it uses by their own tags), so each grant names one resource type
+    # (grant_pattern). pulumi-aws sends every create's tags in the create call (TagSpecifications;
+    # terraform-provider-aws internal/service/ec2: vpc_.go, vpc_subnet.go, vpc_internet_gateway.go,
+    # ec2_eip.go, vpc_nat_gateway.go, vpc_route_table.go, vpc_security_group.go,
+    # vpc_security_group_ingress_rule.go, vpc_flow_log.go, vpc_endpoint.go), which EC2 authorizes as
+    # ec2:CreateTags with ec2:CreateAction naming the call. A route and a route-table association
+    # have no tags: they act on the stack's route tables and subnets. The VPC's default security
+    # group is AWS's, created untagged with the VPC: the program adopts it by tagging it first
+    # (vpc_default_security_group.go: tags, then its rules), hence the one grant to tag an untagged
+    # resource (docs/security.md, shared accounts). What tags cannot scope remains: ECS places a
+    # stack's tasks in whatever subnets and security groups its service names.
     "aws:ec2/vpc:Vpc": (
-        _ec2("ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", *TAGS_EC2, on="vpc/v"),
+        *_ec2_new("ec2:CreateVpc", on="vpc/v"),
+        _ec2_own("ec2:DeleteVpc", "ec2:ModifyVpcAttribute", on="vpc/v"),
+        *_ec2_tags(on="vpc/v"),
         Need(("ec2:DescribeVpcAttribute", "ec2:DescribeNetworkAcls", "ec2:DescribeVpcs")),
     ),
     "aws:ec2/subnet:Subnet": (
-        _ec2(
-            "ec2:CreateSubnet",
-            "ec2:DeleteSubnet",
-            "ec2:ModifySubnetAttribute",
-            "ec2:CreateTags",
-            on="subnet/s",
-        ),
-        _ec2("ec2:CreateSubnet", on="vpc/v"),
+        *_ec2_new("ec2:CreateSubnet", on="subnet/s"),
+        _ec2_own("ec2:CreateSubnet", on="vpc/v"),
+        _ec2_own("ec2:DeleteSubnet", "ec2:ModifySubnetAttribute", on="subnet/s"),
+        *_ec2_tags(on="subnet/s"),
         EC2_READ,
     ),
     "aws:ec2/internetGateway:InternetGateway": (
-        _ec2(
-            "ec2:CreateInternetGateway",
+        *_ec2_new("ec2:CreateInternetGateway", on="internet-gateway/igw"),
+        _ec2_own(
             "ec2:DeleteInternetGateway",
             "ec2:AttachInternetGateway",
             "ec2:DetachInternetGateway",
-            "ec2:CreateTags",
             on="internet-gateway/igw",
         ),
-        _ec2("ec2:AttachInternetGateway", "ec2:DetachInternetGateway", on="vpc/v"),
+        _ec2_own("ec2:AttachInternetGateway", "ec2:DetachInternetGateway", on="vpc/v"),
+        *_ec2_tags(on="internet-gateway/igw"),
         Need(("ec2:DescribeInternetGateways",)),
     ),
     "aws:ec2/eip:Eip": (
-        _ec2(
-            "ec2:AllocateAddress",
-            "ec2:ReleaseAddress",
-            "ec2:DisassociateAddress",
-            "ec2:CreateTags",
-            on="elastic-ip/e",
-        ),
+        *_ec2_new("ec2:AllocateAddress", on="elastic-ip/e"),
+        _ec2_own("ec2:ReleaseAddress", "ec2:DisassociateAddress", on="elastic-ip/e"),
+        # The interface the address is on is the NAT gateway's, AWS's and untagged; the address
+        # must still be the stack's.
+        Need(("ec2:DisassociateAddress",), EC2_ARN + "network-interface/eni", ACCOUNT),
+        *_ec2_tags(on="elastic-ip/e"),
         Need(("ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute")),
     ),
     "aws:ec2/natGateway:NatGateway": (
-        _ec2("ec2:CreateNatGateway", "ec2:DeleteNatGateway", "ec2:CreateTags", on="natgateway/n"),
-        _ec2("ec2:CreateNatGateway", on="subnet/s"),
-        _ec2("ec2:CreateNatGateway", on="elastic-ip/e"),
+        *_ec2_new("ec2:CreateNatGateway", on="natgateway/n"),
+        _ec2_own("ec2:DeleteNatGateway", on="natgateway/n"),
+        *(_ec2_own("ec2:CreateNatGateway", on=on) for on in ("subnet/s", "elastic-ip/e", "vpc/v")),
+        *_ec2_tags(on="natgateway/n"),
         Need(("ec2:DescribeNatGateways",)),
     ),
     "aws:ec2/routeTable:RouteTable": (
-        _ec2("ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:CreateTags", on="route-table/r"),
-        _ec2("ec2:CreateRouteTable", on="vpc/v"),
+        *_ec2_new("ec2:CreateRouteTable", on="route-table/r"),
+        _ec2_own("ec2:CreateRouteTable", on="vpc/v"),
+        _ec2_own("ec2:DeleteRouteTable", on="route-table/r"),
+        *_ec2_tags(on="route-table/r"),
         EC2_READ,
     ),
     "aws:ec2/route:Route": (
-        _ec2("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute", on="route-table/r"),
+        _ec2_own("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute", on="route-table/r"),
         EC2_READ,
     ),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": (
-        _ec2(
-            "ec2:AssociateRouteTable",
-            "ec2:DisassociateRouteTable",
-            "ec2:ReplaceRouteTableAssociation",
-            on="route-table/r",
-        ),
-        _ec2(
-            "ec2:AssociateRouteTable",
-            "ec2:DisassociateRouteTable",
-            "ec2:ReplaceRouteTableAssociation",
-            on="subnet/s",
+        *(
+            _ec2_own(
+                "ec2:AssociateRouteTable",
+                "ec2:DisassociateRouteTable",
+                "ec2:ReplaceRouteTableAssociation",
+                on=on,
+            )
+            for on in ("route-table/r", "subnet/s")
         ),
         EC2_READ,
     ),
     "aws:ec2/securityGroup:SecurityGroup": (
-        _ec2(
-            "ec2:CreateSecurityGroup",
+        *_ec2_new("ec2:CreateSecurityGroup", on="security-group/sg"),
+        _ec2_own("ec2:CreateSecurityGroup", on="vpc/v"),
+        _ec2_own(
             "ec2:DeleteSecurityGroup",
             "ec2:RevokeSecurityGroupEgress",
             "ec2:RevokeSecurityGroupIngress",
-            *TAGS_EC2,
             on="security-group/sg",
         ),
-        _ec2("ec2:CreateSecurityGroup", on="vpc/v"),
+        *_ec2_tags(on="security-group/sg"),
         Need(("ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces")),
     ),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (
-        _ec2(
+        # Adopting the VPC's default group: tag it (untagged, or the stack's already), strip it.
+        Need(("ec2:CreateTags",), EC2_ARN + "security-group/sg", MINE_OR_NEW),
+        _ec2_own(
             "ec2:RevokeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupEgress",
-            *TAGS_EC2,
             on="security-group/sg",
         ),
+        *_ec2_tags(on="security-group/sg"),
         Need(("ec2:DescribeSecurityGroups",)),
     ),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
-        _ec2(
+        *_ec2_new("ec2:AuthorizeSecurityGroupIngress", on="security-group-rule/sgr"),
+        _ec2_own(
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:RevokeSecurityGroupIngress",
             "ec2:ModifySecurityGroupRules",
             "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
             on="security-group/sg",
         ),
-        _ec2(
-            "ec2:AuthorizeSecurityGroupIngress",
-            "ec2:ModifySecurityGroupRules",
-            *TAGS_EC2,
-            on="security-group-rule/sgr",
-        ),
+        _ec2_own("ec2:ModifySecurityGroupRules", on="security-group-rule/sgr"),
+        *_ec2_tags(on="security-group-rule/sgr"),
         Need(("ec2:DescribeSecurityGroupRules",)),
     ),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
-        _ec2(
+        *_ec2_new("ec2:AuthorizeSecurityGroupEgress", on="security-group-rule/sgr"),
+        _ec2_own(
             "ec2:AuthorizeSecurityGroupEgress",
             "ec2:RevokeSecurityGroupEgress",
             "ec2:ModifySecurityGroupRules",
             "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
             on="security-group/sg",
         ),
-        _ec2(
-            "ec2:AuthorizeSecurityGroupEgress",
-            "ec2:ModifySecurityGroupRules",
-            *TAGS_EC2,
-            on="security-group-rule/sgr",
-        ),
+        _ec2_own("ec2:ModifySecurityGroupRules", on="security-group-rule/sgr"),
+        *_ec2_tags(on="security-group-rule/sgr"),
         Need(("ec2:DescribeSecurityGroupRules",)),
     ),
     "aws:ec2/flowLog:FlowLog": (
-        _ec2("ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", *TAGS_EC2, on="vpc-flow-log/fl"),
-        _ec2("ec2:CreateFlowLogs", on="vpc/v"),
+        *_ec2_new("ec2:CreateFlowLogs", on="vpc-flow-log/fl"),
+        _ec2_own("ec2:CreateFlowLogs", on="vpc/v"),
+        _ec2_own("ec2:DeleteFlowLogs", on="vpc-flow-log/fl"),
+        *_ec2_tags(on="vpc-flow-log/fl"),
         Need(("ec2:DescribeFlowLogs",)),
         Need(
             ("iam:PassRole",),
@@ -374,18 +411,14 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
         ),
     ),
     "aws:ec2/vpcEndpoint:VpcEndpoint": (
-        _ec2(
-            "ec2:CreateVpcEndpoint",
-            "ec2:DeleteVpcEndpoints",
-            "ec2:ModifyVpcEndpoint",
-            *TAGS_EC2,
-            on="vpc-endpoint/vpce",
-        ),
-        _ec2("ec2:CreateVpcEndpoint", on="vpc/v"),
+        *_ec2_new("ec2:CreateVpcEndpoint", on="vpc-endpoint/vpce"),
+        _ec2_own("ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint", on="vpc-endpoint/vpce"),
+        _ec2_own("ec2:CreateVpcEndpoint", on="vpc/v"),
         *(
-            _ec2("ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", on=on)
+            _ec2_own("ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", on=on)
             for on in ("route-table/r", "security-group/sg", "subnet/s")
         ),
+        *_ec2_tags(on="vpc-endpoint/vpce"),
         Need(("ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists")),
     ),
     "aws:ecr/repository:Repository": (
@@ -887,9 +920,11 @@ RESOURCE_TYPES: dict[str, tuple[Need, ...]] = {
             FILE_SYSTEM,
             ACCOUNT,
         ),
-        _ec2("ec2:CreateNetworkInterface", on="subnet/s"),
-        _ec2("ec2:CreateNetworkInterface", on="security-group/sg"),
-        _ec2("ec2:CreateNetworkInterface", on="network-interface/eni"),
+        # EFS makes the mount target's interface with the caller's permissions: in the stack's
+        # subnet with its security group; the interface itself is new and untagged (one type).
+        _ec2_own("ec2:CreateNetworkInterface", on="subnet/s"),
+        _ec2_own("ec2:CreateNetworkInterface", on="security-group/sg"),
+        Need(("ec2:CreateNetworkInterface",), EC2_ARN + "network-interface/eni", ACCOUNT),
         Need(("ec2:DescribeSubnets", "ec2:DescribeNetworkInterfaces")),
     ),
     "aws:efs/accessPoint:AccessPoint": (
@@ -1141,9 +1176,9 @@ READ_WILDCARDS: tuple[str, ...] = (
     "elasticloadbalancing:Describe*",
     "application-autoscaling:Describe*",
 )
-# What ACCOUNT means per service: any resource of it in this account, in any region. EC2's also
-# in any account: the prefix lists of AWS's own services (S3's gateway endpoint) are AWS's.
-ACCOUNT_PATTERNS: dict[str, str] = {"ec2": "arn:{partition}:ec2:*:*:*"}
+# What ACCOUNT means per service, where not its resources of this account in any region (EC2's:
+# one resource type, grant_pattern).
+ACCOUNT_PATTERNS: dict[str, str] = {}
 # Statement ids: what each service's statement is about, and how the scope limits it.
 SERVICE_WORDS: dict[str, str] = {
     "acm": "Certificates",
@@ -1172,6 +1207,8 @@ SCOPE_WORDS: dict[str, str] = {
     CREATE: "CreatedOnlyTaggedForTheStack",
     MINE_OR_NEW: "NewOrTheStacksOwnNeverAnothers",
     OWNED: "OnlyTheStacksOwn",
+    TAGGED_AT_CREATE: "TagsOnlyTheStacksInTheCreateCall",
+    OWNED_KEEPS_TAG: "TagsOnlyTheStacksOwnKeepingItsTag",
     NAMED: "ByTheirNames",
 }
 # What removes a tag, per service: no deploy role may remove the stack tag (it would turn a
@@ -1214,16 +1251,43 @@ def grant_pattern(need: Need) -> str:
     if need.resource == "*":
         return "*"
     service = need.actions[0].split(":")[0]
+    if service == "ec2":
+        # EC2 authorizes each resource of a call on its own, with the condition keys of its type:
+        # a grant per type, so that a create's tags never stand in for the tags of what it uses.
+        kind = need.resource.rpartition(":")[2].partition("/")[0]
+        return f"arn:{{partition}}:ec2:*:{{account}}:{kind}/*"
     if need.scope == ACCOUNT and service in ACCOUNT_PATTERNS:
         return ACCOUNT_PATTERNS[service]
     _, _, _, region, account, _ = need.resource.split(":", 5)
     return f"arn:{{partition}}:{service}:{'*' if region else ''}:{account and '{account}'}:*"
 
 
-def scope_condition(scope: str, project: str, stack: str) -> dict[str, Any]:
+def _merged(*conditions: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for condition in conditions:
+        for operator, keys in condition.items():
+            out.setdefault(operator, {}).update(keys)
+    return out
+
+
+def scope_condition(
+    scope: str, project: str, stack: str, create_actions: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The condition of a grant of `scope`; TAGGED_AT_CREATE's names the EC2 create calls
+    (`create_actions`) whose tags it allows."""
     key = stack_tag(project)
     if scope == CREATE:
         return stack_tag_condition(f"aws:RequestTag/{key}", stack)
+    if scope == TAGGED_AT_CREATE:
+        return _merged(
+            stack_tag_condition(f"aws:RequestTag/{key}", stack),
+            {"StringEquals": {"ec2:CreateAction": sorted(create_actions)}},
+        )
+    if scope == OWNED_KEEPS_TAG:
+        return _merged(
+            stack_tag_condition(f"aws:ResourceTag/{key}", stack),
+            stack_tag_condition(f"aws:RequestTag/{key}", stack, if_exists=True),
+        )
     if scope == MINE_OR_NEW:
         # A key the request lacks satisfies ...IfExists: a new resource has no tags yet, and a
         # tagging call need not touch the stack tag; one that sets it must set its own stack.
@@ -1236,13 +1300,21 @@ def scope_condition(scope: str, project: str, stack: str) -> dict[str, Any]:
 
 
 def service_statements(
-    partition: str, account: str, project: str, stack: str, domain_names: tuple[str, ...] = ()
+    partition: str,
+    account: str,
+    project: str,
+    stack: str,
+    domain_names: tuple[str, ...] = (),
+    leave_out: tuple[str, ...] = (),
 ) -> list[dict]:
     """The deploy role's grants for the app's resources, written from the table: one statement per
     service and scope (and pattern), in this account and any region (a stack may live in any).
-    IAM is `iam_statements`' and the alarm-topic key's management the key's own policy's."""
+    IAM is `iam_statements`' and the keys' management the keys' own policies'. `leave_out`: resource
+    types the stacks never make, whose rows grant nothing."""
     grouped: dict[tuple[str, str, str], set[str]] = {}
-    for rows in (*RESOURCE_TYPES.values(), *INVOKES.values()):
+    create_actions: dict[tuple[str, str, str], set[str]] = {}
+    kept = [rows for token, rows in RESOURCE_TYPES.items() if token not in leave_out]
+    for rows in (*kept, *INVOKES.values()):
         for need in rows:
             if need.scope not in GRANTED_HERE:
                 continue
@@ -1256,6 +1328,9 @@ def service_statements(
             )
             scope = ANY if pattern == "*" and need.scope == ACCOUNT else need.scope
             grouped.setdefault((service, scope, pattern), set()).update(need.actions)
+            create_actions.setdefault((service, scope, pattern), set()).update(
+                v for k, v in need.context if k == "ec2:CreateAction"
+            )
     statements = []
     numbered: dict[str, int] = {}
     for (service, scope, pattern), actions in sorted(grouped.items()):
@@ -1267,7 +1342,8 @@ def service_statements(
             "Action": sorted(actions),
             "Resource": pattern,
         }
-        if condition := scope_condition(scope, project, stack):
+        created = tuple(create_actions[(service, scope, pattern)])
+        if condition := scope_condition(scope, project, stack, created):
             statement["Condition"] = condition
         statements.append(statement)
     statements.append(

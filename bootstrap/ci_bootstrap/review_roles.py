@@ -29,7 +29,12 @@ import pulumi
 import pulumi_aws as aws
 
 from ci_bootstrap.boundary import boundary_arn
-from ci_bootstrap.deploy_permissions import MANAGED_POLICIES_PER_ROLE_MAX, pack, service_statements
+from ci_bootstrap.deploy_permissions import (
+    MANAGED_POLICIES_PER_ROLE_MAX,
+    RESOURCE_TYPES,
+    pack,
+    service_statements,
+)
 from ci_bootstrap.github_roles import (
     APP_PROJECT,
     DEPLOY_MAX_SESSION_S,
@@ -39,6 +44,18 @@ from ci_bootstrap.github_roles import (
     trust_policy,
 )
 from ci_bootstrap.stack_names import REVIEW, REVIEW_STACKS
+
+# Resource types a review stack never makes (.github/scripts/review_stacks.py turns off what would
+# make them: alarmTopicEncryption and enableExec the KMS keys, accessLogs the S3 bucket; a test
+# keeps the two in step), so the review roles get none of their rows. It matters beyond least
+# privilege. Tagging a key at its creation needs kms:TagResource on "*", with which a review role
+# could tag any untagged key of the account that IAM governs `pr-*`, which the review boundary
+# then lets review app roles use. And S3 grants reach the program's buckets by name
+# (`alb-logs-bucket-*`, no tags), the base stack's access logs included.
+REVIEW_STACKS_MAKE_NO = (
+    "aws:kms/key:Key",
+    *(token for token in RESOURCE_TYPES if token.startswith("aws:s3/")),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +115,15 @@ class ReviewStackRoles(pulumi.ComponentResource):
         invoke = aws_lookup_options(opts)
         account_id = aws.get_caller_identity(opts=invoke).account_id
         partition = aws.get_partition(opts=invoke).partition
-        documents = pack(service_statements(partition, account_id, args.app_project, REVIEW_STACKS))
+        documents = pack(
+            service_statements(
+                partition,
+                account_id,
+                args.app_project,
+                REVIEW_STACKS,
+                leave_out=REVIEW_STACKS_MAKE_NO,
+            )
+        )
         if len(documents) > MANAGED_POLICIES_PER_ROLE_MAX:
             problems.append(
                 f"the review roles would need {len(documents)} service policies: more than IAM's "

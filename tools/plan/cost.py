@@ -103,13 +103,14 @@ KMS_KEY_MONTH = _p("1.00", "key", "month", "https://aws.amazon.com/kms/pricing/"
 
 # EFS bills only by use (Regional file system, elastic throughput): an empty, idle file system
 # costs $0, so it adds no line to the idle estimate; what it bills by is named under "Not
-# included". Standard storage: https://aws.amazon.com/efs/pricing/; Infrequent Access and elastic
-# throughput: the same page's tables, as summarised in factualminds.com/blog/amazon-efs-pricing-
-# throughput-modes-storage-classes (us-east-1, June 2026). Checked on EFS_PRICES_CHECKED.
+# included". us-east-1, Regional with elastic throughput, from https://aws.amazon.com/efs/pricing/
+# since EFS Archive's launch (2023-11-27; the page's table is quoted at blog.gslin.org/archives/
+# tag/tiering): Infrequent Access is $0.016, not the legacy throughput modes' $0.025 that some
+# summaries still give. Checked on EFS_PRICES_CHECKED.
 EFS_PRICING = "https://aws.amazon.com/efs/pricing/"
 EFS_PRICES_CHECKED = "2026-12-04"
 EFS_STANDARD_GB_MONTH = _p("0.30", "GB", "month", EFS_PRICING)
-EFS_INFREQUENT_GB_MONTH = _p("0.025", "GB", "month", EFS_PRICING)
+EFS_INFREQUENT_GB_MONTH = _p("0.016", "GB", "month", EFS_PRICING)
 EFS_INFREQUENT_READ_GB = Decimal("0.01")  # per GB read from Infrequent Access storage
 EFS_ELASTIC_READ_GB = Decimal("0.03")  # per GB read, elastic throughput
 EFS_ELASTIC_WRITE_GB = Decimal("0.06")  # per GB written, elastic throughput
