@@ -127,7 +127,12 @@ exec_sessions = (
 )
 # Each worker's queue (docs/services.md): every service gets its URL and may send to it.
 queues = {
-    s.name: WorkQueue(s.name, WorkQueueArgs(max_receives=s.max_receives), opts) for s in cfg.workers
+    s.name: WorkQueue(
+        s.name,
+        WorkQueueArgs(max_receives=s.max_receives, protect=cfg.deletion_protection),
+        opts,
+    )
+    for s in cfg.workers
 }
 queue_urls: dict[str, pulumi.Input[str]] = {queue_url_env(n): q.url for n, q in queues.items()}
 queue_arns = tuple(q.arn for q in queues.values())
@@ -223,7 +228,6 @@ lb = LoadBalancer(
     "web",
     LoadBalancerArgs(
         vpc_id=network.vpc_id,
-        vpc_cidr=network.vpc_cidr,
         subnet_ids=network.private_subnet_ids if cfg.cloudfront else network.public_subnet_ids,
         internal=cfg.cloudfront,
         deletion_protection=cfg.deletion_protection,
@@ -280,7 +284,13 @@ if certificate:
         opts,
     )
 alarm_topic = AlarmTopic(
-    "alarms", AlarmTopicArgs(email=cfg.alarm_email, encrypted=cfg.alarm_topic_encryption), opts
+    "alarms",
+    AlarmTopicArgs(
+        email=cfg.alarm_email,
+        encrypted=cfg.alarm_topic_encryption,
+        protect=cfg.deletion_protection,
+    ),
+    opts,
 )
 # Where viewers reach the app: its own name, else CloudFront's, else the load balancer's.
 url = f"https://{cfg.domain_name}" if cfg.domain_name else edge.url if edge else lb.url
@@ -405,6 +415,7 @@ jobs = (
             placement=service.task_placement,
             alarm_topic_arn=alarm_topic.topic_arn,
             roles=cfg.roles,
+            protect=cfg.deletion_protection,
             file_systems={t.name: mounted(t.mounts) for t in cfg.scheduled_tasks if t.mounts},
             task_policy_statements=task_statements,
             secret_arns=tuple(secret_arns.values()),

@@ -29,6 +29,9 @@ CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
 # What SNS does with the key on a publisher's behalf: make a data key, and read it back.
 PUBLISH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 KEY_DELETION_WINDOW_DAYS = 7  # KMS's shortest: a destroyed stack's key soon stops billing
+# KMS's longest (and its default): a protected stack's key deleted by mistake can be recovered
+# (CancelKeyDeletion) for a month.
+PROTECTED_KEY_DELETION_WINDOW_DAYS = 30
 
 
 def topic_key_policy(account_id: str, partition: str, region: str, project: str, stack: str) -> str:
@@ -68,10 +71,14 @@ class AlarmTopicArgs:
         later (Slack through AWS Chatbot, PagerDuty, ...).
     encrypted: encrypt the topic with its own KMS key (about $1 a month). Default True; a dev
         stack may skip it, as its notifications carry only alarm names and states.
+    protect: protect the key from deletion (`deletionProtection`) and keep a deleted one
+        recoverable for PROTECTED_KEY_DELETION_WINDOW_DAYS, as cfn-lint's I3011 asks of a KMS key.
+        Default False: the key goes with the stack, pending deletion for KEY_DELETION_WINDOW_DAYS.
     """
 
     email: str = ""
     encrypted: bool = DEFAULT_ALARM_TOPIC_ENCRYPTED
+    protect: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
@@ -104,11 +111,13 @@ class AlarmTopic(pulumi.ComponentResource):
                 f"{name}-key",
                 description=f"{pulumi.get_project()} {pulumi.get_stack()}: alarm topic encryption",
                 enable_key_rotation=True,
-                deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+                deletion_window_in_days=PROTECTED_KEY_DELETION_WINDOW_DAYS
+                if args.protect
+                else KEY_DELETION_WINDOW_DAYS,
                 policy=topic_key_policy(
                     account_id, partition, region, pulumi.get_project(), pulumi.get_stack()
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             if args.encrypted
             else None

@@ -37,7 +37,7 @@ INTERNAL_SG_DESCRIPTION = "Load balancer: from CloudFront VPC origins only, to t
 class LoadBalancerArgs:
     """Settings of the load balancer.
 
-    vpc_id, vpc_cidr, subnet_ids: where it lives: one subnet per AZ, public ones for an
+    vpc_id, subnet_ids: where it lives: one subnet per AZ, public ones for an
         internet-facing load balancer, private ones for an internal one. Required.
     internal: no public address: only what is inside the VPC reaches it, here CloudFront's VPC
         origin, which components.edge admits into its security group. IPv4 only (the private
@@ -52,7 +52,6 @@ class LoadBalancerArgs:
     """
 
     vpc_id: pulumi.Input[str]
-    vpc_cidr: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     internal: bool = False
     idle_timeout_s: int = DEFAULT_IDLE_TIMEOUT_S
@@ -118,17 +117,8 @@ class LoadBalancer(pulumi.ComponentResource):
                     cidr_ipv6=cidr if family == "ipv6" else None,
                     opts=child,
                 )
-        # Targets are IP targets inside the VPC; each service's own group decides which port.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-targets",
-            security_group_id=sg.id,
-            ip_protocol="tcp",
-            from_port=1,
-            to_port=65535,
-            cidr_ipv4=args.vpc_cidr,
-            description="To targets in the VPC",
-            opts=child,
-        )
+        # No egress rule here: each service behind the load balancer adds the one to its own
+        # tasks' group and port (components.service, `<service>-lb-to-tasks`).
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",

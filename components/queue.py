@@ -103,11 +103,15 @@ class WorkQueueArgs:
         sixth.
     message_retention_s: how long a message waits to be received. Default 4 days, SQS's own.
     dead_letter_retention_s: how long a dead letter stays. Default 14 days, SQS's longest.
+    protect: protect both queues, and the messages in them, from deletion
+        (`deletionProtection`; cfn-lint's I3011 counts a queue as stateful; SQS keeps nothing of
+        a deleted queue). Default False.
     """
 
     max_receives: int = DEFAULT_MAX_RECEIVES
     message_retention_s: int = MESSAGE_RETENTION_S
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
+    protect: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when nothing is)."""
@@ -140,7 +144,7 @@ class WorkQueue(pulumi.ComponentResource):
     ) -> None:
         check_args(f"WorkQueue {name!r}", args.problems())
         super().__init__("fargate-app:queue:WorkQueue", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
         dead_letters = aws.sqs.Queue(
             f"{name}-dlq",
             message_retention_seconds=args.dead_letter_retention_s,

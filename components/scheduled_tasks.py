@@ -91,6 +91,9 @@ class ScheduledTasksArgs:
         None: the alarms exist but notify nobody.
     roles: where the schedules' roles go (IAM path) and their permissions boundary. Default IAM's
         root path and no boundary; the program passes the stack's path and the stack's boundary.
+    protect: protect each dead-letter queue, and the failed invocations in it, from deletion
+        (`deletionProtection`; cfn-lint's I3011 counts a queue as stateful; SQS keeps nothing of
+        a deleted queue). Default False.
     file_systems: by job name, the file systems its task mounts (FileSystem.access), instead of
         the service's. A job that mounts one runs with task and execution roles of its own
         (TaskRoles named after it): the service's grants (task_policy_statements, secret_arns,
@@ -108,6 +111,7 @@ class ScheduledTasksArgs:
     dead_letter_retention_s: int = DEAD_LETTER_RETENTION_S
     alarm_topic_arn: pulumi.Input[str] | None = None
     roles: RolePlacement = field(default_factory=RolePlacement)
+    protect: bool = False
     file_systems: Mapping[str, tuple[FileSystemAccess, ...]] = field(default_factory=dict)
     task_policy_statements: tuple[dict, ...] = ()
     secret_arns: tuple[pulumi.Input[str], ...] = ()
@@ -350,7 +354,7 @@ class ScheduledTasks(pulumi.ComponentResource):
                 f"{base}-dlq",
                 message_retention_seconds=args.dead_letter_retention_s,
                 sqs_managed_sse_enabled=True,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             role = aws.iam.Role(
                 f"{base}-role",

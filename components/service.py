@@ -76,6 +76,11 @@ HEALTH_CHECK_TIMEOUT_S = 4  # must be below the interval
 HEALTH_CHECK_MATCHER = "200"
 HEALTHY_THRESHOLD = 2  # the ALB's minimum
 UNHEALTHY_THRESHOLD = 3  # 15 s of failures before a task is pulled: one slow answer is not enough
+# Health checks go to the port the requests go to, so the one port the load balancer may reach a
+# service's tasks on (its `<service>-lb-to-tasks` egress rule) serves both.
+HEALTH_CHECK_PORT = "traffic-port"
+# The suffix of that rule's name: it is the service component's child, but the load balancer's rule.
+LB_EGRESS_SUFFIX = "lb-to-tasks"
 # Requests to this app finish in well under a second; AWS's default of 300 s slows every deploy.
 DEREGISTRATION_DELAY_S = 10
 # ECS ignores failing health checks this long after a task starts; the app boots in ~2 s, so this
@@ -519,6 +524,19 @@ class FargateService(pulumi.ComponentResource):
                 description="App port from the load balancer",
                 opts=child,
             )
+            # ...and the load balancer's way out to them, on that port alone (requests and health
+            # checks): its group reaches no address, only the groups of the services behind it,
+            # each adding its own rule here (none of them knows the others).
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{LB_EGRESS_SUFFIX}",
+                security_group_id=route.security_group_id,
+                referenced_security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"To the tasks of {name}: app port and health checks",
+                opts=child,
+            )
         if connect is not None and connect.publish and port is not None:
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-from-services",
@@ -731,7 +749,7 @@ class FargateService(pulumi.ComponentResource):
                     "enabled": True,
                     "path": args.container.health_check_path,
                     "protocol": "HTTP",
-                    "port": "traffic-port",
+                    "port": HEALTH_CHECK_PORT,
                     "matcher": HEALTH_CHECK_MATCHER,
                     "interval": HEALTH_CHECK_INTERVAL_S,
                     "timeout": HEALTH_CHECK_TIMEOUT_S,

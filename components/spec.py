@@ -537,7 +537,17 @@ class Scaling:
             )
             if value < least_of
         ]
-        if not found and not self.min_count <= self.desired_count <= self.max_count:
+        if not found and self.min_count > self.max_count:
+            # The bounds contradict each other whatever desired_count is: name them, not it.
+            found.append(
+                Issue(
+                    field="min_count",
+                    value=None,
+                    allowed=f"{{min_count}} {self.min_count} is above {{max_count}} "
+                    f"{self.max_count}; raise {{max_count}} or lower {{min_count}}",
+                )
+            )
+        elif not found and not self.min_count <= self.desired_count <= self.max_count:
             found.append(
                 Issue(
                     field="desired_count",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import os
+import shlex
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,15 +110,24 @@ PROBLEM_PREFIX = "  - "  # how a ConfigError's message lists each problem, one a
 class ConfigError(Exception):
     """Every problem with a stack's config, reported together."""
 
-    def __init__(self, stack: str, problems: list[str]):
+    def __init__(self, stack: str, problems: list[str], unknown: Collection[str] = ()):
+        """`unknown`: the settings the program does not know (typos), which `pulumi config set`
+        cannot fix: they stay in the stack file until removed."""
         self.stack = stack
         self.problems = problems
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         lines = "\n".join(PROBLEM_PREFIX + p for p in problems)
+        fix = f"`pulumi config set <key> <value> --stack {stack}`"
+        if unknown:
+            removes = ", ".join(
+                f"`pulumi config rm {shlex.quote(k)} --stack {stack}`" for k in unknown
+            )
+            fix = f"Remove each unknown setting ({removes}), then set the right key with {fix}"
+        else:
+            fix = f"Fix with {fix}"
         super().__init__(
             f"Stack '{stack}' config has {count}; nothing was created:\n{lines}\n"
-            f"Fix with `pulumi config set <key> <value> --stack {stack}` "
-            f"(every setting: docs/settings.md)."
+            f"{fix} (every setting: docs/settings.md)."
         )
 
 
@@ -196,6 +206,7 @@ def load_config(
 
     values: dict[str, Any] = {}
     partial: dict[str, dict[str, str]] = {}
+    unknown = [key for key in ours if key not in SETTINGS_BY_KEY]
     for key, value in ours.items():
         setting = SETTINGS_BY_KEY.get(key)
         if setting is None:
@@ -254,7 +265,7 @@ def load_config(
         ]
 
     if problems.items:
-        raise ConfigError(stack, problems.items)
+        raise ConfigError(stack, problems.items, unknown)
     return StackConfig(
         project=project,
         stack=stack,
@@ -363,8 +374,12 @@ def _check_counts(get: dict[str, Any], ok: set[str], problems: Problems) -> None
         or (issue.value is not None and keys[issue.field] in ok)
     ]
     problems.add_issues([i for i in issues if i.value is not None], keys)
+    relations = [i for i in issues if i.value is None]
+    problems.add_issues([i for i in relations if i.field == "min_count"], keys)
     problems.add_issues(
-        [i for i in issues if i.value is None], keys, suffix="; adjust the three so that it does"
+        [i for i in relations if i.field != "min_count"],
+        keys,
+        suffix="; adjust the three so that it does",
     )
     if "onDemandBase" in ok:
         hi = get["maxCount"] if "maxCount" in ok else None

@@ -433,8 +433,12 @@ def _scaling(
     problems.add_issues([i for i in issues if i.field in ("max_count", "cpu_target")], keys)
     counts = {"min_count": "minCount", "desired_count": "desiredCount", "max_count": "maxCount"}
     for order in (i for i in issues if i.value is None):
+        # minCount above maxCount is the bounds' problem; an order broken by desiredCount, the
+        # three's.
+        where = keys[order.field] if order.field == "min_count" else key
         problems.items.append(
-            f"{key}: {order.allowed_for(counts)} (unset ones are the main service's); set the three"
+            f"{where}: {order.allowed_for(counts)} (unset ones are the main service's); set the "
+            + ("two" if order.field == "min_count" else "three")
         )
     return None if issues else scaling
 

@@ -483,6 +483,20 @@ def fail_recent_task(app: App, minutes_ago: int = 2) -> str:
     return arn
 
 
+def exit_recent_task(app: App, exit_code: int, minutes_ago: int = 2) -> str:
+    """A service task whose app container exited by itself with `exit_code` a moment ago."""
+    arn = start_service_task(app, started_minutes_ago=minutes_ago)
+    set_task_state(
+        arn,
+        "STOPPED",
+        exit_code=exit_code,
+        stop_code="EssentialContainerExited",
+        stopped_reason="Essential container in task exited",
+        stopped_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+    )
+    return arn
+
+
 # --- scripted one-off tasks for `run` -------------------------------------------------------
 
 

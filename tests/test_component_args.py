@@ -212,9 +212,7 @@ BAD: list[tuple[str, type[pulumi.ComponentResource], Callable[[], Any], str]] = 
     (
         "a load balancer in one AZ",
         LoadBalancer,
-        lambda: LoadBalancer(
-            "w", LoadBalancerArgs(vpc_id="vpc-1", vpc_cidr="10.0.0.0/16", subnet_ids=["s-1"])
-        ),
+        lambda: LoadBalancer("w", LoadBalancerArgs(vpc_id="vpc-1", subnet_ids=["s-1"])),
         "subnet_ids",
     ),
     (
@@ -224,7 +222,6 @@ BAD: list[tuple[str, type[pulumi.ComponentResource], Callable[[], Any], str]] = 
             "w",
             LoadBalancerArgs(
                 vpc_id="vpc-1",
-                vpc_cidr="10.0.0.0/16",
                 subnet_ids=["s-1", "s-2"],
                 idle_timeout_s=4001,
             ),

@@ -167,6 +167,16 @@ def test_desired_count_must_lie_between_min_and_max(low: int, want: int, high: i
         assert str(value) in message, message
 
 
+def test_a_min_count_above_max_count_is_reported_under_the_bounds_not_desired_count() -> None:
+    """minCount 4, maxCount 2 (desiredCount left at its default): the bounds are what is wrong."""
+    found = problems({"minCount": 4, "maxCount": 2})
+    assert not [p for p in found if p.startswith("desiredCount:")], (
+        f"desiredCount was not given and is not the problem: {found}"
+    )
+    message = problem_about("minCount", minCount=4, maxCount=2)
+    assert "4" in message and "maxCount 2" in message, message
+
+
 def test_min_equal_desired_equal_max_is_a_fixed_count_without_autoscaling() -> None:
     cfg = load(minCount=3, desiredCount=3, maxCount=3)
     assert cfg.desired_count == 3 and not cfg.autoscaling
@@ -421,6 +431,19 @@ def test_a_misspelt_setting_suggests_the_right_one(typo: str, meant: str) -> Non
     found = problems({typo: "1"})
     message = next((p for p in found if p.startswith(typo.rpartition(":")[2])), "")
     assert f"did you mean `{meant}`" in message, found
+
+
+def test_a_misspelt_setting_is_fixed_by_removing_it_then_setting_the_right_key() -> None:
+    """`pulumi config set` leaves the typo in the stack file, where it fails again: the footer
+    says to remove it first."""
+    with pytest.raises(ConfigError) as caught:
+        load_config({"aws:region": REGION, "fargate-app:desiredCont": "2"}, stack="dev")
+    footer = str(caught.value).splitlines()[-1]
+    remove = "`pulumi config rm desiredCont --stack dev`"
+    assert remove in footer, f"the footer does not say to remove the typo: {footer}"
+    assert footer.index(remove) < footer.index("pulumi config set"), (
+        f"remove the typo first, then set the right key: {footer}"
+    )
 
 
 @pytest.mark.parametrize(

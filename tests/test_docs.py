@@ -4,7 +4,9 @@ the ones CI runs (.ci/run)."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import shlex
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,6 +212,52 @@ def test_repeated_headings_get_numbered_anchors(tmp_path: Path) -> None:
     page.write_text("# Deploys\n## Notes\n## Notes\n### Notes\n")
 
     assert anchors(page) == {"deploys", "notes", "notes-1", "notes-2"}
+
+
+CI_DOC = DOCS / "ci.md"
+SETUP_STEPS = "## One-time setup"
+# Shell keywords that may start a command, and builtins: not programs a reader has to install.
+SHELL_KEYWORDS = frozenset({"while", "until", "do", "done", "if", "then", "else", "fi", "!"})
+SHELL_BUILTINS = frozenset({"cd", "read", "echo", "export", "set"})
+OPERATORS = frozenset({"|", "||", "&&", ";", "&"})
+
+
+def programs_run(section: str) -> set[str]:
+    """The programs the section's bash blocks run: the first word of every command of every
+    pipeline (quotes respected, continuation lines joined), shell keywords and builtins left
+    out."""
+    blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", section, re.DOTALL)
+    text = "\n".join(blocks).replace("\\\n", " ")
+    found = set()
+    for line in text.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.commenters = "#"
+        command: list[str] = []
+        for token in [*lexer, ";"]:
+            if token not in OPERATORS:
+                command.append(token)
+                continue
+            words = list(itertools.dropwhile(SHELL_KEYWORDS.__contains__, command))
+            if words and words[0] not in SHELL_BUILTINS:
+                found.add(words[0])
+            command = []
+    return found
+
+
+def test_the_ci_set_up_steps_name_every_program_they_run() -> None:
+    """A reader installs what the steps use before starting: each program is named, in code
+    spans, in the section's opening paragraph (jq was once used without a word)."""
+    section = CI_DOC.read_text(encoding="utf-8").split(f"\n{SETUP_STEPS}\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    opening = section.strip().split("\n\n", 1)[0]
+    named = set(re.findall(r"`([^`\s]+)`", opening))
+    programs = programs_run(section)
+    assert {"pulumi", "gh", "jq"} <= programs, f"the parser missed a program: {programs}"
+    missing = sorted(programs - named)
+    assert not missing, (
+        f"docs/ci.md's set-up steps run {missing} without saying so first; name them in the "
+        f"opening paragraph of '{SETUP_STEPS}'"
+    )
 
 
 # The README's "__main__.py reads in the same order" line, by the component each phrase names.

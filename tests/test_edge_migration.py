@@ -21,7 +21,7 @@ from tools.replacements import REPLACED_WHEN, Changes, changes
 
 BEFORE = {"edge": "none", "waf": False}  # a stack deployed before issue 17
 DOMAIN = {"domainName": "app.example.com", "hostedZone": "example.com"}
-REPLACED = {"web-alb", "web-sg", "web-http", "web-to-targets", "app-route"}
+REPLACED = {"web-alb", "web-sg", "web-http", "app-lb-to-tasks", "app-route"}
 EDGE = {"edge-origin", "edge-from-cloudfront", "edge-cdn"}
 WAF = {"waf-acl", "waf-logging", "waf-logs"}
 

@@ -2,7 +2,8 @@
 load balancer (`edge: none`, HTTP only; behind CloudFront: tests/test_edge.py).
 
 What a user relies on: an internet-facing, dual-stack ALB over the public subnets of every AZ,
-reachable on port 80 from anywhere (IPv4 and IPv6) and on nothing else, that drops malformed
+reachable on port 80 from anywhere (IPv4 and IPv6) and on nothing else, reaching out only to its
+services' tasks on their ports (a rule each, whatever the number of services), that drops malformed
 headers, answers unknown paths with a 404 instead of some service, and whose URL is the stack's.
 """
 
@@ -17,6 +18,7 @@ from components.access_logs import AccessLogBucket, AccessLogBucketArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from tools.mocks import UNKNOWN, ProgramRun, RegisteredResource, Unknown
+from tools.urns import SERVICES, run_variant
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -105,15 +107,91 @@ def test_the_alb_admits_http_from_anywhere_and_nothing_else(run: ProgramRun) -> 
     assert not group.inputs.get("ingress"), f"{group.urn} has inline rules besides its own"
 
 
-def test_the_alb_only_talks_to_targets_inside_the_vpc(run: ProgramRun) -> None:
-    group = lb_security_group(run)
-    vpc_cidr = run.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"]
-    egress = rules(run, EGRESS, group)
-    assert egress, f"{group.urn} cannot reach its targets"
-    for rule in egress:
-        assert rule.inputs.get("cidrIpv4") == vpc_cidr and not rule.inputs.get("cidrIpv6"), (
-            f"{rule.urn} lets the load balancer reach outside the VPC"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+ECS_SERVICE = "aws:ecs/service:Service"
+
+
+def target_ports(run: ProgramRun) -> set[tuple[str, int]]:
+    """(security group, port) for every port the load balancer must reach a task on: each
+    load-balanced service's group that admits the load balancer, with its target groups' ports
+    and their health checks' ports."""
+    lb_group = lb_security_group(run)
+    admitting = {
+        r.inputs["securityGroupId"]
+        for r in run.of_type(INGRESS)
+        if r.inputs.get("referencedSecurityGroupId") == lb_group.id
+    }
+    groups = {tg.outputs["arn"]: tg for tg in run.of_type(TARGET_GROUP)}
+    wanted = set()
+    for service in run.of_type(ECS_SERVICE):
+        attached = service.inputs.get("loadBalancers") or []
+        if not attached:
+            continue
+        (own,) = set(service.inputs["networkConfiguration"]["securityGroups"]) & admitting
+        for attachment in attached:
+            tg = groups[attachment["targetGroupArn"]]
+            check = tg.inputs.get("healthCheck", {}).get("port", "traffic-port")
+            for port in {
+                tg.inputs["port"],
+                tg.inputs["port"] if check == "traffic-port" else check,
+            }:
+                wanted.add((own, int(port)))
+    return wanted
+
+
+def egress_reach(run: ProgramRun) -> set[tuple[str, int]]:
+    """(security group, port) the load balancer's egress rules let it reach; fails on a rule
+    that opens an address range or a range of ports."""
+    reach = set()
+    for rule in rules(run, EGRESS, lb_security_group(run)):
+        i = rule.inputs
+        assert not i.get("cidrIpv4") and not i.get("cidrIpv6"), (
+            f"{rule.urn} lets the load balancer reach addresses, not only its tasks' group"
         )
+        assert i["ipProtocol"] == "tcp" and i["fromPort"] == i["toPort"], (
+            f"{rule.urn} opens {i['ipProtocol']} {i['fromPort']}-{i['toPort']}, not one port"
+        )
+        reach.add((i["referencedSecurityGroupId"], i["fromPort"]))
+    return reach
+
+
+def test_the_alb_reaches_only_its_tasks_and_only_on_their_port(run: ProgramRun) -> None:
+    wanted, reach = target_ports(run), egress_reach(run)
+    assert wanted, "no load-balanced service found: the test checks nothing"
+    assert reach == wanted, (
+        f"the load balancer may reach {sorted(reach)}; its targets and health checks need "
+        f"exactly {sorted(wanted)} (task security group, port)"
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_behind_cloudfront_the_internal_alb_also_reaches_only_its_tasks(
+    run_stack, stack: str
+) -> None:
+    """The committed stacks (edge cloudfront): the internal load balancer's way out is the same."""
+    run = run_stack(stack)
+    assert alb(run).inputs.get("internal") is True, f"{stack}'s load balancer is not internal"
+    wanted, reach = target_ports(run), egress_reach(run)
+    assert wanted, "no load-balanced service found: the test checks nothing"
+    assert reach == wanted, (
+        f"{stack}: the internal load balancer may reach {sorted(reach)}; its targets and health "
+        f"checks need exactly {sorted(wanted)}"
+    )
+
+
+def test_each_service_behind_the_alb_gets_its_own_egress_rule() -> None:
+    """The main service and the web services of tools.urns.SERVICES (one on its own port) on
+    one load balancer: a rule each, to its own tasks' group and port; the internal service and
+    the worker get none."""
+    run = run_variant("dev-services")
+    webs = 1 + sum(s["type"] == "web" for s in SERVICES.values())
+    wanted, reach = target_ports(run), egress_reach(run)
+    assert len({group for group, _ in wanted}) == webs, (
+        f"expected the {webs} web services' task groups, got {wanted}"
+    )
+    assert reach == wanted, (
+        f"the load balancer may reach {sorted(reach)}; its {webs} services need {sorted(wanted)}"
+    )
 
 
 def test_the_http_listener_answers_unknown_paths_with_404(run: ProgramRun) -> None:
@@ -143,9 +221,7 @@ def test_only_prod_protects_the_alb_from_deletion(dev: ProgramRun, prod: Program
 def test_the_component_exposes_its_url_and_security_group(pulumi_mocks) -> pulumi.Output:
     lb = LoadBalancer(
         "web",
-        LoadBalancerArgs(
-            vpc_id="vpc-0123", vpc_cidr="10.0.0.0/16", subnet_ids=["subnet-a", "subnet-b"]
-        ),
+        LoadBalancerArgs(vpc_id="vpc-0123", subnet_ids=["subnet-a", "subnet-b"]),
     )
 
     def check(values: list[str]) -> None:
@@ -183,7 +259,6 @@ def lb_over_network(run_component):
                 "web",
                 LoadBalancerArgs(
                     vpc_id=network.vpc_id,
-                    vpc_cidr=network.vpc_cidr,
                     subnet_ids=network.public_subnet_ids,
                     certificate_arn=CERTIFICATE_ARN if variant == "https" else None,
                     access_logs=logs,
@@ -257,8 +332,9 @@ def test_preview_shows_the_alb_open_to_anyone_on_its_listener_ports_only(
         f"preview shows {planned_sg(run).urn} admitting {sorted(admitted)}, want {sorted(want)}"
     )
     egress = planned_rules(run, EGRESS)
-    assert [r.inputs.get("cidrIpv4") for r in egress] == ["10.0.0.0/16"], (
-        f"preview shows the load balancer reaching {[r.inputs for r in egress]}, want the VPC only"
+    assert not egress, (
+        f"preview shows a load balancer with no service behind it reaching "
+        f"{[r.inputs for r in egress]}; each service adds its own way out"
     )
 
 

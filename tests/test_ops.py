@@ -44,6 +44,7 @@ from tests.ops_fixtures import (  # noqa: E402
     add_worker,
     create_app,
     ecs_model,
+    exit_recent_task,
     fail_recent_task,
     fresh_account,
     make_healthy,
@@ -57,6 +58,7 @@ from tests.ops_fixtures import (  # noqa: E402
 from tools.ops import errors  # noqa: E402
 from tools.ops.cli import main  # noqa: E402
 from tools.ops.console import Clock  # noqa: E402
+from tools.pipes import EXIT_BROKEN_PIPE  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -466,6 +468,32 @@ def test_status_json_explains_a_failed_task(app: App, outputs: str, capsys: Any)
     assert len(doc["events"]) == 2 and len(doc["logs"]) == 2
 
 
+def test_status_says_what_to_read_when_the_app_container_exited(
+    app: App, outputs: str, capsys: Any
+) -> None:
+    """EssentialContainerExited: the app stopped by itself; its exit code and last log lines
+    say why, and status says to read them."""
+    make_healthy(app)
+    exited = exit_recent_task(app, exit_code=1)
+
+    code = run_ops(["status", "--outputs", outputs])
+
+    out, _ = capsys.readouterr()
+    assert code == errors.EXIT_UNHEALTHY
+    lines = out.splitlines()
+    stopped = lines.index("Stopped tasks (newest first):")
+    short_id = exited.rsplit("/", 1)[-1][:8]
+    (row,) = [i for i, line in enumerate(lines) if i > stopped and line.startswith(f"  {short_id}")]
+    assert "EssentialContainerExited" in lines[row] and "app exit 1" in lines[row], lines[row]
+    hint = lines[row + 1]
+    assert hint.strip().startswith("what to check:"), (
+        f"no hint under the exited task:\n{lines[row]}\n{hint}"
+    )
+    assert "exit code" in hint and "log lines" in hint, (
+        f"the hint does not say what to read: {hint}"
+    )
+
+
 def test_status_runs_as_a_module(app: App, outputs: str) -> None:
     make_healthy(app)
 
@@ -480,6 +508,26 @@ def test_status_runs_as_a_module(app: App, outputs: str) -> None:
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["healthy"] is True
+
+
+def test_status_to_a_closed_pipe_exits_quietly(app: App, outputs: str) -> None:
+    """`python -m tools.ops status | head`: the reader is gone before status prints; no
+    traceback (Python's SIGPIPE recipe, exit 1)."""
+    make_healthy(app)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.ops", "status", "--outputs", outputs],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # as `head` does once it has its lines
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, (
+        f"a closed pipe printed an error:\n{err}"
+    )
+    assert proc.returncode == EXIT_BROKEN_PIPE, f"exit status {proc.returncode}"
 
 
 # --- errors speak to the user ---------------------------------------------------------------

@@ -19,6 +19,7 @@ import json
 import random
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -41,6 +42,7 @@ from tools.mocks import (
     config_secret_keys,
     load_stack_config,
 )
+from tools.pipes import EXIT_BROKEN_PIPE
 from tools.plan import cost, deploy, render
 from tools.plan.cli import UPDATE_COMMAND, main, snapshot_path
 from tools.plan.model import Project, build_plan, find_project, plan_of
@@ -118,6 +120,16 @@ def test_dev_costs_at_most_31_dollars_a_month_idle(
     assert estimate["total"] <= DEV_IDLE_BUDGET_USD, (
         f"dev costs ${estimate['total']:.2f}/month idle, over ${DEV_IDLE_BUDGET_USD}: "
         + "; ".join(f"{i['item']} ${i['monthly']:.2f}" for i in estimate["items"])
+    )
+
+
+def test_a_stack_in_another_region_says_in_its_summary_line_whose_prices_it_shows(
+    run_stack: Callable[..., ProgramRun],
+) -> None:
+    plan = plan_of(run_stack("dev", {"aws:region": "eu-west-1"}), PROJECT)
+    line = render.headline(plan)
+    assert f"/month idle at {cost.PRICES_REGION} prices" in line, (
+        f"a eu-west-1 stack priced at {cost.PRICES_REGION} list prices does not say so: {line!r}"
     )
 
 
@@ -386,6 +398,37 @@ def test_a_canary_of_five_minutes_takes_685_s() -> None:
     assert service["total"] == 45 + 10 + 5 + 420 + 5 + 300 + 10 + 10
 
 
+def test_the_summary_line_names_the_configured_strategy(
+    run_stack: Callable[..., ProgramRun],
+) -> None:
+    """A canary stack's summary says "canary deploy", not the rolling default's name."""
+    overrides = {"deploymentStrategy": "canary", "bakeTimeMinutes": 5}
+    plan = plan_of(run_stack("dev", overrides), PROJECT)
+    line = render.headline(plan)
+    want = f"canary deploy {sum(deploy_model('canary', 5).values())} s"
+    assert want in line, f"dev with {overrides}: the summary line reads {line!r}, not {want!r}"
+    assert "rolling" not in line, f"a canary stack's summary calls its deploy rolling: {line!r}"
+
+
+def test_the_deploy_table_aligns_step_names_longer_than_alarm_watch() -> None:
+    """canary_shift and canary_bake are longer than the default column: every step's seconds
+    still end in the same column."""
+    resources = [
+        *deploy_fixture(),
+        deployed_service(
+            deploymentConfiguration={
+                "strategy": "CANARY",
+                "bakeTimeInMinutes": "5",
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "7"},
+            }
+        ),
+    ]
+    lines = render._deploy(deploy.model(Index(resources)))
+    ends = {line.split()[0]: line.index(" s ") for line in lines[1:] if " s " in line}
+    assert "canary_shift" in ends and "canary_bake" in ends, lines
+    assert len(set(ends.values())) == 1, f"the seconds do not line up: {lines}"
+
+
 def test_a_linear_deploy_shifts_in_steps_with_a_bake_between_them() -> None:
     resources = [
         *deploy_fixture(),
@@ -534,6 +577,32 @@ def test_the_tree_shows_where_tasks_run_and_whether_they_are_public(
     assert (dev["public IP"], prod["public IP"]) == ("yes", "no"), "only dev tasks are public"
     assert dev["subnets"].startswith("2 public:") and prod["subnets"].startswith("2 private:")
     assert "autoscaled 2 to 6" in prod["tasks"]
+
+
+def test_the_plan_says_what_private_subnets_no_task_uses_are_for(
+    plans: dict[str, dict[str, Any]], run_stack: Callable[..., ProgramRun]
+) -> None:
+    """dev without CloudFront (edge none) and without a NAT runs its tasks and its load balancer
+    in the public subnets, so the private ones hold nothing: the plan says why they exist. Where
+    something runs in them (committed dev's internal load balancer, prod's tasks, interface
+    endpoints), it says nothing of the kind."""
+    edge_none = plan_of(run_stack("dev", {"edge": "none"}), PROJECT)
+    subnets = [r for r in edge_none["resources"] if r["display_type"] == "aws:ec2:Subnet"]
+    private = [r for r in subnets if r["settings"].get("tier") == "private"]
+    assert private, "dev has no private subnet to explain"
+    for subnet in private:
+        assert subnet["settings"].get("used by", "").startswith("nothing yet"), (
+            f"dev (edge none)'s {subnet['name']} holds nothing and the plan does not say what it "
+            f"is for: {subnet['settings']}"
+        )
+    with_endpoints = plan_of(run_stack("dev", {"edge": "none", "vpcEndpoints": True}), PROJECT)
+    for plan in (plans["dev"], plans["prod"], with_endpoints):
+        used = [
+            r["name"]
+            for r in plan["resources"]
+            if r["display_type"] == "aws:ec2:Subnet" and "used by" in r["settings"]
+        ]
+        assert not used, f"{plan['stack']}: subnets in use are called unused: {used}"
 
 
 def test_the_tree_shows_every_protected_resource_as_protected(
@@ -880,6 +949,22 @@ def test_progress_goes_to_stderr_and_the_plan_to_stdout() -> None:
     assert code == 0
     assert out.startswith("Plan of stack dev") and "plan:" not in out
     assert re.search(r"^plan: dev: \d+ resources .* \(\d+\.\d s\)$", err, re.M), err
+
+
+def test_a_reader_that_stops_early_ends_the_plan_quietly() -> None:
+    """`python -m tools.plan --compare dev prod --json | head`: the reader is gone before the
+    plan is written; the plan exits without a traceback (Python's SIGPIPE recipe, exit 1)."""
+    command = [sys.executable, "-m", "tools.plan", "--compare", "dev", "prod", "--json", "-q"]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # as `head` does once it has its lines
+    _, err = proc.communicate(timeout=300)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, (
+        f"a closed pipe printed an error:\n{err}"
+    )
+    assert proc.returncode == EXIT_BROKEN_PIPE, f"exit status {proc.returncode}"
 
 
 def test_compare_shows_both_stacks_side_by_side(plans: dict[str, dict[str, Any]]) -> None:

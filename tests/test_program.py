@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from components.spec import stack_tag_key
-from tools.mocks import ProgramRun, RegisteredResource, Unknown, load_stack_config
+from tools.mocks import ProgramRun, RegisteredResource, Secure, Unknown, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "prod")
@@ -251,6 +251,62 @@ def test_prod_protects_its_repository_and_log_group(prod: ProgramRun, dev: Progr
         assert resource.protect, f"{resource.urn} can be deleted by `pulumi destroy`"
     for resource in (dev.one("aws:ecr/repository:Repository"), app_log_group(dev)):
         assert not resource.protect, f"{resource.urn}: dev must be destroyable in one step"
+
+
+# cfn-lint's rule I3011 ("Check stateful resources have a set UpdateReplacePolicy/
+# DeletionPolicy"): the CloudFormation types it counts as stateful that this program creates, as
+# pulumi-aws types. deletionProtection is this project's DeletionPolicy.
+I3011_STATEFUL = {
+    "AWS::EFS::FileSystem": "aws:efs/fileSystem:FileSystem",
+    "AWS::KMS::Key": "aws:kms/key:Key",
+    "AWS::Logs::LogGroup": "aws:cloudwatch/logGroup:LogGroup",
+    "AWS::SQS::Queue": "aws:sqs/queue:Queue",
+    "AWS::SecretsManager::Secret": "aws:secretsmanager/secret:Secret",
+}
+KMS_LONGEST_DELETION_WINDOW_DAYS = 30  # KMS: 7 to 30 days
+
+
+@pytest.fixture(scope="module")
+def prod_with_everything_stateful(run_stack) -> ProgramRun:
+    """prod (deletionProtection: true) with an encrypted alarm topic, a scheduled job, a worker,
+    a secret and a file system: one of each stateful resource the program can create."""
+    return run_stack(
+        "prod",
+        {
+            "alarmTopicEncryption": True,
+            "enableExec": True,
+            "secretValues": Secure({"API_TOKEN": "t"}),
+            "scheduledTasks": {"nightly": {"schedule": "cron(0 3 * * ? *)", "command": "true"}},
+            "services": {"mailer": {"type": "worker", "command": "python -m mailer"}},
+            "fileSystems": {"uploads": {}},
+            "mounts": {"uploads": "/srv/uploads"},
+        },
+    )
+
+
+def test_deletion_protection_protects_every_stateful_resource(
+    prod_with_everything_stateful: ProgramRun,
+) -> None:
+    run = prod_with_everything_stateful
+    for cfn_type, type_token in I3011_STATEFUL.items():
+        found = run.of_type(type_token)
+        assert found, f"the fixture creates no {type_token} ({cfn_type}): the test checks nothing"
+        exposed = [r.urn for r in found if not r.protect]
+        assert not exposed, (
+            f"deletionProtection is on, yet `pulumi destroy` would delete these {cfn_type} "
+            f"(stateful for cfn-lint I3011): {exposed}"
+        )
+
+
+def test_a_protected_stack_s_keys_stay_recoverable_for_kms_s_longest_window(
+    prod_with_everything_stateful: ProgramRun,
+) -> None:
+    for key in prod_with_everything_stateful.of_type("aws:kms/key:Key"):
+        window = key.inputs.get("deletionWindowInDays")
+        assert window == KMS_LONGEST_DELETION_WINDOW_DAYS, (
+            f"{key.urn}: a deleted key is recoverable for {window} days, not "
+            f"{KMS_LONGEST_DELETION_WINDOW_DAYS}"
+        )
 
 
 # --- names within AWS's limits, whatever the project and stack are called -------------------------

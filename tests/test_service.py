@@ -510,7 +510,6 @@ def services(run_component):
                 "web",
                 LoadBalancerArgs(
                     vpc_id=network.vpc_id,
-                    vpc_cidr=network.vpc_cidr,
                     subnet_ids=network.public_subnet_ids,
                 ),
             )

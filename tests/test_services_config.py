@@ -153,7 +153,7 @@ def test_a_services_secrets_need_their_endpoint() -> None:
         ({"a": web(containerPort=70000)}, "services.a.containerPort", "1 to 65535"),
         ({"a": web(cpu=300)}, "services.a.cpu", "Fargate CPU units"),
         ({"a": web(memory=4096)}, "services.a.memory", "with cpu 256"),
-        ({"a": web(minCount=3, maxCount=2)}, "services.a", "minCount 3 <= desiredCount"),
+        ({"a": web(minCount=3, maxCount=2)}, "services.a.minCount", "above maxCount 2"),
         ({"a": web(cpuTarget=95)}, "services.a.cpuTarget", "10 to 90"),
         ({"m": {"type": "worker", "maxReceives": 0}}, "services.m.maxReceives", "1 to 1000"),
         ({"m": {"type": "worker", "backlogPerTask": 0}}, "services.m.backlogPerTask", "1 to"),

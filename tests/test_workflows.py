@@ -58,6 +58,7 @@ TYPE_CHECKED = (
     "tools/urns.py",
     "tools/settings_doc.py",
     "tools/replacements.py",
+    "tools/pipes.py",
     "bootstrap/ci_bootstrap",
 )
 
@@ -1166,3 +1167,85 @@ def test_the_required_preview_check_the_docs_name_is_the_job_s_own_name() -> Non
     assert f"*{name}*" in (ROOT / "docs" / "ci.md").read_text(), (
         f"docs/ci.md must name the required check exactly as the job reports it: {name!r}"
     )
+
+
+# --- Dependabot ----------------------------------------------------------------------------------
+
+DEPENDABOT = GITHUB_DIR / "dependabot.yml"
+# What each ecosystem Dependabot reads looks like in this repository (GitHub's "Dependabot
+# supported ecosystems and repositories": pip reads requirements*.txt, npm package.json, docker
+# Dockerfiles, github-actions the workflows under "/" and a composite action's action.yml in its
+# own directory).
+MANIFESTS = (
+    ("pip", re.compile(r"(^|/)requirements[^/]*\.txt$")),
+    ("npm", re.compile(r"(^|/)package\.json$")),
+    ("docker", re.compile(r"(^|/)Dockerfile$")),
+    ("github-actions", re.compile(r"(^|/)action\.ya?ml$")),
+)
+
+
+# Inputs of the tests, not dependencies: a build context whose content the image tests hash.
+NOT_MANIFESTS = ("tests/fixtures/",)
+
+
+def manifests_in_git() -> set[tuple[str, str]]:
+    """(ecosystem, directory) of every manifest git tracks, directories as Dependabot writes
+    them ("/" for the root); the workflows count as the root's github-actions manifest."""
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    found = set()
+    for path in files:
+        if path.startswith(NOT_MANIFESTS):
+            continue
+        if path.startswith(".github/workflows/"):
+            found.add(("github-actions", "/"))
+        for ecosystem, pattern in MANIFESTS:
+            if pattern.search(path):
+                found.add((ecosystem, "/" + path.rpartition("/")[0]))
+    return {(e, d if d == "/" else d.rstrip("/")) for e, d in found}
+
+
+def dependabot_updates() -> list[dict[str, Any]]:
+    assert DEPENDABOT.exists(), "no .github/dependabot.yml: nothing proposes dependency updates"
+    return yaml.safe_load(DEPENDABOT.read_text(encoding="utf-8"))["updates"]
+
+
+def test_dependabot_watches_every_manifest_in_the_repository_and_nothing_else() -> None:
+    configured = {
+        (u["package-ecosystem"], d)
+        for u in dependabot_updates()
+        for d in u.get("directories") or [u["directory"]]
+    }
+    found = manifests_in_git()
+    assert {"pip", "npm", "docker", "github-actions"} <= {e for e, _ in found}, found
+    assert not found - configured, (
+        f"manifests Dependabot does not watch: {sorted(found - configured)}"
+    )
+    assert not configured - found, (
+        f"Dependabot entries with no manifest: {sorted(configured - found)}"
+    )
+
+
+def test_dependabot_groups_minor_and_patch_updates_weekly_per_ecosystem() -> None:
+    for update in dependabot_updates():
+        ecosystem = update["package-ecosystem"]
+        assert update["schedule"]["interval"] == "weekly", f"{ecosystem}: not weekly"
+        grouped = [g for g in update.get("groups", {}).values() if "update-types" in g]
+        assert any(set(g["update-types"]) == {"minor", "patch"} for g in grouped), (
+            f"{ecosystem}: minor and patch updates are not grouped into one pull request"
+        )
+
+
+def test_dependabot_config_matches_github_s_schema() -> None:
+    """zizmor validates dependabot.yml against the schema of GitHub's options reference before it
+    audits it, and refuses a file that does not match (alone, "no inputs collected")."""
+    done = subprocess.run(
+        [*zizmor_command(), "--offline", "--no-progress", str(DEPENDABOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"zizmor refused dependabot.yml:\n{done.stdout}\n{done.stderr}"

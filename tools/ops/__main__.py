@@ -3,5 +3,6 @@
 import sys
 
 from tools.ops.cli import main
+from tools.pipes import run_to_pipe
 
-sys.exit(main())
+sys.exit(run_to_pipe(main))

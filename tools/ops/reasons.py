@@ -75,6 +75,15 @@ KNOWN_REASONS: tuple[tuple[str, str], ...] = (
         "MISSING",
         "ECS could not find the cluster or task definition: check the stack and --region",
     ),
+    # Last of the container reasons: OutOfMemory and failed health checks also end in an
+    # essential container's exit, and their hints say more.
+    (
+        "EssentialContainerExited",
+        "the app's container exited by itself: read its exit code (on this line) and the log lines"
+        " it wrote just before (its log stream ends with the task id); exit 1 is usually the app"
+        " failing at start (a missing setting or secret, a wrong command or port), 137 a kill"
+        " (out of memory, or no exit within the stop timeout), 139 a crash",
+    ),
     (
         "UserInitiated",
         "someone or something called StopTask on it (the console, the CLI, or a deployment)",

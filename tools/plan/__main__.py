@@ -8,6 +8,7 @@ import sys
 # nothing of note before the process exits.
 gc.disable()
 
+from tools.pipes import run_to_pipe  # noqa: E402
 from tools.plan.cli import main  # noqa: E402
 
-sys.exit(main())
+sys.exit(run_to_pipe(main))

@@ -15,7 +15,7 @@ INDENT = "  "
 ITEM_COL = 28
 QTY_COL = 20
 AMOUNT_COL = 9
-STEP_COL = 11  # "alarm watch"
+STEP_COL = 11  # "alarm watch"; a longer step name (canary_shift) widens its own table
 SERVICE_KIND_COL = 10  # "internal"
 TASKS_COL = 9  # "10 tasks"
 SECONDS_COL = 6  # a day-long bake is 86400 s
@@ -82,18 +82,33 @@ def _wrapped(label: str, text: str) -> list[str]:
 # -- one plan ------------------------------------------------------------------------------------
 
 
+def _strategy(strategy: str | None) -> str:
+    """ECS's spelling of a deployment strategy (BLUE_GREEN) as a reader says it (blue-green)."""
+    return (strategy or "no").lower().replace("_", "-")
+
+
 def headline(plan: dict[str, Any]) -> str:
     s = plan["summary"]
+    services = plan["deploy"]["services"]
+    # Services deploy in parallel; the slowest sets the pace, so its strategy names the deploy.
+    pace = max(services, key=lambda d: d["total"], default=None)
     deploy = (
-        f"rolling deploy {s['deploy_seconds']} s" if plan["deploy"]["services"] else "no service"
+        f"{_strategy(pace['strategy'])} deploy {s['deploy_seconds']} s" if pace else "no service"
     )
     watch = s["deploy_completed_seconds"] - s["deploy_seconds"]
     if watch > 0:
         deploy += f" + {watch} s alarm watch"
     return (
         f"{s['resources']} resources in {s['components']} components, "
-        f"{money(s['monthly_idle_usd'])}/month idle, {deploy}"
+        f"{money(s['monthly_idle_usd'])}/month idle{_priced_elsewhere(plan)}, {deploy}"
     )
+
+
+def _priced_elsewhere(plan: dict[str, Any]) -> str:
+    """Where the prices are from, when that is not the stack's region: cost.py holds one
+    region's list prices, so another region's total is a guide, not its bill."""
+    prices = plan["cost"]["prices_region"]
+    return "" if plan["region"] == prices else f" at {prices} prices"
 
 
 def render(plan: dict[str, Any]) -> str:
@@ -162,9 +177,7 @@ def _services(services: dict[str, Any]) -> list[str]:
     name_col = max(len(s["name"]) for s in rows) + 2
     out = ["Services: each one's idle cost a month and one deploy (more below)"]
     for s in rows:
-        deploy = (
-            f"{(s['strategy'] or 'no').lower().replace('_', '-')} deploy {s['deploy_seconds']} s"
-        )
+        deploy = f"{_strategy(s['strategy'])} deploy {s['deploy_seconds']} s"
         watch = s["deploy_completed_seconds"] - s["deploy_seconds"]
         if watch > 0:
             deploy += f" + {watch} s alarm watch"
@@ -230,8 +243,8 @@ def _count(n: float, what: str) -> str:
     return f"{number(n)} {what}{'s' * (n != 1)}"
 
 
-def _step_line(label: str, seconds: int, why: str) -> list[str]:
-    head = f"{INDENT}{label:<{STEP_COL}}{seconds:>{SECONDS_COL}} s  "
+def _step_line(label: str, seconds: int, why: str, width: int = STEP_COL) -> list[str]:
+    head = f"{INDENT}{label:<{width}}{seconds:>{SECONDS_COL}} s  "
     if not why:
         return [head.rstrip()]
     return textwrap.wrap(
@@ -252,12 +265,17 @@ def _deploy(deploy: dict[str, Any]) -> list[str]:
         watch = s.get("alarm_watch")
         then = f", then about {watch['seconds']} s of alarm watch" if watch else ""
         out.append(f"{kind} of {s['service']}: {s['total']} s{then}")
+        width = max([STEP_COL, *(len(step["step"]) for step in s["steps"])])
         for step in s["steps"]:
-            out += _step_line(step["step"], step["seconds"], step["why"])
-        out += _step_line("total", s["total"], "every user is on the new version" if watch else "")
+            out += _step_line(step["step"], step["seconds"], step["why"], width)
+        out += _step_line(
+            "total", s["total"], "every user is on the new version" if watch else "", width
+        )
         if watch:
-            out += _step_line("alarm watch", watch["seconds"], watch["why"])
-            out += _step_line("completed", s["until_completed"], "when ECS marks the deploy done")
+            out += _step_line("alarm watch", watch["seconds"], watch["why"], width)
+            out += _step_line(
+                "completed", s["until_completed"], "when ECS marks the deploy done", width
+            )
     edge = deploy.get("edge")
     if edge:
         waits = (
@@ -269,8 +287,9 @@ def _deploy(deploy: dict[str, Any]) -> list[str]:
             "",
             f"First creation of the CloudFront edge: up to {edge['total']} s, once; {waits}",
         ]
+        width = max([STEP_COL, *(len(step["step"]) for step in edge["steps"])])
         for step in edge["steps"]:
-            out += _step_line(step["step"], step["seconds"], step["why"])
+            out += _step_line(step["step"], step["seconds"], step["why"], width)
     return out
 
 
@@ -301,7 +320,8 @@ def render_compare(a: dict[str, Any], b: dict[str, Any]) -> str:
     lines += _row("region", a["region"], b["region"])
     for key, label in (("resources", "resources"), ("components", "components")):
         lines += _row(label, str(a["summary"][key]), str(b["summary"][key]))
-    lines += _row("monthly idle", money(a["cost"]["total"]), money(b["cost"]["total"]))
+    idle_a, idle_b = (money(p["cost"]["total"]) + _priced_elsewhere(p) for p in (a, b))
+    lines += _row("monthly idle", idle_a, idle_b)
     lines += _row("deploy", f"{a['deploy']['total']} s", f"{b['deploy']['total']} s")
     done = [p["deploy"]["until_completed"] for p in (a, b)]
     if done != [a["deploy"]["total"], b["deploy"]["total"]]:

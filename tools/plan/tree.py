@@ -239,10 +239,40 @@ def _default_sg(r: RegisteredResource, ix: Index) -> Settings:
     return [("rules", f"{rules}" if rules else "none: the default group allows nothing")]
 
 
+# Why the network makes private subnets that nothing in the stack uses yet (dev without a NAT):
+# they cost nothing, and an internal load balancer, interface endpoints or a NAT gateway (with the
+# tasks moving in) can use them later without changing the VPC's layout.
+UNUSED_PRIVATE_SUBNET = (
+    "nothing yet (free; kept for an internal load balancer, VPC endpoints or a NAT gateway, "
+    "so adding one changes no subnet)"
+)
+
+
+def _mentions(value: Any, wanted: str) -> bool:
+    if isinstance(value, dict):
+        return any(_mentions(v, wanted) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_mentions(v, wanted) for v in value)
+    return value == wanted
+
+
+def _subnet_users(subnet: RegisteredResource, ix: Index) -> list[str]:
+    """The resources placed in the subnet (its route table association aside)."""
+    return sorted(
+        r.name
+        for r in ix.resources
+        if r is not subnet
+        and r.custom
+        and r.type != "aws:ec2/routeTableAssociation:RouteTableAssociation"
+        and subnet.id
+        and _mentions(r.inputs, subnet.id)
+    )
+
+
 @shows("aws:ec2/subnet:Subnet")
 def _subnet(r: RegisteredResource, ix: Index) -> Settings:
     tier = dig(r.inputs, "tags", "tier")
-    return [
+    out = [
         ("az", r.inputs.get("availabilityZone")),
         (
             "cidr",
@@ -252,6 +282,9 @@ def _subnet(r: RegisteredResource, ix: Index) -> Settings:
         ("tier", tier),
         ("public IP on launch", yes_no(r.inputs.get("mapPublicIpOnLaunch"))),
     ]
+    if tier == "private" and not _subnet_users(r, ix):
+        out.append(("used by", UNUSED_PRIVATE_SUBNET))
+    return out
 
 
 @shows("aws:ec2/routeTable:RouteTable")
