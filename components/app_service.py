@@ -38,7 +38,6 @@ from components.service import (
 from components.spec import (
     DEFAULT_CPU_ARCHITECTURE,
     DEFAULT_LOG_RETENTION_DAYS,
-    DEFAULT_WRITABLE_PATHS,
     DROP_ALL_CAPABILITIES,
     INTERNAL,
     PLATFORM_BY_ARCHITECTURE,
@@ -165,13 +164,7 @@ class AppService(pulumi.ComponentResource):
             image = ContainerImage(
                 name,
                 ContainerImageArgs(
-                    build=(
-                        ImageBuild(
-                            context=spec.build.context, dockerfile=spec.build.dockerfile_path
-                        )
-                        if spec.build
-                        else ImageBuild()
-                    ),
+                    build=spec.build or ImageBuild(),
                     platform=PLATFORM_BY_ARCHITECTURE[args.cpu_architecture],
                     prebuilt=spec.image,
                     protect=args.protect,
@@ -224,10 +217,11 @@ class AppService(pulumi.ComponentResource):
                     cpu_architecture=args.cpu_architecture,
                     enable_exec=args.enable_exec,
                     dropped_capabilities=args.dropped_capabilities,
-                    # The default writable paths (a service's container settings are the
-                    # defaults: docs/services.md), and its file systems.
+                    user=spec.container_user,
+                    read_only_root=spec.read_only_root,
+                    # its writable paths (none with a writable root), and its file systems
                     mounts=(
-                        *writable_mounts(DEFAULT_WRITABLE_PATHS),
+                        *writable_mounts(spec.writable_paths),
                         *(fs.mount for fs in args.file_systems),
                     ),
                 ),

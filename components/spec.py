@@ -1221,22 +1221,6 @@ BACKLOG_PER_TASK_MIN, BACKLOG_PER_TASK_MAX = 1, 100_000
 
 
 @dataclass(frozen=True, kw_only=True)
-class BuildSpec:
-    """What to build an image from, relative to the project directory.
-
-    context: the Docker build context (a directory). Required.
-    dockerfile: the Dockerfile. Default "": <context>/Dockerfile.
-    """
-
-    context: str
-    dockerfile: str = ""
-
-    @property
-    def dockerfile_path(self) -> str:
-        return self.dockerfile or f"{self.context}/Dockerfile"
-
-
-@dataclass(frozen=True, kw_only=True)
 class Route:
     """Where the load balancer sends a web service's requests: every request whose host matches
     one of `hosts` (any host when empty) and whose path matches one of `paths` (any path when
@@ -1301,6 +1285,9 @@ class ServiceSpec:
     route: web: its listener rule.
     backlog_per_task, max_receives: worker: messages per task it scales on; receives before a
         message goes to the dead-letter queue.
+    container_user, read_only_root, writable_paths: who its container runs as (None: the image's
+        own USER) and what it may write (no paths with a writable root); unset, the main
+        container's. Default the sample image's 10001:10001 on a read-only root with /tmp writable.
     mounts: the file systems its tasks mount. Default none.
     """
 
@@ -1315,11 +1302,14 @@ class ServiceSpec:
     on_demand_base: int = DEFAULT_ON_DEMAND_BASE
     env: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
-    build: BuildSpec | None = None
+    build: ImageBuild | None = None
     image: ImageRef | None = None
     route: Route | None = None
     backlog_per_task: int = DEFAULT_BACKLOG_PER_TASK
     max_receives: int = DEFAULT_MAX_RECEIVES
+    container_user: str | None = DEFAULT_CONTAINER_USER
+    read_only_root: bool = DEFAULT_READ_ONLY_ROOT
+    writable_paths: tuple[str, ...] = DEFAULT_WRITABLE_PATHS
     mounts: tuple[FileSystemMount, ...] = ()
 
     @property

@@ -1,11 +1,10 @@
 """`build`, the image a stack builds from source, and what its Dockerfile says about how it runs.
 
-- `parse_build` / `check_build`: one `build` value ({context, dockerfile}, paths relative to the
-  project) to an `ImageBuild`, each problem naming the key it was given under, so that a setting
-  holding several can call them with its own key. (`services` still checks each service's `build`
-  with its own `stack_config.services.parse_build`, to a `BuildSpec`: one of the two is to go.)
-- `build_file_problems`: what only the project's files can tell (the context is a directory, the
-  Dockerfile exists and has a FROM); the loader runs it when it is given the project's root.
+- `check_build`: one `build` value ({context, dockerfile}, paths relative to the project) to an
+  `ImageBuild`, each problem naming the key it was given under: the top-level `build` and each
+  `services.<name>.build` are read by it alike. Given the project's root, it also checks what only
+  the project's files can tell (`build_file_problems`: the context is a directory, the Dockerfile
+  exists and has a FROM).
 - `final_stage` reads a Dockerfile's last stage (what `docker build` produces without --target):
   its USER, VOLUMEs and how it starts, following `FROM <earlier stage>`. What a base image from a
   registry declares cannot be seen offline, and stays unknown.
@@ -54,15 +53,25 @@ def parse_build(raw: Any) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-def check_build(value: dict[str, Any], problems: Problems, key: str = "build") -> ImageBuild:
-    """The build `value` describes; adds a problem naming `key` for each field that is wrong (the
-    default stands in for it, so that later checks still run)."""
+def check_build(
+    raw: Any, problems: Problems, key: str = "build", root: str | Path | None = None
+) -> ImageBuild:
+    """The build `raw` describes (a map, or its JSON text); adds a problem naming `key` for each
+    field that is wrong (the default stands in for it, so that later checks still run). Given
+    `root`, the project's directory, the files are checked too (`build_file_problems`), once the
+    paths themselves are right."""
+    try:
+        value = parse_build(raw)
+    except ValueError as err:
+        problems.add(key, raw, str(err))
+        return ImageBuild()
+    before = len(problems.items)
     for name in value:
         if name not in BUILD_FIELDS:
             problems.add(
                 f"{key}.{name}",
                 name,
-                "not a field of build; " + suggest(name, BUILD_FIELDS, label="fields are"),
+                "unknown field of build; " + suggest(name, BUILD_FIELDS, label="fields are"),
             )
     paths: dict[str, str] = {}
     for name in BUILD_FIELDS:
@@ -83,7 +92,10 @@ def check_build(value: dict[str, Any], problems: Problems, key: str = "build") -
             paths[name] = posixpath.normpath(path)
     context = paths.get("context", DEFAULT_BUILD_CONTEXT)
     dockerfile = paths.get("dockerfile") or posixpath.join(context, DOCKERFILE_NAME)
-    return ImageBuild(context=context, dockerfile=dockerfile)
+    build = ImageBuild(context=context, dockerfile=dockerfile)
+    if root is not None and len(problems.items) == before:
+        problems.items.extend(build_file_problems(build, root, key))
+    return build
 
 
 def build_file_problems(build: ImageBuild, root: str | Path, key: str = "build") -> list[str]:
@@ -222,27 +234,34 @@ def dockerfile_warnings(
     dockerfile: str,
     user: str | None,
     writable_paths: tuple[str, ...],
+    prefix: str = "",
 ) -> list[str]:
     """What the container settings and the Dockerfile's final stage disagree about, or what would
     stop the container from running well on ECS; each says what to change.
 
     user: the task definition's uid:gid, or None for the image's own. writable_paths: the task
-    storage mounted over a read-only root (empty with a writable root).
+    storage mounted over a read-only root (empty with a writable root). prefix: where the settings
+    are (`services.api`), the main service's top-level keys when empty.
     """
+    user_key = f"{prefix}.containerUser" if prefix else "containerUser"
+    paths_key = f"{prefix}.writablePaths" if prefix else "writablePaths"
+    set_user = (
+        f"pulumi config set --path '{user_key}'" if prefix else f"pulumi config set {user_key}"
+    )
     found = []
     image_user = stage.user
     if user is not None and CONTAINER_USER.match(image_user or "") and image_user != user:
         found.append(
-            f"containerUser {user!r}: {dockerfile}'s final stage runs as USER {image_user}, and "
+            f"{user_key} {user!r}: {dockerfile}'s final stage runs as USER {image_user}, and "
             f"ECS runs the container as {user} instead, so files the image gave its own user may "
-            f"be out of reach; set `pulumi config set containerUser {image_user}`"
+            f"be out of reach; set `{set_user} {image_user}`"
         )
     uid = numeric_uid(user if user is not None else image_user)
     if uid is not None and uid != ROOT_UID:
         for path in writable_paths:
             if path not in stage.volumes:
                 found.append(
-                    f"writablePaths {path!r}: {dockerfile}'s final stage declares no VOLUME "
+                    f"{paths_key} {path!r}: {dockerfile}'s final stage declares no VOLUME "
                     f"{path}, so ECS mounts it owned by root with mode 0755 and user {uid} cannot "
                     f'write there; add `VOLUME ["{path}"]` to the final stage (after creating the '
                     "directory with the owner and mode the app needs)"

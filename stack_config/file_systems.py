@@ -73,11 +73,6 @@ def container_user(get: Mapping[str, Any], ok: Collection[str]) -> str | None:
     return user if isinstance(user, str) and user_problem(user) is None else DEFAULT_CONTAINER_USER
 
 
-# A service of `services` runs with the default container user and writable paths
-# (components.app_service: the container settings are the main service's alone).
-SERVICE_USER = DEFAULT_CONTAINER_USER
-
-
 def _exec_paths(get: Mapping[str, Any], ok: Collection[str]) -> tuple[str, ...]:
     return tuple(EXEC_AGENT_VOLUMES.values()) if "enableExec" in ok and get["enableExec"] else ()
 
@@ -92,11 +87,6 @@ def writable_paths(get: Mapping[str, Any], ok: Collection[str]) -> tuple[str, ..
     else:
         paths = DEFAULT_WRITABLE_PATHS
     return (*paths, *_exec_paths(get, ok))
-
-
-def service_writable_paths(get: Mapping[str, Any], ok: Collection[str]) -> tuple[str, ...]:
-    """What a service's read-only root leaves writable: the default paths, and exec's."""
-    return (*DEFAULT_WRITABLE_PATHS, *_exec_paths(get, ok))
 
 
 def file_system_names(get: Mapping[str, Any], ok: Collection[str]) -> Collection[str] | None:

@@ -24,9 +24,7 @@ from components.spec import (
     EDGE_MODES,
     EMAIL,
     ENV_NAME,
-    EXEC_AGENT_VOLUMES,
     FARGATE_ADDABLE_CAPABILITIES,
-    IMAGE_USER,
     INTERNAL,
     LINUX_CAPABILITIES,
     MANAGED_POLICY_ARN,
@@ -60,25 +58,20 @@ from components.spec import (
     path_pattern_problems,
     port_issues,
     retention_issues,
-    runs_as_root,
     service_connect_egress,
     shifts_traffic,
     spot_issues,
-    user_problem,
     vpc_cidr_issues,
-    writable_path_problem,
-    writable_volume_name,
 )
 from stack_config.build import (
-    build_file_problems,
     check_build,
     dockerfile_warnings,
     final_stage,
     parse_build,
 )
+from stack_config.container import check_read_only, check_user, check_writable_paths
 from stack_config.egress import check_task_egress, parse_task_egress
 from stack_config.file_systems import (
-    SERVICE_USER,
     check_file_systems,
     check_mounts,
     container_user,
@@ -86,7 +79,6 @@ from stack_config.file_systems import (
     parse_file_systems,
     parse_mounts,
     security_group_problem,
-    service_writable_paths,
     writable_paths,
 )
 from stack_config.parsing import BAD_VALUE, PARSERS, PartialMap, Problems, show, suggest
@@ -101,9 +93,7 @@ from stack_config.settings import (
     ACM_ARN,
     DNS_NAME,
     ECR_IMAGE,
-    NON_ROOT_POLICY,
     PROJECT,
-    READ_ONLY_ROOT_POLICY,
     REGION,
     RESERVED_TAGS,
     SECRET_ARN,
@@ -252,9 +242,9 @@ def load_config(
     _check_counts(get, ok, problems)
     _check_service(get, ok, problems)
     image = _check_image(get, ok, problems, region or "")
-    build = check_build(get["build"], problems) if "build" in ok else ImageBuild()
-    if project_dir is not None and image is None and "build" in ok and "image" in ok:
-        problems.items.extend(build_file_problems(build, project_dir))
+    # A prebuilt image needs no build files (and a bad `image` leaves that open: not checked).
+    files = project_dir if image is None and "image" in ok else None
+    build = check_build(get["build"], problems, root=files) if "build" in ok else ImageBuild()
     container_user, writable_paths = _check_container(get, ok, problems)
     _check_maps(get, ok, problems)
     _check_https(get, ok, problems, region or "")
@@ -268,7 +258,7 @@ def load_config(
     _check_endpoint_accounts(get, ok, problems)
     _check_edge(get, ok, problems, region or "")
     scheduled_tasks = check_scheduled_tasks(get, ok, problems)
-    services = _check_services(get, ok, problems, region or "", project_dir or Path.cwd())
+    services = _check_services(get, ok, problems, region or "", project_dir, container_user)
     _check_log_group_names(services, project, stack, problems)
     _check_hosts_behind_cloudfront(get, ok, problems, services)
     task_egress = check_task_egress(get, ok, problems)
@@ -447,79 +437,25 @@ def _check_container(
     get: dict[str, Any], ok: set[str], problems: Problems
 ) -> tuple[str | None, tuple[str, ...]]:
     """Who the container runs as and what it may write: (the task definition's user, None for the
-    image's own; the writable paths, none with a writable root).
-
-    Running as root, or writing the root file system, gives up a mandatory control of the policy
-    pack: the stack must say so, and why, in policyWaivers (where a reviewer of the stack file sees
-    it), or it is refused."""
+    image's own; the writable paths, none with a writable root). See stack_config.container."""
     waivers = get["policyWaivers"] if "policyWaivers" in ok else {}
     user: str | None = None
     if "containerUser" in ok:
-        given_user = get["containerUser"]
-        user = None if given_user == IMAGE_USER else given_user
-        bad = user_problem(user)
-        if bad:
-            problems.add("containerUser", given_user, bad)
-        elif runs_as_root(user) and NON_ROOT_POLICY not in waivers:
-            what = (
-                "the task definition then names no user, so the container runs as whatever the "
-                "image says, which the policy pack cannot see"
-                if user is None
-                else "that runs the container as root"
-            )
-            problems.add(
-                "containerUser",
-                given_user,
-                f"{what} (policy {NON_ROOT_POLICY}, Security Hub ECS.20); name the image's "
-                "non-root uid:gid (`pulumi config set containerUser 10001:10001`), or give the "
-                "control up with the reason: `pulumi config set --path "
-                f"'policyWaivers.{NON_ROOT_POLICY}' '<why it must run as root>'`",
-            )
+        user = check_user(get["containerUser"], waivers, problems)
     read_only = get["readOnlyRootFilesystem"] if "readOnlyRootFilesystem" in ok else True
-    if not read_only and READ_ONLY_ROOT_POLICY not in waivers:
-        problems.add(
-            "readOnlyRootFilesystem",
-            False,
-            f"a writable root file system gives up policy {READ_ONLY_ROOT_POLICY} (Security Hub "
-            "ECS.5); list the paths the app writes in writablePaths instead, or give the control "
-            "up with the reason: `pulumi config set --path "
-            f"'policyWaivers.{READ_ONLY_ROOT_POLICY}' '<why the app writes its root>'`",
-        )
+    check_read_only(read_only, waivers, problems)
     if "writablePaths" not in ok:
         return user, ()
     paths: tuple[str, ...] = tuple(get["writablePaths"])
-    if not read_only:
+    return user, check_writable_paths(
+        paths,
+        read_only=read_only,
         # Only paths other than the default say something: the CLI hands the program Pulumi.yaml's
         # default as if the stack had set it.
-        if paths != DEFAULT_WRITABLE_PATHS:
-            problems.add(
-                "writablePaths",
-                list(paths),
-                "with readOnlyRootFilesystem false the whole file system is writable; remove it "
-                "(`pulumi config rm writablePaths`)",
-            )
-        return user, ()
-    exec_paths = set(EXEC_AGENT_VOLUMES.values()) if get.get("enableExec") is True else set()
-    names: dict[str, str] = {}
-    for path in paths:
-        bad = writable_path_problem(path)
-        if bad:
-            problems.add("writablePaths", path, bad)
-            continue
-        if path in exec_paths:
-            problems.add("writablePaths", path, "enableExec mounts ECS Exec's agent there already")
-        name = writable_volume_name(path)
-        if name in names:
-            problems.add(
-                "writablePaths",
-                path,
-                "it is listed twice"
-                if names[name] == path
-                else f"its task volume would be named {name!r}, as {names[name]!r}'s is; "
-                "keep one of them",
-            )
-        names.setdefault(name, path)
-    return user, paths
+        given=paths != DEFAULT_WRITABLE_PATHS,
+        enable_exec=get.get("enableExec") is True,
+        problems=problems,
+    )
 
 
 def _check_maps(get: dict[str, Any], ok: set[str], problems: Problems) -> None:
@@ -818,22 +754,39 @@ def _check_log_group_names(
 
 def config_warnings(cfg: StackConfig, root: str | Path) -> list[str]:
     """What the program warns about: the settings' own warnings (StackConfig.warnings), and what
-    the stack's own Dockerfile says against its container settings (see
-    `stack_config.build.dockerfile_warnings`), for a stack that builds its image; `root` is the
+    the Dockerfiles the stack builds say against the container settings (see
+    `stack_config.build.dockerfile_warnings`): the main service's build, each service's own build,
+    and the main image again for a service that runs it with other settings; `root` is the
     project's directory. A prebuilt image cannot be read offline: nothing to say about it."""
-    warnings = list(cfg.warnings)  # the settings' own (a file system nothing mounts)
-    if cfg.image is not None:
-        return warnings
-    path = Path(root) / cfg.build.dockerfile
-    stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
-    if stage is None:
-        return warnings  # load_config(project_dir=...) refuses it
-    return warnings + dockerfile_warnings(
-        stage,
-        dockerfile=cfg.build.dockerfile,
-        user=cfg.container_user,
-        writable_paths=cfg.writable_paths,
-    )
+    main = None if cfg.image is not None else cfg.build
+    checks: list[tuple[ImageBuild, str | None, tuple[str, ...], str]] = []
+    if main is not None:
+        checks.append((main, cfg.container_user, cfg.writable_paths, ""))
+    main_settings = (cfg.container_user, cfg.writable_paths)
+    for s in cfg.services:
+        build = s.build
+        if (
+            build is None
+            and s.image is None
+            and (s.container_user, s.writable_paths) != main_settings
+        ):
+            build = main  # the main image, run as this service says
+        if build is not None:
+            checks.append((build, s.container_user, s.writable_paths, f"services.{s.name}"))
+    # in order, once: a shared Dockerfile's own faults are said once
+    found: dict[str, None] = dict.fromkeys(
+        cfg.warnings
+    )  # the settings' own (a file system nothing mounts)
+    for build, user, paths, prefix in checks:
+        path = Path(root) / build.dockerfile
+        stage = final_stage(path.read_text(errors="replace")) if path.is_file() else None
+        if stage is None:
+            continue  # load_config(project_dir=...) refuses it
+        for warning in dockerfile_warnings(
+            stage, dockerfile=build.dockerfile, user=user, writable_paths=paths, prefix=prefix
+        ):
+            found.setdefault(warning)
+    return list(found)
 
 
 def _check_hosts_behind_cloudfront(
@@ -861,7 +814,12 @@ def _check_hosts_behind_cloudfront(
 
 
 def _check_services(
-    get: dict[str, Any], ok: set[str], problems: Problems, region: str, root: Path
+    get: dict[str, Any],
+    ok: set[str],
+    problems: Problems,
+    region: str,
+    root: Path | None,
+    container_user: str | None,
 ) -> tuple[ServiceSpec, ...]:
     """`services`, each falling back to the main service's settings that passed their checks."""
     if "services" not in ok or not get["services"]:
@@ -886,9 +844,15 @@ def _check_services(
         shifts_traffic=strategy in DEPLOYMENT_STRATEGIES and shifts_traffic(strategy),
         job_names=tuple(get["scheduledTasks"]) if "scheduledTasks" in ok else (),
         file_systems=file_system_names(get, ok),
-        writable_paths=service_writable_paths(get, ok),
         region=region,
         private_without_nat=_private_without_nat(get),
+        container_user=container_user,
+        read_only_root=(get["readOnlyRootFilesystem"] if "readOnlyRootFilesystem" in ok else True),
+        writable_paths=(
+            tuple(get["writablePaths"]) if "writablePaths" in ok else DEFAULT_WRITABLE_PATHS
+        ),
+        waivers=tuple(get["policyWaivers"]) if "policyWaivers" in ok else (),
+        enable_exec=get.get("enableExec") is True,
         root=root,
     )
     services = check_services(get["services"], main, problems)
@@ -928,7 +892,7 @@ def _check_file_systems(
     mounters: dict[str, list[tuple[str, str | None]]] = {}
     for key, task_mounts, user in (
         ("mounts", mounts, main_user),
-        *((f"services.{s.name}.mounts", s.mounts, SERVICE_USER) for s in services),
+        *((f"services.{s.name}.mounts", s.mounts, s.container_user) for s in services),
         # A job runs the main service's container.
         *((f"scheduledTasks.{t.name}.mounts", t.mounts, main_user) for t in jobs),
     ):

@@ -4,7 +4,8 @@ checked on its own and then together: names, listener rules and the load balance
 Each entry is `name -> {type, ...}`; `SERVICE_FIELDS` says which fields each type takes (and why
 the others do not), and `_check_one` reads each into the `ServiceSpec`: a new field (a file
 system's `mounts`, say) is a row there and a reading here. Sizes and counts left unset are the main
-service's; env and secrets are the service's own.
+service's, and so are the container's user and file system; env and secrets are the service's
+own.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from components.spec import (
     BACKLOG_PER_TASK_MIN,
     DEFAULT_BACKLOG_PER_TASK,
     DEFAULT_MAX_RECEIVES,
+    EXEC_AGENT_VOLUMES,
     HOST_PATTERN,
     INTERNAL,
     JOBS_COMPONENT,
@@ -39,7 +41,7 @@ from components.spec import (
     STACK_COMPONENTS,
     WEB,
     WORKER,
-    BuildSpec,
+    ImageBuild,
     ImageRef,
     Route,
     Scaling,
@@ -55,11 +57,14 @@ from components.spec import (
     size_with_proxy,
     spot_issues,
 )
+from stack_config.build import check_build
+from stack_config.container import check_read_only, check_user, check_writable_paths
 from stack_config.file_systems import check_mounts
 from stack_config.parsing import (
     BAD_VALUE,
     PartialMap,
     Problems,
+    parse_array,
     parse_boolean,
     parse_command,
     parse_integer,
@@ -110,9 +115,11 @@ SERVICE_FIELDS: dict[str, Field] = {
     "host": Field((WEB,), "only a web service is behind the load balancer"),
     "backlogPerTask": Field((WORKER,), "only a worker has a queue"),
     "maxReceives": Field((WORKER,), "only a worker has a queue"),
+    "containerUser": Field(ALL),
+    "readOnlyRootFilesystem": Field(ALL),
+    "writablePaths": Field(ALL),
     "mounts": Field(ALL),
 }
-BUILD_FIELDS = ("context", "dockerfile")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,9 +141,17 @@ class MainService:
     job_names: tuple[str, ...]
     region: str
     private_without_nat: bool
-    root: Path
-    file_systems: Collection[str] | None = None
-    writable_paths: tuple[str, ...] = ()
+    # The main container's user (None: the image's own), read-only root and its `writablePaths`
+    # setting; a service that sets none of its own runs as the main container does.
+    container_user: str | None
+    read_only_root: bool
+    writable_paths: tuple[str, ...]
+    waivers: tuple[str, ...]  # policyWaivers' names
+    enable_exec: bool
+    root: Path | None  # the project's directory; given, each service's build files are checked
+    file_systems: Collection[str] | None = (
+        None  # fileSystems' names; None: the setting is unreadable
+    )
 
 
 def parse_services(raw: Any) -> dict[str, Any]:
@@ -151,57 +166,6 @@ def parse_services(raw: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("expected a map of service names to {type, ...} (see " + DOCS + ")")
     return {str(k): v for k, v in value.items()}
-
-
-def parse_build(raw: Any, key: str, root: Path, problems: Problems) -> BuildSpec | None:
-    """A `build` setting, {context, dockerfile}, under `key` (`build` or `services.api.build`):
-    a directory and a file of the project, by paths relative to it (so the stack builds alike on
-    every machine). Problems go to `problems`; None when there are any."""
-    if isinstance(raw, str):
-        raw = {"context": raw}
-    if not isinstance(raw, dict):
-        problems.add(key, raw, "expected {context: <directory>, dockerfile: <file>}")
-        return None
-    before = len(problems.items)
-    for name in raw:
-        if name not in BUILD_FIELDS:
-            problems.items.append(
-                f"{key}.{name}: unknown field; {suggest(name, BUILD_FIELDS, label='fields are')}"
-            )
-    context = raw.get("context")
-    dockerfile = raw.get("dockerfile", "")
-    if not isinstance(context, str) or not context:
-        problems.items.append(
-            f"{key}.context: not set; the directory to build, relative to the project "
-            f"(`pulumi config set --path '{key}.context' services/api`)"
-        )
-    elif not _project_path(context) or not (root / context).is_dir():
-        problems.add(
-            f"{key}.context", context, "expected a directory of the project, by a relative path"
-        )
-    if not isinstance(dockerfile, str):
-        problems.add(f"{key}.dockerfile", dockerfile, "expected a file path")
-    elif dockerfile and (not _project_path(dockerfile) or not (root / dockerfile).is_file()):
-        problems.add(
-            f"{key}.dockerfile", dockerfile, "expected a file of the project, by a relative path"
-        )
-    elif (
-        not dockerfile
-        and isinstance(context, str)
-        and (root / context).is_dir()
-        and not (root / context / "Dockerfile").is_file()
-    ):
-        problems.items.append(
-            f"{key}.dockerfile: not set, and {context}/Dockerfile does not exist; set it"
-        )
-    if len(problems.items) > before:
-        return None
-    return BuildSpec(context=str(context), dockerfile=str(dockerfile))
-
-
-def _project_path(path: str) -> bool:
-    parts = Path(path).parts
-    return not Path(path).is_absolute() and ".." not in parts
 
 
 def _patterns(raw: Any, key: str, pattern: re.Pattern[str], what: str, problems: Problems) -> tuple:
@@ -330,12 +294,9 @@ def _check_one(
     env = _map(entry, "env", key, problems)
     secrets = _map(entry, "secrets", key, problems)
     _check_environment(key, env, secrets, workers, problems)
-    build = (
-        parse_build(entry["build"], f"{key}.build", main.root, problems)
-        if "build" in entry
-        else None
-    )
+    build = _build(entry, key, main, problems)
     image = _image(entry, key, main, problems)
+    user, read_only, writable = _container(entry, key, main, problems)
     if "build" in entry and "image" in entry:
         problems.items.append(f"{key}: set build or image, not both")
     route = _requests(entry, key, problems) if kind == WEB else None
@@ -348,7 +309,11 @@ def _check_one(
         problems,
     )  # fmt: skip
     mounts = check_mounts(
-        entry.get("mounts"), f"{key}.mounts", main.file_systems, main.writable_paths, problems
+        entry.get("mounts"),
+        f"{key}.mounts",
+        main.file_systems,
+        (*writable, *(EXEC_AGENT_VOLUMES.values() if main.enable_exec else ())),
+        problems,
     )
     if size is None or scaling is None or (kind in SERVED and port is None):
         return None
@@ -369,6 +334,9 @@ def _check_one(
         route=route,
         backlog_per_task=backlog,
         max_receives=receives,
+        container_user=user,
+        read_only_root=read_only,
+        writable_paths=writable,
         mounts=mounts,
     )
 
@@ -509,6 +477,54 @@ def _check_environment(
                 arn,
                 "expected a Secrets Manager secret ARN or an SSM parameter ARN",
             )
+
+
+def _build(
+    entry: Mapping[str, Any], key: str, main: MainService, problems: Problems
+) -> ImageBuild | None:
+    """Its own build, read as the main service's `build` is (stack_config.build)."""
+    if "build" not in entry:
+        return None
+    before = len(problems.items)
+    build = check_build(entry["build"], problems, f"{key}.build", main.root)
+    return build if len(problems.items) == before else None
+
+
+def _container(
+    entry: Mapping[str, Any], key: str, main: MainService, problems: Problems
+) -> tuple[str | None, bool, tuple[str, ...]]:
+    """Its user, read-only root and writable paths (stack_config.container); unset, the main
+    container's, already checked there."""
+    user = main.container_user
+    if "containerUser" in entry:
+        try:
+            user = check_user(parse_string(entry["containerUser"]), main.waivers, problems, key)
+        except ValueError as err:
+            problems.add(f"{key}.containerUser", entry["containerUser"], str(err))
+    read_only = main.read_only_root
+    if "readOnlyRootFilesystem" in entry:
+        try:
+            read_only = parse_boolean(entry["readOnlyRootFilesystem"])
+        except ValueError as err:
+            problems.add(f"{key}.readOnlyRootFilesystem", entry["readOnlyRootFilesystem"], str(err))
+        else:
+            check_read_only(read_only, main.waivers, problems, key)
+    paths = main.writable_paths
+    if "writablePaths" in entry:
+        try:
+            paths = parse_array(entry["writablePaths"])
+        except ValueError as err:
+            problems.add(f"{key}.writablePaths", entry["writablePaths"], str(err))
+    writable = check_writable_paths(
+        paths,
+        read_only=read_only,
+        given="writablePaths" in entry,
+        enable_exec=main.enable_exec,
+        # the main container's paths were checked as its own
+        problems=problems if "writablePaths" in entry else Problems(),
+        prefix=key,
+    )
+    return user, read_only, writable
 
 
 def _image(

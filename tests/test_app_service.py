@@ -689,3 +689,81 @@ def test_every_service_may_connect_to_the_internal_services_ports(up: ProgramRun
         assert (8080, vpc.inputs["cidrBlock"]) in admitted, (
             f"{name} cannot reach search: {admitted}"
         )
+
+
+# --- who each service's container runs as, and what it may write --------------------------------
+
+OWN_CONTAINERS = {
+    "vendor": {
+        "type": "internal",
+        "containerPort": 8080,
+        "containerUser": "0:0",
+        "readOnlyRootFilesystem": False,
+    },
+    "cache": {
+        "type": "worker",
+        "containerUser": "1000:1000",
+        "writablePaths": ["/tmp", "/var/cache/app"],
+    },
+}
+WAIVERS = {
+    "ecs-container-non-root-user": "the vendor image binds as root and drops privileges itself",
+    "ecs-container-read-only-root": "the vendor image writes its own state under /opt/vendor",
+}
+
+
+@pytest.fixture(scope="module")
+def own_containers(run_stack) -> ProgramRun:
+    return run_stack("dev", {"services": OWN_CONTAINERS, "policyWaivers": WAIVERS})
+
+
+def task_volumes(run: ProgramRun, name: str) -> dict[str, str]:
+    """The task's volumes, by name -> where its container mounts each."""
+    [container] = containers(run, name)
+    return {m["sourceVolume"]: m["containerPath"] for m in container.get("mountPoints", [])}
+
+
+def test_a_service_runs_as_the_main_container_unless_it_says_otherwise(up: ProgramRun) -> None:
+    [main] = containers(up, "app")
+    for name in SERVICES:
+        [container] = containers(up, name)
+        assert container["user"] == main["user"] == "10001:10001", f"{name} runs as {container}"
+        assert container["readonlyRootFilesystem"] is True, f"{name}'s root is writable"
+        assert task_volumes(up, name) == {"tmp": "/tmp"}, f"{name} may write elsewhere than /tmp"
+
+
+def test_a_service_may_run_as_root_on_a_writable_root_with_the_waivers(
+    own_containers: ProgramRun,
+) -> None:
+    [container] = containers(own_containers, "vendor")
+    assert container["user"] == "0:0", container
+    assert container["readonlyRootFilesystem"] is False, "vendor's root should be writable"
+    assert task_volumes(own_containers, "vendor") == {}, "a writable root needs no task storage"
+    [main] = containers(own_containers, "app")
+    assert (main["user"], main["readonlyRootFilesystem"]) == ("10001:10001", True), (
+        "the main container changed with a service's settings"
+    )
+
+
+def test_a_service_takes_its_own_user_and_writable_paths(own_containers: ProgramRun) -> None:
+    [container] = containers(own_containers, "cache")
+    assert container["user"] == "1000:1000", container
+    assert container["readonlyRootFilesystem"] is True
+    assert task_volumes(own_containers, "cache") == {
+        "tmp": "/tmp",
+        "var-cache-app": "/var/cache/app",
+    }
+
+
+@pytest.mark.parametrize("name", ["vendor", "cache"])
+def test_a_services_own_task_definition_fits_ecs(own_containers: ProgramRun, name: str) -> None:
+    task = own(own_containers, name, TASK_DEFINITION).inputs
+    validate(
+        "ecs",
+        "RegisterTaskDefinition",
+        {
+            "family": task["family"],
+            "containerDefinitions": json.loads(task["containerDefinitions"]),
+            "volumes": task.get("volumes", []),
+        },
+    )

@@ -171,3 +171,46 @@ def test_pulumi_up_and_the_plan_print_the_warnings_and_the_waivers(
     text = render.render(plan_of(run, project))
     assert "Warnings (pulumi up prints them too)\n  - writablePaths '/tmp'" in text
     assert "Policy waivers" in text and "elb-access-logs: logs are not needed in this test" in text
+
+
+# --- a service's own build, or the main image run as a service says ------------------------------
+
+
+def service_warnings(tmp_path: Path, dockerfile: str, service: dict[str, Any]) -> list[str]:
+    """Given a project whose app/Dockerfile is the good one and whose api/Dockerfile is
+    `dockerfile`, the warnings for a service `api` with these settings."""
+    (tmp_path / "api").mkdir(exist_ok=True)
+    (tmp_path / "api" / "Dockerfile").write_text(dockerfile)
+    entry = {"type": "internal", "containerPort": 8080, **service}
+    return warnings_for(tmp_path, NON_ROOT_WITH_TMP, services={"api": entry})
+
+
+def test_a_services_own_build_is_read_against_its_settings(tmp_path: Path) -> None:
+    dockerfile = NON_ROOT_WITH_TMP.replace('VOLUME ["/tmp"]\n', "")
+    [warning] = service_warnings(tmp_path, dockerfile, {"build": {"context": "api"}})
+    assert warning.startswith(
+        "services.api.writablePaths '/tmp': api/Dockerfile's final stage declares no VOLUME"
+    ), warning
+
+
+def test_a_services_own_user_against_its_image_says_how_to_fix_it(tmp_path: Path) -> None:
+    [warning] = service_warnings(
+        tmp_path, NON_ROOT_WITH_TMP, {"build": {"context": "api"}, "containerUser": "2000:2000"}
+    )
+    assert warning.startswith("services.api.containerUser '2000:2000'"), warning
+    assert "pulumi config set --path 'services.api.containerUser' 10001:10001" in warning
+
+
+def test_a_service_running_the_main_image_as_another_user_is_read_against_it(
+    tmp_path: Path,
+) -> None:
+    [warning] = service_warnings(tmp_path, NON_ROOT_WITH_TMP, {"containerUser": "2000:2000"})
+    assert warning.startswith("services.api.containerUser '2000:2000': app/Dockerfile's"), warning
+
+
+def test_a_dockerfile_fault_is_said_once_however_many_services_run_it(tmp_path: Path) -> None:
+    dockerfile = NON_ROOT_WITH_TMP.replace('CMD ["python", "/srv/server.py"]', "CMD python x.py")
+    service = {"type": "internal", "containerPort": 8080, "containerUser": "2000:2000"}
+    found = warnings_for(tmp_path, dockerfile, services={"api": service, "search": service})
+    assert len([w for w in found if "SIGTERM" in w]) == 1, found
+    assert len([w for w in found if "containerUser '2000:2000'" in w]) == 2, found

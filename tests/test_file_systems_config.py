@@ -214,9 +214,42 @@ def test_tasks_running_as_different_users_cannot_share_an_access_point() -> None
         containerUser="2000:2000",
         fileSystems={"shared": {}},
         mounts={"shared": "/data"},
-        services={"api": {"type": "web", "path": ["/api/*"], "mounts": {"shared": "/data"}}},
+        services={
+            "api": {
+                "type": "web",
+                "path": ["/api/*"],
+                "containerUser": DEFAULT_CONTAINER_USER,
+                "mounts": {"shared": "/data"},
+            }
+        },
     )
     assert f"run as {DEFAULT_CONTAINER_USER} and 2000:2000" in found
+
+
+def test_a_service_mounts_as_the_user_it_runs_as() -> None:
+    """A service runs as the main container unless it says otherwise, and its mounts go through
+    the access point as that user."""
+    service = {"type": "web", "path": ["/api/*"], "mounts": {"shared": "/data"}}
+    cfg = load(
+        containerUser="2000:2000",
+        fileSystems={"shared": {}},
+        mounts={"shared": "/data"},
+        services={"api": service},
+    )
+    assert cfg.file_systems[0].user == "2000:2000", cfg.file_systems
+
+
+def test_a_services_mount_may_not_lie_over_its_own_writable_path() -> None:
+    service = {
+        "type": "web",
+        "path": ["/api/*"],
+        "writablePaths": ["/tmp", "/srv/cache"],
+        "mounts": {"shared": "/srv/cache"},
+    }
+    found = problem(
+        "services.api.mounts.shared", fileSystems={"shared": {}}, services={"api": service}
+    )
+    assert "clashes with /srv/cache" in found
 
 
 def test_a_mount_over_a_writable_path_the_stack_sets_is_refused() -> None:

@@ -98,3 +98,32 @@ def test_the_plan_shows_how_a_worker_scales(plan: dict[str, Any]) -> None:
 
 def test_the_plan_names_cloud_maps_charges_as_excluded(plan: dict[str, Any]) -> None:
     assert any("Cloud Map" in e for e in plan["cost"]["excluded"]), plan["cost"]["excluded"]
+
+
+def test_each_service_says_who_its_container_runs_as(plan: dict[str, Any]) -> None:
+    for s in plan["services"]["services"]:
+        assert (s["user"], s["read_only_root"], s["writable_paths"]) == (
+            "10001:10001",
+            True,
+            ["/tmp"],
+        ), f"{s['name']}: {s}"
+
+
+def test_the_services_section_shows_each_containers_user_and_writable_paths(run_stack) -> None:
+    overrides = {
+        "services": {
+            "vendor": {"type": "internal", "containerPort": 8080, "containerUser": "image"},
+            "cache": {"type": "worker", "readOnlyRootFilesystem": False},
+        },
+        "policyWaivers": {
+            "ecs-container-non-root-user": "the vendor image picks its own user at start",
+            "ecs-container-read-only-root": "the cache writes under its own install directory",
+        },
+    }
+    text = render.render(model.plan_of(run_stack("dev", overrides), model.Project.at(ROOT)))
+    section = text.split("Services:", 1)[1].split("Monthly idle cost", 1)[0]
+    lines = section.splitlines()
+    after = {line.split()[0]: lines[i + 1].strip() for i, line in enumerate(lines[:-1]) if line}
+    assert after["app"] == "runs as 10001:10001, read-only root, writes /tmp", section
+    assert after["vendor"] == "runs as the image's own user, read-only root, writes /tmp", section
+    assert after["cache"] == "runs as 10001:10001, writes anywhere (writable root)", section

@@ -1860,6 +1860,29 @@ def test_a_container_setting_the_stack_waives_is_reported_as_advisory_only(
     )
 
 
+@pytest.mark.parametrize("variant", sorted(RUNTIME_WAIVERS))
+def test_a_services_container_setting_the_stack_waives_is_reported_on_it_alone(
+    run_stack: Any, variant: str
+) -> None:
+    """The same settings on a service of `services`: the one waiver covers it, and the pack reports
+    the control on that service's task definition only."""
+    settings, policy = RUNTIME_WAIVERS[variant]
+    reason = "the vendor image needs it, ticket OPS-12"
+    vendor = {"type": "internal", "containerPort": 8080}
+    run = run_stack(
+        "prod", {"services": {"vendor": {**vendor, **settings}}, "policyWaivers": {policy: reason}}
+    )
+    assert run.error is None, run.error
+    before = evaluate(
+        resources_from_run(run_stack("prod", {"services": {"vendor": vendor}})), stack="prod"
+    )
+    outcome = evaluate(resources_from_run(run), stack="prod", waivers={policy: reason})
+    policies = lambda findings: {f.policy for f in findings}  # noqa: E731
+    assert policies(outcome.mandatory) == policies(before.mandatory), outcome.report()
+    waived = [f for f in outcome.advisory if f.policy == f"{policy}-waived"]
+    assert waived and all("vendor-task" in (f.urn or "") for f in waived), outcome.report()
+
+
 def _without(run: ProgramRun, typ: str) -> list[Res]:
     resources = resources_from_run(run)
     assert any(r.type == typ for r in resources), f"prod has no {typ}"

@@ -22,16 +22,16 @@ from components.spec import (
     INTERNAL,
     WEB,
     WORKER,
-    BuildSpec,
+    ImageBuild,
     Scaling,
     TaskSize,
     queue_url_env,
     service_name_max,
 )
 from stack_config import ConfigError, StackConfig, load_config
+from stack_config.build import check_build
 from stack_config.parsing import Problems
 from stack_config.routes import CATCH_ALL_PRIORITY
-from stack_config.services import parse_build
 
 ROOT = Path(__file__).resolve().parent.parent
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/search:1.4.0"
@@ -179,9 +179,10 @@ def test_private_tasks_without_nat_refuse_a_services_image_from_another_region()
         ({"a": web(image="docker.io/library/nginx")}, "services.a.image", "ECR image URI"),
         ({"a": web(image=ECR, build={"context": "app"})}, "services.a", "build or image"),
         ({"a": web(build={"context": "no/such/dir"})}, "services.a.build.context", "directory"),
-        ({"a": web(build={"context": "../app"})}, "services.a.build.context", "relative path"),
-        ({"a": web(build={"context": "app", "dockerfile": "x"})}, BUILD + ".dockerfile", "file"),
+        ({"a": web(build={"context": "/srv/app"})}, BUILD + ".context", "relative to the project"),
+        ({"a": web(build={"context": "app", "dockerfile": "x"})}, BUILD + ".dockerfile", "exist"),
         ({"a": web(build={"contxt": "app"})}, "services.a.build.contxt", "unknown field"),
+        ({"a": web(build="app")}, BUILD, "expected a map {context, dockerfile}"),
         ({"a": web(onDemandBase=-1)}, "services.a.onDemandBase", "0 to its maxCount"),
     ],
 )  # fmt: skip
@@ -390,12 +391,98 @@ def test_the_main_service_needs_room_for_the_proxy_too() -> None:
 @pytest.mark.parametrize("key", ["build", "services.api.build"])
 def test_a_build_names_a_directory_and_its_dockerfile(key: str) -> None:
     problems = Problems()
-    build = parse_build({"context": "app"}, key, ROOT, problems)
-    assert build == BuildSpec(context="app") and not problems.items, problems.items
-    assert build.dockerfile_path == "app/Dockerfile"
+    build = check_build({"context": "app"}, problems, key, ROOT)
+    assert build == ImageBuild(context="app", dockerfile="app/Dockerfile"), build
+    assert not problems.items, problems.items
 
 
-def test_a_build_problem_names_its_key() -> None:
+@pytest.mark.parametrize("key", ["build", "services.api.build"])
+def test_a_build_problem_names_its_key(key: str) -> None:
     problems = Problems()
-    assert parse_build({"context": "nowhere"}, "build", ROOT, problems) is None
-    assert problems.items and problems.items[0].startswith("build.context:"), problems.items
+    check_build({"context": "nowhere"}, problems, key, ROOT)
+    assert problems.items and problems.items[0].startswith(f"{key}.context:"), problems.items
+
+
+def test_a_service_build_is_checked_against_the_project_only_when_given_it() -> None:
+    """As the main service's: `pulumi up` runs in the project and checks; a test config without a
+    project directory reads no files."""
+    raw = {"aws:region": "us-east-1", "services": {"a": web(build={"context": "nowhere"})}}
+    cfg = load_config(raw, stack="test")
+    assert cfg.services[0].build == ImageBuild(context="nowhere", dockerfile="nowhere/Dockerfile")
+    found = problems_of({"a": web(build={"context": "nowhere"})})
+    assert any(
+        p.startswith("services.a.build.dockerfile: 'nowhere/Dockerfile' does not") for p in found
+    ), found
+
+
+# --- who a service's container runs as, and what it may write ----------------------------------
+
+NON_ROOT = "ecs-container-non-root-user"
+READ_ONLY = "ecs-container-read-only-root"
+WHY = "the vendor image needs it, see the runbook"
+
+
+def test_a_service_runs_as_the_main_container_by_default() -> None:
+    [spec] = load(
+        {"a": web()}, containerUser="1000:1000", writablePaths=["/var/cache/app"]
+    ).services
+    assert (spec.container_user, spec.read_only_root) == ("1000:1000", True), spec
+    assert spec.writable_paths == ("/var/cache/app",), spec
+
+
+def test_a_service_takes_its_own_user_and_writable_paths() -> None:
+    [spec] = load({"a": web(containerUser="2000:2000", writablePaths=["/tmp", "/data"])}).services
+    assert spec.container_user == "2000:2000", spec
+    assert spec.writable_paths == ("/tmp", "/data"), spec
+
+
+def test_a_service_with_a_writable_root_mounts_no_writable_paths() -> None:
+    spec = load({"a": web(readOnlyRootFilesystem=False)}, policyWaivers={READ_ONLY: WHY}).services[
+        0
+    ]
+    assert (spec.read_only_root, spec.writable_paths) == (False, ()), spec
+
+
+def test_a_service_runs_as_the_images_user_when_told() -> None:
+    spec = load({"a": web(containerUser="image")}, policyWaivers={NON_ROOT: WHY}).services[0]
+    assert spec.container_user is None, spec
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "says"),
+    [
+        (web(containerUser="0:0"), "services.a.containerUser", f"policyWaivers.{NON_ROOT}"),
+        (web(containerUser="image"), "services.a.containerUser", f"policyWaivers.{NON_ROOT}"),
+        (web(containerUser="root"), "services.a.containerUser", "numeric uid:gid"),
+        (web(readOnlyRootFilesystem=False), "services.a.readOnlyRootFilesystem", READ_ONLY),
+        (web(writablePaths=["tmp"]), "services.a.writablePaths", "absolute path"),
+        (web(writablePaths="/tmp"), "services.a.writablePaths", "list of strings"),
+        (web(writablePaths=["/tmp", "/tmp"]), "services.a.writablePaths", "listed twice"),
+    ],
+)
+def test_a_services_container_settings_are_checked_as_the_main_ones(
+    entry: dict[str, Any], key: str, says: str
+) -> None:
+    found = problem({"a": entry}, key)
+    assert says in found, f"{key}: {found!r} does not say {says!r}"
+
+
+def test_a_service_giving_up_a_control_says_how_with_its_own_key() -> None:
+    found = problem({"a": web(containerUser="0:0")}, "services.a.containerUser")
+    assert "pulumi config set --path 'services.a.containerUser' 10001:10001" in found, found
+
+
+def test_writable_paths_with_a_writable_root_are_refused() -> None:
+    found = problem(
+        {"a": web(readOnlyRootFilesystem=False, writablePaths=["/data"])},
+        "services.a.writablePaths",
+        policyWaivers={READ_ONLY: WHY},
+    )
+    assert "pulumi config rm --path 'services.a.writablePaths'" in found, found
+
+
+def test_a_service_inherits_the_main_containers_waived_root_without_a_second_problem() -> None:
+    [spec] = load({"a": web()}, containerUser="0:0", policyWaivers={NON_ROOT: WHY}).services
+    assert spec.container_user == "0:0", spec
+    found = [p for p in problems_of({"a": web()}, containerUser="0:0") if "services" in p]
+    assert not found, f"the main container's root is reported once, at containerUser: {found}"

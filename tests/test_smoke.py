@@ -352,3 +352,78 @@ def test_a_service_s_own_build_is_one_of_the_stack_s_builds(tmp_path: Path) -> N
         ImageBuild(context="app", dockerfile="app/Dockerfile"): ["dev"],
         ImageBuild(context="search", dockerfile="search/Dockerfile"): ["dev"],
     }, builds
+
+
+# --- the stack's other services -------------------------------------------------------------------
+
+
+def with_services(project: Path, services: dict[str, Any], **settings: Any) -> None:
+    """A stack `several` whose service api builds from api/ (the sample app's Dockerfile)."""
+    (project / "api").mkdir()
+    (project / "api" / "Dockerfile").write_text((ROOT / "app" / "Dockerfile").read_text())
+    stack_file(project, "several", services=services, **settings)
+
+
+def runs_by_name(fake: Fake) -> dict[str, list[str]]:
+    return {run[run.index("--name") + 1]: run for run in fake.calls("run")}
+
+
+def test_each_service_is_built_and_run_as_its_own_task_runs_it(fake: Fake, project: Path) -> None:
+    api = {
+        "type": "web",
+        "path": ["/api/*"],
+        "containerPort": 9000,
+        "healthCheckPath": "/api/health",
+        "build": {"context": "api"},
+        "containerUser": "2000:2000",
+        "writablePaths": ["/tmp", "/var/cache/api"],
+        "command": ["python", "-m", "api"],
+        "env": {"MODE": "api"},
+    }
+    search = {"type": "internal", "containerPort": 8080}
+    with_services(project, {"api": api, "search": search})
+    code, out = run_smoke("-C", str(project), "--stack", "several")
+    assert code == 0, out
+    builds = {(b[b.index("--file") + 1], b[-1]) for b in fake.calls("build")}
+    assert builds == {("app/Dockerfile", "app"), ("api/Dockerfile", "api")}, builds
+    runs = runs_by_name(fake)
+    assert len(runs) == 3, f"the main service, api and search each run once: {list(runs)}"
+    [run] = [r for n, r in runs.items() if "-api-" in n]
+    assert run[run.index("--publish") + 1].endswith(":9000")
+    assert run[run.index("--user") + 1] == "2000:2000" and "--read-only" in run
+    assert env_of(run)["MODE"] == "api" and env_of(run)["PORT"] == "9000"
+    assert run[-3:] == ["python", "-m", "api"], "the service's command replaces the image's"
+    mounts = [run[i + 1] for i, a in enumerate(run) if a == "--mount"]
+    assert mounts == ["type=tmpfs,destination=/var/cache/api,tmpfs-mode=0755"], mounts
+    [search_run] = [r for n, r in runs.items() if "-search-" in n]
+    assert search_run[search_run.index("--publish") + 1].endswith(":8080")
+    assert "/api/health" in fake.requested()
+    assert "several: service api: passed" in out and "several: service search: passed" in out
+
+
+def test_a_worker_is_skipped_saying_why(fake: Fake, project: Path) -> None:
+    with_services(project, {"mailer": {"type": "worker"}})
+    code, out = run_smoke("-C", str(project), "--stack", "several")
+    assert code == 0, out
+    assert "several: service mailer: skipped: a worker listens on no port" in out, out
+    assert len(fake.calls("run")) == 1, "only the main service runs"
+
+
+def test_a_service_with_secrets_is_skipped_naming_them(fake: Fake, project: Path) -> None:
+    service = {"type": "internal", "containerPort": 8080, "secrets": {"DB_URL": SECRET_ARN}}
+    with_services(project, {"search": service})
+    code, out = run_smoke("-C", str(project), "--stack", "several")
+    assert code == 0, out
+    assert "service search: skipped: its app gets the secrets DB_URL from AWS" in out, out
+
+
+def test_a_failing_service_fails_the_stack_naming_it(
+    fake: Fake, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = {"type": "internal", "containerPort": 8080, "writablePaths": ["/tmp", "/srv/data"]}
+    with_services(project, {"search": service})
+    monkeypatch.setenv("FAKE_UNWRITABLE", "/srv/data")  # only the service writes there
+    code, out = run_smoke("-C", str(project), "--stack", "several")
+    assert code == 1, out
+    assert "several: passed" in out, "the main service passed"
+    assert "several: FAILED: service search: " in out and "/srv/data" in out, out

@@ -20,7 +20,12 @@ writable mounts, the privileged-port sysctl, the init process, the stop timeout)
 5. stops it as ECS does (SIGTERM, then SIGKILL after the stop timeout) and fails if it had to be
    killed.
 
-A stack that deploys a prebuilt `image` has nothing to build, and one with secrets gets them from
+The stack's `services` are tested alike, each as its own task definition runs it (its build, or
+the main service's image; its port, health path, command, environment, user and file system); a
+worker is skipped, as it listens on no port and takes its work from a queue this tool cannot
+supply.
+
+A service that deploys a prebuilt `image` has nothing to build, and one with secrets gets them from
 AWS at start, which this tool cannot do: each says so and is skipped. Exit status 0 when every
 stack passed or was skipped, 1 when one failed, 2 for a usage error.
 """
@@ -37,13 +42,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components.service import HEALTH_CHECK_MATCHER, HEALTH_CHECK_TIMEOUT_S
-from components.spec import ImageBuild
+from components.spec import MAIN_SERVICE, WORKER, ImageBuild
 from components.task_definition import (
     AppContainer,
     ContainerLogging,
@@ -106,27 +111,96 @@ def stack_builds(project: Project) -> dict[ImageBuild, list[str]]:
     for stack in project.committed_stacks():
         cfg = stack_config(project, stack)
         found = [cfg.build] if cfg.image is None else []
-        found += [
-            ImageBuild(context=s.build.context, dockerfile=s.build.dockerfile_path)
-            for s in cfg.services
-            if s.build is not None
-        ]
+        found += [s.build for s in cfg.services if s.build is not None]
         for build in found:
             if stack not in builds.setdefault(build, []):
                 builds[build].append(stack)
     return builds
 
 
-def task_container(cfg: StackConfig, image: str) -> dict[str, Any]:
-    """The app's container definition exactly as the stack's task definition has it."""
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """One container the stack runs that this tool can start: the main service's, or one of its
+    `services` (web or internal), as its task definition has it."""
+
+    service: str  # MAIN_SERVICE or the service's name
+    build: ImageBuild
+    port: int
+    health_check_path: str
+    env: Mapping[str, str]
+    command: tuple[str, ...] = ()
+    user: str | None
+    read_only_root: bool
+    writable_paths: tuple[str, ...]
+
+
+def targets(cfg: StackConfig) -> list[tuple[str, Target | str]]:
+    """Each of the stack's services by name, with what to run, or why it is skipped."""
+    found: list[tuple[str, Target | str]] = []
+    main_reason = skip_reason(cfg)
+    found.append(
+        (
+            MAIN_SERVICE,
+            main_reason
+            or Target(
+                service=MAIN_SERVICE,
+                build=cfg.build,
+                port=cfg.container_port,
+                health_check_path=cfg.health_check_path,
+                env=dict(cfg.env),
+                user=cfg.container_user,
+                read_only_root=cfg.read_only_root_filesystem,
+                writable_paths=cfg.writable_paths,
+            ),
+        )
+    )
+    for s in cfg.services:
+        reason = ""
+        if s.kind == WORKER or s.port is None:
+            reason = (
+                "a worker listens on no port, so it has no health path to answer; it takes its "
+                "work from its queue, which this test cannot supply"
+            )
+        elif s.image is not None:
+            reason = f"it deploys the prebuilt image {s.image.uri}; there is nothing to build"
+        elif s.build is None and cfg.image is not None:
+            reason = f"it runs the main service's prebuilt image {cfg.image.uri}"
+        elif s.secrets:
+            reason = (
+                f"its app gets the secrets {', '.join(sorted(s.secrets))} from AWS when it "
+                "starts, which this test cannot supply"
+            )
+        found.append(
+            (
+                s.name,
+                reason
+                or Target(
+                    service=s.name,
+                    build=s.build or cfg.build,
+                    port=s.port or cfg.container_port,
+                    health_check_path=s.health_check_path,
+                    env=dict(s.env),
+                    command=s.command,
+                    user=s.container_user,
+                    read_only_root=s.read_only_root,
+                    writable_paths=s.writable_paths,
+                ),
+            )
+        )
+    return found
+
+
+def task_container(cfg: StackConfig, target: Target, image: str) -> dict[str, Any]:
+    """The container definition exactly as the service's task definition has it."""
     container = AppContainer(
         image=image,
-        port=cfg.container_port,
-        health_check_path=cfg.health_check_path,
-        env=dict(cfg.env),
-        user=cfg.container_user,
-        read_only_root=cfg.read_only_root_filesystem,
-        mounts=writable_mounts(cfg.writable_paths),
+        command=target.command,
+        port=target.port,
+        health_check_path=target.health_check_path,
+        env=dict(target.env),
+        user=target.user,
+        read_only_root=target.read_only_root,
+        mounts=writable_mounts(target.writable_paths),
         cpu_architecture=cfg.cpu_architecture,
         enable_exec=cfg.enable_exec,
         logging=ContainerLogging(group="smoke", region=cfg.region),
@@ -136,7 +210,7 @@ def task_container(cfg: StackConfig, image: str) -> dict[str, Any]:
 
 
 def skip_reason(cfg: StackConfig) -> str:
-    """Why this stack's image cannot be smoke-tested here (empty: it can)."""
+    """Why the main service's image cannot be smoke-tested here (empty: it can)."""
     if cfg.image is not None:
         return f"it deploys the prebuilt image {cfg.image.uri}; there is nothing to build"
     secrets = sorted({*cfg.secrets, *cfg.secret_values})
@@ -300,21 +374,22 @@ def stop(docker: Docker, name: str, stop_timeout_s: int, say: Callable[[str], No
 def smoke_stack(
     docker: Docker,
     cfg: StackConfig,
+    target: Target,
     *,
     built: dict[tuple[ImageBuild, str], str],
     timeout_s: float,
     say: Callable[[str], None],
 ) -> None:
-    """Build (once per build and platform) and run one stack's image; raises SmokeError."""
-    key = (cfg.build, cfg.platform)
+    """Build (once per build and platform) and run one service's image; raises SmokeError."""
+    key = (target.build, cfg.platform)
     if key not in built:
-        tag = f"{IMAGE_NAME}:{cfg.stack}-{cfg.platform.rsplit('/', 1)[-1]}"
-        say(f"building {cfg.build.context} ({cfg.build.dockerfile}) for {cfg.platform}")
-        build(docker, cfg.build, cfg.platform, tag)
+        tag = f"{IMAGE_NAME}:{cfg.stack}-{target.service}-{cfg.platform.rsplit('/', 1)[-1]}"
+        say(f"building {target.build.context} ({target.build.dockerfile}) for {cfg.platform}")
+        build(docker, target.build, cfg.platform, tag)
         built[key] = tag
     tag = built[key]
-    definition = task_container(cfg, tag)
-    name = f"{IMAGE_NAME}-{cfg.stack}-{os.getpid()}"
+    definition = task_container(cfg, target, tag)
+    name = f"{IMAGE_NAME}-{cfg.stack}-{target.service}-{os.getpid()}"
     host_port = free_port()
     args = run_args(
         definition,
@@ -326,11 +401,11 @@ def smoke_stack(
     say(
         f"running as {definition.get('user') or 'the image user'}, read-only root "
         f"{'yes' if definition['readonlyRootFilesystem'] else 'no'}, port "
-        f"{cfg.container_port}, health path {cfg.health_check_path}"
+        f"{target.port}, health path {target.health_check_path}"
     )
     docker(*args)
     try:
-        url = f"http://127.0.0.1:{host_port}{cfg.health_check_path}"
+        url = f"http://127.0.0.1:{host_port}{target.health_check_path}"
         wait_healthy(docker, name, url, HEALTH_CHECK_MATCHER, timeout_s, say)
         check_writable(docker, name, definition, say)
         stop(docker, name, int(definition["stopTimeout"]), say)
@@ -378,12 +453,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             cfg = stack_config(project, stack)
-            reason = skip_reason(cfg)
-            if reason:
-                say(f"skipped: {reason}")
-                continue
-            smoke_stack(docker, cfg, built=built, timeout_s=args.timeout, say=say)
-            say("passed")
+            for service, target in targets(cfg):
+                # The main service's lines read as before; a service's name its service.
+                label = "" if service == MAIN_SERVICE else f"service {service}: "
+
+                def tell(line: str, label: str = label, say: Callable[[str], None] = say) -> None:
+                    say(label + line)
+
+                if isinstance(target, str):
+                    tell(f"skipped: {target}")
+                    continue
+                try:
+                    smoke_stack(docker, cfg, target, built=built, timeout_s=args.timeout, say=tell)
+                except SmokeError as err:
+                    raise SmokeError(f"{label}{err}") from err
+                tell("passed")
         except (ConfigError, SmokeError, subprocess.TimeoutExpired) as err:
             failed.append(stack)
             say(f"FAILED: {err}")

@@ -104,6 +104,31 @@ def essential_container(task_definition: RegisteredResource | None) -> dict[str,
     return next((c for c in containers if c.get("essential", ECS_DEFAULT_ESSENTIAL)), {})
 
 
+def efs_volumes(task_definition: RegisteredResource | None) -> dict[str, dict[str, Any]]:
+    """The task's EFS volumes by name (the others are task storage)."""
+    volumes = task_definition.inputs.get("volumes") if task_definition else None
+    return {
+        v["name"]: v["efsVolumeConfiguration"]
+        for v in volumes or []
+        if v.get("efsVolumeConfiguration")
+    }
+
+
+def writable_paths(
+    task_definition: RegisteredResource | None, container: dict[str, Any]
+) -> list[str] | None:
+    """The task storage a read-only root leaves the container writable (its file systems are
+    shown apart); None when the root file system is writable (everything is)."""
+    if not container.get("readonlyRootFilesystem"):
+        return None
+    efs = efs_volumes(task_definition)
+    return [
+        m["containerPath"]
+        for m in container.get("mountPoints") or []
+        if not m.get("readOnly") and m.get("sourceVolume") not in efs
+    ]
+
+
 def stop_timeout(container: dict[str, Any]) -> int:
     """Seconds ECS waits after SIGTERM before it kills the container."""
     return int(container.get("stopTimeout", ECS_DEFAULT_STOP_TIMEOUT_S))

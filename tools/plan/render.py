@@ -172,7 +172,7 @@ def _resources(resources: list[dict[str, Any]]) -> list[str]:
 
 
 def _services(services: dict[str, Any]) -> list[str]:
-    """Each service: its kind, idle tasks, monthly idle cost and one deploy."""
+    """Each service: its kind, idle tasks, monthly idle cost and one deploy; then its container."""
     rows = services["services"]
     name_col = max(len(s["name"]) for s in rows) + 2
     out = ["Services: each one's idle cost a month and one deploy (more below)"]
@@ -186,12 +186,25 @@ def _services(services: dict[str, Any]) -> list[str]:
             f"{INDENT}{s['name']:<{name_col}}{s['kind']:<{SERVICE_KIND_COL}}{tasks:<{TASKS_COL}}"
             f"{money(s['monthly_idle_usd']):>{AMOUNT_COL}}  {deploy}"
         )
+        out.append(f"{INDENT * 2}{_runs_as(s)}")
     shared = money(services["shared_monthly_idle_usd"])
     out.append(
         f"{INDENT}{'shared':<{name_col + SERVICE_KIND_COL + TASKS_COL}}{shared:>{AMOUNT_COL}}  "
         "load balancer, network, queues and the rest"
     )
     return out
+
+
+def _runs_as(s: dict[str, Any]) -> str:
+    """A service's container: its user, and what it may write."""
+    user = s["user"] or "the image's own user"
+    paths = s["writable_paths"]
+    writes = (
+        "writes anywhere (writable root)"
+        if paths is None
+        else f"read-only root, writes {', '.join(paths) or 'nothing'}"
+    )
+    return f"runs as {user}, {writes}"
 
 
 def _cost(cost: dict[str, Any]) -> list[str]:

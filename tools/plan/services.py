@@ -16,7 +16,7 @@ from typing import Any
 
 from components.spec import MAIN_SERVICE, WEB
 from tools.mocks import RegisteredResource
-from tools.plan.lookups import idle_tasks
+from tools.plan.lookups import essential_container, idle_tasks, writable_paths
 from tools.plan.refs import Index
 
 APP_SERVICE = "fargate-app:services:AppService"
@@ -44,8 +44,21 @@ def kind_of(name: str, index: Index) -> str:
     return WEB
 
 
+def container(ecs: RegisteredResource, index: Index) -> dict[str, Any]:
+    """Who the service's container runs as (None: the image's own user) and what it may write
+    (writable_paths None: its whole root file system)."""
+    task = index.resolve(ecs.inputs.get("taskDefinition"))
+    c = essential_container(task)
+    return {
+        "user": c.get("user") or None,
+        "read_only_root": bool(c.get("readonlyRootFilesystem")),
+        "writable_paths": writable_paths(task, c),
+    }
+
+
 def model(index: Index, estimate: dict[str, Any], deploys: dict[str, Any]) -> dict[str, Any]:
-    """Each service's kind, idle tasks, monthly cost and deploy; and the shared cost."""
+    """Each service's kind, idle tasks, monthly cost, deploy and container (user, read-only root,
+    writable paths); and the shared cost."""
     by_name: dict[str, RegisteredResource] = {}
     for r in index.resources:
         if r.custom:
@@ -70,6 +83,7 @@ def model(index: Index, estimate: dict[str, Any], deploys: dict[str, Any]) -> di
                 "strategy": deploy.get("strategy"),
                 "deploy_seconds": deploy.get("total", 0),
                 "deploy_completed_seconds": deploy.get("until_completed", 0),
+                **container(ecs, index),
             }
         )
     services.sort(key=lambda s: (s["name"] != MAIN_SERVICE, s["name"]))

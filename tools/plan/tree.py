@@ -38,12 +38,14 @@ from tools.plan.lookups import (
     container_insights,
     deployment_strategy,
     dig,
+    efs_volumes,
     load_balancer_type,
     parse_json,
     runtime_platform,
     scaling_target,
     stop_timeout,
     vpc_endpoint_type,
+    writable_paths,
 )
 from tools.plan.refs import Index, is_provider, short_type
 
@@ -896,7 +898,7 @@ def _task_definition(r: RegisteredResource, ix: Index) -> Settings:
 
 def _file_system_mounts(r: RegisteredResource, container: dict[str, Any], ix: Index) -> str | None:
     """The EFS volumes the container mounts, where, through what and how (None: none)."""
-    volumes = _efs_volumes(r)
+    volumes = efs_volumes(r)
     mounts = []
     for m in container.get("mountPoints") or []:
         efs = volumes.get(m.get("sourceVolume"))
@@ -916,26 +918,12 @@ def _file_system_mounts(r: RegisteredResource, container: dict[str, Any], ix: In
     return "; ".join(mounts) or None
 
 
-def _efs_volumes(r: RegisteredResource) -> dict[str, dict[str, Any]]:
-    """The task's EFS volumes by name (the others are task storage)."""
-    return {
-        v["name"]: v["efsVolumeConfiguration"]
-        for v in r.inputs.get("volumes") or []
-        if v.get("efsVolumeConfiguration")
-    }
-
-
 def _writable_paths(r: RegisteredResource, c: dict[str, Any]) -> str:
     """The task storage a read-only root leaves writable (file systems are shown apart)."""
-    if not c.get("readonlyRootFilesystem"):
+    paths = writable_paths(r, c)
+    if paths is None:
         return "all: the root file system is writable"
-    efs = _efs_volumes(r)
-    mounts = [
-        m["containerPath"]
-        for m in c.get("mountPoints") or []
-        if not m.get("readOnly") and m.get("sourceVolume") not in efs
-    ]
-    return ", ".join(mounts) or "none"
+    return ", ".join(paths) or "none"
 
 
 def _capabilities(container: dict[str, Any]) -> str:
