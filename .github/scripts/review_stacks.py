@@ -182,7 +182,10 @@ def review_overrides() -> dict[str, Override]:
             "review roles may not create (it would also bill $1 a month and linger 30 days)",
         ),
         "domainName": Override(
-            "", "the base's domain is the base's: a review stack answers on its load balancer"
+            "",
+            "the base's domain is the base's: a review stack answers on its own address "
+            "(its distribution's https://<id>.cloudfront.net with edge cloudfront, else its load "
+            "balancer's DNS name)",
         ),
         "hostedZone": Override("", "with domainName"),
         "certificateArn": Override("", "the base's certificate names the base's domain"),
